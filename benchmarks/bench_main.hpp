@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The subcommands of agentcore-bench. Each gets argv with argv[0] = its own name and returns
+// the process exit code.
+
+int RunTymbalBench(int argc, char** argv);
+int RunMentionsBench(int argc, char** argv);

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// agentcore-bench AREA [options]: benchmarks that print one JSON object per line.
+#include <cstdio>
+#include <string_view>
+
+#include "bench_main.hpp"
+
+int main(int argc, char** argv) {
+  const std::string_view area = argc > 1 ? argv[1] : "";
+  if (area == "tymbal") return RunTymbalBench(argc - 1, argv + 1);
+
+  std::fprintf(stderr,
+               "usage: agentcore-bench tymbal --file F [--repeat N] [--chunk BYTES]\n"
+               "       agentcore-bench mentions --file F [--repeat N] [--route]\n");
+  return 2;
+}
