@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The README's second command, and all that CI runs: installs what is missing, then
+#   1. builds everything in Release with -Werror and runs the unit tests;
+#   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them again;
+#   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 60).
+# Exits non-zero on any failure; the last line is "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+JOBS="$(nproc)"
+passed=0
+failed=0
+failures=()
+
+note() { printf '\n=== %s\n' "$*"; }
+fail() { failures+=("$1"); failed=$((failed + ${2:-1})); }
+
+# Runs a doctest binary and adds its test-case counts to the totals.
+run_doctest() {
+  local name="$1" binary="$2" log
+  log="$(mktemp)"
+  "$binary" --no-intro=true 2>&1 | tee "$log" | tail -n 3
+  local status=${PIPESTATUS[0]}
+  local line p f
+  line="$(grep -E '^\[doctest\] test cases:' "$log" | tail -n 1)"
+  p="$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$line")"
+  f="$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$line")"
+  rm -f "$log"
+  if [[ -z "$line" ]]; then
+    fail "$name: no test summary (crashed?)"
+    return
+  fi
+  passed=$((passed + p))
+  if ((status != 0 || f > 0)); then fail "$name: $f failed" "$((f > 0 ? f : 1))"; fi
+}
+
+# Configures and builds one tree; records a failure and returns 1 if that fails.
+build_tree() {
+  local name="$1" dir="$2"
+  shift 2
+  if ! cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1; then
+    cat "$dir.configure.log"
+    fail "$name: configure"
+    return 1
+  fi
+  if ! cmake --build "$dir" -j"$JOBS"; then
+    fail "$name: build"
+    return 1
+  fi
+}
+
+note "dependencies"
+if ! bash scripts/install-deps.sh; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+mkdir -p build
+
+note "release build (-Werror)"
+if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERROR=ON; then
+  note "unit tests (release)"
+  run_doctest "unit tests (release)" build/release/tests/agentcore_unit_tests
+fi
+
+note "sanitizer build (address, undefined)"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERROR=ON \
+    "-DAGENTCORE_SANITIZE=address;undefined" -DAGENTCORE_BUILD_BENCHMARKS=OFF \
+    -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
+  note "unit tests (address, undefined)"
+  run_doctest "unit tests (asan)" build/asan/tests/agentcore_unit_tests
+fi
+
+note "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
+if build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DAGENTCORE_FUZZ=ON "-DAGENTCORE_SANITIZE=address;undefined" \
+    -DAGENTCORE_BUILD_BENCHMARKS=OFF -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
+  for fuzzer in build/fuzz/tests/fuzz/*_fuzz; do
+    [[ -x "$fuzzer" ]] || continue
+    name="$(basename "$fuzzer" _fuzz)"
+    corpus="$(mktemp -d)"
+    cp tests/data/fuzz/"$name"/* "$corpus"/ 2>/dev/null || true
+    echo "--- $name"
+    if "$fuzzer" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -timeout=10 \
+        -print_final_stats=0 "$corpus" >"build/fuzz-$name.log" 2>&1; then
+      passed=$((passed + 1))
+      tail -n 2 "build/fuzz-$name.log"
+    else
+      tail -n 40 "build/fuzz-$name.log"
+      fail "fuzz $name"
+    fi
+    rm -rf "$corpus"
+  done
+fi
+
+note "summary"
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "${passed} passed, ${failed} failed"
+((failed == 0))
