@@ -62,8 +62,9 @@ class AGENTCORE_EXPORT Json {
   Json& operator=(Json&&) noexcept;
   ~Json();
 
-  static Json Object() { return Json(JsonObject{}); }
-  static Json Array() { return Json(JsonArray{}); }
+  /// An empty object / array.
+  static Json Object();
+  static Json Array();
 
   JsonType type() const { return static_cast<JsonType>(v_.index()); }
   bool is_null() const { return type() == JsonType::kNull; }
@@ -109,6 +110,9 @@ struct JsonMember {
   Json value;
   friend bool operator==(const JsonMember& a, const JsonMember& b) = default;
 };
+
+inline Json Json::Object() { return Json(JsonObject{}); }
+inline Json Json::Array() { return Json(JsonArray{}); }
 
 /// Parses one JSON text (any value at the root, surrounding JSON whitespace allowed) with
 /// `JSON.parse` semantics. Errors: kInvalidArgument for malformed JSON, invalid UTF-8, a byte

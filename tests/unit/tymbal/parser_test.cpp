@@ -113,6 +113,7 @@ const RuleCase kRuleCases[] = {
     {"{\"i\":5,\"i\":\"x\"}", FrameKind::kStart, "duplicate i, last wins"},
     {"{\"i\":\"x\",\"i\":5}", std::nullopt, "duplicate i, last is not a string"},
     {"{\"a\":\"t\",\"i\":\"x\",\"a\":1}", std::nullopt, "duplicate a, last is a number"},
+    {"{\"i\":\"x\",\"t\":\"t\",\"t\":{}}", FrameKind::kStart, "duplicate t, last is an object"},
 };
 
 TEST_SUITE("ParseFrame") {
@@ -148,6 +149,14 @@ TEST_SUITE("ParseFrame") {
     CHECK(f->extra[0].key == "z");
     CHECK(f->extra[1].key == "c");
     CHECK(f->FindExtra("c")->as_string() == "ch");
+  }
+
+  TEST_CASE("keeps only the last value of a duplicated key") {
+    Result<TymbalFrame> f = ParseFrame(R"({"i":"x","t":"first","t":{"n":1}})");
+    REQUIRE(f.ok());
+    CHECK(f->kind == FrameKind::kStart);
+    CHECK(f->timestamp.empty());
+    CHECK(ToJson(*f->FindExtra("t")) == R"({"n":1})");
   }
 
   TEST_CASE("keeps the metadata of a start frame and nothing else") {
