@@ -68,9 +68,17 @@ std::string FormatIsoTimestamp(UnixMillis ms) {
   std::int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<long long>(y), m, d, static_cast<int>(rem / 3'600'000),
+  // Years outside 0000..9999 get a sign and six digits, as toISOString prints them.
+  char year[24];
+  if (y >= 0 && y <= 9999) {
+    std::snprintf(year, sizeof year, "%04lld", static_cast<long long>(y));
+  } else {
+    std::snprintf(year, sizeof year, "%c%06lld", y < 0 ? '-' : '+',
+                  static_cast<long long>(y < 0 ? -y : y));
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s-%02u-%02uT%02d:%02d:%02d.%03dZ", year, m, d,
+                static_cast<int>(rem / 3'600'000),
                 static_cast<int>(rem / 60'000 % 60), static_cast<int>(rem / 1000 % 60),
                 static_cast<int>(rem % 1000));
   return buf;
