@@ -33,8 +33,29 @@ Json::Json(JsonArray a) : v_(std::move(a)) {}
 Json::Json(JsonObject o) : v_(std::move(o)) {}
 Json::Json(const Json&) = default;
 Json::Json(Json&&) noexcept = default;
-Json& Json::operator=(const Json&) = default;
-Json& Json::operator=(Json&&) noexcept = default;
+// An array or object is replaced through a temporary, so that assigning a value from inside
+// itself (`v = v.as_array()[0]`) copies or moves the part out before the old tree is destroyed.
+// A scalar cannot contain `other`, so it is assigned directly (the parser's hot path).
+Json& Json::operator=(const Json& other) {
+  if (this == &other) return *this;
+  if (!is_array() && !is_object()) {
+    v_ = other.v_;
+  } else {
+    Json copy(other);
+    v_ = std::move(copy.v_);
+  }
+  return *this;
+}
+Json& Json::operator=(Json&& other) noexcept {
+  if (this == &other) return *this;
+  if (!is_array() && !is_object()) {
+    v_ = std::move(other.v_);
+  } else {
+    Json taken(std::move(other));
+    v_ = std::move(taken.v_);
+  }
+  return *this;
+}
 Json::~Json() = default;
 
 const Json* Json::Find(std::string_view key) const {

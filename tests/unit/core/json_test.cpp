@@ -873,3 +873,21 @@ TEST_CASE("compares values deeply, numbers as doubles and objects in order") {
 }
 
 }  // TEST_SUITE("Json")
+
+namespace agentcore {
+namespace {
+
+TEST_SUITE("Json") {
+  TEST_CASE("assigns a value from a part of itself") {
+    Json v = *ParseJson(R"([[1,{"k":"deep"}],2])");
+    v = v.as_array()[0];
+    CHECK(ToJson(v) == R"([1,{"k":"deep"}])");
+    v = std::move(v.as_array()[1]);
+    CHECK(ToJson(v) == R"({"k":"deep"})");
+    v = *v.Find("k");
+    CHECK(ToJson(v) == R"("deep")");
+  }
+}
+
+}  // namespace
+}  // namespace agentcore
