@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// The records a `Store` persists, as plain value types. They cover what the five seed systems
+/// keep: Cast's spaces, channels, roster and messages (`shared/spec/cast.md` §6), pending
+/// deliveries to agents, Platform Agent's runs and their event logs, Octo/execbox sessions,
+/// AgentCrew teams, API keys, idempotency records and artifacts.
+///
+/// Conventions: ids are strings (ULIDs when the store makes them); times are `UnixMillis`;
+/// free-form JSON columns are `Json` (null when unset); an optional column that may be absent
+/// is `std::optional`. `New*` structs are the inputs of create calls; fields left empty get the
+/// documented default.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <agentcore/clock.hpp>
+#include <agentcore/json.hpp>
+#include <agentcore/state/run_state.hpp>
+#include <agentcore/state/session_state.hpp>
+
+namespace agentcore {
+
+// --- Spaces, channels, roster -------------------------------------------------------------
+
+struct Space {
+  std::string id;
+  std::string name;
+  std::string owner_callsign;  // the space's human (Cast: one owner per space); may be empty
+  UnixMillis created_at = 0;
+};
+
+struct Channel {
+  std::string id;
+  std::string space_id;
+  std::string name;  // unique within the space
+  std::string tagline;
+  std::string mission;
+  bool archived = false;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+  UnixMillis last_active_at = 0;
+};
+
+struct NewChannel {
+  std::string id;  // empty: a new ULID
+  std::string space_id;
+  std::string name;
+  std::string tagline;
+  std::string mission;
+};
+
+/// A partial update; unset fields are left alone.
+struct ChannelPatch {
+  std::optional<std::string> name;
+  std::optional<std::string> tagline;
+  std::optional<std::string> mission;
+  std::optional<bool> archived;
+};
+
+struct RosterEntry {
+  std::string id;
+  std::string channel_id;
+  std::string callsign;  // unique within the channel
+  std::string agent_type;
+  std::string status = "active";  // active | idle | busy | offline | paused | archived
+  UnixMillis created_at = 0;
+  std::optional<std::string> callback_url;  // set by checkin; cleared on suspend
+  std::optional<std::string> readmark;      // id of the last message delivered
+  std::optional<UnixMillis> last_heartbeat;
+  std::optional<UnixMillis> last_message_routed_at;
+  Json route_hints;  // object of header name -> value, or null
+  Json current;      // {status} from set_status, or null
+  Json props;
+  std::string runtime_id;            // empty: the default runtime
+  std::string container_token_hash;  // SHA-256 hex of the container token; empty if none
+};
+
+struct NewRosterEntry {
+  std::string id;  // empty: a new ULID
+  std::string channel_id;
+  std::string callsign;
+  std::string agent_type;
+  std::string status = "active";
+  Json props;
+  std::string runtime_id;
+};
+
+/// A partial update of a roster entry. For the optional columns, `clear_*` sets them to null;
+/// the value fields set them; neither leaves them alone.
+struct RosterPatch {
+  std::optional<std::string> status;
+  std::optional<std::string> agent_type;
+  std::optional<std::string> callback_url;
+  bool clear_callback_url = false;
+  std::optional<std::string> readmark;
+  std::optional<UnixMillis> last_heartbeat;
+  std::optional<UnixMillis> last_message_routed_at;
+  std::optional<Json> route_hints;  // Json null clears
+  std::optional<Json> current;
+  std::optional<Json> props;
+  std::optional<std::string> container_token_hash;
+};
+
+// --- Messages ------------------------------------------------------------------------------
+
+struct Message {
+  std::string id;  // ULID; per channel, messages are ordered by id
+  std::string space_id;
+  std::string channel_id;
+  std::string sender;
+  std::string sender_type;  // user | agent | system
+  std::string type;         // user, agent, agent_message, thinking, tool_call, status, ...
+  Json content;             // a JSON string for text, an object for structured content
+  UnixMillis timestamp = 0;
+  bool is_complete = true;  // false while a Tymbal stream is still appending to it
+  std::optional<std::vector<std::string>> addressed_agents;
+  Json metadata;
+  std::optional<std::string> state;  // structured asks: pending | completed | dismissed
+};
+
+struct NewMessage {
+  std::string id;  // empty: a new ULID; a given id must be unused (kAlreadyExists)
+  std::string space_id;
+  std::string channel_id;
+  std::string sender;
+  std::string sender_type;
+  std::string type;
+  Json content;
+  std::optional<UnixMillis> timestamp;  // default: the store's clock
+  bool is_complete = true;
+  std::optional<std::vector<std::string>> addressed_agents;
+  Json metadata;
+  std::optional<std::string> state;
+};
+
+/// An in-place update of a message (a streaming message growing, then completing).
+struct MessagePatch {
+  std::optional<Json> content;
+  std::optional<bool> is_complete;
+  std::optional<Json> metadata;
+  std::optional<std::string> state;
+  std::optional<std::string> type;
+};
+
+/// Which page of a channel's messages to read. Ids are exclusive cursors.
+///  * `after` set: the first `limit` messages after it, oldest first (Cast's `since`);
+///  * `before` set: the `limit` messages just before it, returned oldest first;
+///  * neither: the newest `limit` messages, returned oldest first.
+/// `for_agent` keeps only messages whose addressed_agents contain that callsign, or that it
+/// sent. `types` keeps only those message types when not empty.
+struct PageRequest {
+  std::size_t limit = 50;  // clamped to [1, kMaxPageSize]
+  std::optional<std::string> after;
+  std::optional<std::string> before;
+  std::optional<std::string> for_agent;
+  std::vector<std::string> types;
+};
+inline constexpr std::size_t kMaxPageSize = 1000;
+
+struct MessagePage {
+  std::vector<Message> messages;  // oldest first
+  bool has_more = false;          // more messages exist beyond the page in its direction
+};
+
+/// A message queued for an agent that could not take it yet (activating, offline). Delivery
+/// is at least once: it stays queued until acknowledged.
+struct PendingDelivery {
+  std::string channel_id;
+  std::string callsign;
+  std::string message_id;
+  UnixMillis enqueued_at = 0;
+  std::uint32_t attempts = 0;  // times it was handed out by TakePending
+};
+
+// --- Runs (Platform Agent) -----------------------------------------------------------------
+
+struct Run {
+  std::string id;
+  std::string project_id;
+  RunState state = RunState::kQueued;
+  std::uint32_t attempts = 0;
+  Json input;   // prompt, options
+  Json result;  // set when it ends
+  std::string error;
+  std::optional<UnixMillis> lease_expires_at;  // planning/building: the worker's lease
+  std::string worker_id;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
+struct NewRun {
+  std::string id;  // empty: a new ULID
+  std::string project_id;
+  Json input;
+};
+
+/// Fields a transition may set together with the state.
+struct RunUpdate {
+  std::optional<std::uint32_t> attempts;
+  std::optional<Json> result;
+  std::optional<std::string> error;
+  std::optional<std::optional<UnixMillis>> lease_expires_at;  // {nullopt} clears
+  std::optional<std::string> worker_id;
+};
+
+struct RunFilter {
+  std::string project_id;                 // empty: all projects
+  std::vector<RunState> states;           // empty: all states
+  std::optional<UnixMillis> lease_before;  // only runs whose lease expired before this
+  std::size_t limit = 100;
+};
+
+/// One entry of a run's append-only event log; `seq` starts at 1 and has no gaps per run, so an
+/// SSE client resumes with "events after seq N" (Last-Event-ID).
+struct RunEvent {
+  std::string run_id;
+  std::uint64_t seq = 0;
+  std::string type;
+  Json data;
+  UnixMillis created_at = 0;
+};
+
+// --- Sessions (Octo, execbox) and teams (AgentCrew) ----------------------------------------
+
+struct Session {
+  std::string id;
+  std::string owner_id;
+  SessionState state = SessionState::kCreating;
+  std::uint32_t generation = 0;  // +1 per upgrade (new container, same identity)
+  std::string image;
+  std::string container_id;
+  Json metadata;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
+struct Team {
+  std::string id;
+  std::string space_id;
+  std::string name;  // unique within the space
+  Json spec;         // agents, roles, runtime settings
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
+// --- Credentials and idempotency -----------------------------------------------------------
+
+struct ApiKey {
+  std::string id;
+  std::string space_id;
+  std::string name;
+  std::string key_hash;  // SHA-256 hex of the key; the key itself is never stored
+  std::string prefix;    // the first characters of the key, to tell keys apart in listings
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> last_used_at;
+  bool revoked = false;
+};
+
+/// A response stored under an `Idempotency-Key`: a retry with the same key and the same request
+/// gets it back; the same key with another request is a conflict.
+struct IdempotencyRecord {
+  std::string scope;         // e.g. the API key id or space: keys are unique per scope
+  std::string key;
+  std::string request_hash;  // hash of method, path and body
+  int status_code = 0;
+  std::string response_body;
+  UnixMillis created_at = 0;
+  UnixMillis expires_at = 0;
+};
+
+// --- Artifacts -----------------------------------------------------------------------------
+
+struct Artifact {
+  std::string id;
+  std::string channel_id;
+  std::string slug;  // unique within the channel
+  std::string type;
+  std::string title;
+  std::string tldr;
+  std::string status;
+  std::string content_type;
+  std::uint64_t size = 0;  // bytes of the blob
+  std::uint32_t version = 1;
+  Json props;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
+// --- Change feed ---------------------------------------------------------------------------
+
+/// What changed, so that every server instance on one database can refresh and broadcast.
+struct StoreChange {
+  enum class Kind : std::uint8_t {
+    kMessageCreated,
+    kMessageUpdated,
+    kMessageDeleted,
+    kRosterChanged,
+    kRunEvent,
+  };
+  Kind kind = Kind::kMessageCreated;
+  std::string channel_id;  // messages and roster; for run events the run id
+  std::string id;          // message id, callsign, or run id
+  std::uint64_t seq = 0;   // run events: the event's seq
+};
+
+}  // namespace agentcore

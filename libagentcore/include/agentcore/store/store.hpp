@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// `Store` persists everything the library keeps (records.hpp) behind one abstract interface
+/// with two real implementations that pass one conformance suite:
+///
+/// * SQLite, the embedded default: one database file (or `:memory:`), WAL mode, a single
+///   writer thread that commits concurrent callers' writes together (group commit), readers
+///   that never block it;
+/// * PostgreSQL, for deployments that outgrow one machine: several stateless servers share one
+///   database and see each other's writes through the change feed (LISTEN/NOTIFY).
+///
+/// Durability: a write call returns only after the transaction holding it committed, so no
+/// acknowledged write is lost. A write whose commit outcome cannot be known (the connection
+/// dropped during COMMIT) returns kUnknownOutcome and is never retried behind the caller's
+/// back; callers retry with the same id, and ids make retries idempotent (kAlreadyExists).
+///
+/// Every method is one transaction, is thread-safe, and may block on disk or network: never
+/// call it on an I/O thread. Errors are values: kNotFound, kAlreadyExists, kConflict (refused
+/// compare-and-set), kInvalidArgument (bad input: invalid UTF-8, oversized content, unknown
+/// reference), kUnavailable (the database cannot be reached), kUnknownOutcome, kInternal.
+/// Bad input never changes stored data.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <agentcore/clock.hpp>
+#include <agentcore/export.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/status.hpp>
+#include <agentcore/store/records.hpp>
+
+namespace agentcore {
+
+/// Receives the change feed. Called on a store-owned thread with no store lock held; must
+/// return quickly and must not call back into the store synchronously.
+class AGENTCORE_EXPORT StoreListener {
+ public:
+  virtual ~StoreListener();
+  virtual void OnChange(const StoreChange& change) = 0;
+};
+
+/// Keeps a listener subscribed; destroying it unsubscribes (and waits for a running callback).
+class AGENTCORE_EXPORT StoreSubscription {
+ public:
+  virtual ~StoreSubscription();
+};
+
+class AGENTCORE_EXPORT Store {
+ public:
+  virtual ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// "sqlite" or "postgres".
+  virtual std::string_view Backend() const = 0;
+  /// The schema version the database is at (see migrations in docs/storage.md).
+  virtual Result<int> SchemaVersion() = 0;
+  /// Migrates up or down to `version` (0 = empty), each step in its own transaction, running
+  /// each migration's reverse on the way down. For operators and tests; opening a store
+  /// already migrates it to the newest version. kInvalidArgument: unknown version.
+  virtual Status MigrateTo(int version) = 0;
+
+  // --- Spaces and channels
+  /// Creates the space or returns the existing one with that id (idempotent).
+  virtual Result<Space> EnsureSpace(const Space& space) = 0;
+  virtual Result<Space> GetSpace(std::string_view id) = 0;  // kNotFound
+  /// kAlreadyExists: the id, or the name within the space, is taken; kNotFound: no space.
+  virtual Result<Channel> CreateChannel(const NewChannel& in) = 0;
+  virtual Result<Channel> GetChannel(std::string_view id) = 0;  // kNotFound
+  virtual Result<Channel> FindChannelByName(std::string_view space_id,
+                                            std::string_view name) = 0;  // kNotFound
+  /// Channels of a space, newest first; archived ones only when asked.
+  virtual Result<std::vector<Channel>> ListChannels(std::string_view space_id,
+                                                    bool include_archived) = 0;
+  /// kNotFound; kAlreadyExists when renaming onto a taken name.
+  virtual Result<Channel> UpdateChannel(std::string_view id, const ChannelPatch& patch) = 0;
+
+  // --- Roster
+  /// kAlreadyExists: the callsign is taken in the channel; kNotFound: no channel.
+  virtual Result<RosterEntry> AddRosterEntry(const NewRosterEntry& in) = 0;
+  virtual Result<RosterEntry> GetRosterEntry(std::string_view channel_id,
+                                             std::string_view callsign) = 0;  // kNotFound
+  /// The channel's entries in creation order.
+  virtual Result<std::vector<RosterEntry>> ListRoster(std::string_view channel_id) = 0;
+  virtual Result<RosterEntry> UpdateRosterEntry(std::string_view channel_id,
+                                                std::string_view callsign,
+                                                const RosterPatch& patch) = 0;  // kNotFound
+  /// Removes the entry and its pending deliveries. kNotFound.
+  virtual Status RemoveRosterEntry(std::string_view channel_id, std::string_view callsign) = 0;
+
+  // --- Messages
+  /// Appends a message. kNotFound: no channel; kAlreadyExists: the id is taken (a retried
+  /// write); kInvalidArgument: content over the size limit or not valid UTF-8.
+  virtual Result<Message> AppendMessage(const NewMessage& in) = 0;
+  virtual Result<Message> GetMessage(std::string_view id) = 0;  // kNotFound
+  /// Updates a message in place (streaming content, completion). kNotFound.
+  virtual Result<Message> UpdateMessage(std::string_view id, const MessagePatch& patch) = 0;
+  /// kNotFound.
+  virtual Status DeleteMessage(std::string_view id) = 0;
+  /// A page of a channel's messages by id order, through an index (no OFFSET scans).
+  virtual Result<MessagePage> ListMessages(std::string_view channel_id,
+                                           const PageRequest& page) = 0;
+
+  // --- Pending deliveries (at least once)
+  /// Queues a message for an agent; queuing the same message twice is a no-op.
+  virtual Status EnqueuePending(const PendingDelivery& delivery) = 0;
+  /// The agent's queued deliveries, oldest message first, at most `limit`; each returned one
+  /// has its attempt count raised. They stay queued until acknowledged.
+  virtual Result<std::vector<PendingDelivery>> TakePending(std::string_view channel_id,
+                                                           std::string_view callsign,
+                                                           std::size_t limit) = 0;
+  /// Removes delivered messages from the agent's queue (unknown ids are ignored).
+  virtual Status AckPending(std::string_view channel_id, std::string_view callsign,
+                            const std::vector<std::string>& message_ids) = 0;
+
+  // --- Runs and their event logs
+  virtual Result<Run> CreateRun(const NewRun& in) = 0;  // kAlreadyExists
+  virtual Result<Run> GetRun(std::string_view id) = 0;  // kNotFound
+  /// Moves a run from `from` to `to` if it is still in `from` (compare-and-set) and applies
+  /// `update`. kConflict when its state is no longer `from`; kNotFound.
+  virtual Result<Run> TransitionRun(std::string_view id, RunState from, RunState to,
+                                    const RunUpdate& update) = 0;
+  /// Newest first.
+  virtual Result<std::vector<Run>> ListRuns(const RunFilter& filter) = 0;
+  /// Appends an event with the next seq of the run and returns it. kNotFound: no run.
+  virtual Result<RunEvent> AppendRunEvent(std::string_view run_id, std::string_view type,
+                                          const Json& data) = 0;
+  /// Events with seq > after_seq, in order, at most `limit`.
+  virtual Result<std::vector<RunEvent>> ListRunEvents(std::string_view run_id,
+                                                      std::uint64_t after_seq,
+                                                      std::size_t limit) = 0;
+
+  // --- Sessions
+  /// Inserts or replaces the session by id.
+  virtual Result<Session> PutSession(const Session& session) = 0;
+  virtual Result<Session> GetSession(std::string_view id) = 0;  // kNotFound
+  virtual Result<std::vector<Session>> ListSessions(std::string_view owner_id) = 0;
+  virtual Status DeleteSession(std::string_view id) = 0;  // kNotFound
+
+  // --- Teams
+  virtual Result<Team> CreateTeam(const Team& team) = 0;  // kAlreadyExists (id or name)
+  virtual Result<Team> GetTeam(std::string_view id) = 0;  // kNotFound
+  virtual Result<std::vector<Team>> ListTeams(std::string_view space_id) = 0;
+  virtual Result<Team> UpdateTeamSpec(std::string_view id, const Json& spec) = 0;  // kNotFound
+  virtual Status DeleteTeam(std::string_view id) = 0;                              // kNotFound
+
+  // --- API keys
+  virtual Result<ApiKey> CreateApiKey(const ApiKey& key) = 0;  // kAlreadyExists
+  /// The live (not revoked) key with this hash. kNotFound.
+  virtual Result<ApiKey> FindApiKeyByHash(std::string_view key_hash) = 0;
+  virtual Result<std::vector<ApiKey>> ListApiKeys(std::string_view space_id) = 0;
+  virtual Status RevokeApiKey(std::string_view id) = 0;  // kNotFound
+  virtual Status TouchApiKey(std::string_view id, UnixMillis used_at) = 0;
+
+  // --- Idempotency keys
+  /// Stores the record unless (scope, key) already has a live one: then returns that one
+  /// (the caller compares request hashes). Expired records count as absent.
+  virtual Result<IdempotencyRecord> PutIdempotency(const IdempotencyRecord& record) = 0;
+  /// The live record for (scope, key). kNotFound.
+  virtual Result<IdempotencyRecord> GetIdempotency(std::string_view scope,
+                                                   std::string_view key) = 0;
+  /// Deletes records that expired before `now`; returns how many.
+  virtual Result<std::uint64_t> PurgeExpiredIdempotency(UnixMillis now) = 0;
+
+  // --- Artifacts (metadata in the database, blob as a file or large object)
+  /// Inserts or replaces by (channel, slug) and stores the blob; the version goes up by one on
+  /// each replace. kNotFound: no channel.
+  virtual Result<Artifact> PutArtifact(const Artifact& meta, std::string_view blob) = 0;
+  virtual Result<Artifact> GetArtifact(std::string_view channel_id,
+                                       std::string_view slug) = 0;  // kNotFound
+  virtual Result<std::string> ReadArtifactBlob(std::string_view channel_id,
+                                               std::string_view slug) = 0;  // kNotFound
+  virtual Result<std::vector<Artifact>> ListArtifacts(std::string_view channel_id) = 0;
+  virtual Status DeleteArtifact(std::string_view channel_id, std::string_view slug) = 0;
+
+  // --- Change feed
+  /// Calls `listener` for every change committed from now on, by this process or (PostgreSQL)
+  /// any process on the same database. `listener` is not owned and must outlive the returned
+  /// subscription.
+  virtual Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) = 0;
+
+ protected:
+  Store() = default;
+};
+
+struct SqliteStoreOptions {
+  /// A file path, or ":memory:" for a private in-memory database.
+  std::string path = "agentcore.db";
+  /// PRAGMA synchronous: false = NORMAL (default: durable against a process crash; in WAL mode
+  /// a power loss may drop the last commits), true = FULL (durable against power loss too).
+  bool synchronous_full = false;
+  /// Reader connections (each read runs on one).
+  int readers = 4;
+  /// Most writes committed in one transaction.
+  int max_batch = 1024;
+  /// Largest message content accepted, in bytes of JSON.
+  std::size_t max_content_bytes = 16u << 20;
+  /// Where artifact blobs go; empty: next to the database file ("<path>.blobs").
+  std::string blob_dir;
+  Clock* clock = nullptr;  // not owned; nullptr: SystemClock()
+};
+
+struct PostgresStoreOptions {
+  /// libpq connection string or URL: "postgres://user@127.0.0.1:5432/db".
+  std::string url;
+  /// Connections in the pool.
+  int pool_size = 8;
+  std::size_t max_content_bytes = 16u << 20;
+  Clock* clock = nullptr;  // not owned; nullptr: SystemClock()
+};
+
+/// Opens (creating if needed) a SQLite database and migrates it to the newest schema.
+/// kInvalidArgument: bad options; kUnavailable: cannot open; kNotSupported: the database has a
+/// newer schema than this library knows.
+AGENTCORE_EXPORT Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options);
+
+/// Connects to PostgreSQL and migrates the schema. kUnavailable: cannot connect;
+/// kNotSupported: built without PostgreSQL, or a newer schema than this library knows.
+AGENTCORE_EXPORT Result<std::unique_ptr<Store>> OpenPostgresStore(
+    const PostgresStoreOptions& options);
+
+/// Opens a store from a URL: "postgres://..." or "postgresql://..." for PostgreSQL;
+/// "sqlite:///abs/path", "sqlite://rel/path", "sqlite::memory:" or a plain path for SQLite.
+AGENTCORE_EXPORT Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
+
+}  // namespace agentcore
