@@ -68,7 +68,9 @@ int RunTymbalBench(int argc, char** argv) {
   const std::string data = ReadFilePadded(file);
   const double mb = static_cast<double>(data.size()) / 1048576.0;
 
-  std::vector<double> ms, limit_ms;
+  // The ratio is taken per pass (the two runs of a pass are back to back, so they see the same
+  // machine load) and the median of those ratios reported.
+  std::vector<double> ms, limit_ms, ratios;
   CountingSink last;
   KindCounts limit_counts{};
   std::string_view limit_kernel;
@@ -88,6 +90,7 @@ int RunTymbalBench(int argc, char** argv) {
 
     ms.push_back(pass_ms);
     limit_ms.push_back(pass_limit_ms);
+    ratios.push_back(pass_limit_ms / pass_ms);
     std::string out;
     agentcore::JsonWriter w(&out);
     w.BeginObject().Field("pass", static_cast<std::int64_t>(pass)).Key("ms").Number(pass_ms)
@@ -113,7 +116,7 @@ int RunTymbalBench(int argc, char** argv) {
   WriteCounts(w, last.counts);
   w.Field("appendUtf8Bytes", static_cast<std::int64_t>(last.append_bytes))
       .Field("limitKernel", limit_kernel).Key("limitMBps").Number(mb / (med_limit / 1000))
-      .Key("ratioToLimit").Number(med_limit / med)
+      .Key("ratioToLimit").Number(Median(ratios))
       .Field("limitCountsMatch", limit_counts == last.counts).EndObject();
   std::printf("%s\n", out.c_str());
   return 0;

@@ -47,17 +47,22 @@ bool IsBlankLine(std::string_view line) {
 }
 
 struct FrameParser::Impl {
-  explicit Impl(FrameParserOptions o) : options(o), kernel(internal::NewJsonKernel()) {}
+  explicit Impl(FrameParserOptions o) : options(o) {}
 
-  // Parses the lines of data[0, len), which has `capacity` readable bytes.
+  // Parses the lines of data[0, len), which has `capacity` readable bytes. The kernel (simdjson's
+  // parser and its buffers, a few MB for a 1 MB batch) belongs to the thread, not the stream:
+  // a server with thousands of open streams keeps one per I/O thread.
   void Lines(const char* data, std::size_t len, std::size_t capacity, FrameSink& sink) {
-    kernel->ParseLines(data, len, capacity, options.max_line_bytes, &line_no, &frame, sink);
+    internal::ThreadLocalJsonKernel().ParseLines(data, len, capacity, options.max_line_bytes,
+                                                 &line_no, &frame, sink);
   }
 
   // Lines whose padding is not guaranteed (at the end of a chunk): copied first.
   void CopiedLines(const char* data, std::size_t len, FrameSink& sink) {
     scratch.resize(len + internal::kJsonPadding);
     std::memcpy(scratch.data(), data, len);
+    // Zeroed padding: a scan for a string's end stops at a control character at the latest.
+    std::memset(scratch.data() + len, 0, internal::kJsonPadding);
     Lines(scratch.data(), len, scratch.size(), sink);
   }
 
@@ -67,7 +72,6 @@ struct FrameParser::Impl {
   }
 
   FrameParserOptions options;
-  std::unique_ptr<internal::JsonKernel> kernel;
   TymbalFrame frame;        // reused for every line, so its strings keep their capacity
   std::string pending;      // the unfinished last line of the previous chunks
   bool discarding = false;  // the pending line grew past max_line_bytes: skip to its end

@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <agentcore/tymbal/writer.hpp>
@@ -421,6 +422,17 @@ TEST_SUITE("FrameParser") {
     CHECK(ParseInChunks("", 16).empty());
     CHECK(ParseInChunks("\n\n \r\n", 16).empty());
     CHECK(ParseInChunks("{\"i\":\"x\"}", 3) == std::vector<std::string>{"1 {\"i\":\"x\"}"});
+  }
+
+  TEST_CASE("parses escaped append lines at the very start of a thread's first stream") {
+    // Regression: the fast path unescapes before any general parse has set simdjson up. A
+    // fresh thread has a fresh per-thread parser.
+    std::vector<std::string> events;
+    std::thread t([&] {
+      events = ParseInChunks("{\"i\":\"a\",\"a\":\"x\\ny\"}\n", 1 << 20);
+    });
+    t.join();
+    CHECK(events == std::vector<std::string>{"1 {\"i\":\"a\",\"a\":\"x\\ny\"}"});
   }
 
   TEST_CASE("restarts line numbers after Finish") {

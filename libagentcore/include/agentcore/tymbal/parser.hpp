@@ -49,7 +49,9 @@ struct FrameParserOptions {
 /// Incremental NDJSON frame parser. Feed it the bytes of a stream in chunks of any size (a line
 /// may span chunks, a chunk may hold thousands of lines); it calls the sink for every complete
 /// line. Complete lines are parsed in place in the caller's chunk; only a line cut by the end
-/// of a chunk is copied. Thread-compatible; reuse one parser per stream.
+/// of a chunk is copied. A parser holds only its stream's state (the unfinished line and the
+/// line count), so thousands can be open at once; the heavy parsing buffers belong to the
+/// calling thread. Thread-compatible; one parser per stream.
 class AGENTCORE_EXPORT FrameParser {
  public:
   explicit FrameParser(FrameParserOptions options = {});
