@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <agentcore/export.hpp>
 #include <agentcore/json.hpp>
@@ -51,7 +52,13 @@ class AGENTCORE_EXPORT JsonWriter {
   JsonWriter& Field(std::string_view key, const std::string& value) {
     return Key(key).String(value);
   }
-  JsonWriter& Field(std::string_view key, std::int64_t value) { return Key(key).Int(value); }
+  /// Any integer type (not bool, not char types).
+  template <typename I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool> &&
+                                             !std::is_same_v<I, char>,
+                                         int> = 0>
+  JsonWriter& Field(std::string_view key, I value) {
+    return Key(key).Int(static_cast<std::int64_t>(value));
+  }
   JsonWriter& Field(std::string_view key, bool value) { return Key(key).Bool(value); }
   JsonWriter& Field(std::string_view key, const Json& value) { return Key(key).Value(value); }
 
