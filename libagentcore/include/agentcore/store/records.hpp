@@ -10,7 +10,19 @@
 /// free-form JSON columns are `Json` (null when unset); an optional column that may be absent
 /// is `std::optional`. `New*` structs are the inputs of create calls; fields left empty get the
 /// documented default.
+///
+/// Input rules, the same for every backend (kInvalidArgument otherwise, nothing stored):
+///  * every string, including those inside JSON values, is valid UTF-8 without NUL bytes;
+///  * ids, names, callsigns, slugs, keys and hashes are at most kMaxKeyBytes bytes; ids the
+///    store can make may be empty, the other required ones may not;
+///  * other text and every JSON value (as JSON text) fit in the store's max_content_bytes.
+///
+/// Times the store sets: created_at and updated_at come from the store's clock (the values in
+/// the input are ignored), as do Message::timestamp (unless NewMessage::timestamp is set),
+/// PendingDelivery::enqueued_at and RunEventRecord::created_at. Channel::last_active_at is the
+/// newest timestamp of a message appended to the channel (created_at before the first).
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +34,9 @@
 #include <agentcore/state/session_state.hpp>
 
 namespace agentcore {
+
+/// Longest id, name, callsign, slug, key or hash accepted, in bytes.
+inline constexpr std::size_t kMaxKeyBytes = 255;
 
 // --- Spaces, channels, roster -------------------------------------------------------------
 
@@ -145,12 +160,13 @@ struct MessagePatch {
   std::optional<std::string> type;
 };
 
-/// Which page of a channel's messages to read. Ids are exclusive cursors.
-///  * `after` set: the first `limit` messages after it, oldest first (Cast's `since`);
-///  * `before` set: the `limit` messages just before it, returned oldest first;
+/// Which page of a channel's messages to read. Ids are exclusive cursors and need not exist.
+///  * `after` set: the first `limit` messages after it, oldest first (Cast's `since`); with
+///    `before` also set, only messages between the two;
+///  * `before` set alone: the `limit` messages just before it, returned oldest first;
 ///  * neither: the newest `limit` messages, returned oldest first.
 /// `for_agent` keeps only messages whose addressed_agents contain that callsign, or that it
-/// sent. `types` keeps only those message types when not empty.
+/// sent. `types` keeps only those message types when not empty. Filters apply before `limit`.
 struct PageRequest {
   std::size_t limit = 50;  // clamped to [1, kMaxPageSize]
   std::optional<std::string> after;
@@ -162,7 +178,9 @@ inline constexpr std::size_t kMaxPageSize = 1000;
 
 struct MessagePage {
   std::vector<Message> messages;  // oldest first
-  bool has_more = false;          // more messages exist beyond the page in its direction
+  /// More matching messages exist beyond the page in its direction: after the last one when
+  /// `after` is set (up to `before`, if set), else before the first one.
+  bool has_more = false;
 };
 
 /// A message queued for an agent that could not take it yet (activating, offline). Delivery
@@ -214,8 +232,9 @@ struct RunFilter {
 };
 
 /// One entry of a run's append-only event log; `seq` starts at 1 and has no gaps per run, so an
-/// SSE client resumes with "events after seq N" (Last-Event-ID).
-struct RunEvent {
+/// SSE client resumes with "events after seq N" (Last-Event-ID). (Not `RunEvent`: that is the
+/// run state machine's event enum in state/run_state.hpp.)
+struct RunEventRecord {
   std::string run_id;
   std::uint64_t seq = 0;
   std::string type;

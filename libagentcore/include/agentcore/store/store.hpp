@@ -128,10 +128,10 @@ class AGENTCORE_EXPORT Store {
   /// Newest first.
   virtual Result<std::vector<Run>> ListRuns(const RunFilter& filter) = 0;
   /// Appends an event with the next seq of the run and returns it. kNotFound: no run.
-  virtual Result<RunEvent> AppendRunEvent(std::string_view run_id, std::string_view type,
+  virtual Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
                                           const Json& data) = 0;
   /// Events with seq > after_seq, in order, at most `limit`.
-  virtual Result<std::vector<RunEvent>> ListRunEvents(std::string_view run_id,
+  virtual Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id,
                                                       std::uint64_t after_seq,
                                                       std::size_t limit) = 0;
 

@@ -1,0 +1,3 @@
+DROP TABLE sessions;
+DROP TABLE run_events;
+DROP TABLE runs;

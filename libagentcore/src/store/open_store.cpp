@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// OpenStore(url): picks the backend from the URL's scheme.
+#include <fmt/format.h>
+
+#include <agentcore/store/store.hpp>
+
+namespace agentcore {
+
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
+  if (url.empty()) return InvalidArgument("store url is empty");
+  if (StartsWith(url, "postgres://") || StartsWith(url, "postgresql://")) {
+    PostgresStoreOptions options;
+    options.url = std::string(url);
+    return OpenPostgresStore(options);
+  }
+  SqliteStoreOptions options;
+  if (url == "sqlite::memory:") {
+    options.path = ":memory:";
+  } else if (StartsWith(url, "sqlite://")) {
+    // "sqlite:///abs/path" keeps its leading slash; "sqlite://rel/path" is relative to the
+    // working directory (the common, if informal, SQLAlchemy-style reading).
+    options.path = std::string(url.substr(9));
+    if (options.path.empty() || options.path == "/") {
+      return InvalidArgument(fmt::format("store url \"{}\" names no database file", url));
+    }
+  } else if (StartsWith(url, "sqlite:")) {
+    return InvalidArgument(fmt::format(
+        "store url \"{}\": expected sqlite:///abs/path, sqlite://rel/path or sqlite::memory:",
+        url));
+  } else if (url.find("://") != std::string_view::npos) {
+    return InvalidArgument(fmt::format(
+        "store url \"{}\" has an unsupported scheme (expected sqlite or postgres)", url));
+  } else {
+    options.path = std::string(url);  // a plain path, or ":memory:"
+  }
+  return OpenSqliteStore(options);
+}
+
+}  // namespace agentcore

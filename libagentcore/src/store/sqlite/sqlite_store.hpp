@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The SQLite Store (store.hpp), the embedded default. Layout:
+//
+//  * one writer connection driven by Writer (writer.hpp): every write call is queued and
+//    committed with whatever else is queued (group commit), each in its own savepoint;
+//  * `readers` read-only connections in a ReaderPool; in WAL mode a read sees the last commit
+//    and neither blocks nor is blocked by the writer;
+//  * ":memory:" has no WAL and every connection to it is a separate database, so there the
+//    pool holds the only connection and the writer leases it for each batch (reads wait for
+//    the batch in progress, and never see it half done);
+//  * artifact blobs are files in blob_dir (blob_files.hpp), metadata rows in the database;
+//  * the change feed (change_feed.hpp) is published by the writer after each commit.
+//
+// Validation and encoding (record_checks.hpp, JSON serialization) run on the calling thread,
+// so the writer thread only binds values and steps statements. Thread-safe.
+
+#include <agentcore/store/store.hpp>
+#include <agentcore/ulid.hpp>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "store/change_feed.hpp"
+#include "store/sqlite/connection.hpp"
+#include "store/sqlite/reader_pool.hpp"
+#include "store/sqlite/writer.hpp"
+
+namespace agentcore::internal::sqlite {
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> Open(const SqliteStoreOptions& options);
+  ~SqliteStore() override;
+
+  std::string_view Backend() const override { return "sqlite"; }
+  Result<int> SchemaVersion() override;
+  Status MigrateTo(int version) override;
+
+  Result<Space> EnsureSpace(const Space& space) override;
+  Result<Space> GetSpace(std::string_view id) override;
+  Result<Channel> CreateChannel(const NewChannel& in) override;
+  Result<Channel> GetChannel(std::string_view id) override;
+  Result<Channel> FindChannelByName(std::string_view space_id, std::string_view name) override;
+  Result<std::vector<Channel>> ListChannels(std::string_view space_id,
+                                            bool include_archived) override;
+  Result<Channel> UpdateChannel(std::string_view id, const ChannelPatch& patch) override;
+
+  Result<RosterEntry> AddRosterEntry(const NewRosterEntry& in) override;
+  Result<RosterEntry> GetRosterEntry(std::string_view channel_id,
+                                     std::string_view callsign) override;
+  Result<std::vector<RosterEntry>> ListRoster(std::string_view channel_id) override;
+  Result<RosterEntry> UpdateRosterEntry(std::string_view channel_id, std::string_view callsign,
+                                        const RosterPatch& patch) override;
+  Status RemoveRosterEntry(std::string_view channel_id, std::string_view callsign) override;
+
+  Result<Message> AppendMessage(const NewMessage& in) override;
+  Result<Message> GetMessage(std::string_view id) override;
+  Result<Message> UpdateMessage(std::string_view id, const MessagePatch& patch) override;
+  Status DeleteMessage(std::string_view id) override;
+  Result<MessagePage> ListMessages(std::string_view channel_id, const PageRequest& page) override;
+
+  Status EnqueuePending(const PendingDelivery& delivery) override;
+  Result<std::vector<PendingDelivery>> TakePending(std::string_view channel_id,
+                                                   std::string_view callsign,
+                                                   std::size_t limit) override;
+  Status AckPending(std::string_view channel_id, std::string_view callsign,
+                    const std::vector<std::string>& message_ids) override;
+
+  Result<Run> CreateRun(const NewRun& in) override;
+  Result<Run> GetRun(std::string_view id) override;
+  Result<Run> TransitionRun(std::string_view id, RunState from, RunState to,
+                            const RunUpdate& update) override;
+  Result<std::vector<Run>> ListRuns(const RunFilter& filter) override;
+  Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
+                                        const Json& data) override;
+  Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id,
+                                                    std::uint64_t after_seq,
+                                                    std::size_t limit) override;
+
+  Result<Session> PutSession(const Session& session) override;
+  Result<Session> GetSession(std::string_view id) override;
+  Result<std::vector<Session>> ListSessions(std::string_view owner_id) override;
+  Status DeleteSession(std::string_view id) override;
+
+  Result<Team> CreateTeam(const Team& team) override;
+  Result<Team> GetTeam(std::string_view id) override;
+  Result<std::vector<Team>> ListTeams(std::string_view space_id) override;
+  Result<Team> UpdateTeamSpec(std::string_view id, const Json& spec) override;
+  Status DeleteTeam(std::string_view id) override;
+
+  Result<ApiKey> CreateApiKey(const ApiKey& key) override;
+  Result<ApiKey> FindApiKeyByHash(std::string_view key_hash) override;
+  Result<std::vector<ApiKey>> ListApiKeys(std::string_view space_id) override;
+  Status RevokeApiKey(std::string_view id) override;
+  Status TouchApiKey(std::string_view id, UnixMillis used_at) override;
+
+  Result<IdempotencyRecord> PutIdempotency(const IdempotencyRecord& record) override;
+  Result<IdempotencyRecord> GetIdempotency(std::string_view scope, std::string_view key) override;
+  Result<std::uint64_t> PurgeExpiredIdempotency(UnixMillis now) override;
+
+  Result<Artifact> PutArtifact(const Artifact& meta, std::string_view blob) override;
+  Result<Artifact> GetArtifact(std::string_view channel_id, std::string_view slug) override;
+  Result<std::string> ReadArtifactBlob(std::string_view channel_id, std::string_view slug) override;
+  Result<std::vector<Artifact>> ListArtifacts(std::string_view channel_id) override;
+  Status DeleteArtifact(std::string_view channel_id, std::string_view slug) override;
+
+  Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
+
+  // Transactions and writes committed so far (writes / commits = mean batch size).
+  std::uint64_t CommitCountForTesting() const { return writer_->commits(); }
+  std::uint64_t WriteCountForTesting() const { return writer_->writes(); }
+  // Waits until the change feed has delivered everything published so far.
+  void WaitForListenersForTesting() { feed_.WaitIdleForTesting(); }
+
+ private:
+  SqliteStore(const SqliteStoreOptions& options, Clock* clock);
+
+  UnixMillis Now() const { return clock_->NowMillis(); }
+  // Runs `fn` on a leased reader connection.
+  template <typename F>
+  auto Read(F&& fn) {
+    ReaderPool::Lease lease = readers_->Acquire();
+    return fn(*lease);
+  }
+  Status Write(Writer::WriteFn fn) { return writer_->Write(fn); }
+  // The blob directory, created on first use.
+  Result<std::string> BlobDir();
+
+  // Constant after construction.
+  const SqliteStoreOptions options_;
+  Clock* const clock_;
+  UlidGenerator ids_;
+  ChangeFeed feed_;
+  std::unique_ptr<ReaderPool> readers_;
+  std::unique_ptr<Writer> writer_;
+
+  // Guarded by blob_mu_.
+  std::mutex blob_mu_;
+  std::string blob_dir_;        // empty until created
+  bool blob_dir_temp_ = false;  // a private directory for ":memory:", removed on close
+};
+
+}  // namespace agentcore::internal::sqlite

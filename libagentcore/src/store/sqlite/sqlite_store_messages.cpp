@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+// Messages and pending deliveries of the SQLite store.
+#include <fmt/format.h>
+
+#include <agentcore/json_writer.hpp>
+#include <algorithm>
+
+#include "store/record_checks.hpp"
+#include "store/sqlite/query.hpp"
+#include "store/sqlite/rows.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace agentcore::internal::sqlite {
+
+namespace {
+
+Status MessageNotFound(std::string_view id) {
+  return NotFound(fmt::format("message \"{}\" not found", id));
+}
+Status ChannelNotFound(std::string_view id) {
+  return NotFound(fmt::format("channel \"{}\" not found", id));
+}
+
+Result<Message> LoadMessage(Connection& c, std::string_view id) {
+  static const std::string sql = SelectSql(kMessageColumns, "messages", "WHERE id = ?1");
+  return QueryOne<Message>(
+      c, sql, MessageFromRow, [&] { return MessageNotFound(id); }, id);
+}
+
+std::string JsonStringArray(const std::vector<std::string>& items) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginArray();
+  for (const std::string& s : items) w.String(s);
+  w.EndArray();
+  return out;
+}
+
+std::size_t ClampLimit(std::size_t limit) {
+  return std::clamp<std::size_t>(limit, 1, kMaxPageSize);
+}
+
+// The SQL for one shape of page read. Only the WHERE clauses and the direction vary; the
+// values are always bound (?1 channel, ?2 after, ?3 before, ?4 agent, ?5 types, ?6 limit).
+// Every shape walks messages_by_channel (channel_id, id) from the cursor: keyset pagination,
+// so a page costs the same at the end of a million-row channel as at its start.
+std::string PageSql(const PageRequest& page, bool ascending) {
+  std::string where = "WHERE channel_id = ?1";
+  if (page.after) where += " AND id > ?2";
+  if (page.before) where += " AND id < ?3";
+  if (page.for_agent) {
+    where +=
+        " AND (sender = ?4 OR EXISTS (SELECT 1 FROM json_each(messages.addressed_agents) "
+        "WHERE json_each.value = ?4))";
+  }
+  if (!page.types.empty()) where += " AND type IN (SELECT value FROM json_each(?5))";
+  where += ascending ? " ORDER BY id ASC LIMIT ?6" : " ORDER BY id DESC LIMIT ?6";
+  return SelectSql(kMessageColumns, "messages", where);
+}
+
+}  // namespace
+
+// --- Messages
+
+Result<Message> SqliteStore::AppendMessage(const NewMessage& in) {
+  const std::size_t max = options_.max_content_bytes;
+  AGENTCORE_RETURN_IF_ERROR(CheckNewMessage(in, max));
+  // Encoding happens here, on the caller's thread, so the writer only binds and steps.
+  AGENTCORE_ASSIGN_OR_RETURN(std::string content, EncodeJson("message content", in.content, max));
+  AGENTCORE_ASSIGN_OR_RETURN(auto metadata,
+                             EncodeNullableJson("message metadata", in.metadata, max));
+  std::optional<std::string> addressed;
+  if (in.addressed_agents) addressed = JsonStringArray(*in.addressed_agents);
+
+  Message m;
+  m.id = in.id.empty() ? ids_.Next() : in.id;
+  m.channel_id = in.channel_id;
+  m.sender = in.sender;
+  m.sender_type = in.sender_type;
+  m.type = in.type;
+  m.timestamp = in.timestamp ? *in.timestamp : Now();
+  m.is_complete = in.is_complete;
+  m.addressed_agents = in.addressed_agents;
+  m.state = in.state;
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        Connection& c = ctx.conn();
+        // One statement checks the channel (and the space, when given) and inserts; the space id
+        // comes back from the channel row.
+        AGENTCORE_ASSIGN_OR_RETURN(
+            Statement st,
+            c.Prepare("INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, "
+                      "content, timestamp, is_complete, addressed_agents, metadata, state) "
+                      "SELECT ?1, c.space_id, c.id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 "
+                      "FROM channels c WHERE c.id = ?3 AND (?2 = '' OR c.space_id = ?2) "
+                      "RETURNING space_id"));
+        BindAll(st, m.id, in.space_id, m.channel_id, m.sender, m.sender_type, m.type, content,
+                m.timestamp, m.is_complete, addressed, metadata, m.state);
+        auto row = st.Step();
+        if (!row) {
+          if (row.status().code() == ErrorCode::kAlreadyExists) {
+            return AlreadyExists(fmt::format("message \"{}\" already exists", m.id));
+          }
+          return row.status();
+        }
+        if (!*row) {
+          AGENTCORE_ASSIGN_OR_RETURN(
+              bool channel, Exists(c, "SELECT 1 FROM channels WHERE id = ?1", m.channel_id));
+          if (!channel) return ChannelNotFound(m.channel_id);
+          return InvalidArgument(
+              fmt::format("channel \"{}\" is not in space \"{}\"", m.channel_id, in.space_id));
+        }
+        m.space_id = st.String(0);
+        AGENTCORE_RETURN_IF_ERROR(st.Run());  // finish the statement (RETURNING yields one row)
+        ctx.TouchChannel(m.channel_id, m.timestamp);
+        ctx.Changed({StoreChange::Kind::kMessageCreated, m.channel_id, m.id, 0});
+        return Status::Ok();
+      });
+      !written.ok()) {
+    return written;
+  }
+  m.content = in.content;
+  m.metadata = in.metadata;
+  return m;
+}
+
+Result<Message> SqliteStore::GetMessage(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("message id", id));
+  return Read([&](Connection& c) { return LoadMessage(c, id); });
+}
+
+Result<Message> SqliteStore::UpdateMessage(std::string_view id, const MessagePatch& patch) {
+  const std::size_t max = options_.max_content_bytes;
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("message id", id));
+  AGENTCORE_RETURN_IF_ERROR(CheckMessagePatch(patch, max));
+  std::optional<std::string> content;
+  if (patch.content) {
+    AGENTCORE_ASSIGN_OR_RETURN(content, EncodeJson("message content", *patch.content, max));
+  }
+  std::optional<std::optional<std::string>> metadata;
+  if (patch.metadata) {
+    AGENTCORE_ASSIGN_OR_RETURN(metadata,
+                               EncodeNullableJson("message metadata", *patch.metadata, max));
+  }
+  Message out;
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        static const std::string sql = fmt::format(
+            "UPDATE messages SET content = coalesce(?2, content), "
+            "is_complete = coalesce(?3, is_complete), "
+            "metadata = CASE WHEN ?4 THEN ?5 ELSE metadata END, state = coalesce(?6, state), "
+            "type = coalesce(?7, type) WHERE id = ?1 RETURNING {}",
+            kMessageColumns);
+        AGENTCORE_ASSIGN_OR_RETURN(Statement st, ctx.conn().Prepare(sql));
+        st.Bind(1, id);
+        st.Bind(2, content);
+        if (patch.is_complete) {
+          st.Bind(3, *patch.is_complete);
+        } else {
+          st.BindNull(3);
+        }
+        st.Bind(4, metadata.has_value());
+        if (metadata) {
+          st.Bind(5, *metadata);
+        } else {
+          st.BindNull(5);
+        }
+        st.Bind(6, patch.state);
+        st.Bind(7, patch.type);
+        AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) return MessageNotFound(id);
+        AGENTCORE_ASSIGN_OR_RETURN(out, MessageFromRow(st));
+        AGENTCORE_RETURN_IF_ERROR(st.Run());
+        ctx.Changed({StoreChange::Kind::kMessageUpdated, out.channel_id, out.id, 0});
+        return Status::Ok();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return out;
+}
+
+Status SqliteStore::DeleteMessage(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("message id", id));
+  return Write([&](WriteContext& ctx) -> Status {
+    AGENTCORE_ASSIGN_OR_RETURN(Statement st,
+                               ctx.conn().Prepare("DELETE FROM messages WHERE id = ?1 "
+                                                  "RETURNING channel_id"));
+    st.Bind(1, id);
+    AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return MessageNotFound(id);
+    std::string channel_id = st.String(0);
+    AGENTCORE_RETURN_IF_ERROR(st.Run());
+    ctx.Changed({StoreChange::Kind::kMessageDeleted, std::move(channel_id), std::string(id), 0});
+    return Status::Ok();
+  });
+}
+
+Result<MessagePage> SqliteStore::ListMessages(std::string_view channel_id,
+                                              const PageRequest& page) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("channel id", channel_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckPageRequest(page));
+  const std::size_t limit = ClampLimit(page.limit);
+  // `after` reads forward from the cursor; `before` alone and no cursor read backward from the
+  // end (newest first) and the page is reversed to oldest first.
+  const bool ascending = page.after.has_value();
+  const std::string sql = PageSql(page, ascending);
+  std::optional<std::string> types;
+  if (!page.types.empty()) types = JsonStringArray(page.types);
+  return Read([&](Connection& c) -> Result<MessagePage> {
+    AGENTCORE_ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
+    st.Bind(1, channel_id);
+    if (page.after) st.Bind(2, *page.after);
+    if (page.before) st.Bind(3, *page.before);
+    if (page.for_agent) st.Bind(4, *page.for_agent);
+    if (types) st.Bind(5, *types);
+    st.Bind(6, limit + 1);  // one extra row tells whether there is more
+    MessagePage out;
+    out.messages.reserve(limit);
+    for (;;) {
+      AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (out.messages.size() == limit) {
+        out.has_more = true;
+        break;
+      }
+      AGENTCORE_ASSIGN_OR_RETURN(Message m, MessageFromRow(st));
+      out.messages.push_back(std::move(m));
+    }
+    if (!ascending) std::reverse(out.messages.begin(), out.messages.end());
+    if (out.messages.empty()) {
+      // Only an empty page pays for telling "no such channel" from "no messages".
+      AGENTCORE_ASSIGN_OR_RETURN(bool channel,
+                                 Exists(c, "SELECT 1 FROM channels WHERE id = ?1", channel_id));
+      if (!channel) return ChannelNotFound(channel_id);
+    }
+    return out;
+  });
+}
+
+// --- Pending deliveries
+
+Status SqliteStore::EnqueuePending(const PendingDelivery& d) {
+  AGENTCORE_RETURN_IF_ERROR(CheckPendingDelivery(d));
+  const UnixMillis now = Now();
+  return Write([&](WriteContext& ctx) -> Status {
+    Connection& c = ctx.conn();
+    AGENTCORE_ASSIGN_OR_RETURN(
+        bool entry, Exists(c, "SELECT 1 FROM roster WHERE channel_id = ?1 AND callsign = ?2",
+                           d.channel_id, d.callsign));
+    if (!entry) {
+      return NotFound(
+          fmt::format("roster entry \"{}\" not found in channel \"{}\"", d.callsign, d.channel_id));
+    }
+    AGENTCORE_ASSIGN_OR_RETURN(bool message,
+                               Exists(c, "SELECT 1 FROM messages WHERE id = ?1 AND channel_id = ?2",
+                                      d.message_id, d.channel_id));
+    if (!message) {
+      return NotFound(
+          fmt::format("message \"{}\" not found in channel \"{}\"", d.message_id, d.channel_id));
+    }
+    return Execute(c,
+                   "INSERT INTO pending_deliveries (channel_id, callsign, message_id, "
+                   "enqueued_at, attempts) VALUES (?1, ?2, ?3, ?4, 0) ON CONFLICT DO NOTHING",
+                   d.channel_id, d.callsign, d.message_id, now)
+        .status();
+  });
+}
+
+Result<std::vector<PendingDelivery>> SqliteStore::TakePending(std::string_view channel_id,
+                                                              std::string_view callsign,
+                                                              std::size_t limit) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("delivery channel id", channel_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("delivery callsign", callsign));
+  const std::size_t n = std::min(limit, kMaxPageSize);
+  std::vector<PendingDelivery> out;
+  if (n == 0) return out;
+  // A write: handing a delivery out raises its attempt count.
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        Connection& c = ctx.conn();
+        AGENTCORE_ASSIGN_OR_RETURN(
+            bool entry, Exists(c, "SELECT 1 FROM roster WHERE channel_id = ?1 AND callsign = ?2",
+                               channel_id, callsign));
+        if (!entry) {
+          return NotFound(
+              fmt::format("roster entry \"{}\" not found in channel \"{}\"", callsign, channel_id));
+        }
+        static const std::string sql = fmt::format(
+            "UPDATE pending_deliveries SET attempts = attempts + 1 "
+            "WHERE channel_id = ?1 AND callsign = ?2 AND message_id IN ("
+            "SELECT message_id FROM pending_deliveries WHERE channel_id = ?1 AND callsign = ?2 "
+            "ORDER BY message_id LIMIT ?3) RETURNING {}",
+            kPendingColumns);
+        AGENTCORE_ASSIGN_OR_RETURN(
+            out, QueryAll<PendingDelivery>(c, sql, PendingFromRow, channel_id, callsign, n));
+        return Status::Ok();
+      });
+      !written.ok()) {
+    return written;
+  }
+  // RETURNING has no defined order.
+  std::sort(out.begin(), out.end(), [](const PendingDelivery& a, const PendingDelivery& b) {
+    return a.message_id < b.message_id;
+  });
+  return out;
+}
+
+Status SqliteStore::AckPending(std::string_view channel_id, std::string_view callsign,
+                               const std::vector<std::string>& message_ids) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("delivery channel id", channel_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("delivery callsign", callsign));
+  for (const std::string& id : message_ids) {
+    AGENTCORE_RETURN_IF_ERROR(CheckKey("delivery message id", id));
+  }
+  if (message_ids.empty()) return Status::Ok();
+  return Write([&](WriteContext& ctx) -> Status {
+    for (const std::string& id : message_ids) {
+      AGENTCORE_RETURN_IF_ERROR(
+          Execute(ctx.conn(),
+                  "DELETE FROM pending_deliveries WHERE channel_id = ?1 AND callsign = ?2 AND "
+                  "message_id = ?3",
+                  channel_id, callsign, id)
+              .status());
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace agentcore::internal::sqlite

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: Apache-2.0
+// Runs, run events, sessions and teams of the SQLite store.
+#include <fmt/format.h>
+
+#include <agentcore/json_writer.hpp>
+#include <algorithm>
+#include <limits>
+
+#include "store/record_checks.hpp"
+#include "store/sqlite/query.hpp"
+#include "store/sqlite/rows.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace agentcore::internal::sqlite {
+
+namespace {
+
+Status RunNotFound(std::string_view id) {
+  return NotFound(fmt::format("run \"{}\" not found", id));
+}
+Status SessionNotFound(std::string_view id) {
+  return NotFound(fmt::format("session \"{}\" not found", id));
+}
+Status TeamNotFound(std::string_view id) {
+  return NotFound(fmt::format("team \"{}\" not found", id));
+}
+
+bool IsRunState(RunState s) {
+  return std::find(kAllRunStates.begin(), kAllRunStates.end(), s) != kAllRunStates.end();
+}
+bool IsSessionState(SessionState s) {
+  return std::find(kAllSessionStates.begin(), kAllSessionStates.end(), s) !=
+         kAllSessionStates.end();
+}
+
+Result<Run> LoadRun(Connection& c, std::string_view id) {
+  static const std::string sql = SelectSql(kRunColumns, "runs", "WHERE id = ?1");
+  return QueryOne<Run>(
+      c, sql, RunFromRow, [&] { return RunNotFound(id); }, id);
+}
+
+Result<Team> LoadTeam(Connection& c, std::string_view id) {
+  static const std::string sql = SelectSql(kTeamColumns, "teams", "WHERE id = ?1");
+  return QueryOne<Team>(
+      c, sql, TeamFromRow, [&] { return TeamNotFound(id); }, id);
+}
+
+std::int64_t ToInt64(std::uint64_t v) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(
+      v, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())));
+}
+
+}  // namespace
+
+// --- Runs
+
+Result<Run> SqliteStore::CreateRun(const NewRun& in) {
+  AGENTCORE_RETURN_IF_ERROR(CheckNewRun(in, options_.max_content_bytes));
+  AGENTCORE_ASSIGN_OR_RETURN(auto input,
+                             EncodeNullableJson("run input", in.input, options_.max_content_bytes));
+  Run r;
+  r.id = in.id.empty() ? ids_.Next() : in.id;
+  r.project_id = in.project_id;
+  r.input = in.input;
+  r.created_at = r.updated_at = Now();
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        auto inserted =
+            Execute(ctx.conn(),
+                    "INSERT INTO runs (id, project_id, state, attempts, input, result, "
+                    "error, lease_expires_at, worker_id, last_event_seq, created_at, "
+                    "updated_at) VALUES (?1, ?2, ?3, 0, ?4, NULL, '', NULL, '', 0, ?5, ?5)",
+                    r.id, r.project_id, RunStateName(r.state), input, r.created_at);
+        if (!inserted && inserted.status().code() == ErrorCode::kAlreadyExists) {
+          return AlreadyExists(fmt::format("run \"{}\" already exists", r.id));
+        }
+        return inserted.status();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return r;
+}
+
+Result<Run> SqliteStore::GetRun(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", id));
+  return Read([&](Connection& c) { return LoadRun(c, id); });
+}
+
+Result<Run> SqliteStore::TransitionRun(std::string_view id, RunState from, RunState to,
+                                       const RunUpdate& update) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", id));
+  if (!IsRunState(from) || !IsRunState(to)) return InvalidArgument("run state out of range");
+  AGENTCORE_RETURN_IF_ERROR(CheckRunUpdate(update, options_.max_content_bytes));
+  std::optional<std::optional<std::string>> result;
+  if (update.result) {
+    AGENTCORE_ASSIGN_OR_RETURN(
+        result, EncodeNullableJson("run result", *update.result, options_.max_content_bytes));
+  }
+  const UnixMillis now = Now();
+  Run out;
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        Connection& c = ctx.conn();
+        // The compare-and-set: the row changes only if it is still in `from`.
+        static const std::string sql = fmt::format(
+            "UPDATE runs SET state = ?3, attempts = coalesce(?4, attempts), "
+            "result = CASE WHEN ?5 THEN ?6 ELSE result END, error = coalesce(?7, error), "
+            "lease_expires_at = CASE WHEN ?8 THEN ?9 ELSE lease_expires_at END, "
+            "worker_id = coalesce(?10, worker_id), updated_at = ?11 "
+            "WHERE id = ?1 AND state = ?2 RETURNING {}",
+            kRunColumns);
+        AGENTCORE_ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
+        st.Bind(1, id);
+        st.Bind(2, RunStateName(from));
+        st.Bind(3, RunStateName(to));
+        if (update.attempts) {
+          st.Bind(4, *update.attempts);
+        } else {
+          st.BindNull(4);
+        }
+        st.Bind(5, result.has_value());
+        if (result) {
+          st.Bind(6, *result);
+        } else {
+          st.BindNull(6);
+        }
+        st.Bind(7, update.error);
+        st.Bind(8, update.lease_expires_at.has_value());
+        if (update.lease_expires_at) {
+          st.Bind(9, *update.lease_expires_at);
+        } else {
+          st.BindNull(9);
+        }
+        st.Bind(10, update.worker_id);
+        st.Bind(11, now);
+        AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (row) {
+          AGENTCORE_ASSIGN_OR_RETURN(out, RunFromRow(st));
+          return st.Run();
+        }
+        AGENTCORE_ASSIGN_OR_RETURN(Run current, LoadRun(c, id));
+        return Conflict(fmt::format("run \"{}\" is {}, not {}", id, RunStateName(current.state),
+                                    RunStateName(from)));
+      });
+      !written.ok()) {
+    return written;
+  }
+  return out;
+}
+
+Result<std::vector<Run>> SqliteStore::ListRuns(const RunFilter& filter) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("run project id", filter.project_id));
+  std::string states;
+  if (!filter.states.empty()) {
+    JsonWriter w(&states);
+    w.BeginArray();
+    for (RunState s : filter.states) {
+      if (!IsRunState(s)) return InvalidArgument("run state out of range");
+      w.String(RunStateName(s));
+    }
+    w.EndArray();
+  }
+  const std::size_t limit = std::min(filter.limit, kMaxPageSize);
+  if (limit == 0) return std::vector<Run>();
+  std::string where = "WHERE 1";
+  if (!filter.project_id.empty()) where += " AND project_id = ?1";
+  if (!states.empty()) where += " AND state IN (SELECT value FROM json_each(?2))";
+  if (filter.lease_before) where += " AND lease_expires_at < ?3";
+  where += " ORDER BY created_at DESC, id DESC LIMIT ?4";
+  const std::string sql = SelectSql(kRunColumns, "runs", where);
+  return Read([&](Connection& c) -> Result<std::vector<Run>> {
+    AGENTCORE_ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
+    if (!filter.project_id.empty()) st.Bind(1, filter.project_id);
+    if (!states.empty()) st.Bind(2, states);
+    if (filter.lease_before) st.Bind(3, *filter.lease_before);
+    st.Bind(4, limit);
+    std::vector<Run> out;
+    for (;;) {
+      AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return out;
+      AGENTCORE_ASSIGN_OR_RETURN(Run r, RunFromRow(st));
+      out.push_back(std::move(r));
+    }
+  });
+}
+
+Result<RunEventRecord> SqliteStore::AppendRunEvent(std::string_view run_id, std::string_view type,
+                                                   const Json& data) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", run_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run event type", type));
+  AGENTCORE_ASSIGN_OR_RETURN(
+      auto text, EncodeNullableJson("run event data", data, options_.max_content_bytes));
+  RunEventRecord e;
+  e.run_id = run_id;
+  e.type = type;
+  e.data = data;
+  e.created_at = Now();
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        Connection& c = ctx.conn();
+        // The counter lives on the run row, so seq is gapless per run: it only moves inside the
+        // transaction that inserts the event (a failed write rolls both back).
+        AGENTCORE_ASSIGN_OR_RETURN(
+            e.seq, QueryOne<std::uint64_t>(
+                       c,
+                       "UPDATE runs SET last_event_seq = last_event_seq + 1 WHERE id = ?1 "
+                       "RETURNING last_event_seq",
+                       [](const Statement& s) { return static_cast<std::uint64_t>(s.Int(0)); },
+                       [&] { return RunNotFound(run_id); }, run_id));
+        AGENTCORE_RETURN_IF_ERROR(
+            Execute(c,
+                    "INSERT INTO run_events (run_id, seq, type, data, created_at) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+                    e.run_id, ToInt64(e.seq), e.type, text, e.created_at)
+                .status());
+        ctx.Changed({StoreChange::Kind::kRunEvent, e.run_id, e.run_id, e.seq});
+        return Status::Ok();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return e;
+}
+
+Result<std::vector<RunEventRecord>> SqliteStore::ListRunEvents(std::string_view run_id,
+                                                               std::uint64_t after_seq,
+                                                               std::size_t limit) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", run_id));
+  const std::size_t n = std::min(limit, kMaxPageSize);
+  static const std::string sql = SelectSql(kRunEventColumns, "run_events",
+                                           "WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+  return Read([&](Connection& c) -> Result<std::vector<RunEventRecord>> {
+    AGENTCORE_ASSIGN_OR_RETURN(
+        auto events,
+        QueryAll<RunEventRecord>(c, sql, RunEventFromRow, run_id, ToInt64(after_seq), n));
+    if (events.empty()) {
+      AGENTCORE_ASSIGN_OR_RETURN(bool run, Exists(c, "SELECT 1 FROM runs WHERE id = ?1", run_id));
+      if (!run) return RunNotFound(run_id);
+    }
+    return events;
+  });
+}
+
+// --- Sessions
+
+Result<Session> SqliteStore::PutSession(const Session& session) {
+  AGENTCORE_RETURN_IF_ERROR(CheckSession(session, options_.max_content_bytes));
+  if (!IsSessionState(session.state)) return InvalidArgument("session state out of range");
+  AGENTCORE_ASSIGN_OR_RETURN(auto metadata, EncodeNullableJson("session metadata", session.metadata,
+                                                               options_.max_content_bytes));
+  const UnixMillis now = Now();
+  Session out;
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        // Replacing keeps the original created_at.
+        static const std::string sql = fmt::format(
+            "INSERT INTO sessions (id, owner_id, state, generation, image, container_id, metadata, "
+            "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+            "ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, state = excluded.state, "
+            "generation = excluded.generation, image = excluded.image, "
+            "container_id = excluded.container_id, metadata = excluded.metadata, "
+            "updated_at = excluded.updated_at RETURNING {}",
+            kSessionColumns);
+        AGENTCORE_ASSIGN_OR_RETURN(
+            out, QueryOne<Session>(
+                     ctx.conn(), sql, SessionFromRow,
+                     [] { return Internal("session upsert returned no row"); }, session.id,
+                     session.owner_id, SessionStateName(session.state), session.generation,
+                     session.image, session.container_id, metadata, now));
+        return Status::Ok();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return out;
+}
+
+Result<Session> SqliteStore::GetSession(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("session id", id));
+  static const std::string sql = SelectSql(kSessionColumns, "sessions", "WHERE id = ?1");
+  return Read([&](Connection& c) {
+    return QueryOne<Session>(
+        c, sql, SessionFromRow, [&] { return SessionNotFound(id); }, id);
+  });
+}
+
+Result<std::vector<Session>> SqliteStore::ListSessions(std::string_view owner_id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session owner id", owner_id));
+  static const std::string sql =
+      SelectSql(kSessionColumns, "sessions", "WHERE owner_id = ?1 ORDER BY created_at, id");
+  return Read([&](Connection& c) { return QueryAll<Session>(c, sql, SessionFromRow, owner_id); });
+}
+
+Status SqliteStore::DeleteSession(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("session id", id));
+  return Write([&](WriteContext& ctx) -> Status {
+    AGENTCORE_ASSIGN_OR_RETURN(int n,
+                               Execute(ctx.conn(), "DELETE FROM sessions WHERE id = ?1", id));
+    return n == 0 ? SessionNotFound(id) : Status::Ok();
+  });
+}
+
+// --- Teams
+
+Result<Team> SqliteStore::CreateTeam(const Team& team) {
+  AGENTCORE_RETURN_IF_ERROR(CheckTeam(team, options_.max_content_bytes));
+  AGENTCORE_ASSIGN_OR_RETURN(
+      auto spec, EncodeNullableJson("team spec", team.spec, options_.max_content_bytes));
+  Team t = team;
+  if (t.id.empty()) t.id = ids_.Next();
+  t.created_at = t.updated_at = Now();
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        Connection& c = ctx.conn();
+        AGENTCORE_ASSIGN_OR_RETURN(bool taken,
+                                   Exists(c, "SELECT 1 FROM teams WHERE id = ?1", t.id));
+        if (taken) return AlreadyExists(fmt::format("team \"{}\" already exists", t.id));
+        AGENTCORE_ASSIGN_OR_RETURN(
+            bool name_taken,
+            Exists(c, "SELECT 1 FROM teams WHERE space_id = ?1 AND name = ?2", t.space_id, t.name));
+        if (name_taken) {
+          return AlreadyExists(
+              fmt::format("team named \"{}\" already exists in space \"{}\"", t.name, t.space_id));
+        }
+        return Execute(c,
+                       "INSERT INTO teams (id, space_id, name, spec, created_at, updated_at) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                       t.id, t.space_id, t.name, spec, t.created_at)
+            .status();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return t;
+}
+
+Result<Team> SqliteStore::GetTeam(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("team id", id));
+  return Read([&](Connection& c) { return LoadTeam(c, id); });
+}
+
+Result<std::vector<Team>> SqliteStore::ListTeams(std::string_view space_id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("team space id", space_id));
+  static const std::string sql =
+      SelectSql(kTeamColumns, "teams", "WHERE space_id = ?1 ORDER BY created_at, id");
+  return Read([&](Connection& c) { return QueryAll<Team>(c, sql, TeamFromRow, space_id); });
+}
+
+Result<Team> SqliteStore::UpdateTeamSpec(std::string_view id, const Json& spec) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("team id", id));
+  AGENTCORE_ASSIGN_OR_RETURN(auto text,
+                             EncodeNullableJson("team spec", spec, options_.max_content_bytes));
+  const UnixMillis now = Now();
+  Team out;
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        static const std::string sql = fmt::format(
+            "UPDATE teams SET spec = ?2, updated_at = ?3 WHERE id = ?1 RETURNING {}", kTeamColumns);
+        AGENTCORE_ASSIGN_OR_RETURN(out, QueryOne<Team>(
+                                            ctx.conn(), sql, TeamFromRow,
+                                            [&] { return TeamNotFound(id); }, id, text, now));
+        return Status::Ok();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return out;
+}
+
+Status SqliteStore::DeleteTeam(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("team id", id));
+  return Write([&](WriteContext& ctx) -> Status {
+    AGENTCORE_ASSIGN_OR_RETURN(int n, Execute(ctx.conn(), "DELETE FROM teams WHERE id = ?1", id));
+    return n == 0 ? TeamNotFound(id) : Status::Ok();
+  });
+}
+
+}  // namespace agentcore::internal::sqlite

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "store/sqlite/writer.hpp"
+
+#include <fmt/format.h>
+#include <pthread.h>
+
+#include <cassert>
+#include <optional>
+
+namespace agentcore::internal::sqlite {
+
+namespace {
+
+// Runs `sql` through the statement cache (BEGIN, SAVEPOINT and friends run once per write).
+Status Simple(Connection& conn, std::string_view sql) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt) return stmt.status();
+  return stmt->Run();
+}
+
+}  // namespace
+
+struct Writer::Op {
+  Op(WriteFn w) : write(w) {}          // NOLINT
+  Op(ExclusiveFn e) : exclusive(e) {}  // NOLINT
+
+  std::optional<WriteFn> write;
+  std::optional<ExclusiveFn> exclusive;
+  std::vector<StoreChange> changes;  // of a successful write, published after the commit
+
+  // The caller waits on its own op: the writer signals under `mu`, so the caller cannot return
+  // (and destroy the op) before the writer is done touching it.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+};
+
+Writer::Writer(std::unique_ptr<Connection> own, ReaderPool* shared, ChangeFeed* feed, int max_batch)
+    : own_(std::move(own)),
+      shared_(shared),
+      feed_(feed),
+      max_batch_(static_cast<std::size_t>(max_batch)),
+      thread_([this] {
+        pthread_setname_np(pthread_self(), "agentcore-sqlw");
+        Run();
+      }) {
+  assert((own_ != nullptr) != (shared_ != nullptr));
+  assert(max_batch >= 1);
+}
+
+Writer::~Writer() { Stop(); }
+
+void Writer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status Writer::Write(WriteFn fn) {
+  Op op(fn);
+  return Submit(op);
+}
+
+Status Writer::Exclusive(ExclusiveFn fn) {
+  Op op(fn);
+  return Submit(op);
+}
+
+Status Writer::Submit(Op& op) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return Status(ErrorCode::kUnavailable, "sqlite store is closing");
+    queue_.push_back(&op);
+  }
+  cv_.notify_one();
+  std::unique_lock lock(op.mu);
+  op.cv.wait(lock, [&] { return op.done; });
+  return std::move(op.status);
+}
+
+void Writer::Finish(Op& op, Status status) {
+  std::lock_guard lock(op.mu);
+  op.status = std::move(status);
+  op.done = true;
+  op.cv.notify_one();
+}
+
+void Writer::Run() {
+  std::vector<Op*> batch;
+  for (;;) {
+    batch.clear();
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every queued write has run
+      // Group commit: everything queued now, up to max_batch, goes into one transaction. An
+      // exclusive op runs alone, so a batch stops in front of one.
+      if (queue_.front()->exclusive) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      } else {
+        while (!queue_.empty() && batch.size() < max_batch_ && !queue_.front()->exclusive) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+    }
+    std::optional<ReaderPool::Lease> lease;
+    if (shared_ != nullptr) lease.emplace(shared_->Acquire());
+    Connection& conn = lease ? **lease : *own_;
+    if (batch.front()->exclusive) {
+      Op& op = *batch.front();
+      Status status = (*op.exclusive)(conn);
+      lease.reset();
+      Finish(op, std::move(status));
+      continue;
+    }
+    RunBatch(conn, batch);
+    lease.reset();
+    for (Op* op : batch) Finish(*op, std::move(op->status));
+  }
+}
+
+void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
+  auto fail_all = [&](const Status& why) {
+    for (Op* op : batch) {
+      if (op->status.ok()) op->status = why;
+    }
+  };
+  // IMMEDIATE takes the write lock now, so another process's writer cannot make our first
+  // statement fail with SQLITE_BUSY halfway through a batch (busy_timeout waits for it here).
+  if (Status s = Simple(conn, "BEGIN IMMEDIATE"); !s.ok()) {
+    fail_all(Status(ErrorCode::kUnavailable, fmt::format("cannot begin a write: {}", s.message())));
+    return;
+  }
+  std::map<std::string, UnixMillis, std::less<>> touched;
+  for (Op* op : batch) {
+    Status s = Simple(conn, "SAVEPOINT w");
+    WriteContext ctx(conn);
+    if (s.ok()) op->status = (*op->write)(ctx);
+    const bool ok = s.ok() && op->status.ok();
+    if (s.ok() && !ok) s = Simple(conn, "ROLLBACK TO w");
+    if (s.ok()) s = Simple(conn, "RELEASE w");
+    // Some errors (disk full, I/O) make SQLite roll back the whole transaction; then the
+    // writes before this one are gone too and the batch fails as a whole.
+    if (!s.ok() || sqlite3_get_autocommit(conn.db()) != 0) {
+      if (!s.ok() && op->status.ok()) op->status = s;
+      Status why =
+          Status(ErrorCode::kUnavailable, fmt::format("write transaction aborted: {}",
+                                                      s.ok() ? op->status.message() : s.message()));
+      for (Op* o : batch) o->status = why;
+      if (sqlite3_get_autocommit(conn.db()) == 0) (void)Simple(conn, "ROLLBACK");
+      return;
+    }
+    if (!ok) continue;
+    op->changes = std::move(ctx.changes_);
+    for (auto& [channel, at] : ctx.touched_) {
+      auto [it, inserted] = touched.emplace(std::move(channel), at);
+      if (!inserted && it->second < at) it->second = at;
+    }
+  }
+  Status s;
+  for (const auto& [channel, at] : touched) {
+    auto stmt =
+        conn.Prepare("UPDATE channels SET last_active_at = max(last_active_at, ?2) WHERE id = ?1");
+    if (!stmt) {
+      s = stmt.status();
+      break;
+    }
+    stmt->Bind(1, channel);
+    stmt->Bind(2, at);
+    s = stmt->Run();
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = Simple(conn, "COMMIT");
+  if (!s.ok()) {
+    if (sqlite3_get_autocommit(conn.db()) == 0) (void)Simple(conn, "ROLLBACK");
+    fail_all(Status(ErrorCode::kUnavailable, fmt::format("commit failed: {}", s.message())));
+    return;
+  }
+  std::vector<StoreChange> changes;
+  std::uint64_t committed = 0;
+  for (Op* op : batch) {
+    if (!op->status.ok()) continue;
+    ++committed;
+    for (StoreChange& c : op->changes) changes.push_back(std::move(c));
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++commits_;
+    writes_ += committed;
+  }
+  // Published before the callers wake: when a write call returns, its change is queued.
+  feed_->Publish(std::move(changes));
+}
+
+}  // namespace agentcore::internal::sqlite

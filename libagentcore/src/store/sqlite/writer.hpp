@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The single writer of a SQLite store, with group commit. Callers hand a write (a function
+// that runs statements) to Write() and block. The writer thread ("agentcore-sqlw") takes every
+// write queued so far (at most max_batch), runs them in one transaction, each inside its own
+// SAVEPOINT so that a failing write (a duplicate id, say) is rolled back alone, commits once,
+// publishes the changes of the writes that succeeded to the change feed, and only then wakes
+// each caller with its own status. While one batch commits, the next one queues up, so under
+// load one commit (and with synchronous=FULL one fsync) covers many writes. Thread-safe.
+
+#include <agentcore/clock.hpp>
+#include <agentcore/status.hpp>
+#include <agentcore/store/records.hpp>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "store/change_feed.hpp"
+#include "store/function_ref.hpp"
+#include "store/sqlite/connection.hpp"
+#include "store/sqlite/reader_pool.hpp"
+
+namespace agentcore::internal::sqlite {
+
+// What a write sees: the writer connection, inside a transaction and a savepoint, and two
+// effects that only take place if the write succeeds.
+class WriteContext {
+ public:
+  explicit WriteContext(Connection& conn) : conn_(conn) {}
+
+  Connection& conn() { return conn_; }
+  // Publishes `change` to the change feed after the commit.
+  void Changed(StoreChange change) { changes_.push_back(std::move(change)); }
+  // Raises the channel's last_active_at to `at` before the commit. The writer merges these per
+  // batch, so a burst of appends to one channel updates its row once per commit, not per
+  // message.
+  void TouchChannel(std::string_view channel_id, UnixMillis at) {
+    touched_.emplace_back(std::string(channel_id), at);
+  }
+
+ private:
+  friend class Writer;
+  Connection& conn_;
+  std::vector<StoreChange> changes_;
+  std::vector<std::pair<std::string, UnixMillis>> touched_;
+};
+
+class Writer {
+ public:
+  using WriteFn = FunctionRef<Status(WriteContext&)>;
+  using ExclusiveFn = FunctionRef<Status(Connection&)>;
+
+  // Writes go to `own`, or, when `own` is null, to the single connection of `shared`, which
+  // the writer then leases for each batch (the ":memory:" mode: readers and writer share one
+  // connection and so never see an uncommitted batch). `feed` is not owned and must outlive
+  // the writer. REQUIRES: exactly one of own/shared; max_batch >= 1.
+  Writer(std::unique_ptr<Connection> own, ReaderPool* shared, ChangeFeed* feed, int max_batch);
+  // Stop() (the connection is closed here).
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Runs `fn` in the next batch and returns its status once the batch committed, or the
+  // commit's error. A write must not start or end transactions itself.
+  Status Write(WriteFn fn);
+  // Runs `fn` alone between batches, outside any transaction (migrations manage their own).
+  Status Exclusive(ExclusiveFn fn);
+
+  // Runs what is queued, then joins the thread; later writes fail with kUnavailable.
+  // Idempotent.
+  void Stop();
+
+  // Transactions committed and writes committed, for tests and benchmarks.
+  std::uint64_t commits() const {
+    std::lock_guard lock(mu_);
+    return commits_;
+  }
+  std::uint64_t writes() const {
+    std::lock_guard lock(mu_);
+    return writes_;
+  }
+
+ private:
+  struct Op;
+
+  Status Submit(Op& op);
+  void Run();
+  void RunBatch(Connection& conn, const std::vector<Op*>& batch);
+  static void Finish(Op& op, Status status);
+
+  // Constant after construction.
+  std::unique_ptr<Connection> own_;
+  ReaderPool* const shared_;
+  ChangeFeed* const feed_;
+  const std::size_t max_batch_;
+
+  // Guarded by mu_.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // queue_ grew or stop_ set
+  std::deque<Op*> queue_;
+  bool stop_ = false;
+  std::uint64_t commits_ = 0;
+  std::uint64_t writes_ = 0;
+
+  std::thread thread_;  // last: starts after everything above is ready
+};
+
+}  // namespace agentcore::internal::sqlite
