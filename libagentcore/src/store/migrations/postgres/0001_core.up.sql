@@ -1,0 +1,77 @@
+-- Spaces, channels, the roster, messages and pending deliveries.
+-- Times are bigint Unix milliseconds (UnixMillis), exactly what the API carries. JSON columns
+-- are `json`, not `jsonb`: json keeps the text as written, so objects keep their member order
+-- and a value reads back equal to what was stored (jsonb would reorder keys). Ids compare
+-- byte-wise (COLLATE "C"), as ULIDs and the SQLite store do, whatever the database's locale.
+-- Listings order by created_at with the id as tie-break, as the SQLite store does; only the
+-- roster, listed "in creation order", keeps an insertion counter (`ord`) for equal times.
+
+CREATE TABLE spaces (
+  id             text COLLATE "C" PRIMARY KEY,
+  name           text NOT NULL,
+  owner_callsign text NOT NULL,
+  created_at     bigint NOT NULL
+);
+
+CREATE TABLE channels (
+  id             text COLLATE "C" PRIMARY KEY,
+  space_id       text COLLATE "C" NOT NULL REFERENCES spaces (id),
+  name           text NOT NULL,
+  tagline        text NOT NULL,
+  mission        text NOT NULL,
+  archived       boolean NOT NULL DEFAULT false,
+  created_at     bigint NOT NULL,
+  updated_at     bigint NOT NULL,
+  last_active_at bigint NOT NULL,
+  CONSTRAINT channels_space_name UNIQUE (space_id, name)
+);
+CREATE INDEX channels_space_created ON channels (space_id, created_at DESC, id DESC);
+
+CREATE TABLE roster (
+  id                     text COLLATE "C" PRIMARY KEY,
+  ord                    bigint GENERATED ALWAYS AS IDENTITY,
+  channel_id             text COLLATE "C" NOT NULL REFERENCES channels (id),
+  callsign               text COLLATE "C" NOT NULL,
+  agent_type             text NOT NULL,
+  status                 text NOT NULL,
+  created_at             bigint NOT NULL,
+  callback_url           text,
+  readmark               text,
+  last_heartbeat         bigint,
+  last_message_routed_at bigint,
+  route_hints            json NOT NULL,
+  "current"              json NOT NULL,
+  props                  json NOT NULL,
+  runtime_id             text NOT NULL,
+  container_token_hash   text NOT NULL,
+  CONSTRAINT roster_channel_callsign UNIQUE (channel_id, callsign)
+);
+CREATE INDEX roster_channel_created ON roster (channel_id, created_at, ord);
+
+CREATE TABLE messages (
+  id               text COLLATE "C" PRIMARY KEY,
+  space_id         text COLLATE "C" NOT NULL,
+  channel_id       text COLLATE "C" NOT NULL REFERENCES channels (id),
+  sender           text NOT NULL,
+  sender_type      text NOT NULL,
+  type             text NOT NULL,
+  content          json NOT NULL,
+  "timestamp"      bigint NOT NULL,
+  is_complete      boolean NOT NULL,
+  addressed_agents text[],
+  metadata         json NOT NULL,
+  state            text
+);
+-- Pages are keyset scans of this index: WHERE channel_id = $1 AND id > $2 ORDER BY id.
+CREATE INDEX messages_channel_id ON messages (channel_id, id);
+
+CREATE TABLE pending_deliveries (
+  channel_id  text COLLATE "C" NOT NULL,
+  callsign    text COLLATE "C" NOT NULL,
+  message_id  text COLLATE "C" NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+  enqueued_at bigint NOT NULL,
+  attempts    bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (channel_id, callsign, message_id),
+  FOREIGN KEY (channel_id, callsign) REFERENCES roster (channel_id, callsign) ON DELETE CASCADE
+);
+CREATE INDEX pending_deliveries_message ON pending_deliveries (message_id);

@@ -1,0 +1,3 @@
+DROP TABLE artifacts;
+DROP TABLE idempotency_records;
+DROP TABLE api_keys;

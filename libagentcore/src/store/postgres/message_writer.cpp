@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "store/postgres/message_writer.hpp"
+
+#include <pthread.h>
+
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "store/postgres/pg_rows.hpp"
+#include "store/postgres/pg_statements.hpp"
+
+namespace agentcore::internal {
+namespace {
+
+void FillInsertParams(const PendingAppend& a, PgParams* p) {
+  const Message& m = a.message;
+  p->Text(m.id)
+      .Text(m.space_id)
+      .Text(m.channel_id)
+      .Text(m.sender)
+      .Text(m.sender_type)
+      .Text(m.type)
+      .JsonText(a.content_json)
+      .Int(m.timestamp)
+      .Bool(m.is_complete)
+      .OptTextArray(m.addressed_agents)
+      .JsonText(a.metadata_json)
+      .OptText(m.state);
+}
+
+bool Retryable(const PgReply& r) { return r.sqlstate == "40001" || r.sqlstate == "40P01"; }
+
+}  // namespace
+
+MessageWriter::MessageWriter(std::string conninfo, std::span<const PgStatement> statements,
+                             int connections, std::size_t max_batch)
+    : conninfo_(std::move(conninfo)),
+      statements_(statements),
+      max_batch_(max_batch < 1 ? 1 : max_batch) {
+  const std::size_t n = connections < 1 ? 1 : static_cast<std::size_t>(connections);
+  pids_.assign(n, 0);
+  for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this, i] { Run(i); });
+}
+
+MessageWriter::~MessageWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  // The threads finished their batches; nothing queued now has been sent.
+  for (PendingAppend* a : queue_) {
+    a->result = Unavailable("postgresql store is closing");
+    a->done.release();
+  }
+}
+
+Result<Message> MessageWriter::Append(PendingAppend* append) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return Unavailable("postgresql store is closing");
+    queue_.push_back(append);
+  }
+  cv_.notify_one();
+  append->done.acquire();
+  return std::move(append->result);
+}
+
+std::vector<int> MessageWriter::BackendPidsForTesting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<int> out;
+  for (int pid : pids_) {
+    if (pid != 0) out.push_back(pid);
+  }
+  return out;
+}
+
+void MessageWriter::Run(std::size_t index) {
+  pthread_setname_np(pthread_self(), fmt::format("agentcore-pgwr{}", index).c_str());
+  std::unique_ptr<PgConnection> conn;
+  std::vector<PendingAppend*> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) break;
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    // Another writer may be idle while this one commits: let it take what arrives meanwhile.
+    cv_.notify_one();
+    Commit(&conn, batch);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pids_[index] = conn != nullptr && !conn->broken() ? conn->BackendPid() : 0;
+    }
+    for (PendingAppend* a : batch) a->done.release();
+    batch.clear();
+  }
+}
+
+void MessageWriter::Commit(std::unique_ptr<PgConnection>* conn,
+                           const std::vector<PendingAppend*>& batch) {
+  // Resending is safe only while nothing of the batch can have been applied: it was not sent,
+  // or the server rolled it back (deadlock, serialization failure). Three tries at most.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (*conn == nullptr || !(*conn)->CheckAlive()) {
+      conn->reset();
+      Result<std::unique_ptr<PgConnection>> fresh = PgConnection::Connect(conninfo_, statements_);
+      if (!fresh) {
+        for (PendingAppend* a : batch) a->result = fresh.error();
+        return;
+      }
+      *conn = std::move(fresh).value();
+    }
+    switch (TryCommit(**conn, batch)) {
+      case Outcome::kDone:
+        return;
+      case Outcome::kResend:
+        break;
+      case Outcome::kSplit:
+        // A SQL error rolled the batch back: run each message alone so only the culprit fails.
+        for (PendingAppend* a : batch) Commit(conn, {a});
+        return;
+    }
+  }
+}
+
+MessageWriter::Outcome MessageWriter::TryCommit(PgConnection& conn,
+                                                const std::vector<PendingAppend*>& batch) {
+  std::deque<PgParams> params;  // a deque: PgParams does not move, and calls point into it
+  std::vector<PgCall> calls;
+  calls.reserve(batch.size() + 16);
+  PgParams none;
+  calls.push_back({Index(Stmt::kBegin), &none});
+  std::map<std::string_view, std::vector<std::string>> ids_by_channel;  // sorted: lock order
+  for (const PendingAppend* a : batch) {
+    FillInsertParams(*a, &params.emplace_back());
+    calls.push_back({Index(Stmt::kInsertMessage), &params.back()});
+    ids_by_channel[a->message.channel_id].push_back(a->message.id);
+  }
+  for (const auto& [channel, ids] : ids_by_channel) {
+    params.emplace_back().Text(channel).TextArray(ids);
+    calls.push_back({Index(Stmt::kTouchChannel), &params.back()});
+  }
+  calls.push_back({Index(Stmt::kCommit), &none});
+
+  std::vector<PgReply> replies;
+  const Status sent = conn.Run(calls, &replies);
+  if (!sent.ok()) {
+    for (PendingAppend* a : batch) a->result = sent;
+    return sent.code() == ErrorCode::kUnavailable ? Outcome::kResend : Outcome::kDone;
+  }
+  if (!replies.back().ok()) {
+    // Rolled back: nothing of the batch was applied. Find the statement that failed.
+    const PgReply* failed = nullptr;
+    for (const PgReply& r : replies) {
+      if (!r.status.ok()) {
+        failed = &r;
+        break;
+      }
+    }
+    const Status why = failed != nullptr ? failed->status : Internal("postgresql batch failed");
+    for (PendingAppend* a : batch) a->result = why;
+    if (failed != nullptr && Retryable(*failed)) return Outcome::kResend;
+    return batch.size() == 1 ? Outcome::kDone : Outcome::kSplit;
+  }
+  std::vector<PendingAppend*> rejected;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    PendingAppend* a = batch[i];
+    const PgResultPtr& r = replies[i + 1].result;
+    if (PQntuples(r.get()) == 1) {
+      a->message.space_id = PgRow(r.get(), 0).Str(0);
+      a->result = a->message;
+    } else {
+      rejected.push_back(a);
+    }
+  }
+  for (PendingAppend* a : rejected) a->result = Explain(conn, *a);
+  return Outcome::kDone;
+}
+
+Status MessageWriter::Explain(PgConnection& conn, const PendingAppend& a) {
+  PgParams by_channel;
+  by_channel.Text(a.message.channel_id);
+  const PgCall calls[] = {{Index(Stmt::kGetChannel), &by_channel}};
+  std::vector<PgReply> replies;
+  Status s = conn.Run(calls, &replies);
+  if (!s.ok()) {
+    // The insert itself committed as "nothing inserted", so the outcome is known; only the
+    // reason is not.
+    return Unavailable(fmt::format("message \"{}\" was not appended, and the reason could not "
+                                   "be read: {}",
+                                   a.message.id, s.message()));
+  }
+  for (const PgReply& r : replies) {
+    if (!r.ok()) return r.status;
+  }
+  // The same order of reasons as the SQLite store: channel, space, then id.
+  if (PQntuples(replies[0].result.get()) == 0) {
+    return NotFound(fmt::format("channel \"{}\" not found", a.message.channel_id));
+  }
+  const Channel channel = DecodeChannel(PgRow(replies[0].result.get(), 0));
+  if (!a.message.space_id.empty() && channel.space_id != a.message.space_id) {
+    return InvalidArgument(fmt::format("channel \"{}\" is not in space \"{}\"",
+                                       a.message.channel_id, a.message.space_id));
+  }
+  // The id was taken (or was, and that message has been deleted since).
+  return AlreadyExists(fmt::format("message \"{}\" already exists", a.message.id));
+}
+
+}  // namespace agentcore::internal

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Group commit for AppendMessage, the PostgreSQL way.
+//
+// Callers queue their (already checked and encoded) messages and wait. Each writer thread
+// ("agentcore-pgwr<N>") owns one connection; it takes everything queued (up to max_batch) and
+// sends it as one pipeline, in one round trip:
+//
+//   BEGIN; INSERT message 1; ...; INSERT message n; UPDATE channel (per channel, id order); COMMIT
+//
+// and acknowledges each caller once COMMIT's result arrived. While a batch is in flight the
+// next one queues up, so batches grow with load and each commit's fsync is paid once per batch
+// instead of once per message. Why this matters more on PostgreSQL than the fsync: the NOTIFY
+// every insert sends (migration 0004) makes commit take a database-wide lock until the commit
+// record is flushed, so notifying transactions commit strictly one at a time. With one message
+// per transaction the store could never ack more messages per second than the disk does
+// fsyncs (docs/storage-postgres.md has the figures). Two writer connections let one batch
+// execute its inserts while the other waits on its flush.
+//
+// Failures. An insert whose channel is missing or whose id is taken inserts no row instead of
+// raising an error (INSERT ... SELECT ... ON CONFLICT DO NOTHING), so it cannot abort the
+// batch; after the commit the writer tells the two apart (kNotFound / kAlreadyExists). Any other
+// SQL error aborts the batch (nothing of it is applied), and its messages are then retried one
+// per transaction, so only the culprit fails. A connection lost before the batch was sent is
+// replaced and the batch resent; lost after, every message of the batch gets kUnknownOutcome
+// and is never resent: the caller retries with the same id and learns the outcome from
+// kAlreadyExists.
+//
+// Thread-safe.
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <semaphore>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <agentcore/result.hpp>
+#include <agentcore/store/records.hpp>
+
+#include "store/postgres/pg_connection.hpp"
+
+namespace agentcore::internal {
+
+/// One queued append; lives on the caller's stack while it waits.
+struct PendingAppend {
+  Message message;           // complete, except space_id when the caller gave none
+  std::string content_json;  // message.content, encoded and checked
+  std::string metadata_json;
+  Result<Message> result = Status(ErrorCode::kInternal, "append not run");
+  std::binary_semaphore done{0};
+};
+
+class MessageWriter {
+ public:
+  /// Starts `connections` writer threads; connections open lazily. `statements` is not owned.
+  MessageWriter(std::string conninfo, std::span<const PgStatement> statements, int connections,
+                std::size_t max_batch);
+  /// Fails what is still queued with kUnavailable and joins the threads.
+  ~MessageWriter();
+  MessageWriter(const MessageWriter&) = delete;
+  MessageWriter& operator=(const MessageWriter&) = delete;
+
+  /// Queues `append` and waits for its commit (or failure).
+  Result<Message> Append(PendingAppend* append);
+
+  /// Backend pids of the writer connections that are open (tests terminate them).
+  std::vector<int> BackendPidsForTesting();
+
+ private:
+  void Run(std::size_t index);
+  /// Commits `batch` on *conn (replacing it when broken) and fills every result.
+  void Commit(std::unique_ptr<PgConnection>* conn, const std::vector<PendingAppend*>& batch);
+  enum class Outcome {
+    kDone,    // every result is final
+    kResend,  // nothing was applied (not sent, or rolled back by a deadlock): send it again
+    kSplit,   // a SQL error rolled it back: commit the messages one by one
+  };
+  /// One attempt on `conn`; fills every result with the latest outcome.
+  Outcome TryCommit(PgConnection& conn, const std::vector<PendingAppend*>& batch);
+  /// Why an insert found nothing to insert: kAlreadyExists or kNotFound.
+  Status Explain(PgConnection& conn, const PendingAppend& append);
+
+  // Constant after construction.
+  const std::string conninfo_;
+  const std::span<const PgStatement> statements_;
+  const std::size_t max_batch_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  // Guarded by mu_.
+  std::deque<PendingAppend*> queue_;
+  bool stop_ = false;
+  std::vector<int> pids_;  // per writer: its backend pid, 0 when disconnected
+
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace agentcore::internal

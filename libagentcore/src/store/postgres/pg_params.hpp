@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The parameters of one prepared-statement execution, in the three parallel arrays libpq wants.
+//
+// Strings and JSON go in binary format: for text, varchar and json the binary form is the raw
+// bytes, so a value needs no NUL terminator and is sent without a copy (the caller's
+// string_view must outlive the execution, which is synchronous). Numbers, booleans and arrays
+// go in text format, which PostgreSQL coerces to whatever integer type the statement infers.
+// Every value is a parameter: nothing a caller gives is ever spliced into SQL text.
+
+#include <charconv>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <agentcore/json.hpp>
+
+namespace agentcore::internal {
+
+class PgParams {
+ public:
+  PgParams() = default;
+  PgParams(const PgParams&) = delete;
+  PgParams& operator=(const PgParams&) = delete;
+
+  /// A text value, sent without a copy: `s` must outlive the execution.
+  PgParams& Text(std::string_view s) {
+    // A null pointer would mean SQL NULL; an empty view may have one.
+    Push(s.data() != nullptr ? s.data() : "", static_cast<int>(s.size()), 1);
+    return *this;
+  }
+  /// A text value whose bytes the params keep (for temporaries).
+  PgParams& OwnedText(std::string s) { return Text(Own(std::move(s))); }
+  PgParams& Int(std::int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;  // 24 bytes hold every int64
+    const std::string& s = Own(std::string(buf, end));
+    Push(s.c_str(), 0, 0);
+    return *this;
+  }
+  PgParams& Bool(bool b) {
+    Push(b ? "t" : "f", 0, 0);
+    return *this;
+  }
+  PgParams& Null() {
+    Push(nullptr, 0, 0);
+    return *this;
+  }
+  /// `JSON.stringify(value)`, kept by the params.
+  PgParams& JsonValue(const Json& value) { return Text(Own(ToJson(value))); }
+  /// Already serialized JSON text, sent without a copy.
+  PgParams& JsonText(std::string_view json) { return Text(json); }
+  PgParams& OptText(const std::optional<std::string>& s) { return s ? Text(*s) : Null(); }
+  PgParams& OptInt(const std::optional<std::int64_t>& v) { return v ? Int(*v) : Null(); }
+  PgParams& OptBool(const std::optional<bool>& v) { return v ? Bool(*v) : Null(); }
+  PgParams& OptJson(const std::optional<Json>& v) { return v ? JsonValue(*v) : Null(); }
+  /// A text[] value as an array literal: every element quoted, `"` and `\` escaped.
+  PgParams& TextArray(const std::vector<std::string>& items) {
+    std::string lit = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) lit += ',';
+      lit += '"';
+      for (char c : items[i]) {
+        if (c == '"' || c == '\\') lit += '\\';
+        lit += c;
+      }
+      lit += '"';
+    }
+    lit += '}';
+    const std::string& s = Own(std::move(lit));
+    Push(s.c_str(), 0, 0);
+    return *this;
+  }
+  PgParams& OptTextArray(const std::optional<std::vector<std::string>>& items) {
+    return items ? TextArray(*items) : Null();
+  }
+
+  int size() const { return static_cast<int>(values_.size()); }
+  const char* const* values() const { return values_.data(); }
+  const int* lengths() const { return lengths_.data(); }
+  const int* formats() const { return formats_.data(); }
+
+ private:
+  const std::string& Own(std::string s) { return owned_.emplace_back(std::move(s)); }
+  void Push(const char* value, int length, int format) {
+    values_.push_back(value);
+    lengths_.push_back(length);
+    formats_.push_back(format);
+  }
+
+  std::vector<const char*> values_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+  std::deque<std::string> owned_;  // a deque: growing it never moves the strings
+};
+
+}  // namespace agentcore::internal

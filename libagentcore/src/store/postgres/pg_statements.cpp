@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "store/postgres/pg_statements.hpp"
+
+#include <array>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "store/postgres/pg_rows.hpp"
+
+namespace agentcore::internal {
+namespace {
+
+struct Table {
+  std::array<std::string, static_cast<std::size_t>(Stmt::kCount)> sql;
+  std::array<std::string, static_cast<std::size_t>(Stmt::kCount)> names;
+  std::array<PgStatement, static_cast<std::size_t>(Stmt::kCount)> statements;
+
+  void Set(Stmt s, std::string name, std::string text) {
+    const auto i = static_cast<std::size_t>(s);
+    names[i] = "ac_" + name;
+    sql[i] = std::move(text);
+  }
+
+  Table() {
+    Set(Stmt::kBegin, "begin", "BEGIN");
+    Set(Stmt::kCommit, "commit", "COMMIT");
+
+    // --- Spaces and channels
+    // The SELECT after the insert covers the existing row; the caller retries the statement
+    // once if a concurrent creator committed between the two snapshots.
+    Set(Stmt::kEnsureSpace, "ensure_space",
+        fmt::format("WITH ins AS (INSERT INTO spaces (id, name, owner_callsign, created_at) "
+                    "VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (id) DO NOTHING "
+                    "RETURNING {0}) "
+                    "SELECT {0} FROM ins UNION ALL "
+                    "SELECT {0} FROM spaces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
+                    kSpaceColumns));
+    Set(Stmt::kGetSpace, "get_space",
+        fmt::format("SELECT {} FROM spaces WHERE id = $1", kSpaceColumns));
+    Set(Stmt::kInsertChannel, "insert_channel",
+        fmt::format("INSERT INTO channels (id, space_id, name, tagline, mission, created_at, "
+                    "updated_at, last_active_at) "
+                    "SELECT $1, s.id, $3, $4, $5, $6::bigint, $6::bigint, $6::bigint "
+                    "FROM spaces s WHERE s.id = $2 RETURNING {}",
+                    kChannelColumns));
+    Set(Stmt::kGetChannel, "get_channel",
+        fmt::format("SELECT {} FROM channels WHERE id = $1", kChannelColumns));
+    Set(Stmt::kFindChannelByName, "find_channel",
+        fmt::format("SELECT {} FROM channels WHERE space_id = $1 AND name = $2",
+                    kChannelColumns));
+    Set(Stmt::kListChannels, "list_channels",
+        fmt::format("SELECT {} FROM channels WHERE space_id = $1 AND ($2::boolean OR NOT archived) "
+                    "ORDER BY created_at DESC, id DESC",
+                    kChannelColumns));
+    Set(Stmt::kUpdateChannel, "update_channel",
+        fmt::format("UPDATE channels SET name = COALESCE($2, name), "
+                    "tagline = COALESCE($3, tagline), mission = COALESCE($4, mission), "
+                    "archived = COALESCE($5::boolean, archived), updated_at = $6::bigint "
+                    "WHERE id = $1 RETURNING {}",
+                    kChannelColumns));
+    Set(Stmt::kSpaceExists, "space_exists", "SELECT 1 FROM spaces WHERE id = $1");
+    Set(Stmt::kChannelExists, "channel_exists", "SELECT 1 FROM channels WHERE id = $1");
+
+    // --- Roster
+    Set(Stmt::kInsertRoster, "insert_roster",
+        fmt::format("INSERT INTO roster (id, channel_id, callsign, agent_type, status, created_at, "
+                    "route_hints, \"current\", props, runtime_id, container_token_hash) "
+                    "SELECT $1, c.id, $3, $4, $5, $6::bigint, 'null', 'null', $7::json, $8, '' "
+                    "FROM channels c WHERE c.id = $2 RETURNING {}",
+                    kRosterColumns));
+    Set(Stmt::kGetRoster, "get_roster",
+        fmt::format("SELECT {} FROM roster WHERE channel_id = $1 AND callsign = $2",
+                    kRosterColumns));
+    Set(Stmt::kListRoster, "list_roster",
+        fmt::format("SELECT {} FROM roster WHERE channel_id = $1 ORDER BY created_at, ord",
+                    kRosterColumns));
+    Set(Stmt::kRosterExists, "roster_exists",
+        "SELECT 1 FROM roster WHERE channel_id = $1 AND callsign = $2");
+    Set(Stmt::kUpdateRoster, "update_roster",
+        fmt::format("UPDATE roster SET status = COALESCE($3, status), "
+                    "agent_type = COALESCE($4, agent_type), "
+                    "callback_url = CASE WHEN $5::boolean THEN NULL "
+                    "ELSE COALESCE($6, callback_url) END, "
+                    "readmark = COALESCE($7, readmark), "
+                    "last_heartbeat = COALESCE($8::bigint, last_heartbeat), "
+                    "last_message_routed_at = COALESCE($9::bigint, last_message_routed_at), "
+                    "route_hints = COALESCE($10::json, route_hints), "
+                    "\"current\" = COALESCE($11::json, \"current\"), "
+                    "props = COALESCE($12::json, props), "
+                    "container_token_hash = COALESCE($13, container_token_hash) "
+                    "WHERE channel_id = $1 AND callsign = $2 RETURNING {}",
+                    kRosterColumns));
+    Set(Stmt::kDeleteRoster, "delete_roster",
+        "DELETE FROM roster WHERE channel_id = $1 AND callsign = $2 RETURNING id");
+
+    // --- Messages
+    // INSERT ... SELECT from the channel: no row (instead of an error that would abort the
+    // whole group-commit batch) when the channel is missing or the id is taken; the writer
+    // tells the two apart afterwards. The space comes from the channel.
+    Set(Stmt::kInsertMessage, "insert_message",
+        "INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, content, "
+        "\"timestamp\", is_complete, addressed_agents, metadata, state) "
+        "SELECT $1, c.space_id, c.id, $4, $5, $6, $7::json, $8::bigint, $9::boolean, "
+        "$10::text[], $11::json, $12 FROM channels c "
+        "WHERE c.id = $3 AND ($2 = '' OR c.space_id = $2) "
+        "ON CONFLICT (id) DO NOTHING RETURNING space_id");
+    // Channel::last_active_at: the newest timestamp among the batch's messages that are in the
+    // table (a duplicate's timestamp already counted when it was first appended).
+    Set(Stmt::kTouchChannel, "touch_channel",
+        "UPDATE channels SET last_active_at = GREATEST(last_active_at, "
+        "(SELECT max(\"timestamp\") FROM messages "
+        "WHERE id = ANY($2::text[]) AND channel_id = $1)) WHERE id = $1");
+    Set(Stmt::kMessageExists, "message_exists", "SELECT 1 FROM messages WHERE id = $1");
+    Set(Stmt::kGetMessage, "get_message",
+        fmt::format("SELECT {} FROM messages WHERE id = $1", kMessageColumns));
+    Set(Stmt::kUpdateMessage, "update_message",
+        fmt::format("UPDATE messages SET content = COALESCE($2::json, content), "
+                    "is_complete = COALESCE($3::boolean, is_complete), "
+                    "metadata = COALESCE($4::json, metadata), state = COALESCE($5, state), "
+                    "type = COALESCE($6, type) WHERE id = $1 RETURNING {}",
+                    kMessageColumns));
+    Set(Stmt::kDeleteMessage, "delete_message", "DELETE FROM messages WHERE id = $1 RETURNING id");
+    // One statement per cursor shape, so that each is a range scan of (channel_id, id) even
+    // under a generic plan; the filters ($n IS NULL OR ...) are row filters either way.
+    const std::string filters =
+        "AND ($3::text IS NULL OR sender = $3 OR $3 = ANY(addressed_agents)) "
+        "AND (cardinality($4::text[]) = 0 OR type = ANY($4::text[])) ";
+    Set(Stmt::kPageAfter, "page_after",
+        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND id > $2 {}"
+                    "ORDER BY id LIMIT $5::bigint",
+                    kMessageColumns, filters));
+    Set(Stmt::kPageBetween, "page_between",
+        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND id > $2 AND id < $6 {}"
+                    "ORDER BY id LIMIT $5::bigint",
+                    kMessageColumns, filters));
+    Set(Stmt::kPageBefore, "page_before",
+        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND id < $2 {}"
+                    "ORDER BY id DESC LIMIT $5::bigint",
+                    kMessageColumns, filters));
+    Set(Stmt::kPageNewest, "page_newest",
+        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND $2::text IS NULL {}"
+                    "ORDER BY id DESC LIMIT $5::bigint",
+                    kMessageColumns, filters));
+
+    // --- Pending deliveries
+    // Inserts only when the roster entry exists and the message is in its channel, and says
+    // which of the two was missing otherwise.
+    Set(Stmt::kEnqueuePending, "enqueue_pending",
+        "WITH f AS (SELECT EXISTS (SELECT 1 FROM roster WHERE channel_id = $1 AND callsign = $2) "
+        "AS entry, EXISTS (SELECT 1 FROM messages WHERE id = $3 AND channel_id = $1) AS message), "
+        "ins AS (INSERT INTO pending_deliveries (channel_id, callsign, message_id, enqueued_at) "
+        "SELECT $1, $2, $3, $4::bigint FROM f WHERE f.entry AND f.message "
+        "ON CONFLICT DO NOTHING) "
+        "SELECT entry, message FROM f");
+    Set(Stmt::kTakePending, "take_pending",
+        fmt::format("WITH picked AS (SELECT message_id FROM pending_deliveries "
+                    "WHERE channel_id = $1 AND callsign = $2 ORDER BY message_id "
+                    "LIMIT $3::bigint FOR UPDATE) "
+                    "UPDATE pending_deliveries p SET attempts = p.attempts + 1 FROM picked "
+                    "WHERE p.channel_id = $1 AND p.callsign = $2 "
+                    "AND p.message_id = picked.message_id RETURNING {}",
+                    kPendingColumnsQualified));
+    Set(Stmt::kAckPending, "ack_pending",
+        "DELETE FROM pending_deliveries WHERE channel_id = $1 AND callsign = $2 "
+        "AND message_id = ANY($3::text[])");
+
+    // --- Runs
+    Set(Stmt::kInsertRun, "insert_run",
+        fmt::format("INSERT INTO runs (id, project_id, state, input, result, error, worker_id, "
+                    "created_at, updated_at) "
+                    "VALUES ($1, $2, 'queued', $3::json, 'null', '', '', $4::bigint, $4::bigint) "
+                    "RETURNING {}",
+                    kRunColumns));
+    Set(Stmt::kGetRun, "get_run", fmt::format("SELECT {} FROM runs WHERE id = $1", kRunColumns));
+    Set(Stmt::kTransitionRun, "transition_run",
+        fmt::format("UPDATE runs SET state = $3, attempts = COALESCE($4::bigint, attempts), "
+                    "result = COALESCE($5::json, result), error = COALESCE($6, error), "
+                    "lease_expires_at = CASE WHEN $7::boolean THEN $8::bigint "
+                    "ELSE lease_expires_at END, "
+                    "worker_id = COALESCE($9, worker_id), updated_at = $10::bigint "
+                    "WHERE id = $1 AND state = $2 RETURNING {}",
+                    kRunColumns));
+    Set(Stmt::kListRuns, "list_runs",
+        fmt::format("SELECT {} FROM runs WHERE ($1 = '' OR project_id = $1) "
+                    "AND (cardinality($2::text[]) = 0 OR state = ANY($2::text[])) "
+                    "AND ($3::bigint IS NULL OR lease_expires_at < $3::bigint) "
+                    "ORDER BY created_at DESC, id DESC LIMIT $4::bigint",
+                    kRunColumns));
+    // Raising last_event_seq locks the run's row, so concurrent appends to one run get
+    // consecutive seqs without gaps.
+    Set(Stmt::kAppendRunEvent, "append_run_event",
+        fmt::format("WITH r AS (UPDATE runs SET last_event_seq = last_event_seq + 1 "
+                    "WHERE id = $1 RETURNING id, last_event_seq) "
+                    "INSERT INTO run_events (run_id, seq, type, data, created_at) "
+                    "SELECT id, last_event_seq, $2, $3::json, $4::bigint FROM r RETURNING {}",
+                    kRunEventColumns));
+    Set(Stmt::kListRunEvents, "list_run_events",
+        fmt::format("SELECT {} FROM run_events WHERE run_id = $1 AND seq > $2::bigint "
+                    "ORDER BY seq LIMIT $3::bigint",
+                    kRunEventColumns));
+    Set(Stmt::kRunExists, "run_exists", "SELECT 1 FROM runs WHERE id = $1");
+
+    // --- Sessions and teams
+    Set(Stmt::kPutSession, "put_session",
+        fmt::format("INSERT INTO sessions (id, owner_id, state, generation, image, container_id, "
+                    "metadata, created_at, updated_at) "
+                    "VALUES ($1, $2, $3, $4::bigint, $5, $6, $7::json, $8::bigint, $8::bigint) "
+                    "ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, "
+                    "state = EXCLUDED.state, generation = EXCLUDED.generation, "
+                    "image = EXCLUDED.image, container_id = EXCLUDED.container_id, "
+                    "metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at "
+                    "RETURNING {}",
+                    kSessionColumns));
+    Set(Stmt::kGetSession, "get_session",
+        fmt::format("SELECT {} FROM sessions WHERE id = $1", kSessionColumns));
+    Set(Stmt::kListSessions, "list_sessions",
+        fmt::format("SELECT {} FROM sessions WHERE owner_id = $1 ORDER BY created_at, id",
+                    kSessionColumns));
+    Set(Stmt::kDeleteSession, "delete_session", "DELETE FROM sessions WHERE id = $1 RETURNING id");
+    Set(Stmt::kInsertTeam, "insert_team",
+        fmt::format("INSERT INTO teams (id, space_id, name, spec, created_at, updated_at) "
+                    "VALUES ($1, $2, $3, $4::json, $5::bigint, $5::bigint) RETURNING {}",
+                    kTeamColumns));
+    Set(Stmt::kGetTeam, "get_team", fmt::format("SELECT {} FROM teams WHERE id = $1", kTeamColumns));
+    Set(Stmt::kListTeams, "list_teams",
+        fmt::format("SELECT {} FROM teams WHERE space_id = $1 ORDER BY created_at, id",
+                    kTeamColumns));
+    Set(Stmt::kUpdateTeamSpec, "update_team_spec",
+        fmt::format("UPDATE teams SET spec = $2::json, updated_at = $3::bigint WHERE id = $1 "
+                    "RETURNING {}",
+                    kTeamColumns));
+    Set(Stmt::kDeleteTeam, "delete_team", "DELETE FROM teams WHERE id = $1 RETURNING id");
+
+    // --- API keys and idempotency
+    Set(Stmt::kInsertApiKey, "insert_api_key",
+        fmt::format("INSERT INTO api_keys (id, space_id, name, key_hash, prefix, created_at, "
+                    "last_used_at, revoked) "
+                    "VALUES ($1, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::boolean) RETURNING {}",
+                    kApiKeyColumns));
+    Set(Stmt::kFindApiKeyByHash, "find_api_key",
+        fmt::format("SELECT {} FROM api_keys WHERE key_hash = $1 AND NOT revoked",
+                    kApiKeyColumns));
+    Set(Stmt::kListApiKeys, "list_api_keys",
+        fmt::format("SELECT {} FROM api_keys WHERE space_id = $1 ORDER BY created_at, id",
+                    kApiKeyColumns));
+    Set(Stmt::kRevokeApiKey, "revoke_api_key",
+        "UPDATE api_keys SET revoked = true WHERE id = $1 RETURNING id");
+    Set(Stmt::kTouchApiKey, "touch_api_key",
+        "UPDATE api_keys SET last_used_at = GREATEST(COALESCE(last_used_at, $2::bigint), "
+        "$2::bigint) WHERE id = $1 RETURNING id");
+    // Replaces the record only when the stored one has expired (a live one wins; the caller
+    // then reads it with kGetIdempotencyAny in the same pipeline).
+    Set(Stmt::kPutIdempotency, "put_idempotency",
+        fmt::format("INSERT INTO idempotency_records (scope, key, request_hash, status_code, "
+                    "response_body, created_at, expires_at) "
+                    "VALUES ($1, $2, $3, $4::bigint, $5, $6::bigint, $7::bigint) "
+                    "ON CONFLICT (scope, key) DO UPDATE SET "
+                    "request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code, "
+                    "response_body = EXCLUDED.response_body, created_at = EXCLUDED.created_at, "
+                    "expires_at = EXCLUDED.expires_at "
+                    "WHERE idempotency_records.expires_at < $6::bigint RETURNING {}",
+                    kIdempotencyColumns));
+    Set(Stmt::kGetIdempotency, "get_idempotency",
+        fmt::format("SELECT {} FROM idempotency_records WHERE scope = $1 AND key = $2 "
+                    "AND expires_at >= $3::bigint",
+                    kIdempotencyColumns));
+    Set(Stmt::kGetIdempotencyAny, "get_idempotency_any",
+        fmt::format("SELECT {} FROM idempotency_records WHERE scope = $1 AND key = $2",
+                    kIdempotencyColumns));
+    Set(Stmt::kPurgeIdempotency, "purge_idempotency",
+        "DELETE FROM idempotency_records WHERE expires_at < $1::bigint");
+
+    // --- Artifacts
+    Set(Stmt::kPutArtifact, "put_artifact",
+        fmt::format("INSERT INTO artifacts (id, channel_id, slug, type, title, tldr, status, "
+                    "content_type, size, version, props, created_at, updated_at, blob) "
+                    "SELECT $1, c.id, $3, $4, $5, $6, $7, $8, $9::bigint, 1, $10::json, "
+                    "$11::bigint, $11::bigint, $12::bytea FROM channels c WHERE c.id = $2 "
+                    "ON CONFLICT (channel_id, slug) DO UPDATE SET type = EXCLUDED.type, "
+                    "title = EXCLUDED.title, tldr = EXCLUDED.tldr, status = EXCLUDED.status, "
+                    "content_type = EXCLUDED.content_type, size = EXCLUDED.size, "
+                    "version = artifacts.version + 1, props = EXCLUDED.props, "
+                    "updated_at = EXCLUDED.updated_at, blob = EXCLUDED.blob RETURNING {}",
+                    kArtifactColumns));
+    Set(Stmt::kGetArtifact, "get_artifact",
+        fmt::format("SELECT {} FROM artifacts WHERE channel_id = $1 AND slug = $2",
+                    kArtifactColumns));
+    Set(Stmt::kReadArtifactBlob, "read_artifact_blob",
+        "SELECT blob FROM artifacts WHERE channel_id = $1 AND slug = $2");
+    Set(Stmt::kListArtifacts, "list_artifacts",
+        fmt::format("SELECT {} FROM artifacts WHERE channel_id = $1 ORDER BY slug",
+                    kArtifactColumns));
+    Set(Stmt::kDeleteArtifact, "delete_artifact",
+        "DELETE FROM artifacts WHERE channel_id = $1 AND slug = $2 RETURNING id");
+
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+      statements[i] = PgStatement{names[i].c_str(), sql[i].c_str()};
+    }
+  }
+};
+
+}  // namespace
+
+std::span<const PgStatement> PostgresStatements() {
+  static const Table table;
+  return table.statements;
+}
+
+}  // namespace agentcore::internal

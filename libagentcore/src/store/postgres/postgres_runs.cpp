@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+// PostgresStore: runs and their event logs, sessions, teams.
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "store/postgres/postgres_store.hpp"
+#include "store/record_checks.hpp"
+
+namespace agentcore::internal {
+namespace {
+
+bool IsRunState(RunState s) {
+  return std::find(kAllRunStates.begin(), kAllRunStates.end(), s) != kAllRunStates.end();
+}
+bool IsSessionState(SessionState s) {
+  return std::find(kAllSessionStates.begin(), kAllSessionStates.end(), s) !=
+         kAllSessionStates.end();
+}
+
+}  // namespace
+
+// --- Runs
+
+Result<Run> PostgresStore::CreateRun(const NewRun& in) {
+  AGENTCORE_RETURN_IF_ERROR(CheckNewRun(in, options_.max_content_bytes));
+  AGENTCORE_ASSIGN_OR_RETURN(std::string input,
+                             EncodeJson("run input", in.input, options_.max_content_bytes));
+  const std::string id = in.id.empty() ? ids_.Next() : in.id;
+  PgParams p;
+  p.Text(id).Text(in.project_id).JsonText(input).Int(Now());
+  AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertRun, p));
+  if (r.ok()) return DecodeRun(PgRow(r.result.get(), 0));
+  if (r.status.code() == ErrorCode::kAlreadyExists) {
+    return AlreadyExists(fmt::format("run \"{}\" already exists", id));
+  }
+  return r.status;
+}
+
+Result<Run> PostgresStore::GetRun(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", id));
+  PgParams p;
+  p.Text(id);
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kRead, Stmt::kGetRun, p));
+  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("run \"{}\" not found", id));
+  return DecodeRun(PgRow(r.get(), 0));
+}
+
+Result<Run> PostgresStore::TransitionRun(std::string_view id, RunState from, RunState to,
+                                         const RunUpdate& update) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", id));
+  if (!IsRunState(from) || !IsRunState(to)) return InvalidArgument("run state out of range");
+  AGENTCORE_RETURN_IF_ERROR(CheckRunUpdate(update, options_.max_content_bytes));
+  std::optional<std::string> result;
+  if (update.result) {
+    AGENTCORE_ASSIGN_OR_RETURN(result,
+                               EncodeJson("run result", *update.result, options_.max_content_bytes));
+  }
+  PgParams p;
+  p.Text(id).Text(RunStateName(from)).Text(RunStateName(to));
+  p.OptInt(update.attempts ? std::optional<std::int64_t>(*update.attempts) : std::nullopt);
+  p.OptText(result).OptText(update.error);
+  p.Bool(update.lease_expires_at.has_value());
+  p.OptInt(update.lease_expires_at ? *update.lease_expires_at : std::nullopt);
+  p.OptText(update.worker_id).Int(Now());
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kTransitionRun, p));
+  if (PQntuples(r.get()) == 1) return DecodeRun(PgRow(r.get(), 0));
+  // Nothing matched: no such run, or it is no longer in `from`.
+  AGENTCORE_ASSIGN_OR_RETURN(Run now, GetRun(id));
+  return Conflict(fmt::format("run \"{}\" is {}, not {}", id, RunStateName(now.state),
+                              RunStateName(from)));
+}
+
+Result<std::vector<Run>> PostgresStore::ListRuns(const RunFilter& filter) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("run project id", filter.project_id));
+  std::vector<std::string> states;
+  for (RunState s : filter.states) {
+    if (!IsRunState(s)) return InvalidArgument("run state out of range");
+    states.emplace_back(RunStateName(s));
+  }
+  const std::size_t limit = std::min(filter.limit, kMaxPageSize);
+  if (limit == 0) return std::vector<Run>();
+  PgParams p;
+  p.Text(filter.project_id).TextArray(states).OptInt(filter.lease_before);
+  p.Int(static_cast<std::int64_t>(limit));
+  return QueryAll<Run>(Stmt::kListRuns, p, DecodeRun);
+}
+
+Result<RunEventRecord> PostgresStore::AppendRunEvent(std::string_view run_id, std::string_view type,
+                                               const Json& data) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", run_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run event type", type));
+  AGENTCORE_ASSIGN_OR_RETURN(std::string json,
+                             EncodeJson("run event data", data, options_.max_content_bytes));
+  PgParams p;
+  p.Text(run_id).Text(type).JsonText(json).Int(Now());
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kAppendRunEvent, p));
+  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("run \"{}\" not found", run_id));
+  return DecodeRunEvent(PgRow(r.get(), 0));
+}
+
+Result<std::vector<RunEventRecord>> PostgresStore::ListRunEvents(std::string_view run_id,
+                                                           std::uint64_t after_seq,
+                                                           std::size_t limit) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", run_id));
+  PgParams p;
+  p.Text(run_id).Int(static_cast<std::int64_t>(std::min<std::uint64_t>(after_seq, INT64_MAX)));
+  p.Int(static_cast<std::int64_t>(std::min(limit, kMaxPageSize)));
+  PgParams run;
+  run.Text(run_id);
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr rows,
+                             ListIfExists(Stmt::kRunExists, run, Stmt::kListRunEvents, p));
+  if (rows == nullptr) return NotFound(fmt::format("run \"{}\" not found", run_id));
+  return DecodeAll<RunEventRecord>(rows.get(), DecodeRunEvent);
+}
+
+// --- Sessions
+
+Result<Session> PostgresStore::PutSession(const Session& session) {
+  AGENTCORE_RETURN_IF_ERROR(CheckSession(session, options_.max_content_bytes));
+  if (!IsSessionState(session.state)) return InvalidArgument("session state out of range");
+  AGENTCORE_ASSIGN_OR_RETURN(
+      std::string metadata,
+      EncodeJson("session metadata", session.metadata, options_.max_content_bytes));
+  PgParams p;
+  p.Text(session.id).Text(session.owner_id).Text(SessionStateName(session.state));
+  p.Int(session.generation).Text(session.image).Text(session.container_id);
+  p.JsonText(metadata).Int(Now());
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kPutSession, p));
+  return DecodeSession(PgRow(r.get(), 0));
+}
+
+Result<Session> PostgresStore::GetSession(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("session id", id));
+  PgParams p;
+  p.Text(id);
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kRead, Stmt::kGetSession, p));
+  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("session \"{}\" not found", id));
+  return DecodeSession(PgRow(r.get(), 0));
+}
+
+Result<std::vector<Session>> PostgresStore::ListSessions(std::string_view owner_id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session owner id", owner_id));
+  PgParams p;
+  p.Text(owner_id);
+  return QueryAll<Session>(Stmt::kListSessions, p, DecodeSession);
+}
+
+Status PostgresStore::DeleteSession(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("session id", id));
+  PgParams p;
+  p.Text(id);
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kDeleteSession, p));
+  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("session \"{}\" not found", id));
+  return Status::Ok();
+}
+
+// --- Teams
+
+Result<Team> PostgresStore::CreateTeam(const Team& team) {
+  AGENTCORE_RETURN_IF_ERROR(CheckTeam(team, options_.max_content_bytes));
+  AGENTCORE_ASSIGN_OR_RETURN(std::string spec,
+                             EncodeJson("team spec", team.spec, options_.max_content_bytes));
+  const std::string id = team.id.empty() ? ids_.Next() : team.id;
+  PgParams p;
+  p.Text(id).Text(team.space_id).Text(team.name).JsonText(spec).Int(Now());
+  AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertTeam, p));
+  if (r.ok()) return DecodeTeam(PgRow(r.result.get(), 0));
+  if (r.status.code() == ErrorCode::kAlreadyExists) {
+    if (r.constraint == "teams_space_name") {
+      return AlreadyExists(fmt::format("team named \"{}\" already exists in space \"{}\"",
+                                       team.name, team.space_id));
+    }
+    return AlreadyExists(fmt::format("team \"{}\" already exists", id));
+  }
+  return r.status;
+}
+
+Result<Team> PostgresStore::GetTeam(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("team id", id));
+  PgParams p;
+  p.Text(id);
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kRead, Stmt::kGetTeam, p));
+  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("team \"{}\" not found", id));
+  return DecodeTeam(PgRow(r.get(), 0));
+}
+
+Result<std::vector<Team>> PostgresStore::ListTeams(std::string_view space_id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("team space id", space_id));
+  PgParams p;
+  p.Text(space_id);
+  return QueryAll<Team>(Stmt::kListTeams, p, DecodeTeam);
+}
+
+Result<Team> PostgresStore::UpdateTeamSpec(std::string_view id, const Json& spec) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("team id", id));
+  AGENTCORE_ASSIGN_OR_RETURN(std::string json,
+                             EncodeJson("team spec", spec, options_.max_content_bytes));
+  PgParams p;
+  p.Text(id).JsonText(json).Int(Now());
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kUpdateTeamSpec, p));
+  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("team \"{}\" not found", id));
+  return DecodeTeam(PgRow(r.get(), 0));
+}
+
+Status PostgresStore::DeleteTeam(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("team id", id));
+  PgParams p;
+  p.Text(id);
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kDeleteTeam, p));
+  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("team \"{}\" not found", id));
+  return Status::Ok();
+}
+
+}  // namespace agentcore::internal

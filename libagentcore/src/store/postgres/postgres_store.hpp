@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Store over libpq (OpenPostgresStore). What runs where:
+//
+//  * AppendMessage goes through MessageWriter: group commit on its own writer connections;
+//  * every other call runs as one pipeline (usually one statement, its own transaction) on a
+//    connection from a bounded ConnectionPool of options.pool_size;
+//  * the change feed comes from PgListener's LISTEN connection and thread, through ChangeFeed.
+//
+// So one store holds up to pool_size + kWriterConnections + 1 connections.
+//
+// Retries: a read whose connection broke is retried once on a fresh connection (reads are
+// idempotent). A write is retried only when nothing of it was sent; once sent, a lost connection
+// is kUnknownOutcome (pg_connection.hpp). Multi-row writes are single statements (CTEs) so each
+// method is one transaction without BEGIN/COMMIT round trips.
+//
+// The method bodies are split by aggregate: postgres_store.cpp (open, schema, spaces,
+// channels, roster), postgres_messages.cpp (messages, pending deliveries),
+// postgres_runs.cpp (runs, sessions, teams), postgres_records.cpp (API keys, idempotency,
+// artifacts). Thread-safe.
+
+#include <memory>
+#include <span>
+#include <type_traits>
+#include <string>
+#include <vector>
+
+#include <agentcore/store/store.hpp>
+#include <agentcore/ulid.hpp>
+
+#include "store/change_feed.hpp"
+#include "store/postgres/connection_pool.hpp"
+#include "store/postgres/message_writer.hpp"
+#include "store/postgres/pg_listener.hpp"
+#include "store/postgres/pg_rows.hpp"
+#include "store/postgres/pg_statements.hpp"
+
+namespace agentcore::internal {
+
+/// Writer connections for group commit (message_writer.hpp explains why two).
+inline constexpr int kWriterConnections = 2;
+/// Most messages one group commit holds.
+inline constexpr std::size_t kMaxAppendBatch = 1024;
+
+class PostgresStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const PostgresStoreOptions& options);
+  ~PostgresStore() override;
+
+  std::string_view Backend() const override { return "postgres"; }
+  Result<int> SchemaVersion() override;
+  Status MigrateTo(int version) override;
+
+  Result<Space> EnsureSpace(const Space& space) override;
+  Result<Space> GetSpace(std::string_view id) override;
+  Result<Channel> CreateChannel(const NewChannel& in) override;
+  Result<Channel> GetChannel(std::string_view id) override;
+  Result<Channel> FindChannelByName(std::string_view space_id, std::string_view name) override;
+  Result<std::vector<Channel>> ListChannels(std::string_view space_id,
+                                            bool include_archived) override;
+  Result<Channel> UpdateChannel(std::string_view id, const ChannelPatch& patch) override;
+
+  Result<RosterEntry> AddRosterEntry(const NewRosterEntry& in) override;
+  Result<RosterEntry> GetRosterEntry(std::string_view channel_id,
+                                     std::string_view callsign) override;
+  Result<std::vector<RosterEntry>> ListRoster(std::string_view channel_id) override;
+  Result<RosterEntry> UpdateRosterEntry(std::string_view channel_id, std::string_view callsign,
+                                        const RosterPatch& patch) override;
+  Status RemoveRosterEntry(std::string_view channel_id, std::string_view callsign) override;
+
+  Result<Message> AppendMessage(const NewMessage& in) override;
+  Result<Message> GetMessage(std::string_view id) override;
+  Result<Message> UpdateMessage(std::string_view id, const MessagePatch& patch) override;
+  Status DeleteMessage(std::string_view id) override;
+  Result<MessagePage> ListMessages(std::string_view channel_id, const PageRequest& page) override;
+
+  Status EnqueuePending(const PendingDelivery& delivery) override;
+  Result<std::vector<PendingDelivery>> TakePending(std::string_view channel_id,
+                                                   std::string_view callsign,
+                                                   std::size_t limit) override;
+  Status AckPending(std::string_view channel_id, std::string_view callsign,
+                    const std::vector<std::string>& message_ids) override;
+
+  Result<Run> CreateRun(const NewRun& in) override;
+  Result<Run> GetRun(std::string_view id) override;
+  Result<Run> TransitionRun(std::string_view id, RunState from, RunState to,
+                            const RunUpdate& update) override;
+  Result<std::vector<Run>> ListRuns(const RunFilter& filter) override;
+  Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
+                                  const Json& data) override;
+  Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id, std::uint64_t after_seq,
+                                              std::size_t limit) override;
+
+  Result<Session> PutSession(const Session& session) override;
+  Result<Session> GetSession(std::string_view id) override;
+  Result<std::vector<Session>> ListSessions(std::string_view owner_id) override;
+  Status DeleteSession(std::string_view id) override;
+
+  Result<Team> CreateTeam(const Team& team) override;
+  Result<Team> GetTeam(std::string_view id) override;
+  Result<std::vector<Team>> ListTeams(std::string_view space_id) override;
+  Result<Team> UpdateTeamSpec(std::string_view id, const Json& spec) override;
+  Status DeleteTeam(std::string_view id) override;
+
+  Result<ApiKey> CreateApiKey(const ApiKey& key) override;
+  Result<ApiKey> FindApiKeyByHash(std::string_view key_hash) override;
+  Result<std::vector<ApiKey>> ListApiKeys(std::string_view space_id) override;
+  Status RevokeApiKey(std::string_view id) override;
+  Status TouchApiKey(std::string_view id, UnixMillis used_at) override;
+
+  Result<IdempotencyRecord> PutIdempotency(const IdempotencyRecord& record) override;
+  Result<IdempotencyRecord> GetIdempotency(std::string_view scope, std::string_view key) override;
+  Result<std::uint64_t> PurgeExpiredIdempotency(UnixMillis now) override;
+
+  Result<Artifact> PutArtifact(const Artifact& meta, std::string_view blob) override;
+  Result<Artifact> GetArtifact(std::string_view channel_id, std::string_view slug) override;
+  Result<std::string> ReadArtifactBlob(std::string_view channel_id,
+                                       std::string_view slug) override;
+  Result<std::vector<Artifact>> ListArtifacts(std::string_view channel_id) override;
+  Status DeleteArtifact(std::string_view channel_id, std::string_view slug) override;
+
+  Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
+
+ private:
+  enum class Access { kRead, kWrite };
+
+  explicit PostgresStore(const PostgresStoreOptions& options);
+
+  /// Runs `calls` as one pipeline on a pooled connection (see the retry rules above). OK means
+  /// every reply arrived; each reply still carries its own SQL error, if any.
+  Status Pipeline(Access access, std::span<const PgCall> calls, std::vector<PgReply>* replies);
+  /// One statement; its reply, which may hold a SQL error. Transport failures as Status.
+  Result<PgReply> Exec(Access access, Stmt stmt, const PgParams& params);
+  /// One statement that must succeed: its result, or its error as a Status.
+  Result<PgResultPtr> Query(Access access, Stmt stmt, const PgParams& params);
+  /// Rows of a query decoded by `decode` (returning T or Result<T>).
+  template <typename T, typename Decode>
+  Result<std::vector<T>> QueryAll(Stmt stmt, const PgParams& params, Decode decode);
+  /// Runs the existence query `check` and the listing `list` in one pipeline: the listing's
+  /// rows, or a null result when it is empty because the owner (`check`) does not exist.
+  Result<PgResultPtr> ListIfExists(Stmt check, const PgParams& check_params, Stmt list,
+                                   const PgParams& list_params);
+
+  UnixMillis Now() const { return clock_->NowMillis(); }
+
+  // Constant after construction.
+  const PostgresStoreOptions options_;
+  Clock* const clock_;
+  UlidGenerator ids_;
+  ConnectionPool pool_;
+
+  ChangeFeed feed_;  // before listener_: the listener publishes into it until destroyed
+  std::unique_ptr<PgListener> listener_;
+  std::unique_ptr<MessageWriter> writer_;
+};
+
+template <typename T, typename Decode>
+Result<std::vector<T>> PostgresStore::QueryAll(Stmt stmt, const PgParams& params, Decode decode) {
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kRead, stmt, params));
+  return DecodeAll<T>(r.get(), decode);
+}
+
+}  // namespace agentcore::internal
