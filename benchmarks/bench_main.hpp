@@ -6,3 +6,7 @@
 
 int RunTymbalBench(int argc, char** argv);
 int RunMentionsBench(int argc, char** argv);
+int RunStoreBench(int argc, char** argv);
+// The PostgreSQL half of `store` (store_bench_pg.cpp), called by RunStoreBench for
+// --backend postgres when built with AGENTCORE_BENCH_POSTGRES.
+int RunPostgresStoreBench(int argc, char** argv);

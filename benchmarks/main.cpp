@@ -8,9 +8,13 @@
 int main(int argc, char** argv) {
   const std::string_view area = argc > 1 ? argv[1] : "";
   if (area == "tymbal") return RunTymbalBench(argc - 1, argv + 1);
+  if (area == "store") return RunStoreBench(argc - 1, argv + 1);
 
   std::fprintf(stderr,
                "usage: agentcore-bench tymbal --file F [--repeat N] [--chunk BYTES]\n"
-               "       agentcore-bench mentions --file F [--repeat N] [--route]\n");
+               "       agentcore-bench mentions --file F [--repeat N] [--route]\n"
+               "       agentcore-bench store --backend sqlite --writers N [--messages M] "
+               "[--repeat R] [--sync normal|full]\n"
+               "       agentcore-bench store --backend sqlite --page-read [--rows N] [--reads N]\n");
   return 2;
 }

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -18,6 +19,7 @@ struct ChangeFeed::Core {
     StoreListener* listener;
   };
 
+  std::atomic<int> subscribers{0};  // listeners.size(), readable without mu
   std::mutex mu;
   std::condition_variable cv;  // queue grew, stop requested, a callback ended, queue drained
   std::vector<Entry> listeners;
@@ -101,6 +103,7 @@ std::unique_ptr<StoreSubscription> ChangeFeed::Subscribe(StoreListener* listener
   std::lock_guard lock(core_->mu);
   const std::uint64_t id = core_->next_id++;
   core_->listeners.push_back({id, listener});
+  core_->subscribers.store(static_cast<int>(core_->listeners.size()));
   if (!core_->thread.joinable() && !core_->stop) {
     // The thread holds the core by raw pointer: the feed joins it before the core can go away
     // (subscriptions keep the core, not the thread).
@@ -123,6 +126,8 @@ void ChangeFeed::Publish(std::vector<StoreChange> changes) {
   }
   core_->cv.notify_all();
 }
+
+bool ChangeFeed::HasSubscribers() const { return core_->subscribers.load() > 0; }
 
 void ChangeFeed::WaitIdleForTesting() {
   std::unique_lock lock(core_->mu);

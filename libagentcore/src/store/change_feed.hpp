@@ -35,6 +35,12 @@ class ChangeFeed {
   // Queues `changes` for the listeners and returns at once. A no-op without subscribers.
   void Publish(std::vector<StoreChange> changes);
 
+  // Whether anyone is subscribed, so that a store can skip building changes nobody hears.
+  // A store that checks this must make Subscribe() wait for writes already under way (see
+  // SqliteStore::Subscribe), or a change committed just after Subscribe() returns could be
+  // skipped.
+  bool HasSubscribers() const;
+
   // Blocks until every change published before the call has been delivered. For tests.
   void WaitIdleForTesting();
 

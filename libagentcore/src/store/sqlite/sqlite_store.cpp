@@ -68,6 +68,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
   if (memory) {
     readers.push_back(std::move(writer_conn));
   } else {
+    AGENTCORE_ASSIGN_OR_RETURN(store->checkpointer_,
+                               Checkpointer::Start(options.path, writer_options));
+    store->checkpointer_->Attach(*writer_conn);
     ConnectionOptions reader_options;
     reader_options.read_only = true;
     for (int i = 0; i < options.readers; ++i) {
@@ -83,9 +86,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
 }
 
 SqliteStore::~SqliteStore() {
-  // Finish queued writes first; then close the readers before the writer connection, so that
-  // the writer's close is the last one and checkpoints the WAL into the database file.
+  // Finish queued writes first; then close the other connections before the writer's, so that
+  // its close is the last one and checkpoints the WAL into the database file.
   if (writer_ != nullptr) writer_->Stop();
+  checkpointer_.reset();  // no commit can call its hook any more
   readers_.reset();
   writer_.reset();
   if (blob_dir_temp_) {
@@ -99,12 +103,35 @@ Result<int> SqliteStore::SchemaVersion() {
 }
 
 Status SqliteStore::MigrateTo(int version) {
-  return writer_->Exclusive([&](Connection& c) { return sqlite::MigrateTo(c, version, *clock_); });
+  Status s =
+      writer_->Exclusive([&](Connection& c) { return sqlite::MigrateTo(c, version, *clock_); });
+  // Dropping tables may drop channels; the next append looks its channel up again.
+  std::lock_guard lock(channel_spaces_mu_);
+  channel_spaces_.clear();
+  return s;
+}
+
+std::optional<std::string> SqliteStore::CachedChannelSpace(std::string_view channel_id) {
+  std::lock_guard lock(channel_spaces_mu_);
+  auto it = channel_spaces_.find(channel_id);
+  if (it == channel_spaces_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SqliteStore::CacheChannelSpace(std::string_view channel_id, std::string_view space_id) {
+  std::lock_guard lock(channel_spaces_mu_);
+  // Bounded: a process that writes to more channels than this just looks some up again.
+  if (channel_spaces_.size() >= kMaxCachedChannels) channel_spaces_.clear();
+  channel_spaces_.emplace(std::string(channel_id), std::string(space_id));
 }
 
 Result<std::unique_ptr<StoreSubscription>> SqliteStore::Subscribe(StoreListener* listener) {
   if (listener == nullptr) return InvalidArgument("store listener is null");
-  return feed_.Subscribe(listener);
+  auto sub = feed_.Subscribe(listener);
+  // The writer decides per batch whether to collect changes; waiting for the writes queued
+  // now means every write committed after this returns is in a batch that saw the listener.
+  writer_->Barrier();
+  return sub;
 }
 
 Result<std::string> SqliteStore::BlobDir() {

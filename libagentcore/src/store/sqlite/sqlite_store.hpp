@@ -11,6 +11,8 @@
 //    pool holds the only connection and the writer leases it for each batch (reads wait for
 //    the batch in progress, and never see it half done);
 //  * artifact blobs are files in blob_dir (blob_files.hpp), metadata rows in the database;
+//  * WAL checkpoints run on their own thread and connection (checkpointer.hpp), not in the
+//    writer's commits;
 //  * the change feed (change_feed.hpp) is published by the writer after each commit.
 //
 // Validation and encoding (record_checks.hpp, JSON serialization) run on the calling thread,
@@ -19,12 +21,15 @@
 #include <agentcore/store/store.hpp>
 #include <agentcore/ulid.hpp>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "store/change_feed.hpp"
+#include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/reader_pool.hpp"
 #include "store/sqlite/writer.hpp"
@@ -129,6 +134,13 @@ class SqliteStore final : public Store {
   Status Write(Writer::WriteFn fn) { return writer_->Write(fn); }
   // The blob directory, created on first use.
   Result<std::string> BlobDir();
+  // Channel id -> space id of channels appended to before. A channel never changes space and
+  // is never deleted (only a down-migration drops it, which clears the cache), so AppendMessage
+  // can insert with a plain INSERT (the foreign key still proves the channel exists) instead
+  // of reading the channel row in every write.
+  std::optional<std::string> CachedChannelSpace(std::string_view channel_id);
+  void CacheChannelSpace(std::string_view channel_id, std::string_view space_id);
+  static constexpr std::size_t kMaxCachedChannels = 65536;
 
   // Constant after construction.
   const SqliteStoreOptions options_;
@@ -136,7 +148,12 @@ class SqliteStore final : public Store {
   UlidGenerator ids_;
   ChangeFeed feed_;
   std::unique_ptr<ReaderPool> readers_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // null for ":memory:" (no WAL)
   std::unique_ptr<Writer> writer_;
+
+  // Guarded by channel_spaces_mu_.
+  std::mutex channel_spaces_mu_;
+  std::map<std::string, std::string, std::less<>> channel_spaces_;
 
   // Guarded by blob_mu_.
   std::mutex blob_mu_;

@@ -240,7 +240,7 @@ Result<RosterEntry> SqliteStore::AddRosterEntry(const NewRosterEntry& in) {
                     e.id, e.channel_id, e.callsign, e.agent_type, e.status, e.created_at, props,
                     e.runtime_id)
                 .status());
-        ctx.Changed({StoreChange::Kind::kRosterChanged, e.channel_id, e.callsign, 0});
+        ctx.Changed(StoreChange::Kind::kRosterChanged, e.channel_id, e.callsign);
         return Status::Ok();
       });
       !written.ok()) {
@@ -327,7 +327,7 @@ Result<RosterEntry> SqliteStore::UpdateRosterEntry(std::string_view channel_id,
         AGENTCORE_RETURN_IF_ERROR(st.Run());
         if (sqlite3_changes(c.db()) == 0) return RosterNotFound(channel_id, callsign);
         AGENTCORE_ASSIGN_OR_RETURN(out, LoadRosterEntry(c, channel_id, callsign));
-        ctx.Changed({StoreChange::Kind::kRosterChanged, out.channel_id, out.callsign, 0});
+        ctx.Changed(StoreChange::Kind::kRosterChanged, out.channel_id, out.callsign);
         return Status::Ok();
       });
       !written.ok()) {
@@ -346,8 +346,7 @@ Status SqliteStore::RemoveRosterEntry(std::string_view channel_id, std::string_v
         Execute(ctx.conn(), "DELETE FROM roster WHERE channel_id = ?1 AND callsign = ?2",
                 channel_id, callsign));
     if (removed == 0) return RosterNotFound(channel_id, callsign);
-    ctx.Changed(
-        {StoreChange::Kind::kRosterChanged, std::string(channel_id), std::string(callsign), 0});
+    ctx.Changed(StoreChange::Kind::kRosterChanged, channel_id, callsign);
     return Status::Ok();
   });
 }

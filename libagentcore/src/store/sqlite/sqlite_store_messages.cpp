@@ -21,6 +21,11 @@ Status ChannelNotFound(std::string_view id) {
   return NotFound(fmt::format("channel \"{}\" not found", id));
 }
 
+Status SpaceMismatch(std::string_view channel_id, std::string_view space_id) {
+  return InvalidArgument(
+      fmt::format("channel \"{}\" is not in space \"{}\"", channel_id, space_id));
+}
+
 Result<Message> LoadMessage(Connection& c, std::string_view id) {
   static const std::string sql = SelectSql(kMessageColumns, "messages", "WHERE id = ?1");
   return QueryOne<Message>(
@@ -82,42 +87,66 @@ Result<Message> SqliteStore::AppendMessage(const NewMessage& in) {
   m.is_complete = in.is_complete;
   m.addressed_agents = in.addressed_agents;
   m.state = in.state;
+  const std::optional<std::string> cached_space = CachedChannelSpace(m.channel_id);
+  if (cached_space && !in.space_id.empty() && *cached_space != in.space_id) {
+    return SpaceMismatch(m.channel_id, in.space_id);
+  }
+  bool looked_up = false;
   if (Status written = Write([&](WriteContext& ctx) -> Status {
         Connection& c = ctx.conn();
-        // One statement checks the channel (and the space, when given) and inserts; the space id
-        // comes back from the channel row.
+        if (cached_space) {
+          m.space_id = *cached_space;
+        } else {
+          AGENTCORE_ASSIGN_OR_RETURN(
+              m.space_id, QueryOne<std::string>(
+                              c, "SELECT space_id FROM channels WHERE id = ?1",
+                              [](const Statement& row) { return row.String(0); },
+                              [&] { return ChannelNotFound(m.channel_id); }, m.channel_id));
+          looked_up = true;
+          if (!in.space_id.empty() && m.space_id != in.space_id) {
+            return SpaceMismatch(m.channel_id, in.space_id);
+          }
+        }
         AGENTCORE_ASSIGN_OR_RETURN(
             Statement st,
             c.Prepare("INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, "
                       "content, timestamp, is_complete, addressed_agents, metadata, state) "
-                      "SELECT ?1, c.space_id, c.id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 "
-                      "FROM channels c WHERE c.id = ?3 AND (?2 = '' OR c.space_id = ?2) "
-                      "RETURNING space_id"));
-        BindAll(st, m.id, in.space_id, m.channel_id, m.sender, m.sender_type, m.type, content,
-                m.timestamp, m.is_complete, addressed, metadata, m.state);
-        auto row = st.Step();
-        if (!row) {
-          if (row.status().code() == ErrorCode::kAlreadyExists) {
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+        BindAll(st, m.id, m.space_id, m.channel_id, m.sender, m.sender_type, m.type);
+        // The JSON texts live in this frame until the write returns: no copy.
+        st.BindStatic(7, content);
+        st.Bind(8, m.timestamp);
+        st.Bind(9, m.is_complete);
+        if (addressed) {
+          st.BindStatic(10, *addressed);
+        } else {
+          st.BindNull(10);
+        }
+        if (metadata) {
+          st.BindStatic(11, *metadata);
+        } else {
+          st.BindNull(11);
+        }
+        st.Bind(12, m.state);
+        if (Status s = st.Run(); !s.ok()) {
+          // The foreign key proves the channel exists even when its space came from the cache.
+          if (s.code() == ErrorCode::kNotFound) return ChannelNotFound(m.channel_id);
+          if (s.code() == ErrorCode::kAlreadyExists) {
             return AlreadyExists(fmt::format("message \"{}\" already exists", m.id));
           }
-          return row.status();
+          return s;
         }
-        if (!*row) {
-          AGENTCORE_ASSIGN_OR_RETURN(
-              bool channel, Exists(c, "SELECT 1 FROM channels WHERE id = ?1", m.channel_id));
-          if (!channel) return ChannelNotFound(m.channel_id);
-          return InvalidArgument(
-              fmt::format("channel \"{}\" is not in space \"{}\"", m.channel_id, in.space_id));
-        }
-        m.space_id = st.String(0);
-        AGENTCORE_RETURN_IF_ERROR(st.Run());  // finish the statement (RETURNING yields one row)
         ctx.TouchChannel(m.channel_id, m.timestamp);
-        ctx.Changed({StoreChange::Kind::kMessageCreated, m.channel_id, m.id, 0});
+        ctx.Changed(StoreChange::Kind::kMessageCreated, m.channel_id, m.id);
         return Status::Ok();
       });
       !written.ok()) {
+    if (looked_up && written.code() != ErrorCode::kNotFound) {
+      CacheChannelSpace(m.channel_id, m.space_id);
+    }
     return written;
   }
+  if (looked_up) CacheChannelSpace(m.channel_id, m.space_id);
   m.content = in.content;
   m.metadata = in.metadata;
   return m;
@@ -169,7 +198,7 @@ Result<Message> SqliteStore::UpdateMessage(std::string_view id, const MessagePat
         if (!row) return MessageNotFound(id);
         AGENTCORE_ASSIGN_OR_RETURN(out, MessageFromRow(st));
         AGENTCORE_RETURN_IF_ERROR(st.Run());
-        ctx.Changed({StoreChange::Kind::kMessageUpdated, out.channel_id, out.id, 0});
+        ctx.Changed(StoreChange::Kind::kMessageUpdated, out.channel_id, out.id);
         return Status::Ok();
       });
       !written.ok()) {
@@ -189,7 +218,7 @@ Status SqliteStore::DeleteMessage(std::string_view id) {
     if (!row) return MessageNotFound(id);
     std::string channel_id = st.String(0);
     AGENTCORE_RETURN_IF_ERROR(st.Run());
-    ctx.Changed({StoreChange::Kind::kMessageDeleted, std::move(channel_id), std::string(id), 0});
+    ctx.Changed(StoreChange::Kind::kMessageDeleted, channel_id, id);
     return Status::Ok();
   });
 }

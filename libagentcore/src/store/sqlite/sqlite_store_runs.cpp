@@ -211,7 +211,7 @@ Result<RunEventRecord> SqliteStore::AppendRunEvent(std::string_view run_id, std:
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
                     e.run_id, ToInt64(e.seq), e.type, text, e.created_at)
                 .status());
-        ctx.Changed({StoreChange::Kind::kRunEvent, e.run_id, e.run_id, e.seq});
+        ctx.Changed(StoreChange::Kind::kRunEvent, e.run_id, e.run_id, e.seq);
         return Status::Ok();
       });
       !written.ok()) {

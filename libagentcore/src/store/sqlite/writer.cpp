@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <cassert>
 #include <optional>
 
@@ -28,12 +29,14 @@ struct Writer::Op {
   std::optional<ExclusiveFn> exclusive;
   std::vector<StoreChange> changes;  // of a successful write, published after the commit
 
-  // The caller waits on its own op: the writer signals under `mu`, so the caller cannot return
-  // (and destroy the op) before the writer is done touching it.
+  // The caller waits on its own op: the signaller sets `done` under `mu`, so the caller cannot
+  // return (and destroy the op) before the signaller is done touching it.
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
   Status status;
+  // Ops of the same batch that this op's caller wakes once it is woken itself (see Run()).
+  Op* wake[2] = {nullptr, nullptr};
 };
 
 Writer::Writer(std::unique_ptr<Connection> own, ReaderPool* shared, ChangeFeed* feed, int max_batch)
@@ -70,6 +73,10 @@ Status Writer::Exclusive(ExclusiveFn fn) {
   return Submit(op);
 }
 
+void Writer::Barrier() {
+  (void)Exclusive([](Connection&) { return Status::Ok(); });
+}
+
 Status Writer::Submit(Op& op) {
   {
     std::lock_guard lock(mu_);
@@ -77,14 +84,23 @@ Status Writer::Submit(Op& op) {
     queue_.push_back(&op);
   }
   cv_.notify_one();
-  std::unique_lock lock(op.mu);
-  op.cv.wait(lock, [&] { return op.done; });
+  Op* wake[2];
+  {
+    std::unique_lock lock(op.mu);
+    op.cv.wait(lock, [&] { return op.done; });
+    wake[0] = op.wake[0];
+    wake[1] = op.wake[1];
+  }
+  // Pass the wake-up on: the writer wakes only the first op of a batch, and each woken caller
+  // wakes two more, so the futex calls of a 64-write batch do not all fall on the writer.
+  for (Op* next : wake) {
+    if (next != nullptr) Finish(*next);
+  }
   return std::move(op.status);
 }
 
-void Writer::Finish(Op& op, Status status) {
+void Writer::Finish(Op& op) {
   std::lock_guard lock(op.mu);
-  op.status = std::move(status);
   op.done = true;
   op.cv.notify_one();
 }
@@ -114,14 +130,22 @@ void Writer::Run() {
     Connection& conn = lease ? **lease : *own_;
     if (batch.front()->exclusive) {
       Op& op = *batch.front();
-      Status status = (*op.exclusive)(conn);
+      op.status = (*op.exclusive)(conn);
       lease.reset();
-      Finish(op, std::move(status));
+      Finish(op);
       continue;
     }
     RunBatch(conn, batch);
     lease.reset();
-    for (Op* op : batch) Finish(*op, std::move(op->status));
+    // Op i wakes ops 2i+1 and 2i+2: a binary tree of depth log2(batch size). The links are
+    // written before the root is signalled (under its mutex), so each caller sees its own.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      for (std::size_t k = 0; k < 2; ++k) {
+        const std::size_t child = 2 * i + 1 + k;
+        batch[i]->wake[k] = child < batch.size() ? batch[child] : nullptr;
+      }
+    }
+    Finish(*batch.front());
   }
 }
 
@@ -137,10 +161,14 @@ void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
     fail_all(Status(ErrorCode::kUnavailable, fmt::format("cannot begin a write: {}", s.message())));
     return;
   }
-  std::map<std::string, UnixMillis, std::less<>> touched;
+  // A batch touches few channels: a flat list beats a map and allocates once.
+  std::vector<std::pair<std::string_view, UnixMillis>> touched;
+  // Checked once per batch: Subscribe() waits for the batch in progress (Barrier()), so a
+  // listener never misses a write committed after it subscribed.
+  const bool feed_active = feed_->HasSubscribers();
   for (Op* op : batch) {
     Status s = Simple(conn, "SAVEPOINT w");
-    WriteContext ctx(conn);
+    WriteContext ctx(conn, feed_active);
     if (s.ok()) op->status = (*op->write)(ctx);
     const bool ok = s.ok() && op->status.ok();
     if (s.ok() && !ok) s = Simple(conn, "ROLLBACK TO w");
@@ -158,9 +186,14 @@ void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
     }
     if (!ok) continue;
     op->changes = std::move(ctx.changes_);
-    for (auto& [channel, at] : ctx.touched_) {
-      auto [it, inserted] = touched.emplace(std::move(channel), at);
-      if (!inserted && it->second < at) it->second = at;
+    for (const auto& [channel, at] : ctx.touched_) {
+      auto it = std::find_if(touched.begin(), touched.end(),
+                             [&](const auto& t) { return t.first == channel; });
+      if (it == touched.end()) {
+        touched.emplace_back(channel, at);
+      } else if (it->second < at) {
+        it->second = at;
+      }
     }
   }
   Status s;

@@ -15,7 +15,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,23 +34,29 @@ namespace agentcore::internal::sqlite {
 // effects that only take place if the write succeeds.
 class WriteContext {
  public:
-  explicit WriteContext(Connection& conn) : conn_(conn) {}
+  WriteContext(Connection& conn, bool feed_active) : conn_(conn), feed_active_(feed_active) {}
 
   Connection& conn() { return conn_; }
-  // Publishes `change` to the change feed after the commit.
-  void Changed(StoreChange change) { changes_.push_back(std::move(change)); }
+  // Publishes a change to the change feed after the commit (nothing is built when no one
+  // listens).
+  void Changed(StoreChange::Kind kind, std::string_view channel_id, std::string_view id,
+               std::uint64_t seq = 0) {
+    if (!feed_active_) return;
+    changes_.push_back({kind, std::string(channel_id), std::string(id), seq});
+  }
   // Raises the channel's last_active_at to `at` before the commit. The writer merges these per
   // batch, so a burst of appends to one channel updates its row once per commit, not per
-  // message.
+  // message. `channel_id` must stay valid until the write returns (it is the caller's).
   void TouchChannel(std::string_view channel_id, UnixMillis at) {
-    touched_.emplace_back(std::string(channel_id), at);
+    touched_.emplace_back(channel_id, at);
   }
 
  private:
   friend class Writer;
   Connection& conn_;
+  const bool feed_active_;
   std::vector<StoreChange> changes_;
-  std::vector<std::pair<std::string, UnixMillis>> touched_;
+  std::vector<std::pair<std::string_view, UnixMillis>> touched_;
 };
 
 class Writer {
@@ -74,6 +79,8 @@ class Writer {
   Status Write(WriteFn fn);
   // Runs `fn` alone between batches, outside any transaction (migrations manage their own).
   Status Exclusive(ExclusiveFn fn);
+  // Returns once every write queued before the call has finished.
+  void Barrier();
 
   // Runs what is queued, then joins the thread; later writes fail with kUnavailable.
   // Idempotent.
@@ -95,7 +102,7 @@ class Writer {
   Status Submit(Op& op);
   void Run();
   void RunBatch(Connection& conn, const std::vector<Op*>& batch);
-  static void Finish(Op& op, Status status);
+  static void Finish(Op& op);
 
   // Constant after construction.
   std::unique_ptr<Connection> own_;

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: Apache-2.0
+// The SQLite store: the conformance suite on a file and on ":memory:", then what only SQLite
+// has (migrations on a file with data, WAL, group commit, the blob directory, OpenStore URLs).
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <agentcore/store/store.hpp>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/temp_dir.hpp"
+#include "support/manual_clock.hpp"
+
+namespace {
+
+using agentcore::testing::ManualClock;
+using agentcore::testing::TempDir;
+
+// A fresh database file in a private directory (WAL, reader pool, blob directory next to it).
+class SqliteFileFixture {
+ public:
+  SqliteFileFixture() {
+    REQUIRE_FALSE(dir_.path().empty());
+    agentcore::SqliteStoreOptions options;
+    options.path = dir_.File("store.db");
+    options.clock = &clock_;
+    auto store = agentcore::OpenSqliteStore(options);
+    REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+    store_ = std::move(store).value();
+  }
+  agentcore::Store& store() { return *store_; }
+  ManualClock& clock() { return clock_; }
+
+ private:
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<agentcore::Store> store_;
+};
+
+// ":memory:": one connection shared by the writer and readers.
+class SqliteMemoryFixture {
+ public:
+  SqliteMemoryFixture() {
+    agentcore::SqliteStoreOptions options;
+    options.path = ":memory:";
+    options.clock = &clock_;
+    auto store = agentcore::OpenSqliteStore(options);
+    REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+    store_ = std::move(store).value();
+  }
+  agentcore::Store& store() { return *store_; }
+  ManualClock& clock() { return clock_; }
+
+ private:
+  ManualClock clock_;
+  std::unique_ptr<agentcore::Store> store_;
+};
+
+}  // namespace
+
+TYPE_TO_STRING_AS("sqlite-file", SqliteFileFixture);
+TYPE_TO_STRING_AS("sqlite-memory", SqliteMemoryFixture);
+
+#define AGENTCORE_STORE_FIXTURES SqliteFileFixture, SqliteMemoryFixture
+#include "store/store_conformance.hpp"
+
+namespace {
+
+using namespace agentcore;               // NOLINT: test-local brevity
+using namespace agentcore::conformance;  // NOLINT
+
+// Runs one SQL statement on the file with a connection of our own and returns the first
+// column of the first row ("" when none).
+std::string RawQuery(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE_MESSAGE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK,
+                  sqlite3_errmsg(db));
+  std::string out;
+  const int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  CHECK_MESSAGE((rc == SQLITE_ROW || rc == SQLITE_DONE), sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+std::unique_ptr<Store> OpenFile(const std::string& path, Clock* clock = nullptr) {
+  SqliteStoreOptions options;
+  options.path = path;
+  options.clock = clock;
+  return Must(OpenSqliteStore(options));
+}
+
+internal::sqlite::SqliteStore& Impl(Store& store) {
+  REQUIRE(store.Backend() == "sqlite");
+  return static_cast<internal::sqlite::SqliteStore&>(store);
+}
+
+std::size_t CountFiles(const std::string& dir, std::string_view suffix) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_SUITE("SqliteStore") {
+  TEST_CASE("opens a file in WAL mode and keeps its data across a reopen") {
+    TempDir dir;
+    const std::string path = dir.File("a.db");
+    std::string message_id;
+    {
+      auto store = OpenFile(path);
+      World w = MakeWorld(*store);
+      message_id = Must(store->AppendMessage(TextMessage(w.channel, "persisted"))).id;
+    }
+    CHECK(RawQuery(path, "PRAGMA journal_mode") == "wal");
+    CHECK(RawQuery(path, "PRAGMA integrity_check") == "ok");
+    CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
+    auto store = OpenFile(path);
+    CHECK(Must(store->GetMessage(message_id)).content == Json("persisted"));
+    CHECK(Must(store->SchemaVersion()) == 4);
+  }
+
+  TEST_CASE("migrates down and up on a database with data, keeping the tables that remain") {
+    TempDir dir;
+    const std::string path = dir.File("m.db");
+    auto store = OpenFile(path);
+    World w = MakeWorld(*store);
+    Message m = Must(store->AppendMessage(TextMessage(w.channel, "survives")));
+    Must(store->AddRosterEntry(Agent(w.channel, "writer")));
+    Run run = Must(store->CreateRun(NewRun{"", "p", Json()}));
+    Artifact a;
+    a.channel_id = w.channel.id;
+    a.slug = "doc";
+    Must(store->PutArtifact(a, "blob"));
+
+    MustOk(store->MigrateTo(1));
+    CHECK(Must(store->SchemaVersion()) == 1);
+    CHECK(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'runs'") == "0");
+    CHECK(Must(store->GetMessage(m.id)).content == Json("survives"));  // 0001's tables remain
+    CHECK(Must(store->GetRosterEntry(w.channel.id, "writer")).agent_type == "claude");
+    CHECK_FALSE(store->GetRun(run.id).ok());  // its table is gone
+    CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kInternal);
+
+    MustOk(store->MigrateTo(4));
+    CHECK(Must(store->SchemaVersion()) == 4);
+    CHECK(Must(store->GetMessage(m.id)).content == Json("survives"));
+    CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kNotFound);  // back, empty
+    CHECK(Must(store->ListArtifacts(w.channel.id)).empty());
+    Must(store->CreateRun(NewRun{"", "p", Json()}));  // usable again
+    CHECK(RawQuery(path, "PRAGMA integrity_check") == "ok");
+
+    MustOk(store->MigrateTo(0));
+    CHECK(RawQuery(path,
+                   "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name <> "
+                   "'schema_version'") == "0");
+    MustOk(store->MigrateTo(4));
+    CHECK(CodeOf(store->GetMessage(m.id)) == ErrorCode::kNotFound);
+  }
+
+  TEST_CASE("upgrades a database at an older version when it opens") {
+    TempDir dir;
+    const std::string path = dir.File("old.db");
+    std::string channel_id;
+    {
+      auto store = OpenFile(path);
+      channel_id = MakeWorld(*store).channel.id;
+      MustOk(store->MigrateTo(2));
+    }
+    CHECK(RawQuery(path, "SELECT max(version) FROM schema_version") == "2");
+    auto store = OpenFile(path);
+    CHECK(Must(store->SchemaVersion()) == 4);
+    CHECK(Must(store->GetChannel(channel_id)).name == "general");
+    Must(store->CreateTeam(Team{"", "space-1", "crew", Json(), 0, 0}));  // 0003's table exists
+  }
+
+  TEST_CASE("refuses to open a database whose schema is newer than the library") {
+    TempDir dir;
+    const std::string path = dir.File("new.db");
+    OpenFile(path).reset();
+    RawQuery(path, "INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'x', 0)");
+    SqliteStoreOptions options;
+    options.path = path;
+    auto store = OpenSqliteStore(options);
+    REQUIRE_FALSE(store.ok());
+    CHECK(store.status().code() == ErrorCode::kNotSupported);
+    CHECK(store.status().message().find("99") != std::string::npos);
+    CHECK(store.status().message().find("newer") != std::string::npos);
+    CHECK(RawQuery(path, "SELECT max(version) FROM schema_version") == "99");  // left alone
+  }
+
+  TEST_CASE("refuses bad options and files it cannot use") {
+    TempDir dir;
+    SqliteStoreOptions o;
+    o.path = "";
+    CHECK(CodeOf(OpenSqliteStore(o)) == ErrorCode::kInvalidArgument);
+    o.path = dir.File("x.db");
+    o.readers = 0;
+    CHECK(CodeOf(OpenSqliteStore(o)) == ErrorCode::kInvalidArgument);
+    o.readers = 4;
+    o.max_batch = 0;
+    CHECK(CodeOf(OpenSqliteStore(o)) == ErrorCode::kInvalidArgument);
+    o.max_batch = 8;
+    o.max_content_bytes = 0;
+    CHECK(CodeOf(OpenSqliteStore(o)) == ErrorCode::kInvalidArgument);
+    o.max_content_bytes = 100;
+    o.path = dir.File("missing-dir/x.db");
+    CHECK(CodeOf(OpenSqliteStore(o)) == ErrorCode::kUnavailable);
+    o.path = dir.path();  // a directory
+    CHECK(CodeOf(OpenSqliteStore(o)) == ErrorCode::kUnavailable);
+    o.path = dir.File("text.db");
+    std::ofstream(o.path) << "this is not a database, just some text that is long enough to fail";
+    CHECK(CodeOf(OpenSqliteStore(o)) == ErrorCode::kUnavailable);
+  }
+
+  TEST_CASE("applies max_content_bytes from the options") {
+    SqliteStoreOptions o;
+    o.path = ":memory:";
+    o.max_content_bytes = 100;
+    auto store = Must(OpenSqliteStore(o));
+    World w = MakeWorld(*store);
+    Must(store->AppendMessage(TextMessage(w.channel, std::string(98, 'x'))));
+    CHECK(CodeOf(store->AppendMessage(TextMessage(w.channel, std::string(99, 'x')))) ==
+          ErrorCode::kInvalidArgument);
+    NewChannel c;
+    c.space_id = w.space.id;
+    c.name = "n";
+    c.mission = std::string(101, 'm');
+    CHECK(CodeOf(store->CreateChannel(c)) == ErrorCode::kInvalidArgument);
+  }
+
+  TEST_CASE("commits concurrent writes in fewer transactions than writes") {
+    TempDir dir;
+    const std::string path = dir.File("g.db");
+    auto store = OpenFile(path);
+    World w = MakeWorld(*store);
+    auto& impl = Impl(*store);
+    const auto commits0 = impl.CommitCountForTesting();
+    const auto writes0 = impl.WriteCountForTesting();
+    constexpr int kThreads = 32, kEach = 25;
+    std::atomic<int> failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < kEach; ++i) {
+          if (!store->AppendMessage(TextMessage(w.channel, std::string(1000, 'x'))).ok()) ++failed;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(failed == 0);
+    const auto commits = impl.CommitCountForTesting() - commits0;
+    const auto writes = impl.WriteCountForTesting() - writes0;
+    CHECK(writes == kThreads * kEach);
+    MESSAGE("group commit: " << writes << " writes in " << commits << " commits");
+    CHECK(commits < writes / 2);  // on average at least two writes per transaction
+    CHECK(MessageCount(*store, w.channel.id) == kThreads * kEach);
+    CHECK(RawQuery(path, "PRAGMA integrity_check") == "ok");
+  }
+
+  TEST_CASE("fails a duplicate write alone and commits the rest of its batch") {
+    TempDir dir;
+    auto store = OpenFile(dir.File("d.db"));
+    World w = MakeWorld(*store);
+    constexpr int kThreads = 16, kEach = 20;
+    std::atomic<int> ok{0}, dup{0}, other{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kEach; ++i) {
+          NewMessage m = TextMessage(w.channel, "x");
+          // Every thread writes ids "shared-<i>": one wins, the others are duplicates.
+          m.id = (i % 2 == 0) ? "shared-" + std::to_string(i)
+                              : "own-" + std::to_string(t) + "-" + std::to_string(i);
+          auto r = store->AppendMessage(m);
+          if (r.ok()) {
+            ++ok;
+          } else if (r.status().code() == ErrorCode::kAlreadyExists) {
+            ++dup;
+          } else {
+            ++other;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(other == 0);
+    CHECK(ok == kEach / 2 + kThreads * kEach / 2);
+    CHECK(dup == (kThreads - 1) * kEach / 2);
+    CHECK(MessageCount(*store, w.channel.id) == static_cast<std::size_t>(ok.load()));
+    auto& impl = Impl(*store);
+    CHECK(impl.CommitCountForTesting() < impl.WriteCountForTesting());
+  }
+
+  TEST_CASE("keeps one blob file per artifact and removes replaced and deleted ones") {
+    TempDir dir;
+    SqliteStoreOptions o;
+    o.path = dir.File("b.db");
+    o.blob_dir = dir.File("blobs");
+    auto store = Must(OpenSqliteStore(o));
+    World w = MakeWorld(*store);
+    Artifact a;
+    a.channel_id = w.channel.id;
+    a.slug = "../../etc/passwd";  // a slug never becomes a path
+    for (int i = 0; i < 3; ++i) Must(store->PutArtifact(a, "v" + std::to_string(i)));
+    CHECK(CountFiles(o.blob_dir, ".blob") == 1);
+    CHECK(CountFiles(o.blob_dir, ".tmp") == 0);
+    CHECK(Must(store->ReadArtifactBlob(w.channel.id, a.slug)) == "v2");
+    a.channel_id = "ghost";  // a failed write leaves no file behind
+    CHECK(CodeOf(store->PutArtifact(a, "x")) == ErrorCode::kNotFound);
+    CHECK(CountFiles(o.blob_dir, ".blob") == 1);
+    MustOk(store->DeleteArtifact(w.channel.id, "../../etc/passwd"));
+    CHECK(CountFiles(o.blob_dir, ".blob") == 0);
+  }
+
+  TEST_CASE("puts blobs next to the database by default and in a private directory for memory") {
+    TempDir dir;
+    {
+      auto store = OpenFile(dir.File("n.db"));
+      World w = MakeWorld(*store);
+      Artifact a;
+      a.channel_id = w.channel.id;
+      a.slug = "x";
+      Must(store->PutArtifact(a, "data"));
+      CHECK(CountFiles(dir.File("n.db.blobs"), ".blob") == 1);
+    }
+    SqliteStoreOptions o;
+    o.path = ":memory:";
+    auto store = Must(OpenSqliteStore(o));
+    World w = MakeWorld(*store);
+    Artifact a;
+    a.channel_id = w.channel.id;
+    a.slug = "x";
+    Must(store->PutArtifact(a, "data"));
+    CHECK(Must(store->ReadArtifactBlob(w.channel.id, "x")) == "data");
+  }
+
+  TEST_CASE("reads a blob while it is being replaced") {
+    TempDir dir;
+    auto store = OpenFile(dir.File("r.db"));
+    World w = MakeWorld(*store);
+    Artifact a;
+    a.channel_id = w.channel.id;
+    a.slug = "hot";
+    Must(store->PutArtifact(a, "v"));
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      for (int i = 0; i < 100; ++i) Must(store->PutArtifact(a, "v" + std::to_string(i)));
+      stop = true;
+    });
+    int reads = 0;
+    while (!stop) {
+      auto blob = store->ReadArtifactBlob(w.channel.id, "hot");
+      REQUIRE_MESSAGE(blob.ok(), blob.status().ToString());
+      CHECK(blob->front() == 'v');
+      ++reads;
+    }
+    writer.join();
+    CHECK(reads > 0);
+  }
+
+  TEST_CASE("lets a listener end its own subscription from inside its callback") {
+    SqliteStoreOptions o;
+    o.path = ":memory:";
+    auto store = Must(OpenSqliteStore(o));
+    World w = MakeWorld(*store);
+    struct SelfRemoving final : StoreListener {
+      std::unique_ptr<StoreSubscription> sub;
+      std::atomic<int> calls{0};
+      void OnChange(const StoreChange&) override {
+        ++calls;
+        sub.reset();  // must not wait for itself
+      }
+    } listener;
+    listener.sub = Must(store->Subscribe(&listener));
+    Must(store->AppendMessage(TextMessage(w.channel, "a")));
+    Impl(*store).WaitForListenersForTesting();
+    Must(store->AppendMessage(TextMessage(w.channel, "b")));
+    Impl(*store).WaitForListenersForTesting();
+    CHECK(listener.calls == 1);
+  }
+
+  TEST_CASE("delivers the change feed in commit order") {
+    TempDir dir;
+    auto store = OpenFile(dir.File("f.db"));
+    World w = MakeWorld(*store);
+    RecordingListener l;
+    auto sub = Must(store->Subscribe(&l));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 50; ++i)
+      ids.push_back(Must(store->AppendMessage(TextMessage(w.channel, "x"))).id);
+    Impl(*store).WaitForListenersForTesting();
+    std::vector<std::string> seen;
+    for (const StoreChange& c : l.changes()) seen.push_back(c.id);
+    CHECK(seen == ids);
+  }
+
+  TEST_CASE("opens stores from sqlite URLs and plain paths") {
+    TempDir dir;
+    CHECK(Must(OpenStore("sqlite::memory:"))->Backend() == "sqlite");
+    CHECK(Must(OpenStore(":memory:"))->Backend() == "sqlite");
+    Must(OpenStore("sqlite://" + dir.File("abs.db")));  // "sqlite://" + "/tmp/..." = sqlite:///
+    CHECK(std::filesystem::exists(dir.File("abs.db")));
+    Must(OpenStore(dir.File("plain.db")));
+    CHECK(std::filesystem::exists(dir.File("plain.db")));
+    const std::string rel =
+        std::filesystem::relative(dir.File("rel.db"), std::filesystem::current_path()).string();
+    REQUIRE(rel.front() != '/');
+    Must(OpenStore("sqlite://" + rel));
+    CHECK(std::filesystem::exists(dir.File("rel.db")));
+  }
+
+  TEST_CASE("refuses store URLs it cannot read and hands postgres URLs to PostgreSQL") {
+    CHECK(CodeOf(OpenStore("")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("sqlite:")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("sqlite://")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("sqlite:///")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("sqlite:relative.db")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("mysql://localhost/db")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("sqlite:///nonexistent-dir-agentcore/x.db")) == ErrorCode::kUnavailable);
+    // Port 1 on loopback refuses connections: PostgreSQL reports it cannot connect (or, in a
+    // build without PostgreSQL, that it is not supported). Either way it was not taken for a path.
+    for (const char* url : {"postgres://127.0.0.1:1/none", "postgresql://127.0.0.1:1/none"}) {
+      CAPTURE(url);
+      auto r = OpenStore(url);
+      REQUIRE_FALSE(r.ok());
+      CHECK((r.status().code() == ErrorCode::kUnavailable ||
+             r.status().code() == ErrorCode::kNotSupported));
+    }
+    CHECK_FALSE(std::filesystem::exists("postgres:"));
+  }
+
+}  // TEST_SUITE("SqliteStore")
