@@ -5,8 +5,6 @@
 // pass for pass. The corpus is loaded into memory before timing; each timed pass runs a
 // MentionScanner (and a MessageRouter with --route) over every message, exactly as a caller
 // of the library would.
-#include <simdjson.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -17,6 +15,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <simdjson.h>
 
 #include <agentcore/mention/mention.hpp>
 #include <agentcore/mention/router.hpp>
@@ -105,8 +105,8 @@ bool LoadCorpus(const std::string& path, Corpus& corpus) {
     ++line;
     simdjson::dom::object object;
     std::string_view sender, sender_type, content;
-    if (doc.get(object) || object["sender"].get(sender) ||
-        object["senderType"].get(sender_type) || object["content"].get(content)) {
+    if (doc.get(object) || object["sender"].get(sender) || object["senderType"].get(sender_type) ||
+        object["content"].get(content)) {
       std::fprintf(stderr, "{\"error\":\"%s: bad message on line %zu\"}\n", path.c_str(), line);
       return false;
     }
@@ -127,8 +127,8 @@ bool LoadCorpus(const std::string& path, Corpus& corpus) {
 // The roster of mentions_bench.js: 8 agents (some callsigns in the corpus are not members).
 agentcore::RoutingRoster BenchRoster() {
   agentcore::RoutingRoster roster;
-  roster.agents = {"lead", "builder", "researcher", "reviewer",
-                   "designer", "writer", "fox", "owl-2"};
+  roster.agents = {"lead",     "builder", "researcher", "reviewer",
+                   "designer", "writer",  "fox",        "owl-2"};
   roster.leader = "lead";
   roster.users = {"alice", "bob"};
   return roster;
@@ -144,10 +144,10 @@ Pass RunPass(const Corpus& corpus, bool route, agentcore::MentionScanner& scanne
     sum.channel += mentions.is_channel_mention ? 1 : 0;
     if (route) {
       // Like the Node peer (and Cast's POST route): the callsign is passed for agents only.
-      const agentcore::RoutingView routing =
-          message.sender_is_human
-              ? router.Route(mentions, agentcore::SenderKind::kHuman)
-              : router.Route(mentions, agentcore::SenderKind::kAgent, message.sender);
+      const agentcore::RoutingView routing = router.Route(
+          mentions,
+          message.sender_is_human ? agentcore::SenderKind::kHuman : agentcore::SenderKind::kAgent,
+          message.sender_is_human ? std::string_view() : message.sender);
       sum.targets += routing.targets.size();
     }
   }
@@ -175,9 +175,9 @@ int RunMentionsBench(int argc, char** argv) {
   Corpus corpus;
   const auto load_start = std::chrono::steady_clock::now();
   if (!LoadCorpus(options.file, corpus)) return 1;
-  const double load_ms = std::chrono::duration<double, std::milli>(
-                             std::chrono::steady_clock::now() - load_start)
-                             .count();
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start)
+          .count();
   std::printf("{\"loaded\":%zu,\"contentUtf8Bytes\":%llu,\"loadMs\":%.1f}\n",
               corpus.messages.size(), static_cast<unsigned long long>(corpus.content_bytes),
               load_ms);
