@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command, and all that CI runs: installs what is missing, then
-#   1. builds everything in Release with -Werror and runs the unit tests;
+#   0. starts a private PostgreSQL server (scripts/pg-test-server.sh; stopped again on exit)
+#      for the PostgreSQL tests, and fails loudly if it cannot;
+#   1. builds everything in Release with -Werror and runs the unit and PostgreSQL tests;
 #   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them again;
 #   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 60).
 # Exits non-zero on any failure; the last line is "N passed, N failed".
@@ -57,10 +59,31 @@ if ! bash scripts/install-deps.sh; then
 fi
 mkdir -p build
 
+# The PostgreSQL tests (agentcore_pg_tests) read AGENTCORE_TEST_PG_DSN and fail without it.
+note "private PostgreSQL server"
+pg_dir="$(mktemp -d -t agentcore-pg.XXXXXX)"
+stop_pg() { scripts/pg-test-server.sh stop "$pg_dir" >/dev/null 2>&1 || rm -rf "$pg_dir"; }
+trap stop_pg EXIT
+trap 'stop_pg; exit 130' INT TERM
+pg_up=0
+if AGENTCORE_TEST_PG_DSN="$(scripts/pg-test-server.sh start "$pg_dir")"; then
+  export AGENTCORE_TEST_PG_DSN
+  pg_up=1
+else
+  echo "ERROR: the private PostgreSQL server did not start (see above); the PostgreSQL tests" \
+    "cannot run" >&2
+  fail "postgresql: the private test server did not start"
+fi
+run_pg_tests() {
+  if ((pg_up)); then run_doctest "$1" "$2"; fi
+}
+
 note "release build (-Werror)"
 if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERROR=ON; then
   note "unit tests (release)"
   run_doctest "unit tests (release)" build/release/tests/agentcore_unit_tests
+  note "PostgreSQL tests (release)"
+  run_pg_tests "pg tests (release)" build/release/tests/agentcore_pg_tests
 fi
 
 note "sanitizer build (address, undefined)"
@@ -71,6 +94,8 @@ if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERR
     -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
   note "unit tests (address, undefined)"
   run_doctest "unit tests (asan)" build/asan/tests/agentcore_unit_tests
+  note "PostgreSQL tests (address, undefined)"
+  run_pg_tests "pg tests (asan)" build/asan/tests/agentcore_pg_tests
 fi
 
 note "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"

@@ -3,7 +3,11 @@
 
 #include <pthread.h>
 
+#include <deque>
 #include <map>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -14,20 +18,39 @@
 namespace agentcore::internal {
 namespace {
 
-void FillInsertParams(const PendingAppend& a, PgParams* p) {
-  const Message& m = a.message;
-  p->Text(m.id)
-      .Text(m.space_id)
-      .Text(m.channel_id)
-      .Text(m.sender)
-      .Text(m.sender_type)
-      .Text(m.type)
-      .JsonText(a.content_json)
-      .Int(m.timestamp)
-      .Bool(m.is_complete)
-      .OptTextArray(m.addressed_agents)
-      .JsonText(a.metadata_json)
-      .OptText(m.state);
+// The batch as one binary array per column of the insert (kInsertMessages' $1..$12).
+void FillInsertParams(const std::vector<PendingAppend*>& batch, PgParams* p) {
+  PgArray ids(PgArray::kText), spaces(PgArray::kText), channels(PgArray::kText);
+  PgArray senders(PgArray::kText), sender_types(PgArray::kText), types(PgArray::kText);
+  PgArray contents(PgArray::kJson), timestamps(PgArray::kInt8), complete(PgArray::kBool);
+  PgArray agents(PgArray::kJson), metadata(PgArray::kJson), states(PgArray::kText);
+  for (const PendingAppend* a : batch) {
+    const Message& m = a->message;
+    ids.Add(m.id);
+    spaces.Add(m.space_id);
+    channels.Add(m.channel_id);
+    senders.Add(m.sender);
+    sender_types.Add(m.sender_type);
+    types.Add(m.type);
+    contents.Add(a->content_json);
+    timestamps.AddInt64(m.timestamp);
+    complete.AddBool(m.is_complete);
+    if (a->agents_json) {
+      agents.Add(*a->agents_json);
+    } else {
+      agents.AddNull();
+    }
+    metadata.Add(a->metadata_json);
+    if (m.state) {
+      states.Add(*m.state);
+    } else {
+      states.AddNull();
+    }
+  }
+  for (const PgArray* column : {&ids, &spaces, &channels, &senders, &sender_types, &types,
+                                &contents, &timestamps, &complete, &agents, &metadata, &states}) {
+    p->OwnedBinary(column->Finish());
+  }
 }
 
 bool Retryable(const PgReply& r) { return r.sqlstate == "40001" || r.sqlstate == "40P01"; }
@@ -87,9 +110,16 @@ void MessageWriter::Run(std::size_t index) {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (stop_) break;
-      while (!queue_.empty() && batch.size() < max_batch_) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
+      // An id already in the batch stays queued for the next one: a batch never holds two
+      // appends with one id, so "taken" after the commit means taken by a committed message.
+      std::unordered_set<std::string_view> ids;
+      for (auto it = queue_.begin(); it != queue_.end() && batch.size() < max_batch_;) {
+        if (ids.insert((*it)->message.id).second) {
+          batch.push_back(*it);
+          it = queue_.erase(it);
+        } else {
+          ++it;
+        }
       }
     }
     // Another writer may be idle while this one commits: let it take what arrives meanwhile.
@@ -133,20 +163,21 @@ void MessageWriter::Commit(std::unique_ptr<PgConnection>* conn,
 
 MessageWriter::Outcome MessageWriter::TryCommit(PgConnection& conn,
                                                 const std::vector<PendingAppend*>& batch) {
-  std::deque<PgParams> params;  // a deque: PgParams does not move, and calls point into it
-  std::vector<PgCall> calls;
-  calls.reserve(batch.size() + 16);
   PgParams none;
-  calls.push_back({Index(Stmt::kBegin), &none});
+  PgParams insert;
+  FillInsertParams(batch, &insert);
   std::map<std::string_view, std::vector<std::string>> ids_by_channel;  // sorted: lock order
   for (const PendingAppend* a : batch) {
-    FillInsertParams(*a, &params.emplace_back());
-    calls.push_back({Index(Stmt::kInsertMessage), &params.back()});
     ids_by_channel[a->message.channel_id].push_back(a->message.id);
   }
+  std::deque<PgParams> touches;  // a deque: PgParams does not move, and calls point into it
+  std::vector<PgCall> calls;
+  calls.reserve(ids_by_channel.size() + 3);
+  calls.push_back({Index(Stmt::kBegin), &none});
+  calls.push_back({Index(Stmt::kInsertMessages), &insert});
   for (const auto& [channel, ids] : ids_by_channel) {
-    params.emplace_back().Text(channel).TextArray(ids);
-    calls.push_back({Index(Stmt::kTouchChannel), &params.back()});
+    touches.emplace_back().Text(channel).TextArray(ids);
+    calls.push_back({Index(Stmt::kTouchChannel), &touches.back()});
   }
   calls.push_back({Index(Stmt::kCommit), &none});
 
@@ -170,18 +201,19 @@ MessageWriter::Outcome MessageWriter::TryCommit(PgConnection& conn,
     if (failed != nullptr && Retryable(*failed)) return Outcome::kResend;
     return batch.size() == 1 ? Outcome::kDone : Outcome::kSplit;
   }
-  std::vector<PendingAppend*> rejected;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    PendingAppend* a = batch[i];
-    const PgResultPtr& r = replies[i + 1].result;
-    if (PQntuples(r.get()) == 1) {
-      a->message.space_id = PgRow(r.get(), 0).Str(0);
-      a->result = a->message;
-    } else {
-      rejected.push_back(a);
-    }
+  // Committed. RETURNING lists the messages that went in, with their channel's space.
+  std::unordered_map<std::string_view, PendingAppend*> by_id;
+  for (PendingAppend* a : batch) by_id.emplace(a->message.id, a);
+  const PGresult* inserted = replies[1].result.get();
+  for (int i = 0; i < PQntuples(inserted); ++i) {
+    const PgRow row(inserted, i);
+    auto it = by_id.find(row.View(0));
+    if (it == by_id.end()) continue;
+    it->second->message.space_id = row.Str(1);
+    it->second->result = it->second->message;
+    by_id.erase(it);
   }
-  for (PendingAppend* a : rejected) a->result = Explain(conn, *a);
+  for (auto& [id, a] : by_id) a->result = Explain(conn, *a);
   return Outcome::kDone;
 }
 

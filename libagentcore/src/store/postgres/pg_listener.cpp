@@ -40,26 +40,34 @@ Result<PgConnPtr> Listen(const std::string& conninfo) {
 
 }  // namespace
 
-std::optional<StoreChange> ParseChangePayload(std::string_view payload) {
-  if (payload.size() < 2 || payload[1] != '|') return std::nullopt;
-  StoreChange c;
-  switch (payload[0]) {
-    case 'c': c.kind = StoreChange::Kind::kMessageCreated; break;
-    case 'u': c.kind = StoreChange::Kind::kMessageUpdated; break;
-    case 'd': c.kind = StoreChange::Kind::kMessageDeleted; break;
-    case 'r': c.kind = StoreChange::Kind::kRosterChanged; break;
-    case 'e': c.kind = StoreChange::Kind::kRunEvent; break;
-    default: return std::nullopt;
+bool ParseChangePayload(std::string_view payload, std::vector<StoreChange>* out) {
+  while (!payload.empty()) {
+    if (payload.size() < 2 || payload[1] != '|') return false;
+    StoreChange c;
+    switch (payload[0]) {
+      case 'c': c.kind = StoreChange::Kind::kMessageCreated; break;
+      case 'u': c.kind = StoreChange::Kind::kMessageUpdated; break;
+      case 'd': c.kind = StoreChange::Kind::kMessageDeleted; break;
+      case 'r': c.kind = StoreChange::Kind::kRosterChanged; break;
+      case 'e': c.kind = StoreChange::Kind::kRunEvent; break;
+      default: return false;
+    }
+    payload.remove_prefix(2);
+    std::uint64_t seq = 0;
+    std::uint64_t channel_len = 0;
+    std::uint64_t id_len = 0;
+    if (!ParseNumber(&payload, &seq) || !ParseNumber(&payload, &channel_len) ||
+        !ParseNumber(&payload, &id_len) || channel_len > payload.size() ||
+        id_len > payload.size() - channel_len) {
+      return false;
+    }
+    c.seq = seq;
+    c.channel_id = std::string(payload.substr(0, channel_len));
+    c.id = std::string(payload.substr(channel_len, id_len));
+    payload.remove_prefix(channel_len + id_len);
+    out->push_back(std::move(c));
   }
-  payload.remove_prefix(2);
-  std::uint64_t seq = 0;
-  std::uint64_t channel_len = 0;
-  if (!ParseNumber(&payload, &seq) || !ParseNumber(&payload, &channel_len)) return std::nullopt;
-  if (channel_len > payload.size()) return std::nullopt;
-  c.seq = seq;
-  c.channel_id = std::string(payload.substr(0, channel_len));
-  c.id = std::string(payload.substr(channel_len));
-  return c;
+  return true;
 }
 
 PgListener::PgListener(std::string conninfo, ChangeFeed* feed, PgConnPtr conn)
@@ -126,9 +134,9 @@ void PgListener::Run() {
       continue;
     }
     while (PGnotify* n = PQnotifies(conn_.get())) {
-      if (std::optional<StoreChange> c = ParseChangePayload(n->extra)) {
-        changes.push_back(std::move(*c));
-      }
+      // A malformed payload (not from our triggers) is skipped: the feed is a hint, and one bad
+      // NOTIFY must not stop the others.
+      (void)ParseChangePayload(n->extra, &changes);
       PQfreemem(n);
     }
     if (!changes.empty()) {

@@ -16,10 +16,10 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <agentcore/result.hpp>
 #include <agentcore/store/records.hpp>
@@ -32,8 +32,10 @@ namespace agentcore::internal {
 /// The NOTIFY channel the triggers use.
 inline constexpr const char* kChangeChannel = "agentcore_changes";
 
-/// Parses a trigger payload "<kind>|<seq>|<octets>|<channel_id><id>"; nullopt if malformed.
-std::optional<StoreChange> ParseChangePayload(std::string_view payload);
+/// Appends the changes of a trigger payload (entries "<kind>|<seq>|<octets of channel_id>|
+/// <octets of id>|<channel_id><id>", back to back; migration 0004) to `out`. Returns false, and
+/// keeps the entries before it, at the first malformed entry.
+bool ParseChangePayload(std::string_view payload, std::vector<StoreChange>* out);
 
 class PgListener {
  public:

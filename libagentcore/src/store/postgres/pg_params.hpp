@@ -21,6 +21,67 @@
 
 namespace agentcore::internal {
 
+/// A one-dimensional array in PostgreSQL's binary format (what array_recv reads), built one
+/// element at a time. Binary arrays carry each element with its length, so nothing is escaped:
+/// the group commit sends a whole batch of messages as one array per column this way.
+class PgArray {
+ public:
+  // Element type OIDs, fixed in pg_type.dat since PostgreSQL's first releases.
+  static constexpr std::uint32_t kBool = 16;
+  static constexpr std::uint32_t kInt8 = 20;
+  static constexpr std::uint32_t kText = 25;
+  static constexpr std::uint32_t kJson = 114;
+
+  explicit PgArray(std::uint32_t element_type) : element_type_(element_type) {}
+
+  /// text and json elements: their bytes.
+  void Add(std::string_view bytes) {
+    PutInt32(&body_, static_cast<std::uint32_t>(bytes.size()));
+    body_.append(bytes.data(), bytes.size());
+    ++count_;
+  }
+  void AddInt64(std::int64_t v) {
+    PutInt32(&body_, 8);
+    PutInt32(&body_, static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) >> 32));
+    PutInt32(&body_, static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
+    ++count_;
+  }
+  void AddBool(bool b) {
+    PutInt32(&body_, 1);
+    body_.push_back(b ? '\1' : '\0');
+    ++count_;
+  }
+  void AddNull() {
+    PutInt32(&body_, 0xFFFFFFFFu);  // length -1
+    has_null_ = true;
+    ++count_;
+  }
+  /// The array value: header (one dimension, lower bound 1) and the elements.
+  std::string Finish() const {
+    std::string out;
+    out.reserve(20 + body_.size());
+    PutInt32(&out, 1);
+    PutInt32(&out, has_null_ ? 1 : 0);
+    PutInt32(&out, element_type_);
+    PutInt32(&out, count_);
+    PutInt32(&out, 1);
+    out += body_;
+    return out;
+  }
+
+ private:
+  static void PutInt32(std::string* out, std::uint32_t v) {  // network byte order
+    const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+    out->append(b, 4);
+  }
+
+  std::uint32_t element_type_;
+  std::uint32_t count_ = 0;
+  bool has_null_ = false;
+  std::string body_;
+};
+
 class PgParams {
  public:
   PgParams() = default;
@@ -35,6 +96,8 @@ class PgParams {
   }
   /// A text value whose bytes the params keep (for temporaries).
   PgParams& OwnedText(std::string s) { return Text(Own(std::move(s))); }
+  /// A value already in binary format (e.g. a PgArray), kept by the params.
+  PgParams& OwnedBinary(std::string bytes) { return Text(Own(std::move(bytes))); }
   PgParams& Int(std::int64_t v) {
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);

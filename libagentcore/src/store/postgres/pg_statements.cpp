@@ -95,23 +95,29 @@ struct Table {
         "DELETE FROM roster WHERE channel_id = $1 AND callsign = $2 RETURNING id");
 
     // --- Messages
-    // INSERT ... SELECT from the channel: no row (instead of an error that would abort the
-    // whole group-commit batch) when the channel is missing or the id is taken; the writer
-    // tells the two apart afterwards. The space comes from the channel.
-    Set(Stmt::kInsertMessage, "insert_message",
+    // A whole group-commit batch in one statement: one binary array per column, zipped by
+    // unnest. The join with channels (rather than a foreign key error, which would abort the
+    // batch) drops a message whose channel is missing or in another space, ON CONFLICT one
+    // whose id is taken; RETURNING names the messages that went in, and the writer tells the
+    // reasons apart for the others afterwards. The space comes from the channel.
+    Set(Stmt::kInsertMessages, "insert_messages",
         "INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, content, "
         "\"timestamp\", is_complete, addressed_agents, metadata, state) "
-        "SELECT $1, c.space_id, c.id, $4, $5, $6, $7::json, $8::bigint, $9::boolean, "
-        "$10::text[], $11::json, $12 FROM channels c "
-        "WHERE c.id = $3 AND ($2 = '' OR c.space_id = $2) "
-        "ON CONFLICT (id) DO NOTHING RETURNING space_id");
+        "SELECT m.id, c.space_id, c.id, m.sender, m.sender_type, m.type, m.content, m.ts, "
+        "m.complete, CASE WHEN m.agents IS NULL THEN NULL "
+        "ELSE ARRAY(SELECT json_array_elements_text(m.agents)) END, m.metadata, m.state "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+        "$7::json[], $8::int8[], $9::bool[], $10::json[], $11::json[], $12::text[]) "
+        "AS m(id, space_id, channel_id, sender, sender_type, type, content, ts, complete, "
+        "agents, metadata, state) "
+        "JOIN channels c ON c.id = m.channel_id AND (m.space_id = '' OR c.space_id = m.space_id) "
+        "ON CONFLICT (id) DO NOTHING RETURNING id, space_id");
     // Channel::last_active_at: the newest timestamp among the batch's messages that are in the
     // table (a duplicate's timestamp already counted when it was first appended).
     Set(Stmt::kTouchChannel, "touch_channel",
         "UPDATE channels SET last_active_at = GREATEST(last_active_at, "
         "(SELECT max(\"timestamp\") FROM messages "
         "WHERE id = ANY($2::text[]) AND channel_id = $1)) WHERE id = $1");
-    Set(Stmt::kMessageExists, "message_exists", "SELECT 1 FROM messages WHERE id = $1");
     Set(Stmt::kGetMessage, "get_message",
         fmt::format("SELECT {} FROM messages WHERE id = $1", kMessageColumns));
     Set(Stmt::kUpdateMessage, "update_message",

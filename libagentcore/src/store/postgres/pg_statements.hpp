@@ -35,9 +35,8 @@ enum class Stmt : int {
   kDeleteRoster,
   kRosterExists,
   // Messages.
-  kInsertMessage,
+  kInsertMessages,
   kTouchChannel,
-  kMessageExists,
   kGetMessage,
   kUpdateMessage,
   kDeleteMessage,

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <agentcore/json_writer.hpp>
+
 #include "store/postgres/postgres_store.hpp"
 #include "store/record_checks.hpp"
 
@@ -24,6 +26,16 @@ Result<Message> PostgresStore::AppendMessage(const NewMessage& in) {
   PendingAppend a;
   AGENTCORE_ASSIGN_OR_RETURN(a.content_json, EncodeJson("message content", in.content, max));
   AGENTCORE_ASSIGN_OR_RETURN(a.metadata_json, EncodeJson("message metadata", in.metadata, max));
+  if (in.addressed_agents) {
+    // Checked by CheckNewMessage; JSON because the insert takes one array per column, and an
+    // array of arrays would have to be rectangular.
+    std::string agents;
+    JsonWriter w(&agents);
+    w.BeginArray();
+    for (const std::string& callsign : *in.addressed_agents) w.String(callsign);
+    w.EndArray();
+    a.agents_json = std::move(agents);
+  }
   Message& m = a.message;
   m.id = in.id.empty() ? ids_.Next() : in.id;
   m.space_id = in.space_id;

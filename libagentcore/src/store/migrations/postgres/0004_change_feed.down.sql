@@ -1,6 +1,11 @@
-DROP TRIGGER run_event_added ON run_events;
-DROP FUNCTION agentcore_run_event_added();
-DROP TRIGGER roster_changed ON roster;
+DROP TRIGGER run_events_added ON run_events;
+DROP FUNCTION agentcore_run_events_added();
+DROP TRIGGER roster_deleted ON roster;
+DROP TRIGGER roster_updated ON roster;
+DROP TRIGGER roster_inserted ON roster;
 DROP FUNCTION agentcore_roster_changed();
-DROP TRIGGER messages_changed ON messages;
+DROP TRIGGER messages_deleted ON messages;
+DROP TRIGGER messages_updated ON messages;
+DROP TRIGGER messages_inserted ON messages;
 DROP FUNCTION agentcore_messages_changed();
+DROP FUNCTION agentcore_notify_entries(text[]);

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: Apache-2.0
+// What only the PostgreSQL store has: several stores on one database, connections the server
+// takes away, commits whose outcome is unknown, group commit, concurrent migrations.
+#include <agentcore/store/store.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <agentcore/ulid.hpp>
+
+#include "store/pg_test_schema.hpp"
+#include "support/manual_clock.hpp"
+
+namespace agentcore::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <typename T>
+T Must(Result<T> r) {
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  return std::move(r).value();
+}
+
+void MustOk(const Status& s) { REQUIRE_MESSAGE(s.ok(), s.ToString()); }
+
+template <typename T>
+ErrorCode CodeOf(const Result<T>& r) {
+  return r.ok() ? ErrorCode::kOk : r.status().code();
+}
+
+// Records every change and waits for one that matches.
+class Recorder final : public StoreListener {
+ public:
+  void OnChange(const StoreChange& change) override {
+    std::lock_guard lock(mu_);
+    changes_.push_back(change);
+    cv_.notify_all();
+  }
+  template <typename Pred>
+  bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout,
+                        [&] { return std::any_of(changes_.begin(), changes_.end(), pred); });
+  }
+  std::vector<StoreChange> changes() {
+    std::lock_guard lock(mu_);
+    return changes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<StoreChange> changes_;
+};
+
+auto Is(StoreChange::Kind kind, std::string channel_id, std::string id) {
+  return [=](const StoreChange& c) {
+    return c.kind == kind && c.channel_id == channel_id && c.id == id;
+  };
+}
+
+Channel MakeChannel(Store& store, const std::string& space_id, const std::string& name,
+                    const std::string& id = "") {
+  Space s;
+  s.id = space_id;
+  s.name = space_id;
+  Must(store.EnsureSpace(s));
+  NewChannel c;
+  c.id = id;
+  c.space_id = space_id;
+  c.name = name;
+  return Must(store.CreateChannel(c));
+}
+
+NewMessage Text(const Channel& ch, std::string text, std::string id = "") {
+  NewMessage m;
+  m.id = std::move(id);
+  m.channel_id = ch.id;
+  m.sender = "alice";
+  m.sender_type = "user";
+  m.type = "user";
+  m.content = Json(std::move(text));
+  return m;
+}
+
+// Waits until a listening backend is connected to the test database again.
+void WaitForListener(const PgTestSchema& db) {
+  for (int i = 0; i < 500; ++i) {
+    if (db.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND query LIKE 'LISTEN%'") != "0") {
+      return;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  FAIL("the store's listener did not reconnect");
+}
+
+}  // namespace
+
+TEST_SUITE("PostgresStore") {
+
+TEST_CASE("two stores on one database see each other's changes through NOTIFY") {
+  PgTestSchema db;
+  auto a = db.Open();
+  auto b = db.Open();
+  Recorder seen_by_a;
+  Recorder seen_by_b;
+  auto sub_a = Must(a->Subscribe(&seen_by_a));
+  auto sub_b = Must(b->Subscribe(&seen_by_b));
+  // Ids holding the payload's separator arrive intact (the payload is length-prefixed).
+  const Channel ch = MakeChannel(*a, "acme", "general", "chan|1|x");
+
+  const Message m = Must(b->AppendMessage(Text(ch, "hello", "msg|2")));
+  CHECK(seen_by_a.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, "msg|2")));
+  CHECK(seen_by_b.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, "msg|2")));
+
+  MessagePatch patch;
+  patch.content = Json("hello, world");
+  Must(b->UpdateMessage(m.id, patch));
+  CHECK(seen_by_a.WaitFor(Is(StoreChange::Kind::kMessageUpdated, ch.id, m.id)));
+
+  NewRosterEntry e;
+  e.channel_id = ch.id;
+  e.callsign = "bot|7";
+  e.agent_type = "claude";
+  Must(a->AddRosterEntry(e));
+  CHECK(seen_by_b.WaitFor(Is(StoreChange::Kind::kRosterChanged, ch.id, "bot|7")));
+  MustOk(a->RemoveRosterEntry(ch.id, "bot|7"));
+
+  NewRun run_in;
+  run_in.id = "run-1";
+  Must(b->CreateRun(run_in));
+  Must(b->AppendRunEvent("run-1", "started", Json::Object()));
+  const RunEventRecord second = Must(b->AppendRunEvent("run-1", "progress", Json(1)));
+  CHECK(second.seq == 2);
+  CHECK(seen_by_a.WaitFor([](const StoreChange& c) {
+    return c.kind == StoreChange::Kind::kRunEvent && c.channel_id == "run-1" &&
+           c.id == "run-1" && c.seq == 2;
+  }));
+
+  MustOk(b->DeleteMessage(m.id));
+  CHECK(seen_by_a.WaitFor(Is(StoreChange::Kind::kMessageDeleted, ch.id, m.id)));
+  // Two roster changes (add, remove) reached a as well.
+  const auto changes = seen_by_a.changes();
+  CHECK(std::count_if(changes.begin(), changes.end(), [](const StoreChange& c) {
+          return c.kind == StoreChange::Kind::kRosterChanged;
+        }) == 2);
+}
+
+TEST_CASE("notifies a change written by any session, and only once it commits") {
+  PgTestSchema db;
+  auto store = db.Open();
+  Recorder seen;
+  auto sub = Must(store->Subscribe(&seen));
+  const Channel ch = MakeChannel(*store, "acme", "general");
+  const Message m = Must(store->AppendMessage(Text(ch, "one")));
+  const Message marker = Must(store->AppendMessage(Text(ch, "two")));
+  REQUIRE(seen.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, marker.id)));
+
+  // Rolled back: nothing is delivered. Then a committed change from plain SQL: delivered.
+  db.Query("BEGIN; UPDATE messages SET is_complete = false WHERE id = '" + m.id +
+           "'; ROLLBACK");
+  db.Query("UPDATE messages SET is_complete = false WHERE id = '" + marker.id + "'");
+  REQUIRE(seen.WaitFor(Is(StoreChange::Kind::kMessageUpdated, ch.id, marker.id)));
+  CHECK_FALSE(seen.WaitFor(Is(StoreChange::Kind::kMessageUpdated, ch.id, m.id), 0ms));
+  CHECK(Must(store->GetMessage(m.id)).is_complete);
+}
+
+TEST_CASE("splits the changes of one big statement over several notifications, losing none") {
+  PgTestSchema db;
+  auto store = db.Open();
+  Recorder seen;
+  auto sub = Must(store->Subscribe(&seen));
+  // A channel id and message ids near the 255-byte limit: about 520 bytes per entry, so 300
+  // entries need about 20 payloads of at most 8000 bytes each.
+  const Channel ch = MakeChannel(*store, "acme", "general", std::string(250, 'c'));
+  db.Query("INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, content, "
+           "\"timestamp\", is_complete, metadata) SELECT lpad(g::text, 250, 'm'), 'acme', '" +
+           ch.id + "', 'alice', 'user', 'user', '\"x\"', 1, true, 'null' "
+           "FROM generate_series(1, 300) g");
+  const std::string last(247, 'm');
+  CHECK(seen.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, last + "300")));
+  std::set<std::string> ids;
+  for (const StoreChange& c : seen.changes()) {
+    if (c.kind == StoreChange::Kind::kMessageCreated) ids.insert(c.id);
+  }
+  CHECK(ids.size() == 300);
+}
+
+TEST_CASE("replaces connections the server closed while idle, without an unknown outcome") {
+  PgTestSchema db;
+  ManualClock clock;
+  auto store = db.Open(&clock);
+  const Channel ch = MakeChannel(*store, "acme", "general");
+  Must(store->AppendMessage(Text(ch, "warm up the writer")));
+  Must(store->GetChannel(ch.id));
+  // Pool, writer and listener connections: at least three.
+  CHECK(db.TerminateAll() >= 3);
+
+  // The first call on each replaced connection is a write: none may be reported as unknown.
+  const Message m = Must(store->AppendMessage(Text(ch, "after the kill")));
+  Must(store->CreateChannel([&] {
+    NewChannel c;
+    c.space_id = "acme";
+    c.name = "second";
+    return c;
+  }()));
+  CHECK(Must(store->GetMessage(m.id)).content == Json("after the kill"));
+
+  // The listener reconnects by itself and delivers again.
+  WaitForListener(db);
+  Recorder seen;
+  auto sub = Must(store->Subscribe(&seen));
+  const Message later = Must(store->AppendMessage(Text(ch, "heard")));
+  CHECK(seen.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, later.id)));
+}
+
+TEST_CASE("reports a write cut off in flight as unknown outcome and applies a retry once") {
+  PgTestSchema db;
+  auto store = db.Open();
+  const Channel ch = MakeChannel(*store, "acme", "general");
+  const Message old = Must(store->AppendMessage(Text(ch, "before")));
+
+  // A session holds the channel's row lock for two seconds: the group commit's batch sends its
+  // inserts, then waits on the channel update, inside its transaction and before COMMIT.
+  const std::string id = NewUlid();
+  std::thread locker([&] {
+    db.Query("BEGIN; SELECT 1 FROM channels WHERE id = '" + ch.id + "' FOR UPDATE; "
+             "SELECT pg_sleep(2); COMMIT");
+  });
+  auto wait_for = [&](const std::string& where) {
+    for (int i = 0; i < 500; ++i) {
+      if (db.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND " + where) != "0") {
+        return true;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
+  REQUIRE(wait_for("wait_event = 'PgSleep'"));  // the lock is held
+  Result<Message> cut = Status(ErrorCode::kInternal, "not run");
+  std::thread appender([&] { cut = store->AppendMessage(Text(ch, "in flight", id)); });
+  const bool blocked = wait_for("wait_event_type = 'Lock'");
+  // The writer's backend waits for the lock with its batch sent: kill it there.
+  CHECK(blocked);
+  CHECK(db.TerminateWhere("wait_event_type = 'Lock'") == 1);
+  appender.join();
+  locker.join();
+  CHECK(CodeOf(cut) == ErrorCode::kUnknownOutcome);
+
+  // The caller retries with the same id: applied exactly once.
+  Result<Message> retry = store->AppendMessage(Text(ch, "in flight", id));
+  CHECK((retry.ok() || CodeOf(retry) == ErrorCode::kAlreadyExists));
+  CHECK(db.Value("SELECT count(*) FROM messages WHERE id = '" + id + "'") == "1");
+  CHECK(Must(store->GetMessage(old.id)).content == Json("before"));
+}
+
+TEST_CASE("keeps every acknowledged write while the server terminates connections") {
+  PgTestSchema db;
+  auto store = db.Open(nullptr, 4);
+  const Channel a = MakeChannel(*store, "acme", "a");
+  const Channel b = MakeChannel(*store, "acme", "b");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> unknown{0};
+  std::atomic<int> unavailable{0};
+  std::mutex mu;
+  std::set<std::string> acked;
+  std::vector<std::string> failures;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&, t] {
+      const Channel& ch = t % 2 == 0 ? a : b;
+      while (!stop) {
+        const std::string id = NewUlid();
+        // Retry with the same id until the outcome is known: ok, or kAlreadyExists after an
+        // unknown outcome (the earlier attempt was applied).
+        for (int attempt = 0;; ++attempt) {
+          Result<Message> r = store->AppendMessage(Text(ch, "under fire", id));
+          if (r.ok() || (attempt > 0 && CodeOf(r) == ErrorCode::kAlreadyExists)) {
+            std::lock_guard lock(mu);
+            acked.insert(id);
+            break;
+          }
+          if (CodeOf(r) == ErrorCode::kUnknownOutcome) {
+            ++unknown;
+          } else if (CodeOf(r) == ErrorCode::kUnavailable) {
+            ++unavailable;
+            std::this_thread::sleep_for(5ms);
+          } else {
+            std::lock_guard lock(mu);
+            failures.push_back(r.status().ToString());
+            return;
+          }
+        }
+      }
+    });
+  }
+  int terminated = 0;
+  for (int round = 0; round < 30; ++round) {
+    std::this_thread::sleep_for(40ms);
+    terminated += db.TerminateWhere("application_name = 'agentcore'");
+  }
+  stop = true;
+  for (std::thread& w : writers) w.join();
+  CHECK(failures.empty());
+  MESSAGE("terminated ", terminated, " connections; ", unknown.load(), " unknown outcomes, ",
+          unavailable.load(), " unavailable; ", acked.size(), " messages acknowledged");
+  CHECK(terminated > 0);
+  REQUIRE(!acked.empty());
+
+  // Every acknowledged id is stored, once; nothing else is (every attempt ended known).
+  std::set<std::string> stored;
+  for (const auto& row : db.Query("SELECT id FROM messages")) stored.insert(row[0]);
+  CHECK(stored == acked);
+  // And the store still works.
+  Must(store->AppendMessage(Text(a, "still here")));
+}
+
+TEST_CASE("commits concurrent appends together: fewer transactions than messages") {
+  PgTestSchema db;
+  auto store = db.Open();
+  std::vector<Channel> channels;
+  for (int i = 0; i < 8; ++i) channels.push_back(MakeChannel(*store, "acme", "c" + std::to_string(i)));
+  constexpr int kThreads = 64;
+  constexpr int kPerThread = 20;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!store->AppendMessage(Text(channels[t % 8], "m")).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(db.Value("SELECT count(*) FROM messages") == std::to_string(kThreads * kPerThread));
+  // xmin is the inserting transaction: group commit puts many messages in each.
+  const int transactions = std::stoi(db.Value("SELECT count(DISTINCT xmin::text) FROM messages"));
+  MESSAGE((kThreads * kPerThread), " messages in ", transactions, " transactions");
+  CHECK(transactions * 4 <= kThreads * kPerThread);
+  // last_active_at follows the newest message of each channel.
+  for (const Channel& ch : channels) {
+    CHECK(Must(store->GetChannel(ch.id)).last_active_at ==
+          std::stoll(db.Value("SELECT max(\"timestamp\") FROM messages WHERE channel_id = '" +
+                              ch.id + "'")));
+  }
+}
+
+TEST_CASE("opens from several servers at once and migrates exactly once") {
+  PgTestSchema db;
+  std::vector<std::thread> threads;
+  std::vector<Result<std::unique_ptr<Store>>> opened;
+  for (int i = 0; i < 4; ++i) opened.emplace_back(Status(ErrorCode::kInternal, "not run"));
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      PostgresStoreOptions o;
+      o.url = db.url();
+      opened[static_cast<std::size_t>(i)] = OpenPostgresStore(o);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (auto& r : opened) CHECK_MESSAGE(r.ok(), r.status().ToString());
+  const int latest = Must((*opened[0])->SchemaVersion());
+  CHECK(db.Value("SELECT count(*) FROM schema_version") == std::to_string(latest));
+}
+
+TEST_CASE("refuses a database whose schema is newer than the library and leaves it alone") {
+  PgTestSchema db;
+  {
+    auto store = db.Open();
+    MakeChannel(*store, "acme", "general");
+  }
+  db.Query("INSERT INTO schema_version (version, name) VALUES (99, 'from the future')");
+  PostgresStoreOptions o;
+  o.url = db.url();
+  Result<std::unique_ptr<Store>> opened = OpenPostgresStore(o);
+  CHECK(CodeOf(opened) == ErrorCode::kNotSupported);
+  CHECK(db.Value("SELECT max(version) FROM schema_version") == "99");
+  CHECK(db.Value("SELECT count(*) FROM channels") == "1");
+  CHECK(CodeOf(OpenStore(db.url())) == ErrorCode::kNotSupported);
+}
+
+TEST_CASE("migrates down and up again with data in place") {
+  PgTestSchema db;
+  auto store = db.Open();
+  const int latest = Must(store->SchemaVersion());
+  REQUIRE(latest == 4);
+  const Channel ch = MakeChannel(*store, "acme", "general");
+  const Message m = Must(store->AppendMessage(Text(ch, "keep me")));
+  NewRun run_in;
+  run_in.id = "run-1";
+  Must(store->CreateRun(run_in));
+  Artifact art;
+  art.channel_id = ch.id;
+  art.slug = "notes";
+  Must(store->PutArtifact(art, "blob bytes"));
+
+  // 4 -> 3: the change feed's triggers go; the data and the writes stay.
+  MustOk(store->MigrateTo(3));
+  CHECK(Must(store->SchemaVersion()) == 3);
+  CHECK(db.Value("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == "0");
+  Must(store->AppendMessage(Text(ch, "written at version 3")));
+  CHECK(Must(store->ReadArtifactBlob(ch.id, "notes")) == "blob bytes");
+
+  // 3 -> 1: runs, artifacts and keys go; channels and messages stay.
+  MustOk(store->MigrateTo(1));
+  CHECK(CodeOf(store->GetRun("run-1")) == ErrorCode::kInternal);  // no such table
+  CHECK(Must(store->GetMessage(m.id)).content == Json("keep me"));
+
+  // 1 -> 4: everything works again, and the messages survived the round trip.
+  MustOk(store->MigrateTo(latest));
+  CHECK(Must(store->SchemaVersion()) == latest);
+  CHECK(CodeOf(store->GetRun("run-1")) == ErrorCode::kNotFound);
+  Must(store->CreateRun(run_in));
+  PageRequest all;
+  all.limit = 10;
+  CHECK(Must(store->ListMessages(ch.id, all)).messages.size() == 2);
+  Recorder seen;
+  auto sub = Must(store->Subscribe(&seen));
+  const Message fresh = Must(store->AppendMessage(Text(ch, "notified again")));
+  CHECK(seen.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, fresh.id)));
+  CHECK(db.Value("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") ==
+        "1,2,3,4");
+}
+
+TEST_CASE("reports an unreachable server as unavailable") {
+  PostgresStoreOptions o;
+  // A port nothing listens on (the discard port), with a short connect timeout.
+  o.url = "postgresql://postgres@127.0.0.1:9/none?connect_timeout=2";
+  CHECK(CodeOf(OpenPostgresStore(o)) == ErrorCode::kUnavailable);
+  o.url = "";
+  CHECK(CodeOf(OpenPostgresStore(o)) == ErrorCode::kInvalidArgument);
+  o.url = "postgresql://postgres@127.0.0.1:9/none";
+  o.pool_size = 0;
+  CHECK(CodeOf(OpenPostgresStore(o)) == ErrorCode::kInvalidArgument);
+}
+
+}  // TEST_SUITE("PostgresStore")
+
+}  // namespace agentcore::testing
