@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", AGENTCORE_VERSION_STRING);
   int exit_code = 0;
   agentcore::cli::AddTymbalCommands(app, &exit_code);
-
+  agentcore::cli::AddMentionCommands(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

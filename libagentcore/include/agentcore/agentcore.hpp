@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// Umbrella header: the whole public API of libagentcore.
+
+#include <agentcore/clock.hpp>
+#include <agentcore/json.hpp>
+#include <agentcore/json_writer.hpp>
+#include <agentcore/mention/mention.hpp>
+#include <agentcore/mention/router.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/state/agent_state.hpp>
+#include <agentcore/state/run_state.hpp>
+#include <agentcore/state/session_state.hpp>
+#include <agentcore/status.hpp>
+#include <agentcore/store/records.hpp>
+#include <agentcore/store/store.hpp>
+#include <agentcore/tymbal/assembler.hpp>
+#include <agentcore/tymbal/frame.hpp>
+#include <agentcore/tymbal/message_handle.hpp>
+#include <agentcore/tymbal/parser.hpp>
+#include <agentcore/tymbal/writer.hpp>
+#include <agentcore/ulid.hpp>
+#include <agentcore/version.hpp>
