@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   const std::string_view area = argc > 1 ? argv[1] : "";
   if (area == "tymbal") return RunTymbalBench(argc - 1, argv + 1);
   if (area == "store") return RunStoreBench(argc - 1, argv + 1);
+  if (area == "mentions") return RunMentionsBench(argc - 1, argv + 1);
 
   std::fprintf(stderr,
                "usage: agentcore-bench tymbal --file F [--repeat N] [--chunk BYTES]\n"
