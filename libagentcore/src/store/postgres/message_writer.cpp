@@ -63,7 +63,6 @@ MessageWriter::MessageWriter(std::string conninfo, std::span<const PgStatement> 
       statements_(statements),
       max_batch_(max_batch < 1 ? 1 : max_batch) {
   const std::size_t n = connections < 1 ? 1 : static_cast<std::size_t>(connections);
-  pids_.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this, i] { Run(i); });
 }
 
@@ -92,15 +91,6 @@ Result<Message> MessageWriter::Append(PendingAppend* append) {
   return std::move(append->result);
 }
 
-std::vector<int> MessageWriter::BackendPidsForTesting() {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<int> out;
-  for (int pid : pids_) {
-    if (pid != 0) out.push_back(pid);
-  }
-  return out;
-}
-
 void MessageWriter::Run(std::size_t index) {
   pthread_setname_np(pthread_self(), fmt::format("agentcore-pgwr{}", index).c_str());
   std::unique_ptr<PgConnection> conn;
@@ -125,10 +115,6 @@ void MessageWriter::Run(std::size_t index) {
     // Another writer may be idle while this one commits: let it take what arrives meanwhile.
     cv_.notify_one();
     Commit(&conn, batch);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      pids_[index] = conn != nullptr && !conn->broken() ? conn->BackendPid() : 0;
-    }
     for (PendingAppend* a : batch) a->done.release();
     batch.clear();
   }

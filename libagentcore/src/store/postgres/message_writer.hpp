@@ -74,9 +74,6 @@ class MessageWriter {
   /// Queues `append` and waits for its commit (or failure).
   Result<Message> Append(PendingAppend* append);
 
-  /// Backend pids of the writer connections that are open (tests terminate them).
-  std::vector<int> BackendPidsForTesting();
-
  private:
   void Run(std::size_t index);
   /// Commits `batch` on *conn (replacing it when broken) and fills every result.
@@ -101,7 +98,6 @@ class MessageWriter {
   // Guarded by mu_.
   std::deque<PendingAppend*> queue_;
   bool stop_ = false;
-  std::vector<int> pids_;  // per writer: its backend pid, 0 when disconnected
 
   std::vector<std::thread> threads_;
 };

@@ -3,7 +3,7 @@
 
 #include <poll.h>
 
-#include <cstring>
+#include <cerrno>
 #include <utility>
 
 #include <fmt/format.h>
@@ -85,8 +85,6 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(
   }
   return std::unique_ptr<PgConnection>(new PgConnection(std::move(conn), statements));
 }
-
-int PgConnection::BackendPid() const { return PQbackendPID(conn_.get()); }
 
 bool PgConnection::CheckAlive() {
   if (broken_) return false;

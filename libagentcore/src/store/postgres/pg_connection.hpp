@@ -94,9 +94,6 @@ class PgConnection {
   /// goes to a fresh connection instead of failing with kUnknownOutcome.
   bool CheckAlive();
   bool broken() const { return broken_; }
-  /// The backend's process id (for tests that terminate it).
-  int BackendPid() const;
-  PGconn* raw() { return conn_.get(); }
 
  private:
   PgConnection(PgConnPtr conn, std::span<const PgStatement> statements);

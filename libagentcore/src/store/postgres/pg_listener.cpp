@@ -83,7 +83,6 @@ Result<std::unique_ptr<PgListener>> PgListener::Start(const std::string& conninf
   }
   l->wake_read_ = fds[0];
   l->wake_write_ = fds[1];
-  l->backend_pid_ = PQbackendPID(l->conn_.get());
   l->thread_ = std::thread([p = l.get()] { p->Run(); });
   return l;
 }
@@ -118,8 +117,6 @@ void PgListener::Run() {
         continue;
       }
       conn_ = std::move(conn).value();
-      backend_pid_ = PQbackendPID(conn_.get());
-      ++reconnects_;
       backoff_ms = 10;
     }
     pollfd fds[2] = {{PQsocket(conn_.get()), POLLIN, 0}, {wake_read_, POLLIN, 0}};
@@ -130,7 +127,6 @@ void PgListener::Run() {
     if ((fds[1].revents & POLLIN) != 0) break;
     if (PQconsumeInput(conn_.get()) == 0 || PQstatus(conn_.get()) != CONNECTION_OK) {
       conn_.reset();
-      backend_pid_ = 0;
       continue;
     }
     while (PGnotify* n = PQnotifies(conn_.get())) {

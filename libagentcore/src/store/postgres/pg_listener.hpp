@@ -47,11 +47,6 @@ class PgListener {
   PgListener(const PgListener&) = delete;
   PgListener& operator=(const PgListener&) = delete;
 
-  /// The listening backend's pid, 0 while disconnected (tests terminate it).
-  int BackendPidForTesting() const { return backend_pid_.load(); }
-  /// Times the thread reconnected after losing its connection.
-  int ReconnectsForTesting() const { return reconnects_.load(); }
-
  private:
   PgListener(std::string conninfo, ChangeFeed* feed, PgConnPtr conn);
   void Run();
@@ -68,8 +63,6 @@ class PgListener {
   PgConnPtr conn_;
 
   std::atomic<bool> stop_{false};
-  std::atomic<int> backend_pid_{0};
-  std::atomic<int> reconnects_{0};
   std::thread thread_;
 };
 

@@ -49,7 +49,7 @@ CREATE TABLE roster (
 CREATE INDEX roster_channel_created ON roster (channel_id, created_at, ord);
 
 CREATE TABLE messages (
-  id               text COLLATE "C" PRIMARY KEY,
+  id               text COLLATE "C" NOT NULL,
   space_id         text COLLATE "C" NOT NULL,
   channel_id       text COLLATE "C" NOT NULL REFERENCES channels (id),
   sender           text NOT NULL,
@@ -62,8 +62,15 @@ CREATE TABLE messages (
   metadata         json NOT NULL,
   state            text
 );
--- Pages are keyset scans of this index: WHERE channel_id = $1 AND id > $2 ORDER BY id.
+-- Pages are keyset scans of messages_channel_id: WHERE channel_id = $1 AND id > $2 ORDER BY id.
+-- The id's unique index uses text_pattern_ops (the same byte order, another operator family) so
+-- that it cannot serve ORDER BY id: with an ordinary primary key, the generic plan of a prepared
+-- page query on a database where one channel dominates walks the id index and filters on the
+-- channel, reading the big channel's rows to fill a small channel's page. Equality (lookups,
+-- ON CONFLICT (id), the foreign key below) works with either operator family.
+CREATE UNIQUE INDEX messages_id ON messages (id text_pattern_ops);
 CREATE INDEX messages_channel_id ON messages (channel_id, id);
+CREATE INDEX messages_asks ON messages (channel_id, type, state) WHERE state IS NOT NULL;
 
 CREATE TABLE pending_deliveries (
   channel_id  text COLLATE "C" NOT NULL,
