@@ -24,6 +24,7 @@ namespace agentcore::internal {
 /// A one-dimensional array in PostgreSQL's binary format (what array_recv reads), built one
 /// element at a time. Binary arrays carry each element with its length, so nothing is escaped:
 /// the group commit sends a whole batch of messages as one array per column this way.
+/// Thread-compatible.
 class PgArray {
  public:
   // Element type OIDs, fixed in pg_type.dat since PostgreSQL's first releases.
@@ -82,6 +83,7 @@ class PgArray {
   std::string body_;
 };
 
+/// Thread-compatible; values passed by view must outlive the execution.
 class PgParams {
  public:
   PgParams() = default;

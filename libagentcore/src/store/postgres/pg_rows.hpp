@@ -50,7 +50,7 @@ inline constexpr const char* kArtifactColumns =
     "id, channel_id, slug, type, title, tldr, status, content_type, size, version, props, "
     "created_at, updated_at";
 
-/// One row of a text-format result. Not owning; valid while the PGresult lives.
+/// One row of a text-format result. Not owning; valid while the PGresult lives. Immutable.
 class PgRow {
  public:
   PgRow(const PGresult* result, int row) : r_(result), row_(row) {}
