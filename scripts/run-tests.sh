@@ -37,7 +37,8 @@ run_doctest() {
   if ((status != 0 || f > 0)); then fail "$name: $f failed" "$((f > 0 ? f : 1))"; fi
 }
 
-# Configures and builds one tree; records a failure and returns 1 if that fails.
+# Configures and builds one tree (all targets, or those in BUILD_TARGETS); records a failure
+# and returns 1 if that fails.
 build_tree() {
   local name="$1" dir="$2"
   shift 2
@@ -46,7 +47,9 @@ build_tree() {
     fail "$name: configure"
     return 1
   fi
-  if ! cmake --build "$dir" -j"$JOBS"; then
+  local targets=()
+  [[ -n "${BUILD_TARGETS:-}" ]] && targets=(--target ${BUILD_TARGETS})
+  if ! cmake --build "$dir" -j"$JOBS" "${targets[@]}"; then
     fail "$name: build"
     return 1
   fi
@@ -99,7 +102,7 @@ if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERR
 fi
 
 note "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
-if build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+if BUILD_TARGETS=agentcore_fuzzers build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ -DAGENTCORE_FUZZ=ON "-DAGENTCORE_SANITIZE=address;undefined" \
     -DAGENTCORE_BUILD_BENCHMARKS=OFF -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
   for fuzzer in build/fuzz/tests/fuzz/*_fuzz; do

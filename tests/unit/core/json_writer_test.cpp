@@ -188,7 +188,11 @@ TEST_CASE("escapes a special byte at every offset of a long string") {
       {" ", " "},            {"!", "!"},              {"#", "#"},
       {"[", "["},            {"]", "]"},              {"\x20", "\x20"},
   };
-  for (const auto& [raw, escaped] : specials) {
+  for (const auto& special : specials) {
+    // Named members, not a structured binding: doctest's CAPTURE is a lambda, and clang 14
+    // cannot capture structured bindings.
+    const auto& raw = special.first;
+    const auto& escaped = special.second;
     for (std::size_t offset = 0; offset <= 24; ++offset) {
       for (std::size_t tail : {0u, 1u, 7u, 8u, 9u, 23u}) {
         CAPTURE(raw);
@@ -381,7 +385,9 @@ TEST_CASE("writes empty and nested containers") {
       {[](JsonWriter& w) { w.Null(); }, "null"},
       {[](JsonWriter& w) { w.Bool(false); }, "false"},
   };
-  for (const auto& [write, expected] : cases) {
+  for (const auto& c : cases) {
+    const auto& write = c.first;
+    const auto& expected = c.second;
     CAPTURE(expected);
     std::string out;
     JsonWriter w(&out);

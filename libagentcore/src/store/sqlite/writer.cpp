@@ -186,7 +186,10 @@ void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
     }
     if (!ok) continue;
     op->changes = std::move(ctx.changes_);
-    for (const auto& [channel, at] : ctx.touched_) {
+    for (const auto& entry : ctx.touched_) {
+      // Not a structured binding: clang 14 (the fuzz build) cannot capture those in a lambda.
+      const auto& channel = entry.first;
+      const auto at = entry.second;
       auto it = std::find_if(touched.begin(), touched.end(),
                              [&](const auto& t) { return t.first == channel; });
       if (it == touched.end()) {
