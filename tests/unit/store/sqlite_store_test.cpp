@@ -8,6 +8,7 @@
 
 #include <agentcore/store/store.hpp>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -278,34 +279,47 @@ TEST_SUITE("SqliteStore") {
     TempDir dir;
     auto store = OpenFile(dir.File("d.db"));
     World w = MakeWorld(*store);
-    constexpr int kThreads = 16, kEach = 20;
-    std::atomic<int> ok{0}, dup{0}, other{0};
+    NewMessage first = TextMessage(w.channel, "first");
+    first.id = "taken";
+    Must(store->AppendMessage(first));
+    auto& impl = Impl(*store);
+    auto& writer = impl.WriterForTesting();
+    // Hold the writer thread in an exclusive op while eight appends queue up behind it, so
+    // that they all go into the next batch: four reuse the taken id, four are new.
+    std::atomic<bool> holding{false}, release{false};
+    std::thread holder([&] {
+      CHECK(writer
+                .Exclusive([&](internal::sqlite::Connection&) {
+                  holding = true;
+                  while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                  return Status::Ok();
+                })
+                .ok());
+    });
+    while (!holding) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto commits0 = impl.CommitCountForTesting();
+    std::atomic<int> ok{0}, dup{0};
     std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
+    for (int t = 0; t < 8; ++t) {
       threads.emplace_back([&, t] {
-        for (int i = 0; i < kEach; ++i) {
-          NewMessage m = TextMessage(w.channel, "x");
-          // Every thread writes ids "shared-<i>": one wins, the others are duplicates.
-          m.id = (i % 2 == 0) ? "shared-" + std::to_string(i)
-                              : "own-" + std::to_string(t) + "-" + std::to_string(i);
-          auto r = store->AppendMessage(m);
-          if (r.ok()) {
-            ++ok;
-          } else if (r.status().code() == ErrorCode::kAlreadyExists) {
-            ++dup;
-          } else {
-            ++other;
-          }
-        }
+        NewMessage m = TextMessage(w.channel, "x");
+        m.id = t % 2 == 0 ? "taken" : "new-" + std::to_string(t);
+        auto r = store->AppendMessage(m);
+        if (r.ok()) ++ok;
+        if (CodeOf(r) == ErrorCode::kAlreadyExists) ++dup;
       });
     }
+    while (writer.QueueLengthForTesting() < 8) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    release = true;
+    holder.join();
     for (auto& t : threads) t.join();
-    CHECK(other == 0);
-    CHECK(ok == kEach / 2 + kThreads * kEach / 2);
-    CHECK(dup == (kThreads - 1) * kEach / 2);
-    CHECK(MessageCount(*store, w.channel.id) == static_cast<std::size_t>(ok.load()));
-    auto& impl = Impl(*store);
-    CHECK(impl.CommitCountForTesting() < impl.WriteCountForTesting());
+    CHECK(impl.CommitCountForTesting() - commits0 == 1);  // one transaction for all eight
+    CHECK(ok == 4);
+    CHECK(dup == 4);
+    CHECK(MessageCount(*store, w.channel.id) == 5);
+    CHECK(Must(store->GetMessage("taken")).content == Json("first"));
   }
 
   TEST_CASE("keeps one blob file per artifact and removes replaced and deleted ones") {

@@ -19,7 +19,11 @@
 /// call it on an I/O thread. Errors are values: kNotFound, kAlreadyExists, kConflict (refused
 /// compare-and-set), kInvalidArgument (bad input: invalid UTF-8, oversized content, unknown
 /// reference), kUnavailable (the database cannot be reached), kUnknownOutcome, kInternal.
-/// Bad input never changes stored data.
+/// Bad input never changes stored data. Every call that names a record by a malformed key
+/// (empty, over kMaxKeyBytes, not UTF-8) returns kInvalidArgument; a list call whose parent
+/// (space, channel, run) does not exist returns kNotFound, except ListSessions, ListTeams and
+/// ListApiKeys, whose owner or space is only a label. `limit` arguments above kMaxPageSize
+/// are clamped to it.
 
 #include <cstdint>
 #include <memory>
@@ -66,7 +70,7 @@ class AGENTCORE_EXPORT Store {
   virtual Status MigrateTo(int version) = 0;
 
   // --- Spaces and channels
-  /// Creates the space or returns the existing one with that id (idempotent).
+  /// Creates the space or returns the existing one with that id, unchanged (idempotent).
   virtual Result<Space> EnsureSpace(const Space& space) = 0;
   virtual Result<Space> GetSpace(std::string_view id) = 0;  // kNotFound
   /// kAlreadyExists: the id, or the name within the space, is taken; kNotFound: no space.
@@ -74,7 +78,7 @@ class AGENTCORE_EXPORT Store {
   virtual Result<Channel> GetChannel(std::string_view id) = 0;  // kNotFound
   virtual Result<Channel> FindChannelByName(std::string_view space_id,
                                             std::string_view name) = 0;  // kNotFound
-  /// Channels of a space, newest first; archived ones only when asked.
+  /// Channels of a space, newest first; archived ones only when asked. kNotFound: no space.
   virtual Result<std::vector<Channel>> ListChannels(std::string_view space_id,
                                                     bool include_archived) = 0;
   /// kNotFound; kAlreadyExists when renaming onto a taken name.
@@ -85,7 +89,7 @@ class AGENTCORE_EXPORT Store {
   virtual Result<RosterEntry> AddRosterEntry(const NewRosterEntry& in) = 0;
   virtual Result<RosterEntry> GetRosterEntry(std::string_view channel_id,
                                              std::string_view callsign) = 0;  // kNotFound
-  /// The channel's entries in creation order.
+  /// The channel's entries in creation order. kNotFound: no channel.
   virtual Result<std::vector<RosterEntry>> ListRoster(std::string_view channel_id) = 0;
   virtual Result<RosterEntry> UpdateRosterEntry(std::string_view channel_id,
                                                 std::string_view callsign,
@@ -95,7 +99,8 @@ class AGENTCORE_EXPORT Store {
 
   // --- Messages
   /// Appends a message. kNotFound: no channel; kAlreadyExists: the id is taken (a retried
-  /// write); kInvalidArgument: content over the size limit or not valid UTF-8.
+  /// write); kInvalidArgument: content over the size limit or not valid UTF-8, or a space_id
+  /// that is not the channel's (empty: the channel's).
   virtual Result<Message> AppendMessage(const NewMessage& in) = 0;
   virtual Result<Message> GetMessage(std::string_view id) = 0;  // kNotFound
   /// Updates a message in place (streaming content, completion). kNotFound.
@@ -103,14 +108,17 @@ class AGENTCORE_EXPORT Store {
   /// kNotFound.
   virtual Status DeleteMessage(std::string_view id) = 0;
   /// A page of a channel's messages by id order, through an index (no OFFSET scans).
+  /// kNotFound: no channel.
   virtual Result<MessagePage> ListMessages(std::string_view channel_id,
                                            const PageRequest& page) = 0;
 
   // --- Pending deliveries (at least once)
-  /// Queues a message for an agent; queuing the same message twice is a no-op.
+  /// Queues a message for an agent; queuing the same message twice is a no-op. kNotFound: no
+  /// such roster entry, or no such message in that channel.
   virtual Status EnqueuePending(const PendingDelivery& delivery) = 0;
-  /// The agent's queued deliveries, oldest message first, at most `limit`; each returned one
-  /// has its attempt count raised. They stay queued until acknowledged.
+  /// The agent's queued deliveries, oldest message first, at most `limit` (0: none); each
+  /// returned one has its attempt count raised. They stay queued until acknowledged.
+  /// kNotFound: no such roster entry.
   virtual Result<std::vector<PendingDelivery>> TakePending(std::string_view channel_id,
                                                            std::string_view callsign,
                                                            std::size_t limit) = 0;
@@ -122,44 +130,54 @@ class AGENTCORE_EXPORT Store {
   virtual Result<Run> CreateRun(const NewRun& in) = 0;  // kAlreadyExists
   virtual Result<Run> GetRun(std::string_view id) = 0;  // kNotFound
   /// Moves a run from `from` to `to` if it is still in `from` (compare-and-set) and applies
-  /// `update`. kConflict when its state is no longer `from`; kNotFound.
+  /// `update`. The store checks only the compare-and-set; which transitions are legal is
+  /// state/run_state.hpp's business. kConflict when its state is no longer `from`; kNotFound;
+  /// kInvalidArgument: a state outside the enumerators.
   virtual Result<Run> TransitionRun(std::string_view id, RunState from, RunState to,
                                     const RunUpdate& update) = 0;
-  /// Newest first.
+  /// Newest first, at most filter.limit (0: none).
   virtual Result<std::vector<Run>> ListRuns(const RunFilter& filter) = 0;
   /// Appends an event with the next seq of the run and returns it. kNotFound: no run.
   virtual Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
-                                          const Json& data) = 0;
-  /// Events with seq > after_seq, in order, at most `limit`.
+                                                const Json& data) = 0;
+  /// Events with seq > after_seq, in order, at most `limit`. kNotFound: no run.
   virtual Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id,
-                                                      std::uint64_t after_seq,
-                                                      std::size_t limit) = 0;
+                                                            std::uint64_t after_seq,
+                                                            std::size_t limit) = 0;
 
   // --- Sessions
-  /// Inserts or replaces the session by id.
+  /// Inserts or replaces the session by id; a replace keeps the first created_at.
+  /// kInvalidArgument: a state outside the enumerators.
   virtual Result<Session> PutSession(const Session& session) = 0;
   virtual Result<Session> GetSession(std::string_view id) = 0;  // kNotFound
+  /// The owner's sessions, oldest first.
   virtual Result<std::vector<Session>> ListSessions(std::string_view owner_id) = 0;
   virtual Status DeleteSession(std::string_view id) = 0;  // kNotFound
 
   // --- Teams
   virtual Result<Team> CreateTeam(const Team& team) = 0;  // kAlreadyExists (id or name)
   virtual Result<Team> GetTeam(std::string_view id) = 0;  // kNotFound
+  /// The space's teams, oldest first.
   virtual Result<std::vector<Team>> ListTeams(std::string_view space_id) = 0;
   virtual Result<Team> UpdateTeamSpec(std::string_view id, const Json& spec) = 0;  // kNotFound
   virtual Status DeleteTeam(std::string_view id) = 0;                              // kNotFound
 
   // --- API keys
-  virtual Result<ApiKey> CreateApiKey(const ApiKey& key) = 0;  // kAlreadyExists
+  /// kAlreadyExists: the id or the hash is taken.
+  virtual Result<ApiKey> CreateApiKey(const ApiKey& key) = 0;
   /// The live (not revoked) key with this hash. kNotFound.
   virtual Result<ApiKey> FindApiKeyByHash(std::string_view key_hash) = 0;
+  /// The space's keys, oldest first, revoked ones included.
   virtual Result<std::vector<ApiKey>> ListApiKeys(std::string_view space_id) = 0;
-  virtual Status RevokeApiKey(std::string_view id) = 0;  // kNotFound
+  /// Idempotent. kNotFound.
+  virtual Status RevokeApiKey(std::string_view id) = 0;
+  /// Records a use; last_used_at never moves backwards. kNotFound.
   virtual Status TouchApiKey(std::string_view id, UnixMillis used_at) = 0;
 
   // --- Idempotency keys
   /// Stores the record unless (scope, key) already has a live one: then returns that one
-  /// (the caller compares request hashes). Expired records count as absent.
+  /// (the caller compares request hashes). A record is live while the store's clock reads at
+  /// most its expires_at; expired records count as absent (and are replaced).
   virtual Result<IdempotencyRecord> PutIdempotency(const IdempotencyRecord& record) = 0;
   /// The live record for (scope, key). kNotFound.
   virtual Result<IdempotencyRecord> GetIdempotency(std::string_view scope,
@@ -168,20 +186,23 @@ class AGENTCORE_EXPORT Store {
   virtual Result<std::uint64_t> PurgeExpiredIdempotency(UnixMillis now) = 0;
 
   // --- Artifacts (metadata in the database, blob as a file or large object)
-  /// Inserts or replaces by (channel, slug) and stores the blob; the version goes up by one on
-  /// each replace. kNotFound: no channel.
+  /// Inserts or replaces by (channel, slug) and stores the blob; a replace keeps the id and
+  /// created_at and raises the version by one. `size` is the blob's; meta.version is ignored.
+  /// kNotFound: no channel.
   virtual Result<Artifact> PutArtifact(const Artifact& meta, std::string_view blob) = 0;
   virtual Result<Artifact> GetArtifact(std::string_view channel_id,
                                        std::string_view slug) = 0;  // kNotFound
   virtual Result<std::string> ReadArtifactBlob(std::string_view channel_id,
                                                std::string_view slug) = 0;  // kNotFound
+  /// By slug. kNotFound: no channel.
   virtual Result<std::vector<Artifact>> ListArtifacts(std::string_view channel_id) = 0;
+  /// Removes the metadata and the blob. kNotFound.
   virtual Status DeleteArtifact(std::string_view channel_id, std::string_view slug) = 0;
 
   // --- Change feed
   /// Calls `listener` for every change committed from now on, by this process or (PostgreSQL)
   /// any process on the same database. `listener` is not owned and must outlive the returned
-  /// subscription.
+  /// subscription. kInvalidArgument: null.
   virtual Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) = 0;
 
  protected:
@@ -200,7 +221,8 @@ struct SqliteStoreOptions {
   int max_batch = 1024;
   /// Largest message content accepted, in bytes of JSON.
   std::size_t max_content_bytes = 16u << 20;
-  /// Where artifact blobs go; empty: next to the database file ("<path>.blobs").
+  /// Where artifact blobs go; empty: next to the database file ("<path>.blobs"), or for
+  /// ":memory:" a private temporary directory removed when the store closes.
   std::string blob_dir;
   Clock* clock = nullptr;  // not owned; nullptr: SystemClock()
 };

@@ -118,6 +118,7 @@ class SqliteStore final : public Store {
   // Transactions and writes committed so far (writes / commits = mean batch size).
   std::uint64_t CommitCountForTesting() const { return writer_->commits(); }
   std::uint64_t WriteCountForTesting() const { return writer_->writes(); }
+  Writer& WriterForTesting() { return *writer_; }
   // Waits until the change feed has delivered everything published so far.
   void WaitForListenersForTesting() { feed_.WaitIdleForTesting(); }
 

@@ -95,6 +95,11 @@ class Writer {
     std::lock_guard lock(mu_);
     return writes_;
   }
+  // Writes waiting for the writer thread (not yet taken into a batch).
+  std::size_t QueueLengthForTesting() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
 
  private:
   struct Op;
