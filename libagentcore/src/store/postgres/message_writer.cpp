@@ -76,7 +76,7 @@ MessageWriter::~MessageWriter() {
   // The threads finished their batches; nothing queued now has been sent.
   for (PendingAppend* a : queue_) {
     a->result = Unavailable("postgresql store is closing");
-    a->done.release();
+    a->done.release();  // wake[] is empty: each is woken here
   }
 }
 
@@ -88,6 +88,10 @@ Result<Message> MessageWriter::Append(PendingAppend* append) {
   }
   cv_.notify_one();
   append->done.acquire();
+  // The batch-mates below this one are still blocked, so their objects are alive.
+  for (PendingAppend* next : append->wake) {
+    if (next != nullptr) next->done.release();
+  }
   return std::move(append->result);
 }
 
@@ -115,7 +119,11 @@ void MessageWriter::Run(std::size_t index) {
     // Another writer may be idle while this one commits: let it take what arrives meanwhile.
     cv_.notify_one();
     Commit(&conn, batch);
-    for (PendingAppend* a : batch) a->done.release();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->wake[0] = 2 * i + 1 < batch.size() ? batch[2 * i + 1] : nullptr;
+      batch[i]->wake[1] = 2 * i + 2 < batch.size() ? batch[2 * i + 2] : nullptr;
+    }
+    batch[0]->done.release();
     batch.clear();
   }
 }

@@ -59,6 +59,9 @@ struct PendingAppend {
   std::optional<std::string> agents_json;  // message.addressed_agents as a JSON array
   Result<Message> result = Status(ErrorCode::kInternal, "append not run");
   std::binary_semaphore done{0};
+  // Woken callers wake the rest of their batch as a binary tree: the writer thread releases
+  // only the first, and is back at the queue after one wake-up instead of one per message.
+  PendingAppend* wake[2] = {nullptr, nullptr};
 };
 
 class MessageWriter {
