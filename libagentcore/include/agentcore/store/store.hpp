@@ -215,7 +215,10 @@ struct SqliteStoreOptions {
   /// PRAGMA synchronous: false = NORMAL (default: durable against a process crash; in WAL mode
   /// a power loss may drop the last commits), true = FULL (durable against power loss too).
   bool synchronous_full = false;
-  /// Reader connections (each read runs on one).
+  /// Reader connections (each read runs on one; ":memory:" has a single connection for
+  /// everything). Besides these the store opens a writer and a checkpointer connection and
+  /// runs a writer thread, a checkpoint thread and, once subscribed to, a notifier thread
+  /// (docs/storage.md).
   int readers = 4;
   /// Most writes committed in one transaction.
   int max_batch = 1024;

@@ -5,6 +5,7 @@
 // Connection's cache (connection.hpp): a Statement borrows one for the duration of a use and
 // resets it (and clears its bindings) when it goes out of scope, so the next user starts clean.
 // Every value reaches SQLite through a bound parameter; SQL text is never built from data.
+// Thread-compatible, like the connection it comes from.
 
 #include <sqlite3.h>
 

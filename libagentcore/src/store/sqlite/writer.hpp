@@ -31,7 +31,7 @@
 namespace agentcore::internal::sqlite {
 
 // What a write sees: the writer connection, inside a transaction and a savepoint, and two
-// effects that only take place if the write succeeds.
+// effects that only take place if the write succeeds. Used on the writer thread only.
 class WriteContext {
  public:
   WriteContext(Connection& conn, bool feed_active) : conn_(conn), feed_active_(feed_active) {}
