@@ -13,12 +13,14 @@
 //  * rawWithFeedPerSec: into the store's own messages table, whose trigger sends the NOTIFY;
 //    NOTIFY serializes commits, which is why the store batches.
 //
-// After the pass the store is closed, reopened, and every acknowledged id read back ("lost"
-// must be 0). Each pass works in a schema of its own, dropped afterwards. The server comes from
+// clientCpuUsPerMsg is this process's CPU time per acknowledged append (the 64 callers, the
+// writer and listener threads; the server's CPU is not in it). After the pass the store is
+// closed, reopened, and every acknowledged id read back ("lost" must be 0). Each pass works in a schema of its own, dropped afterwards. The server comes from
 // --url or AGENTCORE_BENCH_PG_URL; benchmarks/store_bench_pg.sh starts a private one. The last
 // line is the summary (medians).
 #include <libpq-fe.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <agentcore/json_writer.hpp>
@@ -169,8 +171,19 @@ class Schema {
 
 // --- The store pass
 
+// CPU time of this process (every thread), in milliseconds.
+double ProcessCpuMs() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto ms = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
+  };
+  return ms(u.ru_utime) + ms(u.ru_stime);
+}
+
 struct AppendPass {
   double seconds = 0;
+  double client_cpu_ms = 0;  // this process's CPU while appending
   std::vector<double> latency_ms;
   std::vector<std::string> acked;
   int failures = 0;
@@ -213,10 +226,12 @@ AppendPass AppendFromThreads(agentcore::Store& store, const std::string& channel
     });
   }
   while (ready.load() < writers) std::this_thread::yield();
+  const double cpu0 = ProcessCpuMs();
   const auto t0 = SteadyClock::now();
   go = true;
   for (auto& th : threads) th.join();
   pass.seconds = MillisSince(t0) / 1000;
+  pass.client_cpu_ms = ProcessCpuMs() - cpu0;
   for (auto& v : lat) pass.latency_ms.insert(pass.latency_ms.end(), v.begin(), v.end());
   for (auto& v : ids) pass.acked.insert(pass.acked.end(), v.begin(), v.end());
   pass.failures = failures.load();
@@ -389,6 +404,8 @@ int RunPostgresStoreBench(int argc, char** argv) {
         .Number(with_feed)
         .Key("ratio")
         .Number(per_s / raw)
+        .Key("clientCpuUsPerMsg")
+        .Number(run.client_cpu_ms * 1000 / static_cast<double>(std::max<std::size_t>(run.acked.size(), 1)))
         .Field("failed", run.failures)
         .Field("lost", lost)
         .EndObject();

@@ -47,8 +47,8 @@ void FillInsertParams(const std::vector<PendingAppend*>& batch, PgParams* p) {
       states.AddNull();
     }
   }
-  for (const PgArray* column : {&ids, &spaces, &channels, &senders, &sender_types, &types,
-                                &contents, &timestamps, &complete, &agents, &metadata, &states}) {
+  for (PgArray* column : {&ids, &spaces, &channels, &senders, &sender_types, &types, &contents,
+                          &timestamps, &complete, &agents, &metadata, &states}) {
     p->OwnedBinary(column->Finish());
   }
 }
@@ -76,7 +76,7 @@ MessageWriter::~MessageWriter() {
   // The threads finished their batches; nothing queued now has been sent.
   for (PendingAppend* a : queue_) {
     a->result = Unavailable("postgresql store is closing");
-    a->done.release();  // wake[] is empty: each is woken here
+    a->done.Wake();  // wake[] is empty: each is woken here
   }
 }
 
@@ -87,10 +87,10 @@ Result<Message> MessageWriter::Append(PendingAppend* append) {
     queue_.push_back(append);
   }
   cv_.notify_one();
-  append->done.acquire();
+  append->done.Wait();
   // The batch-mates below this one are still blocked, so their objects are alive.
   for (PendingAppend* next : append->wake) {
-    if (next != nullptr) next->done.release();
+    if (next != nullptr) next->done.Wake();
   }
   return std::move(append->result);
 }
@@ -123,7 +123,7 @@ void MessageWriter::Run(std::size_t index) {
       batch[i]->wake[0] = 2 * i + 1 < batch.size() ? batch[2 * i + 1] : nullptr;
       batch[i]->wake[1] = 2 * i + 2 < batch.size() ? batch[2 * i + 2] : nullptr;
     }
-    batch[0]->done.release();
+    batch[0]->done.Wake();
     batch.clear();
   }
 }
@@ -204,7 +204,7 @@ MessageWriter::Outcome MessageWriter::TryCommit(PgConnection& conn,
     auto it = by_id.find(row.View(0));
     if (it == by_id.end()) continue;
     it->second->message.space_id = row.Str(1);
-    it->second->result = it->second->message;
+    it->second->result = std::move(it->second->message);
     by_id.erase(it);
   }
   for (auto& [id, a] : by_id) a->result = Explain(conn, *a);

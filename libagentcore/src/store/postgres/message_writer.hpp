@@ -39,7 +39,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +50,29 @@
 
 namespace agentcore::internal {
 
+/// Blocks one caller until its batch is done. A mutex and condition variable rather than
+/// std::binary_semaphore: libstdc++'s semaphore spins with sched_yield before it sleeps, which
+/// with 64 waiting callers on two cores burned a fifth of the client's CPU (perf).
+class Waiter {
+ public:
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+  }
+  void Wake() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;  // guarded by mu_
+};
+
 /// One queued append; lives on the caller's stack while it waits.
 struct PendingAppend {
   Message message;           // complete, except space_id when the caller gave none
@@ -58,7 +80,7 @@ struct PendingAppend {
   std::string metadata_json;
   std::optional<std::string> agents_json;  // message.addressed_agents as a JSON array
   Result<Message> result = Status(ErrorCode::kInternal, "append not run");
-  std::binary_semaphore done{0};
+  Waiter done;
   // Woken callers wake the rest of their batch as a binary tree: the writer thread releases
   // only the first, and is back at the queue after one wake-up instead of one per message.
   PendingAppend* wake[2] = {nullptr, nullptr};

@@ -33,41 +33,43 @@ class PgArray {
   static constexpr std::uint32_t kText = 25;
   static constexpr std::uint32_t kJson = 114;
 
-  explicit PgArray(std::uint32_t element_type) : element_type_(element_type) {}
+  explicit PgArray(std::uint32_t element_type) : element_type_(element_type) {
+    out_.resize(kHeaderBytes);  // filled in by Finish(), so the elements are never copied
+  }
 
   /// text and json elements: their bytes.
   void Add(std::string_view bytes) {
-    PutInt32(&body_, static_cast<std::uint32_t>(bytes.size()));
-    body_.append(bytes.data(), bytes.size());
+    PutInt32(&out_, static_cast<std::uint32_t>(bytes.size()));
+    out_.append(bytes.data(), bytes.size());
     ++count_;
   }
   void AddInt64(std::int64_t v) {
-    PutInt32(&body_, 8);
-    PutInt32(&body_, static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) >> 32));
-    PutInt32(&body_, static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
+    PutInt32(&out_, 8);
+    PutInt32(&out_, static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) >> 32));
+    PutInt32(&out_, static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
     ++count_;
   }
   void AddBool(bool b) {
-    PutInt32(&body_, 1);
-    body_.push_back(b ? '\1' : '\0');
+    PutInt32(&out_, 1);
+    out_.push_back(b ? '\1' : '\0');
     ++count_;
   }
   void AddNull() {
-    PutInt32(&body_, 0xFFFFFFFFu);  // length -1
+    PutInt32(&out_, 0xFFFFFFFFu);  // length -1
     has_null_ = true;
     ++count_;
   }
-  /// The array value: header (one dimension, lower bound 1) and the elements.
-  std::string Finish() const {
-    std::string out;
-    out.reserve(20 + body_.size());
-    PutInt32(&out, 1);
-    PutInt32(&out, has_null_ ? 1 : 0);
-    PutInt32(&out, element_type_);
-    PutInt32(&out, count_);
-    PutInt32(&out, 1);
-    out += body_;
-    return out;
+  /// The array value: header (one dimension, lower bound 1), then the elements. Leaves the
+  /// array empty.
+  std::string Finish() {
+    std::string header;
+    PutInt32(&header, 1);
+    PutInt32(&header, has_null_ ? 1 : 0);
+    PutInt32(&header, element_type_);
+    PutInt32(&header, count_);
+    PutInt32(&header, 1);
+    out_.replace(0, kHeaderBytes, header);
+    return std::move(out_);
   }
 
  private:
@@ -77,10 +79,12 @@ class PgArray {
     out->append(b, 4);
   }
 
+  static constexpr std::size_t kHeaderBytes = 20;
+
   std::uint32_t element_type_;
   std::uint32_t count_ = 0;
   bool has_null_ = false;
-  std::string body_;
+  std::string out_;  // header placeholder, then the elements
 };
 
 /// Thread-compatible; values passed by view must outlive the execution.
