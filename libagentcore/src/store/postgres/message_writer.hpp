@@ -60,10 +60,10 @@ class Waiter {
     cv_.wait(lock, [&] { return done_; });
   }
   void Wake() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_ = true;
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    // Under the lock: once the waiter sees done_ it returns and its Waiter (on its stack) is
+    // gone, so nothing may touch cv_ after the mutex is released (ThreadSanitizer found this).
     cv_.notify_one();
   }
 
