@@ -7,7 +7,7 @@
 // ("agentcore-pgwr<N>") owns one connection; it takes everything queued (up to max_batch) and
 // sends it as one pipeline, in one round trip:
 //
-//   BEGIN; INSERT all n messages; UPDATE channel (one per channel, in id order); COMMIT
+//   BEGIN; INSERT all n messages; COMMIT
 //
 // The INSERT carries the batch as one binary array per column (unnest): one statement instead
 // of n halves the server's CPU per message (docs/storage-postgres.md has the measurements).

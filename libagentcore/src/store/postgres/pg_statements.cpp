@@ -112,12 +112,6 @@ struct Table {
         "agents, metadata, state) "
         "JOIN channels c ON c.id = m.channel_id AND (m.space_id = '' OR c.space_id = m.space_id) "
         "ON CONFLICT (id) DO NOTHING RETURNING id, space_id");
-    // Channel::last_active_at: the newest timestamp among the batch's messages that are in the
-    // table (a duplicate's timestamp already counted when it was first appended).
-    Set(Stmt::kTouchChannel, "touch_channel",
-        "UPDATE channels SET last_active_at = GREATEST(last_active_at, "
-        "(SELECT max(\"timestamp\") FROM messages "
-        "WHERE id = ANY($2::text[]) AND channel_id = $1)) WHERE id = $1");
     Set(Stmt::kGetMessage, "get_message",
         fmt::format("SELECT {} FROM messages WHERE id = $1", kMessageColumns));
     Set(Stmt::kUpdateMessage, "update_message",

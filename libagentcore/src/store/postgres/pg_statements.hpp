@@ -36,7 +36,6 @@ enum class Stmt : int {
   kRosterExists,
   // Messages.
   kInsertMessages,
-  kTouchChannel,
   kGetMessage,
   kUpdateMessage,
   kDeleteMessage,

@@ -72,6 +72,29 @@ CREATE UNIQUE INDEX messages_id ON messages (id text_pattern_ops);
 CREATE INDEX messages_channel_id ON messages (channel_id, id);
 CREATE INDEX messages_asks ON messages (channel_id, type, state) WHERE state IS NOT NULL;
 
+-- Channel::last_active_at is the newest timestamp of the messages appended to the channel.
+-- Kept by a statement trigger over the inserted rows (the transition table), so that it counts
+-- exactly the rows that went in (not a batch's duplicates) and never scans `messages`: a group
+-- commit's query over messages was planned once, while the table was empty, and then read the
+-- whole table for every batch. Channels are touched one at a time in id order, so two writers
+-- that touch the same channels lock them in the same order and cannot deadlock. search_path is
+-- pinned so that any session, whatever its own search_path, can insert.
+CREATE FUNCTION agentcore_touch_channels() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+DECLARE
+  touched record;
+BEGIN
+  FOR touched IN SELECT channel_id, max("timestamp") AS newest FROM added
+                 GROUP BY channel_id ORDER BY channel_id LOOP
+    UPDATE channels SET last_active_at = GREATEST(last_active_at, touched.newest)
+      WHERE id = touched.channel_id;
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER messages_touch_channels AFTER INSERT ON messages REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION agentcore_touch_channels();
+
 CREATE TABLE pending_deliveries (
   channel_id  text COLLATE "C" NOT NULL,
   callsign    text COLLATE "C" NOT NULL,
