@@ -3,22 +3,25 @@
 
 // Group commit for AppendMessage, the PostgreSQL way.
 //
-// Callers queue their (already checked and encoded) messages and wait. Each writer thread
-// ("agentcore-pgwr<N>") owns one connection; it takes everything queued (up to max_batch) and
+// Callers queue their (already checked and encoded) messages and wait. The writer thread
+// ("agentcore-pgwr0") owns one connection; it takes everything queued (up to max_batch) and
 // sends it as one pipeline, in one round trip:
 //
 //   BEGIN; INSERT all n messages; COMMIT
 //
-// The INSERT carries the batch as one binary array per column (unnest): one statement instead
-// of n halves the server's CPU per message (docs/storage-postgres.md has the measurements).
 // and acknowledges each caller once COMMIT's result arrived. While a batch is in flight the
-// next one queues up, so batches grow with load and each commit's fsync is paid once per batch
-// instead of once per message. Why this matters more on PostgreSQL than the fsync: the NOTIFY
-// every insert sends (migration 0004) makes commit take a database-wide lock until the commit
-// record is flushed, so notifying transactions commit strictly one at a time. With one message
-// per transaction the store could never ack more messages per second than the disk does
-// fsyncs (docs/storage-postgres.md has the figures). Two writer connections let one batch
-// execute its inserts while the other waits on its flush.
+// next one queues up, so batches grow with load and a commit's flush is paid once per batch
+// instead of once per message. The INSERT carries the batch as one binary array per column
+// (unnest): one statement instead of n costs the server less CPU per message, and its statement
+// triggers (touching the channels, sending the NOTIFY) run once per batch.
+//
+// Why batching matters more on PostgreSQL than the flush alone: the NOTIFY every insert sends
+// (migration 0004) makes a commit take a database-wide lock until its commit record is flushed,
+// so notifying transactions commit strictly one at a time. With one message per transaction
+// the store could never ack more messages per second than the disk does flushes. For the same
+// reason one writer connection beats two: two split the waiting callers into two batches that
+// still commit one after the other, paying two flushes where one would do
+// (docs/storage-postgres.md has the measurements).
 //
 // Failures. A message whose channel is missing or whose id is taken inserts no row instead of
 // raising an error (a join and ON CONFLICT DO NOTHING), so it cannot abort the batch; after the

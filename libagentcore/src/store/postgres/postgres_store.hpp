@@ -38,8 +38,8 @@
 
 namespace agentcore::internal {
 
-/// Writer connections for group commit (message_writer.hpp explains why two).
-inline constexpr int kWriterConnections = 2;
+/// Writer connections for group commit (message_writer.hpp explains why one).
+inline constexpr int kWriterConnections = 1;
 /// Most messages one group commit holds.
 inline constexpr std::size_t kMaxAppendBatch = 1024;
 
