@@ -22,7 +22,7 @@ TEST_CASE("keeps every acknowledged append of a writer killed with SIGKILL, 20 t
   PgTestSchema db;
   db.Open();  // migrate once, so the first child does not spend its life on it
   std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> delay_ms(80, 400);
+  std::uniform_int_distribution<int> delay_ms(60, 250);
   std::set<std::string> acked;
   for (int round = 0; round < 20; ++round) {
     const int ms = delay_ms(rng);

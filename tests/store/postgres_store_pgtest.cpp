@@ -231,12 +231,12 @@ TEST_CASE("reports a write cut off in flight as unknown outcome and applies a re
   const Channel ch = MakeChannel(*store, "acme", "general");
   const Message old = Must(store->AppendMessage(Text(ch, "before")));
 
-  // A session holds the channel's row lock for two seconds: the group commit's batch sends its
+  // A session holds the channel's row lock for a second: the group commit's batch sends its
   // inserts, then waits on the channel update, inside its transaction and before COMMIT.
   const std::string id = NewUlid();
   std::thread locker([&] {
     db.Query("BEGIN; SELECT 1 FROM channels WHERE id = '" + ch.id + "' FOR UPDATE; "
-             "SELECT pg_sleep(2); COMMIT");
+             "SELECT pg_sleep(1); COMMIT");
   });
   auto wait_for = [&](const std::string& where) {
     for (int i = 0; i < 500; ++i) {
@@ -308,7 +308,7 @@ TEST_CASE("keeps every acknowledged write while the server terminates connection
     });
   }
   int terminated = 0;
-  for (int round = 0; round < 30; ++round) {
+  for (int round = 0; round < 20; ++round) {
     std::this_thread::sleep_for(40ms);
     terminated += db.TerminateWhere("application_name = 'agentcore'");
   }
@@ -364,7 +364,7 @@ TEST_CASE("reads a small channel's page through its index when another channel d
   // PostgreSQL switches a prepared statement to its generic plan, which knows nothing about
   // the channel, once that looks no dearer than the custom plans it made so far. Force it
   // from the first execution: the plan must still be a range scan of (channel_id, id), not a
-  // walk of every id filtered by channel, which reads 150,000 rows for a five-message page.
+  // walk of every id filtered by channel, which reads 100,000 rows for a five-message page.
   PostgresStoreOptions options;
   options.url = db.url();
   const std::string search_path = "search_path%3D" + db.schema();
@@ -377,7 +377,7 @@ TEST_CASE("reads a small channel's page through its index when another channel d
   db.Query("INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, content, "
            "\"timestamp\", is_complete, metadata) SELECT lpad(g::text, 26, '0'), 'acme', '" +
            big.id + "', 'alice', 'user', 'user', '\"x\"', 1, true, 'null' "
-           "FROM generate_series(1, 150000) g");
+           "FROM generate_series(1, 100000) g");
   for (int i = 0; i < 5; ++i) Must(store->AppendMessage(Text(small, "hi")));
   db.Query("ANALYZE messages");
   std::vector<double> ms;
@@ -392,7 +392,7 @@ TEST_CASE("reads a small channel's page through its index when another channel d
   }
   std::sort(ms.begin(), ms.end());
   MESSAGE("median page read ", ms[ms.size() / 2], " ms");
-  CHECK(ms[ms.size() / 2] < 10.0);
+  CHECK(ms[ms.size() / 2] < 5.0);  // the index: ~0.05 ms; the walk: ~25 ms
 }
 
 TEST_CASE("opens from several servers at once and migrates exactly once") {
