@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "handlers/handlers.hpp"
+
+namespace agentcore::server {
+
+void RegisterHandlers(Router& router) {
+  RegisterHealthRoutes(router);
+  RegisterAuthRoutes(router);
+  RegisterChannelRoutes(router);
+  RegisterRosterRoutes(router);
+  RegisterAgentRoutes(router);
+  RegisterMessageRoutes(router);
+  RegisterCostRoutes(router);
+}
+
+}  // namespace agentcore::server

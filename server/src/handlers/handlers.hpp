@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// Cast's REST routes (spec cast §4.2–4.7), one registration function per resource. Each adds
+/// its routes to the router; App::Open calls them once, before the server starts.
+
+#include "http/router.hpp"
+
+namespace agentcore::server {
+
+/// GET /health, GET /, and the stubs GET /focus-types, GET /agents, GET /api/backends (§4.3).
+void RegisterHealthRoutes(Router& router);
+/// Dev login (§4.2): GET /auth/dev/spaces and POST /auth/dev/login answer only when
+/// config().auth_mode == "dev" (otherwise like an unknown route); GET /auth/me and POST
+/// /auth/logout always.
+void RegisterAuthRoutes(Router& router);
+/// GET/POST /channels, GET/PUT /channels/:channelId (§4.4).
+void RegisterChannelRoutes(Router& router);
+/// GET/POST /channels/:channelId/roster, DELETE /channels/:channelId/roster/:entryId (§4.5).
+void RegisterRosterRoutes(Router& router);
+/// POST /channels/:channelId/agents, GET …/agents/archived, POST …/agents/:callsign/{pause,
+/// resume,activate,unarchive}, DELETE …/agents/:callsign (§4.6).
+void RegisterAgentRoutes(Router& router);
+/// GET/POST /channels/:channelId/messages (§4.7).
+void RegisterMessageRoutes(Router& router);
+/// GET /channels/:channelId/costs (§4.7).
+void RegisterCostRoutes(Router& router);
+
+/// All of the above, in that order.
+void RegisterHandlers(Router& router);
+
+}  // namespace agentcore::server

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// spec cast §4.3: health and static info, no authentication. The three stubs answer what
+// Cast's frontend expects; their bodies are Cast's fixed ones.
+#include <string>
+
+#include <agentcore/clock.hpp>
+#include <agentcore/json_writer.hpp>
+
+#include "app.hpp"
+#include "handlers/handlers.hpp"
+#include "http/request_context.hpp"
+
+namespace agentcore::server {
+namespace {
+
+// Cast reports this version on both routes; clients compare nothing else.
+constexpr std::string_view kCastVersion = "0.0.1";
+
+asio::awaitable<Response> Health(RequestContext& ctx) {
+  std::string body;
+  JsonWriter(&body)
+      .BeginObject()
+      .Field("status", "ok")
+      .Field("version", kCastVersion)
+      .Field("timestamp", FormatIsoTimestamp(ctx.app().clock().NowMillis()))
+      .EndObject();
+  co_return JsonResponse(200, std::move(body));
+}
+
+asio::awaitable<Response> Root(RequestContext&) {
+  co_return JsonResponse(200, R"({"name":"Cast Backend","version":"0.0.1","docs":"/health"})");
+}
+
+asio::awaitable<Response> FocusTypes(RequestContext&) {
+  co_return JsonResponse(200, R"({"focusTypes":[{"slug":"general","name":"General",)"
+                              R"("description":"Open workspace for any task"}]})");
+}
+
+asio::awaitable<Response> AgentTypes(RequestContext&) {
+  co_return JsonResponse(
+      200, R"({"agentTypes":[{"slug":"engineer","name":"Engineer",)"
+           R"("description":"Software engineering agent"},)"
+           R"({"slug":"lead","name":"Lead","description":"Team lead agent"}]})");
+}
+
+asio::awaitable<Response> Backends(RequestContext&) {
+  co_return JsonResponse(
+      200,
+      R"([{"name":"claude","isBuiltIn":true,"capabilities":)"
+      R"({"supportsMcp":true,"supportsTools":true,"supportsVision":true}},)"
+      R"({"name":"openai","isBuiltIn":true,"capabilities":)"
+      R"({"supportsMcp":true,"supportsTools":true,"supportsVision":true}},)"
+      R"({"name":"codex","isBuiltIn":true,"capabilities":)"
+      R"({"supportsMcp":true,"supportsTools":true,"supportsVision":false}}])");
+}
+
+}  // namespace
+
+void RegisterHealthRoutes(Router& router) {
+  router.Get("/health", Health);
+  router.Get("/", Root);
+  router.Get("/focus-types", FocusTypes);
+  router.Get("/agents", AgentTypes);
+  router.Get("/api/backends", Backends);
+}
+
+}  // namespace agentcore::server

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+// spec cast §4.5: raw roster CRUD, no broadcasts and no runtime side effects.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <agentcore/json_writer.hpp>
+#include <agentcore/state/agent_state.hpp>
+
+#include "app.hpp"
+#include "handlers/handler_support.hpp"
+#include "handlers/handlers.hpp"
+#include "handlers/json_views.hpp"
+
+namespace agentcore::server {
+namespace {
+
+asio::awaitable<Result<Response>> ListRoster(RequestContext& ctx, const Principal& principal) {
+  App& app = ctx.app();
+  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
+  if (!channel.has_value()) co_return channel.status();
+  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel->id);
+  if (!roster.has_value()) co_return StoreError(roster.status());
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Key("roster").BeginArray();
+  for (const RosterEntry& e : *roster) {
+    if (e.status != "archived") WriteRosterEntryJson(w, e);
+  }
+  w.EndArray().EndObject();
+  co_return JsonResponse(200, std::move(body));
+}
+
+asio::awaitable<Result<Response>> AddToRoster(RequestContext& ctx, const Principal& principal) {
+  App& app = ctx.app();
+  Result<Json> body = ParseJsonBody(ctx.request());
+  if (!body.has_value()) co_return body.status();
+  const std::string* callsign = body->FindString("callsign");
+  const std::string* agent_type = body->FindString("agentType");
+  if (callsign == nullptr || callsign->empty() || agent_type == nullptr || agent_type->empty()) {
+    co_return InvalidArgument("callsign and agentType are required");
+  }
+  if (Status s = CheckKey("callsign", *callsign); !s.ok()) co_return s;
+  if (Status s = CheckKey("agentType", *agent_type); !s.ok()) co_return s;
+  // Cast stores any string; agentcore keeps roster statuses to the six it knows (§5.9).
+  Result<std::optional<std::string>> status = OptionalString(*body, "status");
+  if (!status.has_value()) co_return status.status();
+  if (*status && !ParseRosterStatus(**status).has_value()) {
+    co_return InvalidArgument("Invalid status: " + **status +
+                              ". Must be one of active, idle, busy, offline, paused, archived");
+  }
+  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
+  if (!channel.has_value()) co_return channel.status();
+  // No runtime registry exists yet (local runtimes, spec cast §7.5): every runtimeId is
+  // unknown, which is what Cast answers for an id it does not have.
+  if (IsTruthy(body->Find("runtimeId"))) co_return NotFound("Runtime not found");
+
+  NewRosterEntry in;
+  in.channel_id = channel->id;
+  in.callsign = *callsign;
+  in.agent_type = *agent_type;
+  in.status = status->value_or("active");
+  Result<RosterEntry> entry =
+      co_await app.Offload([&store = app.store(), in] { return store.AddRosterEntry(in); });
+  if (!entry.has_value()) {
+    // Cast: a 500 from the unique index; agentcore: 409 with its generic text.
+    if (entry.status().code() == ErrorCode::kAlreadyExists) {
+      co_return AlreadyExists("Failed to add to roster");
+    }
+    co_return StoreError(entry.status());
+  }
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("entry");
+  WriteRosterEntryJson(w, *entry);
+  w.EndObject();
+  co_return JsonResponse(201, std::move(out));
+}
+
+asio::awaitable<Result<Response>> RemoveFromRoster(RequestContext& ctx,
+                                                   const Principal& principal) {
+  App& app = ctx.app();
+  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
+  if (!channel.has_value()) co_return channel.status();
+  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel->id);
+  if (!roster.has_value()) co_return StoreError(roster.status());
+  const std::string& entry_id = ctx.Param("entryId");
+  for (const RosterEntry& e : *roster) {
+    if (e.id != entry_id) continue;
+    Status removed = co_await app.Offload([&store = app.store(), channel_id = channel->id,
+                                           callsign = e.callsign] {
+      return store.RemoveRosterEntry(channel_id, callsign);
+    });
+    // Removed concurrently: the outcome the caller wanted.
+    if (!removed.ok() && removed.code() != ErrorCode::kNotFound) co_return StoreError(removed);
+    break;
+  }
+  // Cast answers ok also when nothing matched.
+  co_return JsonResponse(200, R"({"ok":true})");
+}
+
+}  // namespace
+
+void RegisterRosterRoutes(Router& router) {
+  router.Get("/channels/:channelId/roster", WithSession("Failed to list roster", ListRoster));
+  router.Post("/channels/:channelId/roster", WithSession("Failed to add to roster", AddToRoster));
+  router.Delete("/channels/:channelId/roster/:entryId",
+                WithSession("Failed to remove from roster", RemoveFromRoster));
+}
+
+}  // namespace agentcore::server
