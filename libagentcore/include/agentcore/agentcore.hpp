@@ -3,6 +3,8 @@
 
 /// Umbrella header: the whole public API of libagentcore.
 
+#include <agentcore/auth/crypto.hpp>
+#include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/json_writer.hpp>
