@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "app.hpp"
+
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <agentcore/json_writer.hpp>
+
+#include "handlers/handlers.hpp"
+#include "handlers/stream.hpp"
+#include "handlers/tymbal.hpp"
+
+namespace agentcore::server {
+namespace {
+
+std::string_view BearerToken(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size() || !EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
+    return {};
+  }
+  std::string_view rest = header.substr(kScheme.size());
+  if (rest.empty() || (rest[0] != ' ' && rest[0] != '\t')) return {};
+  while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) rest.remove_prefix(1);
+  return rest;
+}
+
+}  // namespace
+
+App::App(ServerConfig config, Clock* clock)
+    : config_(std::move(config)),
+      clock_(clock),
+      ulids_(clock),
+      blocking_(config_.blocking_threads == 0 ? 1 : config_.blocking_threads) {}
+
+App::~App() { Stop(); }
+
+Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
+  if (config.production && (config.jwt_secret.empty() || config.container_secret.empty())) {
+    return InvalidArgument("JWT_SECRET and CAST_CONTAINER_SECRET are required in production");
+  }
+  if (config.threads == 0) {
+    config.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  std::unique_ptr<App> app(new App(std::move(config), clock));
+  app->jwt_secret_ = app->config_.jwt_secret.empty() ? std::string(kDevSessionSecret)
+                                                      : app->config_.jwt_secret;
+  app->container_secret_ = app->config_.container_secret.empty()
+                               ? std::string(kDevContainerSecret)
+                               : app->config_.container_secret;
+  AGENTCORE_ASSIGN_OR_RETURN(app->store_, OpenStore(app->config_.database_url));
+
+  RegisterHandlers(app->router_);
+  RegisterTymbalRoutes(app->router_);
+  RegisterStreamRoutes(app->router_);
+
+  HttpServerOptions options;
+  options.host = app->config_.host;
+  options.port = app->config_.port;
+  options.threads = app->config_.threads;
+  options.limits = app->config_.limits;
+  if (app->config_.access_log) {
+    App* raw = app.get();
+    options.access_log = [raw](const AccessRecord& r) { raw->WriteAccessLog(r); };
+  }
+  app->http_ = std::make_unique<HttpServer>(std::move(options), &app->router_, app.get());
+  for (unsigned i = 0; i < app->config_.threads; ++i) {
+    app->broadcaster_.AddContext(&app->http_->context(i));
+  }
+  return app;
+}
+
+Status App::Start() { return http_->Start(); }
+
+void App::Stop() {
+  if (stopped_ || !http_) return;
+  stopped_ = true;
+  http_->Stop(config_.shutdown_grace);
+  blocking_.join();  // every offloaded store call has returned
+  store_.reset();    // closes the store: the SQLite writer commits what it holds
+}
+
+void App::WriteAccessLog(const AccessRecord& r) {
+  std::string line;
+  line.reserve(160);
+  JsonWriter(&line)
+      .BeginObject()
+      .Field("t", FormatIsoTimestamp(clock_->NowMillis()))
+      .Field("method", r.method)
+      .Field("path", r.path)
+      .Field("status", r.status)
+      .Field("us", r.micros)
+      .Field("in", r.request_bytes)
+      .Field("out", r.response_bytes)
+      .Field("remote", r.remote)
+      .EndObject();
+  line.push_back('\n');
+  std::fwrite(line.data(), 1, line.size(), stdout);  // one write per line: lines never interleave
+}
+
+Result<Principal> App::Authenticate(const Request& request) {
+  static const Status kRequired(ErrorCode::kUnauthenticated, "Authentication required");
+  if (auto authorization = request.Find("Authorization")) {
+    std::string_view key = BearerToken(*authorization);
+    if (!key.empty()) {
+      Result<ApiKey> found = store_->FindApiKeyByHash(ApiKeyHash(key));
+      if (!found.ok() || found->revoked) return kRequired;
+      Principal p;
+      p.kind = Principal::Kind::kApiKey;
+      p.space_id = found->space_id;
+      return p;
+    }
+  }
+  auto cookie_header = request.Find("Cookie");
+  if (!cookie_header) return kRequired;
+  auto token = FindCookie(*cookie_header, kSessionCookieName);
+  if (!token) return kRequired;
+  Result<SessionClaims> claims =
+      VerifySessionToken(jwt_secret_, *token, clock_->NowMillis() / 1000);
+  if (!claims.ok()) return kRequired;
+  Principal p;
+  p.kind = Principal::Kind::kSession;
+  p.space_id = claims->space_id;
+  p.user_id = claims->user_id;
+  p.mode = claims->mode;
+  return p;
+}
+
+Result<AgentIdentity> App::AuthenticateContainer(const Request& request) {
+  auto header = request.Find("Authorization");
+  return ParseContainerAuthorization(container_secret_, header ? *header : std::string_view());
+}
+
+}  // namespace agentcore::server

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// The composition root: the store, the HTTP engine and its routes, the broadcaster, the pool
+/// for blocking store calls, credentials. Start and Stop order everything.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/thread_pool.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <agentcore/auth/tokens.hpp>
+#include <agentcore/clock.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/store/store.hpp>
+#include <agentcore/ulid.hpp>
+
+#include "broadcaster.hpp"
+#include "config.hpp"
+#include "http/http_server.hpp"
+#include "http/message.hpp"
+#include "http/router.hpp"
+
+namespace agentcore::server {
+
+/// Who is calling a session-authenticated route.
+struct Principal {
+  enum class Kind { kSession, kApiKey };
+  Kind kind = Kind::kSession;
+  std::string space_id;
+  std::string user_id;  // sessions only
+  std::string mode;     // sessions: "dev" | "workos"
+};
+
+class App {
+ public:
+  /// Opens the store (migrating it), builds the routes. Nothing listens yet.
+  static Result<std::unique_ptr<App>> Open(ServerConfig config, Clock* clock = SystemClock());
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  /// Binds the port and starts the io threads.
+  Status Start();
+  /// Graceful: stop accepting, finish in-flight requests within the grace period, close
+  /// subscribers, flush the store. Safe to call twice.
+  void Stop();
+  std::uint16_t port() const { return http_ ? http_->port() : 0; }
+
+  const ServerConfig& config() const { return config_; }
+  Store& store() { return *store_; }
+  Broadcaster& broadcaster() { return broadcaster_; }
+  Clock& clock() { return *clock_; }
+  std::string NewId() { return ulids_.Next(); }
+  std::size_t open_connections() const { return http_ ? http_->open_connections() : 0; }
+
+  /// Runs `fn` (a blocking store call) on the blocking pool; the coroutine resumes on its own
+  /// executor with the result.
+  template <typename F>
+  asio::awaitable<std::invoke_result_t<F&>> Offload(F fn) {
+    using R = std::invoke_result_t<F&>;
+    auto executor = co_await asio::this_coro::executor;
+    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
+        [this, executor](auto handler, F f) mutable {
+          asio::post(blocking_, [handler = std::move(handler), f = std::move(f),
+                                 executor]() mutable {
+            R result = f();
+            asio::post(executor, [handler = std::move(handler),
+                                  result = std::move(result)]() mutable {
+              std::move(handler)(std::move(result));
+            });
+          });
+        },
+        asio::use_awaitable, std::move(fn));
+  }
+
+  // --- credentials ---------------------------------------------------------------------------
+
+  /// Session cookie (`cast_session`) or `Authorization: Bearer <api key>`. On failure the
+  /// status message is Cast's text ("Authentication required").
+  Result<Principal> Authenticate(const Request& request);
+  /// `Authorization: Container|Agent <token>` (§4.2); Cast's texts on failure.
+  Result<AgentIdentity> AuthenticateContainer(const Request& request);
+  const std::string& jwt_secret() const { return jwt_secret_; }
+  const std::string& container_secret() const { return container_secret_; }
+  std::string ContainerToken(const AgentIdentity& id) const {
+    return MakeContainerToken(container_secret_, id);
+  }
+
+  // --- broadcasting --------------------------------------------------------------------------
+
+  /// Sends one Tymbal line to every subscriber of the channel (WebSocket and SSE).
+  void Publish(std::string channel_id, std::string event_id, std::string line) {
+    broadcaster_.Publish(MakeOutFrame(std::move(channel_id), std::move(event_id),
+                                      std::move(line)));
+  }
+
+ private:
+  App(ServerConfig config, Clock* clock);
+  void WriteAccessLog(const AccessRecord& record);
+
+  ServerConfig config_;
+  Clock* clock_;
+  UlidGenerator ulids_;
+  std::string jwt_secret_;
+  std::string container_secret_;
+  std::unique_ptr<Store> store_;
+  Broadcaster broadcaster_;
+  Router router_;
+  asio::thread_pool blocking_;
+  std::unique_ptr<HttpServer> http_;
+  bool stopped_ = false;
+};
+
+}  // namespace agentcore::server

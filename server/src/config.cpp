@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config.hpp"
+
+#include <agentcore/json_writer.hpp>
+
+namespace agentcore::server {
+
+std::string DescribeConfig(const ServerConfig& c) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject()
+      .Field("event", "config")
+      .Field("host", c.host)
+      .Field("port", c.port)
+      .Field("databaseUrl", c.database_url.rfind("postgres", 0) == 0 ? "postgres://(redacted)"
+                                                                      : c.database_url)
+      .Field("dataDir", c.data_dir)
+      .Field("authMode", c.auth_mode.empty() ? "keys" : c.auth_mode)
+      .Field("spaceId", c.space_id)
+      .Field("jwtSecret", c.jwt_secret.empty() ? "dev fallback" : "set")
+      .Field("containerSecret", c.container_secret.empty() ? "dev fallback" : "set")
+      .Field("production", c.production)
+      .Field("publicUrl", c.public_url)
+      .Field("threads", c.threads)
+      .Field("blockingThreads", c.blocking_threads)
+      .Field("maxHeaderBytes", c.limits.max_header_bytes)
+      .Field("maxBodyBytes", c.limits.max_body_bytes)
+      .Field("tymbalMaxBodyBytes", c.tymbal_max_body_bytes)
+      .Field("headerTimeoutMs", c.limits.header_timeout.count())
+      .Field("bodyTimeoutMs", c.limits.body_timeout.count())
+      .Field("idleTimeoutMs", c.limits.idle_timeout.count())
+      .Field("maxConnections", c.limits.max_connections)
+      .Field("wsMaxMessageBytes", c.ws_max_message_bytes)
+      .Field("subscriberBacklogBytes", c.subscriber_backlog_bytes)
+      .Field("sseHeartbeatMs", c.sse_heartbeat.count())
+      .Field("shutdownGraceMs", c.shutdown_grace.count())
+      .Field("compatOpenCheckin", c.compat_open_checkin)
+      .Field("accessLog", c.access_log)
+      .EndObject();
+  return out;
+}
+
+}  // namespace agentcore::server

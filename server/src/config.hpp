@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "http/http_server.hpp"
+
+namespace agentcore::server {
+
+/// Everything the server reads from flags and the environment (main.cpp fills it).
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 3234;                    // PORT
+  std::string database_url = "sqlite://agentcore.db";  // DATABASE_URL (a path works too)
+  std::string data_dir = "agentcore-data";      // agent logs, pid files, artifact blobs
+  std::string auth_mode;                        // AUTH_MODE: "dev" mounts /auth/dev/*
+  std::string space_id;                         // SPACE_ID: the space of API keys made by the CLI
+  std::string jwt_secret;                       // JWT_SECRET (dev fallback outside production)
+  std::string container_secret;                 // CAST_CONTAINER_SECRET (dev fallback likewise)
+  bool production = false;                      // NODE_ENV=production: secrets required
+  std::string public_url;                       // the URL agents use to reach us (CAST_API_URL)
+  unsigned threads = 0;                         // io threads; 0 = one per core
+  unsigned blocking_threads = 64;               // store calls that wait (group commit)
+  HttpLimits limits;
+  std::size_t tymbal_max_body_bytes = 8 * 1024 * 1024;  // /tymbal/:id/batch
+  std::size_t ws_max_message_bytes = 1024 * 1024;        // one message from a WebSocket client
+  std::size_t subscriber_backlog_bytes = 4 * 1024 * 1024;  // then the slow consumer is dropped
+  std::chrono::milliseconds sse_heartbeat{15'000};
+  std::chrono::milliseconds shutdown_grace{10'000};
+  bool compat_open_checkin = false;  // Cast leaves checkin/heartbeat unauthenticated
+  bool access_log = true;
+};
+
+/// The configuration as one JSON object, secrets redacted (printed at start-up).
+std::string DescribeConfig(const ServerConfig& config);
+
+}  // namespace agentcore::server

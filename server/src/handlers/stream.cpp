@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+// spec cast §4.10 (WebSocket /stream) and agentcore's SSE route. The handlers check the
+// request and the caller, then hand the connection to a session (ws/websocket_session.hpp,
+// sse.hpp) that writes its own response head.
+#include "handlers/stream.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <asio/write.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <agentcore/auth/crypto.hpp>
+#include <agentcore/auth/tokens.hpp>
+
+#include "app.hpp"
+#include "http/request_context.hpp"
+#include "sse.hpp"
+#include "ws/websocket_session.hpp"
+
+namespace agentcore::server {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+/// Whether a comma-separated header value (`Connection: keep-alive, Upgrade`) holds `token`.
+bool HasToken(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    if (EqualsIgnoreCase(Trim(list.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+/// A Sec-WebSocket-Key is the base64 of 16 bytes: 22 characters and "==" (RFC 6455 §4.1).
+bool IsValidWebSocketKey(std::string_view key) {
+  if (key.size() != 24 || key.substr(22) != "==") return false;
+  for (char c : key.substr(0, 22)) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/// Writes fixed bytes and ends the connection: Cast's raw `HTTP/1.1 401 Unauthorized` on a
+/// refused upgrade (the socket is closed right after, without a body).
+class RawReply final : public Upgrade {
+ public:
+  explicit RawReply(std::string_view bytes) : bytes_(bytes) {}
+  asio::awaitable<void> Run(asio::ip::tcp::socket& socket, std::string) override {
+    std::error_code ec;
+    co_await asio::async_write(socket, asio::buffer(bytes_),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  }
+  void Stop() override {}
+
+ private:
+  std::string_view bytes_;
+};
+
+Response RawResponse(std::string_view bytes) {
+  Response r;
+  r.status = 401;
+  r.upgrade = std::make_shared<RawReply>(bytes);
+  return r;
+}
+
+/// The caller's principal. A session cookie is checked inline (pure: a JWT); an API key is a
+/// store read, so it runs on the blocking pool.
+asio::awaitable<Result<Principal>> AuthenticateCaller(RequestContext& ctx) {
+  App& app = ctx.app();
+  const Request& request = ctx.request();
+  if (request.Find("Authorization")) {
+    co_return co_await app.Offload([&app, &request] { return app.Authenticate(request); });
+  }
+  co_return app.Authenticate(request);
+}
+
+asio::awaitable<Response> WebSocketHandshake(RequestContext& ctx) {
+  const Request& request = ctx.request();
+  auto upgrade = request.Find("Upgrade");
+  if (!upgrade || !EqualsIgnoreCase(Trim(*upgrade), "websocket")) {
+    Response r = CastError(426, "WebSocket upgrade required");
+    r.headers.push_back({"Upgrade", "websocket"});
+    co_return r;
+  }
+  auto connection = request.Find("Connection");
+  if (!connection || !HasToken(*connection, "upgrade")) {
+    co_return CastError(400, "Connection header must include Upgrade");
+  }
+  // spec cast §4.10: the session is checked at the upgrade; a refusal is a bare 401 head.
+  Result<Principal> principal = co_await AuthenticateCaller(ctx);
+  if (!principal.ok()) co_return RawResponse("HTTP/1.1 401 Unauthorized\r\n\r\n");
+  auto version = request.Find("Sec-WebSocket-Version");
+  if (!version || Trim(*version) != "13") {
+    // RFC 6455 §4.4: name the version we speak.
+    Response r = CastError(426, "Unsupported WebSocket version");
+    r.headers.push_back({"Sec-WebSocket-Version", "13"});
+    co_return r;
+  }
+  auto key = request.Find("Sec-WebSocket-Key");
+  std::string_view trimmed = key ? Trim(*key) : std::string_view();
+  if (!IsValidWebSocketKey(trimmed)) co_return CastError(400, "Invalid Sec-WebSocket-Key");
+
+  Response r;
+  r.status = 101;
+  r.upgrade = std::make_shared<WebSocketSession>(&ctx.app(), principal->space_id,
+                                                 WebSocketAccept(trimmed));
+  co_return r;
+}
+
+asio::awaitable<Response> ChannelEvents(RequestContext& ctx) {
+  Result<Principal> principal = co_await AuthenticateCaller(ctx);
+  if (!principal.ok()) co_return CastError(401, "Authentication required");
+  App& app = ctx.app();
+  std::string channel_id = ctx.Param("channelId");
+  Result<Channel> channel =
+      co_await app.Offload([&app, channel_id] { return app.store().GetChannel(channel_id); });
+  if (!channel.ok()) {
+    if (channel.status().code() == ErrorCode::kNotFound) {
+      co_return CastError(404, "Channel not found");
+    }
+    co_return CastError(500, "Failed to open event stream");
+  }
+  if (channel->space_id != principal->space_id) co_return CastError(404, "Channel not found");
+
+  // The EventSource reconnect header, or the query form for clients that cannot set headers.
+  std::optional<std::string> last_event_id;
+  if (auto header = ctx.request().Find("Last-Event-ID")) {
+    last_event_id = std::string(Trim(*header));
+  } else if (auto query = ctx.request().Query("lastEventId")) {
+    last_event_id = std::move(*query);
+  }
+  if (last_event_id && last_event_id->empty()) last_event_id.reset();
+
+  Response r;
+  r.status = 200;
+  r.upgrade = std::make_shared<SseSession>(&app, std::move(channel_id), std::move(last_event_id));
+  co_return r;
+}
+
+}  // namespace
+
+void RegisterStreamRoutes(Router& router) {
+  router.Get("/stream", WebSocketHandshake);
+  router.Get("/channels/:channelId/events", ChannelEvents);
+}
+
+}  // namespace agentcore::server

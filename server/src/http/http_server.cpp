@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "http/http_server.hpp"
+
+#include <http_parser.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <unordered_set>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "http/request_context.hpp"
+
+namespace agentcore::server {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct HttpServer::Shard {
+  asio::io_context context{1};
+  tcp::acceptor acceptor{context};
+  std::unordered_set<class HttpConnection*> connections;
+};
+
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kFlushAt = 64 * 1024;
+
+}  // namespace
+
+/// One client connection. Lives on its shard's thread only.
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+ public:
+  HttpConnection(HttpServer* server, HttpServer::Shard* shard, tcp::socket socket)
+      : server_(server), shard_(shard), socket_(std::move(socket)), timer_(shard->context) {
+    http_parser_init(&parser_, HTTP_REQUEST);
+    parser_.data = this;
+    shard_->connections.insert(this);
+    server_->open_connections_.fetch_add(1);
+  }
+  ~HttpConnection() {
+    shard_->connections.erase(this);
+    server_->open_connections_.fetch_sub(1);
+  }
+
+  void Start() {
+    asio::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.non_blocking(true, ec);
+    auto endpoint = socket_.remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string();
+    SetDeadline(Clock::now() + server_->options_.limits.idle_timeout);
+    auto self = shared_from_this();
+    asio::co_spawn(shard_->context, Watchdog(self), asio::detached);
+    asio::co_spawn(shard_->context, Run(self), asio::detached);
+  }
+
+  /// Server shutdown: idle connections close now, busy ones after their response, upgraded
+  /// ones are asked to say goodbye.
+  void Drain() {
+    draining_ = true;
+    if (upgrade_) {
+      upgrade_->Stop();
+    } else if (phase_ == Phase::kIdle && in_pos_ == in_.size()) {
+      Close();
+    }
+  }
+
+  void Close() {
+    asio::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    timer_.cancel();
+  }
+
+ private:
+  enum class Phase { kIdle, kHead, kHeadDone, kBody, kComplete, kHandling };
+
+  // --- deadlines -------------------------------------------------------------------------
+
+  void SetDeadline(Clock::time_point t) {
+    bool earlier = t < deadline_;
+    deadline_ = t;
+    if (earlier) timer_.cancel();
+  }
+
+  // `self` keeps the connection alive while the coroutine runs.
+  asio::awaitable<void> Watchdog(std::shared_ptr<HttpConnection> /*self*/) {
+    while (socket_.is_open()) {
+      asio::error_code ec;
+      timer_.expires_at(deadline_);
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!socket_.is_open()) break;
+      if (deadline_ <= Clock::now()) {
+        if (phase_ == Phase::kHead || phase_ == Phase::kBody || phase_ == Phase::kHeadDone) {
+          // A slow client: tell it why, without waiting on it, then drop it.
+          std::string out;
+          AppendResponse(CodedError(408, "request_timeout", "request not received in time"),
+                         false, &out);
+          socket_.send(asio::buffer(out), 0, ec);
+        }
+        Close();
+        break;
+      }
+    }
+  }
+
+  // --- http-parser callbacks ---------------------------------------------------------------
+
+  static HttpConnection* Self(http_parser* p) { return static_cast<HttpConnection*>(p->data); }
+
+  bool CountHead(std::size_t n) {
+    head_bytes_ += n;
+    if (head_bytes_ > server_->options_.limits.max_header_bytes) {
+      error_status_ = 431;
+      return false;
+    }
+    return true;
+  }
+
+  static int OnMessageBegin(http_parser* p) {
+    HttpConnection* c = Self(p);
+    c->phase_ = Phase::kHead;
+    c->head_started_ = Clock::now();
+    c->SetDeadline(c->head_started_ + c->server_->options_.limits.header_timeout);
+    return 0;
+  }
+  static int OnUrl(http_parser* p, const char* at, std::size_t n) {
+    HttpConnection* c = Self(p);
+    if (!c->CountHead(n)) return 1;
+    c->request_.target.append(at, n);
+    return 0;
+  }
+  static int OnHeaderField(http_parser* p, const char* at, std::size_t n) {
+    HttpConnection* c = Self(p);
+    if (!c->CountHead(n)) return 1;
+    if (c->in_value_ || c->request_.headers.empty()) {
+      c->request_.headers.push_back({});
+      c->in_value_ = false;
+    }
+    c->request_.headers.back().name.append(at, n);
+    return 0;
+  }
+  static int OnHeaderValue(http_parser* p, const char* at, std::size_t n) {
+    HttpConnection* c = Self(p);
+    if (!c->CountHead(n)) return 1;
+    c->in_value_ = true;
+    if (c->request_.headers.empty()) return 1;
+    c->request_.headers.back().value.append(at, n);
+    return 0;
+  }
+  static int OnHeadersComplete(http_parser* p) {
+    HttpConnection* c = Self(p);
+    c->phase_ = Phase::kHeadDone;
+    http_parser_pause(p, 1);  // the coroutine finishes the head (route, limits, streaming)
+    return 0;
+  }
+  static int OnBody(http_parser* p, const char* at, std::size_t n) {
+    HttpConnection* c = Self(p);
+    c->body_bytes_ += n;
+    if (c->body_bytes_ > c->body_limit_) {
+      c->error_status_ = 413;
+      return 1;
+    }
+    if (c->consumer_) {
+      c->pieces_.emplace_back(at, n);
+    } else {
+      c->request_.body.append(at, n);
+    }
+    return 0;
+  }
+  static int OnMessageComplete(http_parser* p) {
+    HttpConnection* c = Self(p);
+    c->phase_ = Phase::kComplete;
+    http_parser_pause(p, 1);
+    return 0;
+  }
+
+  static const http_parser_settings& Settings() {
+    static const http_parser_settings settings = [] {
+      http_parser_settings s;
+      std::memset(&s, 0, sizeof s);
+      s.on_message_begin = &OnMessageBegin;
+      s.on_url = &OnUrl;
+      s.on_header_field = &OnHeaderField;
+      s.on_header_value = &OnHeaderValue;
+      s.on_headers_complete = &OnHeadersComplete;
+      s.on_body = &OnBody;
+      s.on_message_complete = &OnMessageComplete;
+      return s;
+    }();
+    return settings;
+  }
+
+  // --- the connection's life ---------------------------------------------------------------
+
+  asio::awaitable<void> Run(std::shared_ptr<HttpConnection> /*self*/) {
+    try {
+      co_await Serve();
+    } catch (const std::exception&) {
+      // A bug or an allocation failure on this connection only: drop it, keep the server.
+    }
+    if (consumer_) {
+      auto consumer = std::move(consumer_);
+      try {
+        co_await consumer->OnAbort();
+      } catch (const std::exception&) {
+      }
+    }
+    Close();
+  }
+
+  asio::awaitable<void> Serve() {
+    for (;;) {
+      if (in_pos_ < in_.size()) {
+        std::size_t n = http_parser_execute(&parser_, &Settings(), in_.data() + in_pos_,
+                                            in_.size() - in_pos_);
+        in_pos_ += n;
+        http_errno err = HTTP_PARSER_ERRNO(&parser_);
+        if (err != HPE_OK && err != HPE_PAUSED) {
+          co_await FailRequest();
+          co_return;
+        }
+        if (!pieces_.empty()) {
+          for (std::string_view piece : pieces_) {
+            Status s = co_await consumer_->OnData(piece);
+            if (!s.ok()) {
+              pieces_.clear();
+              co_await FinishStreaming(/*complete=*/false);
+              co_return;
+            }
+          }
+          pieces_.clear();
+        }
+        if (err == HPE_PAUSED) {
+          if (phase_ == Phase::kHeadDone) {
+            if (!co_await BeginBody()) co_return;
+            http_parser_pause(&parser_, 0);
+            continue;
+          }
+          if (phase_ == Phase::kComplete) {
+            if (!co_await Dispatch()) co_return;
+            http_parser_pause(&parser_, 0);
+            continue;
+          }
+        }
+      }
+      // Everything buffered is parsed: send what is pending, then read more.
+      if (!out_.empty()) {
+        if (!co_await Flush()) co_return;
+      }
+      if (draining_ && phase_ == Phase::kIdle) co_return;
+      if (in_pos_ == in_.size()) {
+        std::string().swap(in_);  // idle connections hold no buffer
+        in_pos_ = 0;
+      }
+      if (!co_await ReadSome()) {
+        if (phase_ != Phase::kIdle && phase_ != Phase::kHandling && !timed_out()) {
+          // The client went away in the middle of a request.
+        }
+        co_return;
+      }
+    }
+  }
+
+  bool timed_out() const { return deadline_ <= Clock::now(); }
+
+  asio::awaitable<bool> ReadSome() {
+    if (phase_ == Phase::kIdle) {
+      SetDeadline(Clock::now() + server_->options_.limits.idle_timeout);
+    } else if (phase_ == Phase::kBody) {
+      SetDeadline(Clock::now() + server_->options_.limits.body_timeout);
+    }
+    for (;;) {
+      asio::error_code ec;
+      co_await socket_.async_wait(tcp::socket::wait_read,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return false;
+      if (in_pos_ > 0 && in_pos_ == in_.size()) {
+        in_.clear();
+        in_pos_ = 0;
+      } else if (in_pos_ > kReadChunk) {
+        in_.erase(0, in_pos_);
+        in_pos_ = 0;
+      }
+      std::size_t old = in_.size();
+      in_.resize(old + kReadChunk);
+      std::size_t n = socket_.read_some(asio::buffer(in_.data() + old, kReadChunk), ec);
+      in_.resize(old + n);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+      if (ec || n == 0) co_return false;
+      co_return true;
+    }
+  }
+
+  asio::awaitable<bool> Flush() {
+    SetDeadline(Clock::now() + server_->options_.limits.write_timeout);
+    asio::error_code ec;
+    co_await asio::async_write(socket_, asio::buffer(out_),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    out_.clear();
+    if (out_.capacity() > kFlushAt) std::string().swap(out_);
+    if (ec) co_return false;
+    if (close_after_flush_) co_return false;
+    co_return true;
+  }
+
+  /// Malformed request (400), head too large (431) or body too large (413): answer and close.
+  asio::awaitable<void> FailRequest() {
+    int status = error_status_ != 0 ? error_status_ : 400;
+    Response r;
+    if (status == 431) {
+      r = CodedError(431, "headers_too_large", "request head exceeds the server's limit");
+    } else if (status == 413) {
+      r = CodedError(413, "body_too_large", "request body exceeds this route's limit");
+    } else {
+      r = CodedError(400, "bad_request",
+                     http_errno_description(HTTP_PARSER_ERRNO(&parser_)));
+    }
+    if (consumer_) {
+      auto consumer = std::move(consumer_);
+      co_await consumer->OnAbort();
+    }
+    Log(r.status, 0);
+    AppendResponse(r, false, &out_);
+    close_after_flush_ = true;
+    co_await Flush();
+  }
+
+  void ParseTarget() {
+    std::string_view target = request_.target;
+    std::size_t q = target.find('?');
+    std::string_view path = target.substr(0, q);
+    request_.query = q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1));
+    request_.path.assign(path);
+    request_.method = http_method_str(static_cast<http_method>(parser_.method));
+    request_.keep_alive = http_should_keep_alive(&parser_) != 0;
+    request_.remote_address = remote_;
+  }
+
+  /// The head is complete: find the route, check the body limit, start a streaming body.
+  /// Returns false when the connection must close.
+  asio::awaitable<bool> BeginBody() {
+    ParseTarget();
+    context_.emplace(&request_, server_->app_, socket_.get_executor());
+    match_ = server_->router_->Find(request_.method, request_.path, &context_->params());
+    const HttpLimits& limits = server_->options_.limits;
+    body_limit_ = limits.max_body_bytes;
+    if (match_.route != nullptr && match_.route->max_body_bytes != 0) {
+      body_limit_ = match_.route->max_body_bytes;
+    }
+    bool has_length = (parser_.flags & F_CONTENTLENGTH) != 0;
+    if (has_length && parser_.content_length > body_limit_) {
+      error_status_ = 413;
+      co_await FailRequest();
+      co_return false;
+    }
+    bool expects_body = (parser_.flags & F_CHUNKED) != 0 || (has_length && parser_.content_length > 0);
+    if (match_.route != nullptr && match_.route->streaming) {
+      std::variant<Response, std::unique_ptr<BodyConsumer>> started;
+      try {
+        started = co_await match_.route->streaming(*context_);
+      } catch (const std::exception& e) {
+        started = CodedError(500, "internal", e.what());
+      }
+      if (auto* early = std::get_if<Response>(&started)) {
+        // Refused before the body: answer, and close since the body was not read.
+        Log(early->status, 0);
+        AppendResponse(*early, false, &out_);
+        close_after_flush_ = true;
+        co_await Flush();
+        co_return false;
+      }
+      consumer_ = std::move(std::get<std::unique_ptr<BodyConsumer>>(started));
+    }
+    if (expects_body) {
+      if (auto expect = request_.Find("Expect"); expect && EqualsIgnoreCase(*expect, "100-continue")) {
+        out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+        if (!co_await Flush()) co_return false;
+      }
+      phase_ = Phase::kBody;
+      SetDeadline(Clock::now() + limits.body_timeout);
+    }
+    co_return true;
+  }
+
+  asio::awaitable<void> FinishStreaming(bool complete) {
+    (void)complete;
+    auto consumer = std::move(consumer_);
+    Response r;
+    try {
+      r = co_await consumer->OnEnd();
+    } catch (const std::exception& e) {
+      r = CodedError(500, "internal", e.what());
+    }
+    Log(r.status, r.body.size());
+    AppendResponse(r, false, &out_);
+    close_after_flush_ = true;
+    co_await Flush();
+  }
+
+  /// A whole request is here: run its handler and queue the response. Returns false when the
+  /// connection must close (after the pending responses are written).
+  asio::awaitable<bool> Dispatch() {
+    phase_ = Phase::kHandling;
+    SetDeadline(Clock::time_point::max());
+    if (!context_) {
+      ParseTarget();
+      context_.emplace(&request_, server_->app_, socket_.get_executor());
+      match_ = server_->router_->Find(request_.method, request_.path, &context_->params());
+    }
+    Response response;
+    try {
+      if (consumer_) {
+        auto consumer = std::move(consumer_);
+        response = co_await consumer->OnEnd();
+      } else if (match_.kind == Router::MatchKind::kFound) {
+        response = co_await match_.route->handler(*context_);
+      } else if (match_.kind == Router::MatchKind::kNoMethod) {
+        response = CodedError(405, "method_not_allowed",
+                              request_.method + " is not allowed on " + request_.path);
+      } else {
+        response = CodedError(404, "not_found", "no route for " + request_.method + " " +
+                                                    request_.path);
+      }
+    } catch (const std::exception& e) {
+      response = CodedError(500, "internal", e.what());
+    }
+    bool keep_alive = request_.keep_alive && !draining_ && !server_->stopping_.load() &&
+                      response.upgrade == nullptr;
+    Log(response.status, response.body.size());
+    if (response.upgrade) {
+      if (!out_.empty() && !co_await Flush()) co_return false;
+      upgrade_ = std::move(response.upgrade);
+      std::string leftover = in_.substr(in_pos_);
+      SetDeadline(Clock::time_point::max());
+      co_await upgrade_->Run(socket_, std::move(leftover));
+      co_return false;
+    }
+    AppendResponse(response, keep_alive, &out_);
+    ResetRequest();
+    if (!keep_alive) {
+      close_after_flush_ = true;
+      co_await Flush();
+      co_return false;
+    }
+    if (out_.size() >= kFlushAt && !co_await Flush()) co_return false;
+    co_return true;
+  }
+
+  void ResetRequest() {
+    request_ = Request();
+    context_.reset();
+    match_ = {};
+    in_value_ = false;
+    head_bytes_ = 0;
+    body_bytes_ = 0;
+    error_status_ = 0;
+    phase_ = Phase::kIdle;
+  }
+
+  void Log(int status, std::size_t response_bytes) {
+    const auto& log = server_->options_.access_log;
+    if (!log) return;
+    if (request_.method.empty()) ParseTarget();
+    AccessRecord record;
+    record.method = request_.method;
+    record.path = request_.path;
+    record.status = status;
+    record.micros = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - head_started_)
+            .count());
+    record.request_bytes = head_bytes_ + body_bytes_;
+    record.response_bytes = response_bytes;
+    record.remote = remote_;
+    log(record);
+  }
+
+  HttpServer* server_;
+  HttpServer::Shard* shard_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  http_parser parser_;
+  Phase phase_ = Phase::kIdle;
+  std::string in_;
+  std::size_t in_pos_ = 0;
+  std::string out_;
+  Request request_;
+  std::optional<RequestContext> context_;
+  Router::Match match_;
+  bool in_value_ = false;
+  std::size_t head_bytes_ = 0;
+  std::size_t body_bytes_ = 0;
+  std::size_t body_limit_ = 0;
+  int error_status_ = 0;
+  Clock::time_point head_started_ = Clock::now();
+  std::unique_ptr<BodyConsumer> consumer_;
+  std::vector<std::string_view> pieces_;
+  std::shared_ptr<Upgrade> upgrade_;
+  bool draining_ = false;
+  bool close_after_flush_ = false;
+  std::string remote_;
+};
+
+namespace {
+
+asio::awaitable<void> AcceptLoop(HttpServer* server, HttpServer::Shard* shard,
+                                 const std::atomic<bool>* stopping, std::size_t max_connections,
+                                 std::function<std::size_t()> open) {
+  for (;;) {
+    asio::error_code ec;
+    tcp::socket socket = co_await shard->acceptor.async_accept(
+        asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping->load() || !shard->acceptor.is_open()) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // Out of file descriptors or similar: back off instead of spinning.
+      asio::steady_timer pause(shard->context, std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (open() >= max_connections) {
+      std::string out;
+      AppendResponse(CodedError(503, "too_many_connections", "connection limit reached"), false,
+                     &out);
+      socket.non_blocking(true, ec);
+      socket.send(asio::buffer(out), 0, ec);
+      socket.close(ec);
+      continue;
+    }
+    std::make_shared<HttpConnection>(server, shard, std::move(socket))->Start();
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options, const Router* router, App* app)
+    : options_(std::move(options)), router_(router), app_(app) {
+  if (options_.threads == 0) options_.threads = 1;
+  for (unsigned i = 0; i < options_.threads; ++i) shards_.push_back(std::make_unique<Shard>());
+}
+
+HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+
+asio::io_context& HttpServer::context(unsigned i) { return shards_[i]->context; }
+
+Status HttpServer::Start() {
+  asio::error_code ec;
+  auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) return InvalidArgument("bad listen address \"" + options_.host + "\"");
+  std::uint16_t port = options_.port;
+  for (auto& shard : shards_) {
+    tcp::endpoint endpoint(address, port);
+    shard->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) shard->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      ::setsockopt(shard->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      shard->acceptor.bind(endpoint, ec);
+    }
+    if (!ec) shard->acceptor.listen(4096, ec);
+    if (ec) {
+      return Unavailable("cannot listen on " + options_.host + ":" + std::to_string(port) +
+                              ": " + ec.message());
+    }
+    port = shard->acceptor.local_endpoint().port();  // the other shards share the port
+  }
+  port_ = port;
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    asio::co_spawn(s->context,
+                   AcceptLoop(this, s, &stopping_, options_.limits.max_connections,
+                              [this] { return open_connections_.load(); }),
+                   asio::detached);
+    threads_.emplace_back([s] {
+      auto guard = asio::make_work_guard(s->context);
+      s->context.run();
+    });
+  }
+  return Status();
+}
+
+void HttpServer::Stop(std::chrono::milliseconds deadline) {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_.store(true);
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    asio::post(s->context, [s] {
+      asio::error_code ec;
+      s->acceptor.close(ec);
+      std::vector<HttpConnection*> all(s->connections.begin(), s->connections.end());
+      for (HttpConnection* c : all) c->Drain();
+    });
+  }
+  auto until = Clock::now() + deadline;
+  while (open_connections_.load() > 0 && Clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    asio::post(s->context, [s] {
+      std::vector<HttpConnection*> all(s->connections.begin(), s->connections.end());
+      for (HttpConnection* c : all) c->Close();
+    });
+  }
+  // Closed sockets complete their pending operations; give the coroutines a moment to unwind
+  // before the contexts stop.
+  auto settle = Clock::now() + std::chrono::milliseconds(500);
+  while (open_connections_.load() > 0 && Clock::now() < settle) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (auto& shard : shards_) shard->context.stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+}  // namespace agentcore::server

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "http/message.hpp"
+
+#include <charconv>
+
+#include <agentcore/json_writer.hpp>
+
+namespace agentcore::server {
+namespace {
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> UrlDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int hi = HexValue(text[i + 1]);
+      int lo = HexValue(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string_view> Request::Find(std::string_view name) const {
+  for (const Header& h : headers) {
+    if (EqualsIgnoreCase(h.name, name)) return std::string_view(h.value);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Request::Query(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    std::size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    std::size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    std::optional<std::string> decoded_key = UrlDecode(key, true);
+    if (!decoded_key || *decoded_key != name) continue;
+    if (eq == std::string_view::npos) return std::string();
+    return UrlDecode(pair.substr(eq + 1), true);
+  }
+  return std::nullopt;
+}
+
+std::string_view StatusText(int status) {
+  switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+void AppendResponse(const Response& response, bool keep_alive, std::string* out) {
+  char digits[24];
+  out->append("HTTP/1.1 ");
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, response.status);
+  (void)ec;
+  out->append(digits, end);
+  out->push_back(' ');
+  out->append(StatusText(response.status));
+  out->append("\r\n");
+  if (!response.content_type.empty()) {
+    out->append("Content-Type: ").append(response.content_type).append("\r\n");
+  }
+  for (const Header& h : response.headers) {
+    out->append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  out->append("Content-Length: ");
+  auto length = std::to_chars(digits, digits + sizeof digits, response.body.size());
+  out->append(digits, length.ptr);
+  out->append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+  out->append(response.body);
+}
+
+Response JsonResponse(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response CastError(int status, std::string_view text) {
+  std::string body;
+  JsonWriter(&body).BeginObject().Field("error", text).EndObject();
+  return JsonResponse(status, std::move(body));
+}
+
+Response CodedError(int status, std::string_view code, std::string_view message) {
+  std::string body;
+  JsonWriter(&body).BeginObject().Field("error", code).Field("message", message).EndObject();
+  return JsonResponse(status, std::move(body));
+}
+
+int HttpStatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return 200;
+    case ErrorCode::kInvalidArgument: return 400;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kConflict: return 409;
+    case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kRateLimited: return 429;
+    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kNotSupported: return 501;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kDeadlineExceeded: return 504;
+    case ErrorCode::kUnknownOutcome: return 503;
+  }
+  return 500;
+}
+
+Response StatusError(const Status& status) {
+  return CodedError(HttpStatusFor(status.code()), ErrorCodeName(status.code()), status.message());
+}
+
+}  // namespace agentcore::server

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+// agentcore-server: flags and environment -> ServerConfig, App, wait for SIGTERM/SIGINT,
+// graceful stop. Exit codes: 0 after a clean stop, 1 when the configuration or the start fails.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include <agentcore/version.hpp>
+
+#include "app.hpp"
+
+namespace {
+
+std::string Env(const char* name, std::string fallback = {}) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using agentcore::server::ServerConfig;
+  ServerConfig config;
+  // The environment gives the defaults (Cast's variable names); flags override it.
+  config.port = static_cast<std::uint16_t>(std::stoi(Env("PORT", "3234")));
+  config.database_url = Env("DATABASE_URL", config.database_url);
+  config.auth_mode = Env("AUTH_MODE");
+  config.space_id = Env("SPACE_ID");
+  config.jwt_secret = Env("JWT_SECRET");
+  config.container_secret = Env("CAST_CONTAINER_SECRET");
+  config.production = Env("NODE_ENV") == "production";
+  config.data_dir = Env("AGENTCORE_DATA_DIR", config.data_dir);
+  config.public_url = Env("PUBLIC_URL");
+
+  CLI::App cli{"agentcore-server: Cast-compatible agent backend"};
+  cli.set_version_flag("--version", std::string(AGENTCORE_VERSION_STRING));
+  cli.add_option("--host", config.host, "Listen address");
+  cli.add_option("--port", config.port, "Listen port (env PORT)");
+  cli.add_option("--database-url", config.database_url,
+                 "sqlite:///path, a path, or postgres://... (env DATABASE_URL)");
+  cli.add_option("--data-dir", config.data_dir, "Agent logs, pid files, blobs");
+  cli.add_option("--auth-mode", config.auth_mode, "\"dev\" mounts /auth/dev/* (env AUTH_MODE)");
+  cli.add_option("--space-id", config.space_id, "Space of API keys (env SPACE_ID)");
+  cli.add_option("--public-url", config.public_url, "URL agents use to reach this server");
+  cli.add_option("--threads", config.threads, "io threads (0: one per core)");
+  cli.add_option("--blocking-threads", config.blocking_threads, "Threads for blocking store calls");
+  cli.add_option("--max-connections", config.limits.max_connections, "Open connections at most");
+  cli.add_option("--max-header-bytes", config.limits.max_header_bytes, "Request head limit (431)");
+  cli.add_option("--max-body-bytes", config.limits.max_body_bytes, "Default body limit (413)");
+  cli.add_option("--subscriber-backlog-bytes", config.subscriber_backlog_bytes,
+                 "Unsent bytes a WebSocket/SSE subscriber may hold before it is dropped");
+  bool no_access_log = false;
+  cli.add_flag("--no-access-log", no_access_log, "Do not write the JSON access log");
+  cli.add_flag("--compat-open-checkin", config.compat_open_checkin,
+               "Accept checkin/heartbeat/legacy ingest without a container token (as Cast)");
+  long long header_timeout_ms = config.limits.header_timeout.count();
+  long long body_timeout_ms = config.limits.body_timeout.count();
+  long long idle_timeout_ms = config.limits.idle_timeout.count();
+  long long grace_ms = config.shutdown_grace.count();
+  cli.add_option("--header-timeout-ms", header_timeout_ms, "Request head deadline (408)");
+  cli.add_option("--body-timeout-ms", body_timeout_ms, "Deadline between body pieces (408)");
+  cli.add_option("--idle-timeout-ms", idle_timeout_ms, "Keep-alive idle deadline");
+  cli.add_option("--shutdown-grace-ms", grace_ms, "In-flight requests get this long at stop");
+  CLI11_PARSE(cli, argc, argv);
+  config.access_log = !no_access_log;
+  config.limits.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+  config.limits.body_timeout = std::chrono::milliseconds(body_timeout_ms);
+  config.limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+  config.shutdown_grace = std::chrono::milliseconds(grace_ms);
+  if (config.public_url.empty()) {
+    config.public_url = "http://127.0.0.1:" + std::to_string(config.port);
+  }
+
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto app = agentcore::server::App::Open(config);
+  if (!app.ok()) {
+    std::fprintf(stderr, "{\"event\":\"error\",\"message\":\"%s\"}\n",
+                 app.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("%s\n", agentcore::server::DescribeConfig((*app)->config()).c_str());
+  if (agentcore::Status s = (*app)->Start(); !s.ok()) {
+    std::fprintf(stderr, "{\"event\":\"error\",\"message\":\"%s\"}\n", s.ToString().c_str());
+    return 1;
+  }
+  std::printf("{\"event\":\"listening\",\"port\":%u}\n", unsigned((*app)->port()));
+  std::fflush(stdout);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  std::printf("{\"event\":\"stopping\",\"signal\":%d}\n", received);
+  std::fflush(stdout);
+  (*app)->Stop();
+  std::printf("{\"event\":\"stopped\"}\n");
+  return 0;
+}
