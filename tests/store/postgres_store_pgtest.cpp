@@ -433,7 +433,7 @@ TEST_CASE("migrates down and up again with data in place") {
   PgTestSchema db;
   auto store = db.Open();
   const int latest = Must(store->SchemaVersion());
-  REQUIRE(latest == 4);
+  REQUIRE(latest == 5);
   const Channel ch = MakeChannel(*store, "acme", "general");
   const Message m = Must(store->AppendMessage(Text(ch, "keep me")));
   NewRun run_in;
@@ -443,6 +443,30 @@ TEST_CASE("migrates down and up again with data in place") {
   art.channel_id = ch.id;
   art.slug = "notes";
   Must(store->PutArtifact(art, "blob bytes"));
+  User user;
+  user.external_id = "dev:1";
+  user = Must(store->CreateUser(user));
+  Space owned;
+  owned.id = "owned";
+  owned.owner_id = user.id;
+  Must(store->EnsureSpace(owned));
+  CostRecord cost;
+  cost.channel_id = ch.id;
+  cost.callsign = "writer";
+  cost.cost_usd = 0.5;
+  MustOk(store->UpsertCost(cost));
+
+  // 5 -> 4: users, cost_records and spaces.owner_id go; the spaces stay.
+  MustOk(store->MigrateTo(4));
+  CHECK(Must(store->SchemaVersion()) == 4);
+  CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname IN ('users', 'cost_records', "
+                 "'users_external_id', 'spaces_created', 'spaces_owner_created') "
+                 "AND relnamespace = current_schema()::regnamespace") == "0");
+  CHECK(db.Value("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                 "current_schema() AND table_name = 'spaces' AND column_name = 'owner_id'") ==
+        "0");
+  CHECK(db.Value("SELECT count(*) FROM spaces") == "2");
+  CHECK(CodeOf(store->GetUser(user.id)) == ErrorCode::kInternal);  // no such table
 
   // 4 -> 3: the change feed's triggers go; the data and the writes stay.
   MustOk(store->MigrateTo(3));
@@ -457,10 +481,16 @@ TEST_CASE("migrates down and up again with data in place") {
   CHECK(CodeOf(store->GetRun("run-1")) == ErrorCode::kInternal);  // no such table
   CHECK(Must(store->GetMessage(m.id)).content == Json("keep me"));
 
-  // 1 -> 4: everything works again, and the messages survived the round trip.
+  // 1 -> 5: everything works again, and the messages survived the round trip.
   MustOk(store->MigrateTo(latest));
   CHECK(Must(store->SchemaVersion()) == latest);
   CHECK(CodeOf(store->GetRun("run-1")) == ErrorCode::kNotFound);
+  CHECK(CodeOf(store->GetUser(user.id)) == ErrorCode::kNotFound);
+  CHECK(Must(store->ListCosts(ch.id)).empty());
+  CHECK(Must(store->GetSpace("owned")).owner_id.empty());  // prepared before, replanned now
+  owned.id = "owned-2";
+  CHECK(Must(store->EnsureSpace(owned)).owner_id == user.id);
+  MustOk(store->UpsertCost(cost));
   Must(store->CreateRun(run_in));
   PageRequest all;
   all.limit = 10;
@@ -470,7 +500,7 @@ TEST_CASE("migrates down and up again with data in place") {
   const Message fresh = Must(store->AppendMessage(Text(ch, "notified again")));
   CHECK(seen.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, fresh.id)));
   CHECK(db.Value("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") ==
-        "1,2,3,4");
+        "1,2,3,4,5");
 }
 
 TEST_CASE("reports an unreachable server as unavailable") {

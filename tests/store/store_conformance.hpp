@@ -29,6 +29,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -186,5 +187,6 @@ struct StringMaker<agentcore::ErrorCode> {
 #include "store/conformance/feed_and_input.hpp"  // NOLINT
 #include "store/conformance/messages.hpp"        // NOLINT
 #include "store/conformance/records.hpp"         // NOLINT
+#include "store/conformance/users_costs.hpp"     // NOLINT
 
 #undef AGENTCORE_STORE_CASE

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "json/utf8.hpp"
@@ -129,10 +130,20 @@ Result<Json> DecodeJson(std::string_view what, std::string_view text) {
   return std::move(parsed).value();
 }
 
+Status CheckUser(const User& in, std::size_t max_bytes) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("user id", in.id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("user external id", in.external_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("user callsign", in.callsign));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("user email", in.email));
+  AGENTCORE_RETURN_IF_ERROR(CheckText("user avatar url", in.avatar_url, max_bytes));
+  return CheckOptionalKey("user disclaimer accepted version", in.disclaimer_accepted_version);
+}
+
 Status CheckSpace(const Space& in) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("space id", in.id));
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("space name", in.name));
-  return CheckOptionalKey("space owner callsign", in.owner_callsign);
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("space owner callsign", in.owner_callsign));
+  return CheckOptionalKey("space owner id", in.owner_id);
 }
 
 Status CheckNewChannel(const NewChannel& in, std::size_t max_bytes) {
@@ -252,6 +263,26 @@ Status CheckArtifact(const Artifact& in, std::size_t max_bytes) {
   AGENTCORE_RETURN_IF_ERROR(CheckText("artifact tldr", in.tldr, max_bytes));
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("artifact status", in.status));
   return CheckOptionalKey("artifact content type", in.content_type);
+}
+
+Status CheckCostRecord(const CostRecord& in) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("cost space id", in.space_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("cost channel id", in.channel_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("cost callsign", in.callsign));
+  // NaN would not survive SQLite (it reads back as NULL); a running total is never negative.
+  if (!std::isfinite(in.cost_usd) || in.cost_usd < 0) {
+    return InvalidArgument(
+        fmt::format("cost of \"{}\" is {}, not a finite amount >= 0", in.callsign, in.cost_usd));
+  }
+  if (in.duration_ms < 0) {
+    return InvalidArgument(
+        fmt::format("cost duration of \"{}\" is {} ms, not >= 0", in.callsign, in.duration_ms));
+  }
+  if (in.num_turns < 0) {
+    return InvalidArgument(
+        fmt::format("cost turn count of \"{}\" is {}, not >= 0", in.callsign, in.num_turns));
+  }
+  return Status::Ok();
 }
 
 }  // namespace agentcore::internal

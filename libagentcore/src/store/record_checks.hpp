@@ -38,6 +38,7 @@ Result<Json> DecodeJson(std::string_view what, std::string_view text);
 
 // Whole-record checks of the non-JSON fields, in field order; the first failure is returned.
 // JSON fields are checked by EncodeJson() when the backend encodes them (once, not twice).
+Status CheckUser(const User& in, std::size_t max_bytes);
 Status CheckSpace(const Space& in);
 Status CheckNewChannel(const NewChannel& in, std::size_t max_bytes);
 Status CheckChannelPatch(const ChannelPatch& in, std::size_t max_bytes);
@@ -54,5 +55,6 @@ Status CheckTeam(const Team& in, std::size_t max_bytes);
 Status CheckApiKey(const ApiKey& in);
 Status CheckIdempotency(const IdempotencyRecord& in, std::size_t max_bytes);
 Status CheckArtifact(const Artifact& in, std::size_t max_bytes);
+Status CheckCostRecord(const CostRecord& in);
 
 }  // namespace agentcore::internal

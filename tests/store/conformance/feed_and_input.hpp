@@ -284,8 +284,9 @@ TEST_SUITE("StoreConformance") {
     const std::string b = kBadUtf8;
     std::vector<std::pair<std::string, Status>> calls;
     auto call = [&](std::string what, Status s) { calls.emplace_back(std::move(what), s); };
-    call("space name", f.store().EnsureSpace(Space{"s2", b, "", 0}).status());
-    call("space owner", f.store().EnsureSpace(Space{"s2", "", b, 0}).status());
+    call("space name", f.store().EnsureSpace(Space{"s2", b, "", "", 0}).status());
+    call("space owner", f.store().EnsureSpace(Space{"s2", "", b, "", 0}).status());
+    call("space owner id", f.store().EnsureSpace(Space{"s2", "", "", b, 0}).status());
     call("get space", f.store().GetSpace(b).status());
     call("channel id", f.store().CreateChannel(NewChannel{b, w.space.id, "n", "", ""}).status());
     call("channel tagline",

@@ -135,7 +135,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
     auto store = OpenFile(path);
     CHECK(Must(store->GetMessage(message_id)).content == Json("persisted"));
-    CHECK(Must(store->SchemaVersion()) == 4);
+    CHECK(Must(store->SchemaVersion()) == 5);
   }
 
   TEST_CASE("migrates down and up on a database with data, keeping the tables that remain") {
@@ -150,6 +150,29 @@ TEST_SUITE("SqliteStore") {
     a.channel_id = w.channel.id;
     a.slug = "doc";
     Must(store->PutArtifact(a, "blob"));
+    User u;
+    u.external_id = "dev:1";
+    u = Must(store->CreateUser(u));
+    Space owned;
+    owned.id = "owned";
+    owned.owner_id = u.id;
+    Must(store->EnsureSpace(owned));
+    CostRecord cost;
+    cost.channel_id = w.channel.id;
+    cost.callsign = "writer";
+    cost.cost_usd = 0.5;
+    MustOk(store->UpsertCost(cost));
+
+    // 5 -> 4: users, cost_records and spaces.owner_id go; the spaces stay.
+    MustOk(store->MigrateTo(4));
+    CHECK(Must(store->SchemaVersion()) == 4);
+    CHECK(RawQuery(path,
+                   "SELECT count(*) FROM sqlite_schema WHERE name IN ('users', 'cost_records', "
+                   "'spaces_by_owner', 'spaces_by_created', 'users_by_external_id')") == "0");
+    CHECK(RawQuery(path, "SELECT count(*) FROM pragma_table_info('spaces') WHERE name = "
+                         "'owner_id'") == "0");
+    CHECK(RawQuery(path, "SELECT count(*) FROM spaces") == "2");
+    CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
 
     MustOk(store->MigrateTo(1));
     CHECK(Must(store->SchemaVersion()) == 1);
@@ -159,10 +182,13 @@ TEST_SUITE("SqliteStore") {
     CHECK_FALSE(store->GetRun(run.id).ok());  // its table is gone
     CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kInternal);
 
-    MustOk(store->MigrateTo(4));
-    CHECK(Must(store->SchemaVersion()) == 4);
+    MustOk(store->MigrateTo(5));
+    CHECK(Must(store->SchemaVersion()) == 5);
     CHECK(Must(store->GetMessage(m.id)).content == Json("survives"));
     CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kNotFound);  // back, empty
+    CHECK(CodeOf(store->GetUser(u.id)) == ErrorCode::kNotFound);
+    CHECK(Must(store->ListCosts(w.channel.id)).empty());
+    CHECK(Must(store->GetSpace("owned")).owner_id.empty());
     CHECK(Must(store->ListArtifacts(w.channel.id)).empty());
     Must(store->CreateRun(NewRun{"", "p", Json()}));  // usable again
     CHECK(RawQuery(path, "PRAGMA integrity_check") == "ok");
@@ -171,7 +197,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path,
                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name <> "
                    "'schema_version'") == "0");
-    MustOk(store->MigrateTo(4));
+    MustOk(store->MigrateTo(5));
     CHECK(CodeOf(store->GetMessage(m.id)) == ErrorCode::kNotFound);
   }
 
@@ -186,9 +212,13 @@ TEST_SUITE("SqliteStore") {
     }
     CHECK(RawQuery(path, "SELECT max(version) FROM schema_version") == "2");
     auto store = OpenFile(path);
-    CHECK(Must(store->SchemaVersion()) == 4);
+    CHECK(Must(store->SchemaVersion()) == 5);
     CHECK(Must(store->GetChannel(channel_id)).name == "general");
     Must(store->CreateTeam(Team{"", "space-1", "crew", Json(), 0, 0}));  // 0003's table exists
+    Space old = Must(store->GetSpace("space-1"));  // 0005 added owner_id, empty for old rows
+    CHECK(old.owner_id.empty());
+    CHECK(old.owner_callsign == "alice");
+    CHECK(IsUlid(Must(store->CreateUser(User{})).id));  // 0005's table exists
   }
 
   TEST_CASE("refuses to open a database whose schema is newer than the library") {

@@ -3,8 +3,9 @@
 
 /// The records a `Store` persists, as plain value types. They cover what the five seed systems
 /// keep: Cast's spaces, channels, roster and messages (`shared/spec/cast.md` §6), pending
-/// deliveries to agents, Platform Agent's runs and their event logs, Octo/execbox sessions,
-/// AgentCrew teams, API keys, idempotency records and artifacts.
+/// deliveries to agents, Cast's users and per-agent cost totals, Platform Agent's runs and
+/// their event logs, Octo/execbox sessions, AgentCrew teams, API keys, idempotency records and
+/// artifacts.
 ///
 /// Conventions: ids are strings (ULIDs when the store makes them); times are `UnixMillis`;
 /// free-form JSON columns are `Json` (null when unset); an optional column that may be absent
@@ -38,12 +39,29 @@ namespace agentcore {
 /// Longest id, name, callsign, slug, key or hash accepted, in bytes.
 inline constexpr std::size_t kMaxKeyBytes = 255;
 
+// --- Users ---------------------------------------------------------------------------------
+
+/// A person who logs in (Cast's `users`, §6). Only `id` is required.
+struct User {
+  std::string id;           // empty on create: a new ULID
+  std::string external_id;  // the login provider's id ("dev:<ULID>", an SSO id); unique when
+                            // not empty
+  std::string callsign;     // how the user is addressed in channels; not unique
+  std::string email;
+  std::string avatar_url;                   // text (max_content_bytes), not a key
+  std::string disclaimer_accepted_version;  // empty: none accepted yet
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
 // --- Spaces, channels, roster -------------------------------------------------------------
 
 struct Space {
   std::string id;
   std::string name;
   std::string owner_callsign;  // the space's human (Cast: one owner per space); may be empty
+  std::string owner_id;        // that human's User::id; may be empty. A label: the store does
+                               // not check that the user exists
   UnixMillis created_at = 0;
 };
 
@@ -191,6 +209,24 @@ struct PendingDelivery {
   std::string message_id;
   UnixMillis enqueued_at = 0;
   std::uint32_t attempts = 0;  // times it was handed out by TakePending
+};
+
+// --- Costs ---------------------------------------------------------------------------------
+
+/// The cumulative cost of one agent in one channel (Cast's `cost_records`): the agent reports
+/// its running totals and each report replaces the previous one, so there is one record per
+/// (channel_id, callsign). cost_usd is finite and not negative, duration_ms and num_turns not
+/// negative (kInvalidArgument otherwise).
+struct CostRecord {
+  std::string space_id;  // empty: the channel's; otherwise it must be the channel's
+  std::string channel_id;
+  std::string callsign;
+  double cost_usd = 0;
+  std::int64_t duration_ms = 0;
+  std::int64_t num_turns = 0;
+  Json usage;        // token counts as the agent reports them, or null
+  Json model_usage;  // per-model breakdown, or null
+  UnixMillis updated_at = 0;  // the store's clock at the last upsert
 };
 
 // --- Runs (Platform Agent) -----------------------------------------------------------------

@@ -69,10 +69,21 @@ class AGENTCORE_EXPORT Store {
   /// already migrates it to the newest version. kInvalidArgument: unknown version.
   virtual Status MigrateTo(int version) = 0;
 
+  // --- Users
+  /// Stores a new user; an empty id gets a new ULID, created_at and updated_at the store's
+  /// clock. kAlreadyExists: the id is taken, or the external_id (when not empty) is.
+  virtual Result<User> CreateUser(const User& user) = 0;
+  virtual Result<User> GetUser(std::string_view id) = 0;  // kNotFound
+  /// The user with that (non-empty) external_id. kNotFound.
+  virtual Result<User> FindUserByExternalId(std::string_view external_id) = 0;
+
   // --- Spaces and channels
-  /// Creates the space or returns the existing one with that id, unchanged (idempotent).
+  /// Creates the space (with its name, owner_callsign and owner_id) or returns the existing
+  /// one with that id, unchanged (idempotent).
   virtual Result<Space> EnsureSpace(const Space& space) = 0;
   virtual Result<Space> GetSpace(std::string_view id) = 0;  // kNotFound
+  /// Every space, oldest first (created_at, then id), at most `limit` (0: none).
+  virtual Result<std::vector<Space>> ListSpaces(std::size_t limit) = 0;
   /// kAlreadyExists: the id, or the name within the space, is taken; kNotFound: no space.
   virtual Result<Channel> CreateChannel(const NewChannel& in) = 0;
   virtual Result<Channel> GetChannel(std::string_view id) = 0;  // kNotFound
@@ -89,7 +100,8 @@ class AGENTCORE_EXPORT Store {
   virtual Result<RosterEntry> AddRosterEntry(const NewRosterEntry& in) = 0;
   virtual Result<RosterEntry> GetRosterEntry(std::string_view channel_id,
                                              std::string_view callsign) = 0;  // kNotFound
-  /// The channel's entries in creation order. kNotFound: no channel.
+  /// Every entry of the channel in creation order, whatever its status: entries with status
+  /// "archived" (or any other) are included; callers filter. kNotFound: no channel.
   virtual Result<std::vector<RosterEntry>> ListRoster(std::string_view channel_id) = 0;
   virtual Result<RosterEntry> UpdateRosterEntry(std::string_view channel_id,
                                                 std::string_view callsign,
@@ -125,6 +137,14 @@ class AGENTCORE_EXPORT Store {
   /// Removes delivered messages from the agent's queue (unknown ids are ignored).
   virtual Status AckPending(std::string_view channel_id, std::string_view callsign,
                             const std::vector<std::string>& message_ids) = 0;
+
+  // --- Costs (cumulative per agent and channel)
+  /// Inserts or replaces the record of (channel_id, callsign) with these totals; updated_at is
+  /// the store's clock. kNotFound: no channel; kInvalidArgument: a space_id that is not the
+  /// channel's (empty: the channel's), a negative or non-finite cost, negative counts.
+  virtual Status UpsertCost(const CostRecord& cost) = 0;
+  /// The channel's records, highest cost_usd first (ties by callsign). kNotFound: no channel.
+  virtual Result<std::vector<CostRecord>> ListCosts(std::string_view channel_id) = 0;
 
   // --- Runs and their event logs
   virtual Result<Run> CreateRun(const NewRun& in) = 0;  // kAlreadyExists

@@ -112,6 +112,15 @@ class PgParams {
     Push(s.c_str(), 0, 0);
     return *this;
   }
+  /// The shortest text that reads back as exactly `v` (to_chars). REQUIRES: `v` is finite.
+  PgParams& Double(double v) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;  // 32 bytes hold every double's shortest form (at most 24 characters)
+    const std::string& s = Own(std::string(buf, end));
+    Push(s.c_str(), 0, 0);
+    return *this;
+  }
   PgParams& Bool(bool b) {
     Push(b ? "t" : "f", 0, 0);
     return *this;

@@ -12,12 +12,26 @@
 
 namespace agentcore::internal {
 
+User DecodeUser(const PgRow& row) {
+  User u;
+  u.id = row.Str(0);
+  u.external_id = row.Str(1);
+  u.callsign = row.Str(2);
+  u.email = row.Str(3);
+  u.avatar_url = row.Str(4);
+  u.disclaimer_accepted_version = row.Str(5);
+  u.created_at = row.Int(6);
+  u.updated_at = row.Int(7);
+  return u;
+}
+
 Space DecodeSpace(const PgRow& row) {
   Space s;
   s.id = row.Str(0);
   s.name = row.Str(1);
   s.owner_callsign = row.Str(2);
   s.created_at = row.Int(3);
+  s.owner_id = row.Str(4);
   return s;
 }
 
@@ -191,6 +205,20 @@ Result<Artifact> DecodeArtifact(const PgRow& row) {
   a.created_at = row.Int(11);
   a.updated_at = row.Int(12);
   return a;
+}
+
+Result<CostRecord> DecodeCost(const PgRow& row) {
+  CostRecord c;
+  c.space_id = row.Str(0);
+  c.channel_id = row.Str(1);
+  c.callsign = row.Str(2);
+  c.cost_usd = row.Double(3);
+  c.duration_ms = row.Int(4);
+  c.num_turns = row.Int(5);
+  AGENTCORE_ASSIGN_OR_RETURN(c.usage, DecodeJson("cost usage", row.View(6)));
+  AGENTCORE_ASSIGN_OR_RETURN(c.model_usage, DecodeJson("cost model usage", row.View(7)));
+  c.updated_at = row.Int(8);
+  return c;
 }
 
 }  // namespace agentcore::internal

@@ -21,7 +21,10 @@
 
 namespace agentcore::internal {
 
-inline constexpr const char* kSpaceColumns = "id, name, owner_callsign, created_at";
+inline constexpr const char* kUserColumns =
+    "id, external_id, callsign, email, avatar_url, disclaimer_accepted_version, created_at, "
+    "updated_at";
+inline constexpr const char* kSpaceColumns = "id, name, owner_callsign, created_at, owner_id";
 inline constexpr const char* kChannelColumns =
     "id, space_id, name, tagline, mission, archived, created_at, updated_at, last_active_at";
 inline constexpr const char* kRosterColumns =
@@ -50,6 +53,10 @@ inline constexpr const char* kArtifactColumns =
     "id, channel_id, slug, type, title, tldr, status, content_type, size, version, props, "
     "created_at, updated_at";
 
+inline constexpr const char* kCostColumns =
+    "space_id, channel_id, callsign, cost_usd, duration_ms, num_turns, usage, model_usage, "
+    "updated_at";
+
 /// One row of a text-format result. Not owning; valid while the PGresult lives. Immutable.
 class PgRow {
  public:
@@ -74,6 +81,14 @@ class PgRow {
   std::optional<std::int64_t> OptInt(int col) const {
     if (IsNull(col)) return std::nullopt;
     return Int(col);
+  }
+  /// float8 in its shortest exact text form (extra_float_digits >= 1, the default since
+  /// PostgreSQL 12); the store writes only finite values.
+  double Double(int col) const {
+    const std::string_view v = View(col);
+    double out = 0;
+    std::from_chars(v.data(), v.data() + v.size(), out);
+    return out;
   }
   bool Bool(int col) const { return View(col) == "t"; }
 
@@ -100,6 +115,7 @@ Result<std::vector<T>> DecodeAll(const PGresult* result, Decode decode) {
   return out;
 }
 
+User DecodeUser(const PgRow& row);
 Space DecodeSpace(const PgRow& row);
 Channel DecodeChannel(const PgRow& row);
 Result<RosterEntry> DecodeRoster(const PgRow& row);
@@ -112,5 +128,6 @@ Result<Team> DecodeTeam(const PgRow& row);
 ApiKey DecodeApiKey(const PgRow& row);
 IdempotencyRecord DecodeIdempotency(const PgRow& row);
 Result<Artifact> DecodeArtifact(const PgRow& row);
+Result<CostRecord> DecodeCost(const PgRow& row);
 
 }  // namespace agentcore::internal

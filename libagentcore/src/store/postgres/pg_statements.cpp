@@ -30,8 +30,8 @@ struct Table {
     // The SELECT after the insert covers the existing row; the caller retries the statement
     // once if a concurrent creator committed between the two snapshots.
     Set(Stmt::kEnsureSpace, "ensure_space",
-        fmt::format("WITH ins AS (INSERT INTO spaces (id, name, owner_callsign, created_at) "
-                    "VALUES ($1, $2, $3, $4::bigint) ON CONFLICT (id) DO NOTHING "
+        fmt::format("WITH ins AS (INSERT INTO spaces (id, name, owner_callsign, owner_id, "
+                    "created_at) VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (id) DO NOTHING "
                     "RETURNING {0}) "
                     "SELECT {0} FROM ins UNION ALL "
                     "SELECT {0} FROM spaces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
@@ -61,6 +61,40 @@ struct Table {
                     kChannelColumns));
     Set(Stmt::kSpaceExists, "space_exists", "SELECT 1 FROM spaces WHERE id = $1");
     Set(Stmt::kChannelExists, "channel_exists", "SELECT 1 FROM channels WHERE id = $1");
+    Set(Stmt::kListSpaces, "list_spaces",
+        fmt::format("SELECT {} FROM spaces ORDER BY created_at, id LIMIT $1::bigint",
+                    kSpaceColumns));
+
+    // --- Users
+    Set(Stmt::kInsertUser, "insert_user",
+        fmt::format("INSERT INTO users (id, external_id, callsign, email, avatar_url, "
+                    "disclaimer_accepted_version, created_at, updated_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $7::bigint) RETURNING {}",
+                    kUserColumns));
+    Set(Stmt::kGetUser, "get_user", fmt::format("SELECT {} FROM users WHERE id = $1", kUserColumns));
+    // `<> ''` lets the partial unique index serve the lookup.
+    Set(Stmt::kFindUserByExternalId, "find_user_by_external_id",
+        fmt::format("SELECT {} FROM users WHERE external_id = $1 AND external_id <> ''",
+                    kUserColumns));
+
+    // --- Costs
+    // The channel's row decides: no row back means no channel; otherwise `stored` says whether
+    // the upsert ran, i.e. whether the given space ($3, '' for any) is the channel's.
+    Set(Stmt::kUpsertCost, "upsert_cost",
+        "WITH c AS (SELECT id, space_id FROM channels WHERE id = $1), "
+        "ins AS (INSERT INTO cost_records (channel_id, callsign, space_id, cost_usd, duration_ms, "
+        "num_turns, usage, model_usage, updated_at) "
+        "SELECT c.id, $2, c.space_id, $4::float8, $5::bigint, $6::bigint, $7::json, $8::json, "
+        "$9::bigint FROM c WHERE $3::text = '' OR c.space_id = $3::text "
+        "ON CONFLICT (channel_id, callsign) DO UPDATE SET space_id = EXCLUDED.space_id, "
+        "cost_usd = EXCLUDED.cost_usd, duration_ms = EXCLUDED.duration_ms, "
+        "num_turns = EXCLUDED.num_turns, usage = EXCLUDED.usage, "
+        "model_usage = EXCLUDED.model_usage, updated_at = EXCLUDED.updated_at RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM ins) AS stored FROM c");
+    Set(Stmt::kListCosts, "list_costs",
+        fmt::format("SELECT {} FROM cost_records WHERE channel_id = $1 "
+                    "ORDER BY cost_usd DESC, callsign",
+                    kCostColumns));
 
     // --- Roster
     Set(Stmt::kInsertRoster, "insert_roster",

@@ -27,6 +27,14 @@ enum class Stmt : int {
   kUpdateChannel,
   kSpaceExists,
   kChannelExists,
+  kListSpaces,
+  // Users.
+  kInsertUser,
+  kGetUser,
+  kFindUserByExternalId,
+  // Costs.
+  kUpsertCost,
+  kListCosts,
   // Roster.
   kInsertRoster,
   kGetRoster,

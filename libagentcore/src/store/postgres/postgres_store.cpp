@@ -2,6 +2,7 @@
 // PostgresStore: opening, the request helpers, the schema, spaces, channels and the roster.
 #include "store/postgres/postgres_store.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
@@ -135,7 +136,7 @@ Status PostgresStore::MigrateTo(int version) {
 Result<Space> PostgresStore::EnsureSpace(const Space& space) {
   AGENTCORE_RETURN_IF_ERROR(CheckSpace(space));
   PgParams p;
-  p.Text(space.id).Text(space.name).Text(space.owner_callsign).Int(Now());
+  p.Text(space.id).Text(space.name).Text(space.owner_callsign).Text(space.owner_id).Int(Now());
   // Twice at most: when a concurrent creator commits between the insert's and the select's
   // snapshots, the first run sees neither row.
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -152,6 +153,12 @@ Result<Space> PostgresStore::GetSpace(std::string_view id) {
   AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kRead, Stmt::kGetSpace, p));
   if (PQntuples(r.get()) == 0) return SpaceNotFound(id);
   return DecodeSpace(PgRow(r.get(), 0));
+}
+
+Result<std::vector<Space>> PostgresStore::ListSpaces(std::size_t limit) {
+  PgParams p;
+  p.Int(static_cast<std::int64_t>(std::min(limit, kMaxPageSize)));
+  return QueryAll<Space>(Stmt::kListSpaces, p, DecodeSpace);
 }
 
 Result<Channel> PostgresStore::CreateChannel(const NewChannel& in) {

@@ -18,7 +18,7 @@
 // The method bodies are split by aggregate: postgres_store.cpp (open, schema, spaces,
 // channels, roster), postgres_messages.cpp (messages, pending deliveries),
 // postgres_runs.cpp (runs, sessions, teams), postgres_records.cpp (API keys, idempotency,
-// artifacts). Thread-safe.
+// artifacts), postgres_users.cpp (users, cost records). Thread-safe.
 
 #include <memory>
 #include <span>
@@ -52,8 +52,13 @@ class PostgresStore final : public Store {
   Result<int> SchemaVersion() override;
   Status MigrateTo(int version) override;
 
+  Result<User> CreateUser(const User& user) override;
+  Result<User> GetUser(std::string_view id) override;
+  Result<User> FindUserByExternalId(std::string_view external_id) override;
+
   Result<Space> EnsureSpace(const Space& space) override;
   Result<Space> GetSpace(std::string_view id) override;
+  Result<std::vector<Space>> ListSpaces(std::size_t limit) override;
   Result<Channel> CreateChannel(const NewChannel& in) override;
   Result<Channel> GetChannel(std::string_view id) override;
   Result<Channel> FindChannelByName(std::string_view space_id, std::string_view name) override;
@@ -68,6 +73,9 @@ class PostgresStore final : public Store {
   Result<RosterEntry> UpdateRosterEntry(std::string_view channel_id, std::string_view callsign,
                                         const RosterPatch& patch) override;
   Status RemoveRosterEntry(std::string_view channel_id, std::string_view callsign) override;
+
+  Status UpsertCost(const CostRecord& cost) override;
+  Result<std::vector<CostRecord>> ListCosts(std::string_view channel_id) override;
 
   Result<Message> AppendMessage(const NewMessage& in) override;
   Result<Message> GetMessage(std::string_view id) override;

@@ -23,12 +23,26 @@ std::string SelectSql(std::string_view columns, std::string_view table, std::str
   return fmt::format("SELECT {} FROM {} {}", columns, table, rest);
 }
 
+User UserFromRow(const Statement& row) {
+  User u;
+  u.id = row.String(0);
+  u.external_id = row.String(1);
+  u.callsign = row.String(2);
+  u.email = row.String(3);
+  u.avatar_url = row.String(4);
+  u.disclaimer_accepted_version = row.String(5);
+  u.created_at = row.Int(6);
+  u.updated_at = row.Int(7);
+  return u;
+}
+
 Space SpaceFromRow(const Statement& row) {
   Space s;
   s.id = row.String(0);
   s.name = row.String(1);
   s.owner_callsign = row.String(2);
   s.created_at = row.Int(3);
+  s.owner_id = row.String(4);
   return s;
 }
 
@@ -199,6 +213,20 @@ Result<Artifact> ArtifactFromRow(const Statement& row) {
   a.created_at = row.Int(11);
   a.updated_at = row.Int(12);
   return a;
+}
+
+Result<CostRecord> CostFromRow(const Statement& row) {
+  CostRecord c;
+  c.space_id = row.String(0);
+  c.channel_id = row.String(1);
+  c.callsign = row.String(2);
+  c.cost_usd = row.Double(3);
+  c.duration_ms = row.Int(4);
+  c.num_turns = row.Int(5);
+  AGENTCORE_ASSIGN_OR_RETURN(c.usage, JsonColumn(row, 6, "cost usage"));
+  AGENTCORE_ASSIGN_OR_RETURN(c.model_usage, JsonColumn(row, 7, "cost model usage"));
+  c.updated_at = row.Int(8);
+  return c;
 }
 
 }  // namespace agentcore::internal::sqlite

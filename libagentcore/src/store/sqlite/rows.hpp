@@ -13,7 +13,11 @@
 
 namespace agentcore::internal::sqlite {
 
-inline constexpr std::string_view kSpaceColumns = "id, name, owner_callsign, created_at";
+inline constexpr std::string_view kUserColumns =
+    "id, external_id, callsign, email, avatar_url, disclaimer_accepted_version, created_at, "
+    "updated_at";
+inline constexpr std::string_view kSpaceColumns =
+    "id, name, owner_callsign, created_at, owner_id";
 inline constexpr std::string_view kChannelColumns =
     "id, space_id, name, tagline, mission, archived, created_at, updated_at, last_active_at";
 inline constexpr std::string_view kRosterColumns =
@@ -36,6 +40,9 @@ inline constexpr std::string_view kApiKeyColumns =
     "id, space_id, name, key_hash, prefix, created_at, last_used_at, revoked";
 inline constexpr std::string_view kIdempotencyColumns =
     "scope, key, request_hash, status_code, response_body, created_at, expires_at";
+inline constexpr std::string_view kCostColumns =
+    "space_id, channel_id, callsign, cost_usd, duration_ms, num_turns, usage, model_usage, "
+    "updated_at";
 // blob_file last: it is not part of Artifact.
 inline constexpr std::string_view kArtifactColumns =
     "id, channel_id, slug, type, title, tldr, status, content_type, size, version, props, "
@@ -43,6 +50,7 @@ inline constexpr std::string_view kArtifactColumns =
 
 // Each reads the columns listed above from the current row. JSON columns are parsed back; a
 // column that does not parse (the file was edited by hand) is kInternal.
+User UserFromRow(const Statement& row);
 Space SpaceFromRow(const Statement& row);
 Channel ChannelFromRow(const Statement& row);
 Result<RosterEntry> RosterEntryFromRow(const Statement& row);
@@ -55,6 +63,7 @@ Result<Team> TeamFromRow(const Statement& row);
 ApiKey ApiKeyFromRow(const Statement& row);
 IdempotencyRecord IdempotencyFromRow(const Statement& row);
 Result<Artifact> ArtifactFromRow(const Statement& row);
+Result<CostRecord> CostFromRow(const Statement& row);
 
 // "SELECT <columns> FROM <table> " + rest, built once per call site (function-local statics).
 std::string SelectSql(std::string_view columns, std::string_view table, std::string_view rest);

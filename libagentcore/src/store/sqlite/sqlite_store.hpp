@@ -45,8 +45,13 @@ class SqliteStore final : public Store {
   Result<int> SchemaVersion() override;
   Status MigrateTo(int version) override;
 
+  Result<User> CreateUser(const User& user) override;
+  Result<User> GetUser(std::string_view id) override;
+  Result<User> FindUserByExternalId(std::string_view external_id) override;
+
   Result<Space> EnsureSpace(const Space& space) override;
   Result<Space> GetSpace(std::string_view id) override;
+  Result<std::vector<Space>> ListSpaces(std::size_t limit) override;
   Result<Channel> CreateChannel(const NewChannel& in) override;
   Result<Channel> GetChannel(std::string_view id) override;
   Result<Channel> FindChannelByName(std::string_view space_id, std::string_view name) override;
@@ -61,6 +66,9 @@ class SqliteStore final : public Store {
   Result<RosterEntry> UpdateRosterEntry(std::string_view channel_id, std::string_view callsign,
                                         const RosterPatch& patch) override;
   Status RemoveRosterEntry(std::string_view channel_id, std::string_view callsign) override;
+
+  Status UpsertCost(const CostRecord& cost) override;
+  Result<std::vector<CostRecord>> ListCosts(std::string_view channel_id) override;
 
   Result<Message> AppendMessage(const NewMessage& in) override;
   Result<Message> GetMessage(std::string_view id) override;

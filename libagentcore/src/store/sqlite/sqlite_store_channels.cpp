@@ -2,6 +2,8 @@
 // Spaces, channels and roster entries of the SQLite store.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "store/record_checks.hpp"
 #include "store/sqlite/query.hpp"
 #include "store/sqlite/rows.hpp"
@@ -70,9 +72,10 @@ Result<Space> SqliteStore::EnsureSpace(const Space& space) {
   if (Status written = Write([&](WriteContext& ctx) -> Status {
         AGENTCORE_ASSIGN_OR_RETURN(
             int changed, Execute(ctx.conn(),
-                                 "INSERT INTO spaces (id, name, owner_callsign, created_at) "
-                                 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
-                                 space.id, space.name, space.owner_callsign, now));
+                                 "INSERT INTO spaces (id, name, owner_callsign, owner_id, "
+                                 "created_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                                 "ON CONFLICT (id) DO NOTHING",
+                                 space.id, space.name, space.owner_callsign, space.owner_id, now));
         (void)changed;
         AGENTCORE_ASSIGN_OR_RETURN(out, LoadSpace(ctx.conn(), space.id));
         return Status::Ok();
@@ -86,6 +89,13 @@ Result<Space> SqliteStore::EnsureSpace(const Space& space) {
 Result<Space> SqliteStore::GetSpace(std::string_view id) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("space id", id));
   return Read([&](Connection& c) { return LoadSpace(c, id); });
+}
+
+Result<std::vector<Space>> SqliteStore::ListSpaces(std::size_t limit) {
+  static const std::string sql =
+      SelectSql(kSpaceColumns, "spaces", "ORDER BY created_at, id LIMIT ?1");
+  const std::size_t n = std::min(limit, kMaxPageSize);
+  return Read([&](Connection& c) { return QueryAll<Space>(c, sql, SpaceFromRow, n); });
 }
 
 // --- Channels

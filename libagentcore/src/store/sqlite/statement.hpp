@@ -61,6 +61,7 @@ class Statement {
   void Bind(int i, I v) {
     Note(sqlite3_bind_int64(stmt_, i, static_cast<sqlite3_int64>(v)));
   }
+  void Bind(int i, double v) { Note(sqlite3_bind_double(stmt_, i, v)); }
   void BindNull(int i) { Note(sqlite3_bind_null(stmt_, i)); }
   void Bind(int i, std::nullptr_t) { BindNull(i); }
   void Bind(int i, const std::optional<std::string>& v) {
@@ -85,6 +86,7 @@ class Statement {
 
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
   // Valid until the next Step() or the end of this Statement.
   std::string_view Text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));

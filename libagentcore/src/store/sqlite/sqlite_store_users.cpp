@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+// Users and cost records of the SQLite store.
+#include <fmt/format.h>
+
+#include "store/record_checks.hpp"
+#include "store/sqlite/query.hpp"
+#include "store/sqlite/rows.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace agentcore::internal::sqlite {
+
+namespace {
+
+Status ChannelNotFound(std::string_view id) {
+  return NotFound(fmt::format("channel \"{}\" not found", id));
+}
+
+}  // namespace
+
+// --- Users
+
+Result<User> SqliteStore::CreateUser(const User& user) {
+  AGENTCORE_RETURN_IF_ERROR(CheckUser(user, options_.max_content_bytes));
+  User u = user;
+  if (u.id.empty()) u.id = ids_.Next();
+  u.created_at = u.updated_at = Now();
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        Connection& c = ctx.conn();
+        AGENTCORE_ASSIGN_OR_RETURN(bool taken, Exists(c, "SELECT 1 FROM users WHERE id = ?1", u.id));
+        if (taken) return AlreadyExists(fmt::format("user \"{}\" already exists", u.id));
+        if (!u.external_id.empty()) {
+          AGENTCORE_ASSIGN_OR_RETURN(
+              bool external_taken,
+              Exists(c, "SELECT 1 FROM users WHERE external_id = ?1 AND external_id <> ''",
+                     u.external_id));
+          if (external_taken) {
+            return AlreadyExists(
+                fmt::format("a user with external id \"{}\" already exists", u.external_id));
+          }
+        }
+        return Execute(c,
+                       "INSERT INTO users (id, external_id, callsign, email, avatar_url, "
+                       "disclaimer_accepted_version, created_at, updated_at) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                       u.id, u.external_id, u.callsign, u.email, u.avatar_url,
+                       u.disclaimer_accepted_version, u.created_at)
+            .status();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return u;
+}
+
+Result<User> SqliteStore::GetUser(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("user id", id));
+  static const std::string sql = SelectSql(kUserColumns, "users", "WHERE id = ?1");
+  return Read([&](Connection& c) {
+    return QueryOne<User>(
+        c, sql, UserFromRow, [&] { return NotFound(fmt::format("user \"{}\" not found", id)); },
+        id);
+  });
+}
+
+Result<User> SqliteStore::FindUserByExternalId(std::string_view external_id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("user external id", external_id));
+  // `<> ''` lets the partial unique index serve the lookup.
+  static const std::string sql =
+      SelectSql(kUserColumns, "users", "WHERE external_id = ?1 AND external_id <> ''");
+  return Read([&](Connection& c) {
+    return QueryOne<User>(
+        c, sql, UserFromRow,
+        [&] { return NotFound(fmt::format("user with external id \"{}\" not found", external_id)); },
+        external_id);
+  });
+}
+
+// --- Costs
+
+Status SqliteStore::UpsertCost(const CostRecord& cost) {
+  AGENTCORE_RETURN_IF_ERROR(CheckCostRecord(cost));
+  const std::size_t max = options_.max_content_bytes;
+  AGENTCORE_ASSIGN_OR_RETURN(auto usage, EncodeNullableJson("cost usage", cost.usage, max));
+  AGENTCORE_ASSIGN_OR_RETURN(auto model_usage,
+                             EncodeNullableJson("cost model usage", cost.model_usage, max));
+  const UnixMillis now = Now();
+  return Write([&](WriteContext& ctx) -> Status {
+    Connection& c = ctx.conn();
+    AGENTCORE_ASSIGN_OR_RETURN(
+        std::string space_id,
+        QueryOne<std::string>(
+            c, "SELECT space_id FROM channels WHERE id = ?1",
+            [](const Statement& row) { return row.String(0); },
+            [&] { return ChannelNotFound(cost.channel_id); }, cost.channel_id));
+    if (!cost.space_id.empty() && cost.space_id != space_id) {
+      return InvalidArgument(fmt::format("cost space \"{}\" is not the space of channel \"{}\"",
+                                         cost.space_id, cost.channel_id));
+    }
+    return Execute(c,
+                   "INSERT INTO cost_records (channel_id, callsign, space_id, cost_usd, "
+                   "duration_ms, num_turns, usage, model_usage, updated_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                   "ON CONFLICT (channel_id, callsign) DO UPDATE SET "
+                   "space_id = excluded.space_id, cost_usd = excluded.cost_usd, "
+                   "duration_ms = excluded.duration_ms, num_turns = excluded.num_turns, "
+                   "usage = excluded.usage, model_usage = excluded.model_usage, "
+                   "updated_at = excluded.updated_at",
+                   cost.channel_id, cost.callsign, space_id, cost.cost_usd, cost.duration_ms,
+                   cost.num_turns, usage, model_usage, now)
+        .status();
+  });
+}
+
+Result<std::vector<CostRecord>> SqliteStore::ListCosts(std::string_view channel_id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("cost channel id", channel_id));
+  static const std::string sql = SelectSql(kCostColumns, "cost_records",
+                                           "WHERE channel_id = ?1 ORDER BY cost_usd DESC, callsign");
+  return Read([&](Connection& c) -> Result<std::vector<CostRecord>> {
+    AGENTCORE_ASSIGN_OR_RETURN(auto costs, QueryAll<CostRecord>(c, sql, CostFromRow, channel_id));
+    if (costs.empty()) {
+      AGENTCORE_ASSIGN_OR_RETURN(bool channel,
+                                 Exists(c, "SELECT 1 FROM channels WHERE id = ?1", channel_id));
+      if (!channel) return ChannelNotFound(channel_id);
+    }
+    return costs;
+  });
+}
+
+}  // namespace agentcore::internal::sqlite
