@@ -11,6 +11,9 @@
 #include <agentcore/mention/mention.hpp>
 #include <agentcore/mention/router.hpp>
 #include <agentcore/result.hpp>
+#include <agentcore/runtime/agent.hpp>
+#include <agentcore/runtime/runtime.hpp>
+#include <agentcore/runtime/runtimes.hpp>
 #include <agentcore/state/agent_state.hpp>
 #include <agentcore/state/run_state.hpp>
 #include <agentcore/state/session_state.hpp>

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <agentcore/runtime/runtime.hpp>
+
+#include <string.h>  // sigabbrev_np
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include <agentcore/runtime/agent.hpp>
+
+namespace agentcore {
+
+Runtime::~Runtime() = default;
+RuntimeObserver::~RuntimeObserver() = default;
+
+Status ValidateRuntimeAgentId(std::string_view agent_id) {
+  auto bad = [&] {
+    return InvalidArgument(fmt::format(
+        "invalid agent id \"{}\": expected {{spaceId}}:{{channelId}}:{{callsign}}",
+        agent_id.substr(0, 100)));
+  };
+  if (agent_id.size() > kMaxRuntimeAgentIdBytes) return bad();
+  if (agent_id.find('\0') != std::string_view::npos) return bad();
+  // spec cast §5.1: three non-empty parts. Cast ignores a fourth part; a runtime keys its
+  // agents by this string, so it refuses one rather than know an agent under two names.
+  std::size_t first = agent_id.find(':');
+  if (first == std::string_view::npos || first == 0) return bad();
+  std::size_t second = agent_id.find(':', first + 1);
+  if (second == std::string_view::npos || second == first + 1) return bad();
+  if (second + 1 == agent_id.size()) return bad();
+  if (agent_id.find(':', second + 1) != std::string_view::npos) return bad();
+  return Status::Ok();
+}
+
+std::string DescribeAgentExit(const AgentExit& exit) {
+  if (exit.signal == 0) return fmt::format("exited with code {}", exit.exit_code);
+  const char* name = ::sigabbrev_np(exit.signal);
+  if (name == nullptr) return fmt::format("killed by signal {}", exit.signal);
+  return fmt::format("killed by signal {} (SIG{})", exit.signal, name);
+}
+
+std::string_view AgentEventKindName(AgentEventKind kind) {
+  switch (kind) {
+    case AgentEventKind::kActivating:
+      return "activating";
+    case AgentEventKind::kOnline:
+      return "online";
+    case AgentEventKind::kOffline:
+      return "offline";
+    case AgentEventKind::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+}  // namespace agentcore
