@@ -6,6 +6,7 @@
 #include <agentcore/auth/crypto.hpp>
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
+#include <agentcore/http/client.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/mention/mention.hpp>
