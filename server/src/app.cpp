@@ -10,6 +10,7 @@
 #include "handlers/handlers.hpp"
 #include "handlers/stream.hpp"
 #include "handlers/tymbal.hpp"
+#include "orchestrator.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -49,6 +50,7 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
                                ? std::string(kDevContainerSecret)
                                : app->config_.container_secret;
   AGENTCORE_ASSIGN_OR_RETURN(app->store_, OpenStore(app->config_.database_url));
+  AGENTCORE_ASSIGN_OR_RETURN(app->orchestrator_, Orchestrator::Open(*app));
 
   RegisterHandlers(app->router_);
   RegisterTymbalRoutes(app->router_);
@@ -70,11 +72,22 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
   return app;
 }
 
-Status App::Start() { return http_->Start(); }
+Status App::Start() {
+  // Agents an earlier process left running are ended before anything can reach them.
+  if (Status s = orchestrator_->Reconcile(); !s.ok()) {
+    std::fprintf(stderr, "{\"event\":\"error\",\"what\":\"reconcile agents\",\"message\":\"%s\"}\n",
+                 s.ToString().c_str());
+  }
+  AGENTCORE_RETURN_IF_ERROR(http_->Start());
+  orchestrator_->Start();
+  return Status();
+}
 
 void App::Stop() {
   if (stopped_ || !http_) return;
   stopped_ = true;
+  // Agents first: their uploads end (interrupted) while the server still handles them.
+  orchestrator_->Shutdown();
   http_->Stop(config_.shutdown_grace);
   blocking_.join();  // every offloaded store call has returned
   store_.reset();    // closes the store: the SQLite writer commits what it holds

@@ -31,6 +31,8 @@
 
 namespace agentcore::server {
 
+class Orchestrator;
+
 /// Who is calling a session-authenticated route.
 struct Principal {
   enum class Kind { kSession, kApiKey };
@@ -61,6 +63,10 @@ class App {
   Clock& clock() { return *clock_; }
   std::string NewId() { return ulids_.Next(); }
   std::size_t open_connections() const { return http_ ? http_->open_connections() : 0; }
+  /// The agents: activation, delivery, checkin (orchestrator.hpp).
+  Orchestrator& orchestrator() { return *orchestrator_; }
+  /// The pool for blocking calls (store, runtime, pushes to agents).
+  asio::thread_pool& blocking_pool() { return blocking_; }
 
   /// Runs `fn` (a blocking store call) on the blocking pool; the coroutine resumes on its own
   /// executor with the result.
@@ -117,6 +123,8 @@ class App {
   Router router_;
   asio::thread_pool blocking_;
   std::unique_ptr<HttpServer> http_;
+  // After blocking_: destroyed first, once Stop() has joined the pool.
+  std::unique_ptr<Orchestrator> orchestrator_;
   bool stopped_ = false;
 };
 

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "http/http_server.hpp"
 
@@ -31,6 +33,19 @@ struct ServerConfig {
   std::chrono::milliseconds sse_heartbeat{15'000};
   std::chrono::milliseconds shutdown_grace{10'000};
   bool compat_open_checkin = false;  // Cast leaves checkin/heartbeat unauthenticated
+  // --- agents (orchestrator.hpp)
+  /// argv per agent type (--agent-command TYPE=CMD, CMD split on spaces); "*" is the default
+  /// for unlisted types. Empty: every type runs `<dir of the server executable>/echo-agent`
+  /// when that file exists.
+  std::map<std::string, std::vector<std::string>> agent_commands;
+  std::chrono::milliseconds heartbeat_staleness{60'000};   // spec cast §5.7
+  std::chrono::milliseconds activation_timeout{180'000};   // spec cast §5.7
+  std::chrono::milliseconds agent_sweep_interval{1'000};   // how often timeouts are checked
+  std::chrono::milliseconds agent_kill_grace{2'000};       // SIGTERM -> SIGKILL on suspend
+  std::chrono::milliseconds agent_push_timeout{10'000};    // POST {callback}/message
+  /// Leave agents running at Stop (what a crash leaves; the next start reaps them). Tests of
+  /// crash recovery only.
+  bool agents_outlive_server = false;
   bool access_log = true;
 };
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -57,6 +58,16 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-access-log", no_access_log, "Do not write the JSON access log");
   cli.add_flag("--compat-open-checkin", config.compat_open_checkin,
                "Accept checkin/heartbeat/legacy ingest without a container token (as Cast)");
+  std::vector<std::string> agent_commands;
+  cli.add_option("--agent-command", agent_commands,
+                 "TYPE=CMD: command line for agents of TYPE (\"*\": every other type); "
+                 "repeatable; default: echo-agent next to this binary")
+      ->take_all();
+  long long staleness_ms = config.heartbeat_staleness.count();
+  long long activation_timeout_ms = config.activation_timeout.count();
+  cli.add_option("--heartbeat-staleness-ms", staleness_ms, "Agent heartbeat staleness");
+  cli.add_option("--activation-timeout-ms", activation_timeout_ms,
+                 "An agent that has not checked in by then is stopped and marked failed");
   long long header_timeout_ms = config.limits.header_timeout.count();
   long long body_timeout_ms = config.limits.body_timeout.count();
   long long idle_timeout_ms = config.limits.idle_timeout.count();
@@ -71,6 +82,27 @@ int main(int argc, char** argv) {
   config.limits.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   config.limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.shutdown_grace = std::chrono::milliseconds(grace_ms);
+  config.heartbeat_staleness = std::chrono::milliseconds(staleness_ms);
+  config.activation_timeout = std::chrono::milliseconds(activation_timeout_ms);
+  for (const std::string& spec : agent_commands) {
+    std::size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      std::fprintf(stderr, "--agent-command wants TYPE=CMD, got \"%s\"\n", spec.c_str());
+      return 1;
+    }
+    std::vector<std::string> argv_words;
+    std::string word;
+    for (char ch : spec.substr(eq + 1)) {
+      if (ch == ' ' || ch == '\t') {
+        if (!word.empty()) argv_words.push_back(std::move(word));
+        word.clear();
+      } else {
+        word.push_back(ch);
+      }
+    }
+    if (!word.empty()) argv_words.push_back(std::move(word));
+    config.agent_commands[spec.substr(0, eq)] = std::move(argv_words);
+  }
   if (config.public_url.empty()) {
     config.public_url = "http://127.0.0.1:" + std::to_string(config.port);
   }

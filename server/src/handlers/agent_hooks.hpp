@@ -6,9 +6,8 @@
 /// Cast's routes do to the store and to subscribers, then call exactly one of these at the
 /// point where Cast calls its AgentManager / invoker.
 ///
-/// For now every hook is a no-op that succeeds: no container is started, suspended or pushed
-/// to. When the orchestrator lands, only agent_hooks.cpp changes (it forwards to the App's
-/// orchestrator); the handlers and their tests stay as they are.
+/// agent_hooks.cpp forwards each hook to the App's orchestrator (orchestrator.hpp), on the
+/// blocking pool.
 
 #include <string>
 #include <vector>

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "handlers/handlers.hpp"
 
+#include "handlers/container_protocol.hpp"
+
 namespace agentcore::server {
 
 void RegisterHandlers(Router& router) {
@@ -11,6 +13,7 @@ void RegisterHandlers(Router& router) {
   RegisterAgentRoutes(router);
   RegisterMessageRoutes(router);
   RegisterCostRoutes(router);
+  RegisterContainerProtocolRoutes(router);
 }
 
 }  // namespace agentcore::server
