@@ -87,6 +87,8 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
   run_doctest "unit tests (release)" build/release/tests/agentcore_unit_tests
   note "PostgreSQL tests (release)"
   run_pg_tests "pg tests (release)" build/release/tests/agentcore_pg_tests
+  note "server tests (release)"
+  run_doctest "server tests (release)" build/release/tests/agentcore_server_tests
 fi
 
 note "sanitizer build (address, undefined)"
@@ -94,11 +96,24 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERROR=ON \
     "-DAGENTCORE_SANITIZE=address;undefined" -DAGENTCORE_BUILD_BENCHMARKS=OFF \
-    -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
+    -DAGENTCORE_BUILD_TOOLS=OFF; then
   note "unit tests (address, undefined)"
   run_doctest "unit tests (asan)" build/asan/tests/agentcore_unit_tests
   note "PostgreSQL tests (address, undefined)"
   run_pg_tests "pg tests (asan)" build/asan/tests/agentcore_pg_tests
+  note "server tests (address, undefined)"
+  run_doctest "server tests (asan)" build/asan/tests/agentcore_server_tests
+fi
+
+# The server is the multi-threaded part (io threads, blocking pool, broadcaster): its tests run
+# once more under ThreadSanitizer.
+note "thread sanitizer build (server)"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+if BUILD_TARGETS="agentcore_server_tests" build_tree tsan build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DAGENTCORE_WERROR=ON -DAGENTCORE_SANITIZE=thread -DAGENTCORE_BUILD_BENCHMARKS=OFF \
+    -DAGENTCORE_BUILD_TOOLS=OFF; then
+  note "server tests (thread)"
+  run_doctest "server tests (tsan)" build/tsan/tests/agentcore_server_tests
 fi
 
 note "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"

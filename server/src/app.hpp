@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/post.hpp>
@@ -68,24 +69,30 @@ class App {
   /// The pool for blocking calls (store, runtime, pushes to agents).
   asio::thread_pool& blocking_pool() { return blocking_; }
 
-  /// Runs `fn` (a blocking store call) on the blocking pool; the coroutine resumes on its own
-  /// executor with the result.
+  /// Runs `fn` (a blocking store call) on the blocking pool; the awaiting coroutine resumes on
+  /// its own executor with the result.
+  ///
+  /// The closure travels as a raw pointer on purpose: asio's use_awaitable initiation is a
+  /// coroutine taking its arguments by value, and GCC 12 copies a closure argument there
+  /// byte-wise (its std::string members kept pointers into the first frame: invalid frees).
   template <typename F>
   asio::awaitable<std::invoke_result_t<F&>> Offload(F fn) {
     using R = std::invoke_result_t<F&>;
-    auto executor = co_await asio::this_coro::executor;
-    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
-        [this, executor](auto handler, F f) mutable {
-          asio::post(blocking_, [handler = std::move(handler), f = std::move(f),
-                                 executor]() mutable {
-            R result = f();
+    F* task = new F(std::move(fn));
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
+        [this, task](auto handler) {
+          auto executor = asio::get_associated_executor(handler);
+          asio::post(blocking_, [handler = std::move(handler), task, executor]() mutable {
+            std::unique_ptr<F> owned(task);
+            R result = (*owned)();
+            owned.reset();
             asio::post(executor, [handler = std::move(handler),
                                   result = std::move(result)]() mutable {
               std::move(handler)(std::move(result));
             });
           });
         },
-        asio::use_awaitable, std::move(fn));
+        asio::use_awaitable);
   }
 
   // --- credentials ---------------------------------------------------------------------------

@@ -88,8 +88,9 @@ Status PersistSetFrame(App& app, const TymbalFrame& frame, const IngestTarget& t
       }
       if (const Json* u = v.Find("usage")) cost.usage = *u;
       if (const Json* mu = v.Find("modelUsage")) cost.model_usage = *mu;
-      // Cast logs and swallows cost errors; so do we (the frame was still broadcast).
-      (void)app.store().UpsertCost(cost);
+      // Cast logs and swallows cost errors (a cost frame without a sender, negative totals);
+      // so do we: the frame was still broadcast.
+      if (!cost.callsign.empty()) (void)app.store().UpsertCost(cost);
       *applied = true;
       return Status();
     }

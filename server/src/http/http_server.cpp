@@ -515,9 +515,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
 namespace {
 
+// Coroutine parameters are pointers and numbers only: GCC 12 miscompiles a class-type argument
+// passed as a temporary to a coroutine's by-value parameter (docs/threading.md).
 asio::awaitable<void> AcceptLoop(HttpServer* server, HttpServer::Shard* shard,
                                  const std::atomic<bool>* stopping, std::size_t max_connections,
-                                 std::function<std::size_t()> open) {
+                                 const std::atomic<std::size_t>* open_connections) {
   for (;;) {
     asio::error_code ec;
     tcp::socket socket = co_await shard->acceptor.async_accept(
@@ -530,7 +532,7 @@ asio::awaitable<void> AcceptLoop(HttpServer* server, HttpServer::Shard* shard,
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (open() >= max_connections) {
+    if (open_connections->load() >= max_connections) {
       std::string out;
       AppendResponse(CodedError(503, "too_many_connections", "connection limit reached"), false,
                      &out);
@@ -581,7 +583,7 @@ Status HttpServer::Start() {
     Shard* s = shard.get();
     asio::co_spawn(s->context,
                    AcceptLoop(this, s, &stopping_, options_.limits.max_connections,
-                              [this] { return open_connections_.load(); }),
+                              &open_connections_),
                    asio::detached);
     threads_.emplace_back([s] {
       auto guard = asio::make_work_guard(s->context);
