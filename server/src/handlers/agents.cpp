@@ -107,8 +107,8 @@ asio::awaitable<Result<Response>> AddAgent(RequestContext& ctx, const Principal&
   in.callsign = *callsign;
   in.agent_type = *agent_type;
   NewMessage summon = SystemStatusMessage(*channel, app.NewId(), "summon", *callsign);
-  Result<Summoned> done = co_await app.Offload(
-      [&store = app.store(), in, summon] { return StoreSummon(store, in, summon); });
+  auto store_summon = [&store = app.store(), in, summon] { return StoreSummon(store, in, summon); };
+  Result<Summoned> done = co_await app.Offload(std::move(store_summon));
   if (!done.has_value()) {
     if (done.status().code() == ErrorCode::kAlreadyExists) {
       co_return AlreadyExists("Agent already in roster");  // lost a race with another add
@@ -222,17 +222,17 @@ asio::awaitable<Result<Response>> RunLifecycle(RequestContext& ctx, const Princi
     if (Status s = co_await SuspendAgent(app, ref); !s.ok()) LogError("suspend agent", s);
   }
   RosterPatch patch = PatchFor(action, from, *transition);
-  Result<RosterEntry> updated = co_await app.Offload(
-      [&store = app.store(), ref, patch] {
-        return store.UpdateRosterEntry(ref.channel_id, ref.callsign, patch);
-      });
+  auto update = [&store = app.store(), ref, patch] {
+    return store.UpdateRosterEntry(ref.channel_id, ref.callsign, patch);
+  };
+  Result<RosterEntry> updated = co_await app.Offload(std::move(update));
   if (!updated.has_value()) co_return StoreError(updated.status());
   PublishAgentState(app, channel->id, callsign, BroadcastStateOf(action));
 
   if (action == RosterAction::kDismiss) {
     NewMessage dismiss = SystemStatusMessage(*channel, app.NewId(), "dismiss", callsign);
-    Result<Message> stored = co_await app.Offload(
-        [&store = app.store(), dismiss] { return store.AppendMessage(dismiss); });
+    auto append = [&store = app.store(), dismiss] { return store.AppendMessage(dismiss); };
+    Result<Message> stored = co_await app.Offload(std::move(append));
     if (!stored.has_value()) co_return StoreError(stored.status());
     PublishMessage(app, *stored);
   }

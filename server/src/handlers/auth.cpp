@@ -117,8 +117,10 @@ asio::awaitable<Result<Response>> CreateUserAndSpace(App& app, std::string_view 
   space.id = app.NewId();
   space.name = std::move(name);
   space.owner_callsign = callsign;
-  Result<NewDevAccount> account = co_await app.Offload(
-      [&store = app.store(), user, space] { return CreateDevAccount(store, user, space); });
+  auto create = [&store = app.store(), user, space] {
+    return CreateDevAccount(store, user, space);
+  };
+  Result<NewDevAccount> account = co_await app.Offload(std::move(create));
   if (!account.has_value()) co_return StoreError(account.status());
   co_return SessionResponse(app, account->user, account->space, 201);
 }

@@ -81,8 +81,10 @@ asio::awaitable<Result<Response>> CreateChannel(RequestContext& ctx, const Princ
   in.name = *name;
   in.tagline = tagline.value_or("");
   in.mission = mission.value_or("");
-  Result<Channel> created =
-      co_await ctx.app().Offload([&store = ctx.app().store(), in] { return store.CreateChannel(in); });
+  // Store calls are named lambdas, never temporaries inside co_await: GCC 12 miscompiles a
+  // capturing lambda temporary passed to a coroutine there (handler_support.hpp).
+  auto create = [&store = ctx.app().store(), in] { return store.CreateChannel(in); };
+  Result<Channel> created = co_await ctx.app().Offload(std::move(create));
   if (!created.has_value()) {
     // Cast answers a duplicate name with its generic 500; agentcore says what happened.
     if (created.status().code() == ErrorCode::kAlreadyExists) {
@@ -136,8 +138,10 @@ asio::awaitable<Result<Response>> UpdateChannel(RequestContext& ctx, const Princ
     if (channel.status().code() == ErrorCode::kNotFound) co_return ChannelResponse(200, nullptr);
     co_return channel.status();
   }
-  Result<Channel> updated = co_await app.Offload(
-      [&store = app.store(), id = channel->id, patch] { return store.UpdateChannel(id, patch); });
+  auto update = [&store = app.store(), id = channel->id, patch] {
+    return store.UpdateChannel(id, patch);
+  };
+  Result<Channel> updated = co_await app.Offload(std::move(update));
   if (!updated.has_value()) {
     if (updated.status().code() == ErrorCode::kAlreadyExists) {
       co_return AlreadyExists("Channel name already exists");

@@ -11,6 +11,12 @@
 /// Cast's HTTP status (kInvalidArgument 400, kNotFound 404, kAlreadyExists 409...). A store
 /// error the route does not expect is wrapped with `StoreError()` (kInternal): it is logged and
 /// the client sees only the route's fixed 500 text ("Failed to list channels"), as in Cast.
+///
+/// Store writes go through `App::Offload` with a *named* lambda (`auto work = [...]{...};
+/// co_await app.Offload(std::move(work));`), never a lambda temporary written inside the
+/// co_await expression: GCC 12 miscompiles the latter when the lambda captures strings by copy
+/// (the copy's strings still point into the temporary's buffers; seen as free(): invalid
+/// pointer in the pool thread).
 
 #include <optional>
 #include <string>

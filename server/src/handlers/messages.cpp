@@ -165,9 +165,13 @@ NewMessage BuildMessage(App& app, const Channel& channel, PostInput in, const Ro
   m.sender_type = std::move(in.sender_type);
   m.type = std::move(in.type);
   m.content = Json(std::move(in.content));
-  // Cast stores the targets as given, including [""] for a human message in a channel without
-  // agents (§8 #4); only the invocation drops the empty name.
-  if (!routing.targets.empty()) m.addressed_agents = routing.targets;
+  // Cast stores [""] for a human message in a channel without agents (the empty leader, §8 #4);
+  // agentcore stores no empty callsign, so that message is addressed to nobody.
+  std::vector<std::string> addressed;
+  for (const std::string& target : routing.targets) {
+    if (!target.empty()) addressed.push_back(target);
+  }
+  if (!addressed.empty()) m.addressed_agents = std::move(addressed);
   if (!in.attach_slugs.empty()) {
     JsonArray slugs(in.attach_slugs.begin(), in.attach_slugs.end());
     Json metadata = Json::Object();
@@ -200,8 +204,8 @@ asio::awaitable<Result<Response>> PostMessage(RequestContext& ctx, const Princip
   Routing routing = RouteMessage(ParseMentions(in->content), kind, *roster);
   std::vector<std::string> attach_slugs = in->attach_slugs;
   NewMessage message = BuildMessage(app, *channel, *std::move(in), routing);
-  Result<Message> stored = co_await app.Offload(
-      [&store = app.store(), message] { return store.AppendMessage(message); });
+  auto append = [&store = app.store(), message] { return store.AppendMessage(message); };
+  Result<Message> stored = co_await app.Offload(std::move(append));
   if (!stored.has_value()) co_return StoreError(stored.status());
   PublishMessage(app, *stored, routing.is_broadcast);
   co_await DeliverToAgents(app, *stored, InvocationTargets(routing, *roster));

@@ -60,8 +60,8 @@ asio::awaitable<Result<Response>> AddToRoster(RequestContext& ctx, const Princip
   in.callsign = *callsign;
   in.agent_type = *agent_type;
   in.status = status->value_or("active");
-  Result<RosterEntry> entry =
-      co_await app.Offload([&store = app.store(), in] { return store.AddRosterEntry(in); });
+  auto add = [&store = app.store(), in] { return store.AddRosterEntry(in); };
+  Result<RosterEntry> entry = co_await app.Offload(std::move(add));
   if (!entry.has_value()) {
     // Cast: a 500 from the unique index; agentcore: 409 with its generic text.
     if (entry.status().code() == ErrorCode::kAlreadyExists) {
@@ -87,10 +87,10 @@ asio::awaitable<Result<Response>> RemoveFromRoster(RequestContext& ctx,
   const std::string& entry_id = ctx.Param("entryId");
   for (const RosterEntry& e : *roster) {
     if (e.id != entry_id) continue;
-    Status removed = co_await app.Offload([&store = app.store(), channel_id = channel->id,
-                                           callsign = e.callsign] {
+    auto remove = [&store = app.store(), channel_id = channel->id, callsign = e.callsign] {
       return store.RemoveRosterEntry(channel_id, callsign);
-    });
+    };
+    Status removed = co_await app.Offload(std::move(remove));
     // Removed concurrently: the outcome the caller wanted.
     if (!removed.ok() && removed.code() != ErrorCode::kNotFound) co_return StoreError(removed);
     break;
