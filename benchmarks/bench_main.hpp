@@ -7,6 +7,8 @@
 int RunTymbalBench(int argc, char** argv);
 int RunMentionsBench(int argc, char** argv);
 int RunStoreBench(int argc, char** argv);
+// An in-process server with N echo agents (agents_bench.cpp; built with the server).
+int RunAgentsBench(int argc, char** argv);
 // The PostgreSQL half of `store` (store_bench_pg.cpp), called by RunStoreBench for
 // --backend postgres when built with AGENTCORE_BENCH_POSTGRES.
 int RunPostgresStoreBench(int argc, char** argv);
