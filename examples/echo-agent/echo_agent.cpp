@@ -17,10 +17,11 @@
 // 3 once N frames went out, mid-stream), --never-checkin, --heartbeat-ms N, --port N (default:
 // an ephemeral port; the runtime's PORT suggestion is ignored, the checkin endpoint counts).
 //
-// SIGTERM or SIGINT end it with exit code 0.
+// SIGTERM or SIGINT end it at once with exit code 0.
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -293,13 +294,19 @@ int main(int argc, char** argv) {
   }
   options.identity = *identity;
 
-  // Stop signals are taken by main alone (sigwait below).
+  // Stop signals are taken by one thread from the start, so that a stop during checkin works.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  std::thread([signals] {
+    int received = 0;
+    sigwait(&signals, &received);
+    std::fflush(stderr);
+    std::_Exit(0);  // the worker may be mid-stream: that upload ends here
+  }).detach();
 
   EchoAgent agent(options);
   server::Router router;
@@ -363,9 +370,5 @@ int main(int argc, char** argv) {
     heartbeat.detach();
   }
 
-  int received = 0;
-  sigwait(&signals, &received);
-  http.Stop(std::chrono::milliseconds(200));
-  std::fflush(stderr);
-  std::_Exit(0);  // the worker may be mid-stream: that upload ends here
+  for (;;) pause();  // the signal thread ends the process
 }
