@@ -103,7 +103,7 @@ asio::awaitable<void> SseSession::Replay() {
     page.after = after;
     std::string channel = channel_id_;
     Result<MessagePage> result = co_await app.Offload(
-        [&app, channel, page] { return app.store().ListMessages(channel, page); });
+        [&app, &channel, &page] { return app.store().ListMessages(channel, page); });
     if (stopping_ || socket_ == nullptr) break;
     if (!result.ok()) {
       // The client reconnects with the same Last-Event-ID and gets another try.

@@ -116,6 +116,13 @@ TEST_SUITE("WebSocketCodec") {
     CHECK(static_cast<unsigned char>(frame[10]) == ('!' ^ 0x37));
   }
 
+  TEST_CASE("encodes an unmasked frame right after a masked one on the same thread") {
+    // wslay keeps a masked frame's flag in its context: the encoder must not inherit it.
+    CHECK(Client(WebSocketOpcode::kText, "abc").size() == 2 + 4 + 3);
+    CHECK(EncodeWebSocketText("abc") == Bytes({0x81, 0x03}) + "abc");
+    CHECK(EncodeWebSocketPong("p") == Bytes({0x8A, 0x01}) + "p");
+  }
+
   TEST_CASE("decodes a masked text message fed whole and byte by byte") {
     std::string wire = Client(WebSocketOpcode::kText, R"({"request":"sync"})");
     for (std::size_t piece : {0, 1, 2, 5}) {

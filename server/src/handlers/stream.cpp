@@ -126,7 +126,7 @@ asio::awaitable<Response> ChannelEvents(RequestContext& ctx) {
   App& app = ctx.app();
   std::string channel_id = ctx.Param("channelId");
   Result<Channel> channel =
-      co_await app.Offload([&app, channel_id] { return app.store().GetChannel(channel_id); });
+      co_await app.Offload([&app, &channel_id] { return app.store().GetChannel(channel_id); });
   if (!channel.ok()) {
     if (channel.status().code() == ErrorCode::kNotFound) {
       co_return CastError(404, "Channel not found");

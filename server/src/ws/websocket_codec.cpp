@@ -13,9 +13,11 @@ namespace {
 
 // --- encoding --------------------------------------------------------------------------------
 
-/// One wslay frame context per thread for encoding: wslay_frame_send leaves it back in its
+/// wslay frame contexts kept per thread for encoding: wslay_frame_send leaves one back in its
 /// initial state after every whole frame (our send callback takes every byte), so it can be
-/// reused, and the broadcaster's hot path pays no 4 KiB malloc + memset per frame.
+/// reused, and the broadcaster's hot path pays no 4 KiB malloc + memset per frame. Masked and
+/// unmasked frames need separate contexts: wslay sets its "mask the payload" flag on a masked
+/// frame and never clears it, so an unmasked frame sent next would get a masked payload.
 class FrameEncoder {
  public:
   FrameEncoder() {
@@ -72,7 +74,12 @@ class FrameEncoder {
   std::uint8_t mask_[4] = {0, 0, 0, 0};
 };
 
-FrameEncoder& ThreadEncoder() {
+FrameEncoder& UnmaskedEncoder() {
+  thread_local FrameEncoder encoder;
+  return encoder;
+}
+
+FrameEncoder& MaskedEncoder() {
   thread_local FrameEncoder encoder;
   return encoder;
 }
@@ -103,7 +110,8 @@ std::size_t Utf8Prefix(std::string_view text, std::size_t max) {
 
 std::string EncodeWebSocketFrame(WebSocketOpcode opcode, std::string_view payload, bool fin,
                                  std::optional<std::uint32_t> mask_key) {
-  return ThreadEncoder().Encode(opcode, payload, fin, mask_key);
+  FrameEncoder& encoder = mask_key ? MaskedEncoder() : UnmaskedEncoder();
+  return encoder.Encode(opcode, payload, fin, mask_key);
 }
 
 std::string EncodeWebSocketText(std::string_view payload) {

@@ -176,10 +176,13 @@ asio::awaitable<void> WebSocketSession::HandleSync(const TymbalFrame& request) {
   page.after = NonEmptyString(request, "since");
   page.before = NonEmptyString(request, "before");
   App& app = this->app();
+  // Offload closures capture references only: GCC 12 copies a closure argument of a call
+  // inside a coroutine byte-wise, which breaks captured std::strings (see App::Offload). The
+  // locals they refer to live in this frame, suspended until the call returns.
 
   if (std::find(authorized_.begin(), authorized_.end(), target) == authorized_.end()) {
     Result<Channel> channel =
-        co_await app.Offload([&app, target] { return app.store().GetChannel(target); });
+        co_await app.Offload([&app, &target] { return app.store().GetChannel(target); });
     if (stopping_ || close_sent_) co_return;
     if (!channel.ok()) {
       if (channel.status().code() == ErrorCode::kNotFound) {
@@ -198,7 +201,7 @@ asio::awaitable<void> WebSocketSession::HandleSync(const TymbalFrame& request) {
 
   SubscribeTo(target);
   Result<MessagePage> messages = co_await app.Offload(
-      [&app, target, page] { return app.store().ListMessages(target, page); });
+      [&app, &target, &page] { return app.store().ListMessages(target, page); });
   if (stopping_ || close_sent_) co_return;
   if (!messages.ok()) {
     SendText(ErrorFrame("server_error", "Failed to sync"));
