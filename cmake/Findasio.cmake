@@ -14,8 +14,14 @@ include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(asio REQUIRED_VARS asio_INCLUDE_DIR VERSION_VAR asio_VERSION)
 if(asio_FOUND AND NOT TARGET asio::asio)
   add_library(asio::asio INTERFACE IMPORTED)
+  set(_asio_defs ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    # Asio 1.22 enables co_await only for the compilers it knows; clang 14 with libstdc++ has
+    # <coroutine> and works.
+    list(APPEND _asio_defs ASIO_HAS_CO_AWAIT ASIO_HAS_STD_COROUTINE)
+  endif()
   set_target_properties(asio::asio PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${asio_INCLUDE_DIR}"
-    INTERFACE_COMPILE_DEFINITIONS "ASIO_STANDALONE;ASIO_NO_DEPRECATED")
+    INTERFACE_COMPILE_DEFINITIONS "${_asio_defs}")
   find_package(Threads REQUIRED)
   set_property(TARGET asio::asio PROPERTY INTERFACE_LINK_LIBRARIES Threads::Threads)
 endif()

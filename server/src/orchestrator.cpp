@@ -703,7 +703,9 @@ void Orchestrator::SweepOnce() {
       fired.emplace_back(slot->ref, t);
     }
   }
-  for (auto& [ref, timeout] : fired) {
+  for (const auto& item : fired) {
+    const AgentRef& ref = item.first;  // not a structured binding: clang 14 cannot capture one
+    const AgentTimeout timeout = item.second;
     if (timeout == AgentTimeout::kActivationTimeout) {
       // §5.7: no checkin in time. Stop it, mark it failed (done by Sweep), keep its queue.
       PostToPool([this, ref] {

@@ -49,7 +49,7 @@ TEST_CASE("single-frame ingest refuses missing, malformed and foreign credential
   auto format = t.Post("/tymbal/" + t.channel, kSet, "Bearer abc");
   CHECK(format.status == 401);
   CHECK(format.body ==
-        R"({"error":"Invalid Authorization format (expected: Container <token> or Agent <token>)"})");
+        R"x({"error":"Invalid Authorization format (expected: Container <token> or Agent <token>)"})x");
   auto bad = t.Post("/tymbal/" + t.channel, kSet, "Agent not.atoken");
   CHECK(bad.status == 401);
   CHECK(bad.body == R"({"error":"Invalid container token"})");

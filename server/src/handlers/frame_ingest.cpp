@@ -251,7 +251,8 @@ asio::awaitable<Status> StreamApplier::SaveProgress(bool force) {
     if (dirty_.count(open.id) != 0) updates.emplace_back(open.id, open.text);
   }
   dirty_.clear();
-  co_return co_await app_->Offload([this, updates = std::move(updates)]() -> Status {
+  // Named, not a temporary in the co_await expression: see App::Offload.
+  auto save = [this, updates = std::move(updates)]() -> Status {
     for (const auto& [id, text] : updates) {
       MessagePatch patch;
       patch.content = Json(text);
@@ -259,7 +260,9 @@ asio::awaitable<Status> StreamApplier::SaveProgress(bool force) {
       if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
     }
     return Status();
-  });
+  };
+  Status saved = co_await app_->Offload(std::move(save));
+  co_return saved;
 }
 
 asio::awaitable<void> StreamApplier::Interrupt() {
@@ -269,7 +272,7 @@ asio::awaitable<void> StreamApplier::Interrupt() {
     open_texts.emplace_back(open.id, open.text);
   }
   dirty_.clear();
-  (void)co_await app_->Offload([this, open_texts = std::move(open_texts)]() -> Status {
+  auto mark = [this, open_texts = std::move(open_texts)]() -> Status {
     for (const auto& [id, text] : open_texts) {
       Result<Message> existing = app_->store().GetMessage(id);
       if (!existing.ok() || existing->is_complete) continue;
@@ -282,7 +285,9 @@ asio::awaitable<void> StreamApplier::Interrupt() {
       (void)app_->store().UpdateMessage(id, patch);
     }
     return Status();
-  });
+  };
+  Status marked = co_await app_->Offload(std::move(mark));
+  (void)marked;
 }
 
 }  // namespace agentcore::server

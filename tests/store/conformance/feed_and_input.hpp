@@ -384,7 +384,9 @@ TEST_SUITE("StoreConformance") {
       call("artifact content type", f.store().PutArtifact(a, "x").status());
     }
     call("artifact read", f.store().ReadArtifactBlob(w.channel.id, b).status());
-    for (const auto& [what, s] : calls) {
+    for (const auto& entry : calls) {
+      const auto& what = entry.first;  // not a structured binding: clang 14 cannot capture one
+      const auto& s = entry.second;
       CAPTURE(what);
       CHECK(s.code() == ErrorCode::kInvalidArgument);
     }
@@ -438,7 +440,9 @@ TEST_SUITE("StoreConformance") {
         {"list artifacts", f.store().ListArtifacts("").status()},
         {"delete artifact", f.store().DeleteArtifact(w.channel.id, "")},
     };
-    for (const auto& [what, s] : calls) {
+    for (const auto& entry : calls) {
+      const auto& what = entry.first;  // not a structured binding: clang 14 cannot capture one
+      const auto& s = entry.second;
       CAPTURE(what);
       CHECK(s.code() == ErrorCode::kInvalidArgument);
     }
@@ -472,7 +476,9 @@ TEST_SUITE("StoreConformance") {
     art.channel_id = w.channel.id;
     art.slug = k;
     calls.emplace_back("artifact slug", f.store().PutArtifact(art, "x").status());
-    for (const auto& [what, st] : calls) {
+    for (const auto& entry : calls) {
+      const auto& what = entry.first;  // not a structured binding: clang 14 cannot capture one
+      const auto& st = entry.second;
       CAPTURE(what);
       CHECK(st.code() == ErrorCode::kInvalidArgument);
     }
@@ -566,7 +572,9 @@ TEST_SUITE("StoreConformance") {
         {"artifacts of a missing channel", f.store().ListArtifacts("nope").status()},
         {"pending of a missing channel", f.store().TakePending("nope", "x", 1).status()},
     };
-    for (const auto& [what, s] : calls) {
+    for (const auto& entry : calls) {
+      const auto& what = entry.first;  // not a structured binding: clang 14 cannot capture one
+      const auto& s = entry.second;
       CAPTURE(what);
       CHECK(s.code() == ErrorCode::kNotFound);
     }

@@ -140,7 +140,9 @@ TEST_SUITE("StoreConformance") {
     calls.emplace_back("get too long", f.store().GetUser(long_key).status());
     calls.emplace_back("find empty", f.store().FindUserByExternalId("").status());
     calls.emplace_back("find utf-8", f.store().FindUserByExternalId(b).status());
-    for (const auto& [what, s] : calls) {
+    for (const auto& entry : calls) {
+      const auto& what = entry.first;  // not a structured binding: clang 14 cannot capture one
+      const auto& s = entry.second;
       CAPTURE(what);
       CHECK(s.code() == ErrorCode::kInvalidArgument);
     }
@@ -416,7 +418,9 @@ TEST_SUITE("StoreConformance") {
     c = Cost(w.channel, "keep", 100);
     c.model_usage = deep;
     upsert("model usage too deep", c);
-    for (const auto& [what, st] : calls) {
+    for (const auto& entry : calls) {
+      const auto& what = entry.first;  // not a structured binding: clang 14 cannot capture one
+      const auto& st = entry.second;
       CAPTURE(what);
       CHECK(st.code() == ErrorCode::kInvalidArgument);
     }

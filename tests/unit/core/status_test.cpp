@@ -128,7 +128,9 @@ TEST_CASE("names every error code in lower case") {
       {ErrorCode::kUnknownOutcome, "unknown_outcome"},
   };
   std::set<std::string_view> seen;
-  for (const auto& [code, name] : names) {
+  for (const auto& entry : names) {
+    const auto& code = entry.first;  // not a structured binding: clang 14 cannot capture one
+    const auto& name = entry.second;
     CAPTURE(name);
     CHECK(ErrorCodeName(code) == name);
     seen.insert(ErrorCodeName(code));
@@ -151,7 +153,9 @@ TEST_CASE("builds each shorthand with its code and the full message") {
       {agentcore::Unavailable("bad \"x\""), ErrorCode::kUnavailable},
       {agentcore::NotSupported("bad \"x\""), ErrorCode::kNotSupported},
   };
-  for (const auto& [st, code] : cases) {
+  for (const auto& entry : cases) {
+    const auto& st = entry.first;  // not a structured binding: clang 14 cannot capture one
+    const auto& code = entry.second;
     CAPTURE(ErrorCodeName(code));
     CHECK_FALSE(st.ok());
     CHECK(st.code() == code);

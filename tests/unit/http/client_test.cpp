@@ -369,7 +369,7 @@ TEST_SUITE("HttpClient") {
     HttpRequest req = Get(server.Url("/"));
     SUBCASE("from the producer") {
       req.method = "POST";
-      CHECK_THROWS_AS(client->SendStreaming(req,
+      CHECK_THROWS_AS((void)client->SendStreaming(req,
                                             []() -> std::optional<std::string> {
                                               throw std::runtime_error("producer failed");
                                             }),
@@ -377,7 +377,7 @@ TEST_SUITE("HttpClient") {
     }
     SUBCASE("from the body callback") {
       CHECK_THROWS_AS(
-          client->SendWithBodyCallback(
+          (void)client->SendWithBodyCallback(
               req, [](std::string_view) -> bool { throw std::runtime_error("sink failed"); }),
           std::runtime_error);
     }
