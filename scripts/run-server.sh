@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds in Release and runs the main
-# program. Until the reference server lands this is the `agentcore` command-line tool; with no
-# arguments it validates and assembles the sample Tymbal stream in examples/data/.
+# The README's first command: installs what is missing, builds in Release and starts
+# agentcore-server on its embedded defaults: a SQLite file (./agentcore.db), the local process
+# runtime (agents are child processes; the example echo agent by default), port $PORT or 3234,
+# dev login (AUTH_MODE=dev unless set). Arguments go to the server (see --help). Stop with
+# Ctrl-C: the server stops its agents and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# clang is chosen by the top-level CMakeLists (GCC 12 miscompiles the server's coroutines).
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target agentcore_cli -j"$(nproc)"
+cmake --build build/release --target agentcore-server echo-agent agentcore_cli -j"$(nproc)"
 
-if (($# == 0)); then
-  build/release/tools/agentcore tymbal check examples/data/sample.ndjson || true
-  exec build/release/tools/agentcore tymbal assemble examples/data/sample.ndjson
-fi
-exec build/release/tools/agentcore "$@"
+export AUTH_MODE="${AUTH_MODE:-dev}"
+exec build/release/server/agentcore-server "$@"
