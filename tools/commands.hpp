@@ -11,5 +11,7 @@ namespace agentcore::cli {
 void AddTymbalCommands(CLI::App& app, int* exit_code);
 // `agentcore mentions TEXT`.
 void AddMentionCommands(CLI::App& app, int* exit_code);
+// `agentcore api-key create|list|revoke`.
+void AddKeyCommands(CLI::App& app, int* exit_code);
 
 }  // namespace agentcore::cli

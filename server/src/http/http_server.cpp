@@ -443,6 +443,13 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (!out_.empty() && !co_await Flush()) co_return false;
       upgrade_ = std::move(response.upgrade);
       std::string leftover = in_.substr(in_pos_);
+      // The session owns the socket from here on, for hours maybe: this connection's buffers
+      // and request go now (an idle subscriber costs ~6 KB instead of ~23 KB).
+      std::string().swap(in_);
+      in_pos_ = 0;
+      std::string().swap(out_);
+      context_.reset();
+      request_ = Request();
       SetDeadline(Clock::time_point::max());
       co_await upgrade_->Run(socket_, std::move(leftover));
       co_return false;
