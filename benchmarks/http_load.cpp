@@ -406,6 +406,7 @@ struct CorpusFrame {
   agentcore::FrameKind kind;
   std::string id;
   std::string rest;
+  bool cost = false;  // a set frame of type cost: a cost record, no message (§4.8.1)
 };
 
 constexpr std::string_view kBqPrefix = "{\"bq\":\"";
@@ -427,7 +428,9 @@ std::vector<CorpusFrame> LoadCorpus(const std::string& path, std::size_t max_byt
         kind != agentcore::FrameKind::kSet) {
       continue;
     }
-    frames.push_back(CorpusFrame{kind, line.substr(6, 26), line.substr(33)});
+    bool cost = kind == agentcore::FrameKind::kSet &&
+                line.find("\"v\":{\"type\":\"cost\"") != std::string::npos;
+    frames.push_back(CorpusFrame{kind, line.substr(6, 26), line.substr(33), cost});
   }
   if (frames.empty()) Die("no frames in the corpus " + path);
   return frames;
@@ -450,7 +453,7 @@ class FrameSource {
   /// Appends the next frame to `out`; returns the offset of its bq digits in `out`. `open()`
   /// tells whether a started message awaits its set frame.
   std::size_t Next(std::string& out, agentcore::FrameKind* kind = nullptr,
-                   std::string* new_id = nullptr) {
+                   std::string* new_id = nullptr, bool* cost = nullptr) {
     for (;;) {
       const CorpusFrame& f = (*corpus_)[pos_];
       if (++pos_ == corpus_->size()) {
@@ -476,6 +479,7 @@ class FrameSource {
         }
       }
       if (kind) *kind = f.kind;
+      if (cost) *cost = f.cost;
       if (new_id) *new_id = id;
       std::size_t at = out.size() + kBqPrefix.size();
       out.append(kBqPrefix).append(kBqDigits, '0').append("\",\"i\":\"");
@@ -1074,9 +1078,10 @@ void BuildUpload(Upload& u, FrameSource& source, std::size_t min_frames, std::si
   while (u.frames < min_frames || (source.open() && u.frames < 2 * min_frames)) {
     agentcore::FrameKind kind;
     std::string id;
-    pending.push_back(source.Next(frames, &kind, &id));
+    bool cost = false;
+    pending.push_back(source.Next(frames, &kind, &id, &cost));
     frames.push_back('\n');
-    if (kind == agentcore::FrameKind::kSet) u.set_ids.push_back(std::move(id));
+    if (kind == agentcore::FrameKind::kSet && !cost) u.set_ids.push_back(std::move(id));
     ++u.frames;
     if (++chunk_frames == per_chunk) flush_chunk();
   }
