@@ -15,7 +15,7 @@ passed=0
 failed=0
 failures=()
 
-note() { printf '\n=== %s\n' "$*"; }
+note() { printf '\n=== %s (%ds)\n' "$*" "$SECONDS"; }
 fail() { failures+=("$1"); failed=$((failed + ${2:-1})); }
 
 # Runs a doctest binary and adds its test-case counts to the totals.
