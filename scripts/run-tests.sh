@@ -89,6 +89,12 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
   run_pg_tests "pg tests (release)" build/release/tests/agentcore_pg_tests
   note "server tests (release)"
   run_doctest "server tests (release)" build/release/tests/agentcore_server_tests
+  if ((pg_up)); then
+    note "server tests on PostgreSQL (release)"
+    export AGENTCORE_SERVER_TEST_BACKEND=postgres
+    run_doctest "server tests on PostgreSQL (release)" build/release/tests/agentcore_server_tests
+    unset AGENTCORE_SERVER_TEST_BACKEND
+  fi
 fi
 
 note "sanitizer build (address, undefined)"

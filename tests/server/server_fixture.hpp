@@ -3,9 +3,12 @@
 
 // A real agentcore-server App on 127.0.0.1 (ephemeral port) over a fresh SQLite file, in dev
 // auth mode, with an HTTP client and helpers to log in and call the API. One per test case.
+// With AGENTCORE_SERVER_TEST_BACKEND=postgres the store is a fresh schema on the PostgreSQL
+// server of AGENTCORE_TEST_PG_DSN instead: the test command runs the suite once per backend.
 
 #include <cstdlib>
 #include <functional>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,6 +22,9 @@
 
 #include "app.hpp"
 #include "store/temp_dir.hpp"
+#if AGENTCORE_SERVER_TESTS_WITH_PG
+#include "store/pg_test_schema.hpp"
+#endif
 
 namespace agentcore::server::testing {
 
@@ -36,6 +42,14 @@ class ServerFixture {
     config.host = "127.0.0.1";
     config.port = 0;
     config.database_url = "sqlite://" + dir_.path() + "/server.db";
+    if (UsePostgres()) {
+#if AGENTCORE_SERVER_TESTS_WITH_PG
+      pg_ = std::make_unique<agentcore::testing::PgTestSchema>();
+      config.database_url = pg_->url();
+#else
+      FAIL("AGENTCORE_SERVER_TEST_BACKEND=postgres, but built without PostgreSQL");
+#endif
+    }
     config.data_dir = dir_.path() + "/data";
     config.auth_mode = options.auth_mode;
     config.threads = options.threads;
@@ -53,6 +67,12 @@ class ServerFixture {
   }
   ~ServerFixture() {
     if (app_) app_->Stop();
+  }
+
+  /// AGENTCORE_SERVER_TEST_BACKEND=postgres: the suite runs on PostgreSQL.
+  static bool UsePostgres() {
+    const char* backend = std::getenv("AGENTCORE_SERVER_TEST_BACKEND");
+    return backend != nullptr && std::string_view(backend) == "postgres";
   }
 
   App& app() { return *app_; }
@@ -110,6 +130,9 @@ class ServerFixture {
 
  private:
   agentcore::testing::TempDir dir_;
+#if AGENTCORE_SERVER_TESTS_WITH_PG
+  std::unique_ptr<agentcore::testing::PgTestSchema> pg_;  // destroyed after app_ (declared first)
+#endif
   std::unique_ptr<App> app_;
   std::string base_;
   std::unique_ptr<HttpClient> client_;
