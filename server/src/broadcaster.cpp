@@ -26,6 +26,34 @@ std::shared_ptr<const OutFrame> MakeOutFrame(std::string channel_id, std::string
   return frame;
 }
 
+OutFrameBatch::OutFrameBatch(std::string_view channel_id) : channel_id_(channel_id) {}
+
+void OutFrameBatch::Add(std::string_view line, std::string_view event_id) {
+  if (frame_ == nullptr) {
+    frame_ = std::make_shared<OutFrame>();
+    frame_->channel_id.assign(channel_id_);
+    frame_->frames = 0;
+  }
+  OutFrame& f = *frame_;
+  if (f.frames > 0) f.line.push_back('\n');
+  f.line.append(line);
+  f.ws.append(EncodeWebSocketText(line));
+  if (!event_id.empty()) {
+    f.event_id.assign(event_id);
+    f.sse.append("id: ").append(event_id).append("\n");
+  }
+  f.sse.append("data: ").append(line).append("\n\n");
+  ++f.frames;
+}
+
+std::shared_ptr<const OutFrame> OutFrameBatch::Take() {
+  if (empty()) return nullptr;
+  frame_->published_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  return std::move(frame_);
+}
+
 void Broadcaster::AddContext(asio::io_context* context) {
   auto shard = std::make_unique<Shard>();
   shard->context = context;

@@ -18,18 +18,40 @@
 
 namespace agentcore::server {
 
-/// One broadcast frame in every encoding a subscriber may need; immutable once built.
+/// One broadcast frame, or a batch of frames of one channel published together, in every
+/// encoding a subscriber may need; immutable once built. A batch is still one WebSocket message
+/// and one SSE event per frame (§4.10): `ws` and `sse` are their concatenation, so one post per
+/// io thread and one queue entry per subscriber carry the whole batch.
 struct OutFrame {
   std::string channel_id;
-  std::string event_id;  // SSE `id:` (a persisted message's id); empty for live-only frames
-  std::string line;      // the Tymbal frame, one JSON line without the newline
-  std::string ws;        // a complete unmasked WebSocket text frame carrying `line`
-  std::string sse;       // "id: ...\ndata: <line>\n\n"
+  std::string event_id;  // SSE `id:` (a persisted message's id); empty for live-only frames.
+                         // A batch has one only when it is a single persisted frame.
+  std::string line;      // the Tymbal frame, one JSON line without the newline (a batch: its
+                         // lines joined by newlines)
+  std::string ws;        // complete unmasked WebSocket text frames, one per line
+  std::string sse;       // "id: ...\ndata: <line>\n\n" per line
+  std::size_t frames = 1;
   std::int64_t published_ns = 0;  // steady clock at publish (fan-out latency)
 };
 
 std::shared_ptr<const OutFrame> MakeOutFrame(std::string channel_id, std::string event_id,
                                              std::string line);
+
+/// Builds a batch OutFrame line by line (one allocation of the frame for the whole batch).
+class OutFrameBatch {
+ public:
+  explicit OutFrameBatch(std::string_view channel_id);
+  /// Appends one frame's line; `event_id` non-empty only for a batch of that one frame.
+  void Add(std::string_view line, std::string_view event_id = {});
+  bool empty() const { return frame_ == nullptr || frame_->frames == 0; }
+  std::size_t bytes() const { return frame_ == nullptr ? 0 : frame_->line.size(); }
+  /// The batch built so far (null when empty); the builder starts a new one.
+  std::shared_ptr<const OutFrame> Take();
+
+ private:
+  std::string_view channel_id_;
+  std::shared_ptr<OutFrame> frame_;
+};
 
 /// A WebSocket or SSE connection. `Deliver` is called on the subscriber's own io thread.
 class Subscriber {

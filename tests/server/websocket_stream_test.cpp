@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,6 +13,10 @@
 #include <agentcore/json.hpp>
 #include <agentcore/json_writer.hpp>
 
+#include <agentcore/tymbal/parser.hpp>
+
+#include "handlers/frame_ingest.hpp"
+#include "server/raw_client.hpp"
 #include "server/stream_test_fixture.hpp"
 #include "server/websocket_test_client.hpp"
 #include "ws/sync_frames.hpp"
@@ -396,6 +401,62 @@ TEST_SUITE("WebSocketStream") {
     ws.SendFrame(WebSocketOpcode::kClose, std::string("\x03\xE9", 2));
     CHECK(ws.WaitClosed());
     stopper.join();
+  }
+
+  TEST_CASE("a streamed upload reaches a subscriber frame by frame, in order, retries dropped") {
+    StreamTestServer server;
+    std::string channel = server.NewChannel("streamed");
+    TestWebSocket ws(server.port());
+    Subscribe(ws, server, channel);
+    AgentIdentity agent{server.space_id(), channel, "echo"};
+    const std::string id = "01JGZ5V7A1B2C3D4E5F6G7H8S2";
+    const std::string set = R"({"i":")" + id +
+                            R"(","t":"2026-01-04T10:00:01.250Z","v":{"type":"agent","content":"abcd","sender":"echo","senderType":"agent"}})";
+    // Several frames in one chunk (one body piece, one batch), then one frame per chunk, with
+    // the set frame sent twice: the retry is neither stored again nor broadcast.
+    std::vector<std::string> first = {
+        R"({"i":")" + id + R"(","m":{"type":"agent","sender":"echo","senderType":"agent"}})",
+        R"({"i":")" + id + R"(","a":"a","bq":"1"})", R"({"i":")" + id + R"(","a":"b"})",
+        R"({"i":")" + id + R"(","a":"c"})"};
+    std::vector<std::string> rest = {R"({"i":")" + id + R"(","a":"d"})", set, set};
+    auto chunk = [](const std::string& data) {
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+      return std::string(size) + data + "\r\n";
+    };
+    std::string body;
+    for (const std::string& line : first) body += line + "\n";
+    std::string request = "POST /tymbal/" + channel +
+                          "/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Container " +
+                          server.app().ContainerToken(agent) +
+                          "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(body);
+    for (const std::string& line : rest) request += chunk(line + "\n");
+    request += "0\r\n\r\n";
+    server::testing::RawClient upload(server.port());
+    REQUIRE(upload.Send(request));
+    std::string response = upload.ReadResponses(1, 10s);
+    CHECK(response.find("\"frames\":7") != std::string::npos);
+    CHECK(response.find("\"persisted\":2") != std::string::npos);  // the start and one set
+
+    server::IngestTarget target{server.space_id(), channel, false};
+    std::vector<std::string> expected;
+    for (const std::string& line : first) {
+      expected.push_back(server::BroadcastLine(*ParseFrame(line), target));
+    }
+    expected.push_back(server::BroadcastLine(*ParseFrame(rest[0]), target));
+    expected.push_back(server::BroadcastLine(*ParseFrame(set), target));
+    // `c` goes after the frame's own keys and its extra keys, as Cast serializes it.
+    CHECK(expected[1] == R"({"i":")" + id + R"(","a":"a","bq":"1","c":")" + channel + R"("})");
+    for (const std::string& line : expected) {
+      auto got = ws.NextText();
+      REQUIRE(got);
+      CHECK(*got == line);
+    }
+    CHECK_FALSE(ws.Next(300ms));
+    auto stored = server.app().store().GetMessage(id);
+    REQUIRE(stored.ok());
+    CHECK(stored->is_complete);
+    CHECK(stored->content == Json("abcd"));
   }
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "handlers/frame_ingest.hpp"
 
+#include <agentcore/json_writer.hpp>
 #include <agentcore/tymbal/writer.hpp>
 
 #include "app.hpp"
@@ -131,32 +132,72 @@ Status ApplyReset(App& app, const TymbalFrame& frame, const IngestTarget& target
 }
 
 std::string BroadcastLine(const TymbalFrame& frame, const IngestTarget& target) {
-  if (target.legacy) return SerializeFrame(frame);
-  TymbalFrame with_channel = frame;
-  bool replaced = false;
-  for (JsonMember& member : with_channel.extra) {
-    if (member.key == "c") {
-      member.value = target.channel_id;
-      replaced = true;
-    }
+  std::string out;
+  AppendBroadcastLine(frame, target, &out);
+  return out;
+}
+
+void AppendBroadcastLine(const TymbalFrame& frame, const IngestTarget& target, std::string* out) {
+  if (target.legacy) {
+    AppendFrameLine(frame, out);
+    out->pop_back();  // the newline
+    return;
   }
-  if (!replaced) with_channel.extra.push_back({"c", Json(target.channel_id)});
-  return SerializeFrame(with_channel);
+  if (frame.FindExtra("c") != nullptr) {  // rare: the frame's own `c` is replaced in place
+    TymbalFrame with_channel = frame;
+    for (JsonMember& member : with_channel.extra) {
+      if (member.key == "c") member.value = target.channel_id;
+    }
+    AppendFrameLine(with_channel, out);
+    out->pop_back();
+    return;
+  }
+  // `c` goes last, after `extra`: what SerializeFrame writes for the frame with `c` appended.
+  AppendFrameLine(frame, out);
+  out->pop_back();  // "\n"
+  out->pop_back();  // "}" (a frame is always a non-empty object)
+  out->append(",\"c\":");
+  AppendJsonString(target.channel_id, out);
+  out->push_back('}');
 }
 
 // --- streamed uploads -------------------------------------------------------------------------
 
+namespace {
+// Lines of live frames published as one OutFrame at most this big (the subscriber backlog
+// bound is checked per OutFrame, so batches stay small next to it).
+constexpr std::size_t kMaxBatchBytes = 16 * 1024;
+}  // namespace
+
 StreamApplier::StreamApplier(App* app, IngestTarget target)
     : app_(app), target_(std::move(target)) {}
 
-asio::awaitable<Status> StreamApplier::Apply(TymbalFrame frame) {
+void StreamApplier::Emit(const TymbalFrame& frame, std::size_t write) {
+  Line line;
+  line.begin = line_bytes_.size();
+  AppendBroadcastLine(frame, target_, &line_bytes_);
+  line.end = line_bytes_.size();
+  if (IsMessageFrame(frame.kind)) line.id = frame.id;
+  line.write = write;
+  line.after = write == 0 ? writes_.size() : write - 1;
+  line.event = frame.kind == FrameKind::kSet;
+  lines_.push_back(std::move(line));
+}
+
+void StreamApplier::Accept(const TymbalFrame& frame) {
+  if (!failure_.ok()) return;
   ++frames_;
   switch (frame.kind) {
     case FrameKind::kStart: {
-      if (finished_.count(frame.id) != 0) co_return Status();  // a retry of a finished message
+      if (finished_.count(frame.id) != 0) return;  // a retry of a finished message
       Result<AssemblyEvent> event = assembler_.Apply(frame);
-      if (!event.ok()) co_return event.status();
-      NewMessage m;
+      if (!event.ok()) {
+        failure_ = event.status();
+        return;
+      }
+      Write w;
+      w.kind = FrameKind::kStart;
+      NewMessage& m = w.start;
       m.id = frame.id;
       m.space_id = target_.space_id;
       m.channel_id = target_.channel_id;
@@ -167,105 +208,189 @@ asio::awaitable<Status> StreamApplier::Apply(TymbalFrame frame) {
       m.is_complete = false;
       m.metadata = TymbalMetadata(frame.value);
       m.metadata.Set("streaming", true);
-      bool finished = false;
-      Status s = co_await app_->Offload([this, &m, &finished]() -> Status {
-        Result<Message> inserted = app_->store().AppendMessage(m);
-        if (inserted.ok()) return Status();
-        if (inserted.status().code() != ErrorCode::kAlreadyExists) return inserted.status();
-        Result<Message> existing = app_->store().GetMessage(m.id);
-        if (!existing.ok()) return existing.status();
-        if (existing->channel_id != m.channel_id) {
-          return AlreadyExists("message id " + m.id + " is taken by another channel");
-        }
-        if (existing->is_complete) {
-          finished = true;
-          return Status();
-        }
-        MessagePatch restart;  // start resets a message (§2.10): a resumed upload begins anew
-        restart.content = Json("");
-        restart.metadata = m.metadata;
-        return app_->store().UpdateMessage(m.id, restart).status();
-      });
-      if (!s.ok()) co_return s;
-      if (finished) {
-        finished_.insert(frame.id);
-        assembler_.Abandon(frame.id);
-        co_return Status();
-      }
-      ++persisted_;
+      writes_.push_back(std::move(w));
       dirty_.erase(frame.id);
-      app_->Publish(target_.channel_id, "", BroadcastLine(frame, target_));
-      co_return Status();
+      Emit(frame, writes_.size());
+      return;
     }
     case FrameKind::kAppend: {
-      if (finished_.count(frame.id) != 0) co_return Status();
+      if (finished_.count(frame.id) != 0) return;
       Result<AssemblyEvent> event = assembler_.Apply(frame);
-      if (!event.ok()) co_return event.status();
+      if (!event.ok()) {
+        failure_ = event.status();
+        return;
+      }
       if (*event == AssemblyEvent::kUpdated) dirty_.insert(frame.id);
-      app_->Publish(target_.channel_id, "", BroadcastLine(frame, target_));
-      co_return Status();
+      Emit(frame, 0);
+      return;
     }
     case FrameKind::kSet: {
-      if (finished_.count(frame.id) != 0) co_return Status();
-      NormalizeToolCall(&frame.value, target_.legacy);
-      bool applied = false;
-      Status s = co_await app_->Offload(
-          [this, &frame, &applied] { return PersistSetFrame(*app_, frame, target_, &applied); });
-      if (!s.ok()) co_return s;
-      (void)assembler_.Apply(frame);
+      if (finished_.count(frame.id) != 0) return;
+      Write w;
+      w.kind = FrameKind::kSet;
+      w.frame = frame;
+      NormalizeToolCall(&w.frame.value, target_.legacy);
+      (void)assembler_.Apply(w.frame);
       dirty_.erase(frame.id);
       finished_.insert(frame.id);
-      if (!applied) co_return Status();  // a retried frame: already stored and broadcast
-      ++persisted_;
-      app_->Publish(target_.channel_id, frame.id, BroadcastLine(frame, target_));
-      co_return Status();
+      writes_.push_back(std::move(w));
+      Emit(writes_.back().frame, writes_.size());
+      return;
     }
     case FrameKind::kReset: {
-      Status s = co_await app_->Offload(
-          [this, &frame] { return ApplyReset(*app_, frame, target_); });
-      if (!s.ok()) co_return s;
+      Write w;
+      w.kind = FrameKind::kReset;
+      w.frame = frame;
+      writes_.push_back(std::move(w));
       (void)assembler_.Apply(frame);
       dirty_.erase(frame.id);
       finished_.erase(frame.id);
-      app_->Publish(target_.channel_id, "", BroadcastLine(frame, target_));
-      co_return Status();
+      Emit(frame, writes_.size());
+      return;
     }
     case FrameKind::kSyncRequest:
     case FrameKind::kSyncResponse:
     case FrameKind::kError:
     case FrameKind::kArtifact:
-      app_->Publish(target_.channel_id, "", BroadcastLine(frame, target_));
-      co_return Status();
+      Emit(frame, 0);
+      return;
   }
-  co_return Status();
 }
 
-asio::awaitable<Status> StreamApplier::SaveProgress(bool force) {
-  auto now = std::chrono::steady_clock::now();
-  if (dirty_.empty() || (!force && now - last_save_ < std::chrono::milliseconds(100))) {
-    co_return Status();
-  }
-  last_save_ = now;
+bool StreamApplier::Pending() const {
+  if (!writes_.empty() || !lines_.empty() || !failure_.ok()) return true;
+  return !dirty_.empty() &&
+         std::chrono::steady_clock::now() - last_save_ >= std::chrono::milliseconds(100);
+}
+
+asio::awaitable<Status> StreamApplier::Commit(bool force_save) {
+  std::vector<Write> writes;
+  writes.swap(writes_);
   std::vector<std::pair<std::string, std::string>> updates;
-  for (const AssembledMessage& open : assembler_.OpenMessages()) {
-    if (dirty_.count(open.id) != 0) updates.emplace_back(open.id, open.text);
-  }
-  dirty_.clear();
-  // Named, not a temporary in the co_await expression: see App::Offload.
-  auto save = [this, updates = std::move(updates)]() -> Status {
-    for (const auto& [id, text] : updates) {
-      MessagePatch patch;
-      patch.content = Json(text);
-      Status s = app_->store().UpdateMessage(id, patch).status();
-      if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
+  auto now = std::chrono::steady_clock::now();
+  if (!dirty_.empty() && (force_save || now - last_save_ >= std::chrono::milliseconds(100))) {
+    last_save_ = now;
+    for (const AssembledMessage& open : assembler_.OpenMessages()) {
+      if (dirty_.count(open.id) != 0) updates.emplace_back(open.id, open.text);
     }
+    dirty_.clear();
+  }
+  std::size_t done = 0;  // writes that succeeded, in order
+  Status status;
+  if (!writes.empty() || !updates.empty()) {
+    // One hop for the piece: its writes in stream order, then the progress save. Named, not a
+    // temporary in the co_await expression: see App::Offload.
+    auto run = [this, &writes, &updates, &done]() -> Status {
+      std::unordered_set<std::string> finished_now;
+      for (Write& w : writes) {
+        Status s;
+        if (w.kind == FrameKind::kStart) {
+          s = InsertStart(w);
+          if (s.ok() && w.finished) finished_now.insert(w.start.id);
+        } else if (w.kind == FrameKind::kSet) {
+          s = PersistSetFrame(*app_, w.frame, target_, &w.applied);
+        } else {
+          s = ApplyReset(*app_, w.frame, target_);
+        }
+        if (!s.ok()) return s;
+        ++done;
+      }
+      for (const auto& [id, text] : updates) {
+        if (finished_now.count(id) != 0) continue;  // complete before this upload: not ours
+        MessagePatch patch;
+        patch.content = Json(text);
+        Status s = app_->store().UpdateMessage(id, patch).status();
+        if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
+      }
+      return Status();
+    };
+    status = co_await app_->Offload(std::move(run));
+  }
+  // Outcomes, in order: a start that found its message complete makes the message a retry
+  // (its lines from there on are dropped).
+  std::unordered_map<std::string, std::size_t> finished_at;  // id -> index of its start write
+  for (std::size_t i = 0; i < done; ++i) {
+    Write& w = writes[i];
+    if (w.kind == FrameKind::kStart) {
+      if (w.finished) {
+        finished_.insert(w.start.id);
+        assembler_.Abandon(w.start.id);
+        dirty_.erase(w.start.id);
+        finished_at.emplace(w.start.id, i);
+      } else {
+        ++persisted_;
+      }
+    } else if (w.kind == FrameKind::kSet && w.applied) {
+      ++persisted_;
+    }
+  }
+  // Lines of frames before the first failed write are published; the rest are not applied.
+  std::size_t keep = 0;
+  for (Line& line : lines_) {
+    if (line.after > done || (line.write != 0 && line.write > done)) break;
+    ++keep;
+    if (line.write != 0) {
+      const Write& w = writes[line.write - 1];
+      if (w.kind == FrameKind::kSet && !w.applied) line.end = line.begin;  // a retried frame
+      if (w.kind == FrameKind::kStart && w.finished) line.end = line.begin;
+    }
+    if (!line.id.empty() && !finished_at.empty()) {
+      auto it = finished_at.find(line.id);
+      if (it != finished_at.end() && line.after > it->second) line.end = line.begin;
+    }
+  }
+  Publish(keep);
+  if (!status.ok()) co_return status;
+  co_return failure_;
+}
+
+Status StreamApplier::InsertStart(Write& w) {
+  const NewMessage& m = w.start;
+  Result<Message> inserted = app_->store().AppendMessage(m);
+  if (inserted.ok()) return Status();
+  if (inserted.status().code() != ErrorCode::kAlreadyExists) return inserted.status();
+  Result<Message> existing = app_->store().GetMessage(m.id);
+  if (!existing.ok()) return existing.status();
+  if (existing->channel_id != m.channel_id) {
+    return AlreadyExists("message id " + m.id + " is taken by another channel");
+  }
+  if (existing->is_complete) {
+    w.finished = true;
     return Status();
-  };
-  Status saved = co_await app_->Offload(std::move(save));
-  co_return saved;
+  }
+  MessagePatch restart;  // start resets a message (§2.10): a resumed upload begins anew
+  restart.content = Json("");
+  restart.metadata = m.metadata;
+  return app_->store().UpdateMessage(m.id, restart).status();
+}
+
+void StreamApplier::Publish(std::size_t count) {
+  Broadcaster& broadcaster = app_->broadcaster();
+  OutFrameBatch batch(target_.channel_id);
+  for (std::size_t i = 0; i < count; ++i) {
+    const Line& line = lines_[i];
+    if (line.end == line.begin) continue;
+    std::string_view bytes(line_bytes_.data() + line.begin, line.end - line.begin);
+    if (line.event) {
+      // A stored set frame: alone, with its id (the SSE replay drops it by id).
+      if (!batch.empty()) broadcaster.Publish(batch.Take());
+      batch.Add(bytes, line.id);
+      broadcaster.Publish(batch.Take());
+      continue;
+    }
+    batch.Add(bytes);
+    if (batch.bytes() >= kMaxBatchBytes) broadcaster.Publish(batch.Take());
+  }
+  if (!batch.empty()) broadcaster.Publish(batch.Take());
+  lines_.clear();
+  line_bytes_.clear();
+  if (line_bytes_.capacity() > 4 * kMaxBatchBytes) std::string().swap(line_bytes_);
 }
 
 asio::awaitable<void> StreamApplier::Interrupt() {
+  writes_.clear();
+  lines_.clear();
+  line_bytes_.clear();
   for (const AssembledMessage& open : assembler_.OpenMessages()) dirty_.insert(open.id);
   std::vector<std::pair<std::string, std::string>> open_texts;
   for (const AssembledMessage& open : assembler_.OpenMessages()) {

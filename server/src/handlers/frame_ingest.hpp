@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 
@@ -45,30 +46,74 @@ Status ApplyReset(App& app, const TymbalFrame& frame, const IngestTarget& target
 
 /// The line broadcast for a frame: its JSON with `c` = channel (unless legacy).
 std::string BroadcastLine(const TymbalFrame& frame, const IngestTarget& target);
+/// Appends BroadcastLine(frame, target) to `*out` (no newline). Without a `c` in the frame this
+/// serializes the frame straight into `out` and adds `,"c":"<channel>"` before its closing
+/// brace: the same bytes, without copying the frame.
+void AppendBroadcastLine(const TymbalFrame& frame, const IngestTarget& target, std::string* out);
 
 /// The frames of one streamed upload, in order. Not thread-safe: one per upload.
+///
+/// Frames are taken one body piece at a time: `Accept` (no store call) updates the assembler,
+/// queues the store write the frame needs (start: an incomplete message; set: PersistSetFrame;
+/// reset: ApplyReset) and serializes its broadcast line; `Commit` then runs the piece's writes
+/// in order in one hop to the blocking pool (with the progress save when due), and publishes
+/// the piece's lines in order as few OutFrames: runs of live frames batched together, each
+/// persisted set frame alone with its SSE event id. A set frame's line (and every line after
+/// it) is published only after the set frame is stored; the line of a frame whose write says
+/// "already done" (a retried set, a start of a message already complete) is dropped, as are
+/// the later frames of such a message.
 class StreamApplier {
  public:
   StreamApplier(App* app, IngestTarget target);
 
-  /// Applies one frame (broadcast, store); frames must come in stream order.
-  asio::awaitable<Status> Apply(TymbalFrame frame);
-  /// Writes the text of messages that grew since the last save (at most every `interval`
-  /// unless `force`), so a reader or a reconnecting client sees the stream's progress.
-  asio::awaitable<Status> SaveProgress(bool force);
+  /// Takes one frame; frames must come in stream order. After an error (kept, returned by the
+  /// next Commit) later frames are ignored.
+  void Accept(const TymbalFrame& frame);
+  /// Stores and publishes what Accept took. Also writes the text of messages that grew since
+  /// the last save (at most every 100 ms unless `force_save`), so a reader or a reconnecting
+  /// client sees the stream's progress.
+  asio::awaitable<Status> Commit(bool force_save);
   /// The upload broke: save progress and mark still-open messages as interrupted.
   asio::awaitable<void> Interrupt();
+
+  /// Whether Commit has something to do: frames taken, or a progress save due.
+  bool Pending() const;
 
   std::uint64_t frames() const { return frames_; }
   std::uint64_t persisted() const { return persisted_; }
 
  private:
+  /// One store write of the piece, in stream order.
+  struct Write {
+    FrameKind kind = FrameKind::kStart;
+    NewMessage start;    // kStart
+    TymbalFrame frame;   // kSet, kReset
+    bool finished = false;  // kStart: the message is already complete in the store
+    bool applied = false;   // kSet: stored now (false: a retried frame)
+  };
+  /// One line to publish, in lines_[begin, end).
+  struct Line {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::string id;           // message id (empty for control frames)
+    std::size_t write = 0;    // 1 + index of the write this frame made; 0 for none
+    std::size_t after = 0;    // writes queued before this frame's own
+    bool event = false;       // a set frame: published alone, with its id as SSE event id
+  };
+  void Emit(const TymbalFrame& frame, std::size_t write);
+  Status InsertStart(Write& w);  // on the blocking pool
+  void Publish(std::size_t lines_ok);
+
   App* app_;
   IngestTarget target_;
   MessageAssembler assembler_;
   std::unordered_set<std::string> dirty_;     // open messages whose text grew
   std::unordered_set<std::string> finished_;  // complete in the store: later frames are retries
   std::chrono::steady_clock::time_point last_save_ = std::chrono::steady_clock::now();
+  std::vector<Write> writes_;  // of the piece being taken
+  std::vector<Line> lines_;
+  std::string line_bytes_;
+  Status failure_;  // an Accept error, returned by the next Commit
   std::uint64_t frames_ = 0;
   std::uint64_t persisted_ = 0;
 };

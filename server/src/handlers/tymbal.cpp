@@ -3,6 +3,13 @@
 
 #include <limits>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/tymbal/parser.hpp>
@@ -151,19 +158,35 @@ asio::awaitable<Response> PostLegacy(RequestContext& ctx) {
 
 /// `/tymbal/:channelId/stream`: frames are applied as their lines complete, while the upload
 /// goes on; progress of open messages is saved every 100 ms and when the body ends or breaks.
+///
+/// The engine hands over one piece per chunk of the body, often a single frame. Frames are
+/// taken as the parser finds them; their store writes and broadcasts are committed by a task
+/// posted to this connection's thread, which runs once the engine has handed over every piece
+/// it has read: one hop to the blocking pool and one publish for a whole read of the socket. A
+/// piece that arrives while a commit is running waits for it (frames stay in order, and what
+/// is held is bounded by one read).
 class StreamUpload final : public BodyConsumer, private FrameSink {
  public:
   StreamUpload(App* app, IngestTarget target) : applier_(app, std::move(target)) {}
+  ~StreamUpload() override { *alive_ = false; }
 
   asio::awaitable<Status> OnData(std::string_view bytes) override {
+    co_await WaitIdle();
+    if (!failure_.ok()) co_return failure_;
     parser_.Feed(bytes, *this);
-    co_return co_await Drain(false);
+    if (!commit_posted_ && applier_.Pending()) {
+      commit_posted_ = true;
+      asio::co_spawn(co_await asio::this_coro::executor, CommitLater(this, alive_),
+                     asio::detached);
+    }
+    co_return Status();
   }
 
   asio::awaitable<Response> OnEnd() override {
+    co_await WaitIdle();
     if (failure_.ok()) {
       parser_.Finish(*this);
-      Status s = co_await Drain(true);
+      Status s = co_await Commit(true);
       if (!s.ok() && failure_.ok()) failure_ = s;
     }
     if (!failure_.ok()) {
@@ -186,34 +209,54 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
     co_return JsonResponse(200, std::move(body));
   }
 
-  asio::awaitable<void> OnAbort() override { co_await applier_.Interrupt(); }
+  asio::awaitable<void> OnAbort() override {
+    co_await WaitIdle();
+    co_await applier_.Interrupt();
+  }
 
  private:
-  void OnFrame(const TymbalFrame& frame, std::uint64_t) override { pending_.push_back(frame); }
+  void OnFrame(const TymbalFrame& frame, std::uint64_t) override { applier_.Accept(frame); }
   void OnInvalidLine(std::uint64_t line, std::string_view reason) override {
     ++invalid_lines_;
     if (errors_.size() < 20) errors_.emplace_back(line, std::string(reason));
   }
 
-  asio::awaitable<Status> Drain(bool final) {
-    std::vector<TymbalFrame> frames;
-    frames.swap(pending_);
-    for (TymbalFrame& frame : frames) {
-      Status s = co_await applier_.Apply(std::move(frame));
-      if (!s.ok()) {
-        failure_ = s;
-        co_return s;
-      }
+  /// The posted commit. Holds `alive`: the upload may have ended (and been destroyed) before
+  /// the task runs; once it runs, OnEnd/OnAbort wait for it (WaitIdle).
+  static asio::awaitable<void> CommitLater(StreamUpload* self, std::shared_ptr<bool> alive) {
+    if (!*alive) co_return;
+    self->commit_posted_ = false;
+    if (self->committing_ || !self->failure_.ok()) co_return;
+    Status s = co_await self->Commit(false);
+    if (!s.ok() && self->failure_.ok()) self->failure_ = s;
+  }
+
+  asio::awaitable<Status> Commit(bool final) {
+    committing_ = true;
+    Status s = co_await applier_.Commit(final);
+    committing_ = false;
+    if (idle_) idle_->cancel();
+    co_return s;
+  }
+
+  asio::awaitable<void> WaitIdle() {
+    while (committing_) {
+      if (!idle_) idle_ = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor);
+      idle_->expires_at(asio::steady_timer::time_point::max());
+      std::error_code ec;
+      co_await idle_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    co_return co_await applier_.SaveProgress(final);
   }
 
   FrameParser parser_;
   StreamApplier applier_;
-  std::vector<TymbalFrame> pending_;
   std::uint64_t invalid_lines_ = 0;
   std::vector<std::pair<std::uint64_t, std::string>> errors_;
   Status failure_;
+  bool commit_posted_ = false;
+  bool committing_ = false;
+  std::unique_ptr<asio::steady_timer> idle_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 asio::awaitable<std::variant<Response, std::unique_ptr<BodyConsumer>>> StartStream(
