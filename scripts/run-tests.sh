@@ -22,8 +22,13 @@ fail() { failures+=("$1"); failed=$((failed + ${2:-1})); }
 run_doctest() {
   local name="$1" binary="$2" log
   log="$(mktemp)"
-  "$binary" --no-intro=true 2>&1 | tee "$log" | tail -n 3
-  local status=${PIPESTATUS[0]}
+  "$binary" --no-intro=true >"$log" 2>&1
+  local status=$?
+  if ((status != 0)); then
+    grep -v '^{"event"' "$log" | tail -n 80  # what failed (sanitizer reports, assertions)
+  else
+    tail -n 3 "$log"
+  fi
   local line p f
   line="$(grep -E '^\[doctest\] test cases:' "$log" | tail -n 1)"
   p="$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$line")"

@@ -72,7 +72,7 @@ void Broadcaster::Subscribe(asio::io_context* context, std::string_view channel_
   Shard* shard = ShardOf(context);
   if (shard == nullptr) return;
   shard->channels[std::string(channel_id)].push_back(subscriber);
-  ++shard->count;
+  shard->count.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Broadcaster::Unsubscribe(asio::io_context* context, std::string_view channel_id,
@@ -86,7 +86,7 @@ void Broadcaster::Unsubscribe(asio::io_context* context, std::string_view channe
   if (pos == subs.end()) return;
   *pos = subs.back();  // order among subscribers does not matter
   subs.pop_back();
-  --shard->count;
+  shard->count.fetch_sub(1, std::memory_order_relaxed);
   // The (possibly empty) vector stays: Publish may be walking it right now, since a subscriber
   // can unsubscribe from inside Deliver. One entry per channel ever watched on this thread.
 }
@@ -111,7 +111,7 @@ void Broadcaster::Publish(std::shared_ptr<const OutFrame> frame) {
 
 std::size_t Broadcaster::SubscriberCount() const {
   std::size_t n = 0;
-  for (const auto& shard : shards_) n += shard->count;
+  for (const auto& shard : shards_) n += shard->count.load(std::memory_order_relaxed);
   return n;
 }
 

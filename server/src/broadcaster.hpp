@@ -6,6 +6,7 @@
 /// threads; each thread keeps its own channel -> subscribers table, touched only by that
 /// thread, so publishing is one post per io thread and takes no lock.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -80,7 +81,7 @@ class Broadcaster {
   struct Shard {
     asio::io_context* context = nullptr;
     std::unordered_map<std::string, std::vector<Subscriber*>> channels;
-    std::size_t count = 0;
+    std::atomic<std::size_t> count{0};  // written by the shard's thread, read by any
   };
   Shard* ShardOf(asio::io_context* context);
   std::vector<std::unique_ptr<Shard>> shards_;

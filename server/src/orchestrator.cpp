@@ -120,6 +120,10 @@ Orchestrator::~Orchestrator() {
   }
   sweep_cv_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
+  {
+    std::lock_guard lock(events_mu_);  // waits for a callback in progress
+    events_closed_ = true;
+  }
   runtime_.reset();  // joins the watcher thread before the slots go
 }
 
@@ -628,6 +632,8 @@ void Orchestrator::PushFailed(const std::string& agent_id) {
 
 void Orchestrator::OnAgentEvent(const AgentEvent& event) {
   if (event.kind != AgentEventKind::kFailed && event.kind != AgentEventKind::kOffline) return;
+  std::lock_guard gate(events_mu_);
+  if (events_closed_) return;  // the orchestrator is going away
   // An exit of an older instance after a newer one started is no news about the new one.
   std::optional<RuntimeAgentState> now_state = runtime_->GetState(event.agent_id);
   if (now_state && (now_state->status == AgentStatus::kActivating ||

@@ -135,6 +135,10 @@ class Orchestrator final : public RuntimeObserver {
   App& app_;
   AgentPolicy policy_;
   std::unique_ptr<Runtime> runtime_;
+  // The runtime's watcher thread calls OnAgentEvent until the runtime is destroyed; the
+  // destructor closes this gate first, so no callback touches runtime_ while it is reset.
+  std::mutex events_mu_;
+  bool events_closed_ = false;  // guarded by events_mu_
   bool external_only_ = false;  // no agent command: agents start elsewhere and check in
 
   std::mutex mu_;
