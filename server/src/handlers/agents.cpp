@@ -86,13 +86,10 @@ asio::awaitable<Result<Response>> AddAgent(RequestContext& ctx, const Principal&
   App& app = ctx.app();
   Result<Json> body = ParseJsonBody(ctx.request());
   if (!body.has_value()) co_return body.status();
-  const std::string* callsign = body->FindString("callsign");
-  const std::string* agent_type = body->FindString("agentType");
-  if (callsign == nullptr || callsign->empty() || agent_type == nullptr || agent_type->empty()) {
-    co_return InvalidArgument("callsign and agentType are required");
-  }
-  if (Status s = CheckKey("callsign", *callsign); !s.ok()) co_return s;
-  if (Status s = CheckKey("agentType", *agent_type); !s.ok()) co_return s;
+  Result<AgentFields> fields = RequireAgentFields(*body);
+  if (!fields.has_value()) co_return fields.status();
+  const std::string* callsign = fields->callsign;
+  const std::string* agent_type = fields->agent_type;
   Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
   if (!channel.has_value()) co_return channel.status();
   // No runtime registry yet (spec cast §7.5): every runtimeId is unknown.
@@ -143,10 +140,9 @@ asio::awaitable<Result<Response>> AddAgent(RequestContext& ctx, const Principal&
 
 asio::awaitable<Result<Response>> ListArchived(RequestContext& ctx, const Principal& principal) {
   App& app = ctx.app();
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
-  if (!channel.has_value()) co_return channel.status();
-  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel->id);
-  if (!roster.has_value()) co_return StoreError(roster.status());
+  Result<ChannelWithRoster> loaded = LoadChannelWithRoster(app, principal, ctx.Param("channelId"));
+  if (!loaded.has_value()) co_return loaded.status();
+  const std::vector<RosterEntry>* roster = &loaded->roster;
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("agents").BeginArray();

@@ -97,10 +97,10 @@ asio::awaitable<Result<Response>> CreateChannel(RequestContext& ctx, const Princ
 
 asio::awaitable<Result<Response>> GetChannel(RequestContext& ctx, const Principal& principal) {
   App& app = ctx.app();
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
-  if (!channel.has_value()) co_return channel.status();
-  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel->id);
-  if (!roster.has_value()) co_return StoreError(roster.status());
+  Result<ChannelWithRoster> loaded = LoadChannelWithRoster(app, principal, ctx.Param("channelId"));
+  if (!loaded.has_value()) co_return loaded.status();
+  const Channel* channel = &loaded->channel;
+  const std::vector<RosterEntry>* roster = &loaded->roster;
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("channel");

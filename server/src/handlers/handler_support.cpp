@@ -154,4 +154,24 @@ void LogError(std::string_view what, const Status& status) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+Result<ChannelWithRoster> LoadChannelWithRoster(App& app, const Principal& principal,
+                                                std::string_view channel_id) {
+  Result<Channel> channel = FindChannelInSpace(app, principal, channel_id);
+  if (!channel.has_value()) return channel.status();
+  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel->id);
+  if (!roster.has_value()) return StoreError(roster.status());
+  return ChannelWithRoster{std::move(*channel), std::move(*roster)};
+}
+
+Result<AgentFields> RequireAgentFields(const Json& body) {
+  AgentFields fields{body.FindString("callsign"), body.FindString("agentType")};
+  if (fields.callsign == nullptr || fields.callsign->empty() || fields.agent_type == nullptr ||
+      fields.agent_type->empty()) {
+    return InvalidArgument("callsign and agentType are required");
+  }
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("callsign", *fields.callsign));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("agentType", *fields.agent_type));
+  return fields;
+}
+
 }  // namespace agentcore::server

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 
@@ -71,6 +72,24 @@ Result<Channel> FindChannelInSpace(App& app, const Principal& principal,
 /// creation, the leader, and the space owner's callsign as the only user. Store reads, inline;
 /// errors are StoreError.
 Result<RoutingRoster> LoadRoutingRoster(App& app, const Channel& channel);
+
+/// A channel of the caller's space (FindChannelInSpace) with all its roster entries
+/// (Store::ListRoster: archived ones too, by creation). Store reads, inline.
+struct ChannelWithRoster {
+  Channel channel;
+  std::vector<RosterEntry> roster;
+};
+Result<ChannelWithRoster> LoadChannelWithRoster(App& app, const Principal& principal,
+                                                std::string_view channel_id);
+
+/// The `callsign` and `agentType` of a roster or add-agent body (§4.5, §4.6): non-empty strings
+/// within the key limits, else 400 "callsign and agentType are required" (or CheckKey's text).
+/// The pointers point into `body`.
+struct AgentFields {
+  const std::string* callsign = nullptr;
+  const std::string* agent_type = nullptr;
+};
+Result<AgentFields> RequireAgentFields(const Json& body);
 
 // --- Reading JSON bodies (ParseJsonBody is in json_views.hpp)
 

@@ -17,10 +17,9 @@ namespace {
 
 asio::awaitable<Result<Response>> ListRoster(RequestContext& ctx, const Principal& principal) {
   App& app = ctx.app();
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
-  if (!channel.has_value()) co_return channel.status();
-  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel->id);
-  if (!roster.has_value()) co_return StoreError(roster.status());
+  Result<ChannelWithRoster> loaded = LoadChannelWithRoster(app, principal, ctx.Param("channelId"));
+  if (!loaded.has_value()) co_return loaded.status();
+  const std::vector<RosterEntry>* roster = &loaded->roster;
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("roster").BeginArray();
@@ -35,13 +34,10 @@ asio::awaitable<Result<Response>> AddToRoster(RequestContext& ctx, const Princip
   App& app = ctx.app();
   Result<Json> body = ParseJsonBody(ctx.request());
   if (!body.has_value()) co_return body.status();
-  const std::string* callsign = body->FindString("callsign");
-  const std::string* agent_type = body->FindString("agentType");
-  if (callsign == nullptr || callsign->empty() || agent_type == nullptr || agent_type->empty()) {
-    co_return InvalidArgument("callsign and agentType are required");
-  }
-  if (Status s = CheckKey("callsign", *callsign); !s.ok()) co_return s;
-  if (Status s = CheckKey("agentType", *agent_type); !s.ok()) co_return s;
+  Result<AgentFields> fields = RequireAgentFields(*body);
+  if (!fields.has_value()) co_return fields.status();
+  const std::string* callsign = fields->callsign;
+  const std::string* agent_type = fields->agent_type;
   // Cast stores any string; agentcore keeps roster statuses to the six it knows (§5.9).
   Result<std::optional<std::string>> status = OptionalString(*body, "status");
   if (!status.has_value()) co_return status.status();
@@ -80,10 +76,10 @@ asio::awaitable<Result<Response>> AddToRoster(RequestContext& ctx, const Princip
 asio::awaitable<Result<Response>> RemoveFromRoster(RequestContext& ctx,
                                                    const Principal& principal) {
   App& app = ctx.app();
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
-  if (!channel.has_value()) co_return channel.status();
-  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel->id);
-  if (!roster.has_value()) co_return StoreError(roster.status());
+  Result<ChannelWithRoster> loaded = LoadChannelWithRoster(app, principal, ctx.Param("channelId"));
+  if (!loaded.has_value()) co_return loaded.status();
+  const Channel* channel = &loaded->channel;
+  const std::vector<RosterEntry>* roster = &loaded->roster;
   const std::string& entry_id = ctx.Param("entryId");
   for (const RosterEntry& e : *roster) {
     if (e.id != entry_id) continue;
