@@ -64,6 +64,7 @@ class App {
   Clock& clock() { return *clock_; }
   std::string NewId() { return ulids_.Next(); }
   std::size_t open_connections() const { return http_ ? http_->open_connections() : 0; }
+  const HttpStats* http_stats() const { return http_ ? &http_->stats() : nullptr; }
   /// The agents: activation, delivery, checkin (orchestrator.hpp).
   Orchestrator& orchestrator() { return *orchestrator_; }
   /// The pool for blocking calls (store, runtime, pushes to agents).

@@ -13,6 +13,7 @@ void RegisterHandlers(Router& router) {
   RegisterAgentRoutes(router);
   RegisterMessageRoutes(router);
   RegisterCostRoutes(router);
+  RegisterMetricsRoutes(router);
   RegisterContainerProtocolRoutes(router);
 }
 

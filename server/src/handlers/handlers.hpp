@@ -26,6 +26,10 @@ void RegisterMessageRoutes(Router& router);
 /// GET /channels/:channelId/costs (§4.7).
 void RegisterCostRoutes(Router& router);
 
+/// GET /metrics: Prometheus text (engine counters, connections, subscribers); credentials
+/// outside dev mode.
+void RegisterMetricsRoutes(Router& router);
+
 /// All of the above, in that order.
 void RegisterHandlers(Router& router);
 

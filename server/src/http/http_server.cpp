@@ -477,6 +477,17 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void Log(int status, std::size_t response_bytes) {
+    HttpStats& stats = server_->stats_;
+    int status_class = status / 100;
+    stats.requests_by_class[status_class >= 1 && status_class <= 5 ? status_class : 0].fetch_add(
+        1, std::memory_order_relaxed);
+    stats.bytes_in.fetch_add(head_bytes_ + body_bytes_, std::memory_order_relaxed);
+    stats.bytes_out.fetch_add(response_bytes, std::memory_order_relaxed);
+    stats.latency_micros_total.fetch_add(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       Clock::now() - head_started_)
+                                       .count()),
+        std::memory_order_relaxed);
     const auto& log = server_->options_.access_log;
     if (!log) return;
     if (request_.method.empty()) ParseTarget();
@@ -526,7 +537,8 @@ namespace {
 // passed as a temporary to a coroutine's by-value parameter (docs/threading.md).
 asio::awaitable<void> AcceptLoop(HttpServer* server, HttpServer::Shard* shard,
                                  const std::atomic<bool>* stopping, std::size_t max_connections,
-                                 const std::atomic<std::size_t>* open_connections) {
+                                 const std::atomic<std::size_t>* open_connections,
+                                 HttpStats* stats) {
   for (;;) {
     asio::error_code ec;
     tcp::socket socket = co_await shard->acceptor.async_accept(
@@ -540,6 +552,7 @@ asio::awaitable<void> AcceptLoop(HttpServer* server, HttpServer::Shard* shard,
       continue;
     }
     if (open_connections->load() >= max_connections) {
+      stats->connections_refused.fetch_add(1, std::memory_order_relaxed);
       std::string out;
       AppendResponse(CodedError(503, "too_many_connections", "connection limit reached"), false,
                      &out);
@@ -548,6 +561,7 @@ asio::awaitable<void> AcceptLoop(HttpServer* server, HttpServer::Shard* shard,
       socket.close(ec);
       continue;
     }
+    stats->connections_accepted.fetch_add(1, std::memory_order_relaxed);
     std::make_shared<HttpConnection>(server, shard, std::move(socket))->Start();
   }
 }
@@ -590,7 +604,7 @@ Status HttpServer::Start() {
     Shard* s = shard.get();
     asio::co_spawn(s->context,
                    AcceptLoop(this, s, &stopping_, options_.limits.max_connections,
-                              &open_connections_),
+                              &open_connections_, &stats_),
                    asio::detached);
     threads_.emplace_back([s] {
       auto guard = asio::make_work_guard(s->context);

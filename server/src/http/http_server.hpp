@@ -47,6 +47,16 @@ struct AccessRecord {
   std::string_view remote;
 };
 
+/// Counters of the engine, for /metrics. Relaxed atomics: monotonic counts read at any time.
+struct HttpStats {
+  std::atomic<std::uint64_t> requests_by_class[6] = {};  // index status / 100 (1xx..5xx), 0: other
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_refused{0};  // over max_connections
+  std::atomic<std::uint64_t> latency_micros_total{0};
+};
+
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
   std::uint16_t port = 0;  // 0: an ephemeral port (see HttpServer::port())
@@ -75,6 +85,7 @@ class HttpServer {
   asio::io_context& context(unsigned i);
 
   std::size_t open_connections() const { return open_connections_.load(); }
+  const HttpStats& stats() const { return stats_; }
 
   struct Shard;  // one thread, its io_context, acceptor and connections
 
@@ -86,6 +97,7 @@ class HttpServer {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> open_connections_{0};
+  HttpStats stats_;
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
 

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+// GET /metrics: Prometheus text exposition of the engine's counters and the live gauges. Like
+// every route but /health and /, it needs credentials outside dev mode.
+
+#include <fmt/format.h>
+
+#include "app.hpp"
+#include "handlers/handlers.hpp"
+#include "handlers/handler_support.hpp"
+#include "http/request_context.hpp"
+
+namespace agentcore::server {
+namespace {
+
+void Counter(std::string* out, std::string_view name, std::string_view help, std::uint64_t value) {
+  fmt::format_to(std::back_inserter(*out), "# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name,
+                 help, value);
+}
+
+void Gauge(std::string* out, std::string_view name, std::string_view help, std::uint64_t value) {
+  fmt::format_to(std::back_inserter(*out), "# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name,
+                 help, value);
+}
+
+asio::awaitable<Response> Metrics(RequestContext& ctx) {
+  App& app = ctx.app();
+  if (app.config().auth_mode != "dev") {
+    Result<Principal> principal = app.Authenticate(ctx.request());
+    if (!principal.has_value()) co_return CastError(401, kAuthenticationRequired);
+  }
+  std::string out;
+  const HttpStats* stats = app.http_stats();
+  if (stats != nullptr) {
+    out.append("# HELP agentcore_http_requests_total Requests answered, by status class.\n"
+               "# TYPE agentcore_http_requests_total counter\n");
+    static constexpr const char* kClasses[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 0; i < 6; ++i) {
+      fmt::format_to(std::back_inserter(out), "agentcore_http_requests_total{{class=\"{}\"}} {}\n",
+                     kClasses[i], stats->requests_by_class[i].load(std::memory_order_relaxed));
+    }
+    Counter(&out, "agentcore_http_request_bytes_total", "Request bytes read (head and body).",
+            stats->bytes_in.load(std::memory_order_relaxed));
+    Counter(&out, "agentcore_http_response_bytes_total", "Response body bytes written.",
+            stats->bytes_out.load(std::memory_order_relaxed));
+    Counter(&out, "agentcore_http_request_duration_microseconds_total",
+            "Sum of request latencies (first byte to response queued).",
+            stats->latency_micros_total.load(std::memory_order_relaxed));
+    Counter(&out, "agentcore_http_connections_accepted_total", "Connections accepted.",
+            stats->connections_accepted.load(std::memory_order_relaxed));
+    Counter(&out, "agentcore_http_connections_refused_total",
+            "Connections refused over --max-connections.",
+            stats->connections_refused.load(std::memory_order_relaxed));
+  }
+  Gauge(&out, "agentcore_http_open_connections", "Open client connections.",
+        app.open_connections());
+  Gauge(&out, "agentcore_subscribers", "WebSocket and SSE subscribers.",
+        app.broadcaster().SubscriberCount());
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = std::move(out);
+  co_return r;
+}
+
+}  // namespace
+
+void RegisterMetricsRoutes(Router& router) { router.Get("/metrics", Metrics); }
+
+}  // namespace agentcore::server
