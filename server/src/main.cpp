@@ -5,7 +5,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -129,11 +132,29 @@ int main(int argc, char** argv) {
   std::printf("{\"event\":\"listening\",\"port\":%u}\n", unsigned((*app)->port()));
   std::fflush(stdout);
 
+  // The access log is written with buffered stdio (a write per line would cost a syscall per
+  // request); this thread pushes it out every 200 ms so a tail or a collector sees it soon.
+  std::mutex flush_mu;
+  std::condition_variable flush_cv;
+  bool flush_stop = false;
+  std::thread flusher([&] {
+    std::unique_lock lock(flush_mu);
+    while (!flush_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return flush_stop; })) {
+      std::fflush(stdout);
+    }
+  });
+
   int received = 0;
   sigwait(&signals, &received);
   std::printf("{\"event\":\"stopping\",\"signal\":%d}\n", received);
   std::fflush(stdout);
   (*app)->Stop();
+  {
+    std::lock_guard lock(flush_mu);
+    flush_stop = true;
+  }
+  flush_cv.notify_one();
+  flusher.join();
   std::printf("{\"event\":\"stopped\"}\n");
   return 0;
 }
