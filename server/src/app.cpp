@@ -93,6 +93,17 @@ void App::Stop() {
   store_.reset();    // closes the store: the SQLite writer commits what it holds
 }
 
+asio::awaitable<Result<Message>> App::AppendMessage(NewMessage message) {
+  if (!store_->HasNativeAsyncWrites()) {
+    auto append = [this, &message] { return store_->AppendMessage(message); };
+    co_return co_await Offload(std::move(append));
+  }
+  auto start = [this, &message](auto done) {
+    store_->AppendMessageAsync(std::move(message), std::move(done));
+  };
+  co_return co_await AwaitCallback<Result<Message>>(std::move(start));
+}
+
 void App::WriteAccessLog(const AccessRecord& r) {
   std::string line;
   line.reserve(160);

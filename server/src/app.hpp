@@ -96,6 +96,36 @@ class App {
         asio::use_awaitable);
   }
 
+  /// Awaits a store call that reports through a callback (`start(done)` must call
+  /// `done(T)` exactly once, on any thread). The coroutine resumes on its own executor: the
+  /// result is posted there. No thread waits in between.
+  template <typename T, typename Start>
+  asio::awaitable<T> AwaitCallback(Start start) {
+    Start* task = new Start(std::move(start));  // a raw pointer, as in Offload
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(
+        [task](auto handler) {
+          std::unique_ptr<Start> owned(task);
+          using CompletionHandler = decltype(handler);
+          auto executor = asio::get_associated_executor(handler);
+          // Shared: the store's callback is a (copyable) std::function.
+          auto shared = std::make_shared<CompletionHandler>(std::move(handler));
+          (*owned)([shared = std::move(shared), executor](T result) mutable {
+            asio::post(executor,
+                       [shared = std::move(shared), result = std::move(result)]() mutable {
+                         std::move(*shared)(std::move(result));
+                       });
+          });
+        },
+        asio::use_awaitable);
+  }
+
+  /// Appends a message for a request handler (POST /channels/:id/messages). With a store that
+  /// queues writes itself (SQLite) the coroutine resumes once the write committed and no pool
+  /// thread is involved; otherwise (PostgreSQL) the blocking call runs on the pool. Tymbal set
+  /// frames stay on the pool: with their sparse writes, waking the idle writer straight from
+  /// the io thread measured slower (docs/benchmarks.md).
+  asio::awaitable<Result<Message>> AppendMessage(NewMessage message);
+
   // --- credentials ---------------------------------------------------------------------------
 
   /// Session cookie (`cast_session`) or `Authorization: Bearer <api key>`. On failure the

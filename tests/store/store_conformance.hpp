@@ -29,10 +29,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -183,7 +185,8 @@ struct StringMaker<agentcore::ErrorCode> {
 // Every case (in the parts below) is a template over the fixture types.
 #define AGENTCORE_STORE_CASE(name) TEST_CASE_TEMPLATE(name, F, AGENTCORE_STORE_FIXTURES)
 
-#include "store/conformance/channels.hpp"        // NOLINT: the suite's parts
+#include "store/conformance/async_writes.hpp"    // NOLINT: the suite's parts
+#include "store/conformance/channels.hpp"        // NOLINT
 #include "store/conformance/feed_and_input.hpp"  // NOLINT
 #include "store/conformance/messages.hpp"        // NOLINT
 #include "store/conformance/records.hpp"         // NOLINT

@@ -204,8 +204,8 @@ asio::awaitable<Result<Response>> PostMessage(RequestContext& ctx, const Princip
   Routing routing = RouteMessage(ParseMentions(in->content), kind, *roster);
   std::vector<std::string> attach_slugs = in->attach_slugs;
   NewMessage message = BuildMessage(app, *channel, *std::move(in), routing);
-  auto append = [&store = app.store(), message] { return store.AppendMessage(message); };
-  Result<Message> stored = co_await app.Offload(std::move(append));
+  // Awaits the commit without a pool thread (SQLite: the writer thread posts the result back).
+  Result<Message> stored = co_await app.AppendMessage(std::move(message));
   if (!stored.has_value()) co_return StoreError(stored.status());
   PublishMessage(app, *stored, routing.is_broadcast);
   co_await DeliverToAgents(app, *stored, InvocationTargets(routing, *roster));

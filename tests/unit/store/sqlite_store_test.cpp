@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -488,6 +490,82 @@ TEST_SUITE("SqliteStore") {
              r.status().code() == ErrorCode::kNotSupported));
     }
     CHECK_FALSE(std::filesystem::exists("postgres:"));
+  }
+
+  TEST_CASE("closing the store commits its pending async writes and completes every callback") {
+    TempDir dir;
+    const std::string path = dir.File("async.db");
+    constexpr int kWrites = 2000;
+    std::atomic<int> completed{0};
+    std::atomic<int> ok{0};
+    std::mutex mu;
+    std::vector<std::string> acknowledged;
+    std::string channel_id;
+    {
+      auto store = OpenFile(path);
+      World w = MakeWorld(*store);
+      channel_id = w.channel.id;
+      for (int i = 0; i < kWrites; ++i) {
+        store->AppendMessageAsync(TextMessage(w.channel, "pending"), [&](Result<Message> r) {
+          if (r.ok()) {
+            ++ok;
+            std::lock_guard lock(mu);
+            acknowledged.push_back(r->id);
+          }
+          ++completed;
+        });
+      }
+      // Destroyed with (most of) the writes still queued: the destructor runs them.
+    }
+    CHECK(completed.load() == kWrites);
+    CHECK(ok.load() == kWrites);
+    auto store = OpenFile(path);
+    CHECK(MessageCount(*store, channel_id) == static_cast<std::size_t>(ok.load()));
+    for (const std::string& id : acknowledged) {
+      if (!store->GetMessage(id).ok()) FAIL("acknowledged message missing: " << id);
+    }
+  }
+
+  TEST_CASE("an async write to a stopped writer completes at once with kUnavailable") {
+    auto store = OpenFile(":memory:");
+    World w = MakeWorld(*store);
+    Impl(*store).WriterForTesting().Stop();
+    std::optional<Result<Message>> result;
+    store->AppendMessageAsync(TextMessage(w.channel, "late"),
+                              [&](Result<Message> r) { result = std::move(r); });
+    REQUIRE(result.has_value());  // on the calling thread, before the call returned
+    CHECK(CodeOf(*result) == ErrorCode::kUnavailable);
+    std::optional<Status> cost;
+    CostRecord c;
+    c.channel_id = w.channel.id;
+    c.callsign = "writer";
+    store->UpsertCostAsync(c, [&](Status st) { cost = std::move(st); });
+    REQUIRE(cost.has_value());
+    CHECK(cost->code() == ErrorCode::kUnavailable);
+  }
+
+  TEST_CASE("async and blocking writes share batches: blocking callers still wake") {
+    auto store = OpenFile(":memory:");
+    World w = MakeWorld(*store);
+    std::atomic<int> async_done{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 100; ++i) {
+          store->AppendMessageAsync(TextMessage(w.channel, "a"),
+                                    [&](Result<Message> r) { async_done += r.ok() ? 1 : 0; });
+          Must(store->AppendMessage(TextMessage(w.channel, "b")));
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    // Every blocking append returned, so every async one committed; the writer runs the last
+    // batch's callbacks after waking its blocking callers.
+    for (int i = 0; i < 500 && async_done.load() < 400; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(async_done.load() == 400);
+    CHECK(MessageCount(*store, w.channel.id) == 800);
   }
 
 }  // TEST_SUITE("SqliteStore")

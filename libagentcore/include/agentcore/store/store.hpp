@@ -16,16 +16,18 @@
 /// back; callers retry with the same id, and ids make retries idempotent (kAlreadyExists).
 ///
 /// Every method is one transaction, is thread-safe, and may block on disk or network: never
-/// call it on an I/O thread. Errors are values: kNotFound, kAlreadyExists, kConflict (refused
-/// compare-and-set), kInvalidArgument (bad input: invalid UTF-8, oversized content, unknown
-/// reference), kUnavailable (the database cannot be reached), kUnknownOutcome, kInternal.
-/// Bad input never changes stored data. Every call that names a record by a malformed key
-/// (empty, over kMaxKeyBytes, not UTF-8) returns kInvalidArgument; a list call whose parent
-/// (space, channel, run) does not exist returns kNotFound, except ListSessions, ListTeams and
-/// ListApiKeys, whose owner or space is only a label. `limit` arguments above kMaxPageSize
-/// are clamped to it.
+/// call it on an I/O thread. The few writes an I/O thread needs on its hot paths also come in
+/// an asynchronous form (`...Async`, see "Asynchronous writes" below). Errors are values:
+/// kNotFound, kAlreadyExists, kConflict (refused compare-and-set), kInvalidArgument (bad
+/// input: invalid UTF-8, oversized content, unknown reference), kUnavailable (the database
+/// cannot be reached), kUnknownOutcome, kInternal. Bad input never changes stored data. Every
+/// call that names a record by a malformed key (empty, over kMaxKeyBytes, not UTF-8) returns
+/// kInvalidArgument; a list call whose parent (space, channel, run) does not exist returns
+/// kNotFound, except ListSessions, ListTeams and ListApiKeys, whose owner or space is only a
+/// label. `limit` arguments above kMaxPageSize are clamped to it.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -218,6 +220,41 @@ class AGENTCORE_EXPORT Store {
   virtual Result<std::vector<Artifact>> ListArtifacts(std::string_view channel_id) = 0;
   /// Removes the metadata and the blob. kNotFound.
   virtual Status DeleteArtifact(std::string_view channel_id, std::string_view slug) = 0;
+
+  // --- Asynchronous writes
+  //
+  // AppendMessage, UpdateMessage and UpsertCost with the result handed to a callback instead
+  // of returned: same validation, same errors, same transaction. Threading contract:
+  //
+  // * `done` is called exactly once. With native async writes (HasNativeAsyncWrites()) the call
+  //   returns without waiting for the database, and `done` runs either on the calling thread
+  //   before the call returns (invalid input, a store that is closing: nothing was written) or
+  //   on a store-owned thread (SQLite: the writer thread) right after the transaction holding
+  //   the write committed, or failed: a success is never reported before it is durable, as
+  //   for the blocking calls.
+  // * `done` runs with no store lock held, but on SQLite's single writer thread: it must be
+  //   short (hand the result to your own executor), must not throw, and must not call a
+  //   blocking store write (that write would wait for the thread it runs on). Reads and
+  //   further async writes are allowed.
+  // * Order: async writes submitted one after another from one thread (each call returned
+  //   before the next) commit in that order, and their callbacks run in that order.
+  // * Closing the store (destroying it) with async writes pending commits them and runs their
+  //   callbacks before the destructor returns; writes submitted while it closes complete with
+  //   kUnavailable.
+  // * The default implementation (PostgreSQL) runs the blocking call on the calling thread and
+  //   then `done` there, before returning; HasNativeAsyncWrites() is false. A caller on an I/O
+  //   thread then moves the blocking call to a pool itself.
+  using MessageCallback = std::function<void(Result<Message>)>;
+  using StatusCallback = std::function<void(Status)>;
+  /// True when the ...Async calls return without waiting for the database.
+  virtual bool HasNativeAsyncWrites() const { return false; }
+  virtual void AppendMessageAsync(NewMessage in, MessageCallback done) {
+    done(AppendMessage(in));
+  }
+  virtual void UpdateMessageAsync(std::string id, MessagePatch patch, MessageCallback done) {
+    done(UpdateMessage(id, patch));
+  }
+  virtual void UpsertCostAsync(CostRecord cost, StatusCallback done) { done(UpsertCost(cost)); }
 
   // --- Change feed
   /// Calls `listener` for every change committed from now on, by this process or (PostgreSQL)

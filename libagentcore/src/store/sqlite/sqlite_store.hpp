@@ -123,6 +123,12 @@ class SqliteStore final : public Store {
 
   Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
 
+  // Queued on the writer without waiting; `done` runs on the writer thread after the commit.
+  bool HasNativeAsyncWrites() const override { return true; }
+  void AppendMessageAsync(NewMessage in, MessageCallback done) override;
+  void UpdateMessageAsync(std::string id, MessagePatch patch, MessageCallback done) override;
+  void UpsertCostAsync(CostRecord cost, StatusCallback done) override;
+
   // Transactions and writes committed so far (writes / commits = mean batch size).
   std::uint64_t CommitCountForTesting() const { return writer_->commits(); }
   std::uint64_t WriteCountForTesting() const { return writer_->writes(); }
@@ -141,6 +147,20 @@ class SqliteStore final : public Store {
     return fn(*lease);
   }
   Status Write(Writer::WriteFn fn) { return writer_->Write(fn); }
+
+  // The writes with an async form, in three steps shared by both forms: Prepare (validation
+  // and encoding, on the caller's thread), Run (on the writer thread, in the batch), Finish
+  // (the result, from the state and the write's status). Defined in the .cpp files.
+  struct AppendState;
+  struct UpdateState;
+  struct CostState;
+  Result<AppendState> PrepareAppend(NewMessage in);
+  static Status RunAppend(AppendState& st, WriteContext& ctx);
+  Result<Message> FinishAppend(AppendState& st, Status written);
+  Result<UpdateState> PrepareUpdate(std::string id, const MessagePatch& patch);
+  static Status RunMessageUpdate(UpdateState& st, WriteContext& ctx);
+  Result<CostState> PrepareCost(CostRecord cost);
+  static Status RunCost(CostState& st, WriteContext& ctx);
   // The blob directory, created on first use.
   Result<std::string> BlobDir();
   // Channel id -> space id of channels appended to before. A channel never changes space and

@@ -67,89 +67,121 @@ std::string PageSql(const PageRequest& page, bool ascending) {
 
 // --- Messages
 
-Result<Message> SqliteStore::AppendMessage(const NewMessage& in) {
+struct SqliteStore::AppendState {
+  Message m;  // content and metadata: the input's JSON, returned on success
+  // Encoded on the caller's thread, so the writer only binds and steps.
+  std::string content;
+  std::optional<std::string> metadata;
+  std::optional<std::string> addressed;
+  std::optional<std::string> cached_space;  // the channel's space, when known before the write
+  std::string requested_space;              // NewMessage::space_id
+  bool looked_up = false;                   // the write read the channel's space
+};
+
+Result<SqliteStore::AppendState> SqliteStore::PrepareAppend(NewMessage in) {
   const std::size_t max = options_.max_content_bytes;
   AGENTCORE_RETURN_IF_ERROR(CheckNewMessage(in, max));
-  // Encoding happens here, on the caller's thread, so the writer only binds and steps.
-  AGENTCORE_ASSIGN_OR_RETURN(std::string content, EncodeJson("message content", in.content, max));
-  AGENTCORE_ASSIGN_OR_RETURN(auto metadata,
+  AppendState st;
+  AGENTCORE_ASSIGN_OR_RETURN(st.content, EncodeJson("message content", in.content, max));
+  AGENTCORE_ASSIGN_OR_RETURN(st.metadata,
                              EncodeNullableJson("message metadata", in.metadata, max));
-  std::optional<std::string> addressed;
-  if (in.addressed_agents) addressed = JsonStringArray(*in.addressed_agents);
-
-  Message m;
-  m.id = in.id.empty() ? ids_.Next() : in.id;
-  m.channel_id = in.channel_id;
-  m.sender = in.sender;
-  m.sender_type = in.sender_type;
-  m.type = in.type;
+  if (in.addressed_agents) st.addressed = JsonStringArray(*in.addressed_agents);
+  Message& m = st.m;
+  m.id = in.id.empty() ? ids_.Next() : std::move(in.id);
+  m.channel_id = std::move(in.channel_id);
+  m.sender = std::move(in.sender);
+  m.sender_type = std::move(in.sender_type);
+  m.type = std::move(in.type);
   m.timestamp = in.timestamp ? *in.timestamp : Now();
   m.is_complete = in.is_complete;
-  m.addressed_agents = in.addressed_agents;
-  m.state = in.state;
-  const std::optional<std::string> cached_space = CachedChannelSpace(m.channel_id);
-  if (cached_space && !in.space_id.empty() && *cached_space != in.space_id) {
-    return SpaceMismatch(m.channel_id, in.space_id);
+  m.addressed_agents = std::move(in.addressed_agents);
+  m.state = std::move(in.state);
+  m.content = std::move(in.content);
+  m.metadata = std::move(in.metadata);
+  st.requested_space = std::move(in.space_id);
+  st.cached_space = CachedChannelSpace(m.channel_id);
+  if (st.cached_space && !st.requested_space.empty() && *st.cached_space != st.requested_space) {
+    return SpaceMismatch(m.channel_id, st.requested_space);
   }
-  bool looked_up = false;
-  if (Status written = Write([&](WriteContext& ctx) -> Status {
-        Connection& c = ctx.conn();
-        if (cached_space) {
-          m.space_id = *cached_space;
-        } else {
-          AGENTCORE_ASSIGN_OR_RETURN(
-              m.space_id, QueryOne<std::string>(
-                              c, "SELECT space_id FROM channels WHERE id = ?1",
-                              [](const Statement& row) { return row.String(0); },
-                              [&] { return ChannelNotFound(m.channel_id); }, m.channel_id));
-          looked_up = true;
-          if (!in.space_id.empty() && m.space_id != in.space_id) {
-            return SpaceMismatch(m.channel_id, in.space_id);
-          }
-        }
-        AGENTCORE_ASSIGN_OR_RETURN(
-            Statement st,
-            c.Prepare("INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, "
-                      "content, timestamp, is_complete, addressed_agents, metadata, state) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
-        BindAll(st, m.id, m.space_id, m.channel_id, m.sender, m.sender_type, m.type);
-        // The JSON texts live in this frame until the write returns: no copy.
-        st.BindStatic(7, content);
-        st.Bind(8, m.timestamp);
-        st.Bind(9, m.is_complete);
-        if (addressed) {
-          st.BindStatic(10, *addressed);
-        } else {
-          st.BindNull(10);
-        }
-        if (metadata) {
-          st.BindStatic(11, *metadata);
-        } else {
-          st.BindNull(11);
-        }
-        st.Bind(12, m.state);
-        if (Status s = st.Run(); !s.ok()) {
-          // The foreign key proves the channel exists even when its space came from the cache.
-          if (s.code() == ErrorCode::kNotFound) return ChannelNotFound(m.channel_id);
-          if (s.code() == ErrorCode::kAlreadyExists) {
-            return AlreadyExists(fmt::format("message \"{}\" already exists", m.id));
-          }
-          return s;
-        }
-        ctx.TouchChannel(m.channel_id, m.timestamp);
-        ctx.Changed(StoreChange::Kind::kMessageCreated, m.channel_id, m.id);
-        return Status::Ok();
-      });
-      !written.ok()) {
-    if (looked_up && written.code() != ErrorCode::kNotFound) {
-      CacheChannelSpace(m.channel_id, m.space_id);
+  return st;
+}
+
+Status SqliteStore::RunAppend(AppendState& st, WriteContext& ctx) {
+  Connection& c = ctx.conn();
+  Message& m = st.m;
+  if (st.cached_space) {
+    m.space_id = *st.cached_space;
+  } else {
+    AGENTCORE_ASSIGN_OR_RETURN(
+        m.space_id, QueryOne<std::string>(
+                        c, "SELECT space_id FROM channels WHERE id = ?1",
+                        [](const Statement& row) { return row.String(0); },
+                        [&] { return ChannelNotFound(m.channel_id); }, m.channel_id));
+    st.looked_up = true;
+    if (!st.requested_space.empty() && m.space_id != st.requested_space) {
+      return SpaceMismatch(m.channel_id, st.requested_space);
     }
-    return written;
   }
-  if (looked_up) CacheChannelSpace(m.channel_id, m.space_id);
-  m.content = in.content;
-  m.metadata = in.metadata;
-  return m;
+  AGENTCORE_ASSIGN_OR_RETURN(
+      Statement stmt,
+      c.Prepare("INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, "
+                "content, timestamp, is_complete, addressed_agents, metadata, state) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+  BindAll(stmt, m.id, m.space_id, m.channel_id, m.sender, m.sender_type, m.type);
+  // The JSON texts live in the state until the write returns: no copy.
+  stmt.BindStatic(7, st.content);
+  stmt.Bind(8, m.timestamp);
+  stmt.Bind(9, m.is_complete);
+  if (st.addressed) {
+    stmt.BindStatic(10, *st.addressed);
+  } else {
+    stmt.BindNull(10);
+  }
+  if (st.metadata) {
+    stmt.BindStatic(11, *st.metadata);
+  } else {
+    stmt.BindNull(11);
+  }
+  stmt.Bind(12, m.state);
+  if (Status s = stmt.Run(); !s.ok()) {
+    // The foreign key proves the channel exists even when its space came from the cache.
+    if (s.code() == ErrorCode::kNotFound) return ChannelNotFound(m.channel_id);
+    if (s.code() == ErrorCode::kAlreadyExists) {
+      return AlreadyExists(fmt::format("message \"{}\" already exists", m.id));
+    }
+    return s;
+  }
+  // TouchChannel keeps a view of the channel id: the state lives until the batch is done.
+  ctx.TouchChannel(m.channel_id, m.timestamp);
+  ctx.Changed(StoreChange::Kind::kMessageCreated, m.channel_id, m.id);
+  return Status::Ok();
+}
+
+Result<Message> SqliteStore::FinishAppend(AppendState& st, Status written) {
+  if (st.looked_up && (written.ok() || written.code() != ErrorCode::kNotFound)) {
+    CacheChannelSpace(st.m.channel_id, st.m.space_id);
+  }
+  if (!written.ok()) return written;
+  return std::move(st.m);
+}
+
+Result<Message> SqliteStore::AppendMessage(const NewMessage& in) {
+  AGENTCORE_ASSIGN_OR_RETURN(AppendState st, PrepareAppend(in));
+  Status written = Write([&](WriteContext& ctx) { return RunAppend(st, ctx); });
+  return FinishAppend(st, std::move(written));
+}
+
+void SqliteStore::AppendMessageAsync(NewMessage in, MessageCallback done) {
+  Result<AppendState> st = PrepareAppend(std::move(in));
+  if (!st.ok()) {
+    done(st.status());
+    return;
+  }
+  writer_->WriteAsync(MakeAsyncWrite(
+      *std::move(st), [](AppendState& s, WriteContext& ctx) { return RunAppend(s, ctx); },
+      [this, done = std::move(done)](AppendState& s, Status written) {
+        done(FinishAppend(s, std::move(written)));
+      }));
 }
 
 Result<Message> SqliteStore::GetMessage(std::string_view id) {
@@ -157,54 +189,88 @@ Result<Message> SqliteStore::GetMessage(std::string_view id) {
   return Read([&](Connection& c) { return LoadMessage(c, id); });
 }
 
-Result<Message> SqliteStore::UpdateMessage(std::string_view id, const MessagePatch& patch) {
+struct SqliteStore::UpdateState {
+  std::string id;
+  std::optional<std::string> content;  // encoded JSON
+  std::optional<bool> is_complete;
+  std::optional<std::string> state;
+  std::optional<std::string> type;
+  std::optional<std::optional<std::string>> metadata;
+  Message out;
+};
+
+Result<SqliteStore::UpdateState> SqliteStore::PrepareUpdate(std::string id,
+                                                            const MessagePatch& patch) {
   const std::size_t max = options_.max_content_bytes;
   AGENTCORE_RETURN_IF_ERROR(CheckKey("message id", id));
   AGENTCORE_RETURN_IF_ERROR(CheckMessagePatch(patch, max));
-  std::optional<std::string> content;
+  UpdateState st;
   if (patch.content) {
-    AGENTCORE_ASSIGN_OR_RETURN(content, EncodeJson("message content", *patch.content, max));
+    AGENTCORE_ASSIGN_OR_RETURN(st.content, EncodeJson("message content", *patch.content, max));
   }
-  std::optional<std::optional<std::string>> metadata;
   if (patch.metadata) {
-    AGENTCORE_ASSIGN_OR_RETURN(metadata,
+    AGENTCORE_ASSIGN_OR_RETURN(st.metadata,
                                EncodeNullableJson("message metadata", *patch.metadata, max));
   }
-  Message out;
-  if (Status written = Write([&](WriteContext& ctx) -> Status {
-        static const std::string sql = fmt::format(
-            "UPDATE messages SET content = coalesce(?2, content), "
-            "is_complete = coalesce(?3, is_complete), "
-            "metadata = CASE WHEN ?4 THEN ?5 ELSE metadata END, state = coalesce(?6, state), "
-            "type = coalesce(?7, type) WHERE id = ?1 RETURNING {}",
-            kMessageColumns);
-        AGENTCORE_ASSIGN_OR_RETURN(Statement st, ctx.conn().Prepare(sql));
-        st.Bind(1, id);
-        st.Bind(2, content);
-        if (patch.is_complete) {
-          st.Bind(3, *patch.is_complete);
-        } else {
-          st.BindNull(3);
-        }
-        st.Bind(4, metadata.has_value());
-        if (metadata) {
-          st.Bind(5, *metadata);
-        } else {
-          st.BindNull(5);
-        }
-        st.Bind(6, patch.state);
-        st.Bind(7, patch.type);
-        AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
-        if (!row) return MessageNotFound(id);
-        AGENTCORE_ASSIGN_OR_RETURN(out, MessageFromRow(st));
-        AGENTCORE_RETURN_IF_ERROR(st.Run());
-        ctx.Changed(StoreChange::Kind::kMessageUpdated, out.channel_id, out.id);
-        return Status::Ok();
-      });
-      !written.ok()) {
-    return written;
+  st.id = std::move(id);
+  st.is_complete = patch.is_complete;
+  st.state = patch.state;
+  st.type = patch.type;
+  return st;
+}
+
+Status SqliteStore::RunMessageUpdate(UpdateState& st, WriteContext& ctx) {
+  static const std::string sql = fmt::format(
+      "UPDATE messages SET content = coalesce(?2, content), "
+      "is_complete = coalesce(?3, is_complete), "
+      "metadata = CASE WHEN ?4 THEN ?5 ELSE metadata END, state = coalesce(?6, state), "
+      "type = coalesce(?7, type) WHERE id = ?1 RETURNING {}",
+      kMessageColumns);
+  AGENTCORE_ASSIGN_OR_RETURN(Statement stmt, ctx.conn().Prepare(sql));
+  stmt.Bind(1, st.id);
+  stmt.Bind(2, st.content);
+  if (st.is_complete) {
+    stmt.Bind(3, *st.is_complete);
+  } else {
+    stmt.BindNull(3);
   }
-  return out;
+  stmt.Bind(4, st.metadata.has_value());
+  if (st.metadata) {
+    stmt.Bind(5, *st.metadata);
+  } else {
+    stmt.BindNull(5);
+  }
+  stmt.Bind(6, st.state);
+  stmt.Bind(7, st.type);
+  AGENTCORE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return MessageNotFound(st.id);
+  AGENTCORE_ASSIGN_OR_RETURN(st.out, MessageFromRow(stmt));
+  AGENTCORE_RETURN_IF_ERROR(stmt.Run());
+  ctx.Changed(StoreChange::Kind::kMessageUpdated, st.out.channel_id, st.out.id);
+  return Status::Ok();
+}
+
+Result<Message> SqliteStore::UpdateMessage(std::string_view id, const MessagePatch& patch) {
+  AGENTCORE_ASSIGN_OR_RETURN(UpdateState st, PrepareUpdate(std::string(id), patch));
+  AGENTCORE_RETURN_IF_ERROR(Write([&](WriteContext& ctx) { return RunMessageUpdate(st, ctx); }));
+  return std::move(st.out);
+}
+
+void SqliteStore::UpdateMessageAsync(std::string id, MessagePatch patch, MessageCallback done) {
+  Result<UpdateState> st = PrepareUpdate(std::move(id), patch);
+  if (!st.ok()) {
+    done(st.status());
+    return;
+  }
+  writer_->WriteAsync(MakeAsyncWrite(
+      *std::move(st), [](UpdateState& s, WriteContext& ctx) { return RunMessageUpdate(s, ctx); },
+      [done = std::move(done)](UpdateState& s, Status written) {
+        if (!written.ok()) {
+          done(std::move(written));
+        } else {
+          done(std::move(s.out));
+        }
+      }));
 }
 
 Status SqliteStore::DeleteMessage(std::string_view id) {

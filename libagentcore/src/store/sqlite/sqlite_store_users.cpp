@@ -77,38 +77,66 @@ Result<User> SqliteStore::FindUserByExternalId(std::string_view external_id) {
 
 // --- Costs
 
-Status SqliteStore::UpsertCost(const CostRecord& cost) {
+struct SqliteStore::CostState {
+  CostRecord cost;
+  std::optional<std::string> usage;
+  std::optional<std::string> model_usage;
+  UnixMillis now = 0;
+};
+
+Result<SqliteStore::CostState> SqliteStore::PrepareCost(CostRecord cost) {
   AGENTCORE_RETURN_IF_ERROR(CheckCostRecord(cost));
   const std::size_t max = options_.max_content_bytes;
-  AGENTCORE_ASSIGN_OR_RETURN(auto usage, EncodeNullableJson("cost usage", cost.usage, max));
-  AGENTCORE_ASSIGN_OR_RETURN(auto model_usage,
+  CostState st;
+  AGENTCORE_ASSIGN_OR_RETURN(st.usage, EncodeNullableJson("cost usage", cost.usage, max));
+  AGENTCORE_ASSIGN_OR_RETURN(st.model_usage,
                              EncodeNullableJson("cost model usage", cost.model_usage, max));
-  const UnixMillis now = Now();
-  return Write([&](WriteContext& ctx) -> Status {
-    Connection& c = ctx.conn();
-    AGENTCORE_ASSIGN_OR_RETURN(
-        std::string space_id,
-        QueryOne<std::string>(
-            c, "SELECT space_id FROM channels WHERE id = ?1",
-            [](const Statement& row) { return row.String(0); },
-            [&] { return ChannelNotFound(cost.channel_id); }, cost.channel_id));
-    if (!cost.space_id.empty() && cost.space_id != space_id) {
-      return InvalidArgument(fmt::format("cost space \"{}\" is not the space of channel \"{}\"",
-                                         cost.space_id, cost.channel_id));
-    }
-    return Execute(c,
-                   "INSERT INTO cost_records (channel_id, callsign, space_id, cost_usd, "
-                   "duration_ms, num_turns, usage, model_usage, updated_at) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-                   "ON CONFLICT (channel_id, callsign) DO UPDATE SET "
-                   "space_id = excluded.space_id, cost_usd = excluded.cost_usd, "
-                   "duration_ms = excluded.duration_ms, num_turns = excluded.num_turns, "
-                   "usage = excluded.usage, model_usage = excluded.model_usage, "
-                   "updated_at = excluded.updated_at",
-                   cost.channel_id, cost.callsign, space_id, cost.cost_usd, cost.duration_ms,
-                   cost.num_turns, usage, model_usage, now)
-        .status();
-  });
+  st.now = Now();
+  st.cost = std::move(cost);
+  return st;
+}
+
+Status SqliteStore::RunCost(CostState& st, WriteContext& ctx) {
+  Connection& c = ctx.conn();
+  const CostRecord& cost = st.cost;
+  AGENTCORE_ASSIGN_OR_RETURN(
+      std::string space_id,
+      QueryOne<std::string>(
+          c, "SELECT space_id FROM channels WHERE id = ?1",
+          [](const Statement& row) { return row.String(0); },
+          [&] { return ChannelNotFound(cost.channel_id); }, cost.channel_id));
+  if (!cost.space_id.empty() && cost.space_id != space_id) {
+    return InvalidArgument(fmt::format("cost space \"{}\" is not the space of channel \"{}\"",
+                                       cost.space_id, cost.channel_id));
+  }
+  return Execute(c,
+                 "INSERT INTO cost_records (channel_id, callsign, space_id, cost_usd, "
+                 "duration_ms, num_turns, usage, model_usage, updated_at) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                 "ON CONFLICT (channel_id, callsign) DO UPDATE SET "
+                 "space_id = excluded.space_id, cost_usd = excluded.cost_usd, "
+                 "duration_ms = excluded.duration_ms, num_turns = excluded.num_turns, "
+                 "usage = excluded.usage, model_usage = excluded.model_usage, "
+                 "updated_at = excluded.updated_at",
+                 cost.channel_id, cost.callsign, space_id, cost.cost_usd, cost.duration_ms,
+                 cost.num_turns, st.usage, st.model_usage, st.now)
+      .status();
+}
+
+Status SqliteStore::UpsertCost(const CostRecord& cost) {
+  AGENTCORE_ASSIGN_OR_RETURN(CostState st, PrepareCost(cost));
+  return Write([&](WriteContext& ctx) { return RunCost(st, ctx); });
+}
+
+void SqliteStore::UpsertCostAsync(CostRecord cost, StatusCallback done) {
+  Result<CostState> st = PrepareCost(std::move(cost));
+  if (!st.ok()) {
+    done(st.status());
+    return;
+  }
+  writer_->WriteAsync(MakeAsyncWrite(
+      *std::move(st), [](CostState& s, WriteContext& ctx) { return RunCost(s, ctx); },
+      [done = std::move(done)](CostState&, Status written) { done(std::move(written)); }));
 }
 
 Result<std::vector<CostRecord>> SqliteStore::ListCosts(std::string_view channel_id) {

@@ -24,8 +24,10 @@ Status Simple(Connection& conn, std::string_view sql) {
 struct Writer::Op {
   Op(WriteFn w) : write(w) {}          // NOLINT
   Op(ExclusiveFn e) : exclusive(e) {}  // NOLINT
+  explicit Op(std::unique_ptr<AsyncWrite> a) : async(std::move(a)) {}
 
   std::optional<WriteFn> write;
+  std::unique_ptr<AsyncWrite> async;  // set: nobody waits; the writer owns (and deletes) the op
   std::optional<ExclusiveFn> exclusive;
   std::vector<StoreChange> changes;  // of a successful write, published after the commit
 
@@ -71,6 +73,21 @@ Status Writer::Write(WriteFn fn) {
 Status Writer::Exclusive(ExclusiveFn fn) {
   Op op(fn);
   return Submit(op);
+}
+
+void Writer::WriteAsync(std::unique_ptr<AsyncWrite> write) {
+  auto op = std::make_unique<Op>(std::move(write));
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_) {
+      queue_.push_back(op.release());
+    }
+  }
+  if (op == nullptr) {
+    cv_.notify_one();
+    return;
+  }
+  op->async->Done(Status(ErrorCode::kUnavailable, "sqlite store is closing"));
 }
 
 void Writer::Barrier() {
@@ -137,15 +154,29 @@ void Writer::Run() {
     }
     RunBatch(conn, batch);
     lease.reset();
-    // Op i wakes ops 2i+1 and 2i+2: a binary tree of depth log2(batch size). The links are
-    // written before the root is signalled (under its mutex), so each caller sees its own.
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      for (std::size_t k = 0; k < 2; ++k) {
-        const std::size_t child = 2 * i + 1 + k;
-        batch[i]->wake[k] = child < batch.size() ? batch[child] : nullptr;
-      }
+    Complete(batch);
+  }
+}
+
+void Writer::Complete(const std::vector<Op*>& batch) {
+  // Blocking callers first: op i wakes ops 2i+1 and 2i+2 (a binary tree of depth log2 of
+  // their count). The links are written before the root is signalled (under its mutex), so
+  // each caller sees its own.
+  waiting_.clear();
+  async_.clear();
+  for (Op* op : batch) (op->async ? async_ : waiting_).push_back(op);
+  for (std::size_t i = 0; i < waiting_.size(); ++i) {
+    for (std::size_t k = 0; k < 2; ++k) {
+      const std::size_t child = 2 * i + 1 + k;
+      waiting_[i]->wake[k] = child < waiting_.size() ? waiting_[child] : nullptr;
     }
-    Finish(*batch.front());
+  }
+  if (!waiting_.empty()) Finish(*waiting_.front());
+  // Then the async writes, in queue order, on this thread and with no lock held. (Not through
+  // `batch`: a woken caller may already have destroyed its op.)
+  for (Op* op : async_) {
+    std::unique_ptr<Op> owned(op);
+    owned->async->Done(std::move(owned->status));
   }
 }
 
@@ -169,7 +200,7 @@ void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
   for (Op* op : batch) {
     Status s = Simple(conn, "SAVEPOINT w");
     WriteContext ctx(conn, feed_active);
-    if (s.ok()) op->status = (*op->write)(ctx);
+    if (s.ok()) op->status = op->async ? op->async->Run(ctx) : (*op->write)(ctx);
     const bool ok = s.ok() && op->status.ok();
     if (s.ok() && !ok) s = Simple(conn, "ROLLBACK TO w");
     if (s.ok()) s = Simple(conn, "RELEASE w");

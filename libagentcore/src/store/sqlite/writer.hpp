@@ -8,6 +8,11 @@
 // publishes the changes of the writes that succeeded to the change feed, and only then wakes
 // each caller with its own status. While one batch commits, the next one queues up, so under
 // load one commit (and with synchronous=FULL one fsync) covers many writes. Thread-safe.
+//
+// WriteAsync() queues an owning write instead and returns at once; the writer thread calls its
+// Done() after the commit that holds it (or with the error that failed it), after the change
+// feed got the batch's changes, with no writer lock held. Async and blocking writes share the
+// queue and its order: writes submitted by one thread commit, and complete, in that order.
 
 #include <agentcore/clock.hpp>
 #include <agentcore/status.hpp>
@@ -59,6 +64,37 @@ class WriteContext {
   std::vector<std::pair<std::string_view, UnixMillis>> touched_;
 };
 
+// A write that owns what it needs, for Writer::WriteAsync().
+class AsyncWrite {
+ public:
+  virtual ~AsyncWrite() = default;
+  // Runs in a batch on the writer thread, like a Write() function.
+  virtual Status Run(WriteContext& ctx) = 0;
+  // Called once: on the writer thread after the batch committed (the status is Run()'s) or
+  // failed (the batch's error), with no writer lock held; or on the submitting thread, inside
+  // WriteAsync(), when the writer has stopped (kUnavailable). Must not throw and must not
+  // block on another write (a blocking Write() from here would wait for this very thread).
+  virtual void Done(Status status) = 0;
+};
+
+// An AsyncWrite holding `state`, running run(state, ctx) and then done(state, status).
+template <typename State, typename RunFn, typename DoneFn>
+std::unique_ptr<AsyncWrite> MakeAsyncWrite(State state, RunFn run, DoneFn done) {
+  class Impl final : public AsyncWrite {
+   public:
+    Impl(State s, RunFn r, DoneFn d)
+        : state_(std::move(s)), run_(std::move(r)), done_(std::move(d)) {}
+    Status Run(WriteContext& ctx) override { return run_(state_, ctx); }
+    void Done(Status status) override { done_(state_, std::move(status)); }
+
+   private:
+    State state_;
+    RunFn run_;
+    DoneFn done_;
+  };
+  return std::make_unique<Impl>(std::move(state), std::move(run), std::move(done));
+}
+
 class Writer {
  public:
   using WriteFn = FunctionRef<Status(WriteContext&)>;
@@ -77,6 +113,8 @@ class Writer {
   // Runs `fn` in the next batch and returns its status once the batch committed, or the
   // commit's error. A write must not start or end transactions itself.
   Status Write(WriteFn fn);
+  // Queues `write` for the next batch and returns; see AsyncWrite for when Done() runs.
+  void WriteAsync(std::unique_ptr<AsyncWrite> write);
   // Runs `fn` alone between batches, outside any transaction (migrations manage their own).
   Status Exclusive(ExclusiveFn fn);
   // Returns once every write queued before the call has finished.
@@ -106,6 +144,8 @@ class Writer {
 
   Status Submit(Op& op);
   void Run();
+  // Wakes the blocked callers of a finished batch and completes its async writes.
+  void Complete(const std::vector<Op*>& batch);
   void RunBatch(Connection& conn, const std::vector<Op*>& batch);
   static void Finish(Op& op);
 
@@ -122,6 +162,10 @@ class Writer {
   bool stop_ = false;
   std::uint64_t commits_ = 0;
   std::uint64_t writes_ = 0;
+
+  // Writer thread only: Complete()'s split of a batch.
+  std::vector<Op*> waiting_;
+  std::vector<Op*> async_;
 
   std::thread thread_;  // last: starts after everything above is ready
 };
