@@ -71,29 +71,15 @@ class App {
   asio::thread_pool& blocking_pool() { return blocking_; }
 
   /// Runs `fn` (a blocking store call) on the blocking pool; the awaiting coroutine resumes on
-  /// its own executor with the result.
-  ///
-  /// The closure travels as a raw pointer on purpose: asio's use_awaitable initiation is a
-  /// coroutine taking its arguments by value, and GCC 12 copies a closure argument there
-  /// byte-wise (its std::string members kept pointers into the first frame: invalid frees).
+  /// its own executor with the result. Built on AwaitCallback: the pool thread is the callback.
   template <typename F>
   asio::awaitable<std::invoke_result_t<F&>> Offload(F fn) {
     using R = std::invoke_result_t<F&>;
-    F* task = new F(std::move(fn));
-    return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(
-        [this, task](auto handler) {
-          auto executor = asio::get_associated_executor(handler);
-          asio::post(blocking_, [handler = std::move(handler), task, executor]() mutable {
-            std::unique_ptr<F> owned(task);
-            R result = (*owned)();
-            owned.reset();
-            asio::post(executor, [handler = std::move(handler),
-                                  result = std::move(result)]() mutable {
-              std::move(handler)(std::move(result));
-            });
-          });
-        },
-        asio::use_awaitable);
+    return AwaitCallback<R>([this, fn = std::move(fn)](auto done) mutable {
+      asio::post(blocking_, [fn = std::move(fn), done = std::move(done)]() mutable {
+        done(fn());
+      });
+    });
   }
 
   /// Awaits a store call that reports through a callback (`start(done)` must call
@@ -101,7 +87,10 @@ class App {
   /// result is posted there. No thread waits in between.
   template <typename T, typename Start>
   asio::awaitable<T> AwaitCallback(Start start) {
-    Start* task = new Start(std::move(start));  // a raw pointer, as in Offload
+    // The closure travels as a raw pointer on purpose: asio's use_awaitable initiation is a
+    // coroutine taking its arguments by value, and GCC 12 copies a closure argument there
+    // byte-wise (its std::string members kept pointers into the first frame: invalid frees).
+    Start* task = new Start(std::move(start));
     return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(
         [task](auto handler) {
           std::unique_ptr<Start> owned(task);

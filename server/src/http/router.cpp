@@ -40,7 +40,7 @@ void Router::Add(Route route) {
 Router::Match Router::Find(std::string_view method, std::string_view path,
                            PathParams* params) const {
   std::vector<std::string_view> parts = SplitPath(path);
-  Match best;
+  const Compiled* best = nullptr;
   int best_literals = -1;
   bool path_matched = false;
   for (const Compiled& c : routes_) {
@@ -58,26 +58,20 @@ Router::Match Router::Find(std::string_view method, std::string_view path,
     if (c.route.method != method) continue;
     if (literals > best_literals) {
       best_literals = literals;
-      best.kind = MatchKind::kFound;
-      best.route = &c.route;
+      best = &c;
     }
   }
-  if (best.route == nullptr) {
-    best.kind = path_matched ? MatchKind::kNoMethod : MatchKind::kNoPath;
-    return best;
+  if (best == nullptr) {
+    return {path_matched ? MatchKind::kNoMethod : MatchKind::kNoPath, nullptr};
   }
   params->Clear();
-  const Compiled* chosen = nullptr;
-  for (const Compiled& c : routes_) {
-    if (&c.route == best.route) chosen = &c;
-  }
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    const std::string& seg = chosen->segments[i];
+    const std::string& seg = best->segments[i];
     if (seg.empty() || seg[0] != ':') continue;
     std::optional<std::string> decoded = UrlDecode(parts[i]);
     params->Add(std::string_view(seg).substr(1), decoded ? std::move(*decoded) : std::string(parts[i]));
   }
-  return best;
+  return {MatchKind::kFound, &best->route};
 }
 
 }  // namespace agentcore::server
