@@ -56,6 +56,21 @@ class AGENTCORE_EXPORT StoreSubscription {
   virtual ~StoreSubscription();
 };
 
+/// Two change counters of one channel, for callers that cache what they read from the store
+/// (Store::CurrentChannelVersions). Compare them for equality only; their values mean nothing
+/// else. Immutable value.
+struct ChannelVersions {
+  /// Raised by every committed write that changes the channel's messages: append, update,
+  /// delete. Appends also raise the channel's `last_active_at`, which this counter therefore
+  /// covers too.
+  std::uint64_t messages = 0;
+  /// Raised by every committed write to the channel row (create, update, archive; not the
+  /// `last_active_at` that appends raise) or to its roster (add, update, remove an entry).
+  std::uint64_t channel = 0;
+
+  friend bool operator==(const ChannelVersions&, const ChannelVersions&) = default;
+};
+
 class AGENTCORE_EXPORT Store {
  public:
   virtual ~Store();
@@ -255,6 +270,29 @@ class AGENTCORE_EXPORT Store {
     done(UpdateMessage(id, patch));
   }
   virtual void UpsertCostAsync(CostRecord cost, StatusCallback done) { done(UpsertCost(cost)); }
+
+  // --- Exact caching
+  /// The channel's change counters (ChannelVersions), kept in memory by the store, or nullopt
+  /// when the store cannot know every write (PostgreSQL: other processes write the same
+  /// database), which means "do not cache".
+  ///
+  /// Protocol for a caller that caches data of a channel: read the versions first, then the
+  /// data, and keep (versions, data); a cached entry may be served only while this call still
+  /// returns the same versions. The counters are raised by the store after the transaction
+  /// holding the write committed and before any caller of that transaction is acknowledged
+  /// (a blocking write returns, an async write's callback runs). So a cached entry is never
+  /// older than a write acknowledged before the call that validates it, and data read after
+  /// the versions is never older than they are.
+  ///
+  /// Counters only grow while the store is open and are never reused: a store starts them at
+  /// a random value when it opens, a channel it has not seen written reports that value, and
+  /// a migration (MigrateTo) raises every channel's. Any channel id gets an answer, existing
+  /// or not (creating the channel raises its `channel` counter). Thread-safe and cheap (one
+  /// hash and one short lock of a shard): meant to be called per request, on I/O threads too.
+  virtual std::optional<ChannelVersions> CurrentChannelVersions(std::string_view channel_id) {
+    (void)channel_id;
+    return std::nullopt;
+  }
 
   // --- Change feed
   /// Calls `listener` for every change committed from now on, by this process or (PostgreSQL)

@@ -81,7 +81,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
   store->readers_ = std::make_unique<ReaderPool>(std::move(readers));
   store->writer_ =
       std::make_unique<Writer>(std::move(writer_conn), memory ? store->readers_.get() : nullptr,
-                               &store->feed_, options.max_batch);
+                               &store->feed_, &store->versions_, options.max_batch);
   return store;
 }
 
@@ -103,8 +103,12 @@ Result<int> SqliteStore::SchemaVersion() {
 }
 
 Status SqliteStore::MigrateTo(int version) {
-  Status s =
-      writer_->Exclusive([&](Connection& c) { return sqlite::MigrateTo(c, version, *clock_); });
+  Status s = writer_->Exclusive([&](Connection& c) {
+    Status migrated = sqlite::MigrateTo(c, version, *clock_);
+    // Steps may have committed even when a later one failed: any channel may have changed.
+    versions_.RaiseAll();
+    return migrated;
+  });
   // Dropping tables may drop channels; the next append looks its channel up again.
   std::lock_guard lock(channel_spaces_mu_);
   channel_spaces_.clear();

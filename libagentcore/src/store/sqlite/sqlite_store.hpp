@@ -29,6 +29,7 @@
 #include <string_view>
 
 #include "store/change_feed.hpp"
+#include "store/channel_versions.hpp"
 #include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/reader_pool.hpp"
@@ -122,6 +123,10 @@ class SqliteStore final : public Store {
   Status DeleteArtifact(std::string_view channel_id, std::string_view slug) override;
 
   Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
+  // Every write goes through writer_, which raises the counters after each commit.
+  std::optional<ChannelVersions> CurrentChannelVersions(std::string_view channel_id) override {
+    return versions_.Get(channel_id);
+  }
 
   // Queued on the writer without waiting; `done` runs on the writer thread after the commit.
   bool HasNativeAsyncWrites() const override { return true; }
@@ -176,6 +181,7 @@ class SqliteStore final : public Store {
   Clock* const clock_;
   UlidGenerator ids_;
   ChangeFeed feed_;
+  ChannelVersionTable versions_;
   std::unique_ptr<ReaderPool> readers_;
   std::unique_ptr<Checkpointer> checkpointer_;  // null for ":memory:" (no WAL)
   std::unique_ptr<Writer> writer_;

@@ -123,12 +123,15 @@ Result<Channel> SqliteStore::CreateChannel(const NewChannel& in) {
           return AlreadyExists(fmt::format("channel named \"{}\" already exists in space \"{}\"",
                                            ch.name, ch.space_id));
         }
-        return Execute(c,
-                       "INSERT INTO channels (id, space_id, name, tagline, mission, archived, "
-                       "created_at, updated_at, last_active_at) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?6)",
-                       ch.id, ch.space_id, ch.name, ch.tagline, ch.mission, ch.created_at)
-            .status();
+        AGENTCORE_RETURN_IF_ERROR(
+            Execute(c,
+                    "INSERT INTO channels (id, space_id, name, tagline, mission, archived, "
+                    "created_at, updated_at, last_active_at) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, ?6)",
+                    ch.id, ch.space_id, ch.name, ch.tagline, ch.mission, ch.created_at)
+                .status());
+        ctx.ChannelWritten(ch.id, ChannelVersionTable::kChannel);
+        return Status::Ok();
       });
       !written.ok()) {
     return written;
@@ -204,6 +207,7 @@ Result<Channel> SqliteStore::UpdateChannel(std::string_view id, const ChannelPat
                 now)
                 .status());
         AGENTCORE_ASSIGN_OR_RETURN(out, LoadChannel(c, id));
+        ctx.ChannelWritten(id, ChannelVersionTable::kChannel);
         return Status::Ok();
       });
       !written.ok()) {
@@ -251,6 +255,7 @@ Result<RosterEntry> SqliteStore::AddRosterEntry(const NewRosterEntry& in) {
                     e.runtime_id)
                 .status());
         ctx.Changed(StoreChange::Kind::kRosterChanged, e.channel_id, e.callsign);
+        ctx.ChannelWritten(e.channel_id, ChannelVersionTable::kChannel);
         return Status::Ok();
       });
       !written.ok()) {
@@ -338,6 +343,7 @@ Result<RosterEntry> SqliteStore::UpdateRosterEntry(std::string_view channel_id,
         if (sqlite3_changes(c.db()) == 0) return RosterNotFound(channel_id, callsign);
         AGENTCORE_ASSIGN_OR_RETURN(out, LoadRosterEntry(c, channel_id, callsign));
         ctx.Changed(StoreChange::Kind::kRosterChanged, out.channel_id, out.callsign);
+        ctx.ChannelWritten(channel_id, ChannelVersionTable::kChannel);
         return Status::Ok();
       });
       !written.ok()) {
@@ -357,6 +363,7 @@ Status SqliteStore::RemoveRosterEntry(std::string_view channel_id, std::string_v
                 channel_id, callsign));
     if (removed == 0) return RosterNotFound(channel_id, callsign);
     ctx.Changed(StoreChange::Kind::kRosterChanged, channel_id, callsign);
+    ctx.ChannelWritten(channel_id, ChannelVersionTable::kChannel);
     return Status::Ok();
   });
 }

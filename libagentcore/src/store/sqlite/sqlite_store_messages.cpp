@@ -154,6 +154,7 @@ Status SqliteStore::RunAppend(AppendState& st, WriteContext& ctx) {
   // TouchChannel keeps a view of the channel id: the state lives until the batch is done.
   ctx.TouchChannel(m.channel_id, m.timestamp);
   ctx.Changed(StoreChange::Kind::kMessageCreated, m.channel_id, m.id);
+  ctx.ChannelWritten(m.channel_id, ChannelVersionTable::kMessages);
   return Status::Ok();
 }
 
@@ -247,6 +248,7 @@ Status SqliteStore::RunMessageUpdate(UpdateState& st, WriteContext& ctx) {
   AGENTCORE_ASSIGN_OR_RETURN(st.out, MessageFromRow(stmt));
   AGENTCORE_RETURN_IF_ERROR(stmt.Run());
   ctx.Changed(StoreChange::Kind::kMessageUpdated, st.out.channel_id, st.out.id);
+  ctx.ChannelWritten(st.out.channel_id, ChannelVersionTable::kMessages);
   return Status::Ok();
 }
 
@@ -275,6 +277,8 @@ void SqliteStore::UpdateMessageAsync(std::string id, MessagePatch patch, Message
 
 Status SqliteStore::DeleteMessage(std::string_view id) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("message id", id));
+  // Out here: ChannelWritten keeps a view of it until the write is acknowledged.
+  std::string channel_id;
   return Write([&](WriteContext& ctx) -> Status {
     AGENTCORE_ASSIGN_OR_RETURN(Statement st,
                                ctx.conn().Prepare("DELETE FROM messages WHERE id = ?1 "
@@ -282,9 +286,10 @@ Status SqliteStore::DeleteMessage(std::string_view id) {
     st.Bind(1, id);
     AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return MessageNotFound(id);
-    std::string channel_id = st.String(0);
+    channel_id = st.String(0);
     AGENTCORE_RETURN_IF_ERROR(st.Run());
     ctx.Changed(StoreChange::Kind::kMessageDeleted, channel_id, id);
+    ctx.ChannelWritten(channel_id, ChannelVersionTable::kMessages);
     return Status::Ok();
   });
 }

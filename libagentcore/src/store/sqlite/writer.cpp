@@ -41,10 +41,12 @@ struct Writer::Op {
   Op* wake[2] = {nullptr, nullptr};
 };
 
-Writer::Writer(std::unique_ptr<Connection> own, ReaderPool* shared, ChangeFeed* feed, int max_batch)
+Writer::Writer(std::unique_ptr<Connection> own, ReaderPool* shared, ChangeFeed* feed,
+               ChannelVersionTable* versions, int max_batch)
     : own_(std::move(own)),
       shared_(shared),
       feed_(feed),
+      versions_(versions),
       max_batch_(static_cast<std::size_t>(max_batch)),
       thread_([this] {
         pthread_setname_np(pthread_self(), "agentcore-sqlw");
@@ -194,6 +196,7 @@ void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
   }
   // A batch touches few channels: a flat list beats a map and allocates once.
   std::vector<std::pair<std::string_view, UnixMillis>> touched;
+  written_.clear();
   // Checked once per batch: Subscribe() waits for the batch in progress (Barrier()), so a
   // listener never misses a write committed after it subscribed.
   const bool feed_active = feed_->HasSubscribers();
@@ -229,6 +232,16 @@ void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
         it->second = at;
       }
     }
+    for (const auto& entry : ctx.written_) {
+      const auto& channel = entry.first;
+      auto it = std::find_if(written_.begin(), written_.end(),
+                             [&](const auto& w) { return w.first == channel; });
+      if (it == written_.end()) {
+        written_.push_back(entry);
+      } else {
+        it->second |= entry.second;
+      }
+    }
   }
   Status s;
   for (const auto& [channel, at] : touched) {
@@ -247,6 +260,9 @@ void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
   if (!s.ok()) {
     if (sqlite3_get_autocommit(conn.db()) == 0) (void)Simple(conn, "ROLLBACK");
     fail_all(Status(ErrorCode::kUnavailable, fmt::format("commit failed: {}", s.message())));
+    // Nothing should have changed, but a version raised for nothing costs only a cache miss.
+    for (const auto& [channel, parts] : written_) versions_->Raise(channel, parts);
+    written_.clear();
     return;
   }
   std::vector<StoreChange> changes;
@@ -261,6 +277,11 @@ void Writer::RunBatch(Connection& conn, const std::vector<Op*>& batch) {
     ++commits_;
     writes_ += committed;
   }
+  // Committed, and no caller of the batch acknowledged yet (Complete() runs after this): a
+  // cache validated by these versions never outlives an acknowledged write. The views point
+  // into the writes' callers and states, alive until Complete().
+  for (const auto& [channel, parts] : written_) versions_->Raise(channel, parts);
+  written_.clear();
   // Published before the callers wake: when a write call returns, its change is queued.
   feed_->Publish(std::move(changes));
 }

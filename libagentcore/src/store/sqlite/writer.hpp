@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "store/change_feed.hpp"
+#include "store/channel_versions.hpp"
 #include "store/function_ref.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/reader_pool.hpp"
@@ -55,6 +56,13 @@ class WriteContext {
   void TouchChannel(std::string_view channel_id, UnixMillis at) {
     touched_.emplace_back(channel_id, at);
   }
+  // Raises the channel's version counters (`parts`: ChannelVersionTable::Part bits) after the
+  // commit, before any caller of the batch is acknowledged. Every write that changes a
+  // channel's messages, row or roster must call it. `channel_id` must stay valid until the
+  // write is acknowledged (the blocking caller's frame or the async write's state).
+  void ChannelWritten(std::string_view channel_id, unsigned parts) {
+    written_.emplace_back(channel_id, parts);
+  }
 
  private:
   friend class Writer;
@@ -62,6 +70,7 @@ class WriteContext {
   const bool feed_active_;
   std::vector<StoreChange> changes_;
   std::vector<std::pair<std::string_view, UnixMillis>> touched_;
+  std::vector<std::pair<std::string_view, unsigned>> written_;
 };
 
 // A write that owns what it needs, for Writer::WriteAsync().
@@ -103,8 +112,10 @@ class Writer {
   // Writes go to `own`, or, when `own` is null, to the single connection of `shared`, which
   // the writer then leases for each batch (the ":memory:" mode: readers and writer share one
   // connection and so never see an uncommitted batch). `feed` is not owned and must outlive
-  // the writer. REQUIRES: exactly one of own/shared; max_batch >= 1.
-  Writer(std::unique_ptr<Connection> own, ReaderPool* shared, ChangeFeed* feed, int max_batch);
+  // the writer; so is `versions`, whose counters the writer raises after each commit (see
+  // WriteContext::ChannelWritten). REQUIRES: exactly one of own/shared; max_batch >= 1.
+  Writer(std::unique_ptr<Connection> own, ReaderPool* shared, ChangeFeed* feed,
+         ChannelVersionTable* versions, int max_batch);
   // Stop() (the connection is closed here).
   ~Writer();
   Writer(const Writer&) = delete;
@@ -153,6 +164,7 @@ class Writer {
   std::unique_ptr<Connection> own_;
   ReaderPool* const shared_;
   ChangeFeed* const feed_;
+  ChannelVersionTable* const versions_;
   const std::size_t max_batch_;
 
   // Guarded by mu_.
@@ -166,6 +178,8 @@ class Writer {
   // Writer thread only: Complete()'s split of a batch.
   std::vector<Op*> waiting_;
   std::vector<Op*> async_;
+  // Writer thread only: RunBatch()'s channels whose versions the batch raises, merged.
+  std::vector<std::pair<std::string_view, unsigned>> written_;
 
   std::thread thread_;  // last: starts after everything above is ready
 };
