@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// agentcore-bench agents --agents N [--messages M] [--drivers D] [--echo-agent PATH]
+// agentcore-bench agents --agents N [--messages M] [--drivers D] [--interval-ms P]
+//                        [--echo-agent PATH]
 //
 // The whole agent loop on one machine: an in-process agentcore-server (SQLite, dev auth, the
 // local process runtime) with N echo agents (examples/echo-agent) in N channels, one SSE
 // subscriber per channel, and D driver threads posting "@echo msg-<channel>-<k>" messages
-// (each channel waits for its reply before its next message). Measures:
+// (each channel waits for its reply before its next message). With --interval-ms P (default
+// 1000) each channel gets a message every P ms, evenly spread, so the offered load is N / P
+// messages per second: the latency at a stated load. With --interval-ms 0 each driver sends a
+// burst of one message per channel and awaits the replies (closed loop): the throughput, with
+// every channel's message queued behind the others'. Measures:
 //  * activation -> checkin: POST /channels/:id/agents sent -> agent_state online at the
 //    subscriber;
 //  * message -> first frame: POST /channels/:id/messages sent -> the reply's start frame at the
@@ -167,9 +172,14 @@ int RunAgentsBench(int argc, char** argv) {
   const int n = std::atoi(Arg(argc, argv, "--agents", "20").c_str());
   const int messages = std::atoi(Arg(argc, argv, "--messages", "5").c_str());
   const int drivers = std::max(1, std::atoi(Arg(argc, argv, "--drivers", "8").c_str()));
+  // 0: closed loop (bursts, the throughput figure); P > 0: each channel gets a message every
+  // P ms (the latency figure at a stated offered load).
+  const double interval_ms = std::atof(Arg(argc, argv, "--interval-ms", "1000").c_str());
   const std::string echo = Arg(argc, argv, "--echo-agent", AGENTCORE_BENCH_ECHO_AGENT);
-  if (n <= 0 || messages <= 0) {
-    std::fprintf(stderr, "usage: agentcore-bench agents --agents N [--messages M]\n");
+  if (n <= 0 || messages <= 0 || interval_ms < 0) {
+    std::fprintf(stderr,
+                 "usage: agentcore-bench agents --agents N [--messages M] [--drivers D] "
+                 "[--interval-ms P]\n");
     return 2;
   }
   char dir_template[] = "/tmp/agentcore-bench-agents-XXXXXX";
@@ -277,48 +287,71 @@ int RunAgentsBench(int argc, char** argv) {
       Percentile(checkin_ms, 1.0));
   std::fflush(stdout);
 
-  // --- Messages: each channel one message at a time, replies awaited.
+  // --- Messages. Each channel has at most one message outstanding: its next message is sent
+  // only after the reply to the previous one completed.
   std::vector<double> first_frame_ms;
   std::mutex results_mu;
   std::atomic<int> lost{0};
+  // Waits for channel i's outstanding reply; records its first-frame latency or a loss.
+  auto await_reply = [&](std::unique_lock<std::mutex>& lock, int i) {
+    ChannelState& ch = b.channels[i];
+    if (ch.token.empty() && !ch.have_first) return;  // nothing outstanding
+    bool done = b.cv.wait_for(lock, 30s, [&] { return ch.token.empty(); });
+    if (!done) {
+      ++lost;
+      ch.token.clear();
+    } else if (ch.have_first) {
+      std::lock_guard r(results_mu);
+      first_frame_ms.push_back(Ms(ch.post_sent, ch.first_frame));
+    }
+    ch.have_first = false;
+  };
+  auto post = [&](HttpClient& c, int i, int k) {
+    std::string token = "msg-" + std::to_string(i) + "-" + std::to_string(k);
+    {
+      std::lock_guard lock(b.mu);
+      ChannelState& ch = b.channels[i];
+      ch.token = token;
+      ch.have_first = false;
+      ch.post_sent = SteadyClock::now();
+    }
+    HttpResponse r = call(c, "POST", "/channels/" + b.channels[i].id + "/messages",
+                          R"({"content":"@echo )" + token +
+                              R"(","sender":"bench","senderType":"user"})",
+                          cookie);
+    if (r.status != 201) std::fprintf(stderr, "post: %d %s\n", r.status, r.body.c_str());
+  };
   const auto phase_start = SteadyClock::now();
   std::vector<std::thread> threads;
   for (int d = 0; d < drivers; ++d) {
     threads.emplace_back([&, d] {
       std::unique_ptr<HttpClient> c = NewHttpClient();
+      std::vector<int> mine;
+      for (int i = d; i < n; i += drivers) mine.push_back(i);
       for (int k = 0; k < messages; ++k) {
-        std::vector<int> mine;
-        for (int i = d; i < n; i += drivers) mine.push_back(i);
-        for (int i : mine) {
-          std::string token = "msg-" + std::to_string(i) + "-" + std::to_string(k);
-          {
-            std::lock_guard lock(b.mu);
-            ChannelState& ch = b.channels[i];
-            ch.token = token;
-            ch.have_first = false;
-            ch.post_sent = SteadyClock::now();
-          }
-          HttpResponse r = call(*c, "POST", "/channels/" + b.channels[i].id + "/messages",
-                                R"({"content":"@echo )" + token +
-                                    R"(","sender":"bench","senderType":"user"})",
-                                cookie);
-          if (r.status != 201) std::fprintf(stderr, "post: %d %s\n", r.status, r.body.c_str());
+        if (interval_ms == 0) {
+          // Closed loop: a burst of one message per channel, then every reply awaited.
+          for (int i : mine) post(*c, i, k);
+          std::unique_lock lock(b.mu);
+          for (int i : mine) await_reply(lock, i);
+          continue;
         }
-        std::unique_lock lock(b.mu);
+        // Paced: channel i's k-th message is due at start + (k + i / n) * interval, so the
+        // offered load is n / interval messages per second, spread evenly.
         for (int i : mine) {
-          ChannelState& ch = b.channels[i];
-          bool done = b.cv.wait_for(lock, 30s, [&] { return ch.token.empty(); });
-          if (!done) {
-            ++lost;
-            ch.token.clear();
-            continue;
+          auto due = phase_start + std::chrono::duration_cast<SteadyClock::duration>(
+                                       std::chrono::duration<double, std::milli>(
+                                           interval_ms * (k + static_cast<double>(i) / n)));
+          std::this_thread::sleep_until(due);
+          {
+            std::unique_lock lock(b.mu);
+            await_reply(lock, i);  // normally long done; if not, this message is late
           }
-          if (ch.have_first) {
-            std::lock_guard r(results_mu);
-            first_frame_ms.push_back(Ms(ch.post_sent, ch.first_frame));
-          }
+          post(*c, i, k);
         }
       }
+      std::unique_lock lock(b.mu);
+      for (int i : mine) await_reply(lock, i);
     });
   }
   for (std::thread& t : threads) t.join();
@@ -344,17 +377,17 @@ int RunAgentsBench(int argc, char** argv) {
 
   const double replies_per_sec = seconds > 0 ? replies / seconds : 0;
   std::printf(
-      "{\"bench\":\"agents_messages\",\"agents\":%d,\"messages\":%d,\"replies\":%d,"
-      "\"seconds\":%.2f,\"firstFrameP50Ms\":%.2f,\"firstFrameP99Ms\":%.2f,"
+      "{\"bench\":\"agents_messages\",\"agents\":%d,\"messages\":%d,\"intervalMs\":%g,"
+      "\"replies\":%d,\"seconds\":%.2f,\"firstFrameP50Ms\":%.2f,\"firstFrameP99Ms\":%.2f,"
       "\"firstFrameMaxMs\":%.2f}\n",
-      n, n * messages, replies, seconds, Percentile(first_frame_ms, 0.5),
+      n, n * messages, interval_ms, replies, seconds, Percentile(first_frame_ms, 0.5),
       Percentile(first_frame_ms, 0.99), Percentile(first_frame_ms, 1.0));
   std::printf(
       "{\"summary\":true,\"agents\":%d,\"checkinP50Ms\":%.2f,\"checkinP99Ms\":%.2f,"
       "\"firstFrameP50Ms\":%.2f,\"firstFrameP99Ms\":%.2f,\"repliesPerSec\":%.1f,\"lost\":%d,"
-      "\"duplicated\":%d}\n",
+      "\"duplicated\":%d,\"intervalMs\":%g}\n",
       n, Percentile(checkin_ms, 0.5), Percentile(checkin_ms, 0.99),
       Percentile(first_frame_ms, 0.5), Percentile(first_frame_ms, 0.99), replies_per_sec,
-      lost.load(), duplicated);
+      lost.load(), duplicated, interval_ms);
   return lost.load() == 0 && duplicated == 0 ? 0 : 1;
 }
