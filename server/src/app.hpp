@@ -29,6 +29,7 @@
 #include "http/http_server.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
+#include "read_cache.hpp"
 
 namespace agentcore::server {
 
@@ -67,6 +68,9 @@ class App {
   const HttpStats* http_stats() const { return http_ ? &http_->stats() : nullptr; }
   /// The agents: activation, delivery, checkin (orchestrator.hpp).
   Orchestrator& orchestrator() { return *orchestrator_; }
+  /// Exact cache of the message routes' reads (read_cache.hpp); check enabled() and the
+  /// store's versions before use.
+  ReadCache& read_cache() { return read_cache_; }
   /// The pool for blocking calls (store, runtime, pushes to agents).
   asio::thread_pool& blocking_pool() { return blocking_; }
 
@@ -146,6 +150,7 @@ class App {
   std::string jwt_secret_;
   std::string container_secret_;
   std::unique_ptr<Store> store_;
+  ReadCache read_cache_;
   Broadcaster broadcaster_;
   Router router_;
   asio::thread_pool blocking_;

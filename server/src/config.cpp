@@ -36,6 +36,7 @@ std::string DescribeConfig(const ServerConfig& c) {
       .Field("shutdownGraceMs", c.shutdown_grace.count())
       .Field("compatOpenCheckin", c.compat_open_checkin)
       .Field("accessLog", c.access_log)
+      .Field("readCacheBytes", c.read_cache_bytes)
       .EndObject();
   return out;
 }

@@ -47,6 +47,9 @@ struct ServerConfig {
   /// crash recovery only.
   bool agents_outlive_server = false;
   bool access_log = true;
+  /// ReadCache (read_cache.hpp): bytes of serialized message pages and routing records kept
+  /// for exact reuse; 0 turns it off. Only a store with channel versions (SQLite) uses it.
+  std::size_t read_cache_bytes = 64u << 20;
 };
 
 /// The configuration as one JSON object, secrets redacted (printed at start-up).

@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   cli.add_option("--max-body-bytes", config.limits.max_body_bytes, "Default body limit (413)");
   cli.add_option("--subscriber-backlog-bytes", config.subscriber_backlog_bytes,
                  "Unsent bytes a WebSocket/SSE subscriber may hold before it is dropped");
+  cli.add_option("--read-cache-bytes", config.read_cache_bytes,
+                 "Exact cache of message pages and routing reads, bytes (0: off; SQLite only)");
   bool no_access_log = false;
   cli.add_flag("--no-access-log", no_access_log, "Do not write the JSON access log");
   cli.add_flag("--compat-open-checkin", config.compat_open_checkin,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // spec cast §4.7: reading a channel's messages and posting one (mention routing §3).
 #include <charconv>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "handlers/handler_support.hpp"
 #include "handlers/handlers.hpp"
 #include "handlers/json_views.hpp"
+#include "read_cache.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -51,32 +54,81 @@ Response MessagesResponse(const std::vector<Message>& messages) {
   return JsonResponse(200, std::move(body));
 }
 
-asio::awaitable<Result<Response>> ListMessages(RequestContext& ctx, const Principal& principal) {
-  App& app = ctx.app();
-  const Request& request = ctx.request();
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
-  if (!channel.has_value()) co_return channel.status();
+// The query of a page request, checked in Cast's order (limit, since, before, forAgent).
+struct PageQuery {
+  std::size_t limit = 50;
+  std::optional<std::string> since;
+  std::optional<std::string> before;
+  std::optional<std::string> for_agent;
+};
+
+Result<PageQuery> ReadPageQuery(const Request& request) {
+  PageQuery q;
   Result<std::size_t> limit = ParseLimit(request.Query("limit"));
-  if (!limit.has_value()) co_return limit.status();
-  PageRequest page;
+  if (!limit.has_value()) return limit.status();
+  q.limit = *limit;
   Result<std::optional<std::string>> since = QueryKey(request, "since");
-  if (!since.has_value()) co_return since.status();
+  if (!since.has_value()) return since.status();
+  q.since = *std::move(since);
   Result<std::optional<std::string>> before = QueryKey(request, "before");
-  if (!before.has_value()) co_return before.status();
+  if (!before.has_value()) return before.status();
+  q.before = *std::move(before);
   // Cast's mounted route ignores forAgent (§8 #2); agentcore applies it, before the limit.
   Result<std::optional<std::string>> for_agent = QueryKey(request, "forAgent");
-  if (!for_agent.has_value()) co_return for_agent.status();
-  if (*limit == 0) co_return MessagesResponse({});  // Cast: LIMIT 0
+  if (!for_agent.has_value()) return for_agent.status();
+  q.for_agent = *std::move(for_agent);
+  return q;
+}
 
-  page.limit = *limit;
-  page.after = *std::move(since);
-  page.before = *std::move(before);
-  page.for_agent = *std::move(for_agent);
+asio::awaitable<Result<Response>> ListMessages(RequestContext& ctx, const Principal& principal) {
+  App& app = ctx.app();
+  const std::string& channel_id = ctx.Param("channelId");
+  Result<PageQuery> query = ReadPageQuery(ctx.request());
+  // The cache (read_cache.hpp): versions first, then the data. A hit is a page read after
+  // every write acknowledged so far. Only well-formed requests are looked up; everything
+  // else (and every miss) takes the path below, which answers exactly as without a cache.
+  ReadCache& cache = app.read_cache();
+  std::optional<ChannelVersions> versions;
+  std::string key;
+  if (query.has_value() && cache.enabled() && CheckKey("channelId", channel_id).ok()) {
+    versions = app.store().CurrentChannelVersions(channel_id);
+  }
+  if (versions) {
+    key = ReadCache::PageKey(channel_id, query->limit, query->since, query->before,
+                             query->for_agent);
+    std::shared_ptr<const ReadCache::Page> page = cache.FindPage(key);
+    // A channel never changes space: another space's channel falls through to the 404 below.
+    if (page != nullptr && page->messages_version == versions->messages &&
+        page->space_id == principal.space_id) {
+      cache.CountHit();
+      co_return JsonResponse(200, page->body);
+    }
+    cache.CountMiss();
+  }
+
+  Result<Channel> channel = FindChannelInSpace(app, principal, channel_id);
+  if (!channel.has_value()) co_return channel.status();
+  if (!query.has_value()) co_return query.status();
+  if (query->limit == 0) co_return MessagesResponse({});  // Cast: LIMIT 0
+
+  PageRequest page;
+  page.limit = query->limit;
+  page.after = std::move(query->since);
+  page.before = std::move(query->before);
+  page.for_agent = std::move(query->for_agent);
   // Without cursors this is the newest `limit` messages, oldest first; Cast returns the
   // oldest ones (§8 #2), which hides a long channel's recent history.
   Result<MessagePage> result = app.store().ListMessages(channel->id, page);
   if (!result.has_value()) co_return StoreError(result.status());
-  co_return MessagesResponse(result->messages);
+  Response response = MessagesResponse(result->messages);
+  if (versions) {
+    auto entry = std::make_shared<ReadCache::Page>();
+    entry->messages_version = versions->messages;
+    entry->space_id = channel->space_id;
+    entry->body = response.body;
+    cache.PutPage(std::move(key), std::move(entry));
+  }
+  co_return response;
 }
 
 // --- POST /channels/:channelId/messages
@@ -185,20 +237,65 @@ asio::awaitable<Result<Response>> PostMessage(RequestContext& ctx, const Princip
   App& app = ctx.app();
   Result<PostInput> in = ReadPostBody(ctx.request());
   if (!in.has_value()) co_return in.status();
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"),
-                                               "Channel not found or has no roster");
-  if (!channel.has_value() && channel.status().code() != ErrorCode::kNotFound) {
-    co_return channel.status();
+  constexpr std::string_view kNotFoundText = "Channel not found or has no roster";
+  const std::string& channel_id = ctx.Param("channelId");
+  // The channel and its routing roster, from the cache (read_cache.hpp) while the channel's
+  // version (row and roster) is the one read before them; else from the store, then cached.
+  ReadCache& cache = app.read_cache();
+  std::optional<ChannelVersions> versions;
+  if (cache.enabled() && CheckKey("channelId", channel_id).ok()) {
+    versions = app.store().CurrentChannelVersions(channel_id);
   }
-  if (Status s = CheckAttachments(app, channel.has_value() ? &*channel : nullptr,
-                                  in->attach_slugs);
-      !s.ok()) {
-    co_return s;
+  std::shared_ptr<const ReadCache::Routing> cached;
+  if (versions) {
+    cached = cache.FindRouting(channel_id);
+    if (cached != nullptr && cached->channel_version != versions->channel) cached.reset();
+    if (cached != nullptr) {
+      cache.CountHit();
+    } else {
+      cache.CountMiss();
+    }
   }
-  if (!channel.has_value()) co_return channel.status();  // step 6
+  std::optional<Channel> loaded;
+  const Channel* channel = nullptr;
+  Status channel_status;
+  if (cached != nullptr) {
+    // spec cast §8 #16: another space's channel is answered like a missing one.
+    if (cached->channel.space_id == principal.space_id) {
+      channel = &cached->channel;
+    } else {
+      channel_status = NotFound(std::string(kNotFoundText));
+    }
+  } else {
+    Result<Channel> found = FindChannelInSpace(app, principal, channel_id, kNotFoundText);
+    if (found.has_value()) {
+      channel = &loaded.emplace(*std::move(found));
+    } else {
+      channel_status = found.status();
+    }
+  }
+  if (channel == nullptr && channel_status.code() != ErrorCode::kNotFound) {
+    co_return channel_status;
+  }
+  if (Status s = CheckAttachments(app, channel, in->attach_slugs); !s.ok()) co_return s;
+  if (channel == nullptr) co_return channel_status;  // step 6
 
-  Result<RoutingRoster> roster = LoadRoutingRoster(app, *channel);
-  if (!roster.has_value()) co_return roster.status();
+  std::optional<RoutingRoster> loaded_roster;
+  const RoutingRoster* roster = nullptr;
+  if (cached != nullptr) {
+    roster = &cached->roster;
+  } else {
+    Result<RoutingRoster> built = LoadRoutingRoster(app, *channel);
+    if (!built.has_value()) co_return built.status();
+    roster = &loaded_roster.emplace(*std::move(built));
+    if (versions) {
+      auto entry = std::make_shared<ReadCache::Routing>();
+      entry->channel_version = versions->channel;
+      entry->channel = *channel;
+      entry->roster = *roster;
+      cache.PutRouting(channel_id, std::move(entry));
+    }
+  }
   // spec cast §3.4: a human sender gets the leader fallback; the sender is never excluded.
   SenderKind kind = in->sender_type == "user" ? SenderKind::kHuman : SenderKind::kAgent;
   Routing routing = RouteMessage(ParseMentions(in->content), kind, *roster);

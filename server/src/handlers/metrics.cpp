@@ -55,6 +55,14 @@ asio::awaitable<Response> Metrics(RequestContext& ctx) {
         app.open_connections());
   Gauge(&out, "agentcore_subscribers", "WebSocket and SSE subscribers.",
         app.broadcaster().SubscriberCount());
+  Counter(&out, "agentcore_read_cache_hits_total",
+          "Message pages and routing reads answered from the read cache.",
+          app.read_cache().hits());
+  Counter(&out, "agentcore_read_cache_misses_total",
+          "Cacheable reads that went to the store (SQLite; PostgreSQL never caches).",
+          app.read_cache().misses());
+  Gauge(&out, "agentcore_read_cache_bytes", "Bytes held by the read cache.",
+        app.read_cache().bytes());
   Response r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = std::move(out);

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "read_cache.hpp"
+
+#include <charconv>
+#include <iterator>
+#include <utility>
+
+namespace agentcore::server {
+namespace {
+
+// What an entry costs besides its strings: list node, index slot, control block, the struct.
+constexpr std::size_t kEntryOverhead = 160;
+
+void AppendOptional(std::string* key, const std::optional<std::string>& value) {
+  key->push_back('\0');
+  if (value) {
+    key->push_back('=');  // present (an empty value is absent: QueryKey drops it)
+    key->append(*value);
+  }
+}
+
+std::size_t RoutingBytes(std::string_view key, const ReadCache::Routing& r) {
+  std::size_t n = kEntryOverhead + key.size() + sizeof(ReadCache::Routing);
+  const Channel& c = r.channel;
+  n += c.id.size() + c.space_id.size() + c.name.size() + c.tagline.size() + c.mission.size();
+  for (const std::string& s : r.roster.agents) n += sizeof(std::string) + s.size();
+  for (const std::string& s : r.roster.users) n += sizeof(std::string) + s.size();
+  return n + r.roster.leader.size();
+}
+
+}  // namespace
+
+template <typename V>
+std::shared_ptr<const V> ReadCache::Lru<V>::Find(std::string_view key) {
+  Shard& shard = ShardOf(key);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.index.find(key);
+  if (it == shard.index.end()) return nullptr;
+  shard.order.splice(shard.order.begin(), shard.order, it->second);
+  return it->second->value;
+}
+
+template <typename V>
+void ReadCache::Lru<V>::Put(std::string key, std::shared_ptr<const V> value, std::size_t bytes) {
+  if (bytes > shard_bytes_) return;  // larger than a shard's share: never cached
+  Shard& shard = ShardOf(key);
+  std::shared_ptr<const V> replaced;  // released after the lock
+  std::list<Node> evicted;
+  std::lock_guard lock(shard.mu);
+  if (auto it = shard.index.find(key); it != shard.index.end()) {
+    Node& node = *it->second;
+    shard.bytes = shard.bytes - node.bytes + bytes;
+    replaced = std::exchange(node.value, std::move(value));
+    node.bytes = bytes;
+    shard.order.splice(shard.order.begin(), shard.order, it->second);
+  } else {
+    shard.order.push_front(Node{std::move(key), std::move(value), bytes});
+    shard.index.emplace(shard.order.front().key, shard.order.begin());
+    shard.bytes += bytes;
+  }
+  while (shard.bytes > shard_bytes_) {
+    auto last = std::prev(shard.order.end());
+    shard.bytes -= last->bytes;
+    shard.index.erase(last->key);
+    evicted.splice(evicted.begin(), shard.order, last);
+  }
+}
+
+template <typename V>
+std::size_t ReadCache::Lru<V>::bytes() const {
+  std::size_t n = 0;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    n += shard.bytes;
+  }
+  return n;
+}
+
+ReadCache::ReadCache(std::size_t max_bytes)
+    : max_bytes_(max_bytes), pages_(max_bytes - max_bytes / 8), routing_(max_bytes / 8) {}
+
+std::string ReadCache::PageKey(std::string_view channel_id, std::size_t limit,
+                               const std::optional<std::string>& since,
+                               const std::optional<std::string>& before,
+                               const std::optional<std::string>& for_agent) {
+  std::string key;
+  key.reserve(channel_id.size() + 24 + (since ? since->size() : 0) +
+              (before ? before->size() : 0) + (for_agent ? for_agent->size() : 0));
+  key.append(channel_id);
+  key.push_back('\0');
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), limit);
+  (void)ec;
+  key.append(digits, end);
+  AppendOptional(&key, since);
+  AppendOptional(&key, before);
+  AppendOptional(&key, for_agent);
+  return key;
+}
+
+std::shared_ptr<const ReadCache::Page> ReadCache::FindPage(std::string_view key) {
+  return pages_.Find(key);
+}
+
+void ReadCache::PutPage(std::string key, std::shared_ptr<const Page> page) {
+  const std::size_t bytes =
+      kEntryOverhead + 2 * key.size() + page->space_id.size() + page->body.size();
+  pages_.Put(std::move(key), std::move(page), bytes);
+}
+
+std::shared_ptr<const ReadCache::Routing> ReadCache::FindRouting(std::string_view channel_id) {
+  return routing_.Find(channel_id);
+}
+
+void ReadCache::PutRouting(std::string channel_id, std::shared_ptr<const Routing> routing) {
+  const std::size_t bytes = RoutingBytes(channel_id, *routing);
+  routing_.Put(std::move(channel_id), std::move(routing), bytes);
+}
+
+std::size_t ReadCache::bytes() const { return pages_.bytes() + routing_.bytes(); }
+
+}  // namespace agentcore::server

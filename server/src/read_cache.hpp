@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// ReadCache: exact caching of the two hottest reads, so that repeated requests skip the store
+/// and the JSON building.
+///
+/// * pages: the serialized 200 body of `GET /channels/:id/messages`, keyed by channel id,
+///   limit, since, before and forAgent, validated by the channel's `messages` version;
+/// * routing: the channel record and its routing roster read by `POST /channels/:id/messages`,
+///   keyed by channel id, validated by the channel's `channel` version (row and roster).
+///
+/// Exact, not time-based: every entry carries the Store::CurrentChannelVersions() read *before*
+/// the data it holds, and a handler serves an entry only while the store still reports the same
+/// version. The store raises a version after a write commits and before it acknowledges it, so
+/// a hit is never older than a write acknowledged before the request (read-your-writes holds
+/// across clients and io threads). A store without versions (PostgreSQL, where other servers
+/// write) returns none, and the handlers then bypass the cache.
+///
+/// Bounded: each kind keeps at most its share of `max_bytes` (pages 7/8, routing 1/8, counted
+/// as key + body or an estimate of the records' bytes), in 16 shards that each evict their
+/// least recently used entries. 0 turns the cache off. Entries are immutable and shared: a hit
+/// hands out a reference to the entry, never a copy made under the lock. Thread-safe (one
+/// short mutex hold per lookup, per shard).
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <agentcore/mention/router.hpp>
+#include <agentcore/store/records.hpp>
+
+namespace agentcore::server {
+
+class ReadCache {
+ public:
+  /// A serialized `GET /channels/:id/messages` 200 body.
+  struct Page {
+    std::uint64_t messages_version = 0;  // ChannelVersions::messages read before the page
+    std::string space_id;                // the channel's (never changes): the space check
+    std::string body;
+  };
+  /// What `POST /channels/:id/messages` reads before appending.
+  struct Routing {
+    std::uint64_t channel_version = 0;  // ChannelVersions::channel read before the records
+    Channel channel;
+    RoutingRoster roster;
+  };
+
+  explicit ReadCache(std::size_t max_bytes);
+  ReadCache(const ReadCache&) = delete;
+  ReadCache& operator=(const ReadCache&) = delete;
+
+  bool enabled() const { return max_bytes_ > 0; }
+  std::size_t max_bytes() const { return max_bytes_; }
+
+  /// The key of a page request. Ids and callsigns hold no NUL (CheckKey), so NUL separates.
+  static std::string PageKey(std::string_view channel_id, std::size_t limit,
+                             const std::optional<std::string>& since,
+                             const std::optional<std::string>& before,
+                             const std::optional<std::string>& for_agent);
+
+  /// The entry stored under `key`, or null; the caller compares its version.
+  std::shared_ptr<const Page> FindPage(std::string_view key);
+  void PutPage(std::string key, std::shared_ptr<const Page> page);
+  std::shared_ptr<const Routing> FindRouting(std::string_view channel_id);
+  void PutRouting(std::string channel_id, std::shared_ptr<const Routing> routing);
+
+  /// Lookups that found a valid entry / did not, as the handlers report them (metrics, tests).
+  void CountHit() { hits_.fetch_add(1, std::memory_order_relaxed); }
+  void CountMiss() { misses_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+  /// Bytes charged by the entries held now (both kinds).
+  std::size_t bytes() const;
+
+ private:
+  // One kind of entry: 16 LRU shards sharing a byte budget.
+  template <typename V>
+  class Lru {
+   public:
+    explicit Lru(std::size_t max_bytes) : shard_bytes_(max_bytes / kShards) {}
+    std::shared_ptr<const V> Find(std::string_view key);
+    void Put(std::string key, std::shared_ptr<const V> value, std::size_t bytes);
+    std::size_t bytes() const;
+
+   private:
+    struct Node {
+      std::string key;
+      std::shared_ptr<const V> value;
+      std::size_t bytes = 0;
+    };
+    struct Hash {
+      using is_transparent = void;
+      std::size_t operator()(std::string_view s) const {
+        return std::hash<std::string_view>()(s);
+      }
+    };
+    struct Shard {
+      mutable std::mutex mu;
+      // Guarded by mu. Most recently used first; the index points into the list.
+      std::list<Node> order;
+      std::unordered_map<std::string_view, typename std::list<Node>::iterator, Hash,
+                         std::equal_to<>>
+          index;
+      std::size_t bytes = 0;
+    };
+    static constexpr std::size_t kShards = 16;
+    Shard& ShardOf(std::string_view key) { return shards_[Hash()(key) % kShards]; }
+
+    const std::size_t shard_bytes_;
+    std::array<Shard, kShards> shards_;
+  };
+
+  const std::size_t max_bytes_;
+  Lru<Page> pages_;
+  Lru<Routing> routing_;
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
+};
+
+}  // namespace agentcore::server
