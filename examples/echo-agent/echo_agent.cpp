@@ -326,6 +326,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string endpoint = "http://127.0.0.1:" + std::to_string(http.port());
+  Log("listening on " + endpoint);  // the runtime keeps stderr as the agent's log
   std::thread worker([&agent] { agent.RunWorker(); });
   worker.detach();
 
@@ -348,6 +349,7 @@ int main(int argc, char** argv) {
       }
       if (r->status == 200) {
         checked_in = true;
+        Log("checked in as " + options.agent_id);
       } else if (r->status >= 400 && r->status < 500) {
         Log("checkin refused: " + std::to_string(r->status) + " " + r->body);
         return 1;

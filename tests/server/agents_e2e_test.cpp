@@ -459,6 +459,77 @@ TEST_SUITE("AgentsEndToEnd") {
 }
 
 TEST_SUITE("ContainerProtocol") {
+  TEST_CASE("an agent's log is read from an offset and followed as it grows") {
+    ServerFixture fx(AgentOptions());
+    fx.Login();
+    std::string channel = fx.CreateChannel("general");
+    const std::string logs = "/channels/" + channel + "/agents/echo/logs";
+
+    // Followed from before the agent exists: "no log yet" is waited out, then the lines
+    // arrive as the agent writes them.
+    AddAgent(fx, channel, "echo", "echo");
+    TestSocket follower(fx.port());
+    REQUIRE(follower.Send("GET " + logs + "?follow=1 HTTP/1.1\r\nHost: x\r\nCookie: " +
+                          fx.cookie() + "\r\n\r\n"));
+    TestHead head = agentcore::testing::ReadHead(follower);
+    REQUIRE(head.status == 200);
+    CHECK(Contains(head.Header("Content-Type"), "text/plain"));
+    std::string followed = head.rest;
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (!Contains(followed, "checked in as") && std::chrono::steady_clock::now() < deadline) {
+      follower.ReadSome(&followed, 100ms);
+    }
+    CHECK(Contains(followed, "echo-agent: listening on http://127.0.0.1:"));
+    CHECK(Contains(followed, "echo-agent: checked in as " + AgentId(fx, channel, "echo")));
+
+    // Read once: the whole log, and where to continue.
+    HttpResponse all = fx.Call("GET", logs);
+    REQUIRE(all.status == 200);
+    CHECK(all.body.rfind(followed, 0) == 0);  // the follower got the log from its start
+    CHECK(all.Header("X-Log-Next-Offset").value_or("") == std::to_string(all.body.size()));
+    CHECK(all.Header("X-Log-Size").value_or("") == std::to_string(all.body.size()));
+    HttpResponse part = fx.Call("GET", logs + "?offset=5&limit=7");
+    REQUIRE(part.status == 200);
+    CHECK(part.body == all.body.substr(5, 7));
+    CHECK(part.Header("X-Log-Next-Offset").value_or("") == "12");
+    HttpResponse end = fx.Call("GET", logs + "?offset=" + std::to_string(all.body.size()));
+    CHECK(end.status == 200);
+    CHECK(end.body.empty());
+
+    // Bad input: each a JSON error of our own form.
+    HttpResponse past = fx.Call("GET", logs + "?offset=" + std::to_string(all.body.size() + 100));
+    CHECK(past.status == 400);
+    CHECK(Contains(past.body, R"("error":"invalid_request")"));
+    HttpResponse bad = fx.Call("GET", logs + "?offset=-1");
+    CHECK(bad.status == 400);
+    CHECK(Contains(bad.body, "offset must be a non-negative integer"));
+    HttpResponse unknown = fx.Call("GET", "/channels/" + channel + "/agents/nobody/logs");
+    CHECK(unknown.status == 404);
+    CHECK(Contains(unknown.body, R"("error":"not_found")"));
+    HttpResponse no_channel = fx.Call("GET", "/channels/nope/agents/echo/logs");
+    CHECK(no_channel.status == 404);
+    HttpResponse anonymous = fx.Call("GET", logs, {}, /*with_cookie=*/false);
+    CHECK(anonymous.status == 401);
+    CHECK(Contains(anonymous.body, R"("error":"unauthorized")"));
+    // On the roster but never started: no log yet.
+    HttpResponse paused_add = fx.Call("POST", "/channels/" + channel + "/roster",
+                                      R"({"callsign":"quiet","agentType":"echo"})");
+    REQUIRE(paused_add.status / 100 == 2);
+    HttpResponse none = fx.Call("GET", "/channels/" + channel + "/agents/quiet/logs");
+    CHECK(none.status == 404);
+    CHECK(Contains(none.body, R"("error":"no_log")"));
+
+    // The follower is let go at shutdown.
+    fx.app().Stop();
+    std::string rest;
+    auto stop_deadline = std::chrono::steady_clock::now() + 5s;
+    long got = 0;
+    while ((got = follower.ReadSome(&rest, 100ms)) >= 0 &&
+           std::chrono::steady_clock::now() < stop_deadline) {
+    }
+    CHECK(got == -1);
+  }
+
   TEST_CASE("checkin: Cast's checks and texts in order, then the container token") {
     ServerFixture fx;
     fx.Login();

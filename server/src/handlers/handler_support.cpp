@@ -49,6 +49,15 @@ Status StoreError(const Status& store_status) {
   return Status(ErrorCode::kInternal, store_status.ToString());
 }
 
+asio::awaitable<Result<Principal>> AuthenticateCaller(RequestContext& ctx) {
+  App& app = ctx.app();
+  const Request& request = ctx.request();
+  if (request.Find("Authorization")) {
+    co_return co_await app.Offload([&app, &request] { return app.Authenticate(request); });
+  }
+  co_return app.Authenticate(request);
+}
+
 Result<Channel> FindChannelInSpace(App& app, const Principal& principal,
                                    std::string_view channel_id, std::string_view not_found_text) {
   if (!CheckKey("channelId", channel_id).ok()) return NotFound(std::string(not_found_text));

@@ -43,6 +43,11 @@ inline constexpr std::string_view kAuthenticationRequired = "Authentication requ
 inline constexpr std::string_view kChannelNotFound = "Channel not found";
 inline constexpr std::string_view kInvalidJsonBody = "Invalid JSON body";
 
+/// The caller's principal (session cookie or API key). A session cookie is checked inline
+/// (pure: a JWT); an API key is a store read, so it runs on the blocking pool. For routes that
+/// answer errors of their own form instead of WithSession's.
+asio::awaitable<Result<Principal>> AuthenticateCaller(RequestContext& ctx);
+
 /// The body of a session-authenticated route (spec cast §4.1: every `/channels*` route).
 using SessionRoute = asio::awaitable<Result<Response>> (*)(RequestContext& ctx,
                                                            const Principal& principal);

@@ -11,6 +11,7 @@ void RegisterHandlers(Router& router) {
   RegisterChannelRoutes(router);
   RegisterRosterRoutes(router);
   RegisterAgentRoutes(router);
+  RegisterAgentLogRoutes(router);
   RegisterMessageRoutes(router);
   RegisterCostRoutes(router);
   RegisterMetricsRoutes(router);

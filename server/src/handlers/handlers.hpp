@@ -21,6 +21,8 @@ void RegisterRosterRoutes(Router& router);
 /// POST /channels/:channelId/agents, GET …/agents/archived, POST …/agents/:callsign/{pause,
 /// resume,activate,unarchive}, DELETE …/agents/:callsign (§4.6).
 void RegisterAgentRoutes(Router& router);
+/// GET /channels/:channelId/agents/:callsign/logs (ours): the agent's log, once or followed.
+void RegisterAgentLogRoutes(Router& router);
 /// GET/POST /channels/:channelId/messages (§4.7).
 void RegisterMessageRoutes(Router& router);
 /// GET /channels/:channelId/costs (§4.7).

@@ -17,6 +17,7 @@
 #include <agentcore/auth/tokens.hpp>
 
 #include "app.hpp"
+#include "handlers/handler_support.hpp"
 #include "http/request_context.hpp"
 #include "sse.hpp"
 #include "ws/websocket_session.hpp"
@@ -74,17 +75,6 @@ Response RawResponse(std::string_view bytes) {
   r.status = 401;
   r.upgrade = std::make_shared<RawReply>(bytes);
   return r;
-}
-
-/// The caller's principal. A session cookie is checked inline (pure: a JWT); an API key is a
-/// store read, so it runs on the blocking pool.
-asio::awaitable<Result<Principal>> AuthenticateCaller(RequestContext& ctx) {
-  App& app = ctx.app();
-  const Request& request = ctx.request();
-  if (request.Find("Authorization")) {
-    co_return co_await app.Offload([&app, &request] { return app.Authenticate(request); });
-  }
-  co_return app.Authenticate(request);
 }
 
 asio::awaitable<Response> WebSocketHandshake(RequestContext& ctx) {

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// GET /channels/:channelId/agents/:callsign/logs: an agent's captured stdout and stderr
+// (Runtime::ReadLog), read once from an offset or followed as it grows. A route of our own
+// (Cast has none): errors are {"error":"<code>","message":"…"}.
+#include <charconv>
+#include <string>
+
+#include <agentcore/auth/tokens.hpp>
+#include <agentcore/runtime/runtime.hpp>
+
+#include "app.hpp"
+#include "handlers/handler_support.hpp"
+#include "handlers/handlers.hpp"
+#include "log_tail.hpp"
+#include "orchestrator.hpp"
+
+namespace agentcore::server {
+namespace {
+
+// A non-negative integer query parameter; `fallback` when absent or empty.
+Result<std::uint64_t> UnsignedQuery(const Request& request, std::string_view name,
+                                    std::uint64_t fallback) {
+  std::optional<std::string> text = request.Query(name);
+  if (!text || text->empty()) return fallback;
+  std::uint64_t value = 0;
+  const char* end = text->data() + text->size();
+  auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (ptr != end || ec != std::errc()) {
+    return InvalidArgument(std::string(name) + " must be a non-negative integer");
+  }
+  return value;
+}
+
+bool Truthy(const std::optional<std::string>& flag) {
+  return flag && (*flag == "1" || *flag == "true");
+}
+
+asio::awaitable<Response> AgentLogs(RequestContext& ctx) {
+  Result<Principal> principal = co_await AuthenticateCaller(ctx);
+  if (!principal.ok()) co_return CodedError(401, "unauthorized", "Authentication required");
+  App& app = ctx.app();
+  const Request& request = ctx.request();
+  Result<std::uint64_t> offset = UnsignedQuery(request, "offset", 0);
+  if (!offset.ok()) co_return CodedError(400, "invalid_request", offset.status().message());
+  Result<std::uint64_t> limit = UnsignedQuery(request, "limit", kMaxLogChunkBytes);
+  if (!limit.ok()) co_return CodedError(400, "invalid_request", limit.status().message());
+  const bool follow = Truthy(request.Query("follow"));
+
+  // The agent must be on the channel's roster (archived entries too: their logs outlive them);
+  // a channel of another space is answered like a missing one.
+  std::string channel_id = ctx.Param("channelId");
+  std::string callsign = ctx.Param("callsign");
+  const Principal& caller = *principal;
+  auto find = [&app, &caller, &channel_id, &callsign]() -> Result<std::string> {
+    Result<Channel> channel = FindChannelInSpace(app, caller, channel_id);
+    if (!channel.ok()) return channel.status();
+    if (!CheckKey("callsign", callsign).ok()) return NotFound("Agent not found in roster");
+    Result<RosterEntry> entry = app.store().GetRosterEntry(channel->id, callsign);
+    if (!entry.ok()) {
+      if (entry.status().code() == ErrorCode::kNotFound) {
+        return NotFound("Agent not found in roster");
+      }
+      return entry.status();
+    }
+    return FormatAgentId(AgentIdentity{channel->space_id, channel->id, callsign});
+  };
+  Result<std::string> agent_id = co_await app.Offload(std::move(find));
+  if (!agent_id.ok()) {
+    if (agent_id.status().code() == ErrorCode::kNotFound) {
+      co_return CodedError(404, "not_found", agent_id.status().message());
+    }
+    LogError("agent logs", agent_id.status());
+    co_return CodedError(500, "server_error", "Failed to read agent logs");
+  }
+
+  if (follow) {
+    Response r;
+    r.upgrade = std::make_shared<LogTailSession>(&app, *std::move(agent_id), *offset);
+    co_return r;
+  }
+  Runtime& runtime = app.orchestrator().runtime();
+  const std::string& id = *agent_id;
+  const std::uint64_t from = *offset;
+  const std::size_t max_bytes = static_cast<std::size_t>(*limit);
+  Result<LogChunk> chunk = co_await app.Offload(
+      [&runtime, &id, from, max_bytes] { return runtime.ReadLog(id, from, max_bytes); });
+  if (!chunk.ok()) {
+    ErrorCode code = chunk.status().code();
+    if (code == ErrorCode::kNotFound) {
+      co_return CodedError(404, "no_log", "This agent has not written a log yet");
+    }
+    if (code == ErrorCode::kInvalidArgument) {
+      co_return CodedError(400, "invalid_request", chunk.status().message());
+    }
+    if (code == ErrorCode::kNotSupported) {
+      co_return CodedError(501, "not_supported", "This runtime keeps no logs");
+    }
+    LogError("agent logs", chunk.status());
+    co_return CodedError(500, "server_error", "Failed to read agent logs");
+  }
+  Response r;
+  r.content_type = "text/plain; charset=utf-8";
+  // Where to continue (a poll-based tail) and how long the log was when read.
+  r.headers.push_back({"X-Log-Next-Offset", std::to_string(chunk->next_offset)});
+  r.headers.push_back({"X-Log-Size", std::to_string(chunk->size)});
+  r.body = std::move(chunk->data);
+  co_return r;
+}
+
+}  // namespace
+
+void RegisterAgentLogRoutes(Router& router) {
+  router.Get("/channels/:channelId/agents/:callsign/logs", AgentLogs);
+}
+
+}  // namespace agentcore::server
