@@ -16,7 +16,8 @@
 # 5. Runs agentcore-http-load for tymbal_ingest, stream_ingest, fanout and memory, each on a
 #    fresh server and database (`ulimit -n` raised as far as the hard limit allows), and prints
 #    their lines (per pass and a "summary" line per case, with ratios to nginx where the issue
-#    sets one).
+#    sets one). The fan-out case publishes one frame every FANOUT_PERIOD_MS (default 250: one
+#    frame's fan-out is over before the next starts, so its latency is that of one frame).
 # Last line: {"summary":true,"nginxOkRps":…,"healthRps":…,"postRps":…,"postP99Ms":…,
 # "get50Rps":…, ratios, the load cases' figures, and which targets are met}.
 set -euo pipefail
@@ -223,7 +224,7 @@ run_load() {  # case [options]
 }
 if want load || want tymbal_ingest; then run_load tymbal_ingest --agents 64 --duration "$duration"; fi
 if want load || want stream_ingest; then run_load stream_ingest --uploads 1000 --frames 1000; fi
-if want load || want fanout; then run_load fanout --subscribers 10000 --period-ms 50 --duration 5; fi
+if want load || want fanout; then run_load fanout --subscribers 10000 --period-ms "${FANOUT_PERIOD_MS:-250}" --duration 5; fi
 if want load || want memory; then run_load memory --subscribers 10000 --idle-agents 1000; fi
 
 echo "{\"event\":\"end\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
