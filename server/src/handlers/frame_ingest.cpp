@@ -96,26 +96,10 @@ Status PersistSetFrame(App& app, const TymbalFrame& frame, const IngestTarget& t
       return Status();
     }
   }
-  NewMessage message = MessageFromSetFrame(frame, target);
-  Result<Message> inserted = app.store().AppendMessage(message);
-  if (inserted.ok()) {
-    *applied = true;
-    return Status();
-  }
-  if (inserted.status().code() != ErrorCode::kAlreadyExists) return inserted.status();
-  // The id exists: a streamed message to complete, or a retried frame to ignore.
-  AGENTCORE_ASSIGN_OR_RETURN(Message existing, app.store().GetMessage(frame.id));
-  if (existing.channel_id != target.channel_id || existing.space_id != target.space_id) {
-    return AlreadyExists("message id " + frame.id + " is taken by another channel");
-  }
-  if (existing.is_complete) return Status();
-  MessagePatch patch;
-  patch.content = std::move(message.content);
-  patch.is_complete = true;
-  patch.metadata = std::move(message.metadata);
-  patch.type = std::move(message.type);
-  AGENTCORE_RETURN_IF_ERROR(app.store().UpdateMessage(frame.id, patch).status());
-  *applied = true;
+  // One write: inserted, or the streamed message completed, or (a retried frame) nothing.
+  AGENTCORE_ASSIGN_OR_RETURN(MessageCompletion done,
+                             app.store().CompleteMessage(MessageFromSetFrame(frame, target)));
+  *applied = done != MessageCompletion::kAlreadyComplete;
   return Status();
 }
 

@@ -117,6 +117,79 @@ TEST_SUITE("StoreConformance") {
     CHECK(Must(f.store().UpdateMessage(m.id, clear)).metadata.is_null());
   }
 
+  AGENTCORE_STORE_CASE("completes a message: inserts a new one, completes a streamed one once") {
+    F f;
+    World w = MakeWorld(f.store());
+    // A new id: inserted, complete.
+    NewMessage fresh = TextMessage(w.channel, "all at once", "writer");
+    fresh.id = NewUlid();
+    fresh.type = "agent";
+    fresh.is_complete = false;  // ignored
+    CHECK(Must(f.store().CompleteMessage(fresh)) == MessageCompletion::kInserted);
+    Message a = Must(f.store().GetMessage(fresh.id));
+    CHECK(a.is_complete);
+    CHECK(a.content == Json("all at once"));
+
+    // A streamed message: completed with the final content, type and metadata; sender,
+    // timestamp and addressed agents stay those of its start.
+    NewMessage start = TextMessage(w.channel, "", "writer");
+    start.is_complete = false;
+    start.type = "agent";
+    start.addressed_agents = std::vector<std::string>{"owl"};
+    Message open = Must(f.store().AppendMessage(start));
+    NewMessage final_state = TextMessage(w.channel, "the whole reply", "someone-else");
+    final_state.id = open.id;
+    final_state.type = "agent_message";
+    final_state.metadata = Json::Object();
+    final_state.metadata.Set("fromTymbal", true);
+    CHECK(Must(f.store().CompleteMessage(final_state)) == MessageCompletion::kCompleted);
+    Message done = Must(f.store().GetMessage(open.id));
+    CHECK(done.is_complete);
+    CHECK(done.content == Json("the whole reply"));
+    CHECK(done.type == "agent_message");
+    CHECK(done.metadata == final_state.metadata);
+    CHECK(done.sender == "writer");
+    CHECK(done.timestamp == open.timestamp);
+    REQUIRE(done.addressed_agents.has_value());
+    CHECK(*done.addressed_agents == std::vector<std::string>{"owl"});
+
+    // Again (a retried frame): nothing changes.
+    NewMessage retry = final_state;
+    retry.content = Json("something else");
+    CHECK(Must(f.store().CompleteMessage(retry)) == MessageCompletion::kAlreadyComplete);
+    CHECK(Must(f.store().GetMessage(open.id)).content == Json("the whole reply"));
+    CHECK(Must(f.store().CompleteMessage(fresh)) == MessageCompletion::kAlreadyComplete);
+  }
+
+  AGENTCORE_STORE_CASE("refuses to complete another channel's message or bad input") {
+    F f;
+    World w = MakeWorld(f.store());
+    NewChannel other_in;
+    other_in.space_id = w.space.id;
+    other_in.name = "other";
+    Channel other = Must(f.store().CreateChannel(other_in));
+    NewMessage start = TextMessage(w.channel, "partial", "writer");
+    start.is_complete = false;
+    Message open = Must(f.store().AppendMessage(start));
+
+    NewMessage wrong = TextMessage(other, "hijack", "writer");
+    wrong.id = open.id;
+    CHECK(CodeOf(f.store().CompleteMessage(wrong)) == ErrorCode::kAlreadyExists);
+    NewMessage no_id = TextMessage(w.channel, "x");
+    CHECK(CodeOf(f.store().CompleteMessage(no_id)) == ErrorCode::kInvalidArgument);
+    NewMessage bad = TextMessage(w.channel, kBadUtf8);
+    bad.id = open.id;
+    CHECK(CodeOf(f.store().CompleteMessage(bad)) == ErrorCode::kInvalidArgument);
+    NewMessage missing = TextMessage(w.channel, "x");
+    missing.id = NewUlid();
+    missing.channel_id = "no-such-channel";
+    CHECK(CodeOf(f.store().CompleteMessage(missing)) == ErrorCode::kNotFound);
+    // The open message is untouched by all of it.
+    Message still = Must(f.store().GetMessage(open.id));
+    CHECK_FALSE(still.is_complete);
+    CHECK(still.content == Json("partial"));
+  }
+
   AGENTCORE_STORE_CASE("deletes a message and reports missing messages as not found") {
     F f;
     World w = MakeWorld(f.store());

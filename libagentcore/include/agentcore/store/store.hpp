@@ -44,6 +44,13 @@ namespace agentcore {
 
 /// Receives the change feed. Called on a store-owned thread with no store lock held; must
 /// return quickly and must not call back into the store synchronously.
+/// What Store::CompleteMessage did.
+enum class MessageCompletion : std::uint8_t {
+  kInserted,         // a new, complete message
+  kCompleted,        // an incomplete message of the channel, now complete
+  kAlreadyComplete,  // nothing: the message was complete already
+};
+
 class AGENTCORE_EXPORT StoreListener {
  public:
   virtual ~StoreListener();
@@ -136,6 +143,17 @@ class AGENTCORE_EXPORT Store {
   virtual Result<Message> UpdateMessage(std::string_view id, const MessagePatch& patch) = 0;
   /// kNotFound.
   virtual Status DeleteMessage(std::string_view id) = 0;
+  /// Stores `in` as a message's final state, as a Tymbal set frame does (spec cast §4.8.1):
+  /// inserts it when its id is new (kInserted); when a message with that id is in the same
+  /// channel and space and still incomplete (a streamed message), replaces its content, type
+  /// and metadata and marks it complete (kCompleted; sender, timestamp and addressed agents
+  /// stay); when that message is already complete, changes nothing (kAlreadyComplete: a
+  /// retried frame). `in.is_complete` is ignored, `in.id` must not be empty. Errors as
+  /// AppendMessage, plus kAlreadyExists when the id belongs to another channel or space.
+  /// SQLite: one write, one commit. The default composes AppendMessage, GetMessage and
+  /// UpdateMessage (two commits, not atomic: two completions racing may both report
+  /// kCompleted, the last one's content kept).
+  virtual Result<MessageCompletion> CompleteMessage(const NewMessage& in);
   /// A page of a channel's messages by id order, through an index (no OFFSET scans).
   /// kNotFound: no channel.
   virtual Result<MessagePage> ListMessages(std::string_view channel_id,
@@ -270,6 +288,10 @@ class AGENTCORE_EXPORT Store {
     done(UpdateMessage(id, patch));
   }
   virtual void UpsertCostAsync(CostRecord cost, StatusCallback done) { done(UpsertCost(cost)); }
+  using CompletionCallback = std::function<void(Result<MessageCompletion>)>;
+  virtual void CompleteMessageAsync(NewMessage in, CompletionCallback done) {
+    done(CompleteMessage(in));
+  }
 
   // --- Exact caching
   /// The channel's change counters (ChannelVersions), kept in memory by the store, or nullopt

@@ -75,6 +75,7 @@ class SqliteStore final : public Store {
   Result<Message> GetMessage(std::string_view id) override;
   Result<Message> UpdateMessage(std::string_view id, const MessagePatch& patch) override;
   Status DeleteMessage(std::string_view id) override;
+  Result<MessageCompletion> CompleteMessage(const NewMessage& in) override;
   Result<MessagePage> ListMessages(std::string_view channel_id, const PageRequest& page) override;
 
   Status EnqueuePending(const PendingDelivery& delivery) override;
@@ -132,6 +133,7 @@ class SqliteStore final : public Store {
   bool HasNativeAsyncWrites() const override { return true; }
   void AppendMessageAsync(NewMessage in, MessageCallback done) override;
   void UpdateMessageAsync(std::string id, MessagePatch patch, MessageCallback done) override;
+  void CompleteMessageAsync(NewMessage in, CompletionCallback done) override;
   void UpsertCostAsync(CostRecord cost, StatusCallback done) override;
 
   // Transactions and writes committed so far (writes / commits = mean batch size).
@@ -159,11 +161,14 @@ class SqliteStore final : public Store {
   struct AppendState;
   struct UpdateState;
   struct CostState;
+  struct CompleteState;
   Result<AppendState> PrepareAppend(NewMessage in);
   static Status RunAppend(AppendState& st, WriteContext& ctx);
   Result<Message> FinishAppend(AppendState& st, Status written);
   Result<UpdateState> PrepareUpdate(std::string id, const MessagePatch& patch);
   static Status RunMessageUpdate(UpdateState& st, WriteContext& ctx);
+  Result<CompleteState> PrepareComplete(NewMessage in);
+  static Status RunComplete(CompleteState& st, WriteContext& ctx);
   Result<CostState> PrepareCost(CostRecord cost);
   static Status RunCost(CostState& st, WriteContext& ctx);
   // The blob directory, created on first use.

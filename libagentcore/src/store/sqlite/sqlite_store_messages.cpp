@@ -275,6 +275,88 @@ void SqliteStore::UpdateMessageAsync(std::string id, MessagePatch patch, Message
       }));
 }
 
+// CompleteMessage: the insert of AppendMessage; if the id is taken, the update that completes
+// the streamed message, in the same write (one transaction, one commit).
+struct SqliteStore::CompleteState {
+  AppendState append;
+  UpdateState update;  // here, not on the stack: the write keeps views of its channel id
+  MessageCompletion outcome = MessageCompletion::kInserted;
+};
+
+Result<SqliteStore::CompleteState> SqliteStore::PrepareComplete(NewMessage in) {
+  if (in.id.empty()) return InvalidArgument("CompleteMessage needs a message id");
+  in.is_complete = true;
+  CompleteState st;
+  AGENTCORE_ASSIGN_OR_RETURN(st.append, PrepareAppend(std::move(in)));
+  return st;
+}
+
+Status SqliteStore::RunComplete(CompleteState& st, WriteContext& ctx) {
+  Status inserted = RunAppend(st.append, ctx);
+  if (inserted.ok()) {
+    st.outcome = MessageCompletion::kInserted;
+    return inserted;
+  }
+  if (inserted.code() != ErrorCode::kAlreadyExists) return inserted;
+  // A failed INSERT rolls back only itself: the transaction goes on. RunAppend resolved the
+  // channel's space before inserting, so both are known here.
+  const Message& m = st.append.m;
+  struct Existing {
+    std::string space_id;
+    std::string channel_id;
+    bool complete = false;
+  };
+  AGENTCORE_ASSIGN_OR_RETURN(
+      Existing existing,
+      QueryOne<Existing>(
+          ctx.conn(), "SELECT space_id, channel_id, is_complete FROM messages WHERE id = ?1",
+          [](const Statement& row) -> Result<Existing> {
+            return Existing{row.String(0), row.String(1), row.Int(2) != 0};
+          },
+          [&] { return MessageNotFound(m.id); }, m.id));
+  if (existing.channel_id != m.channel_id || existing.space_id != m.space_id) {
+    return AlreadyExists(fmt::format("message id {} is taken by another channel", m.id));
+  }
+  if (existing.complete) {
+    st.outcome = MessageCompletion::kAlreadyComplete;
+    return Status::Ok();
+  }
+  UpdateState& update = st.update;
+  update.id = m.id;
+  update.content = std::move(st.append.content);
+  update.is_complete = true;
+  update.metadata = std::move(st.append.metadata);
+  update.type = m.type;
+  AGENTCORE_RETURN_IF_ERROR(RunMessageUpdate(update, ctx));
+  st.outcome = MessageCompletion::kCompleted;
+  return Status::Ok();
+}
+
+Result<MessageCompletion> SqliteStore::CompleteMessage(const NewMessage& in) {
+  AGENTCORE_ASSIGN_OR_RETURN(CompleteState st, PrepareComplete(in));
+  Status written = Write([&](WriteContext& ctx) { return RunComplete(st, ctx); });
+  AGENTCORE_RETURN_IF_ERROR(FinishAppend(st.append, std::move(written)).status());
+  return st.outcome;
+}
+
+void SqliteStore::CompleteMessageAsync(NewMessage in, CompletionCallback done) {
+  Result<CompleteState> st = PrepareComplete(std::move(in));
+  if (!st.ok()) {
+    done(st.status());
+    return;
+  }
+  writer_->WriteAsync(MakeAsyncWrite(
+      *std::move(st), [](CompleteState& s, WriteContext& ctx) { return RunComplete(s, ctx); },
+      [this, done = std::move(done)](CompleteState& s, Status written) {
+        Status finished = FinishAppend(s.append, std::move(written)).status();
+        if (!finished.ok()) {
+          done(std::move(finished));
+        } else {
+          done(s.outcome);
+        }
+      }));
+}
+
 Status SqliteStore::DeleteMessage(std::string_view id) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("message id", id));
   // Out here: ChannelWritten keeps a view of it until the write is acknowledged.
