@@ -134,8 +134,12 @@ class App {
 
   // --- broadcasting --------------------------------------------------------------------------
 
+  /// Whether any WebSocket or SSE subscriber exists (any channel, any thread): publishers may
+  /// skip building a frame nobody receives.
+  bool HasSubscribers() const { return broadcaster_.SubscriberCount() != 0; }
   /// Sends one Tymbal line to every subscriber of the channel (WebSocket and SSE).
   void Publish(std::string channel_id, std::string event_id, std::string line) {
+    if (!HasSubscribers()) return;  // nobody to encode the frame for
     broadcaster_.Publish(MakeOutFrame(std::move(channel_id), std::move(event_id),
                                       std::move(line)));
   }

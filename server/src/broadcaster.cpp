@@ -72,7 +72,7 @@ void Broadcaster::Subscribe(asio::io_context* context, std::string_view channel_
   Shard* shard = ShardOf(context);
   if (shard == nullptr) return;
   shard->channels[std::string(channel_id)].push_back(subscriber);
-  shard->count.fetch_add(1, std::memory_order_relaxed);
+  shard->count.fetch_add(1, std::memory_order_release);
 }
 
 void Broadcaster::Unsubscribe(asio::io_context* context, std::string_view channel_id,
@@ -94,6 +94,10 @@ void Broadcaster::Unsubscribe(asio::io_context* context, std::string_view channe
 void Broadcaster::Publish(std::shared_ptr<const OutFrame> frame) {
   for (auto& shard : shards_) {
     Shard* s = shard.get();
+    // No subscriber on that thread: no post (and no wake-up of an idle thread). A subscription
+    // completed before this call is counted already (its thread raised the count, and whatever
+    // made the publisher act after it synchronized with that thread).
+    if (s->count.load(std::memory_order_acquire) == 0) continue;
     asio::post(*s->context, [s, frame] {
       auto it = s->channels.find(frame->channel_id);
       if (it == s->channels.end()) return;
@@ -111,7 +115,7 @@ void Broadcaster::Publish(std::shared_ptr<const OutFrame> frame) {
 
 std::size_t Broadcaster::SubscriberCount() const {
   std::size_t n = 0;
-  for (const auto& shard : shards_) n += shard->count.load(std::memory_order_relaxed);
+  for (const auto& shard : shards_) n += shard->count.load(std::memory_order_acquire);
   return n;
 }
 

@@ -133,6 +133,7 @@ Status CheckText(std::string_view field, std::string_view value) {
 }
 
 void PublishMessage(App& app, const Message& message, bool is_broadcast) {
+  if (!app.HasSubscribers()) return;
   app.Publish(message.channel_id, message.id, PostedMessageFrameLine(message, is_broadcast));
 }
 
