@@ -33,6 +33,7 @@ std::string DescribeConfig(const ServerConfig& c) {
       .Field("wsMaxMessageBytes", c.ws_max_message_bytes)
       .Field("subscriberBacklogBytes", c.subscriber_backlog_bytes)
       .Field("sseHeartbeatMs", c.sse_heartbeat.count())
+      .Field("streamSaveIntervalMs", c.stream_save_interval.count())
       .Field("shutdownGraceMs", c.shutdown_grace.count())
       .Field("compatOpenCheckin", c.compat_open_checkin)
       .Field("accessLog", c.access_log)

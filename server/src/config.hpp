@@ -31,6 +31,9 @@ struct ServerConfig {
   std::size_t ws_max_message_bytes = 1024 * 1024;        // one message from a WebSocket client
   std::size_t subscriber_backlog_bytes = 4 * 1024 * 1024;  // then the slow consumer is dropped
   std::chrono::milliseconds sse_heartbeat{15'000};
+  /// How often a streamed upload (`/tymbal/:id/stream`) saves the text of its open messages,
+  /// so readers and reconnecting clients see progress (live subscribers get every frame).
+  std::chrono::milliseconds stream_save_interval{1'000};
   std::chrono::milliseconds shutdown_grace{10'000};
   bool compat_open_checkin = false;  // Cast leaves checkin/heartbeat unauthenticated
   // --- agents (orchestrator.hpp)

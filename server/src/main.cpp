@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   long long body_timeout_ms = config.limits.body_timeout.count();
   long long idle_timeout_ms = config.limits.idle_timeout.count();
   long long grace_ms = config.shutdown_grace.count();
+  long long stream_save_ms = config.stream_save_interval.count();
+  cli.add_option("--stream-save-interval-ms", stream_save_ms,
+                 "How often a streamed Tymbal upload saves its open messages' text");
   cli.add_option("--header-timeout-ms", header_timeout_ms, "Request head deadline (408)");
   cli.add_option("--body-timeout-ms", body_timeout_ms, "Deadline between body pieces (408)");
   cli.add_option("--idle-timeout-ms", idle_timeout_ms, "Keep-alive idle deadline");
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
   config.limits.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   config.limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.shutdown_grace = std::chrono::milliseconds(grace_ms);
+  config.stream_save_interval = std::chrono::milliseconds(stream_save_ms);
   config.heartbeat_staleness = std::chrono::milliseconds(staleness_ms);
   config.activation_timeout = std::chrono::milliseconds(activation_timeout_ms);
   for (const std::string& spec : agent_commands) {

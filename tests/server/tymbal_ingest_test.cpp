@@ -198,7 +198,7 @@ TEST_CASE("a streamed message is visible while streaming, kept when the upload b
     first_part = first_part.substr(0, first_part.rfind('\n') + 1);  // start + 2 appends
     REQUIRE(c.Send(Chunk(first_part)));
     // In progress: stored, incomplete, with the text so far (saved at the end of a piece at
-    // most 100 ms apart, and always when the upload ends).
+    // most stream_save_interval (1 s) apart, and always when the upload ends).
     bool seen = false;
     for (int i = 0; i < 100 && !seen; ++i) {
       std::this_thread::sleep_for(20ms);

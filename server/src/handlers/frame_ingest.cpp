@@ -244,7 +244,7 @@ void StreamApplier::Accept(const TymbalFrame& frame) {
 bool StreamApplier::Pending() const {
   if (!writes_.empty() || !lines_.empty() || !failure_.ok()) return true;
   return !dirty_.empty() &&
-         std::chrono::steady_clock::now() - last_save_ >= std::chrono::milliseconds(100);
+         std::chrono::steady_clock::now() - last_save_ >= app_->config().stream_save_interval;
 }
 
 asio::awaitable<Status> StreamApplier::Commit(bool force_save) {
@@ -252,7 +252,7 @@ asio::awaitable<Status> StreamApplier::Commit(bool force_save) {
   writes.swap(writes_);
   std::vector<std::pair<std::string, std::string>> updates;
   auto now = std::chrono::steady_clock::now();
-  if (!dirty_.empty() && (force_save || now - last_save_ >= std::chrono::milliseconds(100))) {
+  if (!dirty_.empty() && (force_save || now - last_save_ >= app_->config().stream_save_interval)) {
     last_save_ = now;
     for (const AssembledMessage& open : assembler_.OpenMessages()) {
       if (dirty_.count(open.id) != 0) updates.emplace_back(open.id, open.text);

@@ -70,8 +70,8 @@ class StreamApplier {
   /// next Commit) later frames are ignored.
   void Accept(const TymbalFrame& frame);
   /// Stores and publishes what Accept took. Also writes the text of messages that grew since
-  /// the last save (at most every 100 ms unless `force_save`), so a reader or a reconnecting
-  /// client sees the stream's progress.
+  /// the last save (at most every config().stream_save_interval unless `force_save`), so a
+  /// reader or a reconnecting client sees the stream's progress.
   asio::awaitable<Status> Commit(bool force_save);
   /// The upload broke: save progress and mark still-open messages as interrupted.
   asio::awaitable<void> Interrupt();

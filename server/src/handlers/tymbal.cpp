@@ -157,7 +157,8 @@ asio::awaitable<Response> PostLegacy(RequestContext& ctx) {
 }
 
 /// `/tymbal/:channelId/stream`: frames are applied as their lines complete, while the upload
-/// goes on; progress of open messages is saved every 100 ms and when the body ends or breaks.
+/// goes on; progress of open messages is saved every config().stream_save_interval (1 s) and
+/// when the body ends or breaks.
 ///
 /// The engine hands over one piece per chunk of the body, often a single frame. Frames are
 /// taken as the parser finds them; their store writes and broadcasts are committed by a task
