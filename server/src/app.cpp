@@ -140,14 +140,31 @@ Result<Principal> App::Authenticate(const Request& request) {
   if (!cookie_header) return kRequired;
   auto token = FindCookie(*cookie_header, kSessionCookieName);
   if (!token) return kRequired;
-  Result<SessionClaims> claims =
-      VerifySessionToken(jwt_secret_, *token, clock_->NowMillis() / 1000);
+  return VerifySession(*token);
+}
+
+Result<Principal> App::VerifySession(std::string_view token) {
+  static const Status kRequired(ErrorCode::kUnauthenticated, "Authentication required");
+  const std::int64_t now = clock_->NowMillis() / 1000;
+  const std::size_t hash = TokenHash()(token);
+  SessionShard& shard = sessions_[hash % kSessionShards];
+  {
+    std::lock_guard lock(shard.mu);
+    auto it = shard.tokens.find(token);
+    if (it != shard.tokens.end() && now >= it->second.verified_at && now < it->second.exp) {
+      return it->second.principal;
+    }
+  }
+  Result<SessionClaims> claims = VerifySessionToken(jwt_secret_, token, now);
   if (!claims.ok()) return kRequired;
   Principal p;
   p.kind = Principal::Kind::kSession;
   p.space_id = claims->space_id;
   p.user_id = claims->user_id;
   p.mode = claims->mode;
+  std::lock_guard lock(shard.mu);
+  if (shard.tokens.size() >= kSessionsPerShard) shard.tokens.clear();
+  shard.tokens.insert_or_assign(std::string(token), VerifiedSession{p, now, claims->exp});
   return p;
 }
 

@@ -4,10 +4,15 @@
 /// The composition root: the store, the HTTP engine and its routes, the broadcaster, the pool
 /// for blocking store calls, credentials. Start and Stop order everything.
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 #include <asio/associated_executor.hpp>
@@ -147,6 +152,30 @@ class App {
  private:
   App(ServerConfig config, Clock* clock);
   void WriteAccessLog(const AccessRecord& record);
+  Result<Principal> VerifySession(std::string_view token);
+
+  // Session tokens verified before. Verification depends only on the token and the (constant)
+  // secret, except for time: exp and nbf. An entry is used only while the clock reads at
+  // least its verification time (nbf held then, and still holds) and less than its exp
+  // (truncated to whole seconds: never later than the token's), so a hit answers exactly as
+  // VerifySessionToken would. Bounded: a full shard is emptied.
+  struct VerifiedSession {
+    Principal principal;
+    std::int64_t verified_at = 0;  // Unix seconds
+    std::int64_t exp = 0;          // Unix seconds
+  };
+  struct TokenHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  struct SessionShard {
+    std::mutex mu;
+    // Guarded by mu.
+    std::unordered_map<std::string, VerifiedSession, TokenHash, std::equal_to<>> tokens;
+  };
+  static constexpr std::size_t kSessionShards = 8;
+  static constexpr std::size_t kSessionsPerShard = 1024;
+  std::array<SessionShard, kSessionShards> sessions_;
 
   ServerConfig config_;
   Clock* clock_;

@@ -2,7 +2,9 @@
 // spec cast §4.2: dev login, the session check, logout.
 #include "handlers/handlers.hpp"
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -157,6 +159,35 @@ TEST_SUITE("AuthRoutes") {
     CHECK(r.status == 401);
     CHECK(r.Error() == "Session invalid");
     CHECK(std::string(r.Header("Set-Cookie").value_or("")).find("Max-Age=0") != std::string::npos);
+  }
+
+  TEST_CASE("a session verified before is refused once it expires, and a bad one never passes") {
+    // App::Authenticate keeps verified tokens; the cache must answer as verification would.
+    RestServer server;
+    RestClient alice = server.Login("alice");
+    RestReply me = alice.Get("/auth/me");
+    REQUIRE(me.status == 200);
+    SessionClaims claims;
+    claims.user_id = Str(me.json, "userId");
+    claims.space_id = Str(me.json, "spaceId");
+    claims.mode = "dev";
+    claims.iat = SystemClock()->NowMillis() / 1000;
+    claims.exp = claims.iat + 2;
+    const std::string token = SignSessionToken(server.app().jwt_secret(), claims);
+    const std::string cookie = "cast_session=" + token;
+    CHECK(server.Anonymous().Send("GET", "/channels", {}, cookie).status == 200);
+    CHECK(server.Anonymous().Send("GET", "/channels", {}, cookie).status == 200);
+    // The same payload with a changed signature is another token: verified, and refused.
+    std::string forged = token;
+    char& c = forged[forged.size() - 10];
+    c = c == 'A' ? 'B' : 'A';
+    CHECK(server.Anonymous().Send("GET", "/channels", {}, "cast_session=" + forged).status == 401);
+    while (SystemClock()->NowMillis() / 1000 < claims.exp) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    RestReply expired = server.Anonymous().Send("GET", "/channels", {}, cookie);
+    CHECK(expired.status == 401);
+    CHECK(expired.Error() == "Authentication required");
   }
 
   TEST_CASE("POST /auth/logout clears the cookie") {
