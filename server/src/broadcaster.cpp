@@ -33,11 +33,17 @@ void OutFrameBatch::Add(std::string_view line, std::string_view event_id) {
     frame_ = std::make_shared<OutFrame>();
     frame_->channel_id.assign(channel_id_);
     frame_->frames = 0;
+    // Room for the expected lines (at least this one) and their per-frame framing, so the
+    // three encodings grow without reallocating in the common case.
+    std::size_t bytes = std::max(expected_bytes_, line.size());
+    frame_->line.reserve(bytes);
+    frame_->ws.reserve(bytes + bytes / 8 + 16);
+    frame_->sse.reserve(bytes + bytes / 4 + 64);
   }
   OutFrame& f = *frame_;
   if (f.frames > 0) f.line.push_back('\n');
   f.line.append(line);
-  f.ws.append(EncodeWebSocketText(line));
+  AppendWebSocketText(line, &f.ws);
   if (!event_id.empty()) {
     f.event_id.assign(event_id);
     f.sse.append("id: ").append(event_id).append("\n");

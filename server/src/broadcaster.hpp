@@ -42,6 +42,8 @@ std::shared_ptr<const OutFrame> MakeOutFrame(std::string channel_id, std::string
 class OutFrameBatch {
  public:
   explicit OutFrameBatch(std::string_view channel_id);
+  /// About how many line bytes the next batch will hold: reserved when its first line comes.
+  void ExpectBytes(std::size_t bytes) { expected_bytes_ = bytes; }
   /// Appends one frame's line; `event_id` non-empty only for a batch of that one frame.
   void Add(std::string_view line, std::string_view event_id = {});
   bool empty() const { return frame_ == nullptr || frame_->frames == 0; }
@@ -51,6 +53,7 @@ class OutFrameBatch {
 
  private:
   std::string_view channel_id_;
+  std::size_t expected_bytes_ = 0;
   std::shared_ptr<OutFrame> frame_;
 };
 

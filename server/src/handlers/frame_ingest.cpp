@@ -358,9 +358,14 @@ void StreamApplier::Publish(std::size_t count) {
     if (line.event) {
       // A stored set frame: alone, with its id (the SSE replay drops it by id).
       if (!batch.empty()) broadcaster.Publish(batch.Take());
+      batch.ExpectBytes(bytes.size());
       batch.Add(bytes, line.id);
       broadcaster.Publish(batch.Take());
       continue;
+    }
+    // A new batch reserves for the lines left (a batch ends near kMaxBatchBytes).
+    if (batch.empty()) {
+      batch.ExpectBytes(std::min(line_bytes_.size() - line.begin, kMaxBatchBytes + 1024));
     }
     batch.Add(bytes);
     if (batch.bytes() >= kMaxBatchBytes) broadcaster.Publish(batch.Take());

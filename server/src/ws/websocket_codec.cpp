@@ -31,11 +31,12 @@ class FrameEncoder {
   FrameEncoder(const FrameEncoder&) = delete;
   FrameEncoder& operator=(const FrameEncoder&) = delete;
 
-  std::string Encode(WebSocketOpcode opcode, std::string_view payload, bool fin,
-                     std::optional<std::uint32_t> mask_key) {
-    std::string out;
-    out.reserve(payload.size() + 14);
-    out_ = &out;
+  // Appends the frame to `*out`.
+  void EncodeInto(WebSocketOpcode opcode, std::string_view payload, bool fin,
+                  std::optional<std::uint32_t> mask_key, std::string* out) {
+    const std::size_t start = out->size();
+    out->reserve(start + payload.size() + 14);
+    out_ = out;
     if (mask_key) {
       for (int i = 0; i < 4; ++i) {
         mask_[i] = static_cast<std::uint8_t>(*mask_key >> (24 - 8 * i));
@@ -53,8 +54,7 @@ class FrameEncoder {
     // payload (wslay masks it in 4 KiB pieces, each one callback).
     ssize_t r = wslay_frame_send(context_, &iocb);
     out_ = nullptr;
-    if (r < 0) out.clear();  // only for a control frame over 125 bytes (a caller bug)
-    return out;
+    if (r < 0) out->resize(start);  // only for a control frame over 125 bytes (a caller bug)
   }
 
  private:
@@ -111,11 +111,17 @@ std::size_t Utf8Prefix(std::string_view text, std::size_t max) {
 std::string EncodeWebSocketFrame(WebSocketOpcode opcode, std::string_view payload, bool fin,
                                  std::optional<std::uint32_t> mask_key) {
   FrameEncoder& encoder = mask_key ? MaskedEncoder() : UnmaskedEncoder();
-  return encoder.Encode(opcode, payload, fin, mask_key);
+  std::string out;
+  encoder.EncodeInto(opcode, payload, fin, mask_key, &out);
+  return out;
 }
 
 std::string EncodeWebSocketText(std::string_view payload) {
   return EncodeWebSocketFrame(WebSocketOpcode::kText, payload);
+}
+
+void AppendWebSocketText(std::string_view payload, std::string* out) {
+  UnmaskedEncoder().EncodeInto(WebSocketOpcode::kText, payload, true, std::nullopt, out);
 }
 
 std::string EncodeWebSocketClose(std::uint16_t code, std::string_view reason) {

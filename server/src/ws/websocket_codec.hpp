@@ -46,6 +46,8 @@ std::string EncodeWebSocketFrame(WebSocketOpcode opcode, std::string_view payloa
 /// A server text frame carrying `payload` (unmasked, FIN). The broadcaster encodes every frame
 /// once with this and shares the bytes among subscribers.
 std::string EncodeWebSocketText(std::string_view payload);
+/// The same frame appended to `*out` (batches of frames built without a copy per frame).
+void AppendWebSocketText(std::string_view payload, std::string* out);
 /// A server close frame: the 2-byte code then `reason` (cut to fit in 123 bytes at a UTF-8
 /// boundary). `code` kCloseNoStatus writes an empty close frame.
 std::string EncodeWebSocketClose(std::uint16_t code, std::string_view reason = {});
