@@ -105,6 +105,17 @@ asio::awaitable<Result<Message>> App::AppendMessage(NewMessage message) {
   co_return co_await AwaitCallback<Result<Message>>(std::move(start));
 }
 
+asio::awaitable<Result<MessageCompletion>> App::CompleteMessage(NewMessage message) {
+  if (!store_->HasNativeAsyncWrites()) {
+    auto complete = [this, &message] { return store_->CompleteMessage(message); };
+    co_return co_await Offload(std::move(complete));
+  }
+  auto start = [this, &message](auto done) {
+    store_->CompleteMessageAsync(std::move(message), std::move(done));
+  };
+  co_return co_await AwaitCallback<Result<MessageCompletion>>(std::move(start));
+}
+
 void App::WriteAccessLog(const AccessRecord& r) {
   std::string line;
   line.reserve(160);

@@ -67,13 +67,17 @@ NewMessage MessageFromSetFrame(const TymbalFrame& frame, const IngestTarget& tar
   return m;
 }
 
+bool IsCostFrame(const TymbalFrame& frame) {
+  const std::string* type = frame.value.is_object() ? frame.value.FindString("type") : nullptr;
+  return type != nullptr && *type == "cost";
+}
+
 Status PersistSetFrame(App& app, const TymbalFrame& frame, const IngestTarget& target,
                        bool* applied) {
   *applied = false;
   const Json& v = frame.value;
-  if (v.is_object()) {
-    const std::string* type = v.FindString("type");
-    if (type != nullptr && *type == "cost") {
+  {
+    if (IsCostFrame(frame)) {
       CostRecord cost;
       cost.space_id = target.space_id;
       cost.channel_id = target.channel_id;

@@ -35,6 +35,9 @@ void NormalizeToolCall(Json* value, bool legacy);
 /// What a set frame's value becomes as a message row (§4.8.1); not for cost frames.
 NewMessage MessageFromSetFrame(const TymbalFrame& frame, const IngestTarget& target);
 
+/// Whether a set frame carries a cost record (`v.type == "cost"`) rather than a message.
+bool IsCostFrame(const TymbalFrame& frame);
+
 /// Persists a set frame: a cost record for `v.type == "cost"`, else a message. Idempotent
 /// on the frame id: an incomplete (streamed) message with that id is completed; a complete one
 /// is left alone and `*applied` is false (a retried frame).

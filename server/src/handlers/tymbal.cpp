@@ -53,9 +53,16 @@ asio::awaitable<Status> ApplyOne(App& app, TymbalFrame frame, const IngestTarget
   if (frame.kind == FrameKind::kSet) {
     NormalizeToolCall(&frame.value, target.legacy);
     bool applied = false;
-    Status s = co_await app.Offload(
-        [&app, &frame, &target, &applied] { return PersistSetFrame(app, frame, target, &applied); });
-    if (!s.ok()) co_return s;
+    if (IsCostFrame(frame)) {
+      Status s = co_await app.Offload(
+          [&app, &frame, &target, &applied] { return PersistSetFrame(app, frame, target, &applied); });
+      if (!s.ok()) co_return s;
+    } else {
+      NewMessage message = MessageFromSetFrame(frame, target);
+      Result<MessageCompletion> done = co_await app.CompleteMessage(std::move(message));
+      if (!done.ok()) co_return done.status();
+      applied = *done != MessageCompletion::kAlreadyComplete;
+    }
     if (applied) app.Publish(target.channel_id, frame.id, BroadcastLine(frame, target));
     co_return Status();
   }
