@@ -32,7 +32,7 @@ App::App(ServerConfig config, Clock* clock)
     : config_(std::move(config)),
       clock_(clock),
       ulids_(clock),
-      read_cache_(config_.read_cache_bytes),
+      read_cache_(config_.read_cache_bytes, config_.threads),
       blocking_(config_.blocking_threads == 0 ? 1 : config_.blocking_threads) {}
 
 App::~App() { Stop(); }

@@ -76,8 +76,35 @@ std::size_t ReadCache::Lru<V>::bytes() const {
   return n;
 }
 
-ReadCache::ReadCache(std::size_t max_bytes)
-    : max_bytes_(max_bytes), pages_(max_bytes - max_bytes / 8), routing_(max_bytes / 8) {}
+namespace {
+std::atomic<std::uint64_t> next_cache_id{1};
+}  // namespace
+
+ReadCache::ReadCache(std::size_t max_bytes, unsigned threads)
+    : id_(next_cache_id.fetch_add(1)),
+      max_bytes_(max_bytes),
+      part_bytes_(max_bytes / (threads == 0 ? 1 : threads)) {}
+
+ReadCache::Part& ReadCache::ThisThread() {
+  // A one-entry memo per thread; the id (not `this`) tells caches apart, since a new cache may
+  // reuse a destroyed one's address.
+  thread_local std::uint64_t memo_id = 0;
+  thread_local Part* memo = nullptr;
+  if (memo_id == id_) return *memo;
+  std::lock_guard lock(parts_mu_);
+  const std::thread::id me = std::this_thread::get_id();
+  Part* part = nullptr;
+  for (auto& [thread, p] : parts_) {
+    if (thread == me) part = p.get();
+  }
+  if (part == nullptr) {
+    parts_.emplace_back(me, std::make_unique<Part>(part_bytes_));
+    part = parts_.back().second.get();
+  }
+  memo_id = id_;
+  memo = part;
+  return *part;
+}
 
 std::string ReadCache::PageKey(std::string_view channel_id, std::size_t limit,
                                const std::optional<std::string>& since,
@@ -99,24 +126,29 @@ std::string ReadCache::PageKey(std::string_view channel_id, std::size_t limit,
 }
 
 std::shared_ptr<const ReadCache::Page> ReadCache::FindPage(std::string_view key) {
-  return pages_.Find(key);
+  return ThisThread().pages.Find(key);
 }
 
 void ReadCache::PutPage(std::string key, std::shared_ptr<const Page> page) {
   const std::size_t bytes =
       kEntryOverhead + 2 * key.size() + page->space_id.size() + page->body.size();
-  pages_.Put(std::move(key), std::move(page), bytes);
+  ThisThread().pages.Put(std::move(key), std::move(page), bytes);
 }
 
 std::shared_ptr<const ReadCache::Routing> ReadCache::FindRouting(std::string_view channel_id) {
-  return routing_.Find(channel_id);
+  return ThisThread().routing.Find(channel_id);
 }
 
 void ReadCache::PutRouting(std::string channel_id, std::shared_ptr<const Routing> routing) {
   const std::size_t bytes = RoutingBytes(channel_id, *routing);
-  routing_.Put(std::move(channel_id), std::move(routing), bytes);
+  ThisThread().routing.Put(std::move(channel_id), std::move(routing), bytes);
 }
 
-std::size_t ReadCache::bytes() const { return pages_.bytes() + routing_.bytes(); }
+std::size_t ReadCache::bytes() const {
+  std::lock_guard lock(parts_mu_);
+  std::size_t n = 0;
+  for (const auto& entry : parts_) n += entry.second->pages.bytes() + entry.second->routing.bytes();
+  return n;
+}
 
 }  // namespace agentcore::server

@@ -16,11 +16,15 @@
 /// across clients and io threads). A store without versions (PostgreSQL, where other servers
 /// write) returns none, and the handlers then bypass the cache.
 ///
-/// Bounded: each kind keeps at most its share of `max_bytes` (pages 7/8, routing 1/8, counted
-/// as key + body or an estimate of the records' bytes), in 16 shards that each evict their
-/// least recently used entries. 0 turns the cache off. Entries are immutable and shared: a hit
-/// hands out a reference to the entry, never a copy made under the lock. Thread-safe (one
-/// short mutex hold per lookup, per shard).
+/// Per io thread: each thread that uses the cache gets its own part (`max_bytes / threads`),
+/// so the io threads never share a cache line on a hit (a shared cache measured 10-25 % fewer
+/// GETs/s with one hot page: its mutex and the entry's reference count bounced between the two
+/// cores). A page is then cached once per thread that serves it; exactness does not depend on
+/// which part answers. Within a part, each kind keeps at most its share (pages 7/8, routing
+/// 1/8, counted as key + body or an estimate of the records' bytes) in 16 shards that each
+/// evict their least recently used entries. 0 turns the cache off. Entries are immutable and
+/// shared: a hit hands out a reference to the entry, never a copy made under a lock.
+/// Thread-safe.
 
 #include <array>
 #include <atomic>
@@ -32,7 +36,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <agentcore/mention/router.hpp>
 #include <agentcore/store/records.hpp>
@@ -54,7 +61,8 @@ class ReadCache {
     RoutingRoster roster;
   };
 
-  explicit ReadCache(std::size_t max_bytes);
+  /// `threads`: how many threads will use it (the io threads); each gets max_bytes / threads.
+  explicit ReadCache(std::size_t max_bytes, unsigned threads = 1);
   ReadCache(const ReadCache&) = delete;
   ReadCache& operator=(const ReadCache&) = delete;
 
@@ -78,7 +86,7 @@ class ReadCache {
   void CountMiss() { misses_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
-  /// Bytes charged by the entries held now (both kinds).
+  /// Bytes charged by the entries held now (both kinds, every thread's part).
   std::size_t bytes() const;
 
  private:
@@ -119,9 +127,20 @@ class ReadCache {
     std::array<Shard, kShards> shards_;
   };
 
+  // One thread's part.
+  struct Part {
+    explicit Part(std::size_t bytes) : pages(bytes - bytes / 8), routing(bytes / 8) {}
+    Lru<Page> pages;
+    Lru<Routing> routing;
+  };
+  // The calling thread's part, created on its first use.
+  Part& ThisThread();
+
+  const std::uint64_t id_;  // unique per instance, never reused: keys the per-thread memo
   const std::size_t max_bytes_;
-  Lru<Page> pages_;
-  Lru<Routing> routing_;
+  const std::size_t part_bytes_;
+  mutable std::mutex parts_mu_;
+  std::vector<std::pair<std::thread::id, std::unique_ptr<Part>>> parts_;  // guarded by parts_mu_
   std::atomic<std::uint64_t> hits_{0};
   std::atomic<std::uint64_t> misses_{0};
 };
