@@ -75,30 +75,28 @@ bool IsCostFrame(const TymbalFrame& frame) {
 Status PersistSetFrame(App& app, const TymbalFrame& frame, const IngestTarget& target,
                        bool* applied) {
   *applied = false;
-  const Json& v = frame.value;
-  {
-    if (IsCostFrame(frame)) {
-      CostRecord cost;
-      cost.space_id = target.space_id;
-      cost.channel_id = target.channel_id;
-      cost.callsign = TextOr(v, "sender", "");
-      if (const Json* usd = v.Find("totalCostUsd"); usd && usd->is_number()) {
-        cost.cost_usd = usd->as_number();
-      }
-      if (const Json* d = v.Find("durationMs"); d && d->is_number()) {
-        cost.duration_ms = static_cast<std::int64_t>(d->as_number());
-      }
-      if (const Json* n = v.Find("numTurns"); n && n->is_number()) {
-        cost.num_turns = static_cast<std::int64_t>(n->as_number());
-      }
-      if (const Json* u = v.Find("usage")) cost.usage = *u;
-      if (const Json* mu = v.Find("modelUsage")) cost.model_usage = *mu;
-      // Cast logs and swallows cost errors (a cost frame without a sender, negative totals);
-      // so do we: the frame was still broadcast.
-      if (!cost.callsign.empty()) (void)app.store().UpsertCost(cost);
-      *applied = true;
-      return Status();
+  if (IsCostFrame(frame)) {
+    const Json& v = frame.value;
+    CostRecord cost;
+    cost.space_id = target.space_id;
+    cost.channel_id = target.channel_id;
+    cost.callsign = TextOr(v, "sender", "");
+    if (const Json* usd = v.Find("totalCostUsd"); usd && usd->is_number()) {
+      cost.cost_usd = usd->as_number();
     }
+    if (const Json* d = v.Find("durationMs"); d && d->is_number()) {
+      cost.duration_ms = static_cast<std::int64_t>(d->as_number());
+    }
+    if (const Json* n = v.Find("numTurns"); n && n->is_number()) {
+      cost.num_turns = static_cast<std::int64_t>(n->as_number());
+    }
+    if (const Json* u = v.Find("usage")) cost.usage = *u;
+    if (const Json* mu = v.Find("modelUsage")) cost.model_usage = *mu;
+    // Cast logs and swallows cost errors (a cost frame without a sender, negative totals);
+    // so do we: the frame was still broadcast.
+    if (!cost.callsign.empty()) (void)app.store().UpsertCost(cost);
+    *applied = true;
+    return Status();
   }
   // One write: inserted, or the streamed message completed, or (a retried frame) nothing.
   AGENTCORE_ASSIGN_OR_RETURN(MessageCompletion done,
