@@ -94,26 +94,26 @@ void App::Stop() {
   store_.reset();    // closes the store: the SQLite writer commits what it holds
 }
 
-asio::awaitable<Result<Message>> App::AppendMessage(NewMessage message) {
+template <typename T>
+asio::awaitable<T> App::WriteMessage(NewMessage message,
+                                     T (Store::*blocking)(const NewMessage&),
+                                     void (Store::*async)(NewMessage, std::function<void(T)>)) {
   if (!store_->HasNativeAsyncWrites()) {
-    auto append = [this, &message] { return store_->AppendMessage(message); };
-    co_return co_await Offload(std::move(append));
+    auto write = [this, &message, blocking] { return (store_.get()->*blocking)(message); };
+    co_return co_await Offload(std::move(write));
   }
-  auto start = [this, &message](auto done) {
-    store_->AppendMessageAsync(std::move(message), std::move(done));
+  auto start = [this, &message, async](auto done) {
+    (store_.get()->*async)(std::move(message), std::move(done));
   };
-  co_return co_await AwaitCallback<Result<Message>>(std::move(start));
+  co_return co_await AwaitCallback<T>(std::move(start));
+}
+
+asio::awaitable<Result<Message>> App::AppendMessage(NewMessage message) {
+  return WriteMessage(std::move(message), &Store::AppendMessage, &Store::AppendMessageAsync);
 }
 
 asio::awaitable<Result<MessageCompletion>> App::CompleteMessage(NewMessage message) {
-  if (!store_->HasNativeAsyncWrites()) {
-    auto complete = [this, &message] { return store_->CompleteMessage(message); };
-    co_return co_await Offload(std::move(complete));
-  }
-  auto start = [this, &message](auto done) {
-    store_->CompleteMessageAsync(std::move(message), std::move(done));
-  };
-  co_return co_await AwaitCallback<Result<MessageCompletion>>(std::move(start));
+  return WriteMessage(std::move(message), &Store::CompleteMessage, &Store::CompleteMessageAsync);
 }
 
 void App::WriteAccessLog(const AccessRecord& r) {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -154,6 +155,11 @@ class App {
   }
 
  private:
+  /// One message write for a request handler: the store's async form (`async`) when it has
+  /// native async writes, so no thread waits for the commit; else `blocking` on the pool.
+  template <typename T>
+  asio::awaitable<T> WriteMessage(NewMessage message, T (Store::*blocking)(const NewMessage&),
+                                  void (Store::*async)(NewMessage, std::function<void(T)>));
   App(ServerConfig config, Clock* clock);
   void WriteAccessLog(const AccessRecord& record);
   Result<Principal> VerifySession(std::string_view token);
