@@ -124,9 +124,7 @@ class App {
 
   /// Appends a message for a request handler (POST /channels/:id/messages). With a store that
   /// queues writes itself (SQLite) the coroutine resumes once the write committed and no pool
-  /// thread is involved; otherwise (PostgreSQL) the blocking call runs on the pool. Tymbal set
-  /// frames stay on the pool: with their sparse writes, waking the idle writer straight from
-  /// the io thread measured slower (docs/benchmarks.md).
+  /// thread is involved; otherwise (PostgreSQL) the blocking call runs on the pool.
   asio::awaitable<Result<Message>> AppendMessage(NewMessage message);
 
   // --- credentials ---------------------------------------------------------------------------
