@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libsimdjson-dev libfmt-dev libcli11-dev doctest-dev libbenchmark-dev
   libsqlite3-dev libpq-dev postgresql libssl-dev
-  libasio-dev libhttp-parser-dev libwslay-dev libcurl4-openssl-dev pybind11-dev
+  libasio-dev libhttp-parser-dev libwslay-dev libcurl4-openssl-dev libjemalloc-dev pybind11-dev
   clang libclang-rt-14-dev llvm
 )
 if [[ "${1:-}" == "--print" ]]; then
