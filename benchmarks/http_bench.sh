@@ -13,8 +13,9 @@
 #    machine's load moves all cases alike: nginx /ok, GET /health, POST /channels/:id/messages
 #    (~300-byte body, no @mention, cookie; non-2xx counted as errors), GET
 #    /channels/:id/messages?limit=50. One JSON line per run, then one per case with medians.
-# 5. Runs agentcore-http-load for tymbal_ingest, stream_ingest, fanout and memory, each on a
-#    fresh server and database (`ulimit -n` raised as far as the hard limit allows), and prints
+# 5. Runs agentcore-http-load for tymbal_ingest (closed loop, then paced at 35 % of nginx),
+#    stream_ingest, fanout and memory, each on a fresh server and database (`ulimit -n`
+#    raised as far as the hard limit allows), and prints
 #    their lines (per pass and a "summary" line per case, with ratios to nginx where the issue
 #    sets one). The fan-out case publishes one frame every FANOUT_PERIOD_MS (default 250: one
 #    frame's fan-out is over before the next starts, so its latency is that of one frame).
@@ -223,6 +224,16 @@ run_load() {  # case [options]
   stop_server
 }
 if want load || want tymbal_ingest; then run_load tymbal_ingest --agents 64 --duration "$duration"; fi
+# The same agents paced to the issue's throughput target (35 % of this run's nginx /ok, or
+# TYMBAL_RATE frames/s): the latency at that offered load, where the closed loop above gives
+# the latency at saturation. A paced frame is stamped with its scheduled send time.
+if want load || want tymbal_paced; then
+  rate=${TYMBAL_RATE:-$(python3 -c '
+import json, statistics, sys
+v = [json.loads(l)["rps"] for l in open(sys.argv[1]) if l.startswith("{\"case\":\"nginx_ok\"")]
+print(round(0.35 * statistics.median(v)) if v else 40000)' "$results")}
+  run_load tymbal_ingest --agents 64 --duration "$duration" --rate "$rate"
+fi
 if want load || want stream_ingest; then run_load stream_ingest --uploads 1000 --frames 1000; fi
 if want load || want fanout; then run_load fanout --subscribers 10000 --period-ms "${FANOUT_PERIOD_MS:-250}" --duration 5; fi
 if want load || want memory; then run_load memory --subscribers 10000 --idle-agents 1000; fi
@@ -281,6 +292,13 @@ if t:
         targets["tymbal>=0.35"] = out["tymbalRatio"] >= 0.35
     targets["tymbalP99<5ms"] = t["p99Ms"] < 5
     targets["tymbalLost=0"] = t["lost"] == 0 and t["errors"] == 0
+tp = load.get("tymbal_ingest_paced")
+if tp:
+    out["tymbalPacedOfferedPerSec"] = tp["offeredPerSec"]
+    out["tymbalPacedFramesPerSec"] = tp["framesPerSec"]
+    out["tymbalPacedP99Ms"] = tp["p99Ms"]
+    out["tymbalPacedSetP99Ms"] = tp["setP99Ms"]
+    out["tymbalPacedLost"] = tp["lost"]
 s = load.get("stream_ingest")
 if s:
     out["streamFramesPerSec"] = s["framesPerSec"]

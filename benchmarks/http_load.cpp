@@ -6,6 +6,7 @@
 //
 //   agentcore-http-load --case setup          --port P [--seed-messages 1000]
 //   agentcore-http-load --case tymbal_ingest  --port P --server-pid PID [--agents 64] [--duration 10]
+//                                                [--rate FRAMES_PER_SEC: paced, else closed loop]
 //   agentcore-http-load --case stream_ingest  --port P --server-pid PID [--uploads 1000] [--frames 1000]
 //   agentcore-http-load --case fanout         --port P --server-pid PID [--subscribers 10000]
 //   agentcore-http-load --case memory         --port P --server-pid PID [--subscribers 10000] [--idle-agents 1000]
@@ -573,6 +574,7 @@ class Subscriber {
 
   // Owned by this subscriber's io thread; read and reset through Pool::RunOn.
   std::vector<std::uint32_t> latencies_us;
+  std::vector<std::uint32_t> set_latencies_us;  // the set frames' among them
   std::uint64_t received = 0;
   bool closed() const { return closed_; }
   const std::string& error() const { return error_; }
@@ -680,6 +682,18 @@ class Subscriber {
     return true;
   }
 
+  /// Whether the broadcast line holding offset `at` is a set frame: the server writes one as
+  /// `{"i":"<id>","t":…,"v":…` (its keys in spec order, extra keys such as bq after them). A set
+  /// frame is broadcast after it is stored, so its latency includes the commit.
+  static bool IsSetFrameLine(std::string_view text, std::size_t at) {
+    std::size_t begin = text.rfind('\n', at);
+    begin = begin == std::string_view::npos ? 0 : begin + 1;
+    constexpr std::string_view kId = "{\"i\":\"";
+    if (text.substr(begin, kId.size()) != kId) return false;
+    std::size_t id_end = text.find('"', begin + kId.size());
+    return id_end != std::string_view::npos && text.substr(id_end + 1, 5) == ",\"t\":";
+  }
+
   void OnText(std::string_view text) {
     std::size_t at = text.find("\"bq\":\"");
     if (at == std::string_view::npos) {
@@ -691,10 +705,13 @@ class Subscriber {
       std::int64_t sent = 0;
       for (std::size_t i = 0; i < kBqDigits; ++i) sent = sent * 10 + (text[at + 6 + i] - '0');
       ++received;
+      std::size_t next = text.find("\"bq\":\"", at + 6);
       if (g_recording.load(std::memory_order_relaxed)) {
-        latencies_us.push_back(static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - sent) / 1000));
+        auto us = static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - sent) / 1000);
+        latencies_us.push_back(us);
+        if (IsSetFrameLine(text, at)) set_latencies_us.push_back(us);
       }
-      at = text.find("\"bq\":\"", at + 6);
+      at = next;
     }
   }
 
@@ -764,6 +781,7 @@ struct SubTotals {
   std::uint64_t received = 0;
   std::size_t closed = 0;
   std::vector<std::uint32_t> latencies_us;
+  std::vector<std::uint32_t> set_latencies_us;
 };
 SubTotals CollectSubscribers(Pool& pool, std::vector<std::unique_ptr<Subscriber>>& subs, bool take) {
   SubTotals t;
@@ -776,6 +794,9 @@ SubTotals CollectSubscribers(Pool& pool, std::vector<std::unique_ptr<Subscriber>
         if (take) {
           t.latencies_us.insert(t.latencies_us.end(), s.latencies_us.begin(), s.latencies_us.end());
           std::vector<std::uint32_t>().swap(s.latencies_us);
+          t.set_latencies_us.insert(t.set_latencies_us.end(), s.set_latencies_us.begin(),
+                                    s.set_latencies_us.end());
+          std::vector<std::uint32_t>().swap(s.set_latencies_us);
           s.received = 0;
         }
       }
@@ -801,6 +822,7 @@ std::uint64_t WaitReceived(Pool& pool, std::vector<std::unique_ptr<Subscriber>>&
 struct PassResult {
   double frames_per_sec = 0;
   double p50 = 0, p90 = 0, p99 = 0, max = 0;
+  double set_p99 = 0;  // of the set frames alone (stored before they are broadcast)
   std::int64_t lost = 0;
   std::uint64_t errors = 0;
   double rss = 0;
@@ -809,9 +831,10 @@ struct PassResult {
 void PrintPass(const std::string& name, int pass, const PassResult& r, const std::string& extra) {
   std::printf(
       "{\"case\":\"%s\",\"pass\":%d,\"framesPerSec\":%s,\"p50Ms\":%s,\"p90Ms\":%s,\"p99Ms\":%s,"
-      "\"maxMs\":%s,\"lost\":%" PRId64 ",\"errors\":%" PRIu64 ",\"rssMiB\":%s%s}\n",
+      "\"maxMs\":%s,\"setP99Ms\":%s,\"lost\":%" PRId64 ",\"errors\":%" PRIu64 ",\"rssMiB\":%s%s}\n",
       name.c_str(), pass, Fmt(Round(r.frames_per_sec, 1)).c_str(), Fmt(r.p50).c_str(),
-      Fmt(r.p90).c_str(), Fmt(r.p99).c_str(), Fmt(r.max).c_str(), r.lost, r.errors,
+      Fmt(r.p90).c_str(), Fmt(r.p99).c_str(), Fmt(r.max).c_str(), Fmt(r.set_p99).c_str(),
+      r.lost, r.errors,
       Fmt(Round(r.rss, 0.1)).c_str(), extra.c_str());
   std::fflush(stdout);
 }
@@ -831,17 +854,21 @@ void PrintSummary(const std::string& name, const std::vector<PassResult>& passes
   }
   std::printf(
       "{\"case\":\"%s\",\"summary\":true,\"passes\":%zu,\"framesPerSec\":%s,\"p50Ms\":%s,"
-      "\"p99Ms\":%s,\"rssMiB\":%s,\"lost\":%" PRId64 ",\"errors\":%" PRIu64 "%s}\n",
+      "\"p99Ms\":%s,\"setP99Ms\":%s,\"rssMiB\":%s,\"lost\":%" PRId64 ",\"errors\":%" PRIu64
+      "%s}\n",
       name.c_str(), passes.size(),
       Fmt(Round(med([](const PassResult& p) { return p.frames_per_sec; }), 1)).c_str(),
       Fmt(med([](const PassResult& p) { return p.p50; })).c_str(),
       Fmt(med([](const PassResult& p) { return p.p99; })).c_str(),
+      Fmt(med([](const PassResult& p) { return p.set_p99; })).c_str(),
       Fmt(Round(med([](const PassResult& p) { return p.rss; }), 0.1)).c_str(), lost, errors,
       extra.c_str());
   std::fflush(stdout);
 }
 
-void FillLatency(PassResult& r, std::vector<std::uint32_t>& lat) {
+void FillLatency(PassResult& r, std::vector<std::uint32_t>& lat,
+                 std::vector<std::uint32_t>* set_lat = nullptr) {
+  if (set_lat != nullptr) r.set_p99 = Percentile(*set_lat, 0.99);
   r.p50 = Percentile(lat, 0.50);
   r.p90 = Percentile(lat, 0.90);
   r.p99 = Percentile(lat, 0.99);
@@ -927,20 +954,38 @@ class Agent {
   }
   asio::awaitable<bool> Connect() { co_return co_await conn_.Connect(server_->ep); }
 
-  /// One frame per POST until `running` is false.
-  asio::awaitable<void> Run(const std::atomic<bool>* running) {
+  /// One frame per POST until `running` is false: back to back (`interval_ns` 0: the closed
+  /// loop, whose latency is that of a saturated server), or one every `interval_ns` from
+  /// `start_ns` (an offered load). A paced frame carries its scheduled time, not the time it
+  /// went out: an agent that fell behind its schedule counts the delay in the latency, instead
+  /// of sending fewer frames and hiding it (coordinated omission).
+  asio::awaitable<void> Run(const std::atomic<bool>* running, std::int64_t start_ns,
+                            std::int64_t interval_ns) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    std::int64_t due = start_ns;
     while (running->load(std::memory_order_relaxed)) {
-      bool awaited10 = co_await SendOne();
+      std::int64_t stamp = NowNs();
+      if (interval_ns > 0) {
+        if (due > stamp) {
+          timer.expires_after(std::chrono::nanoseconds(due - stamp));
+          std::error_code ec;
+          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (!running->load(std::memory_order_relaxed)) break;
+        }
+        stamp = due;
+        due += interval_ns;
+      }
+      bool awaited10 = co_await SendOne(stamp);
       if (!awaited10) break;
     }
   }
 
-  /// Posts the next corpus frame; false when the connection failed.
-  asio::awaitable<bool> SendOne() {
+  /// Posts the next corpus frame stamped `stamp_ns`; false when the connection failed.
+  asio::awaitable<bool> SendOne(std::int64_t stamp_ns) {
     body_.clear();
     std::size_t at = source_.Next(body_);
     head_.assign(head_prefix_).append(std::to_string(body_.size())).append("\r\n\r\n");
-    PutDigits(body_.data() + at, NowNs());
+    PutDigits(body_.data() + at, stamp_ns);
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head_), asio::buffer(body_)};
     HttpResponse r = co_await conn_.RoundTrip(bufs);
     if (r.status == 0) {
@@ -970,6 +1015,11 @@ class Agent {
 
 int RunTymbalIngest(const Options& o, int argc, char** argv) {
   std::size_t n = std::stoul(Arg(argc, argv, "--agents", "64"));
+  // --rate R: R frames/s offered in all, each agent sending one every n/R s; 0: closed loop.
+  double rate = std::stod(Arg(argc, argv, "--rate", "0"));
+  std::int64_t interval_ns =
+      rate > 0 ? static_cast<std::int64_t>(1e9 * static_cast<double>(n) / rate) : 0;
+  const char* case_name = rate > 0 ? "tymbal_ingest_paced" : "tymbal_ingest";
   auto corpus = LoadCorpus(o.corpus, o.corpus_bytes);
   Pool pool(o.threads);
   Session session;
@@ -999,8 +1049,12 @@ int RunTymbalIngest(const Options& o, int argc, char** argv) {
     g_recording = true;
     std::vector<std::future<void>> done;
     auto t0 = std::chrono::steady_clock::now();
+    // Paced agents start spread over one interval, so the offered load is even from the start.
+    std::int64_t start = NowNs() + 1000000;
     for (std::size_t i = 0; i < n; ++i) {
-      done.push_back(asio::co_spawn(pool.at(i), agents[i]->Run(&running), asio::use_future));
+      std::int64_t offset = interval_ns * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(n);
+      done.push_back(asio::co_spawn(pool.at(i), agents[i]->Run(&running, start + offset, interval_ns),
+                                    asio::use_future));
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));
     running = false;
@@ -1021,19 +1075,21 @@ int RunTymbalIngest(const Options& o, int argc, char** argv) {
     SubTotals t = CollectSubscribers(pool, subs, true);
     PassResult r;
     r.frames_per_sec = static_cast<double>(ok) / elapsed;
-    FillLatency(r, t.latencies_us);
+    FillLatency(r, t.latencies_us, &t.set_latencies_us);
     r.lost = static_cast<std::int64_t>(ok) - static_cast<std::int64_t>(t.received);
     r.errors = errors;
     r.rss = RssMiB(o.server.pid);
-    PrintPass("tymbal_ingest", pass, r,
+    PrintPass(case_name, pass, r,
               ",\"agents\":" + std::to_string(n) + ",\"frames\":" + std::to_string(ok) +
+                  ",\"offeredPerSec\":" + Fmt(rate) +
                   ",\"closedSubscribers\":" + std::to_string(t.closed));
     results.push_back(r);
     for (auto& a : agents) {
       if (a->failed) Die("an agent connection broke");
     }
   }
-  PrintSummary("tymbal_ingest", results, ",\"agents\":" + std::to_string(n));
+  PrintSummary(case_name, results,
+               ",\"agents\":" + std::to_string(n) + ",\"offeredPerSec\":" + Fmt(rate));
   Finish(0);
 }
 
@@ -1223,7 +1279,7 @@ int RunStreamIngest(const Options& o, int argc, char** argv) {
     all_persisted_found += found;
     PassResult r;
     r.frames_per_sec = static_cast<double>(server_frames) / elapsed;
-    FillLatency(r, t.latencies_us);
+    FillLatency(r, t.latencies_us, &t.set_latencies_us);
     r.lost = static_cast<std::int64_t>(frames) - static_cast<std::int64_t>(t.received);
     r.errors = failed;
     r.rss = RssMiB(o.server.pid);
@@ -1330,7 +1386,7 @@ int RunFanout(const Options& o, int argc, char** argv) {
     SubTotals t = CollectSubscribers(pool, subs, true);
     PassResult r;
     r.frames_per_sec = static_cast<double>(sent) / elapsed;
-    FillLatency(r, t.latencies_us);
+    FillLatency(r, t.latencies_us, &t.set_latencies_us);
     r.lost = static_cast<std::int64_t>(expected) - static_cast<std::int64_t>(t.received);
     r.errors = errors;
     r.rss = RssMiB(o.server.pid);
