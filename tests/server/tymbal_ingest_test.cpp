@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -227,6 +228,96 @@ TEST_CASE("a streamed message is visible while streaming, kept when the upload b
   CHECK(done->is_complete);
   CHECK(done->content == Json("Hello é"));
   CHECK(done->metadata.Find("interrupted") == nullptr);
+}
+
+/// kTurn's lines: the start, two appends, the set frame.
+std::vector<std::string> TurnLines() {
+  std::vector<std::string> lines;
+  for (std::size_t at = 0; at < kTurn.size();) {
+    std::size_t nl = kTurn.find('\n', at);
+    lines.push_back(kTurn.substr(at, nl + 1 - at));
+    at = nl + 1;
+  }
+  return lines;
+}
+
+TEST_CASE("an upload sent again after it finished stores nothing new, in one piece or several") {
+  Ingest t;
+  RawClient first(t.server.port());
+  REQUIRE(first.Send(StreamHead(t) + Chunk(kTurn) + "0\r\n\r\n"));
+  std::string r = first.ReadResponses(1, 10s);
+  CHECK(r.find("\"persisted\":2") != std::string::npos);  // the start and the set frame
+
+  SUBCASE("one piece") {
+    RawClient again(t.server.port());
+    REQUIRE(again.Send(StreamHead(t) + Chunk(kTurn) + "0\r\n\r\n"));
+    r = again.ReadResponses(1, 10s);
+  }
+  SUBCASE("the start alone first") {
+    RawClient again(t.server.port());
+    std::vector<std::string> lines = TurnLines();
+    REQUIRE(again.Send(StreamHead(t) + Chunk(lines[0])));
+    std::this_thread::sleep_for(200ms);  // its own piece: the start finds the message complete
+    REQUIRE(again.Send(Chunk(lines[1] + lines[2]) + Chunk(lines[3]) + "0\r\n\r\n"));
+    r = again.ReadResponses(1, 10s);
+  }
+  CHECK(r.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(r.find("\"frames\":4") != std::string::npos);
+  CHECK(r.find("\"persisted\":0") != std::string::npos);
+  auto m = t.server.app().store().GetMessage(kStreamId);
+  REQUIRE(m.ok());
+  CHECK(m->is_complete);
+  CHECK(m->content == Json("Hello é"));
+}
+
+TEST_CASE("a resumed upload restarts the open message at its start frame") {
+  Ingest t;
+  std::vector<std::string> lines = TurnLines();
+  {
+    RawClient c(t.server.port());  // start and appends, no set frame: the message stays open
+    REQUIRE(c.Send(StreamHead(t) + Chunk(lines[0] + lines[1] + lines[2]) + "0\r\n\r\n"));
+    CHECK(c.ReadResponses(1, 10s).rfind("HTTP/1.1 200", 0) == 0);
+  }
+  auto open = t.server.app().store().GetMessage(kStreamId);
+  REQUIRE(open.ok());
+  CHECK_FALSE(open->is_complete);
+  CHECK(open->content == Json("Hello é"));
+
+  RawClient resume(t.server.port());
+  REQUIRE(resume.Send(StreamHead(t) + Chunk(lines[0])));
+  bool restarted = false;  // the start empties the text it held
+  for (int i = 0; i < 250 && !restarted; ++i) {
+    std::this_thread::sleep_for(20ms);
+    auto m = t.server.app().store().GetMessage(kStreamId);
+    restarted = m.ok() && m->content == Json("");
+  }
+  CHECK(restarted);
+  REQUIRE(resume.Send(Chunk(lines[1]) + Chunk(lines[2] + lines[3]) + "0\r\n\r\n"));
+  std::string r = resume.ReadResponses(1, 10s);
+  CHECK(r.find("\"persisted\":2") != std::string::npos);
+  auto done = t.server.app().store().GetMessage(kStreamId);
+  REQUIRE(done.ok());
+  CHECK(done->is_complete);
+  CHECK(done->content == Json("Hello é"));
+}
+
+TEST_CASE("a streamed start whose id another channel holds fails the upload, that message kept") {
+  Ingest t;
+  std::string other = t.server.CreateChannel("other");
+  std::string other_token = t.server.ContainerToken(other, "echo");
+  std::string set = TurnLines()[3];
+  set.pop_back();  // the newline
+  REQUIRE(t.Post("/tymbal/" + other, set, "Container " + other_token).status == 200);
+
+  RawClient c(t.server.port());
+  REQUIRE(c.Send(StreamHead(t) + Chunk(kTurn) + "0\r\n\r\n"));
+  std::string r = c.ReadResponses(1, 10s);
+  CHECK(r.rfind("HTTP/1.1 409", 0) == 0);
+  CHECK(r.find("taken by another channel") != std::string::npos);
+  auto m = t.server.app().store().GetMessage(kStreamId);
+  REQUIRE(m.ok());
+  CHECK(m->channel_id == other);
+  CHECK(m->is_complete);
 }
 
 TEST_CASE("a streamed upload reports invalid lines and keeps going") {

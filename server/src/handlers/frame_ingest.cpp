@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "handlers/frame_ingest.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <memory>
+
 #include <agentcore/json_writer.hpp>
 #include <agentcore/tymbal/writer.hpp>
 
@@ -72,26 +77,31 @@ bool IsCostFrame(const TymbalFrame& frame) {
   return type != nullptr && *type == "cost";
 }
 
+CostRecord CostFromFrame(const TymbalFrame& frame, const IngestTarget& target) {
+  const Json& v = frame.value;
+  CostRecord cost;
+  cost.space_id = target.space_id;
+  cost.channel_id = target.channel_id;
+  cost.callsign = TextOr(v, "sender", "");
+  if (const Json* usd = v.Find("totalCostUsd"); usd && usd->is_number()) {
+    cost.cost_usd = usd->as_number();
+  }
+  if (const Json* d = v.Find("durationMs"); d && d->is_number()) {
+    cost.duration_ms = static_cast<std::int64_t>(d->as_number());
+  }
+  if (const Json* n = v.Find("numTurns"); n && n->is_number()) {
+    cost.num_turns = static_cast<std::int64_t>(n->as_number());
+  }
+  if (const Json* u = v.Find("usage")) cost.usage = *u;
+  if (const Json* mu = v.Find("modelUsage")) cost.model_usage = *mu;
+  return cost;
+}
+
 Status PersistSetFrame(App& app, const TymbalFrame& frame, const IngestTarget& target,
                        bool* applied) {
   *applied = false;
   if (IsCostFrame(frame)) {
-    const Json& v = frame.value;
-    CostRecord cost;
-    cost.space_id = target.space_id;
-    cost.channel_id = target.channel_id;
-    cost.callsign = TextOr(v, "sender", "");
-    if (const Json* usd = v.Find("totalCostUsd"); usd && usd->is_number()) {
-      cost.cost_usd = usd->as_number();
-    }
-    if (const Json* d = v.Find("durationMs"); d && d->is_number()) {
-      cost.duration_ms = static_cast<std::int64_t>(d->as_number());
-    }
-    if (const Json* n = v.Find("numTurns"); n && n->is_number()) {
-      cost.num_turns = static_cast<std::int64_t>(n->as_number());
-    }
-    if (const Json* u = v.Find("usage")) cost.usage = *u;
-    if (const Json* mu = v.Find("modelUsage")) cost.model_usage = *mu;
+    CostRecord cost = CostFromFrame(frame, target);
     // Cast logs and swallows cost errors (a cost frame without a sender, negative totals);
     // so do we: the frame was still broadcast.
     if (!cost.callsign.empty()) (void)app.store().UpsertCost(cost);
@@ -264,33 +274,12 @@ asio::awaitable<Status> StreamApplier::Commit(bool force_save) {
   std::size_t done = 0;  // writes that succeeded, in order
   Status status;
   if (!writes.empty() || !updates.empty()) {
-    // One hop for the piece: its writes in stream order, then the progress save. Named, not a
-    // temporary in the co_await expression: see App::Offload.
-    auto run = [this, &writes, &updates, &done]() -> Status {
-      std::unordered_set<std::string> finished_now;
-      for (Write& w : writes) {
-        Status s;
-        if (w.kind == FrameKind::kStart) {
-          s = InsertStart(w);
-          if (s.ok() && w.finished) finished_now.insert(w.start.id);
-        } else if (w.kind == FrameKind::kSet) {
-          s = PersistSetFrame(*app_, w.frame, target_, &w.applied);
-        } else {
-          s = ApplyReset(*app_, w.frame, target_);
-        }
-        if (!s.ok()) return s;
-        ++done;
-      }
-      for (const auto& [id, text] : updates) {
-        if (finished_now.count(id) != 0) continue;  // complete before this upload: not ours
-        MessagePatch patch;
-        patch.content = Json(text);
-        Status s = app_->store().UpdateMessage(id, patch).status();
-        if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
-      }
-      return Status();
-    };
-    status = co_await app_->Offload(std::move(run));
+    // Resets (rare) read before they delete: such a piece takes the blocking path.
+    bool queued = app_->store().HasNativeAsyncWrites() &&
+                  std::none_of(writes.begin(), writes.end(),
+                               [](const Write& w) { return w.kind == FrameKind::kReset; });
+    status = queued ? co_await StoreQueued(writes, updates, &done)
+                    : co_await StoreBlocking(writes, updates, &done);
   }
   // Outcomes, in order: a start that found its message complete makes the message a retry
   // (its lines from there on are dropped).
@@ -330,11 +319,156 @@ asio::awaitable<Status> StreamApplier::Commit(bool force_save) {
   co_return failure_;
 }
 
+namespace {
+
+/// Calls `submit(i, reported)` for i in [0, count) on the calling thread, each submitting one
+/// async store write whose callback calls `reported()` once; resumes when all have reported.
+/// One wake-up of the awaiting coroutine for the lot, however many writes.
+template <typename Submit>
+asio::awaitable<void> AwaitAllWrites(App& app, std::size_t count, Submit submit) {
+  if (count == 0) co_return;
+  auto start = [count, &submit](auto all_done) {
+    auto left = std::make_shared<std::atomic<std::size_t>>(count);
+    std::function<void()> reported = [left, all_done]() mutable {
+      if (left->fetch_sub(1, std::memory_order_acq_rel) == 1) all_done(0);
+    };
+    for (std::size_t i = 0; i < count; ++i) submit(i, reported);
+  };
+  (void)co_await app.AwaitCallback<int>(std::move(start));
+}
+
+}  // namespace
+
+asio::awaitable<Status> StreamApplier::StoreBlocking(
+    std::vector<Write>& writes, const std::vector<std::pair<std::string, std::string>>& updates,
+    std::size_t* done) {
+  // One hop for the piece: its writes in stream order, then the progress save. Named, not a
+  // temporary in the co_await expression: see App::Offload.
+  auto run = [this, &writes, &updates, done]() -> Status {
+    std::unordered_set<std::string> finished_now;
+    for (Write& w : writes) {
+      Status s;
+      if (w.kind == FrameKind::kStart) {
+        s = InsertStart(w);
+        if (s.ok() && w.finished) finished_now.insert(w.start.id);
+      } else if (w.kind == FrameKind::kSet) {
+        s = PersistSetFrame(*app_, w.frame, target_, &w.applied);
+      } else {
+        s = ApplyReset(*app_, w.frame, target_);
+      }
+      if (!s.ok()) return s;
+      ++*done;
+    }
+    for (const auto& [id, text] : updates) {
+      if (finished_now.count(id) != 0) continue;  // complete before this upload: not ours
+      MessagePatch patch;
+      patch.content = Json(text);
+      Status s = app_->store().UpdateMessage(id, patch).status();
+      if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
+    }
+    return Status();
+  };
+  co_return co_await app_->Offload(std::move(run));
+}
+
+asio::awaitable<Status> StreamApplier::StoreQueued(
+    std::vector<Write>& writes, std::vector<std::pair<std::string, std::string>>& updates,
+    std::size_t* done) {
+  Store& store = app_->store();
+  // 1. The piece's frame writes, queued at once from this thread: they commit in this order,
+  //    mostly in one transaction of the store's writer, and nothing waits in between.
+  std::vector<Status> results(writes.size());
+  co_await AwaitAllWrites(*app_, writes.size(), [&](std::size_t i, const std::function<void()>& reported) {
+    Write& w = writes[i];
+    Status* result = &results[i];
+    if (w.kind == FrameKind::kStart) {
+      store.AppendMessageAsync(w.start, [result, reported](Result<Message> r) {
+        *result = r.status();
+        reported();
+      });
+    } else if (IsCostFrame(w.frame)) {
+      // As PersistSetFrame: Cast swallows cost errors; the frame is broadcast regardless.
+      w.applied = true;
+      CostRecord cost = CostFromFrame(w.frame, target_);
+      if (cost.callsign.empty()) {
+        reported();
+        return;
+      }
+      store.UpsertCostAsync(std::move(cost), [reported](const Status&) { reported(); });
+    } else {
+      Write* set = &w;
+      store.CompleteMessageAsync(
+          MessageFromSetFrame(w.frame, target_),
+          [set, result, reported](Result<MessageCompletion> r) {
+            if (r.ok()) {
+              set->applied = *r != MessageCompletion::kAlreadyComplete;
+            } else {
+              *result = r.status();
+            }
+            reported();
+          });
+    }
+  });
+  // 2. Starts whose id was taken (a retried or resumed upload) are settled with reads on the
+  //    pool, as InsertStart does, except when a set frame later in this piece stored the
+  //    message: it was open then, and is complete now (a restart would have been overwritten).
+  std::vector<std::size_t> taken;
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    if (writes[i].kind == FrameKind::kStart && results[i].code() == ErrorCode::kAlreadyExists) {
+      taken.push_back(i);
+    }
+  }
+  if (!taken.empty()) {
+    auto settle = [this, &writes, &results, &taken]() -> Status {
+      for (std::size_t i : taken) {
+        const std::string& id = writes[i].start.id;
+        bool stored_later = std::any_of(writes.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                        writes.end(), [&id](const Write& w) {
+                                          return w.kind == FrameKind::kSet && w.applied &&
+                                                 w.frame.id == id;
+                                        });
+        results[i] = stored_later ? Status() : SettleTakenStart(writes[i]);
+      }
+      return Status();
+    };
+    (void)co_await app_->Offload(std::move(settle));
+  }
+  while (*done < results.size() && results[*done].ok()) ++*done;
+  if (*done < results.size()) co_return results[*done];
+  // 3. The progress save, after the starts are settled: a message found complete is not ours.
+  std::unordered_set<std::string_view> finished_now;
+  for (const Write& w : writes) {
+    if (w.kind == FrameKind::kStart && w.finished) finished_now.insert(w.start.id);
+  }
+  std::vector<Status> saved(updates.size());
+  co_await AwaitAllWrites(*app_, updates.size(), [&](std::size_t i, const std::function<void()>& reported) {
+    auto& [id, text] = updates[i];
+    if (finished_now.count(id) != 0) {
+      reported();
+      return;
+    }
+    MessagePatch patch;
+    patch.content = Json(std::move(text));
+    store.UpdateMessageAsync(id, std::move(patch), [result = &saved[i], reported](Result<Message> r) {
+      *result = r.status();
+      reported();
+    });
+  });
+  for (const Status& s : saved) {
+    if (!s.ok() && s.code() != ErrorCode::kNotFound) co_return s;
+  }
+  co_return Status();
+}
+
 Status StreamApplier::InsertStart(Write& w) {
-  const NewMessage& m = w.start;
-  Result<Message> inserted = app_->store().AppendMessage(m);
+  Result<Message> inserted = app_->store().AppendMessage(w.start);
   if (inserted.ok()) return Status();
   if (inserted.status().code() != ErrorCode::kAlreadyExists) return inserted.status();
+  return SettleTakenStart(w);
+}
+
+Status StreamApplier::SettleTakenStart(Write& w) {
+  const NewMessage& m = w.start;
   Result<Message> existing = app_->store().GetMessage(m.id);
   if (!existing.ok()) return existing.status();
   if (existing->channel_id != m.channel_id) {

@@ -38,6 +38,9 @@ NewMessage MessageFromSetFrame(const TymbalFrame& frame, const IngestTarget& tar
 /// Whether a set frame carries a cost record (`v.type == "cost"`) rather than a message.
 bool IsCostFrame(const TymbalFrame& frame);
 
+/// The cost record of a cost frame (IsCostFrame).
+CostRecord CostFromFrame(const TymbalFrame& frame, const IngestTarget& target);
+
 /// Persists a set frame: a cost record for `v.type == "cost"`, else a message. Idempotent
 /// on the frame id: an incomplete (streamed) message with that id is completed; a complete one
 /// is left alone and `*applied` is false (a retried frame).
@@ -59,7 +62,8 @@ void AppendBroadcastLine(const TymbalFrame& frame, const IngestTarget& target, s
 /// Frames are taken one body piece at a time: `Accept` (no store call) updates the assembler,
 /// queues the store write the frame needs (start: an incomplete message; set: PersistSetFrame;
 /// reset: ApplyReset) and serializes its broadcast line; `Commit` then runs the piece's writes
-/// in order in one hop to the blocking pool (with the progress save when due), and publishes
+/// in order (queued to the store's writer from the io thread when the store has native async
+/// writes, else in one hop to the blocking pool), then the progress save when due, and publishes
 /// the piece's lines in order as few OutFrames: runs of live frames batched together, each
 /// persisted set frame alone with its SSE event id. A set frame's line (and every line after
 /// it) is published only after the set frame is stored; the line of a frame whose write says
@@ -104,7 +108,17 @@ class StreamApplier {
     bool event = false;       // a set frame: published alone, with its id as SSE event id
   };
   void Emit(const TymbalFrame& frame, std::size_t write);
-  Status InsertStart(Write& w);  // on the blocking pool
+  /// Runs the piece's writes, then the progress save (`updates`: id and text), in order;
+  /// `*done` counts the writes that succeeded before the first failure. StoreQueued uses the
+  /// store's async writes from this thread (SQLite); StoreBlocking one hop to the pool.
+  asio::awaitable<Status> StoreQueued(std::vector<Write>& writes,
+                                      std::vector<std::pair<std::string, std::string>>& updates,
+                                      std::size_t* done);
+  asio::awaitable<Status> StoreBlocking(
+      std::vector<Write>& writes, const std::vector<std::pair<std::string, std::string>>& updates,
+      std::size_t* done);
+  Status InsertStart(Write& w);       // on the blocking pool
+  Status SettleTakenStart(Write& w);  // its id exists already; on the blocking pool
   void Publish(std::size_t lines_ok);
 
   App* app_;
