@@ -339,6 +339,9 @@ struct SqliteStoreOptions {
   int readers = 4;
   /// Most writes committed in one transaction.
   int max_batch = 1024;
+  /// WAL size, in 4 KiB pages, at which it is checkpointed (in the background) and rewound
+  /// (docs/storage.md, "Checkpoints").
+  int checkpoint_pages = 4000;
   /// Largest message content accepted, in bytes of JSON.
   std::size_t max_content_bytes = 16u << 20;
   /// Where artifact blobs go; empty: next to the database file ("<path>.blobs"), or for

@@ -3,16 +3,22 @@
 
 #include <pthread.h>
 
+#include <cassert>
+
 namespace agentcore::internal::sqlite {
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(const std::string& path,
-                                                          const ConnectionOptions& options) {
+                                                          const ConnectionOptions& options,
+                                                          int pages) {
+  assert(pages >= 1);
   AGENTCORE_ASSIGN_OR_RETURN(auto conn, Connection::Open(path, options));
-  return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(conn)));
+  return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(conn), pages));
 }
 
-Checkpointer::Checkpointer(std::unique_ptr<Connection> conn)
-    : conn_(std::move(conn)), thread_([this] {
+Checkpointer::Checkpointer(std::unique_ptr<Connection> conn, int pages)
+    : conn_(std::move(conn)),
+      pages_(pages),
+      thread_([this] {
         pthread_setname_np(pthread_self(), "agentcore-sqlck");
         Run();
       }) {}
@@ -30,17 +36,41 @@ void Checkpointer::Attach(Connection& writer) { sqlite3_wal_hook(writer.db(), &O
 
 void Checkpointer::Detach(Connection& writer) { sqlite3_wal_hook(writer.db(), nullptr, nullptr); }
 
-// Called by SQLite on the writer thread after each commit, with the WAL's size in pages.
-int Checkpointer::OnCommit(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) {
-  if (pages < kPages) return SQLITE_OK;
+// Called by SQLite on the writer thread after each commit, with the WAL's size in frames.
+int Checkpointer::OnCommit(void* self, sqlite3* db, const char* /*schema*/, int pages) {
   auto* c = static_cast<Checkpointer*>(self);
-  {
-    std::lock_guard lock(c->mu_);
-    if (c->requested_) return SQLITE_OK;  // one is already pending
-    c->requested_ = true;
+  if (pages < c->last_wal_pages_) {  // the WAL was rewound: the last pass was of the old one
+    c->last_pass_.store(0, std::memory_order_release);
   }
-  c->cv_.notify_one();
+  c->last_wal_pages_ = pages;
+  if (pages < c->pages_) return SQLITE_OK;
+  // Once the pass in progress ends: copy the rest ourselves if it left little, so that the
+  // next transaction rewinds the WAL, else ask for a(nother) pass. (Asking while a pass runs
+  // would start the next one at once, and the writer would never find the checkpointer idle.)
+  if (c->running_.load(std::memory_order_acquire)) return SQLITE_OK;
+  const std::uint64_t last = c->last_pass_.load(std::memory_order_acquire);
+  const auto pass_log = static_cast<int>(last >> 32);
+  const auto pass_done = static_cast<int>(last & 0xffffffffu);
+  if (pages >= pass_log && pages - pass_done <= kWriterCatchUpPages) {
+    // PASSIVE: if a background pass started meanwhile, this returns SQLITE_BUSY at once and
+    // the next commit tries again.
+    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+        SQLITE_OK) {
+      c->catch_ups_.fetch_add(1, std::memory_order_relaxed);
+    }
+  } else {
+    c->Request();
+  }
   return SQLITE_OK;
+}
+
+void Checkpointer::Request() {
+  {
+    std::lock_guard lock(mu_);
+    if (requested_) return;  // one is already pending
+    requested_ = true;
+  }
+  cv_.notify_one();
 }
 
 void Checkpointer::Run() {
@@ -49,12 +79,21 @@ void Checkpointer::Run() {
     cv_.wait(lock, [&] { return stop_ || requested_; });
     if (stop_) return;
     requested_ = false;
+    running_.store(true, std::memory_order_release);
     lock.unlock();
-    // PASSIVE copies what it can without waiting for anyone; SQLITE_BUSY (another process
-    // checkpointing) just means try again after a later commit. Frames still needed by a
-    // reader stay in the WAL until a later checkpoint.
-    (void)sqlite3_wal_checkpoint_v2(conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                    nullptr);
+    // PASSIVE copies what it can without waiting for anyone; SQLITE_BUSY (another checkpoint
+    // running) just means try again after a later commit. Frames still needed by a reader stay
+    // in the WAL until a later checkpoint.
+    int log = 0;
+    int done = 0;
+    if (sqlite3_wal_checkpoint_v2(conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+            SQLITE_OK &&
+        log >= 0 && done >= 0) {
+      last_pass_.store((static_cast<std::uint64_t>(log) << 32) | static_cast<std::uint32_t>(done),
+                       std::memory_order_release);
+    }
+    passes_.fetch_add(1, std::memory_order_relaxed);
+    running_.store(false, std::memory_order_release);
     lock.lock();
   }
 }

@@ -8,10 +8,22 @@
 // connection only reports its WAL size after each commit (sqlite3_wal_hook, which replaces the
 // automatic checkpoint), and a thread of our own ("agentcore-sqlck") with its own connection
 // runs a PASSIVE checkpoint, which never blocks the writer or the readers, while the writer
-// keeps committing. Thread-safe.
+// keeps committing.
+//
+// Rewinding the WAL. SQLite starts writing the WAL from its beginning again only when a write
+// transaction begins with every frame already checkpointed. A writer that commits batch after
+// batch never sees that: the background pass always ends after the next batch began, so the
+// WAL grew without bound under a load that never pauses, and each commit past the threshold
+// asked for another pass (and two more fsyncs). Now, once the WAL holds `pages` frames, a
+// background pass copies them, and when it is done the writer copies what came meanwhile itself
+// (at most kWriterCatchUpPages, on its own connection, right after a commit): its next
+// transaction rewinds the WAL. The cost is one short pause of the writer per `pages` frames
+// (about 3 ms here for the 4000-page default; docs/storage.md, "Checkpoints"). Thread-safe.
 
 #include <agentcore/result.hpp>
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,14 +35,19 @@ namespace agentcore::internal::sqlite {
 
 class Checkpointer {
  public:
-  // WAL size, in pages, from which a checkpoint is requested. SQLite's automatic default is
-  // 1000; fewer, larger checkpoints sync the database file less often and copy the pages each
-  // batch rewrites (indexes, the channel row) less often (docs/storage.md, "Checkpoints").
-  static constexpr int kPages = 4000;
+  // Default WAL size, in pages, at which it is checkpointed and rewound. SQLite's automatic
+  // default is 1000; fewer, larger checkpoints sync the database file less often and copy the
+  // pages each batch rewrites (indexes, the channel row) less often (docs/storage.md,
+  // "Checkpoints").
+  static constexpr int kDefaultPages = 4000;
+  // Frames the writer copies itself, at most, to rewind the WAL.
+  static constexpr int kWriterCatchUpPages = 256;
 
-  // Opens the checkpointer's connection to `path` and starts its thread.
+  // Opens the checkpointer's connection to `path` and starts its thread; the WAL is
+  // checkpointed and rewound from `pages` frames on. REQUIRES: pages >= 1.
   static Result<std::unique_ptr<Checkpointer>> Start(const std::string& path,
-                                                     const ConnectionOptions& options);
+                                                     const ConnectionOptions& options,
+                                                     int pages = kDefaultPages);
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -41,13 +58,30 @@ class Checkpointer {
   void Attach(Connection& writer);
   static void Detach(Connection& writer);
 
+  // Background passes run, and checkpoints the writer ran itself (for tests).
+  std::uint64_t background_passes() const { return passes_.load(std::memory_order_relaxed); }
+  std::uint64_t writer_catch_ups() const { return catch_ups_.load(std::memory_order_relaxed); }
+
  private:
-  explicit Checkpointer(std::unique_ptr<Connection> conn);
+  Checkpointer(std::unique_ptr<Connection> conn, int pages);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int pages);
+  void Request();
   void Run();
 
   // Constant after construction.
   std::unique_ptr<Connection> conn_;
+  const int pages_;
+
+  // Written by the writer thread only (the hook).
+  int last_wal_pages_ = 0;
+
+  // The last background pass: frames in the WAL when it ran (high 32 bits) and frames it left
+  // checkpointed (low 32 bits); and whether a pass is running.
+  std::atomic<std::uint64_t> last_pass_{0};
+  std::atomic<bool> running_{false};
+  std::atomic<std::uint64_t> passes_{0};
+  std::atomic<std::uint64_t> catch_ups_{0};
+
   // Guarded by mu_.
   std::mutex mu_;
   std::condition_variable cv_;

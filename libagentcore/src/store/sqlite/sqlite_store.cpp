@@ -27,6 +27,10 @@ Status CheckOptions(const SqliteStoreOptions& o) {
   if (o.max_batch < 1) {
     return InvalidArgument(fmt::format("sqlite store max_batch is {}, not >= 1", o.max_batch));
   }
+  if (o.checkpoint_pages < 1 || o.checkpoint_pages > (1 << 28)) {
+    return InvalidArgument(
+        fmt::format("sqlite store checkpoint_pages is {}, not in [1, 2^28]", o.checkpoint_pages));
+  }
   if (o.max_content_bytes == 0) return InvalidArgument("sqlite store max_content_bytes is 0");
   return Status::Ok();
 }
@@ -69,7 +73,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteStoreOptions&
     readers.push_back(std::move(writer_conn));
   } else {
     AGENTCORE_ASSIGN_OR_RETURN(store->checkpointer_,
-                               Checkpointer::Start(options.path, writer_options));
+                               Checkpointer::Start(options.path, writer_options,
+                                                   options.checkpoint_pages));
     store->checkpointer_->Attach(*writer_conn);
     ConnectionOptions reader_options;
     reader_options.read_only = true;

@@ -138,6 +138,8 @@ class SqliteStore final : public Store {
 
   // Transactions and writes committed so far (writes / commits = mean batch size).
   std::uint64_t CommitCountForTesting() const { return writer_->commits(); }
+  // Null for ":memory:".
+  const Checkpointer* CheckpointerForTesting() const { return checkpointer_.get(); }
   std::uint64_t WriteCountForTesting() const { return writer_->writes(); }
   Writer& WriterForTesting() { return *writer_; }
   // Waits until the change feed has delivered everything published so far.
