@@ -35,6 +35,16 @@ struct KeyedServer {
   }
 };
 
+TEST_CASE("/metrics answers a Bearer API key and refuses an unknown one") {
+  KeyedServer t;
+  auto r = t.Get("/metrics", "Bearer " + t.key);
+  CHECK(r.status == 200);
+  CHECK(r.body.find("agentcore_http_requests_total") != std::string::npos);
+  auto unknown = t.Get("/metrics", "Bearer ak_0000000000000000000000000000000000000000");
+  CHECK(unknown.status == 401);
+  CHECK(unknown.body == R"({"error":"Authentication required"})");
+}
+
 TEST_CASE("a Bearer API key acts in its space") {
   KeyedServer t;
   NewChannel in;

@@ -30,6 +30,28 @@ TEST_CASE("metrics count requests by status class and report open connections") 
   CHECK(Sample(r.body, "agentcore_http_connections_accepted_total") >= 1);
 }
 
+TEST_CASE("metrics report the store's commits and writes") {
+  ServerFixture server;
+  server.Login();
+  std::string channel = server.CreateChannel("metered");
+  for (int i = 0; i < 3; ++i) {
+    CHECK(server.Call("POST", "/channels/" + channel + "/messages",
+                      R"({"content":"hello","sender":"u","senderType":"user"})")
+              .status == 201);
+  }
+  auto r = server.Call("GET", "/metrics", {}, false);
+  REQUIRE(r.status == 200);
+  if (server.app().store().Backend() == "postgres") {
+    CHECK(r.body.find("agentcore_store_commits_total") == std::string::npos);
+    return;
+  }
+  const double commits = Sample(r.body, "agentcore_store_commits_total");
+  CHECK(commits >= 3);  // the channel, then each message, acknowledged one after the other
+  CHECK(Sample(r.body, "agentcore_store_writes_total") >= commits);
+  CHECK(Sample(r.body, "agentcore_store_checkpoints_total") >= 0);
+  CHECK(Sample(r.body, "agentcore_store_writer_checkpoints_total") >= 0);
+}
+
 TEST_CASE("metrics need credentials outside dev mode") {
   ServerFixture server(ServerFixtureOptions{.auth_mode = ""});
   auto r = server.Call("GET", "/metrics", {}, false);

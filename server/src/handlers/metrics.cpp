@@ -12,20 +12,26 @@
 namespace agentcore::server {
 namespace {
 
+/// One sample with its HELP and TYPE lines; `type` is "counter" or "gauge".
+void Metric(std::string* out, std::string_view type, std::string_view name, std::string_view help,
+            std::uint64_t value) {
+  fmt::format_to(std::back_inserter(*out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name,
+                 help, type, value);
+}
+
 void Counter(std::string* out, std::string_view name, std::string_view help, std::uint64_t value) {
-  fmt::format_to(std::back_inserter(*out), "# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name,
-                 help, value);
+  Metric(out, "counter", name, help, value);
 }
 
 void Gauge(std::string* out, std::string_view name, std::string_view help, std::uint64_t value) {
-  fmt::format_to(std::back_inserter(*out), "# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name,
-                 help, value);
+  Metric(out, "gauge", name, help, value);
 }
 
 asio::awaitable<Response> Metrics(RequestContext& ctx) {
   App& app = ctx.app();
   if (app.config().auth_mode != "dev") {
-    Result<Principal> principal = app.Authenticate(ctx.request());
+    // An API key is looked up in the store: AuthenticateCaller does that on the pool.
+    Result<Principal> principal = co_await AuthenticateCaller(ctx);
     if (!principal.has_value()) co_return CastError(401, kAuthenticationRequired);
   }
   std::string out;
@@ -63,6 +69,16 @@ asio::awaitable<Response> Metrics(RequestContext& ctx) {
           app.read_cache().misses());
   Gauge(&out, "agentcore_read_cache_bytes", "Bytes held by the read cache.",
         app.read_cache().bytes());
+  if (std::optional<StoreWriterStats> w = app.store().GetWriterStats()) {
+    Counter(&out, "agentcore_store_commits_total",
+            "Write transactions committed (a group commit counts once).", w->commits);
+    Counter(&out, "agentcore_store_writes_total", "Writes those transactions held.", w->writes);
+    Counter(&out, "agentcore_store_checkpoints_total",
+            "SQLite WAL checkpoint passes run in the background.", w->checkpoints);
+    Counter(&out, "agentcore_store_writer_checkpoints_total",
+            "SQLite WAL checkpoints the writer finished itself to rewind the WAL.",
+            w->writer_checkpoints);
+  }
   Response r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = std::move(out);

@@ -78,6 +78,15 @@ struct ChannelVersions {
   friend bool operator==(const ChannelVersions&, const ChannelVersions&) = default;
 };
 
+/// What a store's writer has done since the store opened (Store::GetWriterStats), for
+/// monitoring: writes / commits is the mean group-commit batch.
+struct StoreWriterStats {
+  std::uint64_t commits = 0;  ///< transactions committed (one group commit counts once)
+  std::uint64_t writes = 0;   ///< write calls those transactions held
+  std::uint64_t checkpoints = 0;         ///< WAL checkpoint passes run in the background
+  std::uint64_t writer_checkpoints = 0;  ///< catch-ups the writer ran itself to rewind the WAL
+};
+
 class AGENTCORE_EXPORT Store {
  public:
   virtual ~Store();
@@ -315,6 +324,11 @@ class AGENTCORE_EXPORT Store {
     (void)channel_id;
     return std::nullopt;
   }
+
+  // --- Monitoring
+  /// The writer's counters, or nullopt when the store keeps none (PostgreSQL: the database
+  /// has its own statistics). Thread-safe.
+  virtual std::optional<StoreWriterStats> GetWriterStats() const { return std::nullopt; }
 
   // --- Change feed
   /// Calls `listener` for every change committed from now on, by this process or (PostgreSQL)

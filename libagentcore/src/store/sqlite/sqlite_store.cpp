@@ -103,6 +103,17 @@ SqliteStore::~SqliteStore() {
   }
 }
 
+std::optional<StoreWriterStats> SqliteStore::GetWriterStats() const {
+  StoreWriterStats stats;
+  stats.commits = writer_->commits();
+  stats.writes = writer_->writes();
+  if (checkpointer_ != nullptr) {
+    stats.checkpoints = checkpointer_->background_passes();
+    stats.writer_checkpoints = checkpointer_->writer_catch_ups();
+  }
+  return stats;
+}
+
 Result<int> SqliteStore::SchemaVersion() {
   return Read([](Connection& c) { return ReadSchemaVersion(c); });
 }

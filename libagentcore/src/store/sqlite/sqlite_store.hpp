@@ -136,6 +136,8 @@ class SqliteStore final : public Store {
   void CompleteMessageAsync(NewMessage in, CompletionCallback done) override;
   void UpsertCostAsync(CostRecord cost, StatusCallback done) override;
 
+  std::optional<StoreWriterStats> GetWriterStats() const override;
+
   // Transactions and writes committed so far (writes / commits = mean batch size).
   std::uint64_t CommitCountForTesting() const { return writer_->commits(); }
   // Null for ":memory:".
