@@ -683,8 +683,8 @@ class Subscriber {
   }
 
   /// Whether the broadcast line holding offset `at` is a set frame: the server writes one as
-  /// `{"i":"<id>","t":…,"v":…` (its keys in spec order, extra keys such as bq after them). A set
-  /// frame is broadcast after it is stored, so its latency includes the commit.
+  /// `{"i":"<id>","t":…,"v":…` (its keys in spec order, extra keys such as bq after them). A
+  /// set frame is broadcast after it is stored, so its latency includes the commit.
   static bool IsSetFrameLine(std::string_view text, std::size_t at) {
     std::size_t begin = text.rfind('\n', at);
     begin = begin == std::string_view::npos ? 0 : begin + 1;
@@ -1052,8 +1052,9 @@ int RunTymbalIngest(const Options& o, int argc, char** argv) {
     // Paced agents start spread over one interval, so the offered load is even from the start.
     std::int64_t start = NowNs() + 1000000;
     for (std::size_t i = 0; i < n; ++i) {
-      std::int64_t offset = interval_ns * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(n);
-      done.push_back(asio::co_spawn(pool.at(i), agents[i]->Run(&running, start + offset, interval_ns),
+      auto offset = interval_ns * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(n);
+      done.push_back(asio::co_spawn(pool.at(i),
+                                    agents[i]->Run(&running, start + offset, interval_ns),
                                     asio::use_future));
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));

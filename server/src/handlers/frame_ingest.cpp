@@ -378,7 +378,7 @@ asio::awaitable<Status> StreamApplier::StoreQueued(
   // 1. The piece's frame writes, queued at once from this thread: they commit in this order,
   //    mostly in one transaction of the store's writer, and nothing waits in between.
   std::vector<Status> results(writes.size());
-  co_await AwaitAllWrites(*app_, writes.size(), [&](std::size_t i, const std::function<void()>& reported) {
+  auto submit_write = [&](std::size_t i, const std::function<void()>& reported) {
     Write& w = writes[i];
     Status* result = &results[i];
     if (w.kind == FrameKind::kStart) {
@@ -408,7 +408,8 @@ asio::awaitable<Status> StreamApplier::StoreQueued(
             reported();
           });
     }
-  });
+  };
+  co_await AwaitAllWrites(*app_, writes.size(), submit_write);
   // 2. Starts whose id was taken (a retried or resumed upload) are settled with reads on the
   //    pool, as InsertStart does, except when a set frame later in this piece stored the
   //    message: it was open then, and is complete now (a restart would have been overwritten).
@@ -441,7 +442,7 @@ asio::awaitable<Status> StreamApplier::StoreQueued(
     if (w.kind == FrameKind::kStart && w.finished) finished_now.insert(w.start.id);
   }
   std::vector<Status> saved(updates.size());
-  co_await AwaitAllWrites(*app_, updates.size(), [&](std::size_t i, const std::function<void()>& reported) {
+  auto submit_save = [&](std::size_t i, const std::function<void()>& reported) {
     auto& [id, text] = updates[i];
     if (finished_now.count(id) != 0) {
       reported();
@@ -449,11 +450,13 @@ asio::awaitable<Status> StreamApplier::StoreQueued(
     }
     MessagePatch patch;
     patch.content = Json(std::move(text));
-    store.UpdateMessageAsync(id, std::move(patch), [result = &saved[i], reported](Result<Message> r) {
+    Status* result = &saved[i];
+    store.UpdateMessageAsync(id, std::move(patch), [result, reported](Result<Message> r) {
       *result = r.status();
       reported();
     });
-  });
+  };
+  co_await AwaitAllWrites(*app_, updates.size(), submit_save);
   for (const Status& s : saved) {
     if (!s.ok() && s.code() != ErrorCode::kNotFound) co_return s;
   }
