@@ -26,8 +26,23 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
     options.path = ":memory:";
   } else if (StartsWith(url, "sqlite://")) {
     // "sqlite:///abs/path" keeps its leading slash; "sqlite://rel/path" is relative to the
-    // working directory (the common, if informal, SQLAlchemy-style reading).
-    options.path = std::string(url.substr(9));
+    // working directory (the common, if informal, SQLAlchemy-style reading). One query
+    // parameter: "?synchronous=full" (fsync every commit) or "=normal" (the default).
+    std::string_view rest = url.substr(9);
+    const std::size_t query = rest.find('?');
+    if (query != std::string_view::npos) {
+      const std::string_view param = rest.substr(query + 1);
+      if (param == "synchronous=full") {
+        options.synchronous_full = true;
+      } else if (param != "synchronous=normal") {
+        return InvalidArgument(fmt::format(
+            "store url \"{}\": unknown parameter \"{}\" (expected synchronous=normal or "
+            "synchronous=full)",
+            url, param));
+      }
+      rest = rest.substr(0, query);
+    }
+    options.path = std::string(rest);
     if (options.path.empty() || options.path == "/") {
       return InvalidArgument(fmt::format("store url \"{}\" names no database file", url));
     }

@@ -513,6 +513,12 @@ TEST_SUITE("SqliteStore") {
     REQUIRE(rel.front() != '/');
     Must(OpenStore("sqlite://" + rel));
     CHECK(std::filesystem::exists(dir.File("rel.db")));
+    auto full = Must(OpenStore("sqlite://" + dir.File("full.db") + "?synchronous=full"));
+    CHECK(Impl(*full).OptionsForTesting().synchronous_full);
+    CHECK(Impl(*full).OptionsForTesting().path == dir.File("full.db"));
+    auto normal = Must(OpenStore("sqlite://" + dir.File("normal.db") + "?synchronous=normal"));
+    CHECK_FALSE(Impl(*normal).OptionsForTesting().synchronous_full);
+    CHECK(std::filesystem::exists(dir.File("normal.db")));
   }
 
   TEST_CASE("refuses store URLs it cannot read and hands postgres URLs to PostgreSQL") {
@@ -521,6 +527,9 @@ TEST_SUITE("SqliteStore") {
     CHECK(CodeOf(OpenStore("sqlite://")) == ErrorCode::kInvalidArgument);
     CHECK(CodeOf(OpenStore("sqlite:///")) == ErrorCode::kInvalidArgument);
     CHECK(CodeOf(OpenStore("sqlite:relative.db")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("sqlite:///tmp/x.db?synchronous=off")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("sqlite:///tmp/x.db?mode=ro")) == ErrorCode::kInvalidArgument);
+    CHECK(CodeOf(OpenStore("sqlite://?synchronous=full")) == ErrorCode::kInvalidArgument);
     CHECK(CodeOf(OpenStore("mysql://localhost/db")) == ErrorCode::kInvalidArgument);
     CHECK(CodeOf(OpenStore("sqlite:///nonexistent-dir-agentcore/x.db")) == ErrorCode::kUnavailable);
     // Port 1 on loopback refuses connections: PostgreSQL reports it cannot connect (or, in a

@@ -385,6 +385,8 @@ AGENTCORE_EXPORT Result<std::unique_ptr<Store>> OpenPostgresStore(
 
 /// Opens a store from a URL: "postgres://..." or "postgresql://..." for PostgreSQL;
 /// "sqlite:///abs/path", "sqlite://rel/path", "sqlite::memory:" or a plain path for SQLite.
+/// A sqlite:// URL may end in "?synchronous=full" (SqliteStoreOptions::synchronous_full: every
+/// commit fsynced, durable against a power loss) or "?synchronous=normal" (the default).
 AGENTCORE_EXPORT Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
 
 }  // namespace agentcore

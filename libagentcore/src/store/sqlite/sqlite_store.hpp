@@ -142,6 +142,7 @@ class SqliteStore final : public Store {
   std::uint64_t CommitCountForTesting() const { return writer_->commits(); }
   // Null for ":memory:".
   const Checkpointer* CheckpointerForTesting() const { return checkpointer_.get(); }
+  const SqliteStoreOptions& OptionsForTesting() const { return options_; }
   std::uint64_t WriteCountForTesting() const { return writer_->writes(); }
   Writer& WriterForTesting() { return *writer_; }
   // Waits until the change feed has delivered everything published so far.
