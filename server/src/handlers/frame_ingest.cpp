@@ -345,12 +345,10 @@ asio::awaitable<Status> StreamApplier::StoreBlocking(
   // One hop for the piece: its writes in stream order, then the progress save. Named, not a
   // temporary in the co_await expression: see App::Offload.
   auto run = [this, &writes, &updates, done]() -> Status {
-    std::unordered_set<std::string> finished_now;
     for (Write& w : writes) {
       Status s;
       if (w.kind == FrameKind::kStart) {
         s = InsertStart(w);
-        if (s.ok() && w.finished) finished_now.insert(w.start.id);
       } else if (w.kind == FrameKind::kSet) {
         s = PersistSetFrame(*app_, w.frame, target_, &w.applied);
       } else {
@@ -359,8 +357,9 @@ asio::awaitable<Status> StreamApplier::StoreBlocking(
       if (!s.ok()) return s;
       ++*done;
     }
+    const auto finished_now = FinishedStarts(writes);
     for (const auto& [id, text] : updates) {
-      if (finished_now.count(id) != 0) continue;  // complete before this upload: not ours
+      if (finished_now.count(id) != 0) continue;
       MessagePatch patch;
       patch.content = Json(text);
       Status s = app_->store().UpdateMessage(id, patch).status();
@@ -437,10 +436,7 @@ asio::awaitable<Status> StreamApplier::StoreQueued(
   while (*done < results.size() && results[*done].ok()) ++*done;
   if (*done < results.size()) co_return results[*done];
   // 3. The progress save, after the starts are settled: a message found complete is not ours.
-  std::unordered_set<std::string_view> finished_now;
-  for (const Write& w : writes) {
-    if (w.kind == FrameKind::kStart && w.finished) finished_now.insert(w.start.id);
-  }
+  const auto finished_now = FinishedStarts(writes);
   std::vector<Status> saved(updates.size());
   auto submit_save = [&](std::size_t i, const std::function<void()>& reported) {
     auto& [id, text] = updates[i];
@@ -461,6 +457,15 @@ asio::awaitable<Status> StreamApplier::StoreQueued(
     if (!s.ok() && s.code() != ErrorCode::kNotFound) co_return s;
   }
   co_return Status();
+}
+
+std::unordered_set<std::string_view> StreamApplier::FinishedStarts(
+    const std::vector<Write>& writes) {
+  std::unordered_set<std::string_view> ids;
+  for (const Write& w : writes) {
+    if (w.kind == FrameKind::kStart && w.finished) ids.insert(w.start.id);
+  }
+  return ids;
 }
 
 Status StreamApplier::InsertStart(Write& w) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -117,6 +118,9 @@ class StreamApplier {
   asio::awaitable<Status> StoreBlocking(
       std::vector<Write>& writes, const std::vector<std::pair<std::string, std::string>>& updates,
       std::size_t* done);
+  /// Ids of the piece's starts that found their message complete in the store (a retried
+  /// upload): the progress save leaves those messages alone.
+  static std::unordered_set<std::string_view> FinishedStarts(const std::vector<Write>& writes);
   Status InsertStart(Write& w);       // on the blocking pool
   Status SettleTakenStart(Write& w);  // its id exists already; on the blocking pool
   void Publish(std::size_t lines_ok);

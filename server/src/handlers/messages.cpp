@@ -80,6 +80,13 @@ Result<PageQuery> ReadPageQuery(const Request& request) {
   return q;
 }
 
+/// The channel's versions when its reads may be served from the read cache (read_cache.hpp):
+/// the cache is on, the store keeps versions, and the id is well-formed. Read before the data.
+std::optional<ChannelVersions> CacheableVersions(App& app, std::string_view channel_id) {
+  if (!app.read_cache().enabled() || !CheckKey("channelId", channel_id).ok()) return std::nullopt;
+  return app.store().CurrentChannelVersions(channel_id);
+}
+
 asio::awaitable<Result<Response>> ListMessages(RequestContext& ctx, const Principal& principal) {
   App& app = ctx.app();
   const std::string& channel_id = ctx.Param("channelId");
@@ -90,9 +97,7 @@ asio::awaitable<Result<Response>> ListMessages(RequestContext& ctx, const Princi
   ReadCache& cache = app.read_cache();
   std::optional<ChannelVersions> versions;
   std::string key;
-  if (query.has_value() && cache.enabled() && CheckKey("channelId", channel_id).ok()) {
-    versions = app.store().CurrentChannelVersions(channel_id);
-  }
+  if (query.has_value()) versions = CacheableVersions(app, channel_id);
   if (versions) {
     key = ReadCache::PageKey(channel_id, query->limit, query->since, query->before,
                              query->for_agent);
@@ -242,19 +247,12 @@ asio::awaitable<Result<Response>> PostMessage(RequestContext& ctx, const Princip
   // The channel and its routing roster, from the cache (read_cache.hpp) while the channel's
   // version (row and roster) is the one read before them; else from the store, then cached.
   ReadCache& cache = app.read_cache();
-  std::optional<ChannelVersions> versions;
-  if (cache.enabled() && CheckKey("channelId", channel_id).ok()) {
-    versions = app.store().CurrentChannelVersions(channel_id);
-  }
+  std::optional<ChannelVersions> versions = CacheableVersions(app, channel_id);
   std::shared_ptr<const ReadCache::Routing> cached;
   if (versions) {
     cached = cache.FindRouting(channel_id);
     if (cached != nullptr && cached->channel_version != versions->channel) cached.reset();
-    if (cached != nullptr) {
-      cache.CountHit();
-    } else {
-      cache.CountMiss();
-    }
+    cached != nullptr ? cache.CountHit() : cache.CountMiss();
   }
   std::optional<Channel> loaded;
   const Channel* channel = nullptr;
