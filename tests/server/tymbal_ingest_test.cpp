@@ -170,6 +170,21 @@ const std::string kTurn =
     R"(","t":"2026-01-04T10:00:01.250Z","v":{"type":"agent","content":"Hello é","sender":"echo","senderType":"agent"}})" +
     "\n";
 
+/// Sends `ndjson` as one streamed upload in a single chunk and returns the raw response.
+std::string UploadWhole(const Ingest& t, std::string_view ndjson) {
+  RawClient c(t.server.port());
+  REQUIRE(c.Send(StreamHead(t) + Chunk(ndjson) + "0\r\n\r\n"));
+  return c.ReadResponses(1, 10s);
+}
+
+/// kTurn's message is stored, complete, with the turn's whole text.
+void CheckTurnComplete(Ingest& t) {
+  auto m = t.server.app().store().GetMessage(kStreamId);
+  REQUIRE(m.ok());
+  CHECK(m->is_complete);
+  CHECK(m->content == Json("Hello é"));
+}
+
 TEST_CASE("a streamed upload split at every byte boundary ends with the complete message") {
   for (std::size_t cut = 1; cut < kTurn.size(); cut += 7) {
     Ingest t;
@@ -182,10 +197,7 @@ TEST_CASE("a streamed upload split at every byte boundary ends with the complete
     CAPTURE(cut);
     CHECK(r.rfind("HTTP/1.1 200", 0) == 0);
     CHECK(r.find("\"frames\":4") != std::string::npos);
-    auto m = t.server.app().store().GetMessage(kStreamId);
-    REQUIRE(m.ok());
-    CHECK(m->is_complete);
-    CHECK(m->content == Json("Hello é"));
+    CheckTurnComplete(t);
   }
 }
 
@@ -219,15 +231,9 @@ TEST_CASE("a streamed message is visible while streaming, kept when the upload b
   CHECK_FALSE(broken->is_complete);
   REQUIRE(broken->metadata.Find("interrupted") != nullptr);
 
-  RawClient retry(t.server.port());
-  REQUIRE(retry.Send(StreamHead(t) + Chunk(kTurn) + "0\r\n\r\n"));
-  std::string r = retry.ReadResponses(1, 10s);
-  CHECK(r.rfind("HTTP/1.1 200", 0) == 0);
-  auto done = t.server.app().store().GetMessage(kStreamId);
-  REQUIRE(done.ok());
-  CHECK(done->is_complete);
-  CHECK(done->content == Json("Hello é"));
-  CHECK(done->metadata.Find("interrupted") == nullptr);
+  CHECK(UploadWhole(t, kTurn).rfind("HTTP/1.1 200", 0) == 0);
+  CheckTurnComplete(t);
+  CHECK(t.server.app().store().GetMessage(kStreamId)->metadata.Find("interrupted") == nullptr);
 }
 
 /// kTurn's lines: the start, two appends, the set frame.
@@ -243,16 +249,10 @@ std::vector<std::string> TurnLines() {
 
 TEST_CASE("an upload sent again after it finished stores nothing new, in one piece or several") {
   Ingest t;
-  RawClient first(t.server.port());
-  REQUIRE(first.Send(StreamHead(t) + Chunk(kTurn) + "0\r\n\r\n"));
-  std::string r = first.ReadResponses(1, 10s);
+  std::string r = UploadWhole(t, kTurn);
   CHECK(r.find("\"persisted\":2") != std::string::npos);  // the start and the set frame
 
-  SUBCASE("one piece") {
-    RawClient again(t.server.port());
-    REQUIRE(again.Send(StreamHead(t) + Chunk(kTurn) + "0\r\n\r\n"));
-    r = again.ReadResponses(1, 10s);
-  }
+  SUBCASE("one piece") { r = UploadWhole(t, kTurn); }
   SUBCASE("the start alone first") {
     RawClient again(t.server.port());
     std::vector<std::string> lines = TurnLines();
@@ -264,20 +264,14 @@ TEST_CASE("an upload sent again after it finished stores nothing new, in one pie
   CHECK(r.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(r.find("\"frames\":4") != std::string::npos);
   CHECK(r.find("\"persisted\":0") != std::string::npos);
-  auto m = t.server.app().store().GetMessage(kStreamId);
-  REQUIRE(m.ok());
-  CHECK(m->is_complete);
-  CHECK(m->content == Json("Hello é"));
+  CheckTurnComplete(t);
 }
 
 TEST_CASE("a resumed upload restarts the open message at its start frame") {
   Ingest t;
   std::vector<std::string> lines = TurnLines();
-  {
-    RawClient c(t.server.port());  // start and appends, no set frame: the message stays open
-    REQUIRE(c.Send(StreamHead(t) + Chunk(lines[0] + lines[1] + lines[2]) + "0\r\n\r\n"));
-    CHECK(c.ReadResponses(1, 10s).rfind("HTTP/1.1 200", 0) == 0);
-  }
+  // Start and appends, no set frame: the message stays open.
+  CHECK(UploadWhole(t, lines[0] + lines[1] + lines[2]).rfind("HTTP/1.1 200", 0) == 0);
   auto open = t.server.app().store().GetMessage(kStreamId);
   REQUIRE(open.ok());
   CHECK_FALSE(open->is_complete);
@@ -295,10 +289,7 @@ TEST_CASE("a resumed upload restarts the open message at its start frame") {
   REQUIRE(resume.Send(Chunk(lines[1]) + Chunk(lines[2] + lines[3]) + "0\r\n\r\n"));
   std::string r = resume.ReadResponses(1, 10s);
   CHECK(r.find("\"persisted\":2") != std::string::npos);
-  auto done = t.server.app().store().GetMessage(kStreamId);
-  REQUIRE(done.ok());
-  CHECK(done->is_complete);
-  CHECK(done->content == Json("Hello é"));
+  CheckTurnComplete(t);
 }
 
 TEST_CASE("a streamed start whose id another channel holds fails the upload, that message kept") {
@@ -309,9 +300,7 @@ TEST_CASE("a streamed start whose id another channel holds fails the upload, tha
   set.pop_back();  // the newline
   REQUIRE(t.Post("/tymbal/" + other, set, "Container " + other_token).status == 200);
 
-  RawClient c(t.server.port());
-  REQUIRE(c.Send(StreamHead(t) + Chunk(kTurn) + "0\r\n\r\n"));
-  std::string r = c.ReadResponses(1, 10s);
+  std::string r = UploadWhole(t, kTurn);
   CHECK(r.rfind("HTTP/1.1 409", 0) == 0);
   CHECK(r.find("taken by another channel") != std::string::npos);
   auto m = t.server.app().store().GetMessage(kStreamId);
@@ -322,9 +311,7 @@ TEST_CASE("a streamed start whose id another channel holds fails the upload, tha
 
 TEST_CASE("a streamed upload reports invalid lines and keeps going") {
   Ingest t;
-  RawClient c(t.server.port());
-  REQUIRE(c.Send(StreamHead(t) + Chunk("{oops\n" + kTurn) + "0\r\n\r\n"));
-  std::string r = c.ReadResponses(1, 10s);
+  std::string r = UploadWhole(t, "{oops\n" + kTurn);
   CHECK(r.find("\"invalid\":1") != std::string::npos);
   CHECK(t.server.app().store().GetMessage(kStreamId).ok());
 }
