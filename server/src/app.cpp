@@ -2,6 +2,8 @@
 #include "app.hpp"
 
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 #include <mutex>
 #include <thread>
 
@@ -26,12 +28,50 @@ std::string_view BearerToken(std::string_view header) {
   return rest;
 }
 
+/// `<dir of /proc/self/exe>/echo-agent` when that file exists, else empty.
+std::string DefaultAgentBinary() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  std::filesystem::path candidate = exe.parent_path() / "echo-agent";
+  if (!std::filesystem::is_regular_file(candidate, ec) || ec) return {};
+  return candidate.string();
+}
+
+/// The hub's parts as the flags and the environment configure them: the store URL, the local
+/// process runtime (--agent-command TYPE=CMD; the echo-agent next to the binary for every type
+/// when none is given), the agent policy, the secrets.
+Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
+  HubOptions o;
+  o.store_url = config.database_url;
+  o.policy.heartbeat_staleness = config.heartbeat_staleness;
+  o.policy.activation_timeout = config.activation_timeout;
+  o.push_timeout = config.agent_push_timeout;
+  o.jwt_secret = config.jwt_secret;
+  o.container_secret = config.container_secret;
+  o.stop_agents_on_close = !config.agents_outlive_server;
+  LocalProcessOptions& local = o.local_process;
+  local.data_dir = config.data_dir;
+  local.kill_grace = config.agent_kill_grace;
+  local.stop_agents_on_destroy = !config.agents_outlive_server;
+  for (const auto& [type, argv] : config.agent_commands) {
+    if (argv.empty() || argv[0].empty()) {
+      return InvalidArgument("agent command for type \"" + type + "\" is empty");
+    }
+    local.commands[type].argv = argv;
+  }
+  if (local.commands.empty()) {
+    std::string echo = DefaultAgentBinary();
+    if (!echo.empty()) local.commands["*"].argv = {echo};
+  }
+  return o;
+}
+
 }  // namespace
 
 App::App(ServerConfig config, Clock* clock)
     : config_(std::move(config)),
       clock_(clock),
-      ulids_(clock),
       read_cache_(config_.read_cache_bytes, config_.threads),
       blocking_(config_.blocking_threads == 0 ? 1 : config_.blocking_threads) {}
 
@@ -45,12 +85,11 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
     config.threads = std::max(1u, std::thread::hardware_concurrency());
   }
   std::unique_ptr<App> app(new App(std::move(config), clock));
-  app->jwt_secret_ = app->config_.jwt_secret.empty() ? std::string(kDevSessionSecret)
-                                                      : app->config_.jwt_secret;
-  app->container_secret_ = app->config_.container_secret.empty()
-                               ? std::string(kDevContainerSecret)
-                               : app->config_.container_secret;
-  AGENTCORE_ASSIGN_OR_RETURN(app->store_, OpenStore(app->config_.database_url));
+  AGENTCORE_ASSIGN_OR_RETURN(HubOptions hub_options, HubOptionsFrom(app->config_));
+  hub_options.clock = clock;
+  hub_options.publisher = &app->publisher_;
+  hub_options.executor = &app->executor_;
+  AGENTCORE_ASSIGN_OR_RETURN(app->hub_, OpenHub(std::move(hub_options)));
   AGENTCORE_ASSIGN_OR_RETURN(app->orchestrator_, Orchestrator::Open(*app));
 
   RegisterHandlers(app->router_);
@@ -91,19 +130,20 @@ void App::Stop() {
   orchestrator_->Shutdown();
   http_->Stop(config_.shutdown_grace);
   blocking_.join();  // every offloaded store call has returned
-  store_.reset();    // closes the store: the SQLite writer commits what it holds
+  orchestrator_.reset();  // before the hub, whose runtimes it observes
+  hub_.reset();           // closes the store: the SQLite writer commits what it holds
 }
 
 template <typename T>
 asio::awaitable<T> App::WriteMessage(NewMessage message,
                                      T (Store::*blocking)(const NewMessage&),
                                      void (Store::*async)(NewMessage, std::function<void(T)>)) {
-  if (!store_->HasNativeAsyncWrites()) {
-    auto write = [this, &message, blocking] { return (store_.get()->*blocking)(message); };
+  if (!store().HasNativeAsyncWrites()) {
+    auto write = [this, &message, blocking] { return (store().*blocking)(message); };
     co_return co_await Offload(std::move(write));
   }
   auto start = [this, &message, async](auto done) {
-    (store_.get()->*async)(std::move(message), std::move(done));
+    (store().*async)(std::move(message), std::move(done));
   };
   co_return co_await AwaitCallback<T>(std::move(start));
 }
@@ -139,7 +179,7 @@ Result<Principal> App::Authenticate(const Request& request) {
   if (auto authorization = request.Find("Authorization")) {
     std::string_view key = BearerToken(*authorization);
     if (!key.empty()) {
-      Result<ApiKey> found = store_->FindApiKeyByHash(ApiKeyHash(key));
+      Result<ApiKey> found = store().FindApiKeyByHash(ApiKeyHash(key));
       if (!found.ok() || found->revoked) return kRequired;
       Principal p;
       p.kind = Principal::Kind::kApiKey;
@@ -166,7 +206,7 @@ Result<Principal> App::VerifySession(std::string_view token) {
       return it->second.principal;
     }
   }
-  Result<SessionClaims> claims = VerifySessionToken(jwt_secret_, token, now);
+  Result<SessionClaims> claims = VerifySessionToken(hub_->jwt_secret(), token, now);
   if (!claims.ok()) return kRequired;
   Principal p;
   p.kind = Principal::Kind::kSession;
@@ -181,7 +221,7 @@ Result<Principal> App::VerifySession(std::string_view token) {
 
 Result<AgentIdentity> App::AuthenticateContainer(const Request& request) {
   auto header = request.Find("Authorization");
-  return ParseContainerAuthorization(container_secret_, header ? *header : std::string_view());
+  return ParseContainerAuthorization(hub_->container_secret(), header ? *header : std::string_view());
 }
 
 }  // namespace agentcore::server

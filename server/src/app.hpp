@@ -26,12 +26,14 @@
 
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
+#include <agentcore/hub/hub.hpp>
 #include <agentcore/result.hpp>
 #include <agentcore/store/store.hpp>
 #include <agentcore/ulid.hpp>
 
 #include "broadcaster.hpp"
 #include "config.hpp"
+#include "hub_adapters.hpp"
 #include "http/http_server.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -66,10 +68,12 @@ class App {
   std::uint16_t port() const { return http_ ? http_->port() : 0; }
 
   const ServerConfig& config() const { return config_; }
-  Store& store() { return *store_; }
+  /// The application (libagentcore's hub): store, runtimes, agents, ingest.
+  Hub& hub() { return *hub_; }
+  Store& store() { return hub_->store(); }
   Broadcaster& broadcaster() { return broadcaster_; }
   Clock& clock() { return *clock_; }
-  std::string NewId() { return ulids_.Next(); }
+  std::string NewId() { return hub_->NewId(); }
   std::size_t open_connections() const { return http_ ? http_->open_connections() : 0; }
   const HttpStats* http_stats() const { return http_ ? &http_->stats() : nullptr; }
   /// The agents: activation, delivery, checkin (orchestrator.hpp).
@@ -134,11 +138,9 @@ class App {
   Result<Principal> Authenticate(const Request& request);
   /// `Authorization: Container|Agent <token>` (§4.2); Cast's texts on failure.
   Result<AgentIdentity> AuthenticateContainer(const Request& request);
-  const std::string& jwt_secret() const { return jwt_secret_; }
-  const std::string& container_secret() const { return container_secret_; }
-  std::string ContainerToken(const AgentIdentity& id) const {
-    return MakeContainerToken(container_secret_, id);
-  }
+  const std::string& jwt_secret() const { return hub_->jwt_secret(); }
+  const std::string& container_secret() const { return hub_->container_secret(); }
+  std::string ContainerToken(const AgentIdentity& id) const { return hub_->ContainerToken(id); }
 
   // --- broadcasting --------------------------------------------------------------------------
 
@@ -187,14 +189,14 @@ class App {
 
   ServerConfig config_;
   Clock* clock_;
-  UlidGenerator ulids_;
-  std::string jwt_secret_;
-  std::string container_secret_;
-  std::unique_ptr<Store> store_;
   ReadCache read_cache_;
   Broadcaster broadcaster_;
   Router router_;
   asio::thread_pool blocking_;
+  // The hub's seams over the broadcaster and the pool; the hub is destroyed before them.
+  BroadcastPublisher publisher_{&broadcaster_};
+  PoolExecutor executor_{&blocking_};
+  std::unique_ptr<Hub> hub_;
   std::unique_ptr<HttpServer> http_;
   // After blocking_: destroyed first, once Stop() has joined the pool.
   std::unique_ptr<Orchestrator> orchestrator_;

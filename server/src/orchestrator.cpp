@@ -55,16 +55,6 @@ AgentIdentity IdentityOf(const AgentRef& ref) {
   return AgentIdentity{ref.space_id, ref.channel_id, ref.callsign};
 }
 
-/// `<dir of /proc/self/exe>/echo-agent` when that file exists, else empty.
-std::string DefaultAgentBinary() {
-  std::error_code ec;
-  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  std::filesystem::path candidate = exe.parent_path() / "echo-agent";
-  if (!std::filesystem::is_regular_file(candidate, ec) || ec) return {};
-  return candidate.string();
-}
-
 /// One client per pool thread: its kept-alive connections to agents are reused by that
 /// thread's later pushes, and no two calls share a connection.
 HttpClient& ThreadClient() {
@@ -124,7 +114,7 @@ Orchestrator::~Orchestrator() {
     std::lock_guard lock(events_mu_);  // waits for a callback in progress
     events_closed_ = true;
   }
-  runtime_.reset();  // joins the watcher thread before the slots go
+  app_.hub().SetRuntimeObserver(nullptr);  // no later event reaches this object
 }
 
 Result<std::unique_ptr<Orchestrator>> Orchestrator::Open(App& app) {
@@ -134,27 +124,11 @@ Result<std::unique_ptr<Orchestrator>> Orchestrator::Open(App& app) {
   policy.activation_timeout = config.activation_timeout;
   std::unique_ptr<Orchestrator> o(new Orchestrator(app, policy));
 
-  LocalProcessOptions options;
-  options.data_dir = config.data_dir;
-  options.kill_grace = config.agent_kill_grace;
-  options.stop_agents_on_destroy = !config.agents_outlive_server;
-  for (const auto& [type, argv] : config.agent_commands) {
-    if (argv.empty() || argv[0].empty()) {
-      return InvalidArgument("agent command for type \"" + type + "\" is empty");
-    }
-    options.commands[type].argv = argv;
-  }
-  if (options.commands.empty()) {
-    std::string echo = DefaultAgentBinary();
-    if (!echo.empty()) options.commands["*"].argv = {echo};
-  }
   // No command at all: agents are started by someone else and only check in here; an
   // activation then just waits for that checkin (and times out like any other).
-  o->external_only_ = options.commands.empty();
-  RuntimeOptions runtime_options;
-  runtime_options.observer = o.get();
-  runtime_options.clock = &app.clock();
-  AGENTCORE_ASSIGN_OR_RETURN(o->runtime_, NewLocalProcessRuntime(options, runtime_options));
+  o->runtime_ = app.hub().runtimes().Find("local");
+  o->external_only_ = app.hub().options().local_process.commands.empty();
+  app.hub().SetRuntimeObserver(o.get());
   return o;
 }
 

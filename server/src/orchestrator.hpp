@@ -134,7 +134,7 @@ class Orchestrator final : public RuntimeObserver {
   // Constant after construction.
   App& app_;
   AgentPolicy policy_;
-  std::unique_ptr<Runtime> runtime_;
+  Runtime* runtime_ = nullptr;  // the hub's local runtime
   // The runtime's watcher thread calls OnAgentEvent until the runtime is destroyed; the
   // destructor closes this gate first, so no callback touches runtime_ while it is reset.
   std::mutex events_mu_;

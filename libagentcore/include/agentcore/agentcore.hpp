@@ -7,6 +7,12 @@
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
 #include <agentcore/http/client.hpp>
+#include <agentcore/hub/agent_transport.hpp>
+#include <agentcore/hub/event_frames.hpp>
+#include <agentcore/hub/executor.hpp>
+#include <agentcore/hub/hub.hpp>
+#include <agentcore/hub/publisher.hpp>
+#include <agentcore/hub/runtime_registry.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/mention/mention.hpp>

@@ -40,21 +40,11 @@ NewMessage SystemStatusMessage(const Channel& channel, std::string id, std::stri
   return m;
 }
 
-// {"i","t","v":{"type":"roster","action":"agent_joined","agent":{…}},"c"}: tells clients to
-// add the agent to their roster.
+// Tells clients to add the agent to their roster.
 void PublishAgentJoined(App& app, const RosterEntry& entry) {
-  Json agent = Json::Object();
-  agent.Set("callsign", entry.callsign);
-  agent.Set("agentType", entry.agent_type);
-  agent.Set("status", entry.status);
-  if (!entry.runtime_id.empty()) agent.Set("runtimeId", entry.runtime_id);
-  Json v = Json::Object();
-  v.Set("type", "roster");
-  v.Set("action", "agent_joined");
-  v.Set("agent", std::move(agent));
   app.Publish(entry.channel_id, {},
-              ChannelSetFrameLine(app.NewId(), FormatIsoTimestamp(app.clock().NowMillis()),
-                                  std::move(v), entry.channel_id));
+              AgentJoinedFrameLine(app.NewId(), FormatIsoTimestamp(app.clock().NowMillis()),
+                                   entry));
 }
 
 AgentRef RefOf(const Channel& channel, std::string_view callsign) {

@@ -30,13 +30,6 @@ void OptionalJson(JsonWriter& w, std::string_view key, const Json& value) {
   if (!value.is_null()) w.Field(key, value);
 }
 
-// metadata.attachmentSlugs when it is a non-empty array.
-const Json* AttachmentSlugs(const Message& message) {
-  const Json* slugs = message.metadata.Find("attachmentSlugs");
-  if (slugs == nullptr || !slugs->is_array() || slugs->as_array().empty()) return nullptr;
-  return slugs;
-}
-
 }  // namespace
 
 Result<Json> ParseJsonBody(const Request& request) {
@@ -144,46 +137,6 @@ void WriteCostTallyJson(JsonWriter& w, const CostRecord& c) {
       .Field("totalTurns", c.num_turns)
       .Field("totalDurationMs", c.duration_ms)
       .EndObject();
-}
-
-std::string ChannelSetFrameLine(std::string id, std::string t, Json value,
-                                std::string_view channel_id) {
-  TymbalFrame frame = MakeSetFrame(std::move(id), std::move(t), std::move(value));
-  frame.extra.push_back({"c", Json(channel_id)});
-  return SerializeFrame(frame);
-}
-
-Json PostedMessageValue(const Message& m, bool is_broadcast) {
-  Json v = Json::Object();
-  v.Set("type", m.type);
-  v.Set("sender", m.sender);
-  v.Set("senderType", m.sender_type);
-  v.Set("content", m.content);
-  v.Set("timestamp", FormatIsoTimestamp(m.timestamp));
-  if (m.addressed_agents && !m.addressed_agents->empty()) {
-    JsonArray mentions;
-    for (const std::string& a : *m.addressed_agents) mentions.emplace_back(a);
-    v.Set("mentions", Json(std::move(mentions)));
-  }
-  if (is_broadcast) v.Set("broadcast", true);
-  if (const Json* slugs = AttachmentSlugs(m)) v.Set("attachmentSlugs", *slugs);
-  return v;
-}
-
-std::string PostedMessageFrameLine(const Message& message, bool is_broadcast) {
-  return ChannelSetFrameLine(message.id, FormatIsoTimestamp(message.timestamp),
-                             PostedMessageValue(message, is_broadcast), message.channel_id);
-}
-
-std::string AgentStateFrameLine(std::string id, std::string t, std::string_view channel_id,
-                                std::string_view callsign, std::string_view state,
-                                std::string_view timestamp_key, std::string_view timestamp) {
-  Json v = Json::Object();
-  v.Set("type", "agent_state");
-  v.Set("sender", callsign);
-  v.Set("state", state);
-  if (!timestamp_key.empty()) v.Set(timestamp_key, timestamp);
-  return ChannelSetFrameLine(std::move(id), std::move(t), std::move(v), channel_id);
 }
 
 }  // namespace agentcore::server

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include <agentcore/hub/event_frames.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/result.hpp>
@@ -68,30 +69,6 @@ void WriteSpaceJson(JsonWriter& w, const Space& space, SpaceView view);
 /// totalDurationMs}`.
 void WriteCostTallyJson(JsonWriter& w, const CostRecord& cost);
 
-// --- Broadcast frames (one Tymbal line, no newline)
-
-/// `{"i":id,"t":t,"v":value,"c":channel_id}`: a set frame with the channel envelope (§2.9).
-/// REQUIRES: value.is_object().
-std::string ChannelSetFrameLine(std::string id, std::string t, Json value,
-                                std::string_view channel_id);
-
-/// The value `v` broadcast for a message posted through POST /channels/:id/messages or
-/// created by the server (summon/dismiss status messages): `{type, sender, senderType,
-/// content, timestamp, mentions?, broadcast?, attachmentSlugs?}`. `mentions` is the
-/// message's addressedAgents when not empty; `broadcast: true` only when `is_broadcast`;
-/// `attachmentSlugs` from metadata when not empty.
-Json PostedMessageValue(const Message& message, bool is_broadcast = false);
-
-/// The set frame line of a stored message, `v` = PostedMessageValue, `t` = its timestamp.
-std::string PostedMessageFrameLine(const Message& message, bool is_broadcast = false);
-
-/// `{"i":id,"t":t,"v":{"type":"agent_state","sender":callsign,"state":state[,
-/// timestamp_key:timestamp]},"c":channel_id}` (Cast's broadcastAgentState). `timestamp_key`
-/// is "lastHeartbeat" with state "online" and "lastMessageRoutedAt" with "pending"; leave
-/// both empty otherwise.
-std::string AgentStateFrameLine(std::string id, std::string t, std::string_view channel_id,
-                                std::string_view callsign, std::string_view state,
-                                std::string_view timestamp_key = {},
-                                std::string_view timestamp = {});
+// Broadcast frames: agentcore/hub/event_frames.hpp.
 
 }  // namespace agentcore::server

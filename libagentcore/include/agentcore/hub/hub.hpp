@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// The hub is the application: what Cast's server, with its AgentManager, invoker and Tymbal
+/// routes, does with the library's parts, as one object that a C++ program, the bindings and
+/// `agentcore-server` all call. It composes
+///   - a `Store` (default: a SQLite file),
+///   - a `RuntimeRegistry` (default: the local process runtime),
+///   - a `Clock` (default: the system clock),
+///   - a `Publisher` (default: none; the server fans lines out to WebSocket and SSE clients),
+///   - an `Executor` for work nobody waits for (default: a small pool of its own),
+///   - an `AgentTransport` for pushes to agents (default: HTTP),
+/// and offers the services built on them (hub/agents.hpp, hub/ingest.hpp, hub/channels.hpp,
+/// hub/credentials.hpp). Every service method is synchronous, thread-safe and may block on the
+/// store or the runtime: call it from a thread that may block (the server: its blocking pool).
+/// Time-driven rules run when the embedder calls `Sweep(now)` from its own timer.
+///
+/// Ownership: the hub owns the store, the runtimes and (when it made them) the executor and the
+/// transport; clock, publisher and borrowed executor/transport must outlive it.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <string>
+#include <vector>
+
+#include <agentcore/auth/tokens.hpp>
+#include <agentcore/clock.hpp>
+#include <agentcore/export.hpp>
+#include <agentcore/hub/agent_transport.hpp>
+#include <agentcore/hub/executor.hpp>
+#include <agentcore/hub/publisher.hpp>
+#include <agentcore/hub/runtime_registry.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/runtime/runtimes.hpp>
+#include <agentcore/state/agent_state.hpp>
+#include <agentcore/store/store.hpp>
+#include <agentcore/ulid.hpp>
+
+namespace agentcore {
+
+/// Everything a hub is made of. Every field has a working default.
+struct HubOptions {
+  /// The store; when null, OpenStore(store_url) (SQLite file, `postgres://…`, `memory:`).
+  std::unique_ptr<Store> store;
+  std::string store_url = "sqlite://agentcore.db";
+  /// The runtimes. Empty: one local process runtime ("local") from `local_process`, running
+  /// every agent type listed in its commands ("*" when it has a "*" command; none when it has
+  /// no command at all: agents are then started elsewhere and only check in).
+  std::vector<RuntimeSpec> runtimes;
+  LocalProcessOptions local_process = {.data_dir = "agentcore-data"};
+  /// Not owned; must outlive the hub. nullptr: SystemClock().
+  Clock* clock = nullptr;
+  /// Not owned; must outlive the hub. nullptr: nothing is published.
+  Publisher* publisher = nullptr;
+  /// Not owned; must outlive the hub. nullptr: the hub runs a pool of `background_threads`.
+  Executor* executor = nullptr;
+  unsigned background_threads = 4;
+  /// Not owned; must outlive the hub. nullptr: HTTP pushes bounded by `push_timeout`.
+  AgentTransport* transport = nullptr;
+  std::chrono::milliseconds push_timeout{10'000};
+  /// Heartbeat staleness and activation timeout (spec cast §5.7).
+  AgentPolicy policy;
+  /// Signs container tokens (CAST_CONTAINER_SECRET) and session JWTs (JWT_SECRET); empty
+  /// means the public development secrets of auth/tokens.hpp.
+  std::string container_secret;
+  std::string jwt_secret;
+  /// The API URL agents are told to call (CAST_API_URL), e.g. "http://127.0.0.1:3234".
+  std::string api_url;
+  /// Close(): stop every agent the runtimes started (true), or leave them running as a crash
+  /// would, for the next hub to reap (false; tests of crash recovery).
+  bool stop_agents_on_close = true;
+};
+
+/// See the top of this file. Thread-safe.
+class AGENTCORE_EXPORT Hub {
+ public:
+  ~Hub();  // Close(), then the parts in reverse order of construction
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  Store& store() { return *store_; }
+  Clock& clock() { return *clock_; }
+  RuntimeRegistry& runtimes() { return *runtimes_; }
+  const HubOptions& options() const { return options_; }
+
+  /// A new record id (a ULID on the hub's clock).
+  std::string NewId() { return ulids_.Next(); }
+  /// The container token of `agent`, signed with the container secret (spec cast §5.1).
+  std::string ContainerToken(const AgentIdentity& agent) const {
+    return MakeContainerToken(container_secret_, agent);
+  }
+  const std::string& container_secret() const { return container_secret_; }
+  const std::string& jwt_secret() const { return jwt_secret_; }
+
+  /// Whether publishing can reach anyone (a publisher is set and has subscribers).
+  bool HasSubscribers() const { return publisher_ != nullptr && publisher_->HasSubscribers(); }
+  /// Publishes one line of `channel_id` (no-op without subscribers).
+  void Publish(std::string_view channel_id, std::string_view line,
+               std::string_view event_id = {});
+  /// Publishes lines of one channel together, in order.
+  void Publish(std::string_view channel_id, std::span<const PublishedLine> lines);
+  /// Runs `task` on the executor.
+  void Post(std::function<void()> task) { executor_->Post(std::move(task)); }
+  AgentTransport& transport() { return *transport_; }
+
+  /// Where the runtimes' events go (not owned; nullptr: dropped). Waits for an event being
+  /// handed over, so after it returns the previous observer is no longer called.
+  /// TODO(#12): the hub's agent service becomes the only observer.
+  void SetRuntimeObserver(RuntimeObserver* observer);
+
+  /// Stops what the hub started (agents, unless HubOptions::stop_agents_on_close is false)
+  /// and waits for the work it posted. Later activations fail with kUnavailable. Idempotent.
+  void Close();
+
+ private:
+  friend Result<std::unique_ptr<Hub>> OpenHub(HubOptions options);
+  class Observer;
+  explicit Hub(HubOptions options);
+
+  // Constant after OpenHub.
+  HubOptions options_;
+  Clock* clock_;
+  Publisher* publisher_;
+  UlidGenerator ulids_;
+  std::string container_secret_;
+  std::string jwt_secret_;
+  std::unique_ptr<Executor> owned_executor_;
+  Executor* executor_ = nullptr;
+  std::unique_ptr<AgentTransport> owned_transport_;
+  AgentTransport* transport_ = nullptr;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Observer> observer_;
+  std::unique_ptr<RuntimeRegistry> runtimes_;
+  std::atomic<bool> closed_{false};
+};
+
+/// Opens the store (migrating it), then the runtimes, then the services. Errors: the store's
+/// (OpenStore), the runtimes' (RuntimeRegistry::Open).
+AGENTCORE_EXPORT Result<std::unique_ptr<Hub>> OpenHub(HubOptions options);
+
+}  // namespace agentcore

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <agentcore/hub/hub.hpp>
+
+#include <mutex>
+#include <utility>
+
+namespace agentcore {
+
+Publisher::~Publisher() = default;
+
+/// The runtimes' observer. Events go to the agent service once it exists; until then (while
+/// the runtimes open) there is nobody to tell.
+class Hub::Observer final : public RuntimeObserver {
+ public:
+  void OnAgentEvent(const AgentEvent& event) override {
+    std::lock_guard lock(mu_);
+    if (target_ != nullptr) target_->OnAgentEvent(event);
+  }
+  void Set(RuntimeObserver* target) {
+    std::lock_guard lock(mu_);
+    target_ = target;
+  }
+
+ private:
+  std::mutex mu_;
+  RuntimeObserver* target_ = nullptr;  // guarded by mu_
+};
+
+void Hub::SetRuntimeObserver(RuntimeObserver* observer) { observer_->Set(observer); }
+
+namespace {
+
+/// The default runtimes: the local process runtime, running the types it has commands for.
+std::vector<RuntimeSpec> DefaultRuntimes(const LocalProcessOptions& local) {
+  RuntimeSpec spec;
+  spec.name = "local";
+  for (const auto& [type, command] : local.commands) spec.agent_types.push_back(type);
+  spec.open = [local](const RuntimeOptions& options) {
+    return NewLocalProcessRuntime(local, options);
+  };
+  std::vector<RuntimeSpec> specs;
+  specs.push_back(std::move(spec));
+  return specs;
+}
+
+}  // namespace
+
+Hub::Hub(HubOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : SystemClock()),
+      publisher_(options_.publisher),
+      ulids_(clock_),
+      container_secret_(options_.container_secret.empty()
+                            ? std::string(kDevContainerSecret)
+                            : options_.container_secret),
+      jwt_secret_(options_.jwt_secret.empty() ? std::string(kDevSessionSecret)
+                                              : options_.jwt_secret) {}
+
+Hub::~Hub() {
+  Close();
+  runtimes_.reset();  // joins the runtimes' watcher threads before the observer goes
+  observer_.reset();
+  owned_executor_.reset();  // runs what is still queued, while the store is there
+  store_.reset();
+}
+
+Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
+  std::unique_ptr<Hub> hub(new Hub(std::move(options)));
+  HubOptions& o = hub->options_;
+  if (o.store) {
+    hub->store_ = std::move(o.store);
+  } else {
+    AGENTCORE_ASSIGN_OR_RETURN(hub->store_, OpenStore(o.store_url));
+  }
+  if (o.executor == nullptr) hub->owned_executor_ = NewThreadPoolExecutor(o.background_threads);
+  hub->executor_ = o.executor != nullptr ? o.executor : hub->owned_executor_.get();
+  if (o.transport == nullptr) hub->owned_transport_ = NewHttpAgentTransport(o.push_timeout);
+  hub->transport_ = o.transport != nullptr ? o.transport : hub->owned_transport_.get();
+
+  hub->observer_ = std::make_unique<Hub::Observer>();
+  RuntimeOptions runtime_options;
+  runtime_options.observer = hub->observer_.get();
+  runtime_options.clock = hub->clock_;
+  std::vector<RuntimeSpec> specs =
+      o.runtimes.empty() ? DefaultRuntimes(o.local_process) : std::move(o.runtimes);
+  o.runtimes.clear();
+  AGENTCORE_ASSIGN_OR_RETURN(hub->runtimes_,
+                             RuntimeRegistry::Open(std::move(specs), runtime_options));
+  return hub;
+}
+
+void Hub::Publish(std::string_view channel_id, std::string_view line, std::string_view event_id) {
+  const PublishedLine one{line, event_id};
+  Publish(channel_id, std::span<const PublishedLine>(&one, 1));
+}
+
+void Hub::Publish(std::string_view channel_id, std::span<const PublishedLine> lines) {
+  if (publisher_ == nullptr || lines.empty()) return;
+  publisher_->Publish(channel_id, lines);
+}
+
+void Hub::Close() {
+  if (closed_.exchange(true)) return;
+  if (!options_.stop_agents_on_close || runtimes_ == nullptr) return;
+  for (Runtime* runtime : runtimes_->All()) (void)runtime->Shutdown();
+}
+
+}  // namespace agentcore
