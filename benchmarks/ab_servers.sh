@@ -9,6 +9,9 @@
 # PERF_EVENTS set (e.g. syscalls:sys_enter_futex) `perf stat` counts them in the server during
 # the pass. Prints one line per pass: the binary, then the case's summary line (and the counts).
 # Needs the load tool (LOAD_BIN, default build-bench) and the corpus http_bench.sh generates.
+# CASE may also be one of http_bench.sh's wrk cases, post_message or get_messages_50 (LOAD ARGS:
+# wrk's, e.g. "-t2 -c64 -d10s"): the pass seeds the database with `--case setup` first and
+# prints wrk's JSON line (rps, p50/p99 ms, non-2xx).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +30,36 @@ corpus=/tmp/agentcore-bench/data/timbal.ndjson
 [[ -f $corpus ]] || { echo "ab_servers: no corpus; run benchmarks/http_bench.sh once" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+# run_wrk_case CASE PORT DIR: seeds the server (http_bench.sh's setup: a session cookie, a
+# channel of 1,000 messages to read, one to post to), then runs wrk with the load arguments on
+# the case's route and prints wrk's JSON line.
+run_wrk_case() {
+  local setup cookie url script=$3/case.lua
+  setup=$("$load_bin" --case setup --port "$2" --seed-messages 1000)
+  field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$setup" "$1"; }
+  cookie=$(field cookie)
+  if [[ $1 == post_message ]]; then
+    url="http://127.0.0.1:$2/channels/$(field writeChannel)/messages"
+    { echo 'wrk.method = "POST"'
+      echo "wrk.body = $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$(field postBody)")"
+      echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$script"
+  else
+    url="http://127.0.0.1:$2/channels/$(field readChannel)/messages?limit=50"
+    : >"$script"
+  fi
+  echo "wrk.headers[\"Cookie\"] = \"cast_session=$cookie\"" >>"$script"
+  cat >>"$script" <<'EOF'
+done = function(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  io.write(string.format('{"case":"wrk","rps":%.1f,"p50Ms":%.3f,"p99Ms":%.3f,"non2xx":%d}\n',
+    summary.requests / seconds, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status))
+end
+EOF
+  # shellcheck disable=SC2086  # the load arguments are words
+  wrk ${load_args:--t2 -c64 -d10s} -s "$script" "$url" | tail -n 1
+}
+
 for _ in $(seq "$rounds"); do
   for bin in "$@"; do
     dir=$(mktemp -d -t agentcore-ab.XXXXXX)
@@ -42,9 +75,13 @@ for _ in $(seq "$rounds"); do
       perf stat -e "$PERF_EVENTS" -p "$server" -o "$dir/perf.txt" &
       perf_pid=$!
     fi
-    # shellcheck disable=SC2086  # the load arguments are words
-    line=$("$load_bin" --case "$case_name" --port "$port" --server-pid "$server" --passes 1 \
-             --corpus "$corpus" $load_args | grep '"summary"')
+    case $case_name in
+      post_message | get_messages_50) line=$(run_wrk_case "$case_name" "$port" "$dir") ;;
+      *)
+        # shellcheck disable=SC2086  # the load arguments are words
+        line=$("$load_bin" --case "$case_name" --port "$port" --server-pid "$server" --passes 1 \
+                 --corpus "$corpus" $load_args | grep '"summary"') ;;
+    esac
     counts=""
     if [[ -n $perf_pid ]]; then
       kill -INT "$perf_pid"
