@@ -184,7 +184,8 @@ class HttpListener::Connection {
   End Fill(Clock::time_point deadline) {
     char buffer[16 * 1024];
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) return End::kTimeout;
       pollfd p{fd_, POLLIN, 0};
       int ready = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1'000'000)));
@@ -227,7 +228,8 @@ class HttpListener::Connection {
     request->path = target.substr(0, target.find('?'));
     request->headers.clear();
     request->body.clear();
-    std::string_view rest = eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
+    std::string_view rest =
+        eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
     while (!rest.empty()) {
       std::size_t end = rest.find("\r\n");
       std::string_view field = rest.substr(0, end);
@@ -238,7 +240,8 @@ class HttpListener::Connection {
         return Fail(400, "bad_request", "malformed header field");
       }
       std::string_view value = Trim(field.substr(colon + 1));
-      if (value.find_first_of("\r\n") != std::string_view::npos || value.find('\0') != std::string_view::npos) {
+      // A lone CR or LF, or NUL, in a value (RFC 9110 §5.5).
+      if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
         return Fail(400, "bad_request", "malformed header field");
       }
       request->headers.emplace_back(std::string(field.substr(0, colon)), std::string(value));
@@ -263,7 +266,9 @@ class HttpListener::Connection {
       length = n;
     }
     // Both framings at once is how requests are smuggled; refuse it (RFC 9112 §6.3).
-    if (coding && length) return Fail(400, "bad_request", "both Transfer-Encoding and Content-Length");
+    if (coding && length) {
+      return Fail(400, "bad_request", "both Transfer-Encoding and Content-Length");
+    }
     if (coding) {
       if (!EqualsIgnoreCase(Trim(*coding), "chunked")) {
         return Fail(501, "not_implemented", "only the chunked transfer coding is supported");
@@ -356,10 +361,13 @@ class HttpListener::Connection {
 
 HttpListener::HttpListener(HttpListenerOptions options, std::vector<HttpRoute> routes,
                            int listen_fd, std::uint16_t port)
-    : options_(std::move(options)), routes_(std::move(routes)), listen_fd_(listen_fd), port_(port) {}
+    : options_(std::move(options)),
+      routes_(std::move(routes)),
+      listen_fd_(listen_fd),
+      port_(port) {}
 
-agentcore::Result<std::unique_ptr<HttpListener>> HttpListener::Start(HttpListenerOptions options,
-                                                                     std::vector<HttpRoute> routes) {
+agentcore::Result<std::unique_ptr<HttpListener>> HttpListener::Start(
+    HttpListenerOptions options, std::vector<HttpRoute> routes) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(options.port);
