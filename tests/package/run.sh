@@ -6,7 +6,7 @@
 #
 #   tests/package/run.sh BUILD_DIR     (a configured and built tree, e.g. build/release)
 #
-# Uses the tree's C++ compiler, and ccache when it is installed. Meant for a tree without
+# Uses the tree's C++ compiler (or $CONSUMER_CXX), and ccache when it is installed. Meant for a tree without
 # sanitizers (the consumers are built without them). Exits non-zero on the first failure; the
 # scratch directory is removed either way.
 set -euo pipefail
@@ -34,7 +34,14 @@ step() {
 
 step "install" cmake --install "$build" --prefix "$prefix" --component library
 
-cxx="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")"
+# The tree's own compiler (CMakeLists.txt may have chosen clang without caching it), unless
+# CONSUMER_CXX names another: a consumer built by a different compiler than the library is a
+# case worth running by hand (the public headers must compile with both).
+cxx="${CONSUMER_CXX:-}"
+if [[ -z "$cxx" ]]; then
+  cxx="$(sed -n 's/^set(CMAKE_CXX_COMPILER "\(.*\)")$/\1/p' \
+    "$build"/CMakeFiles/*/CMakeCXXCompiler.cmake | head -n 1)"
+fi
 [[ -n "$cxx" ]] || cxx=c++
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(ccache)
