@@ -2,7 +2,8 @@
 # The README's second command, and all that CI runs: installs what is missing, then
 #   0. starts a private PostgreSQL server (scripts/pg-test-server.sh; stopped again on exit)
 #      for the PostgreSQL tests, and fails loudly if it cannot;
-#   1. builds everything in Release with -Werror and runs the unit and PostgreSQL tests;
+#   1. builds everything in Release with -Werror and runs the unit and PostgreSQL tests, then
+#      installs the library and builds two consumers against it (tests/package/run.sh);
 #   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them again;
 #   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 60).
 # Exits non-zero on any failure; the last line is "N passed, N failed".
@@ -99,6 +100,13 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
     export AGENTCORE_SERVER_TEST_BACKEND=postgres
     run_doctest "server tests on PostgreSQL (release)" build/release/tests/agentcore_server_tests
     unset AGENTCORE_SERVER_TEST_BACKEND
+  fi
+  # The installed library alone: a find_package() and a pkg-config consumer build and run.
+  note "package consumers (release)"
+  if tests/package/run.sh build/release; then
+    passed=$((passed + 1))
+  else
+    fail "package consumers (release)"
   fi
 fi
 

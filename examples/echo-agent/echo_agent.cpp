@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// echo-agent: a complete Cast-protocol agent (spec cast §5) in one file, on libagentcore and
-// the server's HTTP engine. It shows what an agent does:
+// echo-agent: a complete Cast-protocol agent (spec cast §5) on libagentcore alone; the small
+// HTTP server that receives its pushes is http_listener.{hpp,cpp} beside this file. It shows
+// what an agent does:
 //
 //  1. reads CAST_API_URL, CAST_AGENT_ID ({spaceId}:{channelId}:{callsign}) and
 //     CAST_AUTH_TOKEN (its container token) from the environment (§5.2);
@@ -26,6 +27,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -45,17 +47,13 @@
 #include <agentcore/tymbal/writer.hpp>
 #include <agentcore/ulid.hpp>
 
-#include "http/http_server.hpp"
-#include "http/message.hpp"
-#include "http/request_context.hpp"
-#include "http/router.hpp"
+#include "http_listener.hpp"
 
 namespace {
 
 using namespace agentcore;
-using agentcore::server::Request;
-using agentcore::server::RequestContext;
-using agentcore::server::Response;
+using echo_agent::HttpReply;
+using echo_agent::HttpRoute;
 
 struct Options {
   std::string api_url;
@@ -72,6 +70,13 @@ struct Options {
 
 void Log(const std::string& what) { std::fprintf(stderr, "echo-agent: %s\n", what.c_str()); }
 
+/// Cast's error form `{"error":"<text>"}`.
+HttpReply CastError(int status, std::string_view text) {
+  HttpReply reply{status, {}};
+  JsonWriter(&reply.body).BeginObject().Field("error", text).EndObject();
+  return reply;
+}
+
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? std::string(v) : std::string();
@@ -85,23 +90,23 @@ class EchoAgent {
   const Options& options() const { return options_; }
 
   /// POST /message: queue it and answer at once (202), as DESIGN expects (§5.3).
-  Response OnMessage(const Request& request) {
+  HttpReply OnMessage(const echo_agent::HttpRequest& request) {
     auto auth = request.Find("Authorization");
     if (!auth || *auth != "Bearer " + options_.token) {
-      return server::CastError(401, "Invalid token");
+      return CastError(401, "Invalid token");
     }
     Result<Json> body = ParseJson(request.body);
     const std::string* content = body.ok() ? body->FindString("content") : nullptr;
-    if (content == nullptr) return server::CastError(400, "content is required");
+    if (content == nullptr) return CastError(400, "content is required");
     {
       std::lock_guard lock(mu_);
       queue_.push_back(*content);
     }
     cv_.notify_one();
-    return server::JsonResponse(202, R"({"status":"accepted"})");
+    return HttpReply{202, R"({"status":"accepted"})"};
   }
 
-  Response OnHealth() {
+  HttpReply OnHealth() {
     std::string body;
     std::size_t queued;
     {
@@ -118,7 +123,7 @@ class EchoAgent {
                                  std::chrono::steady_clock::now() - started_)
                                  .count()))
         .EndObject();
-    return server::JsonResponse(200, std::move(body));
+    return HttpReply{200, std::move(body)};
   }
 
   /// The worker: one turn at a time.
@@ -309,23 +314,22 @@ int main(int argc, char** argv) {
   }).detach();
 
   EchoAgent agent(options);
-  server::Router router;
-  router.Post("/message", [&agent](RequestContext& ctx) -> asio::awaitable<Response> {
-    co_return agent.OnMessage(ctx.request());
-  });
-  router.Get("/health", [&agent](RequestContext&) -> asio::awaitable<Response> {
-    co_return agent.OnHealth();
-  });
-  server::HttpServerOptions http_options;
+  std::vector<HttpRoute> routes;
+  routes.push_back({"POST", "/message", [&agent](const echo_agent::HttpRequest& request) {
+                      return agent.OnMessage(request);
+                    }});
+  routes.push_back({"GET", "/health",
+                    [&agent](const echo_agent::HttpRequest&) { return agent.OnHealth(); }});
+  echo_agent::HttpListenerOptions http_options;
   http_options.host = "127.0.0.1";
   http_options.port = static_cast<std::uint16_t>(options.port);
-  http_options.threads = 1;
-  server::HttpServer http(std::move(http_options), &router, /*app=*/nullptr);
-  if (Status s = http.Start(); !s.ok()) {
-    Log("cannot listen: " + s.ToString());
+  Result<std::unique_ptr<echo_agent::HttpListener>> http =
+      echo_agent::HttpListener::Start(std::move(http_options), std::move(routes));
+  if (!http.ok()) {
+    Log("cannot listen: " + http.status().ToString());
     return 1;
   }
-  const std::string endpoint = "http://127.0.0.1:" + std::to_string(http.port());
+  const std::string endpoint = "http://127.0.0.1:" + std::to_string((*http)->port());
   Log("listening on " + endpoint);  // the runtime keeps stderr as the agent's log
   std::thread worker([&agent] { agent.RunWorker(); });
   worker.detach();

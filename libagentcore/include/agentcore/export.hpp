@@ -13,7 +13,10 @@
 #define AGENTCORE_EXPORT __declspec(dllimport)
 #endif
 #else
-#define AGENTCORE_EXPORT __attribute__((visibility("default")))
+// The standard attribute form: GCC refuses __attribute__ after [[nodiscard]] in a class head
+// (`class [[nodiscard]] AGENTCORE_EXPORT Status`), so a shared build's headers did not compile
+// there.
+#define AGENTCORE_EXPORT [[gnu::visibility("default")]]
 #endif
 #else
 #define AGENTCORE_EXPORT
