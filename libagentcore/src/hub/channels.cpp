@@ -159,7 +159,9 @@ ChannelService::CacheStats ChannelService::routing_cache_stats() const {
 
 Result<Channel> ChannelService::Find(const Principal& principal, std::string_view channel_id,
                                      std::string_view not_found_text) {
-  if (!CheckKey("channelId", channel_id).ok()) return NotFound(std::string(not_found_text));
+  if (channel_id.empty() || !CheckKey("channelId", channel_id).ok()) {
+    return NotFound(std::string(not_found_text));
+  }
   Result<Channel> channel = hub_.store().GetChannel(channel_id);
   if (!channel.has_value()) {
     if (channel.status().code() == ErrorCode::kNotFound) {
