@@ -4,16 +4,13 @@
 /// The composition root: the store, the HTTP engine and its routes, the broadcaster, the pool
 /// for blocking store calls, credentials. Start and Stop order everything.
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 
 #include <asio/associated_executor.hpp>

@@ -314,8 +314,9 @@ TEST_SUITE("ChannelService") {
     f.AddAgent("fox");
     f.publisher.Clear();
     std::promise<Result<PostedMessage>> done;
-    f.channels().PostMessageAsync(f.alice, f.channel, Body(R"({"sender":"alice","content":"@fox go"})"),
-                                  [&done](Result<PostedMessage> r) { done.set_value(std::move(r)); });
+    f.channels().PostMessageAsync(
+        f.alice, f.channel, Body(R"({"sender":"alice","content":"@fox go"})"),
+        [&done](Result<PostedMessage> r) { done.set_value(std::move(r)); });
     std::future<Result<PostedMessage>> answer = done.get_future();
     REQUIRE(answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     Result<PostedMessage> r = answer.get();
@@ -480,7 +481,9 @@ TEST_SUITE("ChannelService") {
           "content must not contain NUL characters");
     CHECK_FALSE(IsTruthy(nullptr));
     Json body = Body(R"({"a":0,"b":"","c":null,"d":false,"e":"x","f":[],"g":1})");
-    for (std::string_view falsy : {"a", "b", "c", "d", "missing"}) CHECK_FALSE(IsTruthy(body.Find(falsy)));
+    for (std::string_view falsy : {"a", "b", "c", "d", "missing"}) {
+      CHECK_FALSE(IsTruthy(body.Find(falsy)));
+    }
     for (std::string_view truthy : {"e", "f", "g"}) CHECK(IsTruthy(body.Find(truthy)));
   }
 }

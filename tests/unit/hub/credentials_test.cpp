@@ -193,7 +193,8 @@ TEST_SUITE("CredentialService") {
       CHECK(p->space_id == "acme");
       CHECK(p->agent == fox);
     }
-    Result<Principal> scoped = f.credentials().AuthenticateContainerFor("Container " + token, "ch1");
+    Result<Principal> scoped =
+        f.credentials().AuthenticateContainerFor("Container " + token, "ch1");
     REQUIRE(scoped.ok());
     CHECK(scoped->agent.channel_id == "ch1");
   }
