@@ -115,8 +115,8 @@ class ChannelService::RoutingCache {
   using Map = std::unordered_map<std::string, Slot, Hash, std::equal_to<>>;
   struct Shard {
     mutable std::mutex mu;
-    Map entries;             // guarded by mu
-    std::size_t bytes = 0;   // guarded by mu
+    Map entries;            // guarded by mu
+    std::size_t bytes = 0;  // guarded by mu
   };
   static constexpr std::size_t kShards = 16;
 
@@ -328,8 +328,7 @@ Result<RoutingRoster> ChannelService::LoadRoutingRoster(const Channel& channel) 
 // --- Posting
 
 Result<ChannelService::Prepared> ChannelService::Prepare(const Principal& principal,
-                                                         std::string_view channel_id,
-                                                         Json body) {
+                                                         std::string_view channel_id, Json body) {
   // Steps 1–4 (spec cast §4.7): the body alone, no store.
   Json* sender = body.Find("sender");
   Json* content = body.Find("content");
@@ -350,8 +349,8 @@ Result<ChannelService::Prepared> ChannelService::Prepare(const Principal& princi
   }
   const std::string* type = body.FindString("type");
   std::string message_type = type != nullptr && *type == "event" ? "event"
-                             : sender_type == "user"           ? "user"
-                                                               : "agent_message";
+                             : sender_type == "user"             ? "user"
+                                                                 : "agent_message";
   std::vector<std::string> attach_slugs;
   const Json* slugs = body.Find("attachSlugs");
   if (slugs != nullptr && !slugs->is_null()) {
@@ -485,8 +484,7 @@ Result<PostedMessage> ChannelService::PostMessage(const Principal& principal,
 }
 
 void ChannelService::PostMessageAsync(const Principal& principal, std::string_view channel_id,
-                                      Json body,
-                                      std::function<void(Result<PostedMessage>)> done) {
+                                      Json body, std::function<void(Result<PostedMessage>)> done) {
   Result<Prepared> prepared = Prepare(principal, channel_id, std::move(body));
   if (!prepared.has_value()) {
     done(prepared.status());

@@ -120,8 +120,8 @@ TEST_SUITE("ChannelService") {
   TEST_CASE("post validation: step 2, key and text checks, win over senderType") {
     Fixture f;
     const std::string long_sender(300, 'a');
-    Result<PostedMessage> r = f.Post(R"({"sender":")" + long_sender +
-                                     R"(","content":"x","senderType":"robot"})");
+    Result<PostedMessage> r =
+        f.Post(R"({"sender":")" + long_sender + R"(","content":"x","senderType":"robot"})");
     REQUIRE_FALSE(r.ok());
     CheckError(r.status(), ErrorCode::kInvalidArgument, "sender is too long (max 255 bytes)");
     r = f.Post(R"({"sender":"alice","content":"a\u0000b","senderType":"robot"})");
@@ -302,7 +302,7 @@ TEST_SUITE("ChannelService") {
         CHECK(stats.misses == 0);
         CHECK(stats.bytes == 0);
       } else {
-        CHECK(stats.hits >= 1);   // the second post
+        CHECK(stats.hits >= 1);    // the second post
         CHECK(stats.misses >= 3);  // first post, after the add, after the archive
         CHECK(stats.bytes > 0);
       }
@@ -345,8 +345,8 @@ TEST_SUITE("ChannelService") {
     Fixture f;
     // The store stamps channels and messages with its own (system) clock, in milliseconds.
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
-    Result<Channel> dev = f.channels().Create(
-        f.alice, Body(R"({"name":"dev","tagline":"build","mission":null})"));
+    Result<Channel> dev =
+        f.channels().Create(f.alice, Body(R"({"name":"dev","tagline":"build","mission":null})"));
     REQUIRE(dev.ok());
     CHECK(dev->tagline == "build");
     Result<std::vector<Channel>> before = f.channels().List(f.alice);
@@ -457,12 +457,12 @@ TEST_SUITE("ChannelService") {
                  c.message);
     }
     // A bad status wins over a missing channel.
-    CheckError(f.channels()
-                   .AddToRoster(f.alice, "nope",
-                                Body(R"({"callsign":"f","agentType":"e","status":"x"})"))
-                   .status(),
-               ErrorCode::kInvalidArgument,
-               "Invalid status: x. Must be one of active, idle, busy, offline, paused, archived");
+    CheckError(
+        f.channels()
+            .AddToRoster(f.alice, "nope", Body(R"({"callsign":"f","agentType":"e","status":"x"})"))
+            .status(),
+        ErrorCode::kInvalidArgument,
+        "Invalid status: x. Must be one of active, idle, busy, offline, paused, archived");
     REQUIRE(f.channels()
                 .AddToRoster(f.alice, f.channel, Body(R"({"callsign":"f","agentType":"e"})"))
                 .ok());

@@ -70,8 +70,8 @@ struct Fixture {
 
 // A JWT with `payload_json`, signed with the test secret.
 std::string SignedJwt(std::string_view payload_json) {
-  std::string token = Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                      Base64UrlEncode(payload_json);
+  std::string token =
+      Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})") + "." + Base64UrlEncode(payload_json);
   return token + "." + Base64UrlEncode(HmacSha256(kJwtSecret, token));
 }
 
@@ -97,9 +97,9 @@ TEST_SUITE("CredentialService") {
   TEST_CASE("refuses an expired session token, also once it was cached") {
     Fixture f;
     const std::string token = f.Session(/*ttl=*/60);
-    REQUIRE(f.credentials().VerifySession(token).ok());   // verified and cached
+    REQUIRE(f.credentials().VerifySession(token).ok());  // verified and cached
     f.clock.Advance(59'000);
-    CHECK(f.credentials().VerifySession(token).ok());     // still valid: the cache answers
+    CHECK(f.credentials().VerifySession(token).ok());  // still valid: the cache answers
     f.clock.Advance(1'000);
     CheckRequired(f.credentials().VerifySession(token));  // exp reached: as verification
     CHECK_FALSE(VerifySessionToken(kJwtSecret, token, f.now()).ok());
@@ -110,9 +110,9 @@ TEST_SUITE("CredentialService") {
   TEST_CASE("the cache answers exactly like verification at every second around exp and nbf") {
     Fixture f;
     const std::int64_t t0 = f.now();
-    const std::string token = SignedJwt(R"({"userId":"u","spaceId":"s","mode":"dev","nbf":)" +
-                                        std::to_string(t0 + 5) + R"(,"exp":)" +
-                                        std::to_string(t0 + 10) + "}");
+    const std::string token =
+        SignedJwt(R"({"userId":"u","spaceId":"s","mode":"dev","nbf":)" + std::to_string(t0 + 5) +
+                  R"(,"exp":)" + std::to_string(t0 + 10) + "}");
     // Walk forwards and back again: a cached entry must never outlive or predate validity.
     for (std::int64_t second : {0, 4, 5, 6, 9, 10, 11, 7, 3, 5, 9, 10}) {
       f.clock.Set((t0 + second) * 1000);
@@ -171,8 +171,8 @@ TEST_SUITE("CredentialService") {
   TEST_CASE("a malformed Authorization header is ignored in favour of the cookie") {
     Fixture f;
     const std::string cookie = "cast_session=" + f.Session();
-    for (std::string_view header : {"Bearer", "Bearer ", "Bearer   ", "Bearerx abc", "Basic abc",
-                                    "Container abc"}) {
+    for (std::string_view header :
+         {"Bearer", "Bearer ", "Bearer   ", "Bearerx abc", "Basic abc", "Container abc"}) {
       CAPTURE(header);
       CHECK_FALSE(CredentialService::ReadsStore(header));
       Result<Principal> p = f.credentials().Authenticate(header, cookie);

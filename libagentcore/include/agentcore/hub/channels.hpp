@@ -102,12 +102,10 @@ class AGENTCORE_EXPORT ChannelService {
   /// CheckKey's texts, the tagline/mission texts of Create, "archived must be a boolean"),
   /// checked before the channel is looked up; kNotFound "Channel not found" (Cast answers 200
   /// `{"channel":null}`); kAlreadyExists "Channel name already exists"; kInternal.
-  Result<Channel> Update(const Principal& principal, std::string_view channel_id,
-                         const Json& body);
+  Result<Channel> Update(const Principal& principal, std::string_view channel_id, const Json& body);
 
   /// The caller's channel with its whole roster. Errors as Find, kInternal.
-  Result<ChannelWithRoster> GetWithRoster(const Principal& principal,
-                                          std::string_view channel_id);
+  Result<ChannelWithRoster> GetWithRoster(const Principal& principal, std::string_view channel_id);
 
   // --- Raw roster (spec cast §4.5: no broadcasts, no runtime side effects)
 
@@ -204,8 +202,7 @@ AGENTCORE_EXPORT Result<std::optional<std::string>> OptionalString(const Json& o
 
 /// Member `key` as a boolean: nullopt when absent or null, kInvalidArgument
 /// "<key> must be a boolean" otherwise.
-AGENTCORE_EXPORT Result<std::optional<bool>> OptionalBool(const Json& object,
-                                                          std::string_view key);
+AGENTCORE_EXPORT Result<std::optional<bool>> OptionalBool(const Json& object, std::string_view key);
 
 /// The `callsign` and `agentType` of a roster or add-agent body (spec cast §4.5, §4.6). The
 /// pointers point into the body and are valid while it is unchanged.
