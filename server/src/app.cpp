@@ -17,17 +17,6 @@
 namespace agentcore::server {
 namespace {
 
-std::string_view BearerToken(std::string_view header) {
-  constexpr std::string_view kScheme = "bearer";
-  if (header.size() <= kScheme.size() || !EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
-    return {};
-  }
-  std::string_view rest = header.substr(kScheme.size());
-  if (rest.empty() || (rest[0] != ' ' && rest[0] != '\t')) return {};
-  while (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) rest.remove_prefix(1);
-  return rest;
-}
-
 /// `<dir of /proc/self/exe>/echo-agent` when that file exists, else empty.
 std::string DefaultAgentBinary() {
   std::error_code ec;
@@ -50,6 +39,8 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   o.jwt_secret = config.jwt_secret;
   o.container_secret = config.container_secret;
   o.stop_agents_on_close = !config.agents_outlive_server;
+  // The routing records' share of the read cache (read_cache.hpp) lives in the hub.
+  o.routing_cache_bytes = config.read_cache_bytes / 8;
   LocalProcessOptions& local = o.local_process;
   local.data_dir = config.data_dir;
   local.kill_grace = config.agent_kill_grace;
@@ -148,10 +139,6 @@ asio::awaitable<T> App::WriteMessage(NewMessage message,
   co_return co_await AwaitCallback<T>(std::move(start));
 }
 
-asio::awaitable<Result<Message>> App::AppendMessage(NewMessage message) {
-  return WriteMessage(std::move(message), &Store::AppendMessage, &Store::AppendMessageAsync);
-}
-
 asio::awaitable<Result<MessageCompletion>> App::CompleteMessage(NewMessage message) {
   return WriteMessage(std::move(message), &Store::CompleteMessage, &Store::CompleteMessageAsync);
 }
@@ -175,53 +162,15 @@ void App::WriteAccessLog(const AccessRecord& r) {
 }
 
 Result<Principal> App::Authenticate(const Request& request) {
-  static const Status kRequired(ErrorCode::kUnauthenticated, "Authentication required");
-  if (auto authorization = request.Find("Authorization")) {
-    std::string_view key = BearerToken(*authorization);
-    if (!key.empty()) {
-      Result<ApiKey> found = store().FindApiKeyByHash(ApiKeyHash(key));
-      if (!found.ok() || found->revoked) return kRequired;
-      Principal p;
-      p.kind = Principal::Kind::kApiKey;
-      p.space_id = found->space_id;
-      return p;
-    }
-  }
-  auto cookie_header = request.Find("Cookie");
-  if (!cookie_header) return kRequired;
-  auto token = FindCookie(*cookie_header, kSessionCookieName);
-  if (!token) return kRequired;
-  return VerifySession(*token);
-}
-
-Result<Principal> App::VerifySession(std::string_view token) {
-  static const Status kRequired(ErrorCode::kUnauthenticated, "Authentication required");
-  const std::int64_t now = clock_->NowMillis() / 1000;
-  const std::size_t hash = TokenHash()(token);
-  SessionShard& shard = sessions_[hash % kSessionShards];
-  {
-    std::lock_guard lock(shard.mu);
-    auto it = shard.tokens.find(token);
-    if (it != shard.tokens.end() && now >= it->second.verified_at && now < it->second.exp) {
-      return it->second.principal;
-    }
-  }
-  Result<SessionClaims> claims = VerifySessionToken(hub_->jwt_secret(), token, now);
-  if (!claims.ok()) return kRequired;
-  Principal p;
-  p.kind = Principal::Kind::kSession;
-  p.space_id = claims->space_id;
-  p.user_id = claims->user_id;
-  p.mode = claims->mode;
-  std::lock_guard lock(shard.mu);
-  if (shard.tokens.size() >= kSessionsPerShard) shard.tokens.clear();
-  shard.tokens.insert_or_assign(std::string(token), VerifiedSession{p, now, claims->exp});
-  return p;
+  return hub_->credentials().Authenticate(request.Find("Authorization").value_or(""),
+                                          request.Find("Cookie").value_or(""));
 }
 
 Result<AgentIdentity> App::AuthenticateContainer(const Request& request) {
-  auto header = request.Find("Authorization");
-  return ParseContainerAuthorization(hub_->container_secret(), header ? *header : std::string_view());
+  AGENTCORE_ASSIGN_OR_RETURN(
+      Principal caller,
+      hub_->credentials().AuthenticateContainer(request.Find("Authorization").value_or("")));
+  return std::move(caller.agent);
 }
 
 }  // namespace agentcore::server

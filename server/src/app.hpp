@@ -4,16 +4,13 @@
 /// The composition root: the store, the HTTP engine and its routes, the broadcaster, the pool
 /// for blocking store calls, credentials. Start and Stop order everything.
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 
 #include <asio/associated_executor.hpp>
@@ -26,6 +23,7 @@
 
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
+#include <agentcore/hub/credentials.hpp>
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/result.hpp>
 #include <agentcore/store/store.hpp>
@@ -42,15 +40,6 @@
 namespace agentcore::server {
 
 class Orchestrator;
-
-/// Who is calling a session-authenticated route.
-struct Principal {
-  enum class Kind { kSession, kApiKey };
-  Kind kind = Kind::kSession;
-  std::string space_id;
-  std::string user_id;  // sessions only
-  std::string mode;     // sessions: "dev" | "workos"
-};
 
 class App {
  public:
@@ -126,17 +115,14 @@ class App {
   /// way AppendMessage does: no pool thread with a store that has native async writes.
   asio::awaitable<Result<MessageCompletion>> CompleteMessage(NewMessage message);
 
-  /// Appends a message for a request handler (POST /channels/:id/messages). With a store that
-  /// queues writes itself (SQLite) the coroutine resumes once the write committed and no pool
-  /// thread is involved; otherwise (PostgreSQL) the blocking call runs on the pool.
-  asio::awaitable<Result<Message>> AppendMessage(NewMessage message);
-
   // --- credentials ---------------------------------------------------------------------------
 
-  /// Session cookie (`cast_session`) or `Authorization: Bearer <api key>`. On failure the
-  /// status message is Cast's text ("Authentication required").
+  /// The request's `Authorization` and `Cookie` headers through the hub's
+  /// CredentialService::Authenticate (session cookie or API key; "Authentication required").
+  /// Reads the store for an API key (CredentialService::ReadsStore).
   Result<Principal> Authenticate(const Request& request);
-  /// `Authorization: Container|Agent <token>` (§4.2); Cast's texts on failure.
+  /// The request's `Authorization` header through CredentialService::AuthenticateContainer
+  /// (§4.2): the token's agent; Cast's texts on failure.
   Result<AgentIdentity> AuthenticateContainer(const Request& request);
   const std::string& jwt_secret() const { return hub_->jwt_secret(); }
   const std::string& container_secret() const { return hub_->container_secret(); }
@@ -162,30 +148,6 @@ class App {
                                   void (Store::*async)(NewMessage, std::function<void(T)>));
   App(ServerConfig config, Clock* clock);
   void WriteAccessLog(const AccessRecord& record);
-  Result<Principal> VerifySession(std::string_view token);
-
-  // Session tokens verified before. Verification depends only on the token and the (constant)
-  // secret, except for time: exp and nbf. An entry is used only while the clock reads at
-  // least its verification time (nbf held then, and still holds) and less than its exp
-  // (truncated to whole seconds: never later than the token's), so a hit answers exactly as
-  // VerifySessionToken would. Bounded: a full shard is emptied.
-  struct VerifiedSession {
-    Principal principal;
-    std::int64_t verified_at = 0;  // Unix seconds
-    std::int64_t exp = 0;          // Unix seconds
-  };
-  struct TokenHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  struct SessionShard {
-    std::mutex mu;
-    // Guarded by mu.
-    std::unordered_map<std::string, VerifiedSession, TokenHash, std::equal_to<>> tokens;
-  };
-  static constexpr std::size_t kSessionShards = 8;
-  static constexpr std::size_t kSessionsPerShard = 1024;
-  std::array<SessionShard, kSessionShards> sessions_;
 
   ServerConfig config_;
   Clock* clock_;

@@ -19,15 +19,6 @@ void AppendOptional(std::string* key, const std::optional<std::string>& value) {
   }
 }
 
-std::size_t RoutingBytes(std::string_view key, const ReadCache::Routing& r) {
-  std::size_t n = kEntryOverhead + key.size() + sizeof(ReadCache::Routing);
-  const Channel& c = r.channel;
-  n += c.id.size() + c.space_id.size() + c.name.size() + c.tagline.size() + c.mission.size();
-  for (const std::string& s : r.roster.agents) n += sizeof(std::string) + s.size();
-  for (const std::string& s : r.roster.users) n += sizeof(std::string) + s.size();
-  return n + r.roster.leader.size();
-}
-
 }  // namespace
 
 template <typename V>
@@ -135,19 +126,10 @@ void ReadCache::PutPage(std::string key, std::shared_ptr<const Page> page) {
   ThisThread().pages.Put(std::move(key), std::move(page), bytes);
 }
 
-std::shared_ptr<const ReadCache::Routing> ReadCache::FindRouting(std::string_view channel_id) {
-  return ThisThread().routing.Find(channel_id);
-}
-
-void ReadCache::PutRouting(std::string channel_id, std::shared_ptr<const Routing> routing) {
-  const std::size_t bytes = RoutingBytes(channel_id, *routing);
-  ThisThread().routing.Put(std::move(channel_id), std::move(routing), bytes);
-}
-
 std::size_t ReadCache::bytes() const {
   std::lock_guard lock(parts_mu_);
   std::size_t n = 0;
-  for (const auto& entry : parts_) n += entry.second->pages.bytes() + entry.second->routing.bytes();
+  for (const auto& entry : parts_) n += entry.second->pages.bytes();
   return n;
 }
 

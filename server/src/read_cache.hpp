@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-/// ReadCache: exact caching of the two hottest reads, so that repeated requests skip the store
-/// and the JSON building.
-///
-/// * pages: the serialized 200 body of `GET /channels/:id/messages`, keyed by channel id,
-///   limit, since, before and forAgent, validated by the channel's `messages` version;
-/// * routing: the channel record and its routing roster read by `POST /channels/:id/messages`,
-///   keyed by channel id, validated by the channel's `channel` version (row and roster).
+/// ReadCache: exact caching of the hottest read, so that repeated requests skip the store and
+/// the JSON building: the serialized 200 body of `GET /channels/:id/messages`, keyed by channel
+/// id, limit, since, before and forAgent, validated by the channel's `messages` version. (The
+/// other hot read, the channel and routing roster a POST reads, is cached by the hub's channel
+/// service, hub/channels.hpp, with 1/8 of the configured bytes.)
 ///
 /// Exact, not time-based: every entry carries the Store::CurrentChannelVersions() read *before*
 /// the data it holds, and a handler serves an entry only while the store still reports the same
@@ -20,9 +18,9 @@
 /// so the io threads never share a cache line on a hit (a shared cache measured 10-25 % fewer
 /// GETs/s with one hot page: its mutex and the entry's reference count bounced between the two
 /// cores). A page is then cached once per thread that serves it; exactness does not depend on
-/// which part answers. Within a part, each kind keeps at most its share (pages 7/8, routing
-/// 1/8, counted as key + body or an estimate of the records' bytes) in 16 shards that each
-/// evict their least recently used entries. 0 turns the cache off. Entries are immutable and
+/// which part answers. Within a part, pages keep at most 7/8 of it (the rest is the hub's
+/// routing cache), counted as key + body, in 16 shards that each evict their least recently
+/// used entries. 0 turns the cache off. Entries are immutable and
 /// shared: a hit hands out a reference to the entry, never a copy made under a lock.
 /// Thread-safe.
 
@@ -41,7 +39,6 @@
 #include <utility>
 #include <vector>
 
-#include <agentcore/mention/router.hpp>
 #include <agentcore/store/records.hpp>
 
 namespace agentcore::server {
@@ -53,12 +50,6 @@ class ReadCache {
     std::uint64_t messages_version = 0;  // ChannelVersions::messages read before the page
     std::string space_id;                // the channel's (never changes): the space check
     std::string body;
-  };
-  /// What `POST /channels/:id/messages` reads before appending.
-  struct Routing {
-    std::uint64_t channel_version = 0;  // ChannelVersions::channel read before the records
-    Channel channel;
-    RoutingRoster roster;
   };
 
   /// `threads`: how many threads will use it (the io threads); each gets max_bytes / threads.
@@ -78,19 +69,17 @@ class ReadCache {
   /// The entry stored under `key`, or null; the caller compares its version.
   std::shared_ptr<const Page> FindPage(std::string_view key);
   void PutPage(std::string key, std::shared_ptr<const Page> page);
-  std::shared_ptr<const Routing> FindRouting(std::string_view channel_id);
-  void PutRouting(std::string channel_id, std::shared_ptr<const Routing> routing);
 
   /// Lookups that found a valid entry / did not, as the handlers report them (metrics, tests).
   void CountHit() { hits_.fetch_add(1, std::memory_order_relaxed); }
   void CountMiss() { misses_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
-  /// Bytes charged by the entries held now (both kinds, every thread's part).
+  /// Bytes charged by the entries held now (every thread's part).
   std::size_t bytes() const;
 
  private:
-  // One kind of entry: 16 LRU shards sharing a byte budget.
+  // 16 LRU shards sharing a byte budget.
   template <typename V>
   class Lru {
    public:
@@ -129,9 +118,8 @@ class ReadCache {
 
   // One thread's part.
   struct Part {
-    explicit Part(std::size_t bytes) : pages(bytes - bytes / 8), routing(bytes / 8) {}
+    explicit Part(std::size_t bytes) : pages(bytes - bytes / 8) {}
     Lru<Page> pages;
-    Lru<Routing> routing;
   };
   // The calling thread's part, created on its first use.
   Part& ThisThread();

@@ -4,6 +4,9 @@
 #include <mutex>
 #include <utility>
 
+#include <agentcore/hub/channels.hpp>
+#include <agentcore/hub/credentials.hpp>
+
 namespace agentcore {
 
 Publisher::~Publisher() = default;
@@ -72,6 +75,10 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   } else {
     AGENTCORE_ASSIGN_OR_RETURN(hub->store_, OpenStore(o.store_url));
   }
+  hub->credentials_ = std::make_unique<CredentialService>(*hub->store_, *hub->clock_,
+                                                          hub->jwt_secret_,
+                                                          hub->container_secret_);
+  hub->channels_ = std::make_unique<ChannelService>(*hub, o.routing_cache_bytes);
   if (o.executor == nullptr) hub->owned_executor_ = NewThreadPoolExecutor(o.background_threads);
   hub->executor_ = o.executor != nullptr ? o.executor : hub->owned_executor_.get();
   if (o.transport == nullptr) hub->owned_transport_ = NewHttpAgentTransport(o.push_timeout);

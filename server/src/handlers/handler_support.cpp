@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "handlers/handler_support.hpp"
 
-#include <cmath>
 #include <cstdio>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include <agentcore/clock.hpp>
 #include <agentcore/json_writer.hpp>
@@ -52,84 +49,21 @@ Status StoreError(const Status& store_status) {
 asio::awaitable<Result<Principal>> AuthenticateCaller(RequestContext& ctx) {
   App& app = ctx.app();
   const Request& request = ctx.request();
-  if (request.Find("Authorization")) {
-    co_return co_await app.Offload([&app, &request] { return app.Authenticate(request); });
+  if (CredentialService::ReadsStore(request.Find("Authorization").value_or(""))) {
+    auto authenticate = [&app, &request] { return app.Authenticate(request); };
+    co_return co_await app.Offload(std::move(authenticate));
   }
   co_return app.Authenticate(request);
 }
 
 Result<Channel> FindChannelInSpace(App& app, const Principal& principal,
                                    std::string_view channel_id, std::string_view not_found_text) {
-  if (!CheckKey("channelId", channel_id).ok()) return NotFound(std::string(not_found_text));
-  Result<Channel> channel = app.store().GetChannel(channel_id);
-  if (!channel.has_value()) {
-    if (channel.status().code() == ErrorCode::kNotFound) {
-      return NotFound(std::string(not_found_text));
-    }
-    return StoreError(channel.status());
-  }
-  // spec cast §8 #16: the space comes from the credentials, and a channel of another space is
-  // answered exactly like a missing one, so ids of other spaces cannot even be probed.
-  if (channel->space_id != principal.space_id) return NotFound(std::string(not_found_text));
-  return channel;
+  return app.hub().channels().Find(principal, channel_id, not_found_text);
 }
 
-Result<RoutingRoster> LoadRoutingRoster(App& app, const Channel& channel) {
-  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel.id);
-  if (!roster.has_value()) return StoreError(roster.status());
-  std::vector<RoutingRosterEntry> entries;
-  entries.reserve(roster->size());
-  for (const RosterEntry& e : *roster) {
-    entries.push_back({e.callsign, e.agent_type, e.status == "archived", e.created_at});
-  }
-  Result<Space> space = app.store().GetSpace(channel.space_id);
-  if (!space.has_value() && space.status().code() != ErrorCode::kNotFound) {
-    return StoreError(space.status());
-  }
-  std::optional<std::string_view> owner;
-  if (space.has_value() && !space->owner_callsign.empty()) owner = space->owner_callsign;
-  return BuildRoutingRoster(entries, owner);
-}
-
-bool IsTruthy(const Json* value) {
-  if (value == nullptr) return false;
-  switch (value->type()) {
-    case JsonType::kNull: return false;
-    case JsonType::kBool: return value->as_bool();
-    case JsonType::kNumber: return value->as_number() != 0 && !std::isnan(value->as_number());
-    case JsonType::kString: return !value->as_string().empty();
-    case JsonType::kArray:
-    case JsonType::kObject: return true;
-  }
-  return false;
-}
-
-Result<std::optional<std::string>> OptionalString(const Json& object, std::string_view key) {
-  const Json* value = object.Find(key);
-  if (value == nullptr || value->is_null()) return std::optional<std::string>();
-  if (!value->is_string()) return InvalidArgument(fmt::format("{} must be a string", key));
-  return std::optional<std::string>(value->as_string());
-}
-
-Result<std::optional<bool>> OptionalBool(const Json& object, std::string_view key) {
-  const Json* value = object.Find(key);
-  if (value == nullptr || value->is_null()) return std::optional<bool>();
-  if (!value->is_bool()) return InvalidArgument(fmt::format("{} must be a boolean", key));
-  return std::optional<bool>(value->as_bool());
-}
-
-Status CheckKey(std::string_view field, std::string_view value) {
-  if (value.size() > kMaxKeyBytes) {
-    return InvalidArgument(fmt::format("{} is too long (max {} bytes)", field, kMaxKeyBytes));
-  }
-  return CheckText(field, value);
-}
-
-Status CheckText(std::string_view field, std::string_view value) {
-  if (value.find('\0') != std::string_view::npos) {
-    return InvalidArgument(fmt::format("{} must not contain NUL characters", field));
-  }
-  return Status();
+Result<ChannelWithRoster> LoadChannelWithRoster(App& app, const Principal& principal,
+                                                std::string_view channel_id) {
+  return app.hub().channels().GetWithRoster(principal, channel_id);
 }
 
 void PublishMessage(App& app, const Message& message, bool is_broadcast) {
@@ -162,26 +96,6 @@ void LogError(std::string_view what, const Status& status) {
       .EndObject();
   line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), stderr);
-}
-
-Result<ChannelWithRoster> LoadChannelWithRoster(App& app, const Principal& principal,
-                                                std::string_view channel_id) {
-  Result<Channel> channel = FindChannelInSpace(app, principal, channel_id);
-  if (!channel.has_value()) return channel.status();
-  Result<std::vector<RosterEntry>> roster = app.store().ListRoster(channel->id);
-  if (!roster.has_value()) return StoreError(roster.status());
-  return ChannelWithRoster{std::move(*channel), std::move(*roster)};
-}
-
-Result<AgentFields> RequireAgentFields(const Json& body) {
-  AgentFields fields{body.FindString("callsign"), body.FindString("agentType")};
-  if (fields.callsign == nullptr || fields.callsign->empty() || fields.agent_type == nullptr ||
-      fields.agent_type->empty()) {
-    return InvalidArgument("callsign and agentType are required");
-  }
-  AGENTCORE_RETURN_IF_ERROR(CheckKey("callsign", *fields.callsign));
-  AGENTCORE_RETURN_IF_ERROR(CheckKey("agentType", *fields.agent_type));
-  return fields;
 }
 
 }  // namespace agentcore::server

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// spec cast §4.7: reading a channel's messages and posting one (mention routing §3).
+// spec cast §4.7: reading a channel's messages and posting one (mention routing §3; the
+// rules: hub/channels.hpp).
 #include <charconv>
 #include <memory>
 #include <optional>
@@ -7,9 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <agentcore/hub/channels.hpp>
 #include <agentcore/json_writer.hpp>
-#include <agentcore/mention/mention.hpp>
-#include <agentcore/mention/router.hpp>
 
 #include "app.hpp"
 #include "handlers/agent_hooks.hpp"
@@ -138,181 +138,41 @@ asio::awaitable<Result<Response>> ListMessages(RequestContext& ctx, const Princi
 
 // --- POST /channels/:channelId/messages
 
-struct PostInput {
-  std::string sender;
-  std::string content;
-  std::string sender_type;
-  std::string type;
-  std::vector<std::string> attach_slugs;
-};
-
-// How JavaScript's template literal prints a non-string senderType, near enough for an error.
-std::string Display(const Json& value) {
-  if (value.is_string()) return value.as_string();
-  if (value.is_object()) return "[object Object]";
-  return ToJson(value);
-}
-
-// Steps 1–4 of Cast's validation order (the request alone, no store).
-Result<PostInput> ReadPostBody(const Request& request) {
-  Result<Json> body = ParseJsonBody(request);
-  if (!body.has_value()) return body.status();
-  const std::string* sender = body->FindString("sender");
-  const std::string* content = body->FindString("content");
-  if (sender == nullptr || sender->empty() || content == nullptr || content->empty()) {
-    // Cast's inner "Message content required" cannot be reached behind this check.
-    return InvalidArgument("sender and content are required");
+/// Posts through the hub (ChannelService: Cast's validation order, routing, store, publish).
+/// With a store that queues writes itself (SQLite) the reads run here and the coroutine resumes
+/// once the write committed, with no pool thread involved; otherwise (PostgreSQL) the whole
+/// blocking call runs on the pool.
+asio::awaitable<Result<PostedMessage>> Post(App& app, const Principal& principal,
+                                            const std::string& channel_id, Json& body) {
+  ChannelService& channels = app.hub().channels();
+  if (!app.store().HasNativeAsyncWrites()) {
+    auto post = [&channels, &principal, &channel_id, &body] {
+      return channels.PostMessage(principal, channel_id, std::move(body));
+    };
+    co_return co_await app.Offload(std::move(post));
   }
-  if (Status s = CheckKey("sender", *sender); !s.ok()) return s;
-  if (Status s = CheckText("content", *content); !s.ok()) return s;
-  PostInput in;
-  in.sender = *sender;
-  in.content = *content;
-  in.sender_type = "user";
-  if (const Json* sender_type = body->Find("senderType")) {
-    if (!sender_type->is_string() ||
-        (sender_type->as_string() != "user" && sender_type->as_string() != "agent")) {
-      return InvalidArgument("Invalid senderType: " + Display(*sender_type) +
-                             ". Must be 'user' or 'agent'");
-    }
-    in.sender_type = sender_type->as_string();
-  }
-  const std::string* type = body->FindString("type");
-  in.type = type != nullptr && *type == "event" ? "event"
-            : in.sender_type == "user"          ? "user"
-                                                : "agent_message";
-  const Json* slugs = body->Find("attachSlugs");
-  if (slugs != nullptr && !slugs->is_null()) {
-    if (!slugs->is_array()) return InvalidArgument("attachSlugs must be an array of strings");
-    for (const Json& slug : slugs->as_array()) {
-      if (!slug.is_string()) return InvalidArgument("attachSlugs must be an array of strings");
-      if (Status s = CheckKey("attachSlugs", slug.as_string()); !s.ok()) return s;
-      in.attach_slugs.push_back(slug.as_string());
-    }
-  }
-  return in;
-}
-
-// Step 5: each attached slug must be an asset of the channel. `channel` is null when the
-// channel is unknown to the caller: then no artifact is visible either.
-Status CheckAttachments(App& app, const Channel* channel, const std::vector<std::string>& slugs) {
-  for (const std::string& slug : slugs) {
-    if (channel == nullptr) return NotFound("Artifact not found: " + slug);
-    Result<Artifact> artifact = app.store().GetArtifact(channel->id, slug);
-    if (!artifact.has_value()) {
-      if (artifact.status().code() == ErrorCode::kNotFound) {
-        return NotFound("Artifact not found: " + slug);
-      }
-      return StoreError(artifact.status());
-    }
-    if (artifact->type != "asset") {
-      return InvalidArgument("Artifact '" + slug + "' is not an asset (type: " + artifact->type +
-                             ")");
-    }
-  }
-  return Status();
-}
-
-NewMessage BuildMessage(App& app, const Channel& channel, PostInput in, const Routing& routing) {
-  NewMessage m;
-  m.id = app.NewId();
-  m.space_id = channel.space_id;
-  m.channel_id = channel.id;
-  m.sender = std::move(in.sender);
-  m.sender_type = std::move(in.sender_type);
-  m.type = std::move(in.type);
-  m.content = Json(std::move(in.content));
-  // Cast stores [""] for a human message in a channel without agents (the empty leader, §8 #4);
-  // agentcore stores no empty callsign, so that message is addressed to nobody.
-  std::vector<std::string> addressed;
-  for (const std::string& target : routing.targets) {
-    if (!target.empty()) addressed.push_back(target);
-  }
-  if (!addressed.empty()) m.addressed_agents = std::move(addressed);
-  if (!in.attach_slugs.empty()) {
-    JsonArray slugs(in.attach_slugs.begin(), in.attach_slugs.end());
-    Json metadata = Json::Object();
-    metadata.Set("attachmentSlugs", Json(std::move(slugs)));
-    m.metadata = std::move(metadata);
-  }
-  return m;
+  auto start = [&channels, &principal, &channel_id, &body](auto done) {
+    channels.PostMessageAsync(principal, channel_id, std::move(body), std::move(done));
+  };
+  co_return co_await app.AwaitCallback<Result<PostedMessage>>(std::move(start));
 }
 
 asio::awaitable<Result<Response>> PostMessage(RequestContext& ctx, const Principal& principal) {
   App& app = ctx.app();
-  Result<PostInput> in = ReadPostBody(ctx.request());
-  if (!in.has_value()) co_return in.status();
-  constexpr std::string_view kNotFoundText = "Channel not found or has no roster";
-  const std::string& channel_id = ctx.Param("channelId");
-  // The channel and its routing roster, from the cache (read_cache.hpp) while the channel's
-  // version (row and roster) is the one read before them; else from the store, then cached.
-  ReadCache& cache = app.read_cache();
-  std::optional<ChannelVersions> versions = CacheableVersions(app, channel_id);
-  std::shared_ptr<const ReadCache::Routing> cached;
-  if (versions) {
-    cached = cache.FindRouting(channel_id);
-    if (cached != nullptr && cached->channel_version != versions->channel) cached.reset();
-    cached != nullptr ? cache.CountHit() : cache.CountMiss();
-  }
-  std::optional<Channel> loaded;
-  const Channel* channel = nullptr;
-  Status channel_status;
-  if (cached != nullptr) {
-    // spec cast §8 #16: another space's channel is answered like a missing one.
-    if (cached->channel.space_id == principal.space_id) {
-      channel = &cached->channel;
-    } else {
-      channel_status = NotFound(std::string(kNotFoundText));
-    }
-  } else {
-    Result<Channel> found = FindChannelInSpace(app, principal, channel_id, kNotFoundText);
-    if (found.has_value()) {
-      channel = &loaded.emplace(*std::move(found));
-    } else {
-      channel_status = found.status();
-    }
-  }
-  if (channel == nullptr && channel_status.code() != ErrorCode::kNotFound) {
-    co_return channel_status;
-  }
-  if (Status s = CheckAttachments(app, channel, in->attach_slugs); !s.ok()) co_return s;
-  if (channel == nullptr) co_return channel_status;  // step 6
+  Result<Json> body = ParseJsonBody(ctx.request());
+  if (!body.has_value()) co_return body.status();
+  Result<PostedMessage> posted = co_await Post(app, principal, ctx.Param("channelId"), *body);
+  if (!posted.has_value()) co_return posted.status();
+  co_await DeliverToAgents(app, posted->message, posted->targets);
 
-  std::optional<RoutingRoster> loaded_roster;
-  const RoutingRoster* roster = nullptr;
-  if (cached != nullptr) {
-    roster = &cached->roster;
-  } else {
-    Result<RoutingRoster> built = LoadRoutingRoster(app, *channel);
-    if (!built.has_value()) co_return built.status();
-    roster = &loaded_roster.emplace(*std::move(built));
-    if (versions) {
-      auto entry = std::make_shared<ReadCache::Routing>();
-      entry->channel_version = versions->channel;
-      entry->channel = *channel;
-      entry->roster = *roster;
-      cache.PutRouting(channel_id, std::move(entry));
-    }
-  }
-  // spec cast §3.4: a human sender gets the leader fallback; the sender is never excluded.
-  SenderKind kind = in->sender_type == "user" ? SenderKind::kHuman : SenderKind::kAgent;
-  Routing routing = RouteMessage(ParseMentions(in->content), kind, *roster);
-  std::vector<std::string> attach_slugs = in->attach_slugs;
-  NewMessage message = BuildMessage(app, *channel, *std::move(in), routing);
-  // Awaits the commit without a pool thread (SQLite: the writer thread posts the result back).
-  Result<Message> stored = co_await app.AppendMessage(std::move(message));
-  if (!stored.has_value()) co_return StoreError(stored.status());
-  PublishMessage(app, *stored, routing.is_broadcast);
-  co_await DeliverToAgents(app, *stored, InvocationTargets(routing, *roster));
-
-  std::string body;
-  JsonWriter w(&body);
+  std::string out;
+  JsonWriter w(&out);
   w.BeginObject().Key("message");
-  WriteMessageJson(w, *stored);
+  WriteMessageJson(w, posted->message);
   w.Key("attachmentSlugs").BeginArray();
-  for (const std::string& slug : attach_slugs) w.String(slug);
+  for (const std::string& slug : posted->attachment_slugs) w.String(slug);
   w.EndArray().EndObject();
-  co_return JsonResponse(201, std::move(body));
+  co_return JsonResponse(201, std::move(out));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <agentcore/hub/channels.hpp>
+
 #include "app.hpp"
 #include "handlers/handlers.hpp"
 #include "handlers/handler_support.hpp"
@@ -61,14 +63,16 @@ asio::awaitable<Response> Metrics(RequestContext& ctx) {
         app.open_connections());
   Gauge(&out, "agentcore_subscribers", "WebSocket and SSE subscribers.",
         app.broadcaster().SubscriberCount());
+  // The page cache (server) and the routing cache (the hub's channel service), as one.
+  const ChannelService::CacheStats routing = app.hub().channels().routing_cache_stats();
   Counter(&out, "agentcore_read_cache_hits_total",
           "Message pages and routing reads answered from the read cache.",
-          app.read_cache().hits());
+          app.read_cache().hits() + routing.hits);
   Counter(&out, "agentcore_read_cache_misses_total",
           "Cacheable reads that went to the store (SQLite; PostgreSQL never caches).",
-          app.read_cache().misses());
+          app.read_cache().misses() + routing.misses);
   Gauge(&out, "agentcore_read_cache_bytes", "Bytes held by the read cache.",
-        app.read_cache().bytes());
+        app.read_cache().bytes() + routing.bytes);
   if (std::optional<StoreWriterStats> w = app.store().GetWriterStats()) {
     Counter(&out, "agentcore_store_commits_total",
             "Write transactions committed (a group commit counts once).", w->commits);

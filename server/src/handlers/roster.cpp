@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// spec cast §4.5: raw roster CRUD, no broadcasts and no runtime side effects.
+// spec cast §4.5: raw roster CRUD, no broadcasts and no runtime side effects (the rules:
+// hub/channels.hpp).
 #include <string>
 #include <utility>
-#include <vector>
 
+#include <agentcore/hub/channels.hpp>
 #include <agentcore/json_writer.hpp>
-#include <agentcore/state/agent_state.hpp>
 
 #include "app.hpp"
 #include "handlers/handler_support.hpp"
@@ -16,14 +16,13 @@ namespace agentcore::server {
 namespace {
 
 asio::awaitable<Result<Response>> ListRoster(RequestContext& ctx, const Principal& principal) {
-  App& app = ctx.app();
-  Result<ChannelWithRoster> loaded = LoadChannelWithRoster(app, principal, ctx.Param("channelId"));
+  Result<ChannelWithRoster> loaded =
+      ctx.app().hub().channels().GetWithRoster(principal, ctx.Param("channelId"));
   if (!loaded.has_value()) co_return loaded.status();
-  const std::vector<RosterEntry>* roster = &loaded->roster;
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("roster").BeginArray();
-  for (const RosterEntry& e : *roster) {
+  for (const RosterEntry& e : loaded->roster) {
     if (e.status != "archived") WriteRosterEntryJson(w, e);
   }
   w.EndArray().EndObject();
@@ -31,40 +30,14 @@ asio::awaitable<Result<Response>> ListRoster(RequestContext& ctx, const Principa
 }
 
 asio::awaitable<Result<Response>> AddToRoster(RequestContext& ctx, const Principal& principal) {
-  App& app = ctx.app();
   Result<Json> body = ParseJsonBody(ctx.request());
   if (!body.has_value()) co_return body.status();
-  Result<AgentFields> fields = RequireAgentFields(*body);
-  if (!fields.has_value()) co_return fields.status();
-  const std::string* callsign = fields->callsign;
-  const std::string* agent_type = fields->agent_type;
-  // Cast stores any string; agentcore keeps roster statuses to the six it knows (§5.9).
-  Result<std::optional<std::string>> status = OptionalString(*body, "status");
-  if (!status.has_value()) co_return status.status();
-  if (*status && !ParseRosterStatus(**status).has_value()) {
-    co_return InvalidArgument("Invalid status: " + **status +
-                              ". Must be one of active, idle, busy, offline, paused, archived");
-  }
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
-  if (!channel.has_value()) co_return channel.status();
-  // No runtime registry exists yet (local runtimes, spec cast §7.5): every runtimeId is
-  // unknown, which is what Cast answers for an id it does not have.
-  if (IsTruthy(body->Find("runtimeId"))) co_return NotFound("Runtime not found");
-
-  NewRosterEntry in;
-  in.channel_id = channel->id;
-  in.callsign = *callsign;
-  in.agent_type = *agent_type;
-  in.status = status->value_or("active");
-  auto add = [&store = app.store(), in] { return store.AddRosterEntry(in); };
-  Result<RosterEntry> entry = co_await app.Offload(std::move(add));
-  if (!entry.has_value()) {
-    // Cast: a 500 from the unique index; agentcore: 409 with its generic text.
-    if (entry.status().code() == ErrorCode::kAlreadyExists) {
-      co_return AlreadyExists("Failed to add to roster");
-    }
-    co_return StoreError(entry.status());
-  }
+  auto add = [&channels = ctx.app().hub().channels(), &principal, &body,
+              &channel_id = ctx.Param("channelId")] {
+    return channels.AddToRoster(principal, channel_id, *body);
+  };
+  Result<RosterEntry> entry = co_await ctx.app().Offload(std::move(add));
+  if (!entry.has_value()) co_return entry.status();
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("entry");
@@ -75,23 +48,12 @@ asio::awaitable<Result<Response>> AddToRoster(RequestContext& ctx, const Princip
 
 asio::awaitable<Result<Response>> RemoveFromRoster(RequestContext& ctx,
                                                    const Principal& principal) {
-  App& app = ctx.app();
-  Result<ChannelWithRoster> loaded = LoadChannelWithRoster(app, principal, ctx.Param("channelId"));
-  if (!loaded.has_value()) co_return loaded.status();
-  const Channel* channel = &loaded->channel;
-  const std::vector<RosterEntry>* roster = &loaded->roster;
-  const std::string& entry_id = ctx.Param("entryId");
-  for (const RosterEntry& e : *roster) {
-    if (e.id != entry_id) continue;
-    auto remove = [&store = app.store(), channel_id = channel->id, callsign = e.callsign] {
-      return store.RemoveRosterEntry(channel_id, callsign);
-    };
-    Status removed = co_await app.Offload(std::move(remove));
-    // Removed concurrently: the outcome the caller wanted.
-    if (!removed.ok() && removed.code() != ErrorCode::kNotFound) co_return StoreError(removed);
-    break;
-  }
-  // Cast answers ok also when nothing matched.
+  auto remove = [&channels = ctx.app().hub().channels(), &principal,
+                 &channel_id = ctx.Param("channelId"), &entry_id = ctx.Param("entryId")] {
+    return channels.RemoveFromRoster(principal, channel_id, entry_id);
+  };
+  Status removed = co_await ctx.app().Offload(std::move(remove));
+  if (!removed.ok()) co_return removed;
   co_return JsonResponse(200, R"({"ok":true})");
 }
 

@@ -42,6 +42,9 @@
 
 namespace agentcore {
 
+class ChannelService;
+class CredentialService;
+
 /// Everything a hub is made of. Every field has a working default.
 struct HubOptions {
   /// The store; when null, OpenStore(store_url) (SQLite file, `postgres://…`, `memory:`).
@@ -73,6 +76,8 @@ struct HubOptions {
   /// Close(): stop every agent the runtimes started (true), or leave them running as a crash
   /// would, for the next hub to reap (false; tests of crash recovery).
   bool stop_agents_on_close = true;
+  /// Bound of the channel service's routing roster cache (hub/channels.hpp); 0 turns it off.
+  std::size_t routing_cache_bytes = 8u << 20;
 };
 
 /// See the top of this file. Thread-safe.
@@ -86,6 +91,10 @@ class AGENTCORE_EXPORT Hub {
   Clock& clock() { return *clock_; }
   RuntimeRegistry& runtimes() { return *runtimes_; }
   const HubOptions& options() const { return options_; }
+  /// Channels, roster and posting (hub/channels.hpp).
+  ChannelService& channels() { return *channels_; }
+  /// Session, API key and container credentials (hub/credentials.hpp).
+  CredentialService& credentials() { return *credentials_; }
 
   /// A new record id (a ULID on the hub's clock).
   std::string NewId() { return ulids_.Next(); }
@@ -135,6 +144,8 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<RuntimeRegistry> runtimes_;
+  std::unique_ptr<CredentialService> credentials_;
+  std::unique_ptr<ChannelService> channels_;
   std::atomic<bool> closed_{false};
 };
 

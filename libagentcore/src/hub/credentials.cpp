@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <agentcore/hub/credentials.hpp>
+
+#include <utility>
+
+namespace agentcore {
+namespace {
+
+const Status& AuthenticationRequired() {
+  static const Status kRequired(ErrorCode::kUnauthenticated, "Authentication required");
+  return kRequired;
+}
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The credential of `Bearer <credential>` (scheme case-insensitive, at least one blank after
+// it), or empty when the value is not a Bearer credential.
+std::string_view BearerCredential(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (Lower(header[i]) != kScheme[i]) return {};
+  }
+  std::string_view rest = header.substr(kScheme.size());
+  if (!IsBlank(rest[0])) return {};
+  while (!rest.empty() && IsBlank(rest[0])) rest.remove_prefix(1);
+  return rest;
+}
+
+}  // namespace
+
+CredentialService::CredentialService(Store& store, Clock& clock, std::string jwt_secret,
+                                     std::string container_secret)
+    : store_(store),
+      clock_(clock),
+      jwt_secret_(std::move(jwt_secret)),
+      container_secret_(std::move(container_secret)) {}
+
+bool CredentialService::ReadsStore(std::string_view authorization) {
+  return !BearerCredential(authorization).empty();
+}
+
+Result<Principal> CredentialService::Authenticate(std::string_view authorization,
+                                                  std::string_view cookie_header) {
+  // spec cast §4.1: an API key, when one is presented, decides alone.
+  if (std::string_view key = BearerCredential(authorization); !key.empty()) {
+    return VerifyApiKey(key);
+  }
+  if (cookie_header.empty()) return AuthenticationRequired();
+  std::optional<std::string_view> token = FindCookie(cookie_header, kSessionCookieName);
+  if (!token) return AuthenticationRequired();
+  return VerifySession(*token);
+}
+
+Result<Principal> CredentialService::VerifyApiKey(std::string_view key) {
+  Result<ApiKey> found = store_.FindApiKeyByHash(ApiKeyHash(key));
+  if (!found.ok() || found->revoked) return AuthenticationRequired();
+  Principal p;
+  p.kind = Principal::Kind::kApiKey;
+  p.space_id = found->space_id;
+  return p;
+}
+
+Result<Principal> CredentialService::VerifySession(std::string_view token) {
+  const std::int64_t now = clock_.NowMillis() / 1000;
+  SessionShard& shard = sessions_[TokenHash()(token) % kSessionShards];
+  {
+    std::lock_guard lock(shard.mu);
+    auto it = shard.tokens.find(token);
+    // Verification depends only on the token, the (constant) secret and the time (nbf, exp):
+    // an entry verified at or before `now` whose exp is still ahead is what verifying again
+    // would answer.
+    if (it != shard.tokens.end() && now >= it->second.verified_at && now < it->second.exp) {
+      return it->second.principal;
+    }
+  }
+  Result<SessionClaims> claims = VerifySessionToken(jwt_secret_, token, now);
+  if (!claims.ok()) return AuthenticationRequired();
+  Principal p;
+  p.kind = Principal::Kind::kSession;
+  p.space_id = claims->space_id;
+  p.user_id = claims->user_id;
+  p.mode = claims->mode;
+  std::lock_guard lock(shard.mu);
+  if (shard.tokens.size() >= kSessionsPerShard) shard.tokens.clear();
+  shard.tokens.insert_or_assign(std::string(token), VerifiedSession{p, now, claims->exp});
+  return p;
+}
+
+Result<Principal> CredentialService::AuthenticateContainer(std::string_view authorization) {
+  Result<AgentIdentity> agent = ParseContainerAuthorization(container_secret_, authorization);
+  if (!agent.ok()) return agent.status();
+  Principal p;
+  p.kind = Principal::Kind::kContainer;
+  p.space_id = agent->space_id;
+  p.agent = *std::move(agent);
+  return p;
+}
+
+Result<Principal> CredentialService::AuthenticateContainerFor(std::string_view authorization,
+                                                              std::string_view channel_id) {
+  Result<Principal> p = AuthenticateContainer(authorization);
+  if (p.ok() && p->agent.channel_id != channel_id) {
+    return Status(ErrorCode::kPermissionDenied, "container token is for another channel");
+  }
+  return p;
+}
+
+}  // namespace agentcore
