@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // echo-agent: a complete Cast-protocol agent (spec cast §5) on libagentcore alone; the small
-// HTTP server that receives its pushes is http_listener.{hpp,cpp} beside this file. It shows
+// HTTP server that receives its pushes is examples/support/http_listener.{hpp,cpp}. It shows
 // what an agent does:
 //
 //  1. reads CAST_API_URL, CAST_AGENT_ID ({spaceId}:{channelId}:{callsign}) and
@@ -47,13 +47,13 @@
 #include <agentcore/tymbal/writer.hpp>
 #include <agentcore/ulid.hpp>
 
-#include "http_listener.hpp"
+#include "support/http_listener.hpp"
 
 namespace {
 
 using namespace agentcore;
-using echo_agent::HttpReply;
-using echo_agent::HttpRoute;
+using example_http::HttpReply;
+using example_http::HttpRoute;
 
 struct Options {
   std::string api_url;
@@ -90,7 +90,7 @@ class EchoAgent {
   const Options& options() const { return options_; }
 
   /// POST /message: queue it and answer at once (202), as DESIGN expects (§5.3).
-  HttpReply OnMessage(const echo_agent::HttpRequest& request) {
+  HttpReply OnMessage(const example_http::HttpRequest& request) {
     auto auth = request.Find("Authorization");
     if (!auth || *auth != "Bearer " + options_.token) {
       return CastError(401, "Invalid token");
@@ -315,16 +315,16 @@ int main(int argc, char** argv) {
 
   EchoAgent agent(options);
   std::vector<HttpRoute> routes;
-  routes.push_back({"POST", "/message", [&agent](const echo_agent::HttpRequest& request) {
+  routes.push_back({"POST", "/message", [&agent](const example_http::HttpRequest& request) {
                       return agent.OnMessage(request);
                     }});
   routes.push_back({"GET", "/health",
-                    [&agent](const echo_agent::HttpRequest&) { return agent.OnHealth(); }});
-  echo_agent::HttpListenerOptions http_options;
+                    [&agent](const example_http::HttpRequest&) { return agent.OnHealth(); }});
+  example_http::HttpListenerOptions http_options;
   http_options.host = "127.0.0.1";
   http_options.port = static_cast<std::uint16_t>(options.port);
-  Result<std::unique_ptr<echo_agent::HttpListener>> http =
-      echo_agent::HttpListener::Start(std::move(http_options), std::move(routes));
+  Result<std::unique_ptr<example_http::HttpListener>> http =
+      example_http::HttpListener::Start(std::move(http_options), std::move(routes));
   if (!http.ok()) {
     Log("cannot listen: " + http.status().ToString());
     return 1;

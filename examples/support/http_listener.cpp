@@ -17,7 +17,7 @@
 #include <agentcore/json_writer.hpp>
 #include <agentcore/status.hpp>
 
-namespace echo_agent {
+namespace example_http {
 
 namespace {
 
@@ -504,4 +504,4 @@ HttpReply HttpListener::Dispatch(const HttpRequest& request) const {
   return CodedError(404, "not_found", "no route for " + request.method + " " + request.path);
 }
 
-}  // namespace echo_agent
+}  // namespace example_http

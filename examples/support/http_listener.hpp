@@ -30,7 +30,7 @@
 
 #include <agentcore/result.hpp>
 
-namespace echo_agent {
+namespace example_http {
 
 /// One request as a handler sees it. Owned.
 struct HttpRequest {
@@ -115,4 +115,4 @@ class HttpListener {
   std::set<int> connections_;     // guarded by mu_: the open connections' sockets
 };
 
-}  // namespace echo_agent
+}  // namespace example_http
