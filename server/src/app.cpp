@@ -50,6 +50,7 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   o.jwt_secret = config.jwt_secret;
   o.container_secret = config.container_secret;
   o.stop_agents_on_close = !config.agents_outlive_server;
+  o.ingest.stream_save_interval = config.stream_save_interval;
   LocalProcessOptions& local = o.local_process;
   local.data_dir = config.data_dir;
   local.kill_grace = config.agent_kill_grace;
@@ -150,10 +151,6 @@ asio::awaitable<T> App::WriteMessage(NewMessage message,
 
 asio::awaitable<Result<Message>> App::AppendMessage(NewMessage message) {
   return WriteMessage(std::move(message), &Store::AppendMessage, &Store::AppendMessageAsync);
-}
-
-asio::awaitable<Result<MessageCompletion>> App::CompleteMessage(NewMessage message) {
-  return WriteMessage(std::move(message), &Store::CompleteMessage, &Store::CompleteMessageAsync);
 }
 
 void App::WriteAccessLog(const AccessRecord& r) {

@@ -122,10 +122,6 @@ class App {
         asio::use_awaitable);
   }
 
-  /// Stores a set frame's message (Store::CompleteMessage) for a request handler, the same
-  /// way AppendMessage does: no pool thread with a store that has native async writes.
-  asio::awaitable<Result<MessageCompletion>> CompleteMessage(NewMessage message);
-
   /// Appends a message for a request handler (POST /channels/:id/messages). With a store that
   /// queues writes itself (SQLite) the coroutine resumes once the write committed and no pool
   /// thread is involved; otherwise (PostgreSQL) the blocking call runs on the pool.

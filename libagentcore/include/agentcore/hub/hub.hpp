@@ -32,6 +32,7 @@
 #include <agentcore/export.hpp>
 #include <agentcore/hub/agent_transport.hpp>
 #include <agentcore/hub/executor.hpp>
+#include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
 #include <agentcore/hub/runtime_registry.hpp>
 #include <agentcore/result.hpp>
@@ -73,6 +74,8 @@ struct HubOptions {
   /// Close(): stop every agent the runtimes started (true), or leave them running as a crash
   /// would, for the next hub to reap (false; tests of crash recovery).
   bool stop_agents_on_close = true;
+  /// Tymbal ingest (hub/ingest.hpp): the streamed uploads' progress-save interval.
+  IngestOptions ingest;
 };
 
 /// See the top of this file. Thread-safe.
@@ -85,6 +88,8 @@ class AGENTCORE_EXPORT Hub {
   Store& store() { return *store_; }
   Clock& clock() { return *clock_; }
   RuntimeRegistry& runtimes() { return *runtimes_; }
+  /// Tymbal ingest: frames from agents stored and published (hub/ingest.hpp).
+  Ingest& ingest() { return *ingest_; }
   const HubOptions& options() const { return options_; }
 
   /// A new record id (a ULID on the hub's clock).
@@ -135,6 +140,7 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<RuntimeRegistry> runtimes_;
+  std::unique_ptr<Ingest> ingest_;
   std::atomic<bool> closed_{false};
 };
 
