@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <agentcore/hub/ingest.hpp>
 
+#include <memory>
 #include <utility>
 
 #include <agentcore/auth/tokens.hpp>
@@ -209,8 +210,7 @@ Status Ingest::Apply(TymbalFrame frame, const IngestTarget& target) {
   bool applied = true;  // whether to publish: a retried set frame is not
   if (frame.kind == FrameKind::kSet) {
     NormalizeToolCall(&frame.value, target.legacy);
-    AGENTCORE_RETURN_IF_ERROR(
-        internal::PersistSetFrame(hub_->store(), frame, target, &applied));
+    AGENTCORE_RETURN_IF_ERROR(internal::PersistSetFrame(hub_->store(), frame, target, &applied));
   } else if (frame.kind == FrameKind::kReset) {
     AGENTCORE_RETURN_IF_ERROR(internal::ApplyReset(hub_->store(), frame, target));
   }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // IngestSession: a streamed upload's frames, applied one body piece at a time (ingest.hpp).
+#include <agentcore/hub/ingest.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -7,7 +8,6 @@
 #include <utility>
 
 #include <agentcore/hub/hub.hpp>
-#include <agentcore/hub/ingest.hpp>
 
 #include "hub/ingest_rules.hpp"
 
@@ -247,9 +247,7 @@ void IngestSession::StoreQueued(Piece* piece) {
         Reported(piece);
         continue;
       }
-      store.UpsertCostAsync(std::move(cost), [piece](const Status&) {
-        Reported(piece);
-      });
+      store.UpsertCostAsync(std::move(cost), [piece](const Status&) { Reported(piece); });
     } else {
       store.CompleteMessageAsync(MessageFromSetFrame(w->frame, target_),
                                  [piece, w](Result<MessageCompletion> r) {
@@ -294,12 +292,10 @@ void IngestSession::AfterQueuedWrites(Piece* piece) {
       Write& w = ws[i];
       if (w.kind != FrameKind::kStart || w.result.code() != ErrorCode::kAlreadyExists) continue;
       const std::string& id = w.start.id;
-      bool stored_later =
-          std::any_of(ws.begin() + static_cast<std::ptrdiff_t>(i) + 1, ws.end(),
-                      [&id](const Write& later) {
-                        return later.kind == FrameKind::kSet && later.applied &&
-                               later.frame.id == id;
-                      });
+      bool stored_later = std::any_of(
+          ws.begin() + static_cast<std::ptrdiff_t>(i) + 1, ws.end(), [&id](const Write& later) {
+            return later.kind == FrameKind::kSet && later.applied && later.frame.id == id;
+          });
       w.result = stored_later ? Status() : piece->session->SettleTakenStart(w);
     }
     save(piece);

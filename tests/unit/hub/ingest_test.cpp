@@ -172,7 +172,8 @@ TEST_SUITE("Ingest") {
   TEST_CASE("a tool_call's input becomes args; the legacy route keeps input beside it") {
     const std::string id = "01JGZ5V7A1B2C3D4E5F6G7H8K0";
     const std::string tool = SetLine(
-        id, R"({"type":"tool_call","sender":"echo","toolCallId":"t1","name":"ls","input":{"p":1}})");
+        id,
+        R"({"type":"tool_call","sender":"echo","toolCallId":"t1","name":"ls","input":{"p":1}})");
     SUBCASE("main route") {
       Fixture f;
       REQUIRE(f.Apply(tool, true).ok());
@@ -211,9 +212,11 @@ TEST_SUITE("Ingest") {
       for (bool native : {true, false}) {
         Fixture f(native);
         const std::string id = "01JGZ5V7A1B2C3D4E5F6G7H8C1";
-        REQUIRE(f.Apply(SetLine(id, R"({"type":"cost","sender":"echo","totalCostUsd":0.5,"numTurns":2})"),
-                        async)
-                    .ok());
+        REQUIRE(
+            f.Apply(
+                 SetLine(id, R"({"type":"cost","sender":"echo","totalCostUsd":0.5,"numTurns":2})"),
+                 async)
+                .ok());
         Result<std::vector<CostRecord>> costs = f.store().ListCosts("ch1");
         REQUIRE(costs.ok());
         REQUIRE(costs->size() == 1);
@@ -309,7 +312,8 @@ TEST_SUITE("Ingest") {
 
   TEST_CASE("a legacy thread id names the space and channel; open skips the token") {
     Fixture f;
-    Result<IngestTarget> t = f.ingest().LegacyTarget("space1:ch1:echo", f.Authorization("ch1"), false);
+    Result<IngestTarget> t =
+        f.ingest().LegacyTarget("space1:ch1:echo", f.Authorization("ch1"), false);
     REQUIRE(t.ok());
     CHECK(t->space_id == kSpace);
     CHECK(t->channel_id == "ch1");
@@ -339,7 +343,8 @@ TEST_SUITE("Ingest") {
           ErrorCode::kUnauthenticated);
     CHECK(f.ingest().LegacyTarget("space1:ch1", f.Authorization("ch2"), false).status().code() ==
           ErrorCode::kPermissionDenied);
-    Result<IngestTarget> space = f.ingest().LegacyTarget("space1:ch1", f.Authorization("ch1", "space2"), false);
+    Result<IngestTarget> space =
+        f.ingest().LegacyTarget("space1:ch1", f.Authorization("ch1", "space2"), false);
     CHECK(space.status().code() == ErrorCode::kPermissionDenied);
     CHECK(space.status().message() == "container token is for another space");
   }

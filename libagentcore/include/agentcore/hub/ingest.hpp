@@ -25,6 +25,7 @@
 /// this channel) and `LegacyTarget` (a `spaceId:channelId[:callsign]` thread id).
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -95,7 +96,7 @@ AGENTCORE_EXPORT std::string BroadcastLine(const TymbalFrame& frame, const Inges
 AGENTCORE_EXPORT void AppendBroadcastLine(const TymbalFrame& frame, const IngestTarget& target,
                                           std::string* out);
 
-// --- Streamed uploads ---------------------------------------------------------------------------
+// --- Streamed uploads ----------------------------------------------------------------------
 
 /// The frames of one streamed upload (`/tymbal/:channelId/stream`), applied in order while
 /// they arrive. Thread-compatible: one per upload, driven by one caller at a time; between
@@ -116,9 +117,10 @@ class AGENTCORE_EXPORT IngestSession {
   IngestSession(const IngestSession&) = delete;
   IngestSession& operator=(const IngestSession&) = delete;
 
-  /// Takes one frame; frames must come in stream order. After an error (a message frame that
-  /// breaks §2.3, e.g. an append to a message that was never started...) the error is kept and
-  /// returned by the next Commit, and later frames are ignored.
+  /// Takes one frame; frames must come in stream order. Never blocks. After an error (the
+  /// assembler's limits, kTooLarge: too many messages open at once, a message too large) the
+  /// error is kept and returned by the next Commit, and later frames are ignored. An append
+  /// before its start is published and changes nothing (spec cast §2.10).
   void Accept(const TymbalFrame& frame);
 
   /// Stores and publishes what Accept took, and saves the text of open messages that grew
@@ -127,10 +129,10 @@ class AGENTCORE_EXPORT IngestSession {
   /// finished the work: the store's writer, the hub's executor, or the caller inline), after
   /// the lines were published: OK, or the first failed write's error (kAlreadyExists "message
   /// id … is taken by another channel": a start whose id another channel holds; the store's
-  /// errors), or the error Accept kept. Writes go to the store's async API from the calling
-  /// thread when it has native async writes (and the piece has no reset, which reads first);
-  /// else the blocking calls run on the hub's executor, as do the reads that settle a start
-  /// whose id exists already.
+  /// errors), or the error Accept kept (kTooLarge). Writes go to the store's async API from the
+  /// calling thread when it has native async writes (and the piece has no reset, which reads
+  /// first); else the blocking calls run on the hub's executor, as do the reads that settle a
+  /// start whose id exists already.
   void Commit(bool force_save, std::function<void(Status)> done);
 
   /// The upload broke: drops what Accept took and not committed, saves the text of open
@@ -178,12 +180,12 @@ class AGENTCORE_EXPORT IngestSession {
   std::vector<Line> lines_;
   std::string line_bytes_;
   std::vector<PublishedLine> published_;  // reused by Publish
-  Status failure_;  // an Accept error, returned by the next Commit
+  Status failure_;                        // an Accept error, returned by the next Commit
   std::uint64_t frames_ = 0;
   std::uint64_t persisted_ = 0;
 };
 
-// --- The service ----------------------------------------------------------------------------------
+// --- The service ---------------------------------------------------------------------------
 
 /// Tymbal ingest for a hub (`hub.ingest()`). Thread-safe; owned by the hub.
 class AGENTCORE_EXPORT Ingest {
