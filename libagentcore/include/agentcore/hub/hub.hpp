@@ -74,7 +74,7 @@ struct HubOptions {
   /// Close(): stop every agent the runtimes started (true), or leave them running as a crash
   /// would, for the next hub to reap (false; tests of crash recovery).
   bool stop_agents_on_close = true;
-  /// Tymbal ingest (hub/ingest.hpp): the streamed uploads' progress-save interval.
+  /// Tymbal ingest (hub/ingest.hpp): the streamed uploads' progress-save interval, async writes.
   IngestOptions ingest;
 };
 

@@ -190,6 +190,7 @@ class AGENTCORE_EXPORT IngestSession {
 /// Tymbal ingest for a hub (`hub.ingest()`). Thread-safe; owned by the hub.
 class AGENTCORE_EXPORT Ingest {
  public:
+  /// Made by OpenHub (`hub.ingest()`); `hub` is not owned and outlives it.
   Ingest(Hub* hub, IngestOptions options);
   Ingest(const Ingest&) = delete;
   Ingest& operator=(const Ingest&) = delete;
@@ -233,7 +234,8 @@ class AGENTCORE_EXPORT Ingest {
   /// hub's executor. The line is published and `done` called exactly once: on `resume` when not
   /// null (e.g. the caller's I/O thread: the store's writer thread then never encodes lines),
   /// else on the thread that finished the write; inline, before ApplyAsync returns, when
-  /// nothing was to be stored (not Stores(frame), a cost frame without sender, bad input).
+  /// nothing was to be stored (not Stores(frame), a cost frame without a sender). Errors as
+  /// for Apply.
   /// REQUIRES: `target` and `resume` stay valid until `done` is called.
   void ApplyAsync(TymbalFrame frame, const IngestTarget& target, Executor* resume,
                   std::function<void(Status)> done);
