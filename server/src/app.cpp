@@ -41,6 +41,7 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   o.stop_agents_on_close = !config.agents_outlive_server;
   // The routing records' share of the read cache (read_cache.hpp) lives in the hub.
   o.routing_cache_bytes = config.read_cache_bytes / 8;
+  o.ingest.stream_save_interval = config.stream_save_interval;
   LocalProcessOptions& local = o.local_process;
   local.data_dir = config.data_dir;
   local.kill_grace = config.agent_kill_grace;
@@ -123,24 +124,6 @@ void App::Stop() {
   blocking_.join();  // every offloaded store call has returned
   orchestrator_.reset();  // before the hub, whose runtimes it observes
   hub_.reset();           // closes the store: the SQLite writer commits what it holds
-}
-
-template <typename T>
-asio::awaitable<T> App::WriteMessage(NewMessage message,
-                                     T (Store::*blocking)(const NewMessage&),
-                                     void (Store::*async)(NewMessage, std::function<void(T)>)) {
-  if (!store().HasNativeAsyncWrites()) {
-    auto write = [this, &message, blocking] { return (store().*blocking)(message); };
-    co_return co_await Offload(std::move(write));
-  }
-  auto start = [this, &message, async](auto done) {
-    (store().*async)(std::move(message), std::move(done));
-  };
-  co_return co_await AwaitCallback<T>(std::move(start));
-}
-
-asio::awaitable<Result<MessageCompletion>> App::CompleteMessage(NewMessage message) {
-  return WriteMessage(std::move(message), &Store::CompleteMessage, &Store::CompleteMessageAsync);
 }
 
 void App::WriteAccessLog(const AccessRecord& r) {

@@ -111,9 +111,6 @@ class App {
         asio::use_awaitable);
   }
 
-  /// Stores a set frame's message (Store::CompleteMessage) for a request handler, the same
-  /// way AppendMessage does: no pool thread with a store that has native async writes.
-  asio::awaitable<Result<MessageCompletion>> CompleteMessage(NewMessage message);
 
   // --- credentials ---------------------------------------------------------------------------
 
@@ -141,11 +138,6 @@ class App {
   }
 
  private:
-  /// One message write for a request handler: the store's async form (`async`) when it has
-  /// native async writes, so no thread waits for the commit; else `blocking` on the pool.
-  template <typename T>
-  asio::awaitable<T> WriteMessage(NewMessage message, T (Store::*blocking)(const NewMessage&),
-                                  void (Store::*async)(NewMessage, std::function<void(T)>));
   App(ServerConfig config, Clock* clock);
   void WriteAccessLog(const AccessRecord& record);
 

@@ -13,6 +13,7 @@
 #include <agentcore/hub/event_frames.hpp>
 #include <agentcore/hub/executor.hpp>
 #include <agentcore/hub/hub.hpp>
+#include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
 #include <agentcore/hub/runtime_registry.hpp>
 #include <agentcore/json.hpp>

@@ -84,6 +84,7 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   if (o.transport == nullptr) hub->owned_transport_ = NewHttpAgentTransport(o.push_timeout);
   hub->transport_ = o.transport != nullptr ? o.transport : hub->owned_transport_.get();
 
+  hub->ingest_ = std::make_unique<Ingest>(hub.get(), o.ingest);
   hub->observer_ = std::make_unique<Hub::Observer>();
   RuntimeOptions runtime_options;
   runtime_options.observer = hub->observer_.get();

@@ -3,19 +3,18 @@
 
 #include <limits>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
+#include <asio/any_io_executor.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <agentcore/auth/tokens.hpp>
+#include <agentcore/hub/ingest.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/tymbal/parser.hpp>
 
 #include "app.hpp"
-#include "handlers/frame_ingest.hpp"
 #include "http/request_context.hpp"
 
 namespace agentcore::server {
@@ -27,51 +26,45 @@ Response ProcessingError() {
   return CodedError(500, "processing_error", "Failed to process frame");
 }
 
-/// Container auth for /tymbal/:channelId*: the token must be for this very channel (Cast only
-/// takes the space from it, §8 #6: fixed).
-Result<IngestTarget> ContainerTarget(App& app, const Request& request,
-                                     const std::string& channel_id) {
-  AGENTCORE_ASSIGN_OR_RETURN(AgentIdentity id, app.AuthenticateContainer(request));
-  if (id.channel_id != channel_id) {
-    return Status(ErrorCode::kPermissionDenied, "container token is for another channel");
-  }
-  IngestTarget target;
-  target.space_id = id.space_id;
-  target.channel_id = channel_id;
-  return target;
+/// The Authorization header's value; empty when absent (the hub answers "Missing
+/// Authorization header").
+std::string_view Authorization(const Request& request) {
+  auto header = request.Find("Authorization");
+  return header ? std::string_view(*header) : std::string_view();
 }
 
-Response AuthError(const Status& s) {
+/// Cast's bodies for the hub's target errors (§4.2, §4.8).
+Response TargetError(const Status& s) {
   if (s.code() == ErrorCode::kPermissionDenied) return CodedError(403, "forbidden", s.message());
+  if (s.code() == ErrorCode::kInvalidArgument) {
+    return CodedError(400, "invalid_thread_id", s.message());
+  }
   return CastError(401, s.message());
 }
 
-/// One frame of the single and batch routes: broadcast, then persist (set) or delete (reset).
-/// Set frames are stored first and broadcast after, so a retried frame is neither stored nor
-/// broadcast twice.
+/// Where the hub's ingest continues after a store write: this coroutine's own executor, so
+/// lines are published on the I/O thread and never on the store's writer thread. Post copies
+/// the executor before it queues the task, so the object may go once the task has run.
+class ResumeOn final : public Executor {
+ public:
+  explicit ResumeOn(asio::any_io_executor executor) : executor_(std::move(executor)) {}
+  void Post(std::function<void()> task) override { asio::post(executor_, std::move(task)); }
+
+ private:
+  asio::any_io_executor executor_;
+};
+
+/// One frame of the single and batch routes: one hub call, stored first and published after
+/// (hub/ingest.hpp). Frames that store nothing are published at once, without a hop.
 asio::awaitable<Status> ApplyOne(App& app, TymbalFrame frame, const IngestTarget& target) {
-  if (frame.kind == FrameKind::kSet) {
-    NormalizeToolCall(&frame.value, target.legacy);
-    bool applied = false;
-    if (IsCostFrame(frame)) {
-      Status s = co_await app.Offload(
-          [&app, &frame, &target, &applied] { return PersistSetFrame(app, frame, target, &applied); });
-      if (!s.ok()) co_return s;
-    } else {
-      NewMessage message = MessageFromSetFrame(frame, target);
-      Result<MessageCompletion> done = co_await app.CompleteMessage(std::move(message));
-      if (!done.ok()) co_return done.status();
-      applied = *done != MessageCompletion::kAlreadyComplete;
-    }
-    if (applied) app.Publish(target.channel_id, frame.id, BroadcastLine(frame, target));
-    co_return Status();
-  }
-  // Everything else is broadcast as it is; a reset also deletes the message (§4.8).
-  app.Publish(target.channel_id, "", BroadcastLine(frame, target));
-  if (frame.kind == FrameKind::kReset) {
-    co_return co_await app.Offload([&app, &frame, &target] { return ApplyReset(app, frame, target); });
-  }
-  co_return Status();
+  Ingest& ingest = app.hub().ingest();
+  if (!Ingest::Stores(frame)) co_return ingest.Apply(std::move(frame), target);
+  ResumeOn resume(co_await asio::this_coro::executor);
+  // Named, not a temporary in the co_await expression: see App::Offload.
+  auto start = [&ingest, &frame, &target, &resume](auto done) {
+    ingest.ApplyAsync(std::move(frame), target, &resume, std::move(done));
+  };
+  co_return co_await app.AwaitCallback<Status>(std::move(start));
 }
 
 asio::awaitable<Response> SingleFrame(App& app, const Request& request, const IngestTarget& target) {
@@ -84,15 +77,17 @@ asio::awaitable<Response> SingleFrame(App& app, const Request& request, const In
 }
 
 asio::awaitable<Response> PostFrame(RequestContext& ctx) {
-  Result<IngestTarget> target = ContainerTarget(ctx.app(), ctx.request(), ctx.Param("channelId"));
-  if (!target.ok()) co_return AuthError(target.status());
+  Result<IngestTarget> target =
+      ctx.app().hub().ingest().ChannelTarget(Authorization(ctx.request()), ctx.Param("channelId"));
+  if (!target.ok()) co_return TargetError(target.status());
   co_return co_await SingleFrame(ctx.app(), ctx.request(), *target);
 }
 
 asio::awaitable<Response> PostBatch(RequestContext& ctx) {
   App& app = ctx.app();
-  Result<IngestTarget> target = ContainerTarget(app, ctx.request(), ctx.Param("channelId"));
-  if (!target.ok()) co_return AuthError(target.status());
+  Result<IngestTarget> target =
+      app.hub().ingest().ChannelTarget(Authorization(ctx.request()), ctx.Param("channelId"));
+  if (!target.ok()) co_return TargetError(target.status());
   const std::string& body = ctx.request().body;
   if (IsBlankLine(body)) co_return EmptyBody();
   std::string results;
@@ -142,50 +137,38 @@ asio::awaitable<Response> PostBatch(RequestContext& ctx) {
 /// thread's channel unless --compat-open-checkin (compatibility.md).
 asio::awaitable<Response> PostLegacy(RequestContext& ctx) {
   App& app = ctx.app();
-  const std::string& thread = ctx.Param("threadId");
-  std::size_t colon = thread.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= thread.size()) {
-    co_return CodedError(400, "invalid_thread_id", "Thread ID must be spaceId:channelId[:callsign]");
-  }
-  std::string channel = thread.substr(colon + 1);
-  channel = channel.substr(0, channel.find(':'));
-  IngestTarget target;
-  target.space_id = thread.substr(0, colon);
-  target.channel_id = channel;
-  target.legacy = true;
-  if (!app.config().compat_open_checkin) {
-    Result<IngestTarget> checked = ContainerTarget(app, ctx.request(), channel);
-    if (!checked.ok()) co_return AuthError(checked.status());
-    if (checked->space_id != target.space_id) {
-      co_return CodedError(403, "forbidden", "container token is for another space");
-    }
-  }
-  co_return co_await SingleFrame(app, ctx.request(), target);
+  Result<IngestTarget> target = app.hub().ingest().LegacyTarget(
+      ctx.Param("threadId"), Authorization(ctx.request()), app.config().compat_open_checkin);
+  if (!target.ok()) co_return TargetError(target.status());
+  co_return co_await SingleFrame(app, ctx.request(), *target);
 }
 
 /// `/tymbal/:channelId/stream`: frames are applied as their lines complete, while the upload
-/// goes on; progress of open messages is saved every config().stream_save_interval (1 s) and
-/// when the body ends or breaks.
+/// goes on, by the hub's IngestSession; progress of open messages is saved every
+/// stream_save_interval (1 s) and when the body ends or breaks.
 ///
 /// The engine hands over one piece per chunk of the body, often a single frame. Frames are
-/// taken as the parser finds them; their store writes and broadcasts are committed by a task
-/// posted to this connection's thread, which runs once the engine has handed over every piece
-/// it has read: one hop to the blocking pool and one publish for a whole read of the socket. A
-/// piece that arrives while a commit is running waits for it (frames stay in order, and what
-/// is held is bounded by one read).
+/// taken as the parser finds them; their store writes and lines are committed by a task posted
+/// to this connection's thread, which runs once the engine has handed over every piece it has
+/// read: one store round (or one hop to the blocking pool) and one publish for a whole read of
+/// the socket. The session reports back on this thread (ResumeOn). A piece that arrives while a
+/// commit is running waits for it (frames stay in order, and what is held is bounded by one
+/// read).
 class StreamUpload final : public BodyConsumer, private FrameSink {
  public:
-  StreamUpload(App* app, IngestTarget target) : applier_(app, std::move(target)) {}
+  StreamUpload(Ingest& ingest, IngestTarget target, asio::any_io_executor executor)
+      : resume_(executor),
+        session_(ingest.NewSession(std::move(target), &resume_)),
+        executor_(std::move(executor)) {}
   ~StreamUpload() override { *alive_ = false; }
 
   asio::awaitable<Status> OnData(std::string_view bytes) override {
     co_await WaitIdle();
     if (!failure_.ok()) co_return failure_;
     parser_.Feed(bytes, *this);
-    if (!commit_posted_ && applier_.Pending()) {
+    if (!commit_posted_ && session_->Pending()) {
       commit_posted_ = true;
-      asio::co_spawn(co_await asio::this_coro::executor, CommitLater(this, alive_),
-                     asio::detached);
+      asio::post(executor_, [this, alive = alive_] { CommitLater(alive); });
     }
     co_return Status();
   }
@@ -194,19 +177,19 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
     co_await WaitIdle();
     if (failure_.ok()) {
       parser_.Finish(*this);
-      Status s = co_await Commit(true);
-      if (!s.ok() && failure_.ok()) failure_ = s;
+      StartCommit(true);
+      co_await WaitIdle();
     }
     if (!failure_.ok()) {
-      co_await applier_.Interrupt();
+      co_await Interrupt();
       co_return StatusError(failure_);
     }
     std::string body;
     JsonWriter w(&body);
     w.BeginObject()
         .Field("ok", invalid_lines_ == 0)
-        .Field("frames", applier_.frames())
-        .Field("persisted", applier_.persisted())
+        .Field("frames", session_->frames())
+        .Field("persisted", session_->persisted())
         .Field("invalid", invalid_lines_)
         .Key("errors")
         .BeginArray();
@@ -219,11 +202,11 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
 
   asio::awaitable<void> OnAbort() override {
     co_await WaitIdle();
-    co_await applier_.Interrupt();
+    co_await Interrupt();
   }
 
  private:
-  void OnFrame(const TymbalFrame& frame, std::uint64_t) override { applier_.Accept(frame); }
+  void OnFrame(const TymbalFrame& frame, std::uint64_t) override { session_->Accept(frame); }
   void OnInvalidLine(std::uint64_t line, std::string_view reason) override {
     ++invalid_lines_;
     if (errors_.size() < 20) errors_.emplace_back(line, std::string(reason));
@@ -231,24 +214,35 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
 
   /// The posted commit. Holds `alive`: the upload may have ended (and been destroyed) before
   /// the task runs; once it runs, OnEnd/OnAbort wait for it (WaitIdle).
-  static asio::awaitable<void> CommitLater(StreamUpload* self, std::shared_ptr<bool> alive) {
-    if (!*alive) co_return;
-    self->commit_posted_ = false;
-    if (self->committing_ || !self->failure_.ok()) co_return;
-    Status s = co_await self->Commit(false);
-    if (!s.ok() && self->failure_.ok()) self->failure_ = s;
+  void CommitLater(const std::shared_ptr<bool>& alive) {
+    if (!*alive) return;
+    commit_posted_ = false;
+    if (busy_ || !failure_.ok()) return;
+    StartCommit(false);
   }
 
-  asio::awaitable<Status> Commit(bool final) {
-    committing_ = true;
-    Status s = co_await applier_.Commit(final);
-    committing_ = false;
+  /// Commits the session; its report comes back on this thread (or inline) and wakes WaitIdle.
+  void StartCommit(bool final) {
+    busy_ = true;
+    session_->Commit(final, [this](Status s) {
+      if (!s.ok() && failure_.ok()) failure_ = std::move(s);
+      Idle();
+    });
+  }
+
+  asio::awaitable<void> Interrupt() {
+    busy_ = true;
+    session_->Interrupt([this] { Idle(); });
+    co_await WaitIdle();
+  }
+
+  void Idle() {
+    busy_ = false;
     if (idle_) idle_->cancel();
-    co_return s;
   }
 
   asio::awaitable<void> WaitIdle() {
-    while (committing_) {
+    while (busy_) {
       if (!idle_) idle_ = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor);
       idle_->expires_at(asio::steady_timer::time_point::max());
       std::error_code ec;
@@ -256,13 +250,15 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
     }
   }
 
+  ResumeOn resume_;  // before session_, which posts through it
+  std::unique_ptr<IngestSession> session_;
+  asio::any_io_executor executor_;
   FrameParser parser_;
-  StreamApplier applier_;
   std::uint64_t invalid_lines_ = 0;
   std::vector<std::pair<std::uint64_t, std::string>> errors_;
   Status failure_;
   bool commit_posted_ = false;
-  bool committing_ = false;
+  bool busy_ = false;  // a Commit or Interrupt runs
   std::unique_ptr<asio::steady_timer> idle_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
@@ -270,13 +266,15 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
 asio::awaitable<std::variant<Response, std::unique_ptr<BodyConsumer>>> StartStream(
     RequestContext& ctx) {
   App& app = ctx.app();
-  Result<IngestTarget> target = ContainerTarget(app, ctx.request(), ctx.Param("channelId"));
-  if (!target.ok()) co_return AuthError(target.status());
+  Result<IngestTarget> target =
+      app.hub().ingest().ChannelTarget(Authorization(ctx.request()), ctx.Param("channelId"));
+  if (!target.ok()) co_return TargetError(target.status());
   Result<Channel> channel = app.store().GetChannel(target->channel_id);
   if (!channel.ok() || channel->space_id != target->space_id) {
     co_return CastError(404, "Channel not found");
   }
-  co_return std::make_unique<StreamUpload>(&app, std::move(*target));
+  co_return std::make_unique<StreamUpload>(app.hub().ingest(), std::move(*target),
+                                           co_await asio::this_coro::executor);
 }
 
 }  // namespace

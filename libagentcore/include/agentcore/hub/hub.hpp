@@ -32,6 +32,7 @@
 #include <agentcore/export.hpp>
 #include <agentcore/hub/agent_transport.hpp>
 #include <agentcore/hub/executor.hpp>
+#include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
 #include <agentcore/hub/runtime_registry.hpp>
 #include <agentcore/result.hpp>
@@ -78,6 +79,8 @@ struct HubOptions {
   bool stop_agents_on_close = true;
   /// Bound of the channel service's routing roster cache (hub/channels.hpp); 0 turns it off.
   std::size_t routing_cache_bytes = 8u << 20;
+  /// Tymbal ingest (hub/ingest.hpp): the streamed uploads' progress-save interval, async writes.
+  IngestOptions ingest;
 };
 
 /// See the top of this file. Thread-safe.
@@ -90,6 +93,8 @@ class AGENTCORE_EXPORT Hub {
   Store& store() { return *store_; }
   Clock& clock() { return *clock_; }
   RuntimeRegistry& runtimes() { return *runtimes_; }
+  /// Tymbal ingest: frames from agents stored and published (hub/ingest.hpp).
+  Ingest& ingest() { return *ingest_; }
   const HubOptions& options() const { return options_; }
   /// Channels, roster and posting (hub/channels.hpp).
   ChannelService& channels() { return *channels_; }
@@ -146,6 +151,7 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<RuntimeRegistry> runtimes_;
   std::unique_ptr<CredentialService> credentials_;
   std::unique_ptr<ChannelService> channels_;
+  std::unique_ptr<Ingest> ingest_;
   std::atomic<bool> closed_{false};
 };
 
