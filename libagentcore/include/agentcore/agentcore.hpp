@@ -8,6 +8,7 @@
 #include <agentcore/clock.hpp>
 #include <agentcore/http/client.hpp>
 #include <agentcore/hub/agent_transport.hpp>
+#include <agentcore/hub/agents.hpp>
 #include <agentcore/hub/event_frames.hpp>
 #include <agentcore/hub/executor.hpp>
 #include <agentcore/hub/hub.hpp>

@@ -4,6 +4,8 @@
 #include <mutex>
 #include <utility>
 
+#include "agents_internal.hpp"
+
 namespace agentcore {
 
 Publisher::~Publisher() = default;
@@ -16,17 +18,17 @@ class Hub::Observer final : public RuntimeObserver {
     std::lock_guard lock(mu_);
     if (target_ != nullptr) target_->OnAgentEvent(event);
   }
-  void Set(RuntimeObserver* target) {
+  void Set(hub_internal::AgentServiceImpl* target) {
     std::lock_guard lock(mu_);
     target_ = target;
   }
 
  private:
   std::mutex mu_;
-  RuntimeObserver* target_ = nullptr;  // guarded by mu_
+  hub_internal::AgentServiceImpl* target_ = nullptr;  // guarded by mu_
 };
 
-void Hub::SetRuntimeObserver(RuntimeObserver* observer) { observer_->Set(observer); }
+AgentService& Hub::agents() { return *agents_; }
 
 namespace {
 
@@ -60,6 +62,7 @@ Hub::~Hub() {
   Close();
   runtimes_.reset();  // joins the runtimes' watcher threads before the observer goes
   observer_.reset();
+  agents_.reset();
   owned_executor_.reset();  // runs what is still queued, while the store is there
   store_.reset();
 }
@@ -86,6 +89,8 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   o.runtimes.clear();
   AGENTCORE_ASSIGN_OR_RETURN(hub->runtimes_,
                              RuntimeRegistry::Open(std::move(specs), runtime_options));
+  hub->agents_ = std::make_unique<hub_internal::AgentServiceImpl>(*hub);
+  hub->observer_->Set(hub->agents_.get());
   return hub;
 }
 
@@ -101,8 +106,7 @@ void Hub::Publish(std::string_view channel_id, std::span<const PublishedLine> li
 
 void Hub::Close() {
   if (closed_.exchange(true)) return;
-  if (!options_.stop_agents_on_close || runtimes_ == nullptr) return;
-  for (Runtime* runtime : runtimes_->All()) (void)runtime->Shutdown();
+  if (agents_ != nullptr) agents_->Shutdown(options_.stop_agents_on_close);
 }
 
 }  // namespace agentcore

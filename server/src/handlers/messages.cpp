@@ -12,7 +12,6 @@
 #include <agentcore/mention/router.hpp>
 
 #include "app.hpp"
-#include "handlers/agent_hooks.hpp"
 #include "handlers/handler_support.hpp"
 #include "handlers/handlers.hpp"
 #include "handlers/json_views.hpp"
@@ -303,7 +302,16 @@ asio::awaitable<Result<Response>> PostMessage(RequestContext& ctx, const Princip
   Result<Message> stored = co_await app.AppendMessage(std::move(message));
   if (!stored.has_value()) co_return StoreError(stored.status());
   PublishMessage(app, *stored, routing.is_broadcast);
-  co_await DeliverToAgents(app, *stored, InvocationTargets(routing, *roster));
+  // spec cast §3.4: awaited, so that when POST /messages answers the message is queued for
+  // every target and two messages of one client reach an agent in order; no pool hop when
+  // nobody is invoked.
+  if (std::vector<std::string> targets = InvocationTargets(routing, *roster); !targets.empty()) {
+    auto deliver = [&agents = app.hub().agents(), &message = *stored, &targets] {
+      agents.Deliver(message, targets);
+      return true;
+    };
+    (void)co_await app.Offload(std::move(deliver));
+  }
 
   std::string body;
   JsonWriter w(&body);
