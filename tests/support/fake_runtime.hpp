@@ -208,7 +208,8 @@ class FakeRuntime final : public Runtime {
 
 /// A RuntimeSpec named "fake" for `agent_types` whose open makes a FakeRuntime and stores its
 /// address in `*out` (owned by the hub's registry; valid while the hub lives).
-inline RuntimeSpec FakeRuntimeSpec(FakeRuntime** out, std::vector<std::string> agent_types = {"*"}) {
+inline RuntimeSpec FakeRuntimeSpec(FakeRuntime** out,
+                                   std::vector<std::string> agent_types = {"*"}) {
   RuntimeSpec spec;
   spec.name = "fake";
   spec.agent_types = std::move(agent_types);

@@ -51,7 +51,7 @@ Status StoreFailure(const Status& s) { return Status(ErrorCode::kInternal, s.ToS
 
 }  // namespace
 
-void LogEvent(std::string_view event, std::string_view agent_id, std::string_view detail) {
+void LogAgentEvent(std::string_view event, std::string_view agent_id, std::string_view detail) {
   std::string line;
   JsonWriter w(&line);
   w.BeginObject().Field("event", event).Field("agentId", agent_id);
@@ -61,7 +61,7 @@ void LogEvent(std::string_view event, std::string_view agent_id, std::string_vie
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
-void LogError(std::string_view what, const Status& status) {
+void LogAgentError(std::string_view what, const Status& status) {
   std::string line;
   JsonWriter(&line)
       .BeginObject()
@@ -100,7 +100,7 @@ void AgentServiceImpl::Shutdown(bool stop_agents) {
       }
     }
     for (Runtime* runtime : hub_.runtimes().All()) {
-      if (Status s = runtime->Shutdown(); !s.ok()) LogError("stop agents", s);
+      if (Status s = runtime->Shutdown(); !s.ok()) LogAgentError("stop agents", s);
     }
     for (const AgentIdentity& agent : started) ClearCallback(agent);
   }
@@ -159,8 +159,8 @@ AgentServiceImpl::Slot& AgentServiceImpl::SlotLocked(const AgentIdentity& agent,
   // someone else) and is still heartbeating is online: adopt it.
   if (entry.callback_url &&
       IsHeartbeatFresh(entry.last_heartbeat, now, policy_.heartbeat_staleness)) {
-    Result<AgentLifecycle> restored = AgentLifecycle::Restore(
-        ActivationState::kActive, now, entry.last_heartbeat, {}, policy_);
+    Result<AgentLifecycle> restored =
+        AgentLifecycle::Restore(ActivationState::kActive, now, entry.last_heartbeat, {}, policy_);
     if (restored.ok()) {
       lifecycle = *std::move(restored);
       endpoint = *entry.callback_url;
@@ -216,11 +216,11 @@ Status AgentServiceImpl::StartRuntime(const AgentIdentity& agent, const std::str
     }
     if (old == nullptr) old = runtime;
     if (old != nullptr) {
-      if (Status s = old->Suspend(id, "restart"); !s.ok()) LogError("stop silent agent", s);
+      if (Status s = old->Suspend(id, "restart"); !s.ok()) LogAgentError("stop silent agent", s);
     }
   }
   if (runtime == nullptr) {
-    LogEvent("agent_activation_requested", id, "no agent command: waiting for its checkin");
+    LogAgentEvent("agent_activation_requested", id, "no agent command: waiting for its checkin");
     return Status();
   }
   ActivateRequest req;
@@ -233,7 +233,7 @@ Status AgentServiceImpl::StartRuntime(const AgentIdentity& agent, const std::str
   auto it = slots_.find(id);
   if (!state.ok()) {
     if (it != slots_.end()) (void)it->second->lifecycle.Fail(hub_.clock().NowMillis());
-    LogEvent("agent_activation_failed", id, state.status().ToString());
+    LogAgentEvent("agent_activation_failed", id, state.status().ToString());
     return Unavailable("cannot start agent \"" + id + "\": " + state.status().ToString());
   }
   if (it != slots_.end()) {
@@ -241,7 +241,7 @@ Status AgentServiceImpl::StartRuntime(const AgentIdentity& agent, const std::str
     it->second->suspending = false;
     it->second->runtime = runtime;
   }
-  LogEvent("agent_activating", id, state->instance_id);
+  LogAgentEvent("agent_activating", id, state->instance_id);
   return Status();
 }
 
@@ -280,7 +280,7 @@ void AgentServiceImpl::Deliver(const Message& message, const std::vector<std::st
     if (callsign.empty()) continue;  // Cast's [""] leader of an empty roster (§8 #4)
     Result<RosterEntry> entry = store.GetRosterEntry(message.channel_id, callsign);
     if (!entry.ok()) {
-      if (entry.status().code() != ErrorCode::kNotFound) LogError("deliver", entry.status());
+      if (entry.status().code() != ErrorCode::kNotFound) LogAgentError("deliver", entry.status());
       continue;
     }
     if (entry->status == "archived") continue;
@@ -291,7 +291,7 @@ void AgentServiceImpl::Deliver(const Message& message, const std::vector<std::st
     delivery.message_id = message.id;
     delivery.enqueued_at = now;
     if (Status s = store.EnqueuePending(delivery); !s.ok()) {
-      LogError("queue message for agent", s);
+      LogAgentError("queue message for agent", s);
       continue;
     }
     // Paused agents keep their messages for their next checkin but are never started (§5.9).
@@ -364,7 +364,8 @@ int AgentServiceImpl::Drain(const std::string& agent_id, DrainMode mode) {
     Result<std::vector<PendingDelivery>> pending =
         store.TakePending(agent.channel_id, agent.callsign, kDrainBatch);
     if (!pending.ok()) {
-      if (pending.status().code() != ErrorCode::kNotFound) LogError("take pending", pending.status());
+      if (pending.status().code() != ErrorCode::kNotFound)
+        LogAgentError("take pending", pending.status());
       break;
     }
     if (pending->empty()) break;
@@ -377,7 +378,7 @@ int AgentServiceImpl::Drain(const std::string& agent_id, DrainMode mode) {
       } else if (m.status().code() == ErrorCode::kNotFound) {
         gone.push_back(d.message_id);  // deleted (a reset frame): nothing to deliver
       } else {
-        LogError("read pending message", m.status());
+        LogAgentError("read pending message", m.status());
       }
     }
     if (!gone.empty()) (void)store.AckPending(agent.channel_id, agent.callsign, gone);
@@ -389,7 +390,7 @@ int AgentServiceImpl::Drain(const std::string& agent_id, DrainMode mode) {
       std::vector<std::string> ids;
       for (std::size_t i = first; i < first + count; ++i) ids.push_back(messages[i].id);
       if (Status s = store.AckPending(agent.channel_id, agent.callsign, ids); !s.ok()) {
-        LogError("acknowledge delivery", s);
+        LogAgentError("acknowledge delivery", s);
       }
       const UnixMillis now = hub_.clock().NowMillis();
       RosterPatch patch;
@@ -410,7 +411,7 @@ int AgentServiceImpl::Drain(const std::string& agent_id, DrainMode mode) {
       }
       if (Status s = Push(agent_id, endpoint, hints, content); !s.ok()) {
         // Cast logs it and answers delivered 0; the messages stay queued.
-        LogError("push pending messages at checkin", s);
+        LogAgentError("push pending messages at checkin", s);
         break;
       }
       acknowledge(0, messages.size());
@@ -422,7 +423,7 @@ int AgentServiceImpl::Drain(const std::string& agent_id, DrainMode mode) {
       const Message& m = messages[i];
       Status s = Push(agent_id, endpoint, hints, "Message from @" + m.sender + ": " + PushText(m));
       if (!s.ok()) {
-        LogError("push message to agent", s);
+        LogAgentError("push message to agent", s);
         failed = true;
         break;
       }
@@ -486,7 +487,8 @@ void AgentServiceImpl::PushFailed(const std::string& agent_id) {
   ClearCallback(agent);
   Broadcast(agent, "connecting");
   if (start) {
-    if (Status s = StartRuntime(agent, type, /*restart=*/true); !s.ok()) Broadcast(agent, "offline");
+    if (Status s = StartRuntime(agent, type, /*restart=*/true); !s.ok())
+      Broadcast(agent, "offline");
   }
 }
 
@@ -531,7 +533,7 @@ Result<CheckinOutcome> AgentServiceImpl::Checkin(const AgentIdentity& agent,
     slot.endpoint = endpoint;
     slot.route_hints = updated->route_hints;
   }
-  LogEvent("agent_checkin", id, endpoint);
+  LogAgentEvent("agent_checkin", id, endpoint);
   CheckinOutcome out;
   out.delivered = Drain(id, DrainMode::kCheckin);
   return out;
@@ -605,8 +607,8 @@ void AgentServiceImpl::OnAgentEvent(const AgentEvent& event) {
     slot.endpoint.clear();
     agent = slot.agent;
   }
-  LogEvent(event.kind == AgentEventKind::kFailed ? "agent_failed" : "agent_exited",
-           event.agent_id, event.reason);
+  LogAgentEvent(event.kind == AgentEventKind::kFailed ? "agent_failed" : "agent_exited",
+                event.agent_id, event.reason);
   Post([this, agent] {
     ClearCallback(agent);
     Broadcast(agent, "offline");
@@ -628,16 +630,17 @@ void AgentServiceImpl::ClearCallback(const AgentIdentity& agent) {
   RosterPatch patch;
   patch.clear_callback_url = true;
   Result<RosterEntry> r = hub_.store().UpdateRosterEntry(agent.channel_id, agent.callsign, patch);
-  if (!r.ok() && r.status().code() != ErrorCode::kNotFound) LogError("clear callback url", r.status());
+  if (!r.ok() && r.status().code() != ErrorCode::kNotFound)
+    LogAgentError("clear callback url", r.status());
 }
 
 void AgentServiceImpl::Broadcast(const AgentIdentity& agent, std::string_view state,
                                  std::string_view timestamp_key, std::string_view timestamp) {
   if (!hub_.HasSubscribers()) return;  // nobody to build the line for
-  hub_.Publish(agent.channel_id,
-               AgentStateFrameLine(hub_.NewId(), FormatIsoTimestamp(hub_.clock().NowMillis()),
-                                   agent.channel_id, agent.callsign, state, timestamp_key,
-                                   timestamp));
+  hub_.Publish(
+      agent.channel_id,
+      AgentStateFrameLine(hub_.NewId(), FormatIsoTimestamp(hub_.clock().NowMillis()),
+                          agent.channel_id, agent.callsign, state, timestamp_key, timestamp));
 }
 
 }  // namespace hub_internal

@@ -27,9 +27,9 @@ class Hub;
 namespace hub_internal {
 
 /// Writes one JSON line to stderr: {"event":...,"agentId":...[,"detail":...]}.
-void LogEvent(std::string_view event, std::string_view agent_id, std::string_view detail = {});
+void LogAgentEvent(std::string_view event, std::string_view agent_id, std::string_view detail = {});
 /// Writes one JSON line to stderr: {"level":"error","what":...,"status":...}.
-void LogError(std::string_view what, const Status& status);
+void LogAgentError(std::string_view what, const Status& status);
 
 /// See hub/agents.hpp. Also the hub's runtime observer target and its shutdown step.
 class AgentServiceImpl final : public AgentService {
@@ -97,7 +97,7 @@ class AgentServiceImpl final : public AgentService {
   std::atomic<bool> removal_check_running_{false};
   std::mutex flight_mu_;
   std::condition_variable flight_cv_;
-  int in_flight_ = 0;      // posted tasks not yet run or dropped; guarded by flight_mu_
+  int in_flight_ = 0;         // posted tasks not yet run or dropped; guarded by flight_mu_
   bool post_closed_ = false;  // guarded by flight_mu_
 };
 

@@ -72,12 +72,16 @@ void PublishState(Hub& hub, const AgentIdentity& agent, std::string_view state) 
 // The agent_state each action publishes once the roster is updated.
 std::string_view PublishedStateOf(RosterAction action) {
   switch (action) {
-    case RosterAction::kPause: return "paused";
-    case RosterAction::kResume: return "resumed";
-    case RosterAction::kDismiss: return "dismissed";
+    case RosterAction::kPause:
+      return "paused";
+    case RosterAction::kResume:
+      return "resumed";
+    case RosterAction::kDismiss:
+      return "dismissed";
     case RosterAction::kActivate:
     case RosterAction::kUnarchive:
-    case RosterAction::kRemove: return "connecting";
+    case RosterAction::kRemove:
+      return "connecting";
   }
   return "connecting";
 }
@@ -88,8 +92,7 @@ std::string_view PublishedStateOf(RosterAction action) {
 RosterPatch PatchFor(RosterAction action, RosterStatus from, const RosterTransition& t) {
   RosterPatch patch;
   if (t.to && *t.to != from) patch.status = std::string(RosterStatusName(*t.to));
-  patch.clear_callback_url = action == RosterAction::kPause ||
-                             action == RosterAction::kDismiss ||
+  patch.clear_callback_url = action == RosterAction::kPause || action == RosterAction::kDismiss ||
                              action == RosterAction::kActivate;
   return patch;
 }
@@ -110,7 +113,8 @@ Result<RosterEntry> AgentServiceImpl::AddAgent(const AgentIdentity& agent,
   in.channel_id = agent.channel_id;
   in.callsign = agent.callsign;
   in.agent_type = agent_type;
-  Result<Summoned> done = StoreSummon(store, in, SystemStatusMessage(agent, hub_.NewId(), "summon"));
+  Result<Summoned> done =
+      StoreSummon(store, in, SystemStatusMessage(agent, hub_.NewId(), "summon"));
   if (!done.has_value()) {
     if (done.status().code() == ErrorCode::kAlreadyExists) {
       return AlreadyExists(std::string(kAgentAlreadyInRoster));  // lost a race with another add
@@ -119,14 +123,14 @@ Result<RosterEntry> AgentServiceImpl::AddAgent(const AgentIdentity& agent,
   }
   PublishStored(hub_, done->summon);
   if (hub_.HasSubscribers()) {
-    hub_.Publish(agent.channel_id, AgentJoinedFrameLine(hub_.NewId(),
-                                                        FormatIsoTimestamp(hub_.clock().NowMillis()),
-                                                        done->entry));
+    hub_.Publish(agent.channel_id,
+                 AgentJoinedFrameLine(hub_.NewId(), FormatIsoTimestamp(hub_.clock().NowMillis()),
+                                      done->entry));
   }
   PublishState(hub_, agent, "connecting");
   // Cast swallows activation failures here: the agent is in the roster and a later message
   // activates it again.
-  if (Status s = Activate(agent); !s.ok()) LogError("activate agent after add", s);
+  if (Status s = Activate(agent); !s.ok()) LogAgentError("activate agent after add", s);
   return std::move(done->entry);
 }
 
@@ -154,22 +158,23 @@ Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const AgentIdentity& age
   }
   if (transition->suspend_runtime) {
     // Cast ignores suspend errors.
-    if (Status s = Suspend(agent, "manual"); !s.ok()) LogError("suspend agent", s);
+    if (Status s = Suspend(agent, "manual"); !s.ok()) LogAgentError("suspend agent", s);
   }
-  Result<RosterEntry> updated =
-      store.UpdateRosterEntry(agent.channel_id, agent.callsign, PatchFor(action, from, *transition));
+  Result<RosterEntry> updated = store.UpdateRosterEntry(agent.channel_id, agent.callsign,
+                                                        PatchFor(action, from, *transition));
   if (!updated.has_value()) return StoreFailure(updated.status());
   PublishState(hub_, agent, PublishedStateOf(action));
 
   if (action == RosterAction::kDismiss) {
-    Result<Message> stored = store.AppendMessage(SystemStatusMessage(agent, hub_.NewId(), "dismiss"));
+    Result<Message> stored =
+        store.AppendMessage(SystemStatusMessage(agent, hub_.NewId(), "dismiss"));
     if (!stored.has_value()) return StoreFailure(stored.status());
     PublishStored(hub_, *stored);
   }
   if (transition->activate_runtime) {
     Status activated = Activate(agent);
     if (!activated.ok()) {
-      LogError("activate agent", activated);
+      LogAgentError("activate agent", activated);
       // Only activate reports the failure; unarchive keeps the agent active and a later
       // message activates it again (Cast).
       if (action == RosterAction::kActivate) {
@@ -248,13 +253,14 @@ void AgentServiceImpl::Sweep(UnixMillis now) {
     }
   }
   for (const auto& item : fired) {
-    const AgentIdentity& agent = item.first;  // not a structured binding: clang 14 cannot capture one
+    const AgentIdentity& agent =
+        item.first;  // not a structured binding: clang 14 cannot capture one
     const AgentTimeout timeout = item.second;
     if (timeout == AgentTimeout::kActivationTimeout) {
       // §5.7: no checkin in time. Stop it, mark it failed (done by Sweep), keep its queue.
       Post([this, agent] {
         const std::string id = FormatAgentId(agent);
-        LogEvent("agent_activation_timeout", id);
+        LogAgentEvent("agent_activation_timeout", id);
         Runtime* runtime = nullptr;
         {
           std::lock_guard lock(mu_);
@@ -262,7 +268,7 @@ void AgentServiceImpl::Sweep(UnixMillis now) {
         }
         if (runtime != nullptr) {
           if (Status s = runtime->Suspend(id, "activation timeout"); !s.ok()) {
-            LogError("stop agent after activation timeout", s);
+            LogAgentError("stop agent after activation timeout", s);
           }
         }
         ClearCallback(agent);
@@ -272,7 +278,7 @@ void AgentServiceImpl::Sweep(UnixMillis now) {
       // Silent for longer than the staleness: offline until a heartbeat, and the next
       // message re-activates it.
       Post([this, agent] {
-        LogEvent("agent_stale", FormatAgentId(agent));
+        LogAgentEvent("agent_stale", FormatAgentId(agent));
         Broadcast(agent, "offline");
       });
     }
@@ -298,7 +304,7 @@ void AgentServiceImpl::CheckRemoved() {
       Result<RosterEntry> entry = hub_.store().GetRosterEntry(agent->channel_id, agent->callsign);
       bool removed = !entry.ok() && entry.status().code() == ErrorCode::kNotFound;
       if (removed || (entry.ok() && entry->status == "archived")) {
-        LogEvent("agent_removed", state.agent_id);
+        LogAgentEvent("agent_removed", state.agent_id);
         (void)Suspend(*agent, "removed");
       }
     }
@@ -311,11 +317,11 @@ Status AgentServiceImpl::Reconcile() {
   for (Runtime* runtime : hub_.runtimes().All()) {
     Result<std::vector<std::string>> orphans = runtime->ReapOrphans();
     if (!orphans.ok()) {
-      LogError("reap orphan agents", orphans.status());
+      LogAgentError("reap orphan agents", orphans.status());
       continue;
     }
     for (const std::string& id : *orphans) {
-      LogEvent("agent_orphan_reaped", id);
+      LogAgentEvent("agent_orphan_reaped", id);
       reaped.insert(id);
     }
   }

@@ -438,7 +438,8 @@ TEST_SUITE("AgentService") {
   TEST_CASE("remove is not a lifecycle action") {
     Fixture fx;
     fx.Roster("a");
-    Result<RosterEntry> r = fx.agents().ApplyRosterAction(Fixture::Agent("a"), RosterAction::kRemove);
+    Result<RosterEntry> r =
+        fx.agents().ApplyRosterAction(Fixture::Agent("a"), RosterAction::kRemove);
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == ErrorCode::kInvalidArgument);
     CHECK(fx.Entry("a").status == "active");

@@ -67,6 +67,8 @@ struct AgentPresence {
   std::optional<UnixMillis> last_heartbeat;
 };
 
+/// The agent service; see the top of this file. Thread-safe; owned by the Hub (`hub.agents()`)
+/// and valid while it lives. Abstract so that the hub's implementation stays private.
 class AGENTCORE_EXPORT AgentService {
  public:
   virtual ~AgentService();
