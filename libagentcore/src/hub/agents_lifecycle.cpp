@@ -103,6 +103,9 @@ RosterPatch PatchFor(RosterAction action, RosterStatus from, const RosterTransit
 
 Result<RosterEntry> AgentServiceImpl::AddAgent(const AgentIdentity& agent,
                                                const std::string& agent_type) {
+  if (agent.callsign.empty() || agent_type.empty()) {
+    return InvalidArgument("callsign and agentType are required");
+  }
   Store& store = hub_.store();
   // Archived entries count too: a dismissed agent comes back through unarchive.
   Result<RosterEntry> existing = store.GetRosterEntry(agent.channel_id, agent.callsign);

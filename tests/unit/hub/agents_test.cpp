@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hub's agent service without HTTP (hub/agents.hpp): each orchestration rule of spec cast
-// §3.4, §4.6 and §5.2–§5.9 against a fake runtime, a fake push transport, a manual clock and an
+// §3.4, §4.6, §5.2–§5.9 against a fake runtime, a fake push transport, a manual clock and an
 // inline executor (tests/support/fake_runtime.hpp: posted work has run when a call returns).
 #include <agentcore/hub/agents.hpp>
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -455,6 +456,81 @@ TEST_SUITE("AgentService") {
     Status s = fx.agents().Activate(Fixture::Agent("ghost"));
     CHECK(s.code() == ErrorCode::kNotFound);
     CHECK(fx.runtime().activations().empty());
+  }
+
+  TEST_CASE("add agent refuses an empty callsign or agent type") {
+    Fixture fx;
+    for (const auto& [callsign, type] : std::vector<std::pair<std::string, std::string>>{
+             {"", "echo"}, {"echo", ""}}) {
+      Result<RosterEntry> r = fx.agents().AddAgent(Fixture::Agent(callsign), type);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.status().code() == ErrorCode::kInvalidArgument);
+      CHECK(r.status().message() == "callsign and agentType are required");
+    }
+    CHECK(fx.publisher.Lines().empty());
+    CHECK(fx.runtime().activations().empty());
+  }
+
+  TEST_CASE("add agent to a channel that does not exist fails and publishes nothing") {
+    Fixture fx;
+    Result<RosterEntry> r = fx.agents().AddAgent(AgentIdentity{"s1", "nochannel", "echo"}, "echo");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == ErrorCode::kInternal);
+    CHECK(fx.publisher.Lines().empty());
+    CHECK(fx.runtime().activations().empty());
+  }
+
+  TEST_CASE("checkin and heartbeat with an empty callsign or unknown channel are kNotFound") {
+    Fixture fx;
+    for (const AgentIdentity& agent :
+         {AgentIdentity{"s1", "c1", ""}, AgentIdentity{"s1", "nochannel", "echo"}}) {
+      Result<CheckinOutcome> in = fx.agents().Checkin(agent, std::string(kEndpoint), Json());
+      REQUIRE_FALSE(in.ok());
+      CHECK(in.status().code() == ErrorCode::kNotFound);
+      Result<UnixMillis> beat = fx.agents().Heartbeat(agent);
+      REQUIRE_FALSE(beat.ok());
+      CHECK(beat.status().code() == ErrorCode::kNotFound);
+    }
+    CHECK(fx.publisher.Lines().empty());
+  }
+
+  TEST_CASE("checkin with route hints that are not an object keeps the stored hints") {
+    Fixture fx;
+    REQUIRE(fx.agents().AddAgent(Fixture::Agent("echo"), "echo").ok());
+    Json hints = Json::Object();
+    hints.Set("x-machine", "m1");
+    REQUIRE(fx.agents().Checkin(Fixture::Agent("echo"), std::string(kEndpoint), hints).ok());
+    REQUIRE(fx.agents().Checkin(Fixture::Agent("echo"), std::string(kEndpoint), Json("junk")).ok());
+    RosterEntry entry = fx.Entry("echo");
+    const Json* kept = entry.route_hints.Find("x-machine");
+    REQUIRE(kept != nullptr);
+    CHECK(kept->as_string() == "m1");
+  }
+
+  TEST_CASE("a heartbeat of an archived agent is stored but not published") {
+    Fixture fx;
+    fx.Roster("gone", "archived");
+    REQUIRE(fx.agents().Heartbeat(Fixture::Agent("gone")).ok());
+    CHECK(fx.Entry("gone").last_heartbeat.has_value());
+    CHECK(fx.publisher.Lines().empty());
+  }
+
+  TEST_CASE("a sweep at a time before the last checkin fires nothing") {
+    Fixture fx;
+    Online(fx, "echo");
+    fx.agents().Sweep(fx.clock.NowMillis() - 1'000'000);
+    CHECK(fx.States("offline") == 0);
+    CHECK(fx.runtime().suspends().empty());
+  }
+
+  TEST_CASE("a roster action outside the enumerators is kInvalidArgument") {
+    Fixture fx;
+    fx.Roster("a");
+    Result<RosterEntry> r =
+        fx.agents().ApplyRosterAction(Fixture::Agent("a"), static_cast<RosterAction>(99));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == ErrorCode::kInvalidArgument);
+    CHECK(fx.publisher.Lines().empty());
   }
 
   TEST_CASE("presence of an unknown agent is offline with no heartbeat") {

@@ -98,8 +98,9 @@ class AGENTCORE_EXPORT AgentService {
   /// summon status message and the entry's readmark at it; publishes the summon message,
   /// agent_joined and agent_state "connecting", in that order; then activates the agent (its
   /// failure is logged and swallowed, as Cast does). Returns the stored entry.
-  /// Errors: kAlreadyExists "Agent already in roster" (archived entries included);
-  /// kInternal for a store failure.
+  /// Errors: kInvalidArgument "callsign and agentType are required" when either is empty;
+  /// kAlreadyExists "Agent already in roster" (archived entries included); kInternal for a
+  /// store failure (e.g. no such channel).
   virtual Result<RosterEntry> AddAgent(const AgentIdentity& agent,
                                        const std::string& agent_type) = 0;
 
