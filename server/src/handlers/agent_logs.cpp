@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // GET /channels/:channelId/agents/:callsign/logs: an agent's captured stdout and stderr
 // (AgentService::ReadLog: the runtime that runs the agent), read once from an offset or
-// followed as it grows. A route of our own
-// (Cast has none): errors are {"error":"<code>","message":"…"}.
+// followed as it grows. A route of our own (Cast has none): errors are
+// {"error":"<code>","message":"…"}.
 #include <charconv>
 #include <string>
 
