@@ -326,9 +326,8 @@ int main(int argc, char** argv) {
     Json body = Json::Object();
     body.Set("sender", "alice");
     body.Set("content", content);
-    Result<PostedMessage> posted = hub.channels().PostMessage(alice, channel->id, body);
-    if (posted.ok()) hub.agents().Deliver(posted->message, posted->targets);
-    return posted.ok();
+    // Validated, routed, stored, published and delivered to the mentioned agents.
+    return hub.channels().PostMessage(alice, channel->id, body).ok();
   };
   bool ok = post("@echo hi") && printer.WaitForReplies(1, std::chrono::seconds(20)) &&
             post("@channel status") && printer.WaitForReplies(3, std::chrono::seconds(20));

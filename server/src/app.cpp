@@ -12,7 +12,6 @@
 #include "handlers/handlers.hpp"
 #include "handlers/stream.hpp"
 #include "handlers/tymbal.hpp"
-#include "orchestrator.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -27,10 +26,13 @@ std::string DefaultAgentBinary() {
   return candidate.string();
 }
 
-/// The hub's parts as the flags and the environment configure them: the store URL, the local
-/// process runtime (--agent-command TYPE=CMD; the echo-agent next to the binary for every type
-/// when none is given), the agent policy, the secrets.
+/// The hub's parts as the flags and the environment configure them: the store URL, the runtime
+/// (--runtime; the local process runtime with --agent-command TYPE=CMD, the echo-agent next to
+/// the binary for every type when none is given), the agent policy, the secrets.
 Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
+  if (config.runtime != "local") {
+    return InvalidArgument("runtime \"" + config.runtime + "\" is not available yet (issue 14)");
+  }
   HubOptions o;
   o.store_url = config.database_url;
   o.policy.heartbeat_staleness = config.heartbeat_staleness;
@@ -82,7 +84,6 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
   hub_options.publisher = &app->publisher_;
   hub_options.executor = &app->executor_;
   AGENTCORE_ASSIGN_OR_RETURN(app->hub_, OpenHub(std::move(hub_options)));
-  AGENTCORE_ASSIGN_OR_RETURN(app->orchestrator_, Orchestrator::Open(*app));
 
   RegisterHandlers(app->router_);
   RegisterTymbalRoutes(app->router_);
@@ -106,24 +107,43 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
 
 Status App::Start() {
   // Agents an earlier process left running are ended before anything can reach them.
-  if (Status s = orchestrator_->Reconcile(); !s.ok()) {
+  if (Status s = hub_->agents().Reconcile(); !s.ok()) {
     std::fprintf(stderr, "{\"event\":\"error\",\"what\":\"reconcile agents\",\"message\":\"%s\"}\n",
                  s.ToString().c_str());
   }
   AGENTCORE_RETURN_IF_ERROR(http_->Start());
-  orchestrator_->Start();
+  // Agents learn the API URL (CAST_API_URL) only now that the port is bound.
+  const std::string& url = config_.public_url;
+  hub_->agents().SetApiUrl(!url.empty() && !url.ends_with(":0")
+                               ? url
+                               : "http://127.0.0.1:" + std::to_string(port()));
+  sweep_timer_ = std::make_unique<asio::steady_timer>(http_->context(0));
+  ScheduleSweep();
   return Status();
+}
+
+void App::ScheduleSweep() {
+  sweep_timer_->expires_after(config_.agent_sweep_interval);
+  sweep_timer_->async_wait([this](std::error_code ec) {
+    if (ec) return;  // cancelled: the io context stops
+    if (!sweep_running_.exchange(true)) {
+      asio::post(blocking_, [this] {
+        hub_->agents().Sweep(clock_->NowMillis());
+        sweep_running_ = false;
+      });
+    }
+    ScheduleSweep();
+  });
 }
 
 void App::Stop() {
   if (stopped_ || !http_) return;
   stopped_ = true;
   // Agents first: their uploads end (interrupted) while the server still handles them.
-  orchestrator_->Shutdown();
+  hub_->Close();
   http_->Stop(config_.shutdown_grace);
-  blocking_.join();  // every offloaded store call has returned
-  orchestrator_.reset();  // before the hub, whose runtimes it observes
-  hub_.reset();           // closes the store: the SQLite writer commits what it holds
+  blocking_.join();  // every offloaded store call (and sweep) has returned
+  hub_.reset();      // closes the store: the SQLite writer commits what it holds
 }
 
 void App::WriteAccessLog(const AccessRecord& r) {

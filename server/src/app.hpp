@@ -2,8 +2,10 @@
 #pragma once
 
 /// The composition root: the store, the HTTP engine and its routes, the broadcaster, the pool
-/// for blocking store calls, credentials. Start and Stop order everything.
+/// for blocking store calls, credentials. Start and Stop order everything. The agents' timer
+/// (one steady_timer on an io context) calls the hub's AgentService::Sweep on the pool.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +19,7 @@
 #include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
@@ -39,7 +42,6 @@
 
 namespace agentcore::server {
 
-class Orchestrator;
 
 class App {
  public:
@@ -65,8 +67,6 @@ class App {
   std::string NewId() { return hub_->NewId(); }
   std::size_t open_connections() const { return http_ ? http_->open_connections() : 0; }
   const HttpStats* http_stats() const { return http_ ? &http_->stats() : nullptr; }
-  /// The agents: activation, delivery, checkin (orchestrator.hpp).
-  Orchestrator& orchestrator() { return *orchestrator_; }
   /// Exact cache of the message routes' reads (read_cache.hpp); check enabled() and the
   /// store's versions before use.
   ReadCache& read_cache() { return read_cache_; }
@@ -140,6 +140,9 @@ class App {
  private:
   App(ServerConfig config, Clock* clock);
   void WriteAccessLog(const AccessRecord& record);
+  /// Arms the sweep timer: every config().agent_sweep_interval, AgentService::Sweep runs on
+  /// the blocking pool (never on the io thread); a tick is skipped while the last one runs.
+  void ScheduleSweep();
 
   ServerConfig config_;
   Clock* clock_;
@@ -152,8 +155,9 @@ class App {
   PoolExecutor executor_{&blocking_};
   std::unique_ptr<Hub> hub_;
   std::unique_ptr<HttpServer> http_;
-  // After blocking_: destroyed first, once Stop() has joined the pool.
-  std::unique_ptr<Orchestrator> orchestrator_;
+  // After http_: destroyed before the io context it runs on.
+  std::unique_ptr<asio::steady_timer> sweep_timer_;
+  std::atomic<bool> sweep_running_{false};
   bool stopped_ = false;
 };
 

@@ -15,6 +15,7 @@ std::string DescribeConfig(const ServerConfig& c) {
       .Field("databaseUrl", c.database_url.rfind("postgres", 0) == 0 ? "postgres://(redacted)"
                                                                       : c.database_url)
       .Field("dataDir", c.data_dir)
+      .Field("runtime", c.runtime)
       .Field("authMode", c.auth_mode.empty() ? "keys" : c.auth_mode)
       .Field("spaceId", c.space_id)
       .Field("jwtSecret", c.jwt_secret.empty() ? "dev fallback" : "set")

@@ -36,7 +36,10 @@ struct ServerConfig {
   std::chrono::milliseconds stream_save_interval{1'000};
   std::chrono::milliseconds shutdown_grace{10'000};
   bool compat_open_checkin = false;  // Cast leaves checkin/heartbeat unauthenticated
-  // --- agents (orchestrator.hpp)
+  // --- agents (libagentcore hub/agents.hpp)
+  /// The runtime that starts agents (--runtime); only "local" (processes on this machine)
+  /// exists today.
+  std::string runtime = "local";
   /// argv per agent type (--agent-command TYPE=CMD, CMD split on spaces); "*" is the default
   /// for unlisted types. Empty: every type runs `<dir of the server executable>/echo-agent`
   /// when that file exists.

@@ -10,10 +10,10 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <agentcore/hub/agents.hpp>
 #include <agentcore/runtime/runtime.hpp>
 
 #include "app.hpp"
-#include "orchestrator.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -34,8 +34,8 @@ constexpr auto kStopLinger = 1s;
 
 }  // namespace
 
-LogTailSession::LogTailSession(App* app, std::string agent_id, std::uint64_t offset)
-    : StreamSession(app, kChunkBytes), agent_id_(std::move(agent_id)), offset_(offset) {}
+LogTailSession::LogTailSession(App* app, AgentIdentity agent, std::uint64_t offset)
+    : StreamSession(app, kChunkBytes), agent_(std::move(agent)), offset_(offset) {}
 
 void LogTailSession::Stop() {
   stopping_ = true;
@@ -48,13 +48,13 @@ void LogTailSession::Stop() {
 
 asio::awaitable<void> LogTailSession::Follow() {
   App& app = this->app();
-  Runtime& runtime = app.orchestrator().runtime();
+  AgentService& agents = app.hub().agents();
   poll_timer_ = std::make_unique<asio::steady_timer>(*context_);
   while (!stopping_ && socket_ != nullptr) {
-    const std::string& id = agent_id_;
-    const std::uint64_t offset = offset_;
-    Result<LogChunk> chunk = co_await app.Offload(
-        [&runtime, &id, offset] { return runtime.ReadLog(id, offset, kChunkBytes); });
+    auto read = [&agents, &agent = agent_, offset = offset_] {
+      return agents.ReadLog(agent, offset, kChunkBytes);
+    };
+    Result<LogChunk> chunk = co_await app.Offload(std::move(read));
     if (stopping_ || socket_ == nullptr) break;
     bool caught_up = true;
     if (chunk.ok()) {

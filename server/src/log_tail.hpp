@@ -2,7 +2,7 @@
 #pragma once
 
 /// `GET /channels/:channelId/agents/:callsign/logs?follow=1`: an agent's log (the runtime's
-/// captured stdout and stderr, Runtime::ReadLog) written to the client as it grows, like
+/// captured stdout and stderr, AgentService::ReadLog) written to the client as it grows, like
 /// `docker logs -f`. The response is `text/plain`, delimited by closing the connection (no
 /// length, not chunked), and starts at the requested byte offset.
 ///
@@ -23,14 +23,16 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <agentcore/auth/tokens.hpp>
+
 #include "ws/stream_session.hpp"
 
 namespace agentcore::server {
 
 class LogTailSession final : public StreamSession {
  public:
-  /// `agent_id`: the runtime's id of the agent (spec cast §5.1); `offset`: first byte to send.
-  LogTailSession(App* app, std::string agent_id, std::uint64_t offset);
+  /// `agent`: whose log (read through AgentService::ReadLog); `offset`: first byte to send.
+  LogTailSession(App* app, AgentIdentity agent, std::uint64_t offset);
 
   asio::awaitable<void> Run(asio::ip::tcp::socket& socket, std::string leftover) override;
   void Stop() override;
@@ -41,7 +43,7 @@ class LogTailSession final : public StreamSession {
   /// Polls the log and queues what is new until the session stops.
   asio::awaitable<void> Follow();
 
-  const std::string agent_id_;
+  const AgentIdentity agent_;
   std::uint64_t offset_;
   std::unique_ptr<asio::steady_timer> poll_timer_;
 };

@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <agentcore/json_writer.hpp>
 #include <agentcore/version.hpp>
 
 #include "app.hpp"
@@ -63,6 +64,8 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-access-log", no_access_log, "Do not write the JSON access log");
   cli.add_flag("--compat-open-checkin", config.compat_open_checkin,
                "Accept checkin/heartbeat/legacy ingest without a container token (as Cast)");
+  cli.add_option("--runtime", config.runtime,
+                 "Runtime that starts agents: \"local\" (processes on this machine)");
   std::vector<std::string> agent_commands;
   cli.add_option("--agent-command", agent_commands,
                  "TYPE=CMD: command line for agents of TYPE (\"*\": every other type); "
@@ -126,8 +129,14 @@ int main(int argc, char** argv) {
 
   auto app = agentcore::server::App::Open(config);
   if (!app.ok()) {
-    std::fprintf(stderr, "{\"event\":\"error\",\"message\":\"%s\"}\n",
-                 app.status().ToString().c_str());
+    // JSON-escaped: the message may quote names (e.g. an unknown --runtime).
+    std::string line;
+    agentcore::JsonWriter(&line)
+        .BeginObject()
+        .Field("event", "error")
+        .Field("message", app.status().ToString())
+        .EndObject();
+    std::fprintf(stderr, "%s\n", line.c_str());
     return 1;
   }
   std::printf("%s\n", agentcore::server::DescribeConfig((*app)->config()).c_str());

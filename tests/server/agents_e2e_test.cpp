@@ -2,7 +2,7 @@
 // End to end: the real server, the local process runtime and examples/echo-agent (spec cast
 // §3.4, §5): activation, checkin, pushes, streamed replies, timeouts, crashes, restarts; and the
 // container protocol routes' texts and token checks (§5.4-§5.6).
-#include "orchestrator.hpp"
+#include "app.hpp"
 
 #include <signal.h>
 #include <sys/types.h>
@@ -128,7 +128,7 @@ bool Online(ServerFixture& fx, const std::string& agent_id) {
 }
 
 int Pid(ServerFixture& fx, const std::string& agent_id) {
-  auto state = fx.app().orchestrator().runtime().GetState(agent_id);
+  auto state = fx.app().hub().runtimes().Find("local")->GetState(agent_id);
   return state ? state->pid : 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <agentcore/hub/agents.hpp>
 #include <agentcore/hub/event_frames.hpp>
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/mention/mention.hpp>
@@ -480,7 +481,11 @@ Result<PostedMessage> ChannelService::PostMessage(const Principal& principal,
                                                   std::string_view channel_id, Json body) {
   AGENTCORE_ASSIGN_OR_RETURN(Prepared prepared, Prepare(principal, channel_id, std::move(body)));
   Result<Message> stored = hub_.store().AppendMessage(prepared.message);
-  return Finish(std::move(prepared), std::move(stored));
+  Result<PostedMessage> posted = Finish(std::move(prepared), std::move(stored));
+  if (posted.has_value() && !posted->targets.empty()) {
+    hub_.agents().Deliver(posted->message, posted->targets);
+  }
+  return posted;
 }
 
 void ChannelService::PostMessageAsync(const Principal& principal, std::string_view channel_id,
@@ -494,7 +499,19 @@ void ChannelService::PostMessageAsync(const Principal& principal, std::string_vi
   NewMessage message = std::move(prepared->message);
   auto stored = [this, rest = *std::move(prepared),
                  done = std::move(done)](Result<Message> result) mutable {
-    done(Finish(std::move(rest), std::move(result)));
+    Result<PostedMessage> posted = Finish(std::move(rest), std::move(result));
+    if (!posted.has_value() || posted->targets.empty()) {
+      done(std::move(posted));
+      return;
+    }
+    // Delivery queues the message for every target in the store and may start agents: it
+    // blocks, so it leaves the store's thread. `done` waits for it (spec cast §3.4: when a
+    // post is answered the message is queued, so one client's messages reach an agent in
+    // order). A message that invokes nobody costs no hop.
+    hub_.Post([this, posted = std::move(posted), done = std::move(done)]() mutable {
+      hub_.agents().Deliver(posted->message, posted->targets);
+      done(std::move(posted));
+    });
   };
   hub_.store().AppendMessageAsync(std::move(message), std::move(stored));
 }

@@ -6,6 +6,7 @@
 
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>
+#include "agents_internal.hpp"
 
 namespace agentcore {
 
@@ -19,22 +20,23 @@ class Hub::Observer final : public RuntimeObserver {
     std::lock_guard lock(mu_);
     if (target_ != nullptr) target_->OnAgentEvent(event);
   }
-  void Set(RuntimeObserver* target) {
+  void Set(hub_internal::AgentServiceImpl* target) {
     std::lock_guard lock(mu_);
     target_ = target;
   }
 
  private:
   std::mutex mu_;
-  RuntimeObserver* target_ = nullptr;  // guarded by mu_
+  hub_internal::AgentServiceImpl* target_ = nullptr;  // guarded by mu_
 };
 
-void Hub::SetRuntimeObserver(RuntimeObserver* observer) { observer_->Set(observer); }
+AgentService& Hub::agents() { return *agents_; }
 
 namespace {
 
 /// The default runtimes: the local process runtime, running the types it has commands for.
-std::vector<RuntimeSpec> DefaultRuntimes(const LocalProcessOptions& local) {
+std::vector<RuntimeSpec> DefaultRuntimes(LocalProcessOptions local) {
+  if (local.data_dir.empty()) local.data_dir = "agentcore-data";
   RuntimeSpec spec;
   spec.name = "local";
   for (const auto& [type, command] : local.commands) spec.agent_types.push_back(type);
@@ -63,6 +65,7 @@ Hub::~Hub() {
   Close();
   runtimes_.reset();  // joins the runtimes' watcher threads before the observer goes
   observer_.reset();
+  agents_.reset();
   owned_executor_.reset();  // runs what is still queued, while the store is there
   store_.reset();
 }
@@ -94,6 +97,8 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   o.runtimes.clear();
   AGENTCORE_ASSIGN_OR_RETURN(hub->runtimes_,
                              RuntimeRegistry::Open(std::move(specs), runtime_options));
+  hub->agents_ = std::make_unique<hub_internal::AgentServiceImpl>(*hub);
+  hub->observer_->Set(hub->agents_.get());
   return hub;
 }
 
@@ -109,8 +114,7 @@ void Hub::Publish(std::string_view channel_id, std::span<const PublishedLine> li
 
 void Hub::Close() {
   if (closed_.exchange(true)) return;
-  if (!options_.stop_agents_on_close || runtimes_ == nullptr) return;
-  for (Runtime* runtime : runtimes_->All()) (void)runtime->Shutdown();
+  if (agents_ != nullptr) agents_->Shutdown(options_.stop_agents_on_close);
 }
 
 }  // namespace agentcore

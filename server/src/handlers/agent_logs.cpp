@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // GET /channels/:channelId/agents/:callsign/logs: an agent's captured stdout and stderr
-// (Runtime::ReadLog), read once from an offset or followed as it grows. A route of our own
-// (Cast has none): errors are {"error":"<code>","message":"…"}.
+// (AgentService::ReadLog: the runtime that runs the agent), read once from an offset or
+// followed as it grows. A route of our own (Cast has none): errors are
+// {"error":"<code>","message":"…"}.
 #include <charconv>
 #include <string>
 
 #include <agentcore/auth/tokens.hpp>
+#include <agentcore/hub/agents.hpp>
 #include <agentcore/runtime/runtime.hpp>
 
 #include "app.hpp"
 #include "handlers/handler_support.hpp"
 #include "handlers/handlers.hpp"
 #include "log_tail.hpp"
-#include "orchestrator.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -51,7 +52,7 @@ asio::awaitable<Response> AgentLogs(RequestContext& ctx) {
   std::string channel_id = ctx.Param("channelId");
   std::string callsign = ctx.Param("callsign");
   const Principal& caller = *principal;
-  auto find = [&app, &caller, &channel_id, &callsign]() -> Result<std::string> {
+  auto find = [&app, &caller, &channel_id, &callsign]() -> Result<AgentIdentity> {
     Result<Channel> channel = FindChannelInSpace(app, caller, channel_id);
     if (!channel.ok()) return channel.status();
     if (!CheckKey("callsign", callsign).ok()) return NotFound("Agent not found in roster");
@@ -62,28 +63,27 @@ asio::awaitable<Response> AgentLogs(RequestContext& ctx) {
       }
       return entry.status();
     }
-    return FormatAgentId(AgentIdentity{channel->space_id, channel->id, callsign});
+    return AgentIdentity{channel->space_id, channel->id, callsign};
   };
-  Result<std::string> agent_id = co_await app.Offload(std::move(find));
-  if (!agent_id.ok()) {
-    if (agent_id.status().code() == ErrorCode::kNotFound) {
-      co_return CodedError(404, "not_found", agent_id.status().message());
+  Result<AgentIdentity> agent = co_await app.Offload(std::move(find));
+  if (!agent.ok()) {
+    if (agent.status().code() == ErrorCode::kNotFound) {
+      co_return CodedError(404, "not_found", agent.status().message());
     }
-    LogError("agent logs", agent_id.status());
+    LogError("agent logs", agent.status());
     co_return CodedError(500, "server_error", "Failed to read agent logs");
   }
 
   if (follow) {
     Response r;
-    r.upgrade = std::make_shared<LogTailSession>(&app, *std::move(agent_id), *offset);
+    r.upgrade = std::make_shared<LogTailSession>(&app, *std::move(agent), *offset);
     co_return r;
   }
-  Runtime& runtime = app.orchestrator().runtime();
-  const std::string& id = *agent_id;
-  const std::uint64_t from = *offset;
-  const std::size_t max_bytes = static_cast<std::size_t>(*limit);
-  Result<LogChunk> chunk = co_await app.Offload(
-      [&runtime, &id, from, max_bytes] { return runtime.ReadLog(id, from, max_bytes); });
+  auto read = [&agents = app.hub().agents(), &id = *agent, from = *offset,
+               max_bytes = static_cast<std::size_t>(*limit)] {
+    return agents.ReadLog(id, from, max_bytes);
+  };
+  Result<LogChunk> chunk = co_await app.Offload(std::move(read));
   if (!chunk.ok()) {
     ErrorCode code = chunk.status().code();
     if (code == ErrorCode::kNotFound) {

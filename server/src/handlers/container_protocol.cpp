@@ -6,13 +6,12 @@
 
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
+#include <agentcore/hub/agents.hpp>
 #include <agentcore/json_writer.hpp>
-#include <agentcore/state/agent_state.hpp>
 
 #include "app.hpp"
 #include "handlers/handler_support.hpp"
 #include "handlers/json_views.hpp"
-#include "orchestrator.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -64,9 +63,8 @@ asio::awaitable<Response> Checkin(RequestContext& ctx) {
   const Json* hints = body->Find("routeHints");
   Json route_hints = hints != nullptr && hints->is_object() ? *hints : Json();
   // Named lambdas only inside co_await (GCC 12, handler_support.hpp).
-  auto work = [&app, agent = *agent, url = endpoint->as_string(), route_hints] {
-    return app.orchestrator().Checkin(agent, url, route_hints);
-  };
+  auto work = [&agents = app.hub().agents(), agent = *agent, url = endpoint->as_string(),
+               route_hints] { return agents.Checkin(agent, url, route_hints); };
   Result<CheckinOutcome> out = co_await app.Offload(std::move(work));
   if (!out.ok()) {
     if (out.status().code() == ErrorCode::kNotFound) co_return CastError(404, kAgentNotFound);
@@ -97,7 +95,7 @@ asio::awaitable<Response> Heartbeat(RequestContext& ctx) {
   Result<AgentIdentity> agent = ParseAgentId(agent_id->as_string());
   if (!agent.ok()) co_return CastError(400, kInvalidAgentId);
   if (auto denied = CheckAgentToken(app, ctx.request(), *agent)) co_return *denied;
-  auto work = [&app, agent = *agent] { return app.orchestrator().Heartbeat(agent); };
+  auto work = [&agents = app.hub().agents(), agent = *agent] { return agents.Heartbeat(agent); };
   Result<UnixMillis> at = co_await app.Offload(std::move(work));
   if (!at.ok()) {
     if (at.status().code() == ErrorCode::kNotFound) co_return CastError(404, kAgentNotFound);
@@ -113,37 +111,31 @@ asio::awaitable<Response> Heartbeat(RequestContext& ctx) {
 }
 
 // spec cast §5.6: open, as in Cast. Online iff the entry has a callback URL and a fresh
-// heartbeat; the stored heartbeat is an integer, so the NaN-is-fresh quirk (§8 #11) cannot
-// happen: no heartbeat is stale.
+// heartbeat (AgentService::Presence).
 asio::awaitable<Response> AgentStatus(RequestContext& ctx) {
   App& app = ctx.app();
   const std::string& agent_id = ctx.Param("agentId");
   Result<AgentIdentity> agent = ParseAgentId(agent_id);
   if (!agent.ok()) co_return CastError(400, kInvalidAgentId);
-  auto work = [&app, agent = *agent] {
-    return app.store().GetRosterEntry(agent.channel_id, agent.callsign);
-  };
-  Result<RosterEntry> entry = co_await app.Offload(std::move(work));
-  if (!entry.ok() && entry.status().code() != ErrorCode::kNotFound &&
-      entry.status().code() != ErrorCode::kInvalidArgument) {
-    co_return Failed("agent status", entry.status(), "Failed to get agent status");
+  auto work = [&agents = app.hub().agents(), agent = *agent] { return agents.Presence(agent); };
+  Result<AgentPresence> presence = co_await app.Offload(std::move(work));
+  if (!presence.ok()) {
+    co_return Failed("agent status", presence.status(), "Failed to get agent status");
   }
-  bool online = entry.ok() &&
-                IsAgentOnline(entry->callback_url.has_value(), entry->last_heartbeat,
-                              app.clock().NowMillis(),
-                              app.orchestrator().policy().heartbeat_staleness);
   std::string response;
   JsonWriter w(&response);
-  w.BeginObject().Field("agentId", agent_id).Field("status", online ? "online" : "offline");
+  w.BeginObject()
+      .Field("agentId", agent_id)
+      .Field("status", presence->online ? "online" : "offline");
   w.Key("endpoint");
-  if (online) {
-    w.String(*entry->callback_url);
+  if (presence->endpoint) {
+    w.String(*presence->endpoint);
   } else {
     w.Null();
   }
   w.Key("lastActivity");
-  if (entry.ok() && entry->last_heartbeat) {
-    w.String(FormatIsoTimestamp(*entry->last_heartbeat));
+  if (presence->last_heartbeat) {
+    w.String(FormatIsoTimestamp(*presence->last_heartbeat));
   } else {
     w.Null();
   }

@@ -12,7 +12,6 @@
 #include <agentcore/json_writer.hpp>
 
 #include "app.hpp"
-#include "handlers/agent_hooks.hpp"
 #include "handlers/handler_support.hpp"
 #include "handlers/handlers.hpp"
 #include "handlers/json_views.hpp"
@@ -163,7 +162,6 @@ asio::awaitable<Result<Response>> PostMessage(RequestContext& ctx, const Princip
   if (!body.has_value()) co_return body.status();
   Result<PostedMessage> posted = co_await Post(app, principal, ctx.Param("channelId"), *body);
   if (!posted.has_value()) co_return posted.status();
-  co_await DeliverToAgents(app, posted->message, posted->targets);
 
   std::string out;
   JsonWriter w(&out);

@@ -55,6 +55,15 @@ struct Fixture {
     channel = created->id;
   }
   ChannelService& channels() { return hub->channels(); }
+  /// The published lines of stored messages (they carry an event id); delivering a message
+  /// also publishes agent states.
+  std::vector<RecordingPublisher::Line> StoredMessageLines() const {
+    std::vector<RecordingPublisher::Line> out;
+    for (RecordingPublisher::Line& l : publisher.Lines()) {
+      if (!l.event_id.empty()) out.push_back(std::move(l));
+    }
+    return out;
+  }
   void AddAgent(std::string_view callsign, std::string_view status = "active") {
     std::string body = R"({"callsign":")" + std::string(callsign) +
                        R"(","agentType":"engineer","status":")" + std::string(status) + "\"}";
@@ -270,9 +279,17 @@ TEST_SUITE("ChannelService") {
     REQUIRE(r.ok());
     CHECK(r->is_broadcast);
     CHECK(r->targets == std::vector<std::string>{"fox", "owl"});
-    std::vector<RecordingPublisher::Line> lines = f.publisher.Lines();
+    std::vector<RecordingPublisher::Line> lines = f.StoredMessageLines();
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].line.find(R"("broadcast":true)") != std::string::npos);
+    // Delivered: when the post returns, the message waits in each target's queue.
+    for (const char* callsign : {"fox", "owl"}) {
+      Result<std::vector<PendingDelivery>> pending =
+          f.hub->store().TakePending(f.channel, callsign, 10);
+      REQUIRE(pending.ok());
+      REQUIRE(pending->size() == 1);
+      CHECK((*pending)[0].message_id == r->message.id);
+    }
   }
 
   TEST_CASE("a human message in a channel without agents is addressed to nobody") {
@@ -322,9 +339,13 @@ TEST_SUITE("ChannelService") {
     Result<PostedMessage> r = answer.get();
     REQUIRE(r.ok());
     CHECK(r->targets == std::vector<std::string>{"fox"});
-    REQUIRE(f.publisher.Lines().size() == 1);
-    CHECK(f.publisher.Lines()[0].event_id == r->message.id);
+    REQUIRE(f.StoredMessageLines().size() == 1);
+    CHECK(f.StoredMessageLines()[0].event_id == r->message.id);
     CHECK(f.StoredMessages() == 1);
+    // Delivered before the callback ran.
+    Result<std::vector<PendingDelivery>> pending = f.hub->store().TakePending(f.channel, "fox", 10);
+    REQUIRE(pending.ok());
+    CHECK(pending->size() == 1);
   }
 
   TEST_CASE("the async form reports a validation error on the calling thread") {

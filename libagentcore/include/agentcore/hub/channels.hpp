@@ -13,9 +13,10 @@
 /// 404, kAlreadyExists 409). A store failure the rule does not expect is kInternal with the
 /// store's status in the message: log it and answer the route's fixed 500 text.
 ///
-/// Posting stores the message, then publishes its set frame (event_frames.hpp) through the
-/// hub's publisher with the message id as event id, and returns the agents to invoke; pushing
-/// the message to them is the agent service's job.
+/// Posting stores the message, publishes its set frame (event_frames.hpp) through the hub's
+/// publisher with the message id as event id, then hands it to the agent service
+/// (AgentService::Deliver: queued for every invoked agent, pushed or the agent started) before
+/// it returns.
 ///
 /// The routing roster of a channel (what posting reads besides the channel) is cached: an
 /// entry is served only while the store's ChannelVersions::channel of the channel is the one
@@ -145,14 +146,16 @@ class AGENTCORE_EXPORT ChannelService {
   ///   6. kNotFound "Channel not found or has no roster".
   /// Then routes the mentions (a human sender gets the leader fallback, §3.4), stores the
   /// message addressed to the routed agents, publishes its set frame (event id = message id,
-  /// `broadcast: true` for @channel) and returns it with the agents to invoke.
+  /// `broadcast: true` for @channel), delivers it to the agents to invoke (hub.agents()
+  /// .Deliver: when this returns it is queued for each of them) and returns it with them.
   /// kInternal: a store error (the message is not stored, nothing is published).
   Result<PostedMessage> PostMessage(const Principal& principal, std::string_view channel_id,
                                     Json body);
 
   /// PostMessage with the store write not waited for: validation and routing (store reads)
   /// run on the calling thread; the message is then handed to Store::AppendMessageAsync, and
-  /// `done` runs exactly once, after the publish, on the thread the store completes on (a
+  /// `done` runs exactly once, after the publish, on the thread the store completes on, or,
+  /// when agents are invoked, after the delivery, which runs on the hub's executor (a
   /// validation error: the calling thread, before this returns). With a store that has
   /// native async writes (SQLite) no thread waits for the commit; otherwise the write blocks
   /// the calling thread (Store::HasNativeAsyncWrites). `done` must be short and must not

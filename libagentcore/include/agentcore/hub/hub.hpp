@@ -31,6 +31,7 @@
 #include <agentcore/clock.hpp>
 #include <agentcore/export.hpp>
 #include <agentcore/hub/agent_transport.hpp>
+#include <agentcore/hub/agents.hpp>
 #include <agentcore/hub/executor.hpp>
 #include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
@@ -45,6 +46,9 @@ namespace agentcore {
 
 class ChannelService;
 class CredentialService;
+namespace hub_internal {
+class AgentServiceImpl;
+}  // namespace hub_internal
 
 /// Everything a hub is made of. Every field has a working default.
 struct HubOptions {
@@ -55,7 +59,8 @@ struct HubOptions {
   /// every agent type listed in its commands ("*" when it has a "*" command; none when it has
   /// no command at all: agents are then started elsewhere and only check in).
   std::vector<RuntimeSpec> runtimes;
-  LocalProcessOptions local_process = {.data_dir = "agentcore-data"};
+  /// An empty `data_dir` means "agentcore-data" in the working directory.
+  LocalProcessOptions local_process;
   /// Not owned; must outlive the hub. nullptr: SystemClock().
   Clock* clock = nullptr;
   /// Not owned; must outlive the hub. nullptr: nothing is published.
@@ -72,7 +77,8 @@ struct HubOptions {
   /// means the public development secrets of auth/tokens.hpp.
   std::string container_secret;
   std::string jwt_secret;
-  /// The API URL agents are told to call (CAST_API_URL), e.g. "http://127.0.0.1:3234".
+  /// The API URL agents are told to call (CAST_API_URL), e.g. "http://127.0.0.1:3234"; a
+  /// server that learns its port only once bound sets it later (AgentService::SetApiUrl).
   std::string api_url;
   /// Close(): stop every agent the runtimes started (true), or leave them running as a crash
   /// would, for the next hub to reap (false; tests of crash recovery).
@@ -121,10 +127,8 @@ class AGENTCORE_EXPORT Hub {
   void Post(std::function<void()> task) { executor_->Post(std::move(task)); }
   AgentTransport& transport() { return *transport_; }
 
-  /// Where the runtimes' events go (not owned; nullptr: dropped). Waits for an event being
-  /// handed over, so after it returns the previous observer is no longer called.
-  /// TODO(#12): the hub's agent service becomes the only observer.
-  void SetRuntimeObserver(RuntimeObserver* observer);
+  /// The agents: activation, delivery, lifecycle, checkin, sweeps (hub/agents.hpp).
+  AgentService& agents();
 
   /// Stops what the hub started (agents, unless HubOptions::stop_agents_on_close is false)
   /// and waits for the work it posted. Later activations fail with kUnavailable. Idempotent.
@@ -152,6 +156,7 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<CredentialService> credentials_;
   std::unique_ptr<ChannelService> channels_;
   std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<hub_internal::AgentServiceImpl> agents_;  // observes the runtimes
   std::atomic<bool> closed_{false};
 };
 

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent service, part 2: the lifecycle actions with their store and publish side effects
+// (spec cast §4.6, §5.9), presence (§5.6), logs, sweeps (§5.7) and start-up reconciliation
+// (hub/agents.hpp has the model).
+#include <set>
+#include <utility>
+
+#include <agentcore/hub/event_frames.hpp>
+#include <agentcore/hub/hub.hpp>
+
+#include "agents_internal.hpp"
+
+namespace agentcore::hub_internal {
+namespace {
+
+constexpr std::string_view kAgentNotFound = "Agent not found in roster";
+constexpr std::string_view kAgentAlreadyInRoster = "Agent already in roster";
+/// How often (in hub clock time) a sweep also looks for agents removed from their roster.
+constexpr UnixMillis kRemovalCheckIntervalMs = 500;
+
+Status StoreFailure(const Status& s) { return Status(ErrorCode::kInternal, s.ToString()); }
+
+// The system status message of a summon or dismiss: type "status", sender and senderType
+// "system", content {"action":…,"callsign":…}.
+NewMessage SystemStatusMessage(const AgentIdentity& agent, std::string id,
+                               std::string_view action) {
+  NewMessage m;
+  m.id = std::move(id);
+  m.space_id = agent.space_id;
+  m.channel_id = agent.channel_id;
+  m.sender = "system";
+  m.sender_type = "system";
+  m.type = "status";
+  Json content = Json::Object();
+  content.Set("action", action);
+  content.Set("callsign", agent.callsign);
+  m.content = std::move(content);
+  return m;
+}
+
+struct Summoned {
+  RosterEntry entry;
+  Message summon;
+};
+
+// The roster entry, the summon message, and the entry's readmark set to that message (so the
+// agent's first checkin does not replay older history).
+Result<Summoned> StoreSummon(Store& store, const NewRosterEntry& in, const NewMessage& summon) {
+  Result<RosterEntry> entry = store.AddRosterEntry(in);
+  if (!entry.has_value()) return entry.status();
+  Result<Message> message = store.AppendMessage(summon);
+  if (!message.has_value()) return message.status();
+  RosterPatch patch;
+  patch.readmark = message->id;
+  Result<RosterEntry> marked = store.UpdateRosterEntry(in.channel_id, in.callsign, patch);
+  if (!marked.has_value()) return marked.status();
+  return Summoned{*std::move(marked), *std::move(message)};
+}
+
+void PublishStored(Hub& hub, const Message& message) {
+  if (!hub.HasSubscribers()) return;
+  hub.Publish(message.channel_id, PostedMessageFrameLine(message), message.id);
+}
+
+void PublishState(Hub& hub, const AgentIdentity& agent, std::string_view state) {
+  if (!hub.HasSubscribers()) return;
+  hub.Publish(agent.channel_id,
+              AgentStateFrameLine(hub.NewId(), FormatIsoTimestamp(hub.clock().NowMillis()),
+                                  agent.channel_id, agent.callsign, state));
+}
+
+// The agent_state each action publishes once the roster is updated.
+std::string_view PublishedStateOf(RosterAction action) {
+  switch (action) {
+    case RosterAction::kPause:
+      return "paused";
+    case RosterAction::kResume:
+      return "resumed";
+    case RosterAction::kDismiss:
+      return "dismissed";
+    case RosterAction::kActivate:
+    case RosterAction::kUnarchive:
+    case RosterAction::kRemove:
+      return "connecting";
+  }
+  return "connecting";
+}
+
+// The roster change of an allowed action. spec cast §8 #1 fixed: pause, dismiss and activate
+// really clear callbackUrl (Cast's "clear" passes undefined and changes nothing), so a stopped
+// container is never pushed to.
+RosterPatch PatchFor(RosterAction action, RosterStatus from, const RosterTransition& t) {
+  RosterPatch patch;
+  if (t.to && *t.to != from) patch.status = std::string(RosterStatusName(*t.to));
+  patch.clear_callback_url = action == RosterAction::kPause || action == RosterAction::kDismiss ||
+                             action == RosterAction::kActivate;
+  return patch;
+}
+
+}  // namespace
+
+// --- Lifecycle -----------------------------------------------------------------------------
+
+Result<RosterEntry> AgentServiceImpl::AddAgent(const AgentIdentity& agent,
+                                               const std::string& agent_type) {
+  if (agent.callsign.empty() || agent_type.empty()) {
+    return InvalidArgument("callsign and agentType are required");
+  }
+  Store& store = hub_.store();
+  // Archived entries count too: a dismissed agent comes back through unarchive.
+  Result<RosterEntry> existing = store.GetRosterEntry(agent.channel_id, agent.callsign);
+  if (existing.has_value()) return AlreadyExists(std::string(kAgentAlreadyInRoster));
+  if (existing.status().code() != ErrorCode::kNotFound) return StoreFailure(existing.status());
+
+  NewRosterEntry in;
+  in.channel_id = agent.channel_id;
+  in.callsign = agent.callsign;
+  in.agent_type = agent_type;
+  Result<Summoned> done =
+      StoreSummon(store, in, SystemStatusMessage(agent, hub_.NewId(), "summon"));
+  if (!done.has_value()) {
+    if (done.status().code() == ErrorCode::kAlreadyExists) {
+      return AlreadyExists(std::string(kAgentAlreadyInRoster));  // lost a race with another add
+    }
+    return StoreFailure(done.status());
+  }
+  PublishStored(hub_, done->summon);
+  if (hub_.HasSubscribers()) {
+    hub_.Publish(agent.channel_id,
+                 AgentJoinedFrameLine(hub_.NewId(), FormatIsoTimestamp(hub_.clock().NowMillis()),
+                                      done->entry));
+  }
+  PublishState(hub_, agent, "connecting");
+  // Cast swallows activation failures here: the agent is in the roster and a later message
+  // activates it again.
+  if (Status s = Activate(agent); !s.ok()) LogAgentError("activate agent after add", s);
+  return std::move(done->entry);
+}
+
+Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const AgentIdentity& agent,
+                                                        RosterAction action) {
+  if (action == RosterAction::kRemove) {
+    return InvalidArgument("remove is not a lifecycle action");
+  }
+  Store& store = hub_.store();
+  Result<RosterEntry> entry = store.GetRosterEntry(agent.channel_id, agent.callsign);
+  if (!entry.has_value()) {
+    if (entry.status().code() == ErrorCode::kNotFound ||
+        entry.status().code() == ErrorCode::kInvalidArgument) {
+      return NotFound(std::string(kAgentNotFound));
+    }
+    return StoreFailure(entry.status());
+  }
+  // Statuses other than the six (none are stored through this hub) act like "active", as Cast
+  // compares only with "paused" and "archived".
+  Result<RosterStatus> parsed = ParseRosterStatus(entry->status);
+  RosterStatus from = parsed.has_value() ? *parsed : RosterStatus::kActive;
+  Result<RosterTransition> transition = NextRosterStatus(from, action);
+  if (!transition.has_value()) {
+    return InvalidArgument(std::string(RosterRejectionText(from, action)));
+  }
+  if (transition->suspend_runtime) {
+    // Cast ignores suspend errors.
+    if (Status s = Suspend(agent, "manual"); !s.ok()) LogAgentError("suspend agent", s);
+  }
+  Result<RosterEntry> updated = store.UpdateRosterEntry(agent.channel_id, agent.callsign,
+                                                        PatchFor(action, from, *transition));
+  if (!updated.has_value()) return StoreFailure(updated.status());
+  PublishState(hub_, agent, PublishedStateOf(action));
+
+  if (action == RosterAction::kDismiss) {
+    Result<Message> stored =
+        store.AppendMessage(SystemStatusMessage(agent, hub_.NewId(), "dismiss"));
+    if (!stored.has_value()) return StoreFailure(stored.status());
+    PublishStored(hub_, *stored);
+  }
+  if (transition->activate_runtime) {
+    Status activated = Activate(agent);
+    if (!activated.ok()) {
+      LogAgentError("activate agent", activated);
+      // Only activate reports the failure; unarchive keeps the agent active and a later
+      // message activates it again (Cast).
+      if (action == RosterAction::kActivate) {
+        PublishState(hub_, agent, "offline");
+        return Unavailable(activated.message());
+      }
+    }
+  }
+  return updated;
+}
+
+// --- Presence and logs ---------------------------------------------------------------------
+
+Result<AgentPresence> AgentServiceImpl::Presence(const AgentIdentity& agent) {
+  Result<RosterEntry> entry = hub_.store().GetRosterEntry(agent.channel_id, agent.callsign);
+  AgentPresence out;
+  if (!entry.ok()) {
+    if (entry.status().code() == ErrorCode::kNotFound ||
+        entry.status().code() == ErrorCode::kInvalidArgument) {
+      return out;
+    }
+    return StoreFailure(entry.status());
+  }
+  // The stored heartbeat is an integer, so Cast's NaN-is-fresh quirk (§8 #11) cannot happen:
+  // no heartbeat is stale.
+  out.online = IsAgentOnline(entry->callback_url.has_value(), entry->last_heartbeat,
+                             hub_.clock().NowMillis(), policy_.heartbeat_staleness);
+  if (out.online) out.endpoint = entry->callback_url;
+  out.last_heartbeat = entry->last_heartbeat;
+  return out;
+}
+
+Result<LogChunk> AgentServiceImpl::ReadLog(const AgentIdentity& agent, std::uint64_t offset,
+                                           std::size_t max_bytes) {
+  const std::string id = FormatAgentId(agent);
+  Runtime* runtime = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto it = slots_.find(id);
+    if (it != slots_.end()) {
+      runtime = it->second->runtime;
+      if (runtime == nullptr) runtime = hub_.runtimes().ForType(it->second->agent_type);
+    }
+  }
+  if (runtime == nullptr) {
+    // Not seen by this process: the runtime of its type, else the first one (logs outlive
+    // the agents, and a runtime that starts nothing may still hold an earlier process's).
+    Result<RosterEntry> entry = hub_.store().GetRosterEntry(agent.channel_id, agent.callsign);
+    if (entry.ok()) runtime = hub_.runtimes().ForType(entry->agent_type);
+  }
+  if (runtime == nullptr && !hub_.runtimes().All().empty()) runtime = hub_.runtimes().All()[0];
+  if (runtime == nullptr) return NotSupported("no runtime is configured");
+  return runtime->ReadLog(id, offset, max_bytes);
+}
+
+// --- Time ----------------------------------------------------------------------------------
+
+void AgentServiceImpl::Sweep(UnixMillis now) {
+  std::vector<std::pair<AgentIdentity, AgentTimeout>> fired;
+  bool check_removed = false;
+  {
+    std::lock_guard lock(mu_);
+    if (shutting_down_) return;
+    for (auto& [id, slot] : slots_) {
+      AgentTimeout t = slot->lifecycle.Sweep(now);
+      if (t == AgentTimeout::kNone) continue;
+      if (t == AgentTimeout::kActivationTimeout) {
+        slot->endpoint.clear();
+        if (slot->started) slot->suspending = true;
+      }
+      fired.emplace_back(slot->agent, t);
+    }
+    if (now - last_removal_check_ >= kRemovalCheckIntervalMs) {
+      last_removal_check_ = now;
+      check_removed = true;
+    }
+  }
+  for (const auto& item : fired) {
+    const AgentIdentity& agent =
+        item.first;  // not a structured binding: clang 14 cannot capture one
+    const AgentTimeout timeout = item.second;
+    if (timeout == AgentTimeout::kActivationTimeout) {
+      // §5.7: no checkin in time. Stop it, mark it failed (done by Sweep), keep its queue.
+      Post([this, agent] {
+        const std::string id = FormatAgentId(agent);
+        LogAgentEvent("agent_activation_timeout", id);
+        Runtime* runtime = nullptr;
+        {
+          std::lock_guard lock(mu_);
+          runtime = slots_.find(id)->second->runtime;
+        }
+        if (runtime != nullptr) {
+          if (Status s = runtime->Suspend(id, "activation timeout"); !s.ok()) {
+            LogAgentError("stop agent after activation timeout", s);
+          }
+        }
+        ClearCallback(agent);
+        Broadcast(agent, "offline");
+      });
+    } else {
+      // Silent for longer than the staleness: offline until a heartbeat, and the next
+      // message re-activates it.
+      Post([this, agent] {
+        LogAgentEvent("agent_stale", FormatAgentId(agent));
+        Broadcast(agent, "offline");
+      });
+    }
+  }
+  if (check_removed) CheckRemoved();
+}
+
+void AgentServiceImpl::CheckRemoved() {
+  if (removal_check_running_.exchange(true)) return;
+  std::vector<RuntimeAgentState> running;
+  for (Runtime* runtime : hub_.runtimes().All()) {
+    std::vector<RuntimeAgentState> some = runtime->ListAgents();
+    running.insert(running.end(), some.begin(), some.end());
+  }
+  if (running.empty()) {
+    removal_check_running_ = false;
+    return;
+  }
+  Post([this, running = std::move(running)] {
+    for (const RuntimeAgentState& state : running) {
+      Result<AgentIdentity> agent = ParseAgentId(state.agent_id);
+      if (!agent.ok()) continue;
+      Result<RosterEntry> entry = hub_.store().GetRosterEntry(agent->channel_id, agent->callsign);
+      bool removed = !entry.ok() && entry.status().code() == ErrorCode::kNotFound;
+      if (removed || (entry.ok() && entry->status == "archived")) {
+        LogAgentEvent("agent_removed", state.agent_id);
+        (void)Suspend(*agent, "removed");
+      }
+    }
+    removal_check_running_ = false;
+  });
+}
+
+Status AgentServiceImpl::Reconcile() {
+  std::set<std::string> reaped;
+  for (Runtime* runtime : hub_.runtimes().All()) {
+    Result<std::vector<std::string>> orphans = runtime->ReapOrphans();
+    if (!orphans.ok()) {
+      LogAgentError("reap orphan agents", orphans.status());
+      continue;
+    }
+    for (const std::string& id : *orphans) {
+      LogAgentEvent("agent_orphan_reaped", id);
+      reaped.insert(id);
+    }
+  }
+  // Dead agents keep no callback URL: nothing would answer there.
+  Store& store = hub_.store();
+  const UnixMillis now = hub_.clock().NowMillis();
+  Result<std::vector<Space>> spaces = store.ListSpaces(1'000'000);
+  if (!spaces.ok()) return StoreFailure(spaces.status());
+  for (const Space& space : *spaces) {
+    Result<std::vector<Channel>> channels = store.ListChannels(space.id, true);
+    if (!channels.ok()) continue;
+    for (const Channel& channel : *channels) {
+      Result<std::vector<RosterEntry>> roster = store.ListRoster(channel.id);
+      if (!roster.ok()) continue;
+      for (const RosterEntry& entry : *roster) {
+        if (!entry.callback_url) continue;
+        AgentIdentity agent{channel.space_id, channel.id, entry.callsign};
+        if (reaped.count(FormatAgentId(agent)) != 0 ||
+            !IsHeartbeatFresh(entry.last_heartbeat, now, policy_.heartbeat_staleness)) {
+          ClearCallback(agent);
+        }
+      }
+    }
+  }
+  return Status();
+}
+
+}  // namespace agentcore::hub_internal
