@@ -3,8 +3,10 @@
 #   0. starts a private PostgreSQL server (scripts/pg-test-server.sh; stopped again on exit)
 #      for the PostgreSQL tests, and fails loudly if it cannot;
 #   1. builds everything in Release with -Werror and runs the unit and PostgreSQL tests, then
-#      installs the library and builds two consumers against it (tests/package/run.sh);
-#   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them again;
+#      installs the library and builds two consumers against it (tests/package/run.sh), and
+#      runs the embedding example (examples/embed-hub/check.sh);
+#   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them (and the
+#      embedding example) again;
 #   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 60).
 # Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
@@ -83,6 +85,16 @@ else
     "cannot run" >&2
   fail "postgresql: the private test server did not start"
 fi
+# The embedding example (a hub, the echo agent as a process, an agent in-process) runs and
+# prints what examples/embed-hub/check.sh expects.
+run_embed_hub() {
+  note "example embed-hub ($1)"
+  if examples/embed-hub/check.sh "$2"; then
+    passed=$((passed + 1))
+  else
+    fail "example embed-hub ($1)"
+  fi
+}
 run_pg_tests() {
   if ((pg_up)); then run_doctest "$1" "$2"; fi
 }
@@ -108,6 +120,7 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
   else
     fail "package consumers (release)"
   fi
+  run_embed_hub "release" build/release
 fi
 
 note "sanitizer build (address, undefined)"
@@ -122,6 +135,7 @@ if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERR
   run_pg_tests "pg tests (asan)" build/asan/tests/agentcore_pg_tests
   note "server tests (address, undefined)"
   run_doctest "server tests (asan)" build/asan/tests/agentcore_server_tests
+  run_embed_hub "asan" build/asan
 fi
 
 # The server is the multi-threaded part (io threads, blocking pool, broadcaster): its tests run

@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
   local.agent_types = {"echo"};
   LocalProcessOptions processes;
   processes.data_dir = (dir / "agents").string();
-  processes.commands["echo"].argv = {argv[1]};
+  processes.commands["echo"].argv = {std::filesystem::absolute(argv[1]).string()};
   local.open = [processes](const RuntimeOptions& o) { return NewLocalProcessRuntime(processes, o); };
   RuntimeSpec in_process;  // the status agent, in this process
   in_process.name = "inproc";
