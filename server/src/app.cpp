@@ -66,7 +66,8 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
 App::App(ServerConfig config, Clock* clock)
     : config_(std::move(config)),
       clock_(clock),
-      read_cache_(config_.read_cache_bytes, config_.threads),
+      // 7/8 of --read-cache-bytes for pages; the hub's routing cache has the other eighth.
+      read_cache_(config_.read_cache_bytes - config_.read_cache_bytes / 8, config_.threads),
       blocking_(config_.blocking_threads == 0 ? 1 : config_.blocking_threads) {}
 
 App::~App() { Stop(); }
