@@ -43,6 +43,13 @@ std::string Display(const Json& value) {
   return ToJson(value);
 }
 
+// spec cast §5.9: an archived entry has left the channel (kept only to be unarchived). A status
+// outside the six is not archived.
+bool IsArchived(const RosterEntry& entry) {
+  Result<RosterStatus> status = ParseRosterStatus(entry.status);
+  return status.has_value() && *status == RosterStatus::kArchived;
+}
+
 // What an entry of the routing cache costs besides its strings: map node, control block.
 constexpr std::size_t kEntryOverhead = 160;
 
@@ -260,6 +267,20 @@ Result<ChannelWithRoster> ChannelService::GetWithRoster(const Principal& princip
   return ChannelWithRoster{*std::move(channel), *std::move(roster)};
 }
 
+Result<ChannelWithRoster> ChannelService::GetWithVisibleRoster(const Principal& principal,
+                                                               std::string_view channel_id) {
+  AGENTCORE_ASSIGN_OR_RETURN(ChannelWithRoster loaded, GetWithRoster(principal, channel_id));
+  std::erase_if(loaded.roster, IsArchived);
+  return loaded;
+}
+
+Result<std::vector<RosterEntry>> ChannelService::ListArchivedAgents(const Principal& principal,
+                                                                    std::string_view channel_id) {
+  AGENTCORE_ASSIGN_OR_RETURN(ChannelWithRoster loaded, GetWithRoster(principal, channel_id));
+  std::erase_if(loaded.roster, [](const RosterEntry& e) { return !IsArchived(e); });
+  return std::move(loaded.roster);
+}
+
 // --- Raw roster
 
 Result<RosterEntry> ChannelService::AddToRoster(const Principal& principal,
@@ -315,7 +336,7 @@ Result<RoutingRoster> ChannelService::LoadRoutingRoster(const Channel& channel) 
   std::vector<RoutingRosterEntry> entries;
   entries.reserve(roster->size());
   for (const RosterEntry& e : *roster) {
-    entries.push_back({e.callsign, e.agent_type, e.status == "archived", e.created_at});
+    entries.push_back({e.callsign, e.agent_type, IsArchived(e), e.created_at});
   }
   Result<Space> space = hub_.store().GetSpace(channel.space_id);
   if (!space.has_value() && space.status().code() != ErrorCode::kNotFound) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <agentcore/hub/agents.hpp>
+#include <agentcore/hub/channels.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/state/agent_state.hpp>
 
@@ -57,16 +58,13 @@ asio::awaitable<Result<Response>> AddAgent(RequestContext& ctx, const Principal&
 // --- GET /channels/:channelId/agents/archived
 
 asio::awaitable<Result<Response>> ListArchived(RequestContext& ctx, const Principal& principal) {
-  App& app = ctx.app();
-  Result<ChannelWithRoster> loaded = LoadChannelWithRoster(app, principal, ctx.Param("channelId"));
-  if (!loaded.has_value()) co_return loaded.status();
-  const std::vector<RosterEntry>* roster = &loaded->roster;
+  Result<std::vector<RosterEntry>> archived =
+      ctx.app().hub().channels().ListArchivedAgents(principal, ctx.Param("channelId"));
+  if (!archived.has_value()) co_return archived.status();
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("agents").BeginArray();
-  for (const RosterEntry& e : *roster) {
-    if (e.status == "archived") WriteRosterEntryJson(w, e);
-  }
+  for (const RosterEntry& e : *archived) WriteRosterEntryJson(w, e);
   w.EndArray().EndObject();
   co_return JsonResponse(200, std::move(body));
 }

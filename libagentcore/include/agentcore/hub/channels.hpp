@@ -108,6 +108,18 @@ class AGENTCORE_EXPORT ChannelService {
   /// The caller's channel with its whole roster. Errors as Find, kInternal.
   Result<ChannelWithRoster> GetWithRoster(const Principal& principal, std::string_view channel_id);
 
+  /// The caller's channel with the roster its members see: every entry except archived ones,
+  /// by creation (spec cast §4.4 GET /channels/:id, §4.5 GET roster: archived agents are out of
+  /// the channel until unarchived, §5.9). An entry whose status is not one of §5.9's six is
+  /// shown. Errors as Find, kInternal.
+  Result<ChannelWithRoster> GetWithVisibleRoster(const Principal& principal,
+                                                 std::string_view channel_id);
+
+  /// The archived entries of the caller's channel, by creation (spec cast §4.6 GET
+  /// /channels/:id/agents/archived). Errors as Find, kInternal.
+  Result<std::vector<RosterEntry>> ListArchivedAgents(const Principal& principal,
+                                                      std::string_view channel_id);
+
   // --- Raw roster (spec cast §4.5: no broadcasts, no runtime side effects)
 
   /// Adds `{callsign, agentType, status?, runtimeId?}` to the caller's channel. In order:
