@@ -43,6 +43,23 @@ std::string Display(const Json& value) {
   return ToJson(value);
 }
 
+// The channel `channel_id` of any space; kNotFound `not_found_text` when it does not exist or
+// the id is malformed (never reaches the store).
+Result<Channel> LookUpChannel(Store& store, std::string_view channel_id,
+                              std::string_view not_found_text) {
+  if (channel_id.empty() || !CheckKey("channelId", channel_id).ok()) {
+    return NotFound(std::string(not_found_text));
+  }
+  Result<Channel> channel = store.GetChannel(channel_id);
+  if (!channel.has_value()) {
+    if (channel.status().code() == ErrorCode::kNotFound) {
+      return NotFound(std::string(not_found_text));
+    }
+    return StoreError(channel.status());
+  }
+  return channel;
+}
+
 // spec cast §5.9: an archived entry has left the channel (kept only to be unarchived). A status
 // outside the six is not archived.
 bool IsArchived(const RosterEntry& entry) {
@@ -167,19 +184,21 @@ ChannelService::CacheStats ChannelService::routing_cache_stats() const {
 
 Result<Channel> ChannelService::Find(const Principal& principal, std::string_view channel_id,
                                      std::string_view not_found_text) {
-  if (channel_id.empty() || !CheckKey("channelId", channel_id).ok()) {
-    return NotFound(std::string(not_found_text));
-  }
-  Result<Channel> channel = hub_.store().GetChannel(channel_id);
-  if (!channel.has_value()) {
-    if (channel.status().code() == ErrorCode::kNotFound) {
-      return NotFound(std::string(not_found_text));
-    }
-    return StoreError(channel.status());
-  }
+  AGENTCORE_ASSIGN_OR_RETURN(Channel channel,
+                             LookUpChannel(hub_.store(), channel_id, not_found_text));
   // spec cast §8 #16: the space comes from the credentials, and a channel of another space is
   // answered exactly like a missing one, so ids of other spaces cannot even be probed.
-  if (channel->space_id != principal.space_id) return NotFound(std::string(not_found_text));
+  if (channel.space_id != principal.space_id) return NotFound(std::string(not_found_text));
+  return channel;
+}
+
+Result<Channel> ChannelService::FindForStream(const Principal& principal,
+                                              std::string_view channel_id) {
+  AGENTCORE_ASSIGN_OR_RETURN(Channel channel,
+                             LookUpChannel(hub_.store(), channel_id, kChannelNotFoundText));
+  if (channel.space_id != principal.space_id) {
+    return Status(ErrorCode::kPermissionDenied, "Not authorized for this channel");
+  }
   return channel;
 }
 

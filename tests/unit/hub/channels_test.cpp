@@ -492,6 +492,28 @@ TEST_SUITE("ChannelService") {
                "Channel not found");
   }
 
+  TEST_CASE("a stream finds the caller's channel") {
+    Fixture f;
+    Result<Channel> found = f.channels().FindForStream(f.alice, f.channel);
+    REQUIRE(found.ok());
+    CHECK(found->id == f.channel);
+    CHECK(found->space_id == "acme");
+  }
+
+  TEST_CASE("a stream tells another space's channel (forbidden) from a missing one") {
+    Fixture f;
+    CheckError(f.channels().FindForStream(f.eve, f.channel).status(), ErrorCode::kPermissionDenied,
+               "Not authorized for this channel");
+    for (std::string_view id :
+         {std::string_view("nope"), std::string_view(""), std::string_view("a\0b", 3)}) {
+      CAPTURE(id);
+      CheckError(f.channels().FindForStream(f.alice, id).status(), ErrorCode::kNotFound,
+                 "Channel not found");
+    }
+    CheckError(f.channels().FindForStream(f.alice, std::string(256, 'c')).status(),
+               ErrorCode::kNotFound, "Channel not found");
+  }
+
   TEST_CASE("rejects bad roster bodies in Cast's order") {
     Fixture f;
     struct Case {

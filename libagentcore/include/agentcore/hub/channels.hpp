@@ -87,6 +87,13 @@ class AGENTCORE_EXPORT ChannelService {
   Result<Channel> Find(const Principal& principal, std::string_view channel_id,
                        std::string_view not_found_text = kChannelNotFoundText);
 
+  /// The channel a caller's live stream asks for (spec cast §4.10, sync steps 1–2: Cast's
+  /// WebSocket tells a missing channel from a forbidden one, unlike the REST routes). kNotFound
+  /// "Channel not found" when it does not exist or the id is malformed; kPermissionDenied
+  /// "Not authorized for this channel" when it belongs to another space; kInternal on a store
+  /// error.
+  Result<Channel> FindForStream(const Principal& principal, std::string_view channel_id);
+
   /// The non-archived channels of the caller's space, most recently active first (creation
   /// order among equals), at most 100. A space without a row has none. kInternal on a store
   /// error.
