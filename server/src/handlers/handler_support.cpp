@@ -78,14 +78,6 @@ void PublishAgentState(App& app, std::string_view channel_id, std::string_view c
   app.Publish(std::string(channel_id), {}, std::move(line));
 }
 
-std::string_view TrimAscii(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\n\r\f\v";
-  std::size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  std::size_t end = text.find_last_not_of(kSpace);
-  return text.substr(begin, end - begin + 1);
-}
-
 void LogError(std::string_view what, const Status& status) {
   std::string line;
   JsonWriter(&line)

@@ -88,8 +88,6 @@ void PublishAgentState(App& app, std::string_view channel_id, std::string_view c
 
 // --- Small utilities
 
-/// `text` without leading and trailing ASCII whitespace (JavaScript's trim() for ASCII input).
-std::string_view TrimAscii(std::string_view text);
 /// Writes one JSON line to stderr: {"level":"error","what":...,"status":...}.
 void LogError(std::string_view what, const Status& status);
 
