@@ -7,6 +7,7 @@
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
 #include <agentcore/http/client.hpp>
+#include <agentcore/hub/accounts.hpp>
 #include <agentcore/hub/agent_transport.hpp>
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>

@@ -41,7 +41,11 @@ class AgentServiceImpl final : public AgentService {
   Status Activate(const AgentIdentity& agent) override;
   Status Suspend(const AgentIdentity& agent, std::string_view reason) override;
   Result<RosterEntry> AddAgent(const AgentIdentity& agent, const std::string& agent_type) override;
+  Result<RosterEntry> AddAgent(const Principal& principal, std::string_view channel_id,
+                               const Json& body) override;
   Result<RosterEntry> ApplyRosterAction(const AgentIdentity& agent, RosterAction action) override;
+  Result<RosterEntry> ApplyRosterAction(const Principal& principal, std::string_view channel_id,
+                                        std::string_view callsign, RosterAction action) override;
   Result<CheckinOutcome> Checkin(const AgentIdentity& agent, const std::string& endpoint,
                                  const Json& route_hints) override;
   Result<UnixMillis> Heartbeat(const AgentIdentity& agent) override;

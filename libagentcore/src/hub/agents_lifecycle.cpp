@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/event_frames.hpp>
 #include <agentcore/hub/hub.hpp>
 
@@ -135,6 +136,31 @@ Result<RosterEntry> AgentServiceImpl::AddAgent(const AgentIdentity& agent,
   // activates it again.
   if (Status s = Activate(agent); !s.ok()) LogAgentError("activate agent after add", s);
   return std::move(done->entry);
+}
+
+Result<RosterEntry> AgentServiceImpl::AddAgent(const Principal& principal,
+                                               std::string_view channel_id, const Json& body) {
+  // spec cast §4.6 validation order: body fields, the channel, the runtime.
+  AGENTCORE_ASSIGN_OR_RETURN(AgentFields fields, RequireAgentFields(body));
+  AGENTCORE_ASSIGN_OR_RETURN(Channel channel, hub_.channels().Find(principal, channel_id));
+  // No runtime is addressable by id (local runtimes, spec cast §7.5): every runtimeId is
+  // unknown, which is what Cast answers for an id it does not have.
+  if (IsTruthy(body.Find("runtimeId"))) return NotFound("Runtime not found");
+  return AddAgent(AgentIdentity{channel.space_id, channel.id, *fields.callsign},
+                  *fields.agent_type);
+}
+
+Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const Principal& principal,
+                                                        std::string_view channel_id,
+                                                        std::string_view callsign,
+                                                        RosterAction action) {
+  // Cast finds the entry by channel id and callsign alone (§8 #16): a channel outside the
+  // caller's space has no agents for it.
+  AGENTCORE_ASSIGN_OR_RETURN(Channel channel,
+                             hub_.channels().Find(principal, channel_id, kAgentNotFound));
+  if (!CheckKey("callsign", callsign).ok()) return NotFound(std::string(kAgentNotFound));
+  return ApplyRosterAction(AgentIdentity{channel.space_id, channel.id, std::string(callsign)},
+                           action);
 }
 
 Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const AgentIdentity& agent,

@@ -43,6 +43,30 @@ std::string Display(const Json& value) {
   return ToJson(value);
 }
 
+// The channel `channel_id` of any space; kNotFound `not_found_text` when it does not exist or
+// the id is malformed (never reaches the store).
+Result<Channel> LookUpChannel(Store& store, std::string_view channel_id,
+                              std::string_view not_found_text) {
+  if (channel_id.empty() || !CheckKey("channelId", channel_id).ok()) {
+    return NotFound(std::string(not_found_text));
+  }
+  Result<Channel> channel = store.GetChannel(channel_id);
+  if (!channel.has_value()) {
+    if (channel.status().code() == ErrorCode::kNotFound) {
+      return NotFound(std::string(not_found_text));
+    }
+    return StoreError(channel.status());
+  }
+  return channel;
+}
+
+// spec cast §5.9: an archived entry has left the channel (kept only to be unarchived). A status
+// outside the six is not archived.
+bool IsArchived(const RosterEntry& entry) {
+  Result<RosterStatus> status = ParseRosterStatus(entry.status);
+  return status.has_value() && *status == RosterStatus::kArchived;
+}
+
 // What an entry of the routing cache costs besides its strings: map node, control block.
 constexpr std::size_t kEntryOverhead = 160;
 
@@ -160,19 +184,21 @@ ChannelService::CacheStats ChannelService::routing_cache_stats() const {
 
 Result<Channel> ChannelService::Find(const Principal& principal, std::string_view channel_id,
                                      std::string_view not_found_text) {
-  if (channel_id.empty() || !CheckKey("channelId", channel_id).ok()) {
-    return NotFound(std::string(not_found_text));
-  }
-  Result<Channel> channel = hub_.store().GetChannel(channel_id);
-  if (!channel.has_value()) {
-    if (channel.status().code() == ErrorCode::kNotFound) {
-      return NotFound(std::string(not_found_text));
-    }
-    return StoreError(channel.status());
-  }
+  AGENTCORE_ASSIGN_OR_RETURN(Channel channel,
+                             LookUpChannel(hub_.store(), channel_id, not_found_text));
   // spec cast §8 #16: the space comes from the credentials, and a channel of another space is
   // answered exactly like a missing one, so ids of other spaces cannot even be probed.
-  if (channel->space_id != principal.space_id) return NotFound(std::string(not_found_text));
+  if (channel.space_id != principal.space_id) return NotFound(std::string(not_found_text));
+  return channel;
+}
+
+Result<Channel> ChannelService::FindForStream(const Principal& principal,
+                                              std::string_view channel_id) {
+  AGENTCORE_ASSIGN_OR_RETURN(Channel channel,
+                             LookUpChannel(hub_.store(), channel_id, kChannelNotFoundText));
+  if (channel.space_id != principal.space_id) {
+    return Status(ErrorCode::kPermissionDenied, "Not authorized for this channel");
+  }
   return channel;
 }
 
@@ -260,6 +286,20 @@ Result<ChannelWithRoster> ChannelService::GetWithRoster(const Principal& princip
   return ChannelWithRoster{*std::move(channel), *std::move(roster)};
 }
 
+Result<ChannelWithRoster> ChannelService::GetWithVisibleRoster(const Principal& principal,
+                                                               std::string_view channel_id) {
+  AGENTCORE_ASSIGN_OR_RETURN(ChannelWithRoster loaded, GetWithRoster(principal, channel_id));
+  std::erase_if(loaded.roster, IsArchived);
+  return loaded;
+}
+
+Result<std::vector<RosterEntry>> ChannelService::ListArchivedAgents(const Principal& principal,
+                                                                    std::string_view channel_id) {
+  AGENTCORE_ASSIGN_OR_RETURN(ChannelWithRoster loaded, GetWithRoster(principal, channel_id));
+  std::erase_if(loaded.roster, [](const RosterEntry& e) { return !IsArchived(e); });
+  return std::move(loaded.roster);
+}
+
 // --- Raw roster
 
 Result<RosterEntry> ChannelService::AddToRoster(const Principal& principal,
@@ -315,7 +355,7 @@ Result<RoutingRoster> ChannelService::LoadRoutingRoster(const Channel& channel) 
   std::vector<RoutingRosterEntry> entries;
   entries.reserve(roster->size());
   for (const RosterEntry& e : *roster) {
-    entries.push_back({e.callsign, e.agent_type, e.status == "archived", e.created_at});
+    entries.push_back({e.callsign, e.agent_type, IsArchived(e), e.created_at});
   }
   Result<Space> space = hub_.store().GetSpace(channel.space_id);
   if (!space.has_value() && space.status().code() != ErrorCode::kNotFound) {

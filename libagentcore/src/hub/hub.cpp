@@ -4,6 +4,7 @@
 #include <mutex>
 #include <utility>
 
+#include <agentcore/hub/accounts.hpp>
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include "agents_internal.hpp"
@@ -81,6 +82,7 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   hub->credentials_ = std::make_unique<CredentialService>(*hub->store_, *hub->clock_,
                                                           hub->jwt_secret_,
                                                           hub->container_secret_);
+  hub->accounts_ = std::make_unique<AccountService>(*hub);
   hub->channels_ = std::make_unique<ChannelService>(*hub, o.routing_cache_bytes);
   if (o.executor == nullptr) hub->owned_executor_ = NewThreadPoolExecutor(o.background_threads);
   hub->executor_ = o.executor != nullptr ? o.executor : hub->owned_executor_.get();

@@ -53,7 +53,7 @@ asio::awaitable<Response> AgentLogs(RequestContext& ctx) {
   std::string callsign = ctx.Param("callsign");
   const Principal& caller = *principal;
   auto find = [&app, &caller, &channel_id, &callsign]() -> Result<AgentIdentity> {
-    Result<Channel> channel = FindChannelInSpace(app, caller, channel_id);
+    Result<Channel> channel = app.hub().channels().Find(caller, channel_id);
     if (!channel.ok()) return channel.status();
     if (!CheckKey("callsign", callsign).ok()) return NotFound("Agent not found in roster");
     Result<RosterEntry> entry = app.store().GetRosterEntry(channel->id, callsign);

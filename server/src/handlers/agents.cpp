@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <agentcore/hub/agents.hpp>
+#include <agentcore/hub/channels.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/state/agent_state.hpp>
 
@@ -18,24 +19,16 @@
 namespace agentcore::server {
 namespace {
 
-constexpr std::string_view kAgentNotFound = "Agent not found in roster";
-
 // --- POST /channels/:channelId/agents
 
 asio::awaitable<Result<Response>> AddAgent(RequestContext& ctx, const Principal& principal) {
   App& app = ctx.app();
   Result<Json> body = ParseJsonBody(ctx.request());
   if (!body.has_value()) co_return body.status();
-  Result<AgentFields> fields = RequireAgentFields(*body);
-  if (!fields.has_value()) co_return fields.status();
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
-  if (!channel.has_value()) co_return channel.status();
-  // No runtime registry yet (spec cast §7.5): every runtimeId is unknown.
-  if (IsTruthy(body->Find("runtimeId"))) co_return NotFound("Runtime not found");
-  // kAlreadyExists "Agent already in roster" or kInternal, both as Cast answers them.
-  auto add = [&agents = app.hub().agents(),
-              agent = AgentIdentity{channel->space_id, channel->id, *fields->callsign},
-              type = *fields->agent_type] { return agents.AddAgent(agent, type); };
+  // kInvalidArgument, kNotFound ("Channel not found", "Runtime not found"), kAlreadyExists
+  // "Agent already in roster" or kInternal, as Cast answers them.
+  auto add = [&agents = app.hub().agents(), &principal, &channel_id = ctx.Param("channelId"),
+              &body] { return agents.AddAgent(principal, channel_id, *body); };
   Result<RosterEntry> entry = co_await app.Offload(std::move(add));
   if (!entry.has_value()) co_return entry.status();
 
@@ -57,16 +50,13 @@ asio::awaitable<Result<Response>> AddAgent(RequestContext& ctx, const Principal&
 // --- GET /channels/:channelId/agents/archived
 
 asio::awaitable<Result<Response>> ListArchived(RequestContext& ctx, const Principal& principal) {
-  App& app = ctx.app();
-  Result<ChannelWithRoster> loaded = LoadChannelWithRoster(app, principal, ctx.Param("channelId"));
-  if (!loaded.has_value()) co_return loaded.status();
-  const std::vector<RosterEntry>* roster = &loaded->roster;
+  Result<std::vector<RosterEntry>> archived =
+      ctx.app().hub().channels().ListArchivedAgents(principal, ctx.Param("channelId"));
+  if (!archived.has_value()) co_return archived.status();
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("agents").BeginArray();
-  for (const RosterEntry& e : *roster) {
-    if (e.status == "archived") WriteRosterEntryJson(w, e);
-  }
+  for (const RosterEntry& e : *archived) WriteRosterEntryJson(w, e);
   w.EndArray().EndObject();
   co_return JsonResponse(200, std::move(body));
 }
@@ -87,17 +77,13 @@ asio::awaitable<Result<Response>> RunLifecycle(RequestContext& ctx, const Princi
                                                RosterAction action) {
   App& app = ctx.app();
   const std::string& callsign = ctx.Param("callsign");
-  // Cast looks the entry up by channel id and callsign alone (§8 #16); a channel outside the
-  // caller's space has no agents here.
-  Result<Channel> channel =
-      FindChannelInSpace(app, principal, ctx.Param("channelId"), kAgentNotFound);
-  if (!channel.has_value()) co_return channel.status();
-  if (!CheckKey("callsign", callsign).ok()) co_return NotFound(std::string(kAgentNotFound));
-  // kNotFound, kInvalidArgument (Cast's refusal text), kUnavailable (activate could not start
-  // the agent) or kInternal.
-  auto apply = [&agents = app.hub().agents(),
-                agent = AgentIdentity{channel->space_id, channel->id, callsign},
-                action] { return agents.ApplyRosterAction(agent, action); };
+  // kNotFound "Agent not found in roster" (also for a channel the caller cannot see),
+  // kInvalidArgument (Cast's refusal text), kUnavailable (activate could not start the agent)
+  // or kInternal.
+  auto apply = [&agents = app.hub().agents(), &principal, &channel_id = ctx.Param("channelId"),
+                &callsign, action] {
+    return agents.ApplyRosterAction(principal, channel_id, callsign, action);
+  };
   Result<RosterEntry> updated = co_await app.Offload(std::move(apply));
   if (!updated.has_value()) {
     if (updated.status().code() == ErrorCode::kUnavailable) {

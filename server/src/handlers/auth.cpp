@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // spec cast §4.2: dev login (mounted only with AUTH_MODE=dev), the session check and logout.
-#include <algorithm>
+// The rules (which account a login finds or creates, the session and its cookie) are the hub's
+// (hub/accounts.hpp); the routes parse, make one call and write Cast's JSON.
 #include <string>
 #include <utility>
+#include <vector>
 
-#include <agentcore/auth/tokens.hpp>
-#include <agentcore/clock.hpp>
+#include <agentcore/hub/accounts.hpp>
 #include <agentcore/json_writer.hpp>
 
 #include "app.hpp"
@@ -27,116 +28,30 @@ Response NoRoute(RequestContext& ctx) {
 
 // The cookie attributes: Secure in production; no Domain (agentcore serves the frontend's
 // host or localhost; Cast derives a Domain from FRONTEND_URL, which we do not read).
-std::string SetCookieValue(App& app, std::string_view token) {
-  return SessionCookie(token, app.config().production, "");
-}
-std::string ClearCookieValue(App& app) { return ClearedSessionCookie(app.config().production, ""); }
-
-// The body of both login outcomes, with a new session cookie.
-Response SessionResponse(App& app, const User& user, const Space& space, int http_status) {
-  SessionClaims claims;
-  claims.user_id = user.id;
-  claims.space_id = space.id;
-  claims.mode = "dev";
-  claims.iat = app.clock().NowMillis() / 1000;
-  claims.exp = claims.iat + kSessionTtlSeconds;
-  std::string body;
-  JsonWriter w(&body);
-  w.BeginObject().Field("userId", user.id).Field("spaceId", space.id).Key("user");
-  WriteUserJson(w, user, UserView::kSession);
-  w.Key("space");
-  WriteSpaceJson(w, space, SpaceView::kSession);
-  w.EndObject();
-  Response response = JsonResponse(http_status, std::move(body));
-  response.headers.push_back(
-      {"Set-Cookie", SetCookieValue(app, SignSessionToken(app.jwt_secret(), claims))});
-  return response;
-}
-
-asio::awaitable<Result<Response>> LoginToSpace(App& app, const std::string& space_id) {
-  if (!CheckKey("spaceId", space_id).ok()) co_return NotFound("Space not found");
-  Result<Space> space = app.store().GetSpace(space_id);
-  if (!space.has_value()) {
-    if (space.status().code() == ErrorCode::kNotFound) co_return NotFound("Space not found");
-    co_return StoreError(space.status());
-  }
-  if (space->owner_id.empty()) co_return NotFound("Space owner not found");
-  Result<User> owner = app.store().GetUser(space->owner_id);
-  if (!owner.has_value()) {
-    if (owner.status().code() == ErrorCode::kNotFound) co_return NotFound("Space owner not found");
-    co_return StoreError(owner.status());
-  }
-  co_return SessionResponse(app, *owner, *space, 200);
-}
-
-struct NewDevAccount {
-  User user;
-  Space space;
-};
-
-// One blocking call: the user, the space it owns, and the two seed channels.
-Result<NewDevAccount> CreateDevAccount(Store& store, User user, Space space) {
-  Result<User> created_user = store.CreateUser(user);
-  if (!created_user.has_value()) return created_user.status();
-  space.owner_id = created_user->id;
-  Result<Space> created_space = store.EnsureSpace(space);
-  if (!created_space.has_value()) return created_space.status();
-  struct Seed {
-    const char* name;
-    const char* tagline;
-  };
-  for (Seed seed : {Seed{"root", "System configuration"},
-                    Seed{"first-channel", "Your first channel"}}) {
-    NewChannel channel;
-    channel.space_id = created_space->id;
-    channel.name = seed.name;
-    channel.tagline = seed.tagline;
-    Result<Channel> created = store.CreateChannel(channel);
-    if (!created.has_value()) return created.status();
-  }
-  return NewDevAccount{*std::move(created_user), *std::move(created_space)};
-}
-
-asio::awaitable<Result<Response>> CreateUserAndSpace(App& app, std::string_view raw_callsign,
-                                                     const Json& body) {
-  std::string callsign(TrimAscii(raw_callsign));
-  if (callsign.empty()) co_return InvalidArgument("Callsign is required");
-  std::transform(callsign.begin(), callsign.end(), callsign.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-  Result<std::optional<std::string>> space_name = OptionalString(body, "spaceName");
-  if (!space_name.has_value()) co_return space_name.status();
-  std::string name(space_name->has_value() ? TrimAscii(**space_name) : std::string_view());
-  if (name.empty()) name = callsign + "'s space";
-  if (Status s = CheckKey("callsign", callsign); !s.ok()) co_return s;
-  if (Status s = CheckKey("spaceName", name); !s.ok()) co_return s;
-
-  User user;
-  user.external_id = "dev:" + app.NewId();
-  user.callsign = callsign;
-  Space space;
-  space.id = app.NewId();
-  space.name = std::move(name);
-  space.owner_callsign = callsign;
-  auto create = [&store = app.store(), user, space] {
-    return CreateDevAccount(store, user, space);
-  };
-  Result<NewDevAccount> account = co_await app.Offload(std::move(create));
-  if (!account.has_value()) co_return StoreError(account.status());
-  co_return SessionResponse(app, account->user, account->space, 201);
-}
+SessionCookiePolicy CookiePolicy(App& app) { return {app.config().production, ""}; }
 
 asio::awaitable<Result<Response>> DevLoginRoute(RequestContext& ctx) {
+  App& app = ctx.app();
   Result<Json> body = ParseJsonBody(ctx.request());
   if (!body.has_value()) co_return body.status();
-  // Cast's order: a string spaceId logs in (even when a callsign is also given), then a
-  // string callsign creates an account; anything else is refused.
-  if (const std::string* space_id = body->FindString("spaceId")) {
-    co_return co_await LoginToSpace(ctx.app(), *space_id);
-  }
-  if (const std::string* callsign = body->FindString("callsign")) {
-    co_return co_await CreateUserAndSpace(ctx.app(), *callsign, *body);
-  }
-  co_return InvalidArgument("Invalid request body. Provide spaceId or callsign.");
+  // kInvalidArgument, kNotFound ("Space not found", "Space owner not found") or kInternal.
+  const SessionCookiePolicy cookie = CookiePolicy(app);
+  auto login = [&accounts = app.hub().accounts(), &body, &cookie] {
+    return accounts.DevLogin(*body, cookie);
+  };
+  Result<DevLoginResult> login_result = co_await app.Offload(std::move(login));
+  if (!login_result.has_value()) co_return login_result.status();
+  const Account& account = login_result->account;
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Field("userId", account.user.id).Field("spaceId", account.space.id).Key("user");
+  WriteUserJson(w, account.user, UserView::kSession);
+  w.Key("space");
+  WriteSpaceJson(w, account.space, SpaceView::kSession);
+  w.EndObject();
+  Response response = JsonResponse(login_result->created ? 201 : 200, std::move(out));
+  response.headers.push_back({"Set-Cookie", std::move(login_result->set_cookie)});
+  co_return response;
 }
 
 asio::awaitable<Response> DevLogin(RequestContext& ctx) {
@@ -145,23 +60,17 @@ asio::awaitable<Response> DevLogin(RequestContext& ctx) {
 }
 
 asio::awaitable<Result<Response>> DevSpacesRoute(App& app) {
-  Result<std::vector<Space>> spaces = app.store().ListSpaces(kMaxPageSize);
-  if (!spaces.has_value()) co_return StoreError(spaces.status());
+  auto list = [&accounts = app.hub().accounts()] { return accounts.ListDevSpaces(); };
+  Result<std::vector<SpaceListing>> spaces = co_await app.Offload(std::move(list));
+  if (!spaces.has_value()) co_return spaces.status();
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("spaces").BeginArray();
-  // Cast lists newest first and joins the owner: spaces without one are left out.
-  for (auto it = spaces->rbegin(); it != spaces->rend(); ++it) {
-    if (it->owner_id.empty()) continue;
-    Result<User> owner = app.store().GetUser(it->owner_id);
-    if (!owner.has_value()) {
-      if (owner.status().code() == ErrorCode::kNotFound) continue;
-      co_return StoreError(owner.status());
-    }
+  for (const SpaceListing& listing : *spaces) {
     w.BeginObject().Key("space");
-    WriteSpaceJson(w, *it, SpaceView::kListing);
+    WriteSpaceJson(w, listing.space, SpaceView::kListing);
     w.Key("owner");
-    WriteUserJson(w, *owner, UserView::kListing);
+    WriteUserJson(w, listing.owner, UserView::kListing);
     w.EndObject();
   }
   w.EndArray().EndObject();
@@ -175,30 +84,31 @@ asio::awaitable<Response> DevSpaces(RequestContext& ctx) {
 
 asio::awaitable<Result<Response>> MeRoute(RequestContext& ctx) {
   App& app = ctx.app();
-  Result<Principal> principal = app.Authenticate(ctx.request());
-  if (!principal.has_value() || principal->kind != Principal::Kind::kSession) {
-    co_return Status(ErrorCode::kUnauthenticated, "Not authenticated");
-  }
-  Result<User> user = app.store().GetUser(principal->user_id);
-  Result<Space> space = app.store().GetSpace(principal->space_id);
-  for (const Status& s : {user.status(), space.status()}) {
-    if (s.ok()) continue;
-    if (s.code() != ErrorCode::kNotFound) co_return StoreError(s);
-    // The session names a user or space that no longer exists: drop the cookie.
-    Response response = CastError(401, "Session invalid");
-    response.headers.push_back({"Set-Cookie", ClearCookieValue(app)});
+  const Request& request = ctx.request();
+  // kUnauthenticated "Not authenticated", kNotFound "Session invalid" or kInternal.
+  auto read = [&accounts = app.hub().accounts(), &request] {
+    return accounts.SessionAccount(request.Find("Authorization").value_or(""),
+                                   request.Find("Cookie").value_or(""));
+  };
+  Result<Account> account = co_await app.Offload(std::move(read));
+  if (!account.has_value()) {
+    if (account.status().code() != ErrorCode::kNotFound) co_return account.status();
+    // The session names a user or space that no longer exists: Cast answers 401 and drops
+    // the cookie.
+    Response response = CastError(401, account.status().message());
+    response.headers.push_back({"Set-Cookie", AccountService::ClearedCookie(CookiePolicy(app))});
     co_return response;
   }
   std::string body;
   JsonWriter w(&body);
   w.BeginObject()
-      .Field("userId", principal->user_id)
-      .Field("spaceId", principal->space_id)
-      .Field("mode", principal->mode)
+      .Field("userId", account->user.id)
+      .Field("spaceId", account->space.id)
+      .Field("mode", account->mode)
       .Key("user");
-  WriteUserJson(w, *user, UserView::kMe);
+  WriteUserJson(w, account->user, UserView::kMe);
   w.Key("space");
-  WriteSpaceJson(w, *space, SpaceView::kSession);
+  WriteSpaceJson(w, account->space, SpaceView::kSession);
   w.EndObject();
   co_return JsonResponse(200, std::move(body));
 }
@@ -209,7 +119,8 @@ asio::awaitable<Response> Me(RequestContext& ctx) {
 
 asio::awaitable<Response> Logout(RequestContext& ctx) {
   Response response = JsonResponse(200, R"({"ok":true})");
-  response.headers.push_back({"Set-Cookie", ClearCookieValue(ctx.app())});
+  response.headers.push_back(
+      {"Set-Cookie", AccountService::ClearedCookie(CookiePolicy(ctx.app()))});
   co_return response;
 }
 

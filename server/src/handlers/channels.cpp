@@ -54,16 +54,14 @@ asio::awaitable<Result<Response>> CreateChannel(RequestContext& ctx, const Princ
 
 asio::awaitable<Result<Response>> GetChannel(RequestContext& ctx, const Principal& principal) {
   Result<ChannelWithRoster> loaded =
-      ctx.app().hub().channels().GetWithRoster(principal, ctx.Param("channelId"));
+      ctx.app().hub().channels().GetWithVisibleRoster(principal, ctx.Param("channelId"));
   if (!loaded.has_value()) co_return loaded.status();
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("channel");
   WriteChannelJson(w, loaded->channel);
   w.Key("roster").BeginArray();
-  for (const RosterEntry& e : loaded->roster) {
-    if (e.status != "archived") WriteRosterEntryJson(w, e, RosterView::kInChannel);
-  }
+  for (const RosterEntry& e : loaded->roster) WriteRosterEntryJson(w, e, RosterView::kInChannel);
   w.EndArray().EndObject();
   co_return JsonResponse(200, std::move(body));
 }

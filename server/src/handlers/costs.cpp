@@ -16,7 +16,7 @@ namespace {
 
 asio::awaitable<Result<Response>> ListCosts(RequestContext& ctx, const Principal& principal) {
   App& app = ctx.app();
-  Result<Channel> channel = FindChannelInSpace(app, principal, ctx.Param("channelId"));
+  Result<Channel> channel = app.hub().channels().Find(principal, ctx.Param("channelId"));
   if (!channel.has_value()) co_return channel.status();
   Result<std::vector<CostRecord>> costs = app.store().ListCosts(channel->id);
   if (!costs.has_value()) co_return StoreError(costs.status());

@@ -3,12 +3,8 @@
 
 #include <cstdio>
 #include <utility>
-#include <vector>
 
-#include <agentcore/clock.hpp>
 #include <agentcore/json_writer.hpp>
-
-#include "handlers/json_views.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -54,36 +50,6 @@ asio::awaitable<Result<Principal>> AuthenticateCaller(RequestContext& ctx) {
     co_return co_await app.Offload(std::move(authenticate));
   }
   co_return app.Authenticate(request);
-}
-
-Result<Channel> FindChannelInSpace(App& app, const Principal& principal,
-                                   std::string_view channel_id, std::string_view not_found_text) {
-  return app.hub().channels().Find(principal, channel_id, not_found_text);
-}
-
-Result<ChannelWithRoster> LoadChannelWithRoster(App& app, const Principal& principal,
-                                                std::string_view channel_id) {
-  return app.hub().channels().GetWithRoster(principal, channel_id);
-}
-
-void PublishMessage(App& app, const Message& message, bool is_broadcast) {
-  if (!app.HasSubscribers()) return;
-  app.Publish(message.channel_id, message.id, PostedMessageFrameLine(message, is_broadcast));
-}
-
-void PublishAgentState(App& app, std::string_view channel_id, std::string_view callsign,
-                       std::string_view state) {
-  std::string line = AgentStateFrameLine(app.NewId(), FormatIsoTimestamp(app.clock().NowMillis()),
-                                         channel_id, callsign, state);
-  app.Publish(std::string(channel_id), {}, std::move(line));
-}
-
-std::string_view TrimAscii(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\n\r\f\v";
-  std::size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  std::size_t end = text.find_last_not_of(kSpace);
-  return text.substr(begin, end - begin + 1);
 }
 
 void LogError(std::string_view what, const Status& status) {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-/// What every REST handler shares: session authentication, the channel lookup scoped to the
-/// caller's space (the hub's ChannelService::Find), and the one path from a `Status` to Cast's
-/// `{"error":"<text>"}` body. The input rules (CheckKey, CheckText, IsTruthy, OptionalString,
+/// What every REST handler shares: session authentication and the one path from a `Status` to
+/// Cast's `{"error":"<text>"}` body. The channel lookup scoped to the caller's space is the
+/// hub's (ChannelService::Find). The input rules (CheckKey, CheckText, IsTruthy, OptionalString,
 /// OptionalBool, RequireAgentFields) are the library's, in hub/channels.hpp.
 ///
 /// Convention: a route body is a `SessionRoute`, a coroutine returning `Result<Response>`.
@@ -66,30 +66,8 @@ Response RespondWith(Result<Response> result, std::string_view failure_text);
 /// A store error a route did not expect, as kInternal (keeps the store's message for the log).
 Status StoreError(const Status& store_status);
 
-/// The caller's channel (ChannelService::Find, spec cast §8 #16): kNotFound with
-/// `not_found_text` when it does not exist or belongs to another space, kInternal otherwise. A
-/// store read: runs inline.
-Result<Channel> FindChannelInSpace(App& app, const Principal& principal,
-                                   std::string_view channel_id,
-                                   std::string_view not_found_text = kChannelNotFound);
-
-/// The caller's channel with all its roster entries (ChannelService::GetWithRoster). Store
-/// reads, inline.
-Result<ChannelWithRoster> LoadChannelWithRoster(App& app, const Principal& principal,
-                                                std::string_view channel_id);
-
-// --- Broadcasts (WebSocket and SSE subscribers of the channel)
-
-/// Publishes the set frame of a stored message (PostedMessageFrameLine), SSE id = message id.
-void PublishMessage(App& app, const Message& message, bool is_broadcast = false);
-/// Publishes a live-only `agent_state` frame with a fresh id and the current time.
-void PublishAgentState(App& app, std::string_view channel_id, std::string_view callsign,
-                       std::string_view state);
-
 // --- Small utilities
 
-/// `text` without leading and trailing ASCII whitespace (JavaScript's trim() for ASCII input).
-std::string_view TrimAscii(std::string_view text);
 /// Writes one JSON line to stderr: {"level":"error","what":...,"status":...}.
 void LogError(std::string_view what, const Status& status);
 

@@ -110,7 +110,7 @@ asio::awaitable<Result<Response>> ListMessages(RequestContext& ctx, const Princi
     cache.CountMiss();
   }
 
-  Result<Channel> channel = FindChannelInSpace(app, principal, channel_id);
+  Result<Channel> channel = app.hub().channels().Find(principal, channel_id);
   if (!channel.has_value()) co_return channel.status();
   if (!query.has_value()) co_return query.status();
   if (query->limit == 0) co_return MessagesResponse({});  // Cast: LIMIT 0

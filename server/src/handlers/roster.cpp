@@ -17,14 +17,12 @@ namespace {
 
 asio::awaitable<Result<Response>> ListRoster(RequestContext& ctx, const Principal& principal) {
   Result<ChannelWithRoster> loaded =
-      ctx.app().hub().channels().GetWithRoster(principal, ctx.Param("channelId"));
+      ctx.app().hub().channels().GetWithVisibleRoster(principal, ctx.Param("channelId"));
   if (!loaded.has_value()) co_return loaded.status();
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("roster").BeginArray();
-  for (const RosterEntry& e : loaded->roster) {
-    if (e.status != "archived") WriteRosterEntryJson(w, e);
-  }
+  for (const RosterEntry& e : loaded->roster) WriteRosterEntryJson(w, e);
   w.EndArray().EndObject();
   co_return JsonResponse(200, std::move(body));
 }

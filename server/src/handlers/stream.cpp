@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <asio/write.hpp>
 #include <asio/redirect_error.hpp>
@@ -15,6 +16,7 @@
 
 #include <agentcore/auth/crypto.hpp>
 #include <agentcore/auth/tokens.hpp>
+#include <agentcore/hub/channels.hpp>
 
 #include "app.hpp"
 #include "handlers/handler_support.hpp"
@@ -105,7 +107,7 @@ asio::awaitable<Response> WebSocketHandshake(RequestContext& ctx) {
 
   Response r;
   r.status = 101;
-  r.upgrade = std::make_shared<WebSocketSession>(&ctx.app(), principal->space_id,
+  r.upgrade = std::make_shared<WebSocketSession>(&ctx.app(), *std::move(principal),
                                                  WebSocketAccept(trimmed));
   co_return r;
 }
@@ -115,15 +117,17 @@ asio::awaitable<Response> ChannelEvents(RequestContext& ctx) {
   if (!principal.ok()) co_return CastError(401, "Authentication required");
   App& app = ctx.app();
   std::string channel_id = ctx.Param("channelId");
-  Result<Channel> channel =
-      co_await app.Offload([&app, &channel_id] { return app.store().GetChannel(channel_id); });
+  // kNotFound "Channel not found" (also another space's channel, §8 #16) or kInternal.
+  auto find = [&channels = app.hub().channels(), &principal, &channel_id] {
+    return channels.Find(*principal, channel_id);
+  };
+  Result<Channel> channel = co_await app.Offload(std::move(find));
   if (!channel.ok()) {
     if (channel.status().code() == ErrorCode::kNotFound) {
-      co_return CastError(404, "Channel not found");
+      co_return CastError(404, channel.status().message());
     }
     co_return CastError(500, "Failed to open event stream");
   }
-  if (channel->space_id != principal->space_id) co_return CastError(404, "Channel not found");
 
   // The EventSource reconnect header, or the query form for clients that cannot set headers.
   std::optional<std::string> last_event_id;

@@ -9,6 +9,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <agentcore/clock.hpp>
+#include <agentcore/hub/channels.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/tymbal/parser.hpp>
 
@@ -41,9 +42,9 @@ std::string ErrorFrame(std::string_view code, std::string_view message) {
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(App* app, std::string space_id, std::string accept)
+WebSocketSession::WebSocketSession(App* app, Principal principal, std::string accept)
     : StreamSession(app, app->config().subscriber_backlog_bytes),
-      space_id_(std::move(space_id)),
+      principal_(std::move(principal)),
       accept_(std::move(accept)),
       decoder_(app->config().ws_max_message_bytes) {}
 
@@ -181,19 +182,21 @@ asio::awaitable<void> WebSocketSession::HandleSync(const TymbalFrame& request) {
   // locals they refer to live in this frame, suspended until the call returns.
 
   if (std::find(authorized_.begin(), authorized_.end(), target) == authorized_.end()) {
-    Result<Channel> channel =
-        co_await app.Offload([&app, &target] { return app.store().GetChannel(target); });
+    // kNotFound, kPermissionDenied (another space's channel) or kInternal.
+    auto find = [&channels = app.hub().channels(), &principal = principal_, &target] {
+      return channels.FindForStream(principal, target);
+    };
+    Result<Channel> channel = co_await app.Offload(std::move(find));
     if (stopping_ || close_sent_) co_return;
     if (!channel.ok()) {
-      if (channel.status().code() == ErrorCode::kNotFound) {
-        SendText(ErrorFrame("channel_not_found", "Channel not found"));
+      const ErrorCode code = channel.status().code();
+      if (code == ErrorCode::kNotFound) {
+        SendText(ErrorFrame("channel_not_found", channel.status().message()));
+      } else if (code == ErrorCode::kPermissionDenied) {
+        SendText(ErrorFrame("forbidden", channel.status().message()));
       } else {
         SendText(ErrorFrame("server_error", "Failed to sync"));
       }
-      co_return;
-    }
-    if (channel->space_id != space_id_) {
-      SendText(ErrorFrame("forbidden", "Not authorized for this channel"));
       co_return;
     }
     authorized_.push_back(target);

@@ -25,6 +25,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include <agentcore/hub/credentials.hpp>
 #include <agentcore/tymbal/frame.hpp>
 
 #include "ws/stream_session.hpp"
@@ -37,8 +38,9 @@ inline constexpr std::string_view kPendingChannel = "__pending__";
 
 class WebSocketSession final : public StreamSession {
  public:
-  /// `space_id`: the authenticated caller's space. `accept`: the Sec-WebSocket-Accept value.
-  WebSocketSession(App* app, std::string space_id, std::string accept);
+  /// `principal`: the authenticated caller (its space scopes every sync). `accept`: the
+  /// Sec-WebSocket-Accept value.
+  WebSocketSession(App* app, Principal principal, std::string accept);
 
   asio::awaitable<void> Run(asio::ip::tcp::socket& socket, std::string leftover) override;
   void Stop() override;
@@ -56,7 +58,7 @@ class WebSocketSession final : public StreamSession {
   asio::awaitable<void> FinishClose(SteadyClock::duration linger);
 
   // Constant after construction.
-  const std::string space_id_;
+  const Principal principal_;
   const std::string accept_;
 
   WebSocketDecoder decoder_;

@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <agentcore/hub/hub.hpp>
+#include <agentcore/json.hpp>
 
 #include "store/temp_dir.hpp"
 #include "support/fake_agent_transport.hpp"
@@ -113,6 +114,21 @@ class Fixture {
  private:
   FakeRuntime* runtime_ = nullptr;
 };
+
+/// A session of space `space`.
+Principal Caller(std::string space) {
+  Principal p;
+  p.space_id = std::move(space);
+  p.user_id = "u1";
+  p.mode = "dev";
+  return p;
+}
+
+Json Body(std::string_view text) {
+  Result<Json> json = ParseJson(text);
+  REQUIRE(json.ok());
+  return *std::move(json);
+}
 
 /// An agent added, started and checked in.
 void Online(Fixture& fx, const std::string& callsign) {
@@ -469,6 +485,107 @@ TEST_SUITE("AgentService") {
     }
     CHECK(fx.publisher.Lines().empty());
     CHECK(fx.runtime().activations().empty());
+  }
+
+  TEST_CASE("add agent from a request body adds to the caller's channel and activates it") {
+    Fixture fx;
+    for (std::string_view body : {R"({"callsign":"echo","agentType":"echo"})",
+                                  R"({"callsign":"fox","agentType":"echo","runtimeId":""})",
+                                  R"({"callsign":"owl","agentType":"echo","runtimeId":null})",
+                                  R"({"callsign":"cat","agentType":"echo","runtimeId":0})"}) {
+      CAPTURE(body);
+      Result<RosterEntry> entry = fx.agents().AddAgent(Caller("s1"), "c1", Body(body));
+      REQUIRE(entry.ok());
+      CHECK(entry->channel_id == "c1");
+      CHECK(entry->agent_type == "echo");
+      CHECK(entry->status == "active");
+    }
+    CHECK(fx.runtime().activations().size() == 4);
+  }
+
+  TEST_CASE("add agent from a request body refuses in Cast's order and publishes nothing") {
+    Fixture fx;
+    struct Case {
+      std::string_view channel;
+      std::string_view body;
+      ErrorCode code;
+      std::string_view message;
+    };
+    const std::string long_callsign(256, 'a');
+    const std::string too_long = R"({"callsign":")" + long_callsign + R"(","agentType":"echo"})";
+    for (const Case& c : {
+             Case{"c1", R"({"agentType":"echo"})", ErrorCode::kInvalidArgument,
+                  "callsign and agentType are required"},
+             Case{"c1", R"({"callsign":"echo","agentType":""})", ErrorCode::kInvalidArgument,
+                  "callsign and agentType are required"},
+             Case{"c1", R"({"callsign":7,"agentType":"echo"})", ErrorCode::kInvalidArgument,
+                  "callsign and agentType are required"},
+             Case{"c1", too_long, ErrorCode::kInvalidArgument,
+                  "callsign is too long (max 255 bytes)"},
+             // The body is checked before the channel.
+             Case{"nope", R"({"callsign":"echo"})", ErrorCode::kInvalidArgument,
+                  "callsign and agentType are required"},
+             Case{"nope", R"({"callsign":"echo","agentType":"echo"})", ErrorCode::kNotFound,
+                  "Channel not found"},
+             // The channel is looked up before the runtime.
+             Case{"nope", R"({"callsign":"echo","agentType":"echo","runtimeId":"r1"})",
+                  ErrorCode::kNotFound, "Channel not found"},
+             Case{"c1", R"({"callsign":"echo","agentType":"echo","runtimeId":"r1"})",
+                  ErrorCode::kNotFound, "Runtime not found"},
+             Case{"c1", R"({"callsign":"echo","agentType":"echo","runtimeId":true})",
+                  ErrorCode::kNotFound, "Runtime not found"},
+         }) {
+      CAPTURE(c.body);
+      Result<RosterEntry> r = fx.agents().AddAgent(Caller("s1"), c.channel, Body(c.body));
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.status().code() == c.code);
+      CHECK(r.status().message() == c.message);
+    }
+    // Another space's channel is answered like a missing one (spec cast §8 #16).
+    Result<RosterEntry> other =
+        fx.agents().AddAgent(Caller("s2"), "c1", Body(R"({"callsign":"echo","agentType":"echo"})"));
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.status().code() == ErrorCode::kNotFound);
+    CHECK(other.status().message() == "Channel not found");
+    CHECK(fx.publisher.Lines().empty());
+    CHECK(fx.runtime().activations().empty());
+  }
+
+  TEST_CASE("a lifecycle action by callsign applies to the caller's channel") {
+    Fixture fx;
+    fx.Roster("a");
+    Result<RosterEntry> paused =
+        fx.agents().ApplyRosterAction(Caller("s1"), "c1", "a", RosterAction::kPause);
+    REQUIRE(paused.ok());
+    CHECK(paused->status == "paused");
+    CHECK(fx.Entry("a").status == "paused");
+    Result<RosterEntry> again =
+        fx.agents().ApplyRosterAction(Caller("s1"), "c1", "a", RosterAction::kPause);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.status().code() == ErrorCode::kInvalidArgument);
+  }
+
+  TEST_CASE("a lifecycle action outside the caller's channel or with a bad callsign is not found") {
+    Fixture fx;
+    fx.Roster("a");
+    struct Case {
+      std::string space;
+      std::string channel;
+      std::string callsign;
+    };
+    for (const Case& c : {Case{"s2", "c1", "a"}, Case{"s1", "nope", "a"}, Case{"s1", "", "a"},
+                          Case{"s1", "c1", "ghost"}, Case{"s1", "c1", std::string(256, 'a')},
+                          Case{"s1", "c1", std::string("a\0b", 3)}}) {
+      CAPTURE(c.channel);
+      CAPTURE(c.callsign);
+      Result<RosterEntry> r = fx.agents().ApplyRosterAction(Caller(c.space), c.channel, c.callsign,
+                                                            RosterAction::kPause);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.status().code() == ErrorCode::kNotFound);
+      CHECK(r.status().message() == "Agent not found in roster");
+    }
+    CHECK(fx.Entry("a").status == "active");
+    CHECK(fx.publisher.Lines().empty());
   }
 
   TEST_CASE("add agent to a channel that does not exist fails and publishes nothing") {

@@ -452,6 +452,68 @@ TEST_SUITE("ChannelService") {
     CHECK(f.channels().GetWithRoster(f.alice, f.channel)->roster.empty());
   }
 
+  TEST_CASE("the visible roster leaves archived entries out, the archived list keeps only them") {
+    Fixture f;
+    f.AddAgent("fox");
+    f.AddAgent("owl", "archived");
+    f.AddAgent("cat", "paused");
+    Result<ChannelWithRoster> visible = f.channels().GetWithVisibleRoster(f.alice, f.channel);
+    REQUIRE(visible.ok());
+    CHECK(visible->channel.id == f.channel);
+    REQUIRE(visible->roster.size() == 2);
+    CHECK(visible->roster[0].callsign == "fox");
+    CHECK(visible->roster[1].callsign == "cat");
+    Result<std::vector<RosterEntry>> archived = f.channels().ListArchivedAgents(f.alice, f.channel);
+    REQUIRE(archived.ok());
+    REQUIRE(archived->size() == 1);
+    CHECK((*archived)[0].callsign == "owl");
+  }
+
+  TEST_CASE("an empty channel has an empty visible roster and no archived agents") {
+    Fixture f;
+    CHECK(f.channels().GetWithVisibleRoster(f.alice, f.channel)->roster.empty());
+    CHECK(f.channels().ListArchivedAgents(f.alice, f.channel)->empty());
+  }
+
+  TEST_CASE("roster views refuse unknown, malformed and other spaces' channels") {
+    Fixture f;
+    f.AddAgent("owl", "archived");
+    for (std::string_view id :
+         {std::string_view("nope"), std::string_view(""), std::string_view("a\0b", 3)}) {
+      CAPTURE(id);
+      CheckError(f.channels().GetWithVisibleRoster(f.alice, id).status(), ErrorCode::kNotFound,
+                 "Channel not found");
+      CheckError(f.channels().ListArchivedAgents(f.alice, id).status(), ErrorCode::kNotFound,
+                 "Channel not found");
+    }
+    CheckError(f.channels().GetWithVisibleRoster(f.eve, f.channel).status(), ErrorCode::kNotFound,
+               "Channel not found");
+    CheckError(f.channels().ListArchivedAgents(f.eve, f.channel).status(), ErrorCode::kNotFound,
+               "Channel not found");
+  }
+
+  TEST_CASE("a stream finds the caller's channel") {
+    Fixture f;
+    Result<Channel> found = f.channels().FindForStream(f.alice, f.channel);
+    REQUIRE(found.ok());
+    CHECK(found->id == f.channel);
+    CHECK(found->space_id == "acme");
+  }
+
+  TEST_CASE("a stream tells another space's channel (forbidden) from a missing one") {
+    Fixture f;
+    CheckError(f.channels().FindForStream(f.eve, f.channel).status(), ErrorCode::kPermissionDenied,
+               "Not authorized for this channel");
+    for (std::string_view id :
+         {std::string_view("nope"), std::string_view(""), std::string_view("a\0b", 3)}) {
+      CAPTURE(id);
+      CheckError(f.channels().FindForStream(f.alice, id).status(), ErrorCode::kNotFound,
+                 "Channel not found");
+    }
+    CheckError(f.channels().FindForStream(f.alice, std::string(256, 'c')).status(),
+               ErrorCode::kNotFound, "Channel not found");
+  }
+
   TEST_CASE("rejects bad roster bodies in Cast's order") {
     Fixture f;
     struct Case {

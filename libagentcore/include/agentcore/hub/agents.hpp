@@ -42,6 +42,7 @@
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
 #include <agentcore/export.hpp>
+#include <agentcore/hub/credentials.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/result.hpp>
 #include <agentcore/runtime/agent.hpp>
@@ -104,6 +105,16 @@ class AGENTCORE_EXPORT AgentService {
   virtual Result<RosterEntry> AddAgent(const AgentIdentity& agent,
                                        const std::string& agent_type) = 0;
 
+  /// POST /channels/:channelId/agents as a caller sends it: the body `{callsign, agentType,
+  /// runtimeId?}` for the caller's channel `channel_id`, checked in Cast's order (§4.6), then
+  /// AddAgent(agent, agent_type) above. Errors, each winning over the later ones:
+  /// kInvalidArgument "callsign and agentType are required" or CheckKey's text
+  /// (RequireAgentFields, hub/channels.hpp); kNotFound "Channel not found" (unknown, malformed
+  /// or another space's, §8 #16); kNotFound "Runtime not found" for any truthy runtimeId (no
+  /// runtime is addressable by id, §7.5); then AddAgent's errors.
+  virtual Result<RosterEntry> AddAgent(const Principal& principal, std::string_view channel_id,
+                                       const Json& body) = 0;
+
   /// Pause, resume, activate, dismiss or unarchive (NextRosterStatus decides): suspends first
   /// when the action says so, stores the new status (pause, dismiss and activate clear the
   /// callback URL), publishes agent_state ("paused", "resumed", "dismissed" or "connecting"),
@@ -115,6 +126,16 @@ class AGENTCORE_EXPORT AgentService {
   /// spawn container"); kInternal for a store failure.
   virtual Result<RosterEntry> ApplyRosterAction(const AgentIdentity& agent,
                                                 RosterAction action) = 0;
+
+  /// A lifecycle route (`/channels/:channelId/agents/:callsign/<action>`) as a caller sends it:
+  /// the agent `callsign` of the caller's channel `channel_id`, then ApplyRosterAction(agent,
+  /// action) above. Cast looks the entry up by channel id and callsign alone (§8 #16), so a
+  /// channel that is unknown, malformed or another space's, and a callsign that is not a valid
+  /// key (CheckKey), are all kNotFound "Agent not found in roster"; then ApplyRosterAction's
+  /// errors.
+  virtual Result<RosterEntry> ApplyRosterAction(const Principal& principal,
+                                                std::string_view channel_id,
+                                                std::string_view callsign, RosterAction action) = 0;
 
   // --- Container protocol (spec cast §5.4–§5.6)
 

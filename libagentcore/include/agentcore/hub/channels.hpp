@@ -87,6 +87,13 @@ class AGENTCORE_EXPORT ChannelService {
   Result<Channel> Find(const Principal& principal, std::string_view channel_id,
                        std::string_view not_found_text = kChannelNotFoundText);
 
+  /// The channel a caller's live stream asks for (spec cast §4.10, sync steps 1–2: Cast's
+  /// WebSocket tells a missing channel from a forbidden one, unlike the REST routes). kNotFound
+  /// "Channel not found" when it does not exist or the id is malformed; kPermissionDenied
+  /// "Not authorized for this channel" when it belongs to another space; kInternal on a store
+  /// error.
+  Result<Channel> FindForStream(const Principal& principal, std::string_view channel_id);
+
   /// The non-archived channels of the caller's space, most recently active first (creation
   /// order among equals), at most 100. A space without a row has none. kInternal on a store
   /// error.
@@ -107,6 +114,18 @@ class AGENTCORE_EXPORT ChannelService {
 
   /// The caller's channel with its whole roster. Errors as Find, kInternal.
   Result<ChannelWithRoster> GetWithRoster(const Principal& principal, std::string_view channel_id);
+
+  /// The caller's channel with the roster its members see: every entry except archived ones,
+  /// by creation (spec cast §4.4 GET /channels/:id, §4.5 GET roster: archived agents are out of
+  /// the channel until unarchived, §5.9). An entry whose status is not one of §5.9's six is
+  /// shown. Errors as Find, kInternal.
+  Result<ChannelWithRoster> GetWithVisibleRoster(const Principal& principal,
+                                                 std::string_view channel_id);
+
+  /// The archived entries of the caller's channel, by creation (spec cast §4.6 GET
+  /// /channels/:id/agents/archived). Errors as Find, kInternal.
+  Result<std::vector<RosterEntry>> ListArchivedAgents(const Principal& principal,
+                                                      std::string_view channel_id);
 
   // --- Raw roster (spec cast §4.5: no broadcasts, no runtime side effects)
 

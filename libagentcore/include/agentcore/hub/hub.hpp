@@ -44,6 +44,7 @@
 
 namespace agentcore {
 
+class AccountService;
 class ChannelService;
 class CredentialService;
 namespace hub_internal {
@@ -106,6 +107,8 @@ class AGENTCORE_EXPORT Hub {
   ChannelService& channels() { return *channels_; }
   /// Session, API key and container credentials (hub/credentials.hpp).
   CredentialService& credentials() { return *credentials_; }
+  /// Development login, session accounts, the space listing (hub/accounts.hpp).
+  AccountService& accounts() { return *accounts_; }
 
   /// A new record id (a ULID on the hub's clock).
   std::string NewId() { return ulids_.Next(); }
@@ -154,6 +157,7 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<RuntimeRegistry> runtimes_;
   std::unique_ptr<CredentialService> credentials_;
+  std::unique_ptr<AccountService> accounts_;
   std::unique_ptr<ChannelService> channels_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<hub_internal::AgentServiceImpl> agents_;  // observes the runtimes
