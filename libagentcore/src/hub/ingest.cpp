@@ -175,6 +175,17 @@ Result<IngestTarget> Ingest::ChannelTarget(std::string_view authorization,
   return target;
 }
 
+Result<IngestTarget> Ingest::StreamTarget(std::string_view authorization,
+                                          std::string_view channel_id) const {
+  AGENTCORE_ASSIGN_OR_RETURN(IngestTarget target, ChannelTarget(authorization, channel_id));
+  Result<Channel> channel = hub_->store().GetChannel(target.channel_id);
+  if (!channel.ok() && channel.status().code() != ErrorCode::kNotFound) {
+    return Internal("read channel: " + channel.status().ToString());
+  }
+  if (!channel.ok() || channel->space_id != target.space_id) return NotFound("Channel not found");
+  return target;
+}
+
 Result<IngestTarget> Ingest::LegacyTarget(std::string_view thread_id,
                                           std::string_view authorization, bool open) const {
   std::size_t colon = thread_id.find(':');

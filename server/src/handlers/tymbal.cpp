@@ -267,11 +267,11 @@ asio::awaitable<std::variant<Response, std::unique_ptr<BodyConsumer>>> StartStre
     RequestContext& ctx) {
   App& app = ctx.app();
   Result<IngestTarget> target =
-      app.hub().ingest().ChannelTarget(Authorization(ctx.request()), ctx.Param("channelId"));
-  if (!target.ok()) co_return TargetError(target.status());
-  Result<Channel> channel = app.store().GetChannel(target->channel_id);
-  if (!channel.ok() || channel->space_id != target->space_id) {
-    co_return CastError(404, "Channel not found");
+      app.hub().ingest().StreamTarget(Authorization(ctx.request()), ctx.Param("channelId"));
+  if (!target.ok()) {
+    if (target.status().code() == ErrorCode::kNotFound) co_return CastError(404, "Channel not found");
+    if (target.status().code() == ErrorCode::kInternal) co_return StatusError(target.status());
+    co_return TargetError(target.status());
   }
   co_return std::make_unique<StreamUpload>(app.hub().ingest(), std::move(*target),
                                            co_await asio::this_coro::executor);

@@ -7,6 +7,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -308,6 +309,29 @@ TEST_SUITE("Ingest") {
       CHECK(t.status().code() == ErrorCode::kUnauthenticated);
     }
     CHECK(f.ingest().ChannelTarget("", "ch1").status().message() == "Missing Authorization header");
+  }
+
+  TEST_CASE("a streamed upload's target must be an existing channel of the token's space") {
+    Fixture f;
+    Result<IngestTarget> t = f.ingest().StreamTarget(f.Authorization("ch1"), "ch1");
+    REQUIRE(t.ok());
+    CHECK(t->space_id == kSpace);
+    // A well-signed token for a channel that does not exist, or for a space that does not hold
+    // the channel: both answered like a missing channel.
+    for (const std::pair<std::string, std::string>& to :
+         std::vector<std::pair<std::string, std::string>>{{"nope", kSpace},
+                                                          {"ch1", "other-space"}}) {
+      CAPTURE(to.first);
+      Result<IngestTarget> bad =
+          f.ingest().StreamTarget(f.Authorization(to.first, to.second), to.first);
+      REQUIRE_FALSE(bad.ok());
+      CHECK(bad.status().code() == ErrorCode::kNotFound);
+      CHECK(bad.status().message() == "Channel not found");
+    }
+    // The token checks come first.
+    CHECK(f.ingest().StreamTarget("", "ch1").status().code() == ErrorCode::kUnauthenticated);
+    CHECK(f.ingest().StreamTarget(f.Authorization("ch2"), "ch1").status().code() ==
+          ErrorCode::kPermissionDenied);
   }
 
   TEST_CASE("a legacy thread id names the space and channel; open skips the token") {

@@ -14,7 +14,7 @@
 /// own protocol and passes them as strings; the texts of failures are Cast's, so that a server
 /// can answer with the status message as it is.
 ///
-/// Which channels a principal may see is decided by ChannelService::FindChannel (hub/
+/// Which channels a principal may see is decided by ChannelService::Find (hub/
 /// channels.hpp): a channel of another space is answered like a missing one (spec cast §8
 /// #16).
 

@@ -205,6 +205,13 @@ class AGENTCORE_EXPORT Ingest {
   Result<IngestTarget> ChannelTarget(std::string_view authorization,
                                      std::string_view channel_id) const;
 
+  /// ChannelTarget for a streamed upload (`/tymbal/:channelId/stream`), which also checks, once
+  /// per upload, that the channel exists in the token's space: kNotFound "Channel not found"
+  /// otherwise (a store read; the single-frame routes skip it). Errors: ChannelTarget's, and
+  /// the store's (kInternal).
+  Result<IngestTarget> StreamTarget(std::string_view authorization,
+                                    std::string_view channel_id) const;
+
   /// The target of the legacy `/thread/:threadId/tymbal` (§4.8): `thread_id` is
   /// `spaceId:channelId[:callsign]`. Cast leaves the route open; unless `open` (the server's
   /// --compat-open-checkin) a container token for that space and channel is required.
