@@ -13,7 +13,7 @@ constexpr std::size_t kMaxBatchBytes = 16 * 1024;
 
 void BroadcastPublisher::Publish(std::string_view channel_id,
                                  std::span<const PublishedLine> lines) {
-  if (lines.size() == 1 && !HasSubscribers()) return;
+  if (!HasSubscribers()) return;  // nobody to encode the lines for
   OutFrameBatch batch(channel_id);
   std::size_t left = 0;  // line bytes not yet added: what a new batch reserves for
   for (const PublishedLine& l : lines) left += l.line.size() + 1;

@@ -63,11 +63,13 @@ Hub::Hub(HubOptions options)
                                               : options_.jwt_secret) {}
 
 Hub::~Hub() {
-  Close();
+  Close();  // agents stopped; the agent service posts nothing more
+  // Runs what the services queued (deliveries, blocking ingest writes) while every part they
+  // use is still there.
+  owned_executor_.reset();
   runtimes_.reset();  // joins the runtimes' watcher threads before the observer goes
   observer_.reset();
   agents_.reset();
-  owned_executor_.reset();  // runs what is still queued, while the store is there
   store_.reset();
 }
 
