@@ -46,6 +46,8 @@ class AgentServiceImpl final : public AgentService {
   Result<RosterEntry> ApplyRosterAction(const AgentIdentity& agent, RosterAction action) override;
   Result<RosterEntry> ApplyRosterAction(const Principal& principal, std::string_view channel_id,
                                         std::string_view callsign, RosterAction action) override;
+  Result<AgentIdentity> FindRosterAgent(const Principal& principal, std::string_view channel_id,
+                                        std::string_view callsign) override;
   Result<CheckinOutcome> Checkin(const AgentIdentity& agent, const std::string& endpoint,
                                  const Json& route_hints) override;
   Result<UnixMillis> Heartbeat(const AgentIdentity& agent) override;

@@ -163,6 +163,23 @@ Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const Principal& princip
                            action);
 }
 
+Result<AgentIdentity> AgentServiceImpl::FindRosterAgent(const Principal& principal,
+                                                        std::string_view channel_id,
+                                                        std::string_view callsign) {
+  AGENTCORE_ASSIGN_OR_RETURN(Channel channel, hub_.channels().Find(principal, channel_id));
+  if (!CheckKey("callsign", callsign).ok()) return NotFound(std::string(kAgentNotFound));
+  Result<RosterEntry> entry = hub_.store().GetRosterEntry(channel.id, callsign);
+  if (!entry.has_value()) {
+    // The store calls an empty callsign malformed: no agent has it.
+    if (entry.status().code() == ErrorCode::kNotFound ||
+        entry.status().code() == ErrorCode::kInvalidArgument) {
+      return NotFound(std::string(kAgentNotFound));
+    }
+    return StoreFailure(entry.status());
+  }
+  return AgentIdentity{channel.space_id, channel.id, std::string(callsign)};
+}
+
 Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const AgentIdentity& agent,
                                                         RosterAction action) {
   if (action == RosterAction::kRemove) {

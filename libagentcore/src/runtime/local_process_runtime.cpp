@@ -52,6 +52,16 @@
 namespace agentcore {
 namespace {
 
+/// waitpid(pid, WNOHANG) for a process that may be this process's child: its pid when reaped
+/// now, 0 when it is ours but cannot be reaped yet, -1 when it is not ours (ECHILD) or gone.
+pid_t ReapIfOurs(pid_t pid) {
+  pid_t got;
+  do {
+    got = ::waitpid(pid, nullptr, WNOHANG);
+  } while (got < 0 && errno == EINTR);
+  return got;
+}
+
 using internal::AgentDirName;
 using internal::PidRecord;
 using internal::ProcStat;
@@ -710,8 +720,9 @@ Result<std::vector<std::string>> LocalProcessRuntime::ReapOrphans() {
     if (!is_same(*record, st)) continue;  // the pid now belongs to someone else: hands off
     if (st->dead()) {
       ::kill(-pid, SIGKILL);  // the zombie pins the group id
-      ::waitpid(pid, nullptr, WNOHANG);  // ours only if this very process started it
-      continue;
+      // Ours only if this very process started it. 0: ours, but not reapable yet (a leader
+      // thread that exited before its other threads): polled below until it is.
+      if (ReapIfOurs(pid) != 0) continue;
     }
     live.push_back(Orphan{record->agent_id, std::move(*record)});
   }
@@ -730,7 +741,9 @@ Result<std::vector<std::string>> LocalProcessRuntime::ReapOrphans() {
     const bool same = is_same(r, st);
     if (same && !st->dead()) return;  // still running
     if (!st || same) ::kill(-r.pid, SIGKILL);
-    if (same) ::waitpid(r.pid, nullptr, WNOHANG);
+    // A zombie leader of this very process is ended once reaped: its other threads may still
+    // be exiting (the leader shows Z first), and an unreaped zombie would stay behind.
+    if (same && ReapIfOurs(r.pid) == 0) return;
     ended_flags[i] = true;
   };
   auto wait_until = [&](Steady::time_point deadline) {

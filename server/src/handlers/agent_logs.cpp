@@ -47,23 +47,10 @@ asio::awaitable<Response> AgentLogs(RequestContext& ctx) {
   if (!limit.ok()) co_return CodedError(400, "invalid_request", limit.status().message());
   const bool follow = Truthy(request.Query("follow"));
 
-  // The agent must be on the channel's roster (archived entries too: their logs outlive them);
-  // a channel of another space is answered like a missing one.
-  std::string channel_id = ctx.Param("channelId");
-  std::string callsign = ctx.Param("callsign");
-  const Principal& caller = *principal;
-  auto find = [&app, &caller, &channel_id, &callsign]() -> Result<AgentIdentity> {
-    Result<Channel> channel = app.hub().channels().Find(caller, channel_id);
-    if (!channel.ok()) return channel.status();
-    if (!CheckKey("callsign", callsign).ok()) return NotFound("Agent not found in roster");
-    Result<RosterEntry> entry = app.store().GetRosterEntry(channel->id, callsign);
-    if (!entry.ok()) {
-      if (entry.status().code() == ErrorCode::kNotFound) {
-        return NotFound("Agent not found in roster");
-      }
-      return entry.status();
-    }
-    return AgentIdentity{channel->space_id, channel->id, callsign};
+  // The agent on the caller's channel's roster (archived too): AgentService::FindRosterAgent.
+  auto find = [&agents = app.hub().agents(), &caller = *principal,
+               channel_id = ctx.Param("channelId"), callsign = ctx.Param("callsign")] {
+    return agents.FindRosterAgent(caller, channel_id, callsign);
   };
   Result<AgentIdentity> agent = co_await app.Offload(std::move(find));
   if (!agent.ok()) {

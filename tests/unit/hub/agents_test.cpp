@@ -588,6 +588,39 @@ TEST_SUITE("AgentService") {
     CHECK(fx.publisher.Lines().empty());
   }
 
+  TEST_CASE("the roster agent of the caller's channel is found, archived ones too") {
+    Fixture fx;
+    fx.Roster("a");
+    fx.Roster("old", "archived");
+    for (const char* callsign : {"a", "old"}) {
+      CAPTURE(callsign);
+      Result<AgentIdentity> found = fx.agents().FindRosterAgent(Caller("s1"), "c1", callsign);
+      REQUIRE(found.ok());
+      CHECK(*found == (AgentIdentity{"s1", "c1", callsign}));
+    }
+  }
+
+  TEST_CASE("a roster agent outside the caller's channel or with a bad callsign is not found") {
+    Fixture fx;
+    fx.Roster("a");
+    // The channel first (its own text), then the callsign.
+    for (const char* channel : {"nope", ""}) {
+      Result<AgentIdentity> r = fx.agents().FindRosterAgent(Caller("s1"), channel, "a");
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.status().code() == ErrorCode::kNotFound);
+      CHECK(r.status().message() == "Channel not found");
+    }
+    CHECK(fx.agents().FindRosterAgent(Caller("s2"), "c1", "a").status().message() ==
+          "Channel not found");
+    for (const std::string& callsign :
+         {std::string("ghost"), std::string(256, 'a'), std::string("a\0b", 3), std::string()}) {
+      Result<AgentIdentity> r = fx.agents().FindRosterAgent(Caller("s1"), "c1", callsign);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.status().code() == ErrorCode::kNotFound);
+      CHECK(r.status().message() == "Agent not found in roster");
+    }
+  }
+
   TEST_CASE("add agent to a channel that does not exist fails and publishes nothing") {
     Fixture fx;
     Result<RosterEntry> r = fx.agents().AddAgent(AgentIdentity{"s1", "nochannel", "echo"}, "echo");

@@ -152,6 +152,14 @@ class AGENTCORE_EXPORT AgentService {
   /// Errors: kInternal for a store failure.
   virtual Result<AgentPresence> Presence(const AgentIdentity& agent) = 0;
 
+  /// The agent `callsign` on the roster of the caller's channel `channel_id`, archived entries
+  /// included (their logs outlive them): what GET …/agents/:callsign/logs reads from.
+  /// Errors, in order: kNotFound "Channel not found" for a channel the caller cannot see
+  /// (ChannelService::Find); kNotFound "Agent not found in roster" for a callsign that is not
+  /// a valid key or not on the roster; kInternal for a store failure.
+  virtual Result<AgentIdentity> FindRosterAgent(const Principal& principal,
+                                                std::string_view channel_id,
+                                                std::string_view callsign) = 0;
   /// Up to `max_bytes` of the agent's log from `offset`, read through the runtime that runs
   /// (or ran, or would run) the agent. Errors: the runtime's ReadLog errors (kNotFound: no log
   /// yet; kInvalidArgument: offset past the end; kNotSupported), kNotSupported when no runtime
