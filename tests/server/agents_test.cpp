@@ -98,24 +98,24 @@ TEST_SUITE("AgentRoutes") {
     r = t.Action("fox", "pause");
     CHECK(r.status == 200);
     CHECK(r.body == R"({"success":true,"callsign":"fox","status":"paused"})");
-    CHECK(t.Entry("fox").status == "paused");
+    CHECK(t.Entry("fox").status == RosterStatus::kPaused);
     CHECK_FALSE(t.Entry("fox").callback_url.has_value());  // spec §8 #1 fixed
     CHECK(t.Action("fox", "pause").Error() == "Agent is already paused");
 
     r = t.Action("fox", "resume");
     CHECK(r.body == R"({"success":true,"callsign":"fox","status":"active"})");
-    CHECK(t.Entry("fox").status == "active");
+    CHECK(t.Entry("fox").status == RosterStatus::kActive);
 
     REQUIRE(t.Action("fox", "pause").status == 200);
     r = t.Action("fox", "activate");  // activate overrides pause
     CHECK(r.body == R"({"success":true,"callsign":"fox","status":"active"})");
-    CHECK(t.Entry("fox").status == "active");
+    CHECK(t.Entry("fox").status == RosterStatus::kActive);
 
     CHECK(t.Action("fox", "unarchive").Error() == "Agent is not dismissed");
     r = t.client.Delete(t.base + "/fox");
     CHECK(r.status == 200);
     CHECK(r.body == R"({"success":true,"callsign":"fox"})");
-    CHECK(t.Entry("fox").status == "archived");
+    CHECK(t.Entry("fox").status == RosterStatus::kArchived);
     CHECK(t.client.Delete(t.base + "/fox").Error() == "Agent is already dismissed");
     CHECK(t.Action("fox", "pause").Error() == "Cannot pause archived agent");
     CHECK(t.Action("fox", "activate").Error() == "Cannot activate archived agent");
@@ -129,7 +129,7 @@ TEST_SUITE("AgentRoutes") {
 
     r = t.Action("fox", "unarchive");
     CHECK(r.body == R"({"success":true,"callsign":"fox","status":"active"})");
-    CHECK(t.Entry("fox").status == "active");
+    CHECK(t.Entry("fox").status == RosterStatus::kActive);
     CHECK(At(t.client.Get(t.base + "/archived").json, "agents").as_array().empty());
 
     // summon + dismiss status messages, in order.
@@ -160,7 +160,7 @@ TEST_SUITE("AgentRoutes") {
     // bob's agent is untouched.
     auto e = t.server.app().store().GetRosterEntry(bobs, "fox");
     REQUIRE(e.ok());
-    CHECK(e->status == "active");
+    CHECK(e->status == RosterStatus::kActive);
   }
 
   TEST_CASE("agent routes require a session") {

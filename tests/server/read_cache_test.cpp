@@ -185,7 +185,7 @@ TEST_CASE("POST routing follows roster changes: added, archived and removed agen
   CHECK(Addressed(t.Post(t.client, "@owl hi")) == R"(["owl"])");
 
   RosterPatch archive;
-  archive.status = "archived";
+  archive.status = RosterStatus::kArchived;
   REQUIRE(t.server.app().store().UpdateRosterEntry(t.channel, "fox", archive).ok());
   CHECK(Addressed(t.Post(t.other, "@fox hi")) == "none");
 

@@ -524,6 +524,40 @@ TEST_CASE("reports an unreachable server as unavailable") {
   CHECK(CodeOf(OpenPostgresStore(o)) == ErrorCode::kInvalidArgument);
 }
 
+TEST_CASE("stores each roster status as its name and reads the name back") {
+  PgTestSchema db;
+  auto store = db.Open();
+  const Channel ch = MakeChannel(*store, "acme", "general");
+  for (RosterStatus status : kAllRosterStatuses) {
+    NewRosterEntry e;
+    e.channel_id = ch.id;
+    e.callsign = std::string(RosterStatusName(status));
+    e.status = status;
+    Must(store->AddRosterEntry(e));
+    CHECK(Must(store->GetRosterEntry(ch.id, e.callsign)).status == status);
+    CHECK(db.Value("SELECT status FROM roster WHERE callsign = '" + e.callsign + "'") ==
+          RosterStatusName(status));
+  }
+}
+
+TEST_CASE("reads a stored roster status that is not one of the six as active") {
+  PgTestSchema db;
+  auto store = db.Open();
+  const Channel ch = MakeChannel(*store, "acme", "general");
+  NewRosterEntry e;
+  e.channel_id = ch.id;
+  e.callsign = "fox";
+  e.status = RosterStatus::kPaused;
+  Must(store->AddRosterEntry(e));
+  // Texts older tools (or Cast, which stores any string) may have left in the column.
+  for (const char* text : {"sleeping", "", "PAUSED", " archived", "archived ", "unknown"}) {
+    CAPTURE(text);
+    db.Query(std::string("UPDATE roster SET status = '") + text + "'");
+    CHECK(Must(store->GetRosterEntry(ch.id, "fox")).status == RosterStatus::kActive);
+    CHECK(Must(store->ListRoster(ch.id)).at(0).status == RosterStatus::kActive);
+  }
+}
+
 }  // TEST_SUITE("PostgresStore")
 
 }  // namespace agentcore::testing

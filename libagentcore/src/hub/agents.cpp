@@ -283,7 +283,7 @@ void AgentServiceImpl::Deliver(const Message& message, const std::vector<std::st
       if (entry.status().code() != ErrorCode::kNotFound) LogAgentError("deliver", entry.status());
       continue;
     }
-    if (entry->status == "archived") continue;
+    if (entry->status == RosterStatus::kArchived) continue;
     const UnixMillis now = hub_.clock().NowMillis();
     PendingDelivery delivery;
     delivery.channel_id = message.channel_id;
@@ -295,7 +295,7 @@ void AgentServiceImpl::Deliver(const Message& message, const std::vector<std::st
       continue;
     }
     // Paused agents keep their messages for their next checkin but are never started (§5.9).
-    if (entry->status == "paused") continue;
+    if (entry->status == RosterStatus::kPaused) continue;
     AgentIdentity agent{message.space_id, message.channel_id, callsign};
     bool online = false;
     bool start = false;
@@ -559,7 +559,7 @@ Result<UnixMillis> AgentServiceImpl::Heartbeat(const AgentIdentity& agent) {
     // stored heartbeat is all there is to update then.
     if (it != slots_.end()) (void)it->second->lifecycle.Heartbeat(now);
   }
-  if (updated->status != "paused" && updated->status != "archived") {
+  if (updated->status != RosterStatus::kPaused && updated->status != RosterStatus::kArchived) {
     Broadcast(agent, "online", "lastHeartbeat", FormatIsoTimestamp(now));
   }
   return now;

@@ -92,7 +92,7 @@ std::string_view PublishedStateOf(RosterAction action) {
 // container is never pushed to.
 RosterPatch PatchFor(RosterAction action, RosterStatus from, const RosterTransition& t) {
   RosterPatch patch;
-  if (t.to && *t.to != from) patch.status = std::string(RosterStatusName(*t.to));
+  if (t.to && *t.to != from) patch.status = *t.to;
   patch.clear_callback_url = action == RosterAction::kPause || action == RosterAction::kDismiss ||
                              action == RosterAction::kActivate;
   return patch;
@@ -194,10 +194,8 @@ Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const AgentIdentity& age
     }
     return StoreFailure(entry.status());
   }
-  // Statuses other than the six (none are stored through this hub) act like "active", as Cast
-  // compares only with "paused" and "archived".
-  Result<RosterStatus> parsed = ParseRosterStatus(entry->status);
-  RosterStatus from = parsed.has_value() ? *parsed : RosterStatus::kActive;
+  // A stored status outside the six already reads as kActive (records.hpp).
+  const RosterStatus from = entry->status;
   Result<RosterTransition> transition = NextRosterStatus(from, action);
   if (!transition.has_value()) {
     return InvalidArgument(std::string(RosterRejectionText(from, action)));
@@ -349,7 +347,7 @@ void AgentServiceImpl::CheckRemoved() {
       if (!agent.ok()) continue;
       Result<RosterEntry> entry = hub_.store().GetRosterEntry(agent->channel_id, agent->callsign);
       bool removed = !entry.ok() && entry.status().code() == ErrorCode::kNotFound;
-      if (removed || (entry.ok() && entry->status == "archived")) {
+      if (removed || (entry.ok() && entry->status == RosterStatus::kArchived)) {
         LogAgentEvent("agent_removed", state.agent_id);
         (void)Suspend(*agent, "removed");
       }

@@ -60,12 +60,8 @@ Result<Channel> LookUpChannel(Store& store, std::string_view channel_id,
   return channel;
 }
 
-// spec cast §5.9: an archived entry has left the channel (kept only to be unarchived). A status
-// outside the six is not archived.
-bool IsArchived(const RosterEntry& entry) {
-  Result<RosterStatus> status = ParseRosterStatus(entry.status);
-  return status.has_value() && *status == RosterStatus::kArchived;
-}
+// spec cast §5.9: an archived entry has left the channel (kept only to be unarchived).
+bool IsArchived(const RosterEntry& entry) { return entry.status == RosterStatus::kArchived; }
 
 // What an entry of the routing cache costs besides its strings: map node, control block.
 constexpr std::size_t kEntryOverhead = 160;
@@ -306,12 +302,17 @@ Result<RosterEntry> ChannelService::AddToRoster(const Principal& principal,
                                                 std::string_view channel_id, const Json& body) {
   AGENTCORE_ASSIGN_OR_RETURN(AgentFields fields, RequireAgentFields(body));
   // Cast stores any string; agentcore keeps roster statuses to the six it knows (§5.9).
-  Result<std::optional<std::string>> status = OptionalString(body, "status");
-  if (!status.has_value()) return status.status();
-  if (*status && !ParseRosterStatus(**status).has_value()) {
-    return InvalidArgument(fmt::format(
-        "Invalid status: {}. Must be one of active, idle, busy, offline, paused, archived",
-        **status));
+  Result<std::optional<std::string>> status_text = OptionalString(body, "status");
+  if (!status_text.has_value()) return status_text.status();
+  RosterStatus status = RosterStatus::kActive;
+  if (*status_text) {
+    Result<RosterStatus> parsed = ParseRosterStatus(**status_text);
+    if (!parsed.has_value()) {
+      return InvalidArgument(fmt::format(
+          "Invalid status: {}. Must be one of active, idle, busy, offline, paused, archived",
+          **status_text));
+    }
+    status = *parsed;
   }
   Result<Channel> channel = Find(principal, channel_id);
   if (!channel.has_value()) return channel.status();
@@ -323,7 +324,7 @@ Result<RosterEntry> ChannelService::AddToRoster(const Principal& principal,
   in.channel_id = channel->id;
   in.callsign = *fields.callsign;
   in.agent_type = *fields.agent_type;
-  in.status = status->value_or("active");
+  in.status = status;
   Result<RosterEntry> entry = hub_.store().AddRosterEntry(in);
   if (!entry.has_value()) {
     // Cast: a 500 from the unique index; agentcore: 409 with its generic text.

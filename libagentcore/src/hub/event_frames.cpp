@@ -57,7 +57,7 @@ std::string AgentJoinedFrameLine(std::string id, std::string t, const RosterEntr
   Json agent = Json::Object();
   agent.Set("callsign", entry.callsign);
   agent.Set("agentType", entry.agent_type);
-  agent.Set("status", entry.status);
+  agent.Set("status", RosterStatusName(entry.status));
   if (!entry.runtime_id.empty()) agent.Set("runtimeId", entry.runtime_id);
   Json v = Json::Object();
   v.Set("type", "roster");

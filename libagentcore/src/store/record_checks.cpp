@@ -160,17 +160,31 @@ Status CheckChannelPatch(const ChannelPatch& in, std::size_t max_bytes) {
   return CheckOptText("channel mission", in.mission, max_bytes);
 }
 
+namespace {
+
+// The type admits only the six statuses; a value cast from an integer outside them (a binding
+// passing a raw number) would be stored as "unknown", so it is refused.
+Status CheckRosterStatus(RosterStatus status) {
+  for (RosterStatus known : kAllRosterStatuses) {
+    if (status == known) return Status::Ok();
+  }
+  return InvalidArgument(
+      fmt::format("roster status {} is not a known status", static_cast<int>(status)));
+}
+
+}  // namespace
+
 Status CheckNewRosterEntry(const NewRosterEntry& in, std::size_t /*max_bytes*/) {
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("roster entry id", in.id));
   AGENTCORE_RETURN_IF_ERROR(CheckKey("roster channel id", in.channel_id));
   AGENTCORE_RETURN_IF_ERROR(CheckKey("roster callsign", in.callsign));
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("roster agent type", in.agent_type));
-  AGENTCORE_RETURN_IF_ERROR(CheckKey("roster status", in.status));
+  AGENTCORE_RETURN_IF_ERROR(CheckRosterStatus(in.status));
   return CheckOptionalKey("roster runtime id", in.runtime_id);
 }
 
 Status CheckRosterPatch(const RosterPatch& in, std::size_t max_bytes) {
-  if (in.status) AGENTCORE_RETURN_IF_ERROR(CheckKey("roster status", *in.status));
+  if (in.status) AGENTCORE_RETURN_IF_ERROR(CheckRosterStatus(*in.status));
   AGENTCORE_RETURN_IF_ERROR(CheckOptKey("roster agent type", in.agent_type));
   AGENTCORE_RETURN_IF_ERROR(CheckOptText("roster callback url", in.callback_url, max_bytes));
   if (in.callback_url && in.clear_callback_url) {
@@ -283,6 +297,11 @@ Status CheckCostRecord(const CostRecord& in) {
         fmt::format("cost turn count of \"{}\" is {}, not >= 0", in.callsign, in.num_turns));
   }
   return Status::Ok();
+}
+
+RosterStatus StoredRosterStatus(std::string_view text) {
+  Result<RosterStatus> status = ParseRosterStatus(text);
+  return status.ok() ? *status : RosterStatus::kActive;
 }
 
 }  // namespace agentcore::internal

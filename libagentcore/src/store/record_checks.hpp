@@ -57,4 +57,9 @@ Status CheckIdempotency(const IdempotencyRecord& in, std::size_t max_bytes);
 Status CheckArtifact(const Artifact& in, std::size_t max_bytes);
 Status CheckCostRecord(const CostRecord& in);
 
+// The roster status a stored TEXT column names. A text that is not one of the six names (rows
+// written by older tools; Cast stores any string) reads as kActive: statuses other than the six
+// act like active, as Cast compares only with "paused" and "archived" (records.hpp).
+RosterStatus StoredRosterStatus(std::string_view text);
+
 }  // namespace agentcore::internal

@@ -41,7 +41,7 @@ asio::awaitable<Result<Response>> AddAgent(RequestContext& ctx, const Principal&
       .Field("id", entry->id)
       .Field("callsign", entry->callsign)
       .Field("agentType", entry->agent_type)
-      .Field("status", entry->status)
+      .Field("status", RosterStatusName(entry->status))
       .EndObject()
       .EndObject();
   co_return JsonResponse(201, std::move(out));
@@ -63,12 +63,11 @@ asio::awaitable<Result<Response>> ListArchived(RequestContext& ctx, const Princi
 
 // --- Lifecycle actions on one agent
 
-Response LifecycleResponse(RosterAction action, std::string_view callsign,
-                           std::string_view status) {
+Response LifecycleResponse(RosterAction action, std::string_view callsign, RosterStatus status) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Field("success", true).Field("callsign", callsign);
-  if (action != RosterAction::kDismiss) w.Field("status", status);
+  if (action != RosterAction::kDismiss) w.Field("status", RosterStatusName(status));
   w.EndObject();
   return JsonResponse(200, std::move(out));
 }
@@ -93,8 +92,9 @@ asio::awaitable<Result<Response>> RunLifecycle(RequestContext& ctx, const Princi
   }
   // Cast's literal statuses: "paused" for pause, "active" for the others (activate answers
   // "active" whatever status it kept).
-  co_return LifecycleResponse(action, callsign,
-                              action == RosterAction::kPause ? "paused" : "active");
+  co_return LifecycleResponse(
+      action, callsign,
+      action == RosterAction::kPause ? RosterStatus::kPaused : RosterStatus::kActive);
 }
 
 asio::awaitable<Result<Response>> Pause(RequestContext& ctx, const Principal& p) {

@@ -57,7 +57,7 @@ void WriteRosterEntryJson(JsonWriter& w, const RosterEntry& e, RosterView view) 
       .Field("channelId", e.channel_id)
       .Field("callsign", e.callsign)
       .Field("agentType", e.agent_type)
-      .Field("status", e.status)
+      .Field("status", RosterStatusName(e.status))
       .Field("createdAt", FormatIsoTimestamp(e.created_at));
   FieldIfPresent(w, "callbackUrl", e.callback_url);
   FieldIfPresent(w, "readmark", e.readmark);

@@ -208,7 +208,7 @@ TEST_SUITE("StoreConformance") {
     a.props.Set("model", "opus");
     RosterEntry ea = Must(f.store().AddRosterEntry(a));
     CHECK(IsUlid(ea.id));
-    CHECK(ea.status == "active");
+    CHECK(ea.status == RosterStatus::kActive);
     CHECK(ea.props == a.props);
     f.clock().Advance(1);
     RosterEntry eb = Must(f.store().AddRosterEntry(Agent(w.channel, "reviewer")));
@@ -243,14 +243,14 @@ TEST_SUITE("StoreConformance") {
     World w = MakeWorld(f.store());
     Must(f.store().AddRosterEntry(Agent(w.channel, "writer")));
     RosterPatch p;
-    p.status = "busy";
+    p.status = RosterStatus::kBusy;
     p.callback_url = "http://10.0.0.7:8080/agent";
     p.last_heartbeat = 1234;
     p.route_hints = Json::Object();
     p.route_hints->Set("fly-force-instance-id", "abc");
     p.container_token_hash = std::string(64, 'a');
     RosterEntry a = Must(f.store().UpdateRosterEntry(w.channel.id, "writer", p));
-    CHECK(a.status == "busy");
+    CHECK(a.status == RosterStatus::kBusy);
     CHECK(a.callback_url == "http://10.0.0.7:8080/agent");
     CHECK(a.last_heartbeat == 1234);
     CHECK(a.route_hints == *p.route_hints);
@@ -264,7 +264,7 @@ TEST_SUITE("StoreConformance") {
     CHECK_FALSE(b.callback_url.has_value());
     CHECK(b.route_hints.is_null());
     CHECK(b.readmark == "01JZZZZZZZZZZZZZZZZZZZZZZZ");
-    CHECK(b.status == "busy");
+    CHECK(b.status == RosterStatus::kBusy);
     CHECK(b.last_heartbeat == 1234);
     CHECK(Must(f.store().GetRosterEntry(w.channel.id, "writer")).readmark == b.readmark);
   }
@@ -291,7 +291,7 @@ TEST_SUITE("StoreConformance") {
     CHECK(CodeOf(f.store().ListRoster("ghost")) == ErrorCode::kNotFound);
     CHECK(CodeOf(f.store().GetRosterEntry(w.channel.id, "x")) == ErrorCode::kNotFound);
     RosterPatch p;
-    p.status = "idle";
+    p.status = RosterStatus::kIdle;
     CHECK(CodeOf(f.store().UpdateRosterEntry(w.channel.id, "x", p)) == ErrorCode::kNotFound);
     CHECK(CodeOf(f.store().RemoveRosterEntry("ghost", "x")) == ErrorCode::kNotFound);
   }
@@ -305,21 +305,21 @@ TEST_SUITE("StoreConformance") {
     bad_props.props = Json::Object();
     bad_props.props.Set(kBadUtf8, 1);  // the key is not UTF-8
     CHECK(CodeOf(f.store().AddRosterEntry(bad_props)) == ErrorCode::kInvalidArgument);
-    NewRosterEntry no_status = Agent(w.channel, "other");
-    no_status.status = "";
-    CHECK(CodeOf(f.store().AddRosterEntry(no_status)) == ErrorCode::kInvalidArgument);
+    NewRosterEntry bad_status = Agent(w.channel, "other");
+    bad_status.status = static_cast<RosterStatus>(42);  // not one of the six
+    CHECK(CodeOf(f.store().AddRosterEntry(bad_status)) == ErrorCode::kInvalidArgument);
     RosterPatch both;
     both.callback_url = "http://x";
     both.clear_callback_url = true;
     CHECK(CodeOf(f.store().UpdateRosterEntry(w.channel.id, "writer", both)) ==
           ErrorCode::kInvalidArgument);
     RosterPatch bad_current;
-    bad_current.status = "idle";
+    bad_current.status = RosterStatus::kIdle;
     bad_current.current = Json(kBadUtf8);
     CHECK(CodeOf(f.store().UpdateRosterEntry(w.channel.id, "writer", bad_current)) ==
           ErrorCode::kInvalidArgument);
     RosterEntry e = Must(f.store().GetRosterEntry(w.channel.id, "writer"));
-    CHECK(e.status == "active");
+    CHECK(e.status == RosterStatus::kActive);
     CHECK(Must(f.store().ListRoster(w.channel.id)).size() == 1);
   }
 

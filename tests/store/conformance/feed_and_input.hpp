@@ -47,7 +47,7 @@ TEST_SUITE("StoreConformance") {
       return c.kind == StoreChange::Kind::kRunEvent && c.id == r.id && c.seq == 2;
     }));
     RosterPatch p;
-    p.status = "idle";
+    p.status = RosterStatus::kIdle;
     Must(f.store().UpdateRosterEntry(w.channel.id, "writer", p));
     MustOk(f.store().RemoveRosterEntry(w.channel.id, "writer"));
     bool saw_three = false;
@@ -180,7 +180,6 @@ TEST_SUITE("StoreConformance") {
       re.channel_id = ch.id;
       re.callsign = s;
       re.agent_type = s;
-      re.status = s;
       re.runtime_id = s;
       re.props = Json(s);
       Must(f.store().AddRosterEntry(re));

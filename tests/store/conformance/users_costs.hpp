@@ -267,19 +267,19 @@ TEST_SUITE("StoreConformance") {
     f.clock().Advance(1);
     Must(f.store().AddRosterEntry(Agent(w.channel, "third")));
     RosterPatch archive;
-    archive.status = "archived";
+    archive.status = RosterStatus::kArchived;
     Must(f.store().UpdateRosterEntry(w.channel.id, "first", archive));
     RosterPatch offline;
-    offline.status = "offline";
+    offline.status = RosterStatus::kOffline;
     Must(f.store().UpdateRosterEntry(w.channel.id, "third", offline));
     std::vector<RosterEntry> roster = Must(f.store().ListRoster(w.channel.id));
     REQUIRE(roster.size() == 3);
     CHECK(roster[0].callsign == "first");
-    CHECK(roster[0].status == "archived");
+    CHECK(roster[0].status == RosterStatus::kArchived);
     CHECK(roster[1].callsign == "second");
-    CHECK(roster[1].status == "active");
+    CHECK(roster[1].status == RosterStatus::kActive);
     CHECK(roster[2].callsign == "third");
-    CHECK(roster[2].status == "offline");
+    CHECK(roster[2].status == RosterStatus::kOffline);
   }
 
   // --- Cost records -----------------------------------------------------------------------------

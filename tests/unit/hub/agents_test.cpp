@@ -82,7 +82,7 @@ class Fixture {
     return *stored;
   }
   /// A roster entry stored directly (no activation, nothing published).
-  void Roster(const std::string& callsign, const std::string& status = "active") {
+  void Roster(const std::string& callsign, RosterStatus status = RosterStatus::kActive) {
     NewRosterEntry e;
     e.channel_id = "c1";
     e.callsign = callsign;
@@ -141,7 +141,7 @@ TEST_SUITE("AgentService") {
     Fixture fx;
     Result<RosterEntry> entry = fx.agents().AddAgent(Fixture::Agent("echo"), "echo");
     REQUIRE(entry.ok());
-    CHECK(entry->status == "active");
+    CHECK(entry->status == RosterStatus::kActive);
     std::vector<RecordingPublisher::Line> lines = fx.publisher.Lines();
     REQUIRE(lines.size() == 3);
     CHECK(lines[0].line.find("\"action\":\"summon\"") != std::string::npos);
@@ -161,12 +161,12 @@ TEST_SUITE("AgentService") {
     Fixture fx;
     fx.runtime().FailNextActivations(1);
     CHECK(fx.agents().AddAgent(Fixture::Agent("echo"), "echo").ok());
-    CHECK(fx.Entry("echo").status == "active");
+    CHECK(fx.Entry("echo").status == RosterStatus::kActive);
   }
 
   TEST_CASE("add agent refuses a callsign already in the roster, archived included") {
     Fixture fx;
-    fx.Roster("gone", "archived");
+    fx.Roster("gone", RosterStatus::kArchived);
     Result<RosterEntry> again = fx.agents().AddAgent(Fixture::Agent("gone"), "echo");
     REQUIRE_FALSE(again.ok());
     CHECK(again.status().code() == ErrorCode::kAlreadyExists);
@@ -191,7 +191,7 @@ TEST_SUITE("AgentService") {
   TEST_CASE("a heartbeat is stored and publishes online, except for a paused agent") {
     Fixture fx;
     fx.Roster("echo");
-    fx.Roster("sleepy", "paused");
+    fx.Roster("sleepy", RosterStatus::kPaused);
     Result<UnixMillis> at = fx.agents().Heartbeat(Fixture::Agent("echo"));
     REQUIRE(at.ok());
     CHECK(*at == fx.clock.NowMillis());
@@ -389,7 +389,7 @@ TEST_SUITE("AgentService") {
     Fixture fx;
     REQUIRE(fx.agents().AddAgent(Fixture::Agent("echo"), "echo").ok());
     REQUIRE(fx.agents().ApplyRosterAction(Fixture::Agent("echo"), RosterAction::kDismiss).ok());
-    CHECK(fx.Entry("echo").status == "archived");
+    CHECK(fx.Entry("echo").status == RosterStatus::kArchived);
     CHECK(fx.publisher.Matching("\"action\":\"dismiss\"").size() == 1);
     fx.Post("@echo anyone?", {"echo"});
     CHECK(fx.runtime().activations().size() == 1);
@@ -405,7 +405,7 @@ TEST_SUITE("AgentService") {
 
   TEST_CASE("activate: a spawn failure surfaces as kUnavailable and publishes offline") {
     Fixture fx;
-    fx.Roster("echo", "paused");
+    fx.Roster("echo", RosterStatus::kPaused);
     fx.runtime().FailNextActivations(1);
     Result<RosterEntry> r =
         fx.agents().ApplyRosterAction(Fixture::Agent("echo"), RosterAction::kActivate);
@@ -413,25 +413,25 @@ TEST_SUITE("AgentService") {
     CHECK(r.status().code() == ErrorCode::kUnavailable);
     CHECK(fx.States("connecting") == 1);
     CHECK(fx.States("offline") == 1);
-    CHECK(fx.Entry("echo").status == "active");  // the roster change stays
+    CHECK(fx.Entry("echo").status == RosterStatus::kActive);  // the roster change stays
   }
 
   TEST_CASE("unarchive swallows a spawn failure") {
     Fixture fx;
-    fx.Roster("echo", "archived");
+    fx.Roster("echo", RosterStatus::kArchived);
     fx.runtime().FailNextActivations(1);
     Result<RosterEntry> r =
         fx.agents().ApplyRosterAction(Fixture::Agent("echo"), RosterAction::kUnarchive);
     REQUIRE(r.ok());
-    CHECK(r->status == "active");
+    CHECK(r->status == RosterStatus::kActive);
     CHECK(fx.States("offline") == 0);
   }
 
   TEST_CASE("roster actions Cast refuses answer kInvalidArgument with Cast's text") {
     Fixture fx;
-    fx.Roster("p", "paused");
+    fx.Roster("p", RosterStatus::kPaused);
     fx.Roster("a");
-    fx.Roster("x", "archived");
+    fx.Roster("x", RosterStatus::kArchived);
     struct Case {
       std::string callsign;
       RosterAction action;
@@ -459,7 +459,7 @@ TEST_SUITE("AgentService") {
         fx.agents().ApplyRosterAction(Fixture::Agent("a"), RosterAction::kRemove);
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == ErrorCode::kInvalidArgument);
-    CHECK(fx.Entry("a").status == "active");
+    CHECK(fx.Entry("a").status == RosterStatus::kActive);
   }
 
   TEST_CASE("roster actions and activation of an agent not in the roster are kNotFound") {
@@ -498,7 +498,7 @@ TEST_SUITE("AgentService") {
       REQUIRE(entry.ok());
       CHECK(entry->channel_id == "c1");
       CHECK(entry->agent_type == "echo");
-      CHECK(entry->status == "active");
+      CHECK(entry->status == RosterStatus::kActive);
     }
     CHECK(fx.runtime().activations().size() == 4);
   }
@@ -557,8 +557,8 @@ TEST_SUITE("AgentService") {
     Result<RosterEntry> paused =
         fx.agents().ApplyRosterAction(Caller("s1"), "c1", "a", RosterAction::kPause);
     REQUIRE(paused.ok());
-    CHECK(paused->status == "paused");
-    CHECK(fx.Entry("a").status == "paused");
+    CHECK(paused->status == RosterStatus::kPaused);
+    CHECK(fx.Entry("a").status == RosterStatus::kPaused);
     Result<RosterEntry> again =
         fx.agents().ApplyRosterAction(Caller("s1"), "c1", "a", RosterAction::kPause);
     REQUIRE_FALSE(again.ok());
@@ -584,7 +584,7 @@ TEST_SUITE("AgentService") {
       CHECK(r.status().code() == ErrorCode::kNotFound);
       CHECK(r.status().message() == "Agent not found in roster");
     }
-    CHECK(fx.Entry("a").status == "active");
+    CHECK(fx.Entry("a").status == RosterStatus::kActive);
     CHECK(fx.publisher.Lines().empty());
   }
 
@@ -659,7 +659,7 @@ TEST_SUITE("AgentService") {
 
   TEST_CASE("a heartbeat of an archived agent is stored but not published") {
     Fixture fx;
-    fx.Roster("gone", "archived");
+    fx.Roster("gone", RosterStatus::kArchived);
     REQUIRE(fx.agents().Heartbeat(Fixture::Agent("gone")).ok());
     CHECK(fx.Entry("gone").last_heartbeat.has_value());
     CHECK(fx.publisher.Lines().empty());
@@ -706,7 +706,7 @@ TEST_SUITE("AgentService") {
     Fixture fx;
     Online(fx, "echo");
     RosterPatch archived;
-    archived.status = "archived";
+    archived.status = RosterStatus::kArchived;
     REQUIRE(fx.hub->store().UpdateRosterEntry("c1", "echo", archived).ok());
     fx.clock.Advance(1'000);
     fx.Sweep();

@@ -310,7 +310,7 @@ TEST_SUITE("ChannelService") {
       CHECK(f.Post(R"({"sender":"alice","content":"@owl hi"})")->targets ==
             std::vector<std::string>{"owl"});
       RosterPatch archive;
-      archive.status = "archived";
+      archive.status = RosterStatus::kArchived;
       REQUIRE(f.hub->store().UpdateRosterEntry(f.channel, "owl", archive).ok());
       CHECK(f.Post(R"({"sender":"alice","content":"@owl hi"})")->targets.empty());
       ChannelService::CacheStats stats = f.channels().routing_cache_stats();
@@ -442,7 +442,7 @@ TEST_SUITE("ChannelService") {
     Result<RosterEntry> added = f.channels().AddToRoster(
         f.alice, f.channel, Body(R"({"callsign":"fox","agentType":"engineer"})"));
     REQUIRE(added.ok());
-    CHECK(added->status == "active");
+    CHECK(added->status == RosterStatus::kActive);
     Result<ChannelWithRoster> loaded = f.channels().GetWithRoster(f.alice, f.channel);
     REQUIRE(loaded.ok());
     REQUIRE(loaded->roster.size() == 1);

@@ -205,7 +205,7 @@ TEST_CASE_TEMPLATE("roster changes raise the channel counter only", F, FileStore
 
   before = after;
   RosterPatch patch;
-  patch.status = "archived";
+  patch.status = RosterStatus::kArchived;
   Must(store.UpdateRosterEntry(ch.id, "echo", patch));
   after = VersionsOf(store, ch.id);
   CHECK(after.channel != before.channel);

@@ -620,4 +620,41 @@ TEST_SUITE("SqliteStore") {
     CHECK(MessageCount(*store, w.channel.id) == 800);
   }
 
+  TEST_CASE("stores each roster status as its name and reads the name back") {
+    TempDir dir;
+    const std::string path = dir.File("a.db");
+    auto store = OpenFile(path);
+    World w = MakeWorld(*store);
+    for (RosterStatus status : kAllRosterStatuses) {
+      NewRosterEntry e = Agent(w.channel, std::string(RosterStatusName(status)));
+      e.status = status;
+      Must(store->AddRosterEntry(e));
+      CHECK(Must(store->GetRosterEntry(w.channel.id, e.callsign)).status == status);
+      CHECK(RawQuery(path, "SELECT status FROM roster WHERE callsign = '" + e.callsign + "'") ==
+            RosterStatusName(status));
+    }
+  }
+
+  TEST_CASE("reads a stored roster status that is not one of the six as active") {
+    TempDir dir;
+    const std::string path = dir.File("a.db");
+    std::string channel_id;
+    {
+      auto store = OpenFile(path);
+      World w = MakeWorld(*store);
+      channel_id = w.channel.id;
+      NewRosterEntry e = Agent(w.channel, "fox");
+      e.status = RosterStatus::kPaused;
+      Must(store->AddRosterEntry(e));
+    }
+    // Texts older tools (or Cast, which stores any string) may have left in the column.
+    for (const char* text : {"sleeping", "", "PAUSED", " archived", "archived ", "unknown"}) {
+      CAPTURE(text);
+      RawQuery(path, std::string("UPDATE roster SET status = '") + text + "'");
+      auto store = OpenFile(path);
+      CHECK(Must(store->GetRosterEntry(channel_id, "fox")).status == RosterStatus::kActive);
+      CHECK(Must(store->ListRoster(channel_id)).at(0).status == RosterStatus::kActive);
+    }
+  }
+
 }  // TEST_SUITE("SqliteStore")

@@ -31,6 +31,7 @@
 
 #include <agentcore/clock.hpp>
 #include <agentcore/json.hpp>
+#include <agentcore/state/agent_state.hpp>
 #include <agentcore/state/run_state.hpp>
 #include <agentcore/state/session_state.hpp>
 
@@ -98,7 +99,11 @@ struct RosterEntry {
   std::string channel_id;
   std::string callsign;  // unique within the channel
   std::string agent_type;
-  std::string status = "active";  // active | idle | busy | offline | paused | archived
+  /// Stored as RosterStatusName() text in a TEXT column. A stored text that is not one of the
+  /// six names (rows written by older tools; Cast stores whatever string a client sends) reads
+  /// as RosterStatus::kActive: statuses other than the six act like active, as Cast compares
+  /// only with "paused" and "archived".
+  RosterStatus status = RosterStatus::kActive;
   UnixMillis created_at = 0;
   std::optional<std::string> callback_url;  // set by checkin; cleared on suspend
   std::optional<std::string> readmark;      // id of the last message delivered
@@ -116,7 +121,7 @@ struct NewRosterEntry {
   std::string channel_id;
   std::string callsign;
   std::string agent_type;
-  std::string status = "active";
+  RosterStatus status = RosterStatus::kActive;  // kInvalidArgument outside the enumerators
   Json props;
   std::string runtime_id;
 };
@@ -124,7 +129,7 @@ struct NewRosterEntry {
 /// A partial update of a roster entry. For the optional columns, `clear_*` sets them to null;
 /// the value fields set them; neither leaves them alone.
 struct RosterPatch {
-  std::optional<std::string> status;
+  std::optional<RosterStatus> status;  // kInvalidArgument outside the enumerators
   std::optional<std::string> agent_type;
   std::optional<std::string> callback_url;
   bool clear_callback_url = false;

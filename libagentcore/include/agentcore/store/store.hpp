@@ -133,8 +133,8 @@ class AGENTCORE_EXPORT Store {
   virtual Result<RosterEntry> AddRosterEntry(const NewRosterEntry& in) = 0;
   virtual Result<RosterEntry> GetRosterEntry(std::string_view channel_id,
                                              std::string_view callsign) = 0;  // kNotFound
-  /// Every entry of the channel in creation order, whatever its status: entries with status
-  /// "archived" (or any other) are included; callers filter. kNotFound: no channel.
+  /// Every entry of the channel in creation order, whatever its status: archived entries are
+  /// included; callers filter. kNotFound: no channel.
   virtual Result<std::vector<RosterEntry>> ListRoster(std::string_view channel_id) = 0;
   virtual Result<RosterEntry> UpdateRosterEntry(std::string_view channel_id,
                                                 std::string_view callsign,

@@ -55,7 +55,7 @@ Result<RosterEntry> DecodeRoster(const PgRow& row) {
   e.channel_id = row.Str(1);
   e.callsign = row.Str(2);
   e.agent_type = row.Str(3);
-  e.status = row.Str(4);
+  e.status = StoredRosterStatus(row.View(4));
   e.created_at = row.Int(5);
   e.callback_url = row.OptStr(6);
   e.readmark = row.OptStr(7);

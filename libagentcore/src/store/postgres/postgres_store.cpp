@@ -247,7 +247,8 @@ Result<RosterEntry> PostgresStore::AddRosterEntry(const NewRosterEntry& in) {
                              EncodeJson("roster props", in.props, options_.max_content_bytes));
   const std::string id = in.id.empty() ? ids_.Next() : in.id;
   PgParams p;
-  p.Text(id).Text(in.channel_id).Text(in.callsign).Text(in.agent_type).Text(in.status);
+  p.Text(id).Text(in.channel_id).Text(in.callsign).Text(in.agent_type);
+  p.Text(RosterStatusName(in.status));  // static storage
   p.Int(Now()).JsonText(props).Text(in.runtime_id);
   AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertRoster, p));
   if (r.ok()) {
@@ -306,7 +307,13 @@ Result<RosterEntry> PostgresStore::UpdateRosterEntry(std::string_view channel_id
     AGENTCORE_ASSIGN_OR_RETURN(props, EncodeJson("roster props", *patch.props, max));
   }
   PgParams p;
-  p.Text(channel_id).Text(callsign).OptText(patch.status).OptText(patch.agent_type);
+  p.Text(channel_id).Text(callsign);
+  if (patch.status) {
+    p.Text(RosterStatusName(*patch.status));  // static storage
+  } else {
+    p.Null();
+  }
+  p.OptText(patch.agent_type);
   p.Bool(patch.clear_callback_url).OptText(patch.callback_url).OptText(patch.readmark);
   p.OptInt(patch.last_heartbeat).OptInt(patch.last_message_routed_at);
   p.OptText(route_hints).OptText(current).OptText(props).OptText(patch.container_token_hash);

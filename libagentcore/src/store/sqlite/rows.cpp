@@ -66,7 +66,7 @@ Result<RosterEntry> RosterEntryFromRow(const Statement& row) {
   r.channel_id = row.String(1);
   r.callsign = row.String(2);
   r.agent_type = row.String(3);
-  r.status = row.String(4);
+  r.status = StoredRosterStatus(row.Text(4));
   r.created_at = row.Int(5);
   r.callback_url = row.OptString(6);
   r.readmark = row.OptString(7);

@@ -251,8 +251,8 @@ Result<RosterEntry> SqliteStore::AddRosterEntry(const NewRosterEntry& in) {
                     "INSERT INTO roster (id, channel_id, callsign, agent_type, status, created_at, "
                     "props, runtime_id, container_token_hash) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '')",
-                    e.id, e.channel_id, e.callsign, e.agent_type, e.status, e.created_at, props,
-                    e.runtime_id)
+                    e.id, e.channel_id, e.callsign, e.agent_type, RosterStatusName(e.status),
+                    e.created_at, props, e.runtime_id)
                 .status());
         ctx.Changed(StoreChange::Kind::kRosterChanged, e.channel_id, e.callsign);
         ctx.ChannelWritten(e.channel_id, ChannelVersionTable::kChannel);
@@ -303,6 +303,8 @@ Result<RosterEntry> SqliteStore::UpdateRosterEntry(std::string_view channel_id,
   AGENTCORE_ASSIGN_OR_RETURN(Encoded route_hints, encode("roster route hints", patch.route_hints));
   AGENTCORE_ASSIGN_OR_RETURN(Encoded current, encode("roster current", patch.current));
   AGENTCORE_ASSIGN_OR_RETURN(Encoded props, encode("roster props", patch.props));
+  std::optional<std::string_view> status;
+  if (patch.status) status = RosterStatusName(*patch.status);
   std::optional<std::optional<std::string>> callback;
   if (patch.clear_callback_url) {
     callback.emplace(std::nullopt);
@@ -329,7 +331,7 @@ Result<RosterEntry> SqliteStore::UpdateRosterEntry(std::string_view channel_id,
                       "WHERE channel_id = ?1 AND callsign = ?2"));
         st.Bind(1, channel_id);
         st.Bind(2, callsign);
-        BindPatch(st, 3, patch.status);
+        BindPatch(st, 3, status);
         BindPatch(st, 5, patch.agent_type);
         BindPatch(st, 7, callback);
         BindPatch(st, 9, patch.readmark);
