@@ -591,7 +591,7 @@ TEST_SUITE("AgentService") {
   TEST_CASE("the roster agent of the caller's channel is found, archived ones too") {
     Fixture fx;
     fx.Roster("a");
-    fx.Roster("old", "archived");
+    fx.Roster("old", RosterStatus::kArchived);
     for (const char* callsign : {"a", "old"}) {
       CAPTURE(callsign);
       Result<AgentIdentity> found = fx.agents().FindRosterAgent(Caller("s1"), "c1", callsign);
