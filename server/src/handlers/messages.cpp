@@ -137,7 +137,8 @@ asio::awaitable<Result<Response>> ListMessages(RequestContext& ctx, const Princi
 
 // --- POST /channels/:channelId/messages
 
-/// Posts through the hub (ChannelService: Cast's validation order, routing, store, publish).
+/// Posts through the hub (ChannelService: Cast's validation order, routing, store, publish,
+/// delivery to the mentioned agents).
 /// With a store that queues writes itself (SQLite) the reads run here and the coroutine resumes
 /// once the write committed, with no pool thread involved; otherwise (PostgreSQL) the whole
 /// blocking call runs on the pool.
