@@ -17,6 +17,7 @@
 
 #include "store/temp_dir.hpp"
 #include "support/manual_clock.hpp"
+#include "support/test_hub.hpp"
 
 namespace agentcore {
 namespace {
@@ -44,14 +45,9 @@ struct Fixture {
   std::unique_ptr<Hub> hub;
 
   Fixture() {
-    HubOptions o;
-    o.store_url = "sqlite::memory:";
-    o.clock = &clock;
-    o.local_process.data_dir = dir.path();
+    HubOptions o = testing::TestHubOptions(&clock, nullptr, dir);
     o.jwt_secret = kJwtSecret;
-    Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
-    REQUIRE(opened.ok());
-    hub = *std::move(opened);
+    hub = testing::OpenTestHub(std::move(o));
   }
   AccountService& accounts() { return hub->accounts(); }
 

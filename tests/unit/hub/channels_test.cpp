@@ -18,6 +18,7 @@
 #include "store/temp_dir.hpp"
 #include "support/manual_clock.hpp"
 #include "support/recording_publisher.hpp"
+#include "support/test_hub.hpp"
 
 namespace agentcore {
 namespace {
@@ -35,15 +36,9 @@ Json Body(std::string_view text) {
 // A hub on an in-memory SQLite store; space "acme" (owner "alice") with channel "ops".
 struct Fixture {
   explicit Fixture(std::size_t routing_cache_bytes = 1u << 20) {
-    HubOptions o;
-    o.store_url = "sqlite::memory:";
-    o.clock = &clock;
-    o.publisher = &publisher;
-    o.local_process.data_dir = dir.path();
+    HubOptions o = testing::TestHubOptions(&clock, &publisher, dir);
     o.routing_cache_bytes = routing_cache_bytes;
-    Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
-    REQUIRE(opened.ok());
-    hub = *std::move(opened);
+    hub = testing::OpenTestHub(std::move(o));
     REQUIRE(hub->store().EnsureSpace(Space{"acme", "Acme", "alice", "", 0}).ok());
     REQUIRE(hub->store().EnsureSpace(Space{"evil", "Evil", "eve", "", 0}).ok());
     alice.space_id = "acme";

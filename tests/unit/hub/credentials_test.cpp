@@ -12,6 +12,7 @@
 
 #include "store/temp_dir.hpp"
 #include "support/manual_clock.hpp"
+#include "support/test_hub.hpp"
 
 namespace agentcore {
 namespace {
@@ -29,15 +30,10 @@ struct Fixture {
   std::unique_ptr<Hub> hub;
 
   Fixture() {
-    HubOptions o;
-    o.store_url = "sqlite::memory:";
-    o.clock = &clock;
-    o.local_process.data_dir = dir.path();
+    HubOptions o = testing::TestHubOptions(&clock, nullptr, dir);
     o.jwt_secret = kJwtSecret;
     o.container_secret = kContainerSecret;
-    Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
-    REQUIRE(opened.ok());
-    hub = *std::move(opened);
+    hub = testing::OpenTestHub(std::move(o));
   }
   CredentialService& credentials() { return hub->credentials(); }
   std::int64_t now() const { return clock.NowMillis() / 1000; }

@@ -12,6 +12,7 @@
 #include "store/temp_dir.hpp"
 #include "support/manual_clock.hpp"
 #include "support/recording_publisher.hpp"
+#include "support/test_hub.hpp"
 
 namespace agentcore {
 namespace {
@@ -19,23 +20,14 @@ namespace {
 using testing::ManualClock;
 using testing::RecordingPublisher;
 using testing::TempDir;
-
-// A hub on an in-memory SQLite store whose local runtime keeps its files in `dir`.
-HubOptions MemoryHub(Clock* clock, Publisher* publisher, const TempDir& dir) {
-  HubOptions o;
-  o.store_url = "sqlite::memory:";
-  o.clock = clock;
-  o.publisher = publisher;
-  o.local_process.data_dir = dir.path();
-  return o;
-}
+using testing::TestHubOptions;
 
 TEST_SUITE("Hub") {
   TEST_CASE("opens on an in-memory store with the default local runtime") {
     ManualClock clock;
     RecordingPublisher publisher;
     TempDir dir;
-    HubOptions o = MemoryHub(&clock, &publisher, dir);
+    HubOptions o = TestHubOptions(&clock, &publisher, dir);
     Result<std::unique_ptr<Hub>> hub = OpenHub(std::move(o));
     REQUIRE(hub.ok());
     Hub& h = **hub;
@@ -90,7 +82,7 @@ TEST_SUITE("Hub") {
     ManualClock clock;
     RecordingPublisher publisher;
     TempDir dir;
-    HubOptions o = MemoryHub(&clock, &publisher, dir);
+    HubOptions o = TestHubOptions(&clock, &publisher, dir);
     Result<std::unique_ptr<Hub>> hub = OpenHub(std::move(o));
     REQUIRE(hub.ok());
     (*hub)->Publish("ch1", AgentStateFrameLine("id1", "t", "ch1", "echo", "online"));

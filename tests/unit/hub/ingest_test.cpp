@@ -18,6 +18,7 @@
 #include "store/temp_dir.hpp"
 #include "support/manual_clock.hpp"
 #include "support/recording_publisher.hpp"
+#include "support/test_hub.hpp"
 
 namespace agentcore {
 namespace {
@@ -40,15 +41,9 @@ struct Fixture {
   IngestTarget target{kSpace, "ch1", false};
 
   explicit Fixture(bool async_writes = true) {
-    HubOptions o;
-    o.store_url = "sqlite::memory:";
-    o.clock = &clock;
-    o.publisher = &publisher;
-    o.local_process.data_dir = dir.path();
+    HubOptions o = testing::TestHubOptions(&clock, &publisher, dir);
     o.ingest.async_writes = async_writes;
-    Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
-    REQUIRE(opened.ok());
-    hub = std::move(*opened);
+    hub = testing::OpenTestHub(std::move(o));
     Space space;
     space.id = kSpace;
     space.name = "Acme";
