@@ -2,15 +2,6 @@
 // The real agentcore-server binary killed with SIGKILL while clients POST messages: after a
 // restart on the same database, every message that was answered 201 is there.
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -24,69 +15,13 @@
 #include <agentcore/http/client.hpp>
 #include <agentcore/json.hpp>
 
+#include "server/server_process.hpp"
 #include "store/temp_dir.hpp"
-
-extern char** environ;
 
 namespace agentcore::server::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// agentcore-server as a child process on a fixed database file and a free port.
-class ServerProcess {
- public:
-  ServerProcess(const std::string& db, int port) : port_(port) {
-    std::vector<std::string> args = {AGENTCORE_SERVER_BIN, "--host", "127.0.0.1", "--port",
-                                     std::to_string(port), "--database-url", "sqlite://" + db,
-                                     "--auth-mode", "dev", "--no-access-log", "--threads", "2"};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    REQUIRE(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    auto client = NewHttpClient();
-    for (int i = 0; i < 200; ++i) {
-      HttpRequest req;
-      req.url = Url("/health");
-      req.timeout = 1s;
-      auto r = client->Send(req);
-      if (r.ok() && r->status == 200) return;
-      std::this_thread::sleep_for(25ms);
-    }
-    FAIL("server did not start");
-  }
-  ~ServerProcess() { Kill(SIGKILL); }
-  void Kill(int signal) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, signal);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_;
-};
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 TEST_CASE("SIGKILL during a POST load loses no message that was answered 201") {
   agentcore::testing::TempDir dir;
