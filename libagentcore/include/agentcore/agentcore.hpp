@@ -12,6 +12,7 @@
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include <agentcore/hub/agents.hpp>
+#include <agentcore/hub/auth_throttle.hpp>
 #include <agentcore/hub/event_frames.hpp>
 #include <agentcore/hub/executor.hpp>
 #include <agentcore/hub/hub.hpp>

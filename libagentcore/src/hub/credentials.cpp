@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace agentcore {
 namespace {
 
@@ -29,7 +31,35 @@ std::string_view BearerCredential(std::string_view header) {
   return rest;
 }
 
+// What is wrong with `secret` for a server others can reach; empty when nothing.
+std::string SecretFault(std::string_view secret) {
+  if (secret.empty()) return "is not set";
+  if (secret == kDevSessionSecret || secret == kDevContainerSecret) {
+    return "is a public development secret";
+  }
+  if (secret.size() < kMinSecretBytes) {
+    return fmt::format("is too short ({} bytes; at least {})", secret.size(), kMinSecretBytes);
+  }
+  return {};
+}
+
 }  // namespace
+
+Status CheckSecrets(bool allow_development_secrets, std::string_view jwt_secret,
+                    std::string_view container_secret) {
+  if (allow_development_secrets) return Status();
+  const std::pair<std::string_view, std::string_view> secrets[] = {
+      {"JWT_SECRET", jwt_secret}, {"CAST_CONTAINER_SECRET", container_secret}};
+  for (const auto& [name, value] : secrets) {
+    std::string fault = SecretFault(value);
+    if (fault.empty()) continue;
+    return InvalidArgument(fmt::format(
+        "{} {}: outside dev mode (AUTH_MODE=dev) the server needs a secret of at least {} bytes "
+        "that is not a public development one; make one with: openssl rand -hex 32",
+        name, fault, kMinSecretBytes));
+  }
+  return Status();
+}
 
 CredentialService::CredentialService(Store& store, Clock& clock, std::string jwt_secret,
                                      std::string container_secret)

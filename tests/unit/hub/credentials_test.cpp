@@ -236,6 +236,42 @@ TEST_SUITE("CredentialService") {
     CheckRequired(f.credentials().Authenticate("Container " + token, ""));
     CheckRequired(f.credentials().VerifySession(token));
   }
+
+  TEST_CASE("outside development the secrets must be set, long and not the public ones") {
+    const std::string real(64, 'a');
+    const std::string other(32, 'b');
+    CHECK(CheckSecrets(false, real, other).ok());
+    struct Case {
+      std::string jwt;
+      std::string container;
+      std::string start;  // the message starts so
+    };
+    const Case cases[] = {
+        {"", other, "JWT_SECRET is not set: "},
+        {std::string(kDevSessionSecret), other, "JWT_SECRET is a public development secret: "},
+        {std::string(kDevContainerSecret), other, "JWT_SECRET is a public development secret: "},
+        {std::string(31, 'x'), other, "JWT_SECRET is too short (31 bytes; at least 32): "},
+        {real, "", "CAST_CONTAINER_SECRET is not set: "},
+        {real, std::string(kDevContainerSecret),
+         "CAST_CONTAINER_SECRET is a public development secret: "},
+        {real, "short", "CAST_CONTAINER_SECRET is too short (5 bytes; at least 32): "},
+        {"", "", "JWT_SECRET is not set: "},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.jwt);
+      CAPTURE(c.container);
+      Status s = CheckSecrets(false, c.jwt, c.container);
+      REQUIRE(s.code() == ErrorCode::kInvalidArgument);
+      CHECK(s.message().rfind(c.start, 0) == 0);
+      CHECK(s.message().find("openssl rand -hex 32") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a development server may run on the public secrets or none") {
+    CHECK(CheckSecrets(true, "", "").ok());
+    CHECK(CheckSecrets(true, kDevSessionSecret, kDevContainerSecret).ok());
+    CHECK(CheckSecrets(true, "short", "").ok());
+  }
 }
 
 }  // namespace

@@ -35,6 +35,20 @@
 
 namespace agentcore {
 
+/// The least length, in bytes, of a secret that signs credentials on a server others can
+/// reach: 256 bits, what `openssl rand -hex 32` prints (64 characters).
+inline constexpr std::size_t kMinSecretBytes = 32;
+
+/// Whether a hub may sign and check credentials with these secrets (issue 13 §2). With
+/// `allow_development_secrets` (a development server: dev login, loopback unless told
+/// otherwise) anything goes, including none (the hub then uses the public development secrets
+/// of auth/tokens.hpp). Otherwise `jwt_secret` (JWT_SECRET) and then `container_secret`
+/// (CAST_CONTAINER_SECRET) must each be set, at least kMinSecretBytes long and not a public
+/// development secret. Errors: kInvalidArgument naming the first variable at fault, what is
+/// wrong with it and how to make one (`openssl rand -hex 32`). Pure.
+AGENTCORE_EXPORT Status CheckSecrets(bool allow_development_secrets, std::string_view jwt_secret,
+                                     std::string_view container_secret);
+
 /// Who is calling, and what the credential scopes it to. Value type.
 struct Principal {
   enum class Kind {
