@@ -191,11 +191,48 @@ Status AgentServiceImpl::Activate(const AgentIdentity& agent) {
     if (shutting_down_) return Unavailable("the hub is shutting down");
     Slot& slot = SlotLocked(agent, *entry);
     ActivationState before = slot.lifecycle.state();
-    start = slot.lifecycle.Activate(hub_.clock().NowMillis()) == ActivateOutcome::kStartRuntime;
+    // On a copy: a start the running cap refuses leaves the agent as it was.
+    AgentLifecycle next = slot.lifecycle;
+    start = next.Activate(hub_.clock().NowMillis()) == ActivateOutcome::kStartRuntime;
+    if (start) AGENTCORE_RETURN_IF_ERROR(CheckRunningCapLocked(agent.space_id, slot.agent_id));
+    slot.lifecycle = std::move(next);
     restart = before == ActivationState::kStale || before == ActivationState::kActive;
   }
   if (!start) return Status();
   return StartRuntime(agent, entry->agent_type, restart);
+}
+
+Status AgentServiceImpl::CheckRunningCapLocked(std::string_view space_id,
+                                               std::string_view self_id) const {
+  const std::size_t cap = hub_.options().max_running_agents_per_space;
+  if (cap == 0) return Status();
+  std::size_t running = 0;
+  for (const auto& [id, slot] : slots_) {
+    if (id == self_id || slot->agent.space_id != space_id) continue;
+    const ActivationState s = slot->lifecycle.state();
+    if (s == ActivationState::kActivating || s == ActivationState::kActive ||
+        s == ActivationState::kStale) {
+      ++running;
+    }
+  }
+  if (running < cap) return Status();
+  return Status(ErrorCode::kRateLimited,
+                "space \"" + std::string(space_id) + "\" already runs " + std::to_string(running) +
+                    " agents, the most it may run at once; pause or dismiss one first");
+}
+
+Status AgentServiceImpl::CheckCanStart(const AgentIdentity& agent) {
+  if (hub_.options().max_running_agents_per_space == 0) return Status();
+  const std::string id = FormatAgentId(agent);
+  std::lock_guard lock(mu_);
+  auto it = slots_.find(id);
+  if (it != slots_.end()) {
+    AgentLifecycle next = it->second->lifecycle;
+    if (next.Activate(hub_.clock().NowMillis()) != ActivateOutcome::kStartRuntime) {
+      return Status();  // already starting or online: nothing new would run
+    }
+  }
+  return CheckRunningCapLocked(agent.space_id, id);
 }
 
 Status AgentServiceImpl::StartRuntime(const AgentIdentity& agent, const std::string& agent_type,
@@ -300,6 +337,7 @@ void AgentServiceImpl::Deliver(const Message& message, const std::vector<std::st
     bool online = false;
     bool start = false;
     bool restart = false;
+    Status refused;
     {
       std::lock_guard lock(mu_);
       if (shutting_down_) return;
@@ -308,9 +346,17 @@ void AgentServiceImpl::Deliver(const Message& message, const std::vector<std::st
         online = true;
       } else {
         ActivationState before = slot.lifecycle.state();
-        start = slot.lifecycle.Activate(now) == ActivateOutcome::kStartRuntime;
+        AgentLifecycle next = slot.lifecycle;
+        start = next.Activate(now) == ActivateOutcome::kStartRuntime;
+        if (start) refused = CheckRunningCapLocked(agent.space_id, slot.agent_id);
+        if (refused.ok()) slot.lifecycle = std::move(next);
         restart = before == ActivationState::kStale || before == ActivationState::kActive;
       }
+    }
+    if (!refused.ok()) {
+      // The message stays queued for the agent's next activation.
+      LogAgentEvent("agent_activation_refused", FormatAgentId(agent), refused.message());
+      continue;
     }
     if (online) {
       ScheduleDrain(FormatAgentId(agent));

@@ -75,6 +75,12 @@ class AgentServiceImpl final : public AgentService {
   /// The agent's slot, made (and adopted from the roster entry) on first use. REQUIRES: mu_.
   Slot& SlotLocked(const AgentIdentity& agent, const RosterEntry& entry);
   Status StartRuntime(const AgentIdentity& agent, const std::string& agent_type, bool restart);
+  /// kRateLimited when `space_id` already has HubOptions::max_running_agents_per_space agents
+  /// starting or running (activating, online or stale), `self_id` not counted. REQUIRES: mu_.
+  Status CheckRunningCapLocked(std::string_view space_id, std::string_view self_id) const;
+  /// Whether activating `agent` now would be refused by the running cap (CheckRunningCapLocked
+  /// when an activation would start it), checked before anything is stored.
+  Status CheckCanStart(const AgentIdentity& agent);
   void ScheduleDrain(const std::string& agent_id);
   int Drain(const std::string& agent_id, DrainMode mode);
   Status Push(const std::string& agent_id, const std::string& endpoint, const Json& route_hints,

@@ -44,10 +44,12 @@ struct Summoned {
   Message summon;
 };
 
-// The roster entry, the summon message, and the entry's readmark set to that message (so the
-// agent's first checkin does not replay older history).
-Result<Summoned> StoreSummon(Store& store, const NewRosterEntry& in, const NewMessage& summon) {
-  Result<RosterEntry> entry = store.AddRosterEntry(in);
+// The roster entry (within the space's agent cap), the summon message, and the entry's
+// readmark set to that message (so the agent's first checkin does not replay older history).
+Result<Summoned> StoreSummon(Hub& hub, const AgentIdentity& agent, const NewRosterEntry& in,
+                             const NewMessage& summon) {
+  Store& store = hub.store();
+  Result<RosterEntry> entry = hub.channels().AddRosterEntryWithinCap(agent.space_id, in);
   if (!entry.has_value()) return entry.status();
   Result<Message> message = store.AppendMessage(summon);
   if (!message.has_value()) return message.status();
@@ -113,13 +115,18 @@ Result<RosterEntry> AgentServiceImpl::AddAgent(const AgentIdentity& agent,
   if (existing.has_value()) return AlreadyExists(std::string(kAgentAlreadyInRoster));
   if (existing.status().code() != ErrorCode::kNotFound) return StoreFailure(existing.status());
 
+  // Caps (issue 13 §2): refused before anything is stored or started. The agent cap is
+  // checked again, serialized, when the entry is stored.
+  AGENTCORE_RETURN_IF_ERROR(CheckCanStart(agent));
+
   NewRosterEntry in;
   in.channel_id = agent.channel_id;
   in.callsign = agent.callsign;
   in.agent_type = agent_type;
   Result<Summoned> done =
-      StoreSummon(store, in, SystemStatusMessage(agent, hub_.NewId(), "summon"));
+      StoreSummon(hub_, agent, in, SystemStatusMessage(agent, hub_.NewId(), "summon"));
   if (!done.has_value()) {
+    if (done.status().code() == ErrorCode::kRateLimited) return done.status();
     if (done.status().code() == ErrorCode::kAlreadyExists) {
       return AlreadyExists(std::string(kAgentAlreadyInRoster));  // lost a race with another add
     }
@@ -200,6 +207,15 @@ Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const AgentIdentity& age
   if (!transition.has_value()) {
     return InvalidArgument(std::string(RosterRejectionText(from, action)));
   }
+  // Caps (issue 13 §2), before anything changes: unarchive brings an agent back (the agent
+  // cap), activate starts one (the running cap; unarchive swallows that refusal as any other
+  // activation failure).
+  if (action == RosterAction::kUnarchive) {
+    AGENTCORE_RETURN_IF_ERROR(hub_.channels().CheckAgentCap(agent.space_id));
+  }
+  if (action == RosterAction::kActivate && transition->activate_runtime) {
+    AGENTCORE_RETURN_IF_ERROR(CheckCanStart(agent));
+  }
   if (transition->suspend_runtime) {
     // Cast ignores suspend errors.
     if (Status s = Suspend(agent, "manual"); !s.ok()) LogAgentError("suspend agent", s);
@@ -223,6 +239,7 @@ Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const AgentIdentity& age
       // message activates it again (Cast).
       if (action == RosterAction::kActivate) {
         PublishState(hub_, agent, "offline");
+        if (activated.code() == ErrorCode::kRateLimited) return activated;  // lost a race
         return Unavailable(activated.message());
       }
     }

@@ -325,8 +325,9 @@ Result<RosterEntry> ChannelService::AddToRoster(const Principal& principal,
   in.callsign = *fields.callsign;
   in.agent_type = *fields.agent_type;
   in.status = status;
-  Result<RosterEntry> entry = hub_.store().AddRosterEntry(in);
+  Result<RosterEntry> entry = AddRosterEntryWithinCap(channel->space_id, in);
   if (!entry.has_value()) {
+    if (entry.status().code() == ErrorCode::kRateLimited) return entry.status();
     // Cast: a 500 from the unique index; agentcore: 409 with its generic text.
     if (entry.status().code() == ErrorCode::kAlreadyExists) {
       return AlreadyExists("Failed to add to roster");
@@ -334,6 +335,37 @@ Result<RosterEntry> ChannelService::AddToRoster(const Principal& principal,
     return StoreError(entry.status());
   }
   return entry;
+}
+
+Status ChannelService::CheckAgentCap(std::string_view space_id) {
+  const std::size_t cap = hub_.options().max_agents_per_space;
+  if (cap == 0) return Status();
+  Store& store = hub_.store();
+  Result<std::vector<Channel>> channels = store.ListChannels(space_id, /*include_archived=*/true);
+  if (!channels.has_value()) return StoreError(channels.status());
+  std::size_t agents = 0;
+  for (const Channel& channel : *channels) {
+    Result<std::vector<RosterEntry>> roster = store.ListRoster(channel.id);
+    if (!roster.has_value()) return StoreError(roster.status());
+    for (const RosterEntry& entry : *roster) {
+      if (entry.status != RosterStatus::kArchived) ++agents;
+    }
+  }
+  if (agents < cap) return Status();
+  return Status(ErrorCode::kRateLimited,
+                fmt::format("space \"{}\" already has {} agents, the most it may have; dismiss or "
+                            "remove one first",
+                            space_id, agents));
+}
+
+Result<RosterEntry> ChannelService::AddRosterEntryWithinCap(std::string_view space_id,
+                                                            const NewRosterEntry& in) {
+  if (hub_.options().max_agents_per_space == 0 || in.status == RosterStatus::kArchived) {
+    return hub_.store().AddRosterEntry(in);
+  }
+  std::lock_guard lock(roster_add_mu_);
+  AGENTCORE_RETURN_IF_ERROR(CheckAgentCap(space_id));
+  return hub_.store().AddRosterEntry(in);
 }
 
 Status ChannelService::RemoveFromRoster(const Principal& principal, std::string_view channel_id,

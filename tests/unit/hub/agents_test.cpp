@@ -5,12 +5,14 @@
 #include <agentcore/hub/agents.hpp>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/json.hpp>
 
@@ -35,8 +37,11 @@ constexpr std::string_view kEndpoint = "http://127.0.0.1:7001";
 /// A hub with one fake runtime for every agent type, and a channel "general" of space "s1".
 class Fixture {
  public:
-  explicit Fixture(std::string store_url = "sqlite::memory:", bool stop_agents_on_close = true) {
+  explicit Fixture(std::string store_url = "sqlite::memory:", bool stop_agents_on_close = true,
+                   std::size_t max_agents = 50, std::size_t max_running = 20) {
     HubOptions o;
+    o.max_agents_per_space = max_agents;
+    o.max_running_agents_per_space = max_running;
     o.store_url = std::move(store_url);
     o.clock = &clock;
     o.publisher = &publisher;
@@ -754,6 +759,114 @@ TEST_SUITE("AgentService") {
     REQUIRE(fx.agents().AddAgent(Fixture::Agent("echo"), "echo").ok());
     REQUIRE(fx.runtime().activations().size() == 1);
     CHECK(fx.runtime().activations()[0].api_url == "http://127.0.0.1:41000");
+  }
+}
+
+TEST_SUITE("AgentService caps") {
+  // A fixture whose space may hold `max_agents` agents and run `max_running` of them.
+  std::unique_ptr<Fixture> Capped(std::size_t max_agents, std::size_t max_running) {
+    return std::make_unique<Fixture>("sqlite::memory:", true, max_agents, max_running);
+  }
+
+  TEST_CASE("an add past the running cap is refused: nothing stored, published or started") {
+    auto fx = Capped(0, 2);
+    REQUIRE(fx->agents().AddAgent(Fixture::Agent("a"), "echo").ok());
+    REQUIRE(fx->agents().AddAgent(Fixture::Agent("b"), "echo").ok());
+    const std::size_t lines = fx->publisher.Lines().size();
+    Result<RosterEntry> third = fx->agents().AddAgent(Fixture::Agent("c"), "echo");
+    REQUIRE_FALSE(third.ok());
+    CHECK(third.status().code() == ErrorCode::kRateLimited);
+    CHECK(third.status().message() ==
+          "space \"s1\" already runs 2 agents, the most it may run at once; pause or dismiss "
+          "one first");
+    CHECK(fx->hub->store().GetRosterEntry("c1", "c").status().code() == ErrorCode::kNotFound);
+    CHECK(fx->publisher.Lines().size() == lines);
+    CHECK(fx->runtime().activations().size() == 2);
+    // A paused agent no longer runs: its place is free.
+    REQUIRE(fx->agents().ApplyRosterAction(Fixture::Agent("a"), RosterAction::kPause).ok());
+    CHECK(fx->agents().AddAgent(Fixture::Agent("c"), "echo").ok());
+    CHECK(fx->runtime().activations().size() == 3);
+  }
+
+  TEST_CASE("an activation past the running cap is refused and changes nothing") {
+    auto fx = Capped(0, 1);
+    REQUIRE(fx->agents().AddAgent(Fixture::Agent("a"), "echo").ok());
+    fx->Roster("b", RosterStatus::kPaused);
+    const RosterEntry before = fx->Entry("b");
+    const std::size_t lines = fx->publisher.Lines().size();
+    Result<RosterEntry> r =
+        fx->agents().ApplyRosterAction(Fixture::Agent("b"), RosterAction::kActivate);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == ErrorCode::kRateLimited);
+    CHECK(fx->Entry("b").status == before.status);
+    CHECK(fx->publisher.Lines().size() == lines);
+    CHECK(fx->runtime().activations().size() == 1);
+    Status direct = fx->agents().Activate(Fixture::Agent("b"));
+    CHECK(direct.code() == ErrorCode::kRateLimited);
+    CHECK(fx->runtime().activations().size() == 1);
+    // Activating the running one again is no new start: allowed.
+    CHECK(fx->agents().Activate(Fixture::Agent("a")).ok());
+  }
+
+  TEST_CASE("a message to an agent past the running cap is queued, not started") {
+    auto fx = Capped(0, 1);
+    REQUIRE(fx->agents().AddAgent(Fixture::Agent("a"), "echo").ok());
+    fx->Roster("b");
+    fx->Post("@b hi", {"b"});
+    CHECK(fx->runtime().activations().size() == 1);
+    CHECK(fx->Pending("b") == 1);
+    // Once a stops, the next message starts b.
+    REQUIRE(fx->agents().ApplyRosterAction(Fixture::Agent("a"), RosterAction::kPause).ok());
+    fx->Post("@b again", {"b"});
+    CHECK(fx->runtime().activations().size() == 2);
+  }
+
+  TEST_CASE("an add past the agent cap is refused, by either route, and unarchive too") {
+    auto fx = Capped(2, 0);
+    REQUIRE(fx->agents().AddAgent(Fixture::Agent("a"), "echo").ok());
+    REQUIRE(fx->agents().AddAgent(Fixture::Agent("b"), "echo").ok());
+    const std::size_t lines = fx->publisher.Lines().size();
+    Result<RosterEntry> third = fx->agents().AddAgent(Fixture::Agent("c"), "echo");
+    REQUIRE_FALSE(third.ok());
+    CHECK(third.status().code() == ErrorCode::kRateLimited);
+    CHECK(third.status().message() ==
+          "space \"s1\" already has 2 agents, the most it may have; dismiss or remove one first");
+    Result<RosterEntry> raw =
+        fx->hub->channels().AddToRoster(Caller("s1"), "c1", Body(R"({"callsign":"c","agentType":"x"})"));
+    REQUIRE_FALSE(raw.ok());
+    CHECK(raw.status().code() == ErrorCode::kRateLimited);
+    CHECK(fx->hub->store().GetRosterEntry("c1", "c").status().code() == ErrorCode::kNotFound);
+    CHECK(fx->publisher.Lines().size() == lines);
+    CHECK(fx->runtime().activations().size() == 2);
+    // A dismissed (archived) agent does not count; bringing it back does.
+    REQUIRE(fx->agents().ApplyRosterAction(Fixture::Agent("a"), RosterAction::kDismiss).ok());
+    REQUIRE(fx->agents().AddAgent(Fixture::Agent("c"), "echo").ok());
+    Result<RosterEntry> back =
+        fx->agents().ApplyRosterAction(Fixture::Agent("a"), RosterAction::kUnarchive);
+    REQUIRE_FALSE(back.ok());
+    CHECK(back.status().code() == ErrorCode::kRateLimited);
+    CHECK(fx->Entry("a").status == RosterStatus::kArchived);
+  }
+
+  TEST_CASE("caps of 0 mean no cap, and one space's agents do not count for another") {
+    auto fx = Capped(0, 0);
+    for (int i = 0; i < 60; ++i) {
+      REQUIRE(fx->agents().AddAgent(Fixture::Agent("a" + std::to_string(i)), "echo").ok());
+    }
+    CHECK(fx->runtime().activations().size() == 60);
+    auto other = Capped(1, 1);
+    Space space;
+    space.id = "s2";
+    space.name = "Other";
+    space.owner_callsign = "bob";
+    REQUIRE(other->hub->store().EnsureSpace(space).ok());
+    NewChannel channel;
+    channel.id = "c2";
+    channel.space_id = "s2";
+    channel.name = "general";
+    REQUIRE(other->hub->store().CreateChannel(channel).ok());
+    REQUIRE(other->agents().AddAgent(Fixture::Agent("a"), "echo").ok());
+    CHECK(other->agents().AddAgent(AgentIdentity{"s2", "c2", "b"}, "echo").ok());
   }
 }
 

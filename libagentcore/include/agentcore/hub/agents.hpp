@@ -87,8 +87,10 @@ class AGENTCORE_EXPORT AgentService {
   // --- Lifecycle (spec cast §4.6, §5.9)
 
   /// Starts the agent unless it is activating or online (§5.2). Errors: kNotFound "Agent not
-  /// found in roster"; kUnavailable when the runtime failed to start it, or after the hub
-  /// closed (the agent is marked failed; nothing is published).
+  /// found in roster"; kRateLimited when the space already runs
+  /// HubOptions::max_running_agents_per_space agents (nothing started, the agent unchanged);
+  /// kUnavailable when the runtime failed to start it, or after the hub closed (the agent is
+  /// marked failed; nothing is published).
   virtual Status Activate(const AgentIdentity& agent) = 0;
   /// Stops the agent's process when one runs, marks it suspended and clears its callback URL
   /// (§5.8, §8 #1 fixed). Its queued messages stay. Errors: the runtime's Suspend error (the
@@ -100,8 +102,10 @@ class AGENTCORE_EXPORT AgentService {
   /// agent_joined and agent_state "connecting", in that order; then activates the agent (its
   /// failure is logged and swallowed, as Cast does). Returns the stored entry.
   /// Errors: kInvalidArgument "callsign and agentType are required" when either is empty;
-  /// kAlreadyExists "Agent already in roster" (archived entries included); kInternal for a
-  /// store failure (e.g. no such channel).
+  /// kAlreadyExists "Agent already in roster" (archived entries included); kRateLimited when
+  /// the space is at HubOptions::max_agents_per_space or max_running_agents_per_space (issue
+  /// 13 §2: nothing stored, published or started); kInternal for a store failure (e.g. no
+  /// such channel).
   virtual Result<RosterEntry> AddAgent(const AgentIdentity& agent,
                                        const std::string& agent_type) = 0;
 
@@ -121,7 +125,9 @@ class AGENTCORE_EXPORT AgentService {
   /// stores and publishes dismiss's status message, then activates when the action says so
   /// (unarchive swallows an activation failure). Returns the updated entry.
   /// Errors: kNotFound "Agent not found in roster"; kInvalidArgument with Cast's refusal text
-  /// (RosterRejectionText), also for kRemove (not a lifecycle action); kUnavailable when
+  /// (RosterRejectionText), also for kRemove (not a lifecycle action); kRateLimited, before
+  /// anything changes, for unarchive past HubOptions::max_agents_per_space and activate past
+  /// max_running_agents_per_space; kUnavailable when
   /// activate's start failed (agent_state "offline" was published; Cast answers 500 "Failed to
   /// spawn container"); kInternal for a store failure.
   virtual Result<RosterEntry> ApplyRosterAction(const AgentIdentity& agent,

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -139,6 +140,21 @@ class AGENTCORE_EXPORT ChannelService {
   Result<RosterEntry> AddToRoster(const Principal& principal, std::string_view channel_id,
                                   const Json& body);
 
+  // --- Caps per space (issue 13 §2; HubOptions::max_agents_per_space)
+
+  /// Stores `in` (Store::AddRosterEntry) in a channel of `space_id` unless the space already
+  /// has HubOptions::max_agents_per_space roster entries that are not archived (0: no cap; an
+  /// entry stored archived is never refused). The count and the insert are serialized across
+  /// the hub, so concurrent additions cannot overshoot. Errors: kRateLimited (CheckAgentCap's
+  /// text); the store's errors as they are (kAlreadyExists, kNotFound, ...).
+  Result<RosterEntry> AddRosterEntryWithinCap(std::string_view space_id,
+                                              const NewRosterEntry& in);
+
+  /// OK when `space_id` may have one more non-archived agent (AddRosterEntryWithinCap's rule,
+  /// also applied by unarchive). Errors: kRateLimited "space \"<id>\" already has N agents, the
+  /// most it may have; dismiss or remove one first"; kInternal for a store failure.
+  Status CheckAgentCap(std::string_view space_id);
+
   /// Removes the roster entry with id `entry_id` from the caller's channel. OK also when no
   /// entry has that id or it was removed concurrently (as Cast). kNotFound "Channel not found";
   /// kInternal.
@@ -202,6 +218,8 @@ class AGENTCORE_EXPORT ChannelService {
   // Constant after construction.
   Hub& hub_;
   const std::unique_ptr<RoutingCache> cache_;
+  // Held while a roster addition counts the space's agents and stores (AddRosterEntryWithinCap).
+  std::mutex roster_add_mu_;
 };
 
 // --- Cast's input rules for request bodies, shared by every route that reads one

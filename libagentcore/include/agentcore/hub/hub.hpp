@@ -86,6 +86,11 @@ struct HubOptions {
   bool stop_agents_on_close = true;
   /// Bound of the channel service's routing roster cache (hub/channels.hpp); 0 turns it off.
   std::size_t routing_cache_bytes = 8u << 20;
+  /// Caps per space (issue 13 §2), 0 for none: roster entries that are not archived (adding
+  /// or unarchiving past it is kRateLimited, ChannelService::CheckAgentCap), and agents whose
+  /// process is starting or running (an activation past it is kRateLimited, nothing started).
+  std::size_t max_agents_per_space = 50;
+  std::size_t max_running_agents_per_space = 20;
   /// Tymbal ingest (hub/ingest.hpp): the streamed uploads' progress-save interval, async writes.
   IngestOptions ingest;
 };
