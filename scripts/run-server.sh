@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds in Release and starts
-# agentcore-server on its embedded defaults: a SQLite file (./agentcore.db), the local process
-# runtime (agents are child processes; the example echo agent by default), port $PORT or 3234,
-# dev login (AUTH_MODE=dev unless set). Arguments go to the server (see --help). Stop with
-# Ctrl-C: the server stops its agents and exits 0.
+# agentcore-server on its embedded defaults: dev login (AUTH_MODE=dev unless set) on 127.0.0.1
+# only (--host or HOST to change it), a SQLite file under $XDG_DATA_HOME/agentcore
+# (~/.local/share/agentcore), the local process runtime (agents are child processes; the
+# example echo agent by default), port $PORT or 3234. Arguments go to the server (see --help).
+# Stop with Ctrl-C: the server stops its agents and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

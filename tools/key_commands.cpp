@@ -3,9 +3,11 @@
 // (`Authorization: Bearer <key>`). Only the key's SHA-256 is stored; the key is printed once.
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <agentcore/auth/tokens.hpp>
+#include <agentcore/hub/hub.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/store/store.hpp>
 #include <agentcore/ulid.hpp>
@@ -15,8 +17,15 @@
 namespace agentcore::cli {
 namespace {
 
+// The server's default database: DATABASE_URL, else the one under DefaultDataHome().
+std::string DefaultDatabaseUrl() {
+  const char* env = std::getenv("DATABASE_URL");
+  if (env != nullptr && env[0] != '\0') return env;
+  return "sqlite://" + DefaultDataHome() + "/agentcore.db";
+}
+
 struct KeyArgs {
-  std::string database_url = "sqlite://agentcore.db";
+  std::string database_url = DefaultDatabaseUrl();
   std::string space_id;
   std::string name;
   std::string id;
@@ -92,7 +101,8 @@ void AddKeyCommands(CLI::App& app, int* exit_code) {
   CLI::App* keys = app.add_subcommand("api-key", "API keys for agentcore-server (Bearer auth)");
   keys->require_subcommand(1);
   keys->add_option("--database-url", args.database_url,
-                   "The server's database (sqlite:///path, a path, or postgres://...)");
+                   "The server's database (sqlite:///path, a path, or postgres://...; default: "
+                   "env DATABASE_URL, else $XDG_DATA_HOME/agentcore/agentcore.db)");
   CLI::App* create = keys->add_subcommand("create", "Create a key; prints it once, as JSON");
   create->add_option("--space-id", args.space_id, "The space the key acts in")->required();
   create->add_option("--name", args.name, "A label for listings")->required();

@@ -9,6 +9,7 @@
 
 #include <agentcore/json_writer.hpp>
 
+#include "auth_guard.hpp"
 #include "handlers/handlers.hpp"
 #include "handlers/stream.hpp"
 #include "handlers/tymbal.hpp"
@@ -41,6 +42,8 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   o.jwt_secret = config.jwt_secret;
   o.container_secret = config.container_secret;
   o.stop_agents_on_close = !config.agents_outlive_server;
+  o.max_agents_per_space = config.max_agents_per_space;
+  o.max_running_agents_per_space = config.max_running_agents_per_space;
   // The routing records' share of the read cache (read_cache.hpp) lives in the hub.
   o.routing_cache_bytes = config.read_cache_bytes / 8;
   o.ingest.stream_save_interval = config.stream_save_interval;
@@ -73,9 +76,8 @@ App::App(ServerConfig config, Clock* clock)
 App::~App() { Stop(); }
 
 Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
-  if (config.production && (config.jwt_secret.empty() || config.container_secret.empty())) {
-    return InvalidArgument("JWT_SECRET and CAST_CONTAINER_SECRET are required in production");
-  }
+  // Host, data location, and real secrets outside dev mode (issue 13 §2).
+  AGENTCORE_RETURN_IF_ERROR(ResolveDefaults(&config));
   if (config.threads == 0) {
     config.threads = std::max(1u, std::thread::hardware_concurrency());
   }
@@ -89,6 +91,13 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
   RegisterHandlers(app->router_);
   RegisterTymbalRoutes(app->router_);
   RegisterStreamRoutes(app->router_);
+  // Per-IP throttling of failed authentication around every route (auth_guard.hpp).
+  AuthThrottleOptions throttle;
+  throttle.max_failures = app->config_.auth_failure_limit;
+  throttle.window = app->config_.auth_failure_window;
+  app->auth_throttle_ = std::make_unique<AuthThrottle>(throttle, clock);
+  app->router_.WrapAll(
+      [t = app->auth_throttle_.get()](Route& route) { GuardWithThrottle(route, t); });
 
   HttpServerOptions options;
   options.host = app->config_.host;

@@ -26,6 +26,7 @@
 
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
+#include <agentcore/hub/auth_throttle.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/result.hpp>
@@ -122,6 +123,8 @@ class App {
   /// (§4.2): the token's agent; Cast's texts on failure.
   Result<AgentIdentity> AuthenticateContainer(const Request& request);
   const std::string& jwt_secret() const { return hub_->jwt_secret(); }
+  /// Failed authentications per client IP (auth_guard.hpp).
+  AuthThrottle& auth_throttle() { return *auth_throttle_; }
   const std::string& container_secret() const { return hub_->container_secret(); }
   std::string ContainerToken(const AgentIdentity& id) const { return hub_->ContainerToken(id); }
 
@@ -154,6 +157,7 @@ class App {
   BroadcastPublisher publisher_{&broadcaster_};
   PoolExecutor executor_{&blocking_};
   std::unique_ptr<Hub> hub_;
+  std::unique_ptr<AuthThrottle> auth_throttle_;  // before http_: handlers use it
   std::unique_ptr<HttpServer> http_;
   // After http_: destroyed before the io context it runs on.
   std::unique_ptr<asio::steady_timer> sweep_timer_;

@@ -1,9 +1,75 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config.hpp"
 
+#include <filesystem>
+#include <system_error>
+
+#include <agentcore/hub/credentials.hpp>
+#include <agentcore/hub/hub.hpp>
 #include <agentcore/json_writer.hpp>
 
 namespace agentcore::server {
+
+bool IsDevMode(const ServerConfig& config) { return config.auth_mode == "dev"; }
+
+bool IsLoopbackHost(std::string_view host) {
+  return host.starts_with("127.") || host == "::1" || host == "localhost";
+}
+
+Status ResolveDefaults(ServerConfig* c) {
+  // One rule (hub/credentials.hpp): real secrets unless in dev mode; production always.
+  AGENTCORE_RETURN_IF_ERROR(
+      CheckSecrets(IsDevMode(*c) && !c->production, c->jwt_secret, c->container_secret));
+  // Dev mode lets anyone who reaches the port log in as anyone: loopback unless told.
+  if (c->host.empty()) c->host = IsDevMode(*c) ? "127.0.0.1" : "0.0.0.0";
+  if (c->database_url.empty() || c->data_dir.empty()) {
+    const std::string home = DefaultDataHome();
+    std::error_code ec;
+    std::filesystem::create_directories(home, ec);
+    if (ec) {
+      return Status(ErrorCode::kUnavailable, "cannot create the data directory \"" + home +
+                                                 "\" (" + ec.message() +
+                                                 "); set DATABASE_URL and AGENTCORE_DATA_DIR");
+    }
+    if (c->database_url.empty()) c->database_url = "sqlite://" + home + "/agentcore.db";
+    if (c->data_dir.empty()) c->data_dir = home + "/data";
+  }
+  return Status();
+}
+
+std::string DescribeSecurity(const ServerConfig& c) {
+  const bool dev = IsDevMode(c);
+  const bool loopback = IsLoopbackHost(c.host);
+  std::string_view secrets = "real";
+  if (c.jwt_secret.empty() || c.container_secret.empty()) {
+    secrets = "public development fallbacks";
+  } else if (!CheckSecrets(false, c.jwt_secret, c.container_secret).ok()) {
+    secrets = "weak (dev mode only)";
+  }
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject()
+      .Field("event", "security")
+      .Field("authMode", dev ? "dev" : (c.auth_mode.empty() ? "keys" : c.auth_mode))
+      .Field("host", c.host)
+      .Field("loopbackOnly", loopback)
+      .Field("devLogin", dev)
+      .Field("secrets", secrets)
+      .Field("metrics", dev && loopback ? "open (dev mode on loopback)"
+                        : c.metrics_token.empty() ? "session or API key"
+                                                  : "session, API key or metrics token")
+      .Field("maxAgentsPerSpace", c.max_agents_per_space)
+      .Field("maxRunningAgentsPerSpace", c.max_running_agents_per_space)
+      .Field("authFailureLimit", c.auth_failure_limit)
+      .Field("authFailureWindowMs", c.auth_failure_window.count());
+  if (dev && !loopback) {
+    w.Field("warning",
+            "dev mode on a non-loopback address: anyone who reaches this port can log in as any "
+            "user");
+  }
+  w.EndObject();
+  return out;
+}
 
 std::string DescribeConfig(const ServerConfig& c) {
   std::string out;
@@ -39,6 +105,11 @@ std::string DescribeConfig(const ServerConfig& c) {
       .Field("compatOpenCheckin", c.compat_open_checkin)
       .Field("accessLog", c.access_log)
       .Field("readCacheBytes", c.read_cache_bytes)
+      .Field("maxAgentsPerSpace", c.max_agents_per_space)
+      .Field("maxRunningAgentsPerSpace", c.max_running_agents_per_space)
+      .Field("authFailureLimit", c.auth_failure_limit)
+      .Field("authFailureWindowMs", c.auth_failure_window.count())
+      .Field("metricsToken", c.metrics_token.empty() ? "none" : "set")
       .EndObject();
   return out;
 }

@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <agentcore/status.hpp>
 
 #include "http/http_server.hpp"
 
@@ -14,15 +17,28 @@ namespace agentcore::server {
 
 /// Everything the server reads from flags and the environment (main.cpp fills it).
 struct ServerConfig {
-  std::string host = "0.0.0.0";
+  /// Listen address. Empty: 127.0.0.1 in dev mode, 0.0.0.0 otherwise (ResolveDefaults).
+  std::string host;
   std::uint16_t port = 3234;                    // PORT
-  std::string database_url = "sqlite://agentcore.db";  // DATABASE_URL (a path works too)
-  std::string data_dir = "agentcore-data";      // agent logs, pid files, artifact blobs
+  /// DATABASE_URL (a path works too). Empty: `<DefaultDataHome()>/agentcore.db`.
+  std::string database_url;
+  /// Agent logs, pid files, artifact blobs. Empty: `<DefaultDataHome()>/data`.
+  std::string data_dir;
   std::string auth_mode;                        // AUTH_MODE: "dev" mounts /auth/dev/*
   std::string space_id;                         // SPACE_ID: the space of API keys made by the CLI
-  std::string jwt_secret;                       // JWT_SECRET (dev fallback outside production)
-  std::string container_secret;                 // CAST_CONTAINER_SECRET (dev fallback likewise)
-  bool production = false;                      // NODE_ENV=production: secrets required
+  /// JWT_SECRET and CAST_CONTAINER_SECRET: required (CheckSecrets, hub/credentials.hpp)
+  /// unless in dev mode; empty in dev mode means the public development secrets.
+  std::string jwt_secret;
+  std::string container_secret;
+  bool production = false;  // NODE_ENV=production: Secure cookies; secrets even in dev mode
+  /// GET /metrics also accepts `Authorization: Bearer <metrics_token>` (METRICS_TOKEN).
+  std::string metrics_token;
+  /// Caps per space (HubOptions); 0: no cap.
+  std::size_t max_agents_per_space = 50;
+  std::size_t max_running_agents_per_space = 20;
+  /// Failed authentications per client IP in a window before 429 (AuthThrottle); 0: off.
+  std::size_t auth_failure_limit = 20;
+  std::chrono::milliseconds auth_failure_window{10'000};
   std::string public_url;                       // the URL agents use to reach us (CAST_API_URL)
   unsigned threads = 0;                         // io threads; 0 = one per core
   unsigned blocking_threads = 64;               // store calls that wait (group commit)
@@ -57,6 +73,23 @@ struct ServerConfig {
   /// for exact reuse; 0 turns it off. Only a store with channel versions (SQLite) uses it.
   std::size_t read_cache_bytes = 64u << 20;
 };
+
+/// AUTH_MODE=dev: /auth/dev/* mounted, development secrets allowed (unless production).
+bool IsDevMode(const ServerConfig& config);
+/// Whether `host` is a loopback address ("127.x.y.z", "::1", "localhost").
+bool IsLoopbackHost(std::string_view host);
+
+/// Fills what the flags and environment left empty and refuses an unsafe start (issue 13 §2):
+/// the host (127.0.0.1 in dev mode, else 0.0.0.0), the database and data directory (under
+/// DefaultDataHome(), created), and real secrets outside dev mode (CheckSecrets; NODE_ENV=
+/// production demands them in dev mode too). Errors: CheckSecrets' kInvalidArgument naming
+/// the variable; kUnavailable when the default data directory cannot be created.
+Status ResolveDefaults(ServerConfig* config);
+
+/// One JSON line stating the security posture: auth mode, bind address, whether the secrets
+/// are real or the development fallbacks, who may read /metrics, the caps and the throttle
+/// (printed at start-up, after ResolveDefaults).
+std::string DescribeSecurity(const ServerConfig& config);
 
 /// The configuration as one JSON object, secrets redacted (printed at start-up).
 std::string DescribeConfig(const ServerConfig& config);

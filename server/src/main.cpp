@@ -40,14 +40,27 @@ int main(int argc, char** argv) {
   config.production = Env("NODE_ENV") == "production";
   config.data_dir = Env("AGENTCORE_DATA_DIR", config.data_dir);
   config.public_url = Env("PUBLIC_URL");
+  config.host = Env("HOST");
+  config.metrics_token = Env("METRICS_TOKEN");
 
   CLI::App cli{"agentcore-server: Cast-compatible agent backend"};
   cli.set_version_flag("--version", std::string(AGENTCORE_VERSION_STRING));
-  cli.add_option("--host", config.host, "Listen address");
+  cli.add_option("--host", config.host,
+                 "Listen address (env HOST; default 127.0.0.1 in dev mode, else 0.0.0.0)");
   cli.add_option("--port", config.port, "Listen port (env PORT)");
   cli.add_option("--database-url", config.database_url,
                  "sqlite:///path, a path, or postgres://... (env DATABASE_URL)");
-  cli.add_option("--data-dir", config.data_dir, "Agent logs, pid files, blobs");
+  cli.add_option("--data-dir", config.data_dir,
+                 "Agent logs, pid files, blobs (env AGENTCORE_DATA_DIR; default: "
+                 "$XDG_DATA_HOME/agentcore/data, the database beside it)");
+  cli.add_option("--metrics-token", config.metrics_token,
+                 "Bearer token that may read /metrics (env METRICS_TOKEN)");
+  cli.add_option("--max-agents-per-space", config.max_agents_per_space,
+                 "Agents (not archived) a space may have; 0: no cap");
+  cli.add_option("--max-running-agents-per-space", config.max_running_agents_per_space,
+                 "Agents a space may run (starting or online) at once; 0: no cap");
+  cli.add_option("--auth-failure-limit", config.auth_failure_limit,
+                 "Failed authentications per client IP in a window before 429; 0: off");
   cli.add_option("--auth-mode", config.auth_mode, "\"dev\" mounts /auth/dev/* (env AUTH_MODE)");
   cli.add_option("--space-id", config.space_id, "Space of API keys (env SPACE_ID)");
   cli.add_option("--public-url", config.public_url, "URL agents use to reach this server");
@@ -80,6 +93,9 @@ int main(int argc, char** argv) {
   long long body_timeout_ms = config.limits.body_timeout.count();
   long long idle_timeout_ms = config.limits.idle_timeout.count();
   long long grace_ms = config.shutdown_grace.count();
+  long long auth_window_ms = config.auth_failure_window.count();
+  cli.add_option("--auth-failure-window-ms", auth_window_ms,
+                 "The window of --auth-failure-limit, and how long a blocked IP waits");
   long long stream_save_ms = config.stream_save_interval.count();
   cli.add_option("--stream-save-interval-ms", stream_save_ms,
                  "How often a streamed Tymbal upload saves its open messages' text");
@@ -93,6 +109,7 @@ int main(int argc, char** argv) {
   config.limits.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   config.limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.shutdown_grace = std::chrono::milliseconds(grace_ms);
+  config.auth_failure_window = std::chrono::milliseconds(auth_window_ms);
   config.stream_save_interval = std::chrono::milliseconds(stream_save_ms);
   config.heartbeat_staleness = std::chrono::milliseconds(staleness_ms);
   config.activation_timeout = std::chrono::milliseconds(activation_timeout_ms);
@@ -140,6 +157,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("%s\n", agentcore::server::DescribeConfig((*app)->config()).c_str());
+  std::printf("%s\n", agentcore::server::DescribeSecurity((*app)->config()).c_str());
   if (agentcore::Status s = (*app)->Start(); !s.ok()) {
     std::fprintf(stderr, "{\"event\":\"error\",\"message\":\"%s\"}\n", s.ToString().c_str());
     return 1;

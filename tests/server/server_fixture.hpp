@@ -28,6 +28,11 @@
 
 namespace agentcore::server::testing {
 
+/// The secrets a fixture outside dev mode runs on (at least 32 bytes, not the public ones).
+inline constexpr std::string_view kTestJwtSecret = "test-jwt-secret-0123456789abcdef-0123456789";
+inline constexpr std::string_view kTestContainerSecret =
+    "test-container-secret-0123456789abcdef-0123456789";
+
 struct ServerFixtureOptions {
   std::string auth_mode = "dev";
   unsigned threads = 2;
@@ -57,6 +62,13 @@ class ServerFixture {
     config.access_log = false;
     config.compat_open_checkin = options.compat_open_checkin;
     if (options.tweak) options.tweak(config);
+    // Outside dev mode the server refuses to start on the development secrets (issue 13 §2).
+    if (config.auth_mode != "dev") {
+      if (config.jwt_secret.empty()) config.jwt_secret = std::string(kTestJwtSecret);
+      if (config.container_secret.empty()) {
+        config.container_secret = std::string(kTestContainerSecret);
+      }
+    }
     auto app = App::Open(config);
     REQUIRE_MESSAGE(app.ok(), app.status().ToString());
     app_ = std::move(*app);

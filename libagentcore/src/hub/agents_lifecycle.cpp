@@ -117,6 +117,7 @@ Result<RosterEntry> AgentServiceImpl::AddAgent(const AgentIdentity& agent,
 
   // Caps (issue 13 §2): refused before anything is stored or started. The agent cap is
   // checked again, serialized, when the entry is stored.
+  AGENTCORE_RETURN_IF_ERROR(hub_.channels().CheckAgentCap(agent.space_id));
   AGENTCORE_RETURN_IF_ERROR(CheckCanStart(agent));
 
   NewRosterEntry in;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <agentcore/hub/hub.hpp>
 
+#include <cstdlib>
+
 #include <mutex>
 #include <utility>
 
@@ -32,6 +34,15 @@ class Hub::Observer final : public RuntimeObserver {
 };
 
 AgentService& Hub::agents() { return *agents_; }
+
+std::string DefaultDataHome() {
+  // XDG Base Directory: a relative XDG_DATA_HOME is invalid and ignored.
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/agentcore";
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && home[0] != '\0') return std::string(home) + "/.local/share/agentcore";
+  return ".agentcore";
+}
 
 namespace {
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// GET /metrics: Prometheus text exposition of the engine's counters and the live gauges. Like
-// every route but /health and /, it needs credentials outside dev mode.
+// GET /metrics: Prometheus text exposition of the engine's counters and the live gauges. It
+// needs credentials (a session, an API key, or --metrics-token as a Bearer token) unless the
+// server runs in dev mode on a loopback address.
 
 #include <fmt/format.h>
 
+#include <agentcore/auth/crypto.hpp>
 #include <agentcore/hub/channels.hpp>
 
 #include "app.hpp"
@@ -29,9 +31,23 @@ void Gauge(std::string* out, std::string_view name, std::string_view help, std::
   Metric(out, "gauge", name, help, value);
 }
 
+// `Authorization: Bearer <token>` with the configured --metrics-token (compared in constant
+// time); false when no token is configured.
+bool HasMetricsToken(const ServerConfig& config, const Request& request) {
+  if (config.metrics_token.empty()) return false;
+  std::optional<std::string_view> auth = request.Find("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!auth || !auth->starts_with(kBearer)) return false;
+  return ConstantTimeEquals(auth->substr(kBearer.size()), config.metrics_token);
+}
+
 asio::awaitable<Response> Metrics(RequestContext& ctx) {
   App& app = ctx.app();
-  if (app.config().auth_mode != "dev") {
+  const ServerConfig& config = app.config();
+  // Open only in dev mode on a loopback address (issue 13 §2); otherwise the metrics token,
+  // or a session or API key of any space.
+  if (!(IsDevMode(config) && IsLoopbackHost(config.host)) &&
+      !HasMetricsToken(config, ctx.request())) {
     // An API key is looked up in the store: AuthenticateCaller does that on the pool.
     Result<Principal> principal = co_await AuthenticateCaller(ctx);
     if (!principal.has_value()) co_return CastError(401, kAuthenticationRequired);

@@ -78,6 +78,12 @@ class Router {
     Add({"DELETE", std::move(pattern), std::move(h), {}, 0});
   }
 
+  /// Applies `wrap` to every route added so far (App: the failed-authentication throttle
+  /// around each handler). Call once all routes are added.
+  void WrapAll(const std::function<void(Route&)>& wrap) {
+    for (Compiled& c : routes_) wrap(c.route);
+  }
+
   enum class MatchKind { kFound, kNoPath, kNoMethod };
   struct Match {
     MatchKind kind = MatchKind::kNoPath;

@@ -169,6 +169,13 @@ class AGENTCORE_EXPORT Hub {
   std::atomic<bool> closed_{false};
 };
 
+/// Where a program keeps a hub's files when told nothing (the server's and the CLI's default
+/// database and agent data): `$XDG_DATA_HOME/agentcore` when XDG_DATA_HOME is an absolute
+/// path, else `$HOME/.local/share/agentcore`, else `.agentcore` in the working directory. Not
+/// created here. HubOptions' own defaults (store_url, local_process.data_dir) stay relative to
+/// the working directory.
+AGENTCORE_EXPORT std::string DefaultDataHome();
+
 /// Opens the store (migrating it), then the runtimes, then the services. Errors: the store's
 /// (OpenStore), the runtimes' (RuntimeRegistry::Open).
 AGENTCORE_EXPORT Result<std::unique_ptr<Hub>> OpenHub(HubOptions options);
