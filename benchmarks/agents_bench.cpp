@@ -196,6 +196,10 @@ int RunAgentsBench(int argc, char** argv) {
   config.access_log = false;
   config.agent_commands["*"] = {echo};
   config.agent_kill_grace = 1000ms;
+  // Every agent runs in the one space of the bench login: no caps (issue 13 §2's defaults
+  // would stop at 20).
+  config.max_agents_per_space = 0;
+  config.max_running_agents_per_space = 0;
   auto opened = App::Open(config);
   if (!opened.ok()) {
     std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
