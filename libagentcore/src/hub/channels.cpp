@@ -342,7 +342,11 @@ Status ChannelService::CheckAgentCap(std::string_view space_id) {
   if (cap == 0) return Status();
   Store& store = hub_.store();
   Result<std::vector<Channel>> channels = store.ListChannels(space_id, /*include_archived=*/true);
-  if (!channels.has_value()) return StoreError(channels.status());
+  if (!channels.has_value()) {
+    // No such space (an embedder's agents may name one the store never saw): no agents.
+    if (channels.status().code() == ErrorCode::kNotFound) return Status();
+    return StoreError(channels.status());
+  }
   std::size_t agents = 0;
   for (const Channel& channel : *channels) {
     Result<std::vector<RosterEntry>> roster = store.ListRoster(channel.id);
