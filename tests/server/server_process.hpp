@@ -51,6 +51,7 @@ class ServerProcess {
     using namespace std::chrono_literals;
     std::vector<std::string> args = {AGENTCORE_SERVER_BIN, "--host", "127.0.0.1", "--port",
                                      std::to_string(port), "--database-url", "sqlite://" + db,
+                                     "--data-dir", db + "-data",  // not the user's data home
                                      "--auth-mode", "dev", "--no-access-log", "--threads", "2"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
