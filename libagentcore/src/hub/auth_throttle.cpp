@@ -23,6 +23,7 @@ UnixMillis AuthThrottle::BlockedUntilLocked(std::string_view client, UnixMillis 
 Status AuthThrottle::Check(std::string_view client) {
   if (options_.max_failures == 0) return Status();
   const UnixMillis now = clock_->NowMillis();
+  if (now >= blocks_end_.load(std::memory_order_acquire)) return Status();  // nobody blocked
   UnixMillis until = 0;
   {
     std::lock_guard lock(mu_);
@@ -68,6 +69,9 @@ void AuthThrottle::RecordFailure(std::string_view client) {
   }
   if (++e.failures >= options_.max_failures) {
     e.blocked_until = now + window;
+    if (e.blocked_until > blocks_end_.load(std::memory_order_relaxed)) {
+      blocks_end_.store(e.blocked_until, std::memory_order_release);  // under mu_: no race
+    }
     e.window_start = e.blocked_until;  // counting starts afresh once the block ends
     e.failures = 0;
   }

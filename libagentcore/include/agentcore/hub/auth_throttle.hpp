@@ -20,6 +20,7 @@
 /// reverse proxy every client has the proxy's address: the embedder must then pass the
 /// address the proxy reports, or turn throttling off.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <list>
@@ -43,8 +44,9 @@ struct AuthThrottleOptions {
   std::size_t max_clients = 16'384;
 };
 
-/// See the top of this file. Thread-safe (one mutex; every call is O(1)). The clock is not
-/// owned and must outlive the throttle.
+/// See the top of this file. Thread-safe (one mutex; every call is O(1)). While no client is
+/// blocked, Check takes no lock (one atomic load), so the usual request pays almost nothing.
+/// The clock is not owned and must outlive the throttle.
 class AGENTCORE_EXPORT AuthThrottle {
  public:
   explicit AuthThrottle(AuthThrottleOptions options, Clock* clock = SystemClock());
@@ -85,6 +87,8 @@ class AGENTCORE_EXPORT AuthThrottle {
   const AuthThrottleOptions options_;
   Clock* const clock_;
 
+  // The latest blocked_until of any client: Check is lock-free while the clock is past it.
+  std::atomic<UnixMillis> blocks_end_{0};
   mutable std::mutex mu_;
   // Guarded by mu_. lru_ front: most recently touched.
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> clients_;
