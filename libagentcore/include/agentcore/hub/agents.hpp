@@ -99,16 +99,16 @@ class AGENTCORE_EXPORT AgentService {
   /// summon status message and the entry's readmark at it; publishes the summon message,
   /// agent_joined and agent_state "connecting", in that order; then activates the agent (its
   /// failure is logged and swallowed, as Cast does). Returns the stored entry.
-  /// Errors: kInvalidArgument "callsign and agentType are required" when either is empty;
-  /// kAlreadyExists "Agent already in roster" (archived entries included); kInternal for a
-  /// store failure (e.g. no such channel).
+  /// Errors: kInvalidArgument "callsign and agentType are required" when either is empty, or
+  /// CheckCallsign's text (hub/channels.hpp); kAlreadyExists "Agent already in roster"
+  /// (archived entries included); kInternal for a store failure (e.g. no such channel).
   virtual Result<RosterEntry> AddAgent(const AgentIdentity& agent,
                                        const std::string& agent_type) = 0;
 
   /// POST /channels/:channelId/agents as a caller sends it: the body `{callsign, agentType,
   /// runtimeId?}` for the caller's channel `channel_id`, checked in Cast's order (§4.6), then
   /// AddAgent(agent, agent_type) above. Errors, each winning over the later ones:
-  /// kInvalidArgument "callsign and agentType are required" or CheckKey's text
+  /// kInvalidArgument "callsign and agentType are required", CheckKey's or CheckCallsign's text
   /// (RequireAgentFields, hub/channels.hpp); kNotFound "Channel not found" (unknown, malformed
   /// or another space's, §8 #16); kNotFound "Runtime not found" for any truthy runtimeId (no
   /// runtime is addressable by id, §7.5); then AddAgent's errors.
