@@ -126,7 +126,8 @@ asio::awaitable<Response> ChannelEvents(RequestContext& ctx) {
     if (channel.status().code() == ErrorCode::kNotFound) {
       co_return CastError(404, channel.status().message());
     }
-    co_return CastError(500, "Failed to open event stream");
+    co_return ServerError("Failed to open event stream", channel.status(),
+                          CastError(500, "Failed to open event stream"));
   }
 
   // The EventSource reconnect header, or the query form for clients that cannot set headers.
