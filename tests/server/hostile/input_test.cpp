@@ -460,6 +460,26 @@ TEST_SUITE("hostile input") {
     }
   }
 
+  TEST_CASE("an SSE resume id that could not be an event id is a 400 before the stream") {
+    Hostile t;
+    const std::string path = "/channels/" + t.channel + "/events";
+    for (const std::string& id : {std::string(300, 'e'), std::string("a%00b"), std::string("%FF"),
+                                  std::string("%01"), std::string("a%7Fb")}) {
+      CAPTURE(id);
+      RawReply query = SendRaw(t.server.port(), "GET", path + "?lastEventId=" + id, {}, t.Session());
+      CHECK(query.status == 400);
+      CHECK(query.body ==
+            R"({"error":"invalid_last_event_id","message":"Last-Event-ID is not a valid event id"})");
+    }
+    // The header form (no NUL or control characters can travel in a header value).
+    std::vector<std::pair<std::string, std::string>> headers = t.Session();
+    headers.emplace_back("Last-Event-ID", std::string(300, 'e'));
+    RawReply header = SendRaw(t.server.port(), "GET", path, {}, headers);
+    CHECK(header.status == 400);
+    headers.back().second = "\xff\xfe";
+    CHECK(SendRaw(t.server.port(), "GET", path, {}, headers).status == 400);
+  }
+
   TEST_CASE("a WebSocket sync for an impossible channel id is channel_not_found") {
     Hostile t;
     agentcore::testing::TestWebSocket ws(t.server.port());
