@@ -274,7 +274,9 @@ Result<IngestTarget> Ingest::LegacyTarget(std::string_view thread_id,
     // Cast leaves the route open (we do only with --compat-open-checkin) and trusts the
     // thread id; a channel the named space does not hold is answered like a missing one.
     Status s = CheckChannelSpace(channel, target.space_id, kChannelNotFoundText);
-    if (s.code() == ErrorCode::kPermissionDenied) return NotFound(std::string(kChannelNotFoundText));
+    if (s.code() == ErrorCode::kPermissionDenied) {
+      return NotFound(std::string(kChannelNotFoundText));
+    }
     AGENTCORE_RETURN_IF_ERROR(s);
   } else {
     AGENTCORE_ASSIGN_OR_RETURN(IngestTarget checked, ChannelTarget(authorization, channel));

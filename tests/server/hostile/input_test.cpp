@@ -239,8 +239,9 @@ std::unique_ptr<agentcore::testing::TestWebSocket> Subscribe(ServerFixture& serv
 TEST_SUITE("hostile input") {
   TEST_CASE("every 5xx a handler answers goes through one helper that logs its cause once") {
     StderrCapture log;
-    Response answer = ServerError("Failed to list things", Status(ErrorCode::kInternal, "disk on fire"),
-                                  CastError(500, "Failed to list things"));
+    Response answer =
+        ServerError("Failed to list things", Status(ErrorCode::kInternal, "disk on fire"),
+                    CastError(500, "Failed to list things"));
     CHECK(answer.status == 500);
     CHECK(answer.body == R"({"error":"Failed to list things"})");
     // RespondWith maps the error codes: 5xx through ServerError (logged, fixed text), 4xx
@@ -264,8 +265,9 @@ TEST_SUITE("hostile input") {
     }});
     server.Login();
     const std::string channel = server.CreateChannel("spawn");
-    REQUIRE(server.Call("POST", "/channels/" + channel + "/roster",
-                        R"({"callsign":"ghost","agentType":"echo"})")
+    REQUIRE(server
+                .Call("POST", "/channels/" + channel + "/roster",
+                      R"({"callsign":"ghost","agentType":"echo"})")
                 .status == 201);
     StderrCapture log;
     auto r = server.Call("POST", "/channels/" + channel + "/agents/ghost/activate");
@@ -320,7 +322,8 @@ TEST_SUITE("hostile input") {
         path.replace(path.find("{id}"), 4, id);
         CAPTURE(route.method);
         CAPTURE(path);
-        CheckRoute(route, id, SendRaw(t.server.port(), route.method, path, route.body, t.Session()));
+        CheckRoute(route, id,
+                   SendRaw(t.server.port(), route.method, path, route.body, t.Session()));
       }
     }
     CHECK(t.Snapshot() == before);
@@ -406,8 +409,8 @@ TEST_SUITE("hostile input") {
     CHECK(Drain(*subscriber, 300ms).empty());
     CHECK(t.Snapshot() == before);
     // The channel's own token still works.
-    RawReply ok = SendRaw(t.server.port(), "POST", "/tymbal/" + t.channel, append,
-                          t.Container(t.token));
+    RawReply ok =
+        SendRaw(t.server.port(), "POST", "/tymbal/" + t.channel, append, t.Container(t.token));
     CHECK(ok.status == 200);
     CHECK(Drain(*subscriber, 2000ms).find("injected") != std::string::npos);
   }
@@ -466,10 +469,12 @@ TEST_SUITE("hostile input") {
     for (const std::string& id : {std::string(300, 'e'), std::string("a%00b"), std::string("%FF"),
                                   std::string("%01"), std::string("a%7Fb")}) {
       CAPTURE(id);
-      RawReply query = SendRaw(t.server.port(), "GET", path + "?lastEventId=" + id, {}, t.Session());
+      RawReply query =
+          SendRaw(t.server.port(), "GET", path + "?lastEventId=" + id, {}, t.Session());
       CHECK(query.status == 400);
-      CHECK(query.body ==
-            R"({"error":"invalid_last_event_id","message":"Last-Event-ID is not a valid event id"})");
+      CHECK(
+          query.body ==
+          R"({"error":"invalid_last_event_id","message":"Last-Event-ID is not a valid event id"})");
     }
     // The header form (no NUL or control characters can travel in a header value).
     std::vector<std::pair<std::string, std::string>> headers = t.Session();
@@ -513,21 +518,20 @@ TEST_SUITE("hostile input") {
             std::string("a\\u007fb")}) {
         CAPTURE(route);
         CAPTURE(callsign);
-        RawReply r = SendRaw(t.server.port(), "POST", "/channels/" + t.channel + route,
-                             R"({"callsign":")" + callsign + R"(","agentType":"echo"})",
-                             t.Session());
+        RawReply r =
+            SendRaw(t.server.port(), "POST", "/channels/" + t.channel + route,
+                    R"({"callsign":")" + callsign + R"(","agentType":"echo"})", t.Session());
         CHECK(r.status == 400);
-        CHECK(r.body ==
-              R"({"error":"callsign must not contain ':' or control characters"})");
+        CHECK(r.body == R"({"error":"callsign must not contain ':' or control characters"})");
       }
     }
     CHECK(t.Snapshot() == before);
     // Ordinary callsigns still work, unicode and punctuation included.
     for (const std::string& ok : {"fox-2", "owl_1", "\\u00e9t\\u00e9", "a.b"}) {
       CAPTURE(ok);
-      RawReply r = SendRaw(t.server.port(), "POST", "/channels/" + t.channel + "/roster",
-                           R"({"callsign":")" + std::string(ok) + R"(","agentType":"echo"})",
-                           t.Session());
+      RawReply r =
+          SendRaw(t.server.port(), "POST", "/channels/" + t.channel + "/roster",
+                  R"({"callsign":")" + std::string(ok) + R"(","agentType":"echo"})", t.Session());
       CHECK(r.status == 201);
     }
   }

@@ -142,13 +142,12 @@ TEST_SUITE("AccountService") {
     CHECK(created->created);
     CHECK(created->account.user.callsign == "zed");
     // Ids that could not name a space are not found, without a store error.
-    for (const std::string& id : {std::string(256, 's'), std::string("\xff"),
-                                  std::string("a\x01"), std::string("a\0b", 3)}) {
+    for (const std::string& id : {std::string(256, 's'), std::string("\xff"), std::string("a\x01"),
+                                  std::string("a\0b", 3)}) {
       CAPTURE(id);
       Json body = Json::Object();
       body.Set("spaceId", id);
-      CheckError(f.accounts().DevLogin(body, {}).status(), ErrorCode::kNotFound,
-                 "Space not found");
+      CheckError(f.accounts().DevLogin(body, {}).status(), ErrorCode::kNotFound, "Space not found");
     }
   }
 

@@ -509,7 +509,7 @@ TEST_SUITE("ChannelService") {
                ErrorCode::kNotFound, "Channel not found");
   }
 
-  TEST_CASE("ids that could not name a channel are not found on every lookup, never a store error") {
+  TEST_CASE("ids that could not name a channel are not found by any lookup, never a store error") {
     Fixture f;
     // Issue 13: invalid UTF-8 reached the store, whose kInvalidArgument came back as kInternal
     // (500 on every /channels/:id route, server_error on a WebSocket sync).

@@ -22,7 +22,8 @@
 ///     arrive, and their text is saved at most every `IngestOptions::stream_save_interval`.
 ///
 /// Who may ingest where is decided here too: `ChannelTarget` (a container token for exactly
-/// this channel, of the channel's space) and `LegacyTarget` (a `spaceId:channelId[:callsign]` thread id).
+/// this channel, of the channel's space) and `LegacyTarget` (a `spaceId:channelId[:callsign]`
+/// thread id).
 
 #include <chrono>
 #include <cstdint>
