@@ -98,10 +98,11 @@ class AGENTCORE_EXPORT AgentService {
   /// POST /channels/:channelId/agents (§4.6): stores the roster entry (status "active"), the
   /// summon status message and the entry's readmark at it; publishes the summon message,
   /// agent_joined and agent_state "connecting", in that order; then activates the agent (its
-  /// failure is logged and swallowed, as Cast does). Returns the stored entry.
-  /// Errors: kInvalidArgument "callsign and agentType are required" when either is empty, or
-  /// CheckCallsign's text (hub/channels.hpp); kAlreadyExists "Agent already in roster"
-  /// (archived entries included); kInternal for a store failure (e.g. no such channel).
+  /// failure is logged and swallowed, as Cast does). Returns the stored entry. A callsign that
+  /// fails CheckCallsign (hub/channels.hpp) is kInvalidArgument with its text.
+  /// Errors: kInvalidArgument "callsign and agentType are required" when either is empty;
+  /// kAlreadyExists "Agent already in roster" (archived entries included); kInternal for a
+  /// store failure (e.g. no such channel).
   virtual Result<RosterEntry> AddAgent(const AgentIdentity& agent,
                                        const std::string& agent_type) = 0;
 
