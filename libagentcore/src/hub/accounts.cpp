@@ -64,8 +64,9 @@ AccountService::AccountService(Hub& hub) : hub_(hub) {}
 Result<DevLoginResult> AccountService::DevLogin(const Json& body,
                                                 const SessionCookiePolicy& cookie) {
   // spec cast §4.2: a string spaceId logs in (even when a callsign is also given), then a
-  // string callsign creates an account; anything else is refused.
-  if (const std::string* space_id = body.FindString("spaceId")) {
+  // string callsign creates an account; anything else is refused. Cast tests `body.spaceId`
+  // for truthiness: an empty one is absent.
+  if (const std::string* space_id = body.FindString("spaceId"); space_id && !space_id->empty()) {
     return LoginToSpace(*space_id, cookie);
   }
   if (const std::string* callsign = body.FindString("callsign")) {
@@ -76,7 +77,7 @@ Result<DevLoginResult> AccountService::DevLogin(const Json& body,
 
 Result<DevLoginResult> AccountService::LoginToSpace(const std::string& space_id,
                                                     const SessionCookiePolicy& cookie) {
-  if (!CheckKey("spaceId", space_id).ok()) return NotFound("Space not found");
+  if (!IsPossibleId(space_id)) return NotFound("Space not found");
   Store& store = hub_.store();
   Result<Space> space = store.GetSpace(space_id);
   if (!space.has_value()) {

@@ -109,6 +109,8 @@ Result<RosterEntry> AgentServiceImpl::AddAgent(const AgentIdentity& agent,
   if (agent.callsign.empty() || agent_type.empty()) {
     return InvalidArgument("callsign and agentType are required");
   }
+  // spec cast §5.1: the agentId must split back into its three parts.
+  AGENTCORE_RETURN_IF_ERROR(CheckCallsign(agent.callsign));
   Store& store = hub_.store();
   // Archived entries count too: a dismissed agent comes back through unarchive.
   Result<RosterEntry> existing = store.GetRosterEntry(agent.channel_id, agent.callsign);
@@ -166,7 +168,7 @@ Result<RosterEntry> AgentServiceImpl::ApplyRosterAction(const Principal& princip
   // caller's space has no agents for it.
   AGENTCORE_ASSIGN_OR_RETURN(Channel channel,
                              hub_.channels().Find(principal, channel_id, kAgentNotFound));
-  if (!CheckKey("callsign", callsign).ok()) return NotFound(std::string(kAgentNotFound));
+  if (!IsPossibleId(callsign)) return NotFound(std::string(kAgentNotFound));
   return ApplyRosterAction(AgentIdentity{channel.space_id, channel.id, std::string(callsign)},
                            action);
 }
@@ -175,7 +177,7 @@ Result<AgentIdentity> AgentServiceImpl::FindRosterAgent(const Principal& princip
                                                         std::string_view channel_id,
                                                         std::string_view callsign) {
   AGENTCORE_ASSIGN_OR_RETURN(Channel channel, hub_.channels().Find(principal, channel_id));
-  if (!CheckKey("callsign", callsign).ok()) return NotFound(std::string(kAgentNotFound));
+  if (!IsPossibleId(callsign)) return NotFound(std::string(kAgentNotFound));
   Result<RosterEntry> entry = hub_.store().GetRosterEntry(channel.id, callsign);
   if (!entry.has_value()) {
     // The store calls an empty callsign malformed: no agent has it.

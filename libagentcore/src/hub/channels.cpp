@@ -16,6 +16,8 @@
 #include <agentcore/mention/mention.hpp>
 #include <agentcore/state/agent_state.hpp>
 
+#include "json/utf8.hpp"
+
 namespace agentcore {
 namespace {
 
@@ -43,11 +45,32 @@ std::string Display(const Json& value) {
   return ToJson(value);
 }
 
+// C0 controls and DEL: no id or callsign the hub makes or accepts holds one.
+bool IsControl(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7F;
+}
+
+bool IsUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    const std::size_t n = internal::Utf8SequenceLength(p, end);
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
+}
+
 // The channel `channel_id` of any space; kNotFound `not_found_text` when it does not exist or
-// the id is malformed (never reaches the store).
+// the id could not name one (IsPossibleId: such an id never reaches the store).
 Result<Channel> LookUpChannel(Store& store, std::string_view channel_id,
                               std::string_view not_found_text) {
-  if (channel_id.empty() || !CheckKey("channelId", channel_id).ok()) {
+  if (!IsPossibleId(channel_id)) {
     return NotFound(std::string(not_found_text));
   }
   Result<Channel> channel = store.GetChannel(channel_id);
@@ -444,7 +467,7 @@ Result<ChannelService::Prepared> ChannelService::Prepare(const Principal& princi
   // roster) is the one read before them; else from the store, then cached.
   Store& store = hub_.store();
   std::optional<ChannelVersions> versions;
-  if (cache_->enabled() && CheckKey("channelId", channel_id).ok()) {
+  if (cache_->enabled() && IsPossibleId(channel_id)) {
     versions = store.CurrentChannelVersions(channel_id);
   }
   std::shared_ptr<const RoutingCache::Entry> cached;
@@ -599,7 +622,23 @@ Status CheckKey(std::string_view field, std::string_view value) {
   if (value.size() > kMaxKeyBytes) {
     return InvalidArgument(fmt::format("{} is too long (max {} bytes)", field, kMaxKeyBytes));
   }
-  return CheckText(field, value);
+  AGENTCORE_RETURN_IF_ERROR(CheckText(field, value));
+  // A key is short: checking it costs nothing, and the store would refuse it as a store error.
+  if (!IsUtf8(value)) return InvalidArgument(fmt::format("{} must be valid UTF-8", field));
+  return Status();
+}
+
+bool IsPossibleId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxKeyBytes || !IsUtf8(id)) return false;
+  return std::none_of(id.begin(), id.end(), IsControl);
+}
+
+Status CheckCallsign(std::string_view callsign) {
+  if (callsign.find(':') != std::string_view::npos ||
+      std::any_of(callsign.begin(), callsign.end(), IsControl)) {
+    return InvalidArgument("callsign must not contain ':' or control characters");
+  }
+  return Status();
 }
 
 Status CheckText(std::string_view field, std::string_view value) {
@@ -644,6 +683,7 @@ Result<AgentFields> RequireAgentFields(const Json& body) {
   }
   AGENTCORE_RETURN_IF_ERROR(CheckKey("callsign", *fields.callsign));
   AGENTCORE_RETURN_IF_ERROR(CheckKey("agentType", *fields.agent_type));
+  AGENTCORE_RETURN_IF_ERROR(CheckCallsign(*fields.callsign));
   return fields;
 }
 

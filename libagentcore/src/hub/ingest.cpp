@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <agentcore/hub/ingest.hpp>
 
+#include <array>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include <agentcore/auth/tokens.hpp>
+#include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/tymbal/writer.hpp>
@@ -159,7 +165,77 @@ void AppendBroadcastLine(const TymbalFrame& frame, const IngestTarget& target, s
 
 // --- Ingest -------------------------------------------------------------------------------------
 
-Ingest::Ingest(Hub* hub, IngestOptions options) : hub_(hub), options_(std::move(options)) {}
+// The space of each channel a target named. A channel never changes space and is never
+// deleted, so an entry stays true for good: only the first frame of a channel (per shard
+// flush) reads the store. Missing channels are not remembered. 16 shards, each emptied when
+// full, so memory is bounded whatever ids clients send.
+class Ingest::KnownChannels {
+ public:
+  std::optional<std::string> Find(std::string_view channel_id) {
+    Shard& shard = ShardOf(channel_id);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.spaces.find(channel_id);
+    if (it == shard.spaces.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void Put(std::string_view channel_id, std::string space_id) {
+    Shard& shard = ShardOf(channel_id);
+    Map dropped;  // released after the lock
+    std::lock_guard lock(shard.mu);
+    if (shard.spaces.size() >= kPerShard) dropped.swap(shard.spaces);
+    shard.spaces.emplace(std::string(channel_id), std::move(space_id));
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using Map = std::unordered_map<std::string, std::string, Hash, std::equal_to<>>;
+  struct Shard {
+    std::mutex mu;
+    Map spaces;  // guarded by mu
+  };
+  static constexpr std::size_t kShards = 16;
+  static constexpr std::size_t kPerShard = 4096;
+
+  Shard& ShardOf(std::string_view key) { return shards_[Hash()(key) % kShards]; }
+
+  std::array<Shard, kShards> shards_;
+};
+
+Ingest::Ingest(Hub* hub, IngestOptions options)
+    : hub_(hub), options_(std::move(options)), known_(std::make_unique<KnownChannels>()) {}
+
+Ingest::~Ingest() = default;
+
+Status Ingest::CheckChannelSpace(std::string_view channel_id, std::string_view space_id,
+                                 std::string_view foreign_text) const {
+  // An id that could not name a channel never reaches the store (it would answer a store
+  // error for it).
+  if (!IsPossibleId(channel_id)) return NotFound(std::string(kChannelNotFoundText));
+  std::optional<std::string> known = known_->Find(channel_id);
+  if (!known) {
+    Result<Channel> channel = hub_->store().GetChannel(channel_id);
+    if (!channel.ok()) {
+      if (channel.status().code() == ErrorCode::kNotFound) {
+        return NotFound(std::string(kChannelNotFoundText));
+      }
+      return Internal("read channel: " + channel.status().ToString());
+    }
+    known_->Put(channel_id, channel->space_id);
+    known = std::move(channel->space_id);
+  }
+  // Frames go into the channel's own space or nowhere: a token signed for another space (the
+  // container secret leaked, or the public development secret in use) must not write into it.
+  if (*known != space_id) return Status(ErrorCode::kPermissionDenied, std::string(foreign_text));
+  return Status();
+}
+
+bool Ingest::ChannelTargetReadsStore(std::string_view channel_id) const {
+  return IsPossibleId(channel_id) && !known_->Find(channel_id).has_value();
+}
 
 Result<IngestTarget> Ingest::ChannelTarget(std::string_view authorization,
                                            std::string_view channel_id) const {
@@ -169,6 +245,8 @@ Result<IngestTarget> Ingest::ChannelTarget(std::string_view authorization,
   if (id.channel_id != channel_id) {
     return Status(ErrorCode::kPermissionDenied, "container token is for another channel");
   }
+  AGENTCORE_RETURN_IF_ERROR(
+      CheckChannelSpace(channel_id, id.space_id, "container token is for another space"));
   IngestTarget target;
   target.space_id = std::move(id.space_id);
   target.channel_id = std::string(channel_id);
@@ -177,13 +255,7 @@ Result<IngestTarget> Ingest::ChannelTarget(std::string_view authorization,
 
 Result<IngestTarget> Ingest::StreamTarget(std::string_view authorization,
                                           std::string_view channel_id) const {
-  AGENTCORE_ASSIGN_OR_RETURN(IngestTarget target, ChannelTarget(authorization, channel_id));
-  Result<Channel> channel = hub_->store().GetChannel(target.channel_id);
-  if (!channel.ok() && channel.status().code() != ErrorCode::kNotFound) {
-    return Internal("read channel: " + channel.status().ToString());
-  }
-  if (!channel.ok() || channel->space_id != target.space_id) return NotFound("Channel not found");
-  return target;
+  return ChannelTarget(authorization, channel_id);
 }
 
 Result<IngestTarget> Ingest::LegacyTarget(std::string_view thread_id,
@@ -198,7 +270,15 @@ Result<IngestTarget> Ingest::LegacyTarget(std::string_view thread_id,
   target.space_id = std::string(thread_id.substr(0, colon));
   target.channel_id = std::string(channel);
   target.legacy = true;
-  if (!open) {  // Cast leaves the route open; we do only with --compat-open-checkin
+  if (open) {
+    // Cast leaves the route open (we do only with --compat-open-checkin) and trusts the
+    // thread id; a channel the named space does not hold is answered like a missing one.
+    Status s = CheckChannelSpace(channel, target.space_id, kChannelNotFoundText);
+    if (s.code() == ErrorCode::kPermissionDenied) {
+      return NotFound(std::string(kChannelNotFoundText));
+    }
+    AGENTCORE_RETURN_IF_ERROR(s);
+  } else {
     AGENTCORE_ASSIGN_OR_RETURN(IngestTarget checked, ChannelTarget(authorization, channel));
     if (checked.space_id != target.space_id) {
       return Status(ErrorCode::kPermissionDenied, "container token is for another space");

@@ -57,8 +57,8 @@ asio::awaitable<Response> AgentLogs(RequestContext& ctx) {
     if (agent.status().code() == ErrorCode::kNotFound) {
       co_return CodedError(404, "not_found", agent.status().message());
     }
-    LogError("agent logs", agent.status());
-    co_return CodedError(500, "server_error", "Failed to read agent logs");
+    co_return ServerError("agent logs", agent.status(),
+                          CodedError(500, "server_error", "Failed to read agent logs"));
   }
 
   if (follow) {
@@ -80,10 +80,11 @@ asio::awaitable<Response> AgentLogs(RequestContext& ctx) {
       co_return CodedError(400, "invalid_request", chunk.status().message());
     }
     if (code == ErrorCode::kNotSupported) {
-      co_return CodedError(501, "not_supported", "This runtime keeps no logs");
+      co_return ServerError("agent logs", chunk.status(),
+                            CodedError(501, "not_supported", "This runtime keeps no logs"));
     }
-    LogError("agent logs", chunk.status());
-    co_return CodedError(500, "server_error", "Failed to read agent logs");
+    co_return ServerError("agent logs", chunk.status(),
+                          CodedError(500, "server_error", "Failed to read agent logs"));
   }
   Response r;
   r.content_type = "text/plain; charset=utf-8";

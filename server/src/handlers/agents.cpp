@@ -86,7 +86,8 @@ asio::awaitable<Result<Response>> RunLifecycle(RequestContext& ctx, const Princi
   Result<RosterEntry> updated = co_await app.Offload(std::move(apply));
   if (!updated.has_value()) {
     if (updated.status().code() == ErrorCode::kUnavailable) {
-      co_return CastError(500, "Failed to spawn container");
+      co_return ServerError("Failed to spawn container", updated.status(),
+                            CastError(500, "Failed to spawn container"));
     }
     co_return updated.status();
   }

@@ -33,8 +33,7 @@ std::optional<Response> CheckAgentToken(App& app, const Request& request,
 }
 
 Response Failed(std::string_view what, const Status& s, std::string_view text) {
-  LogError(what, s);
-  return CastError(500, text);
+  return ServerError(what, s, CastError(500, text));
 }
 
 // spec cast §5.4, checks in Cast's order; the token check comes after the body checks (it

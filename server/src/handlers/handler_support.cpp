@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "handlers/handler_support.hpp"
 
+#include <cassert>
 #include <cstdio>
 #include <utility>
 
@@ -31,11 +32,14 @@ Response RespondWith(Result<Response> result, std::string_view failure_text) {
   if (result.has_value()) return std::move(*result);
   const Status& status = result.status();
   int http = HttpStatusFor(status.code());
-  if (http >= 500) {
-    LogError(failure_text, status);
-    return CastError(500, failure_text);
-  }
+  if (http >= 500) return ServerError(failure_text, status, CastError(500, failure_text));
   return CastError(http, status.message());
+}
+
+Response ServerError(std::string_view what, const Status& cause, Response answer) {
+  assert(answer.status >= 500);
+  LogError(what, cause);
+  return answer;
 }
 
 Status StoreError(const Status& store_status) {

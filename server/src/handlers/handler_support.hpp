@@ -66,6 +66,12 @@ Response RespondWith(Result<Response> result, std::string_view failure_text);
 /// A store error a route did not expect, as kInternal (keeps the store's message for the log).
 Status StoreError(const Status& store_status);
 
+/// The one way a handler answers 5xx: logs `cause` once (LogError(what, cause)) and returns
+/// `answer`, whose body says only what the client may know. Every 5xx of a handler goes
+/// through here (RespondWith included), so each one leaves its cause in the log.
+/// REQUIRES: answer.status >= 500.
+Response ServerError(std::string_view what, const Status& cause, Response answer);
+
 // --- Small utilities
 
 /// Writes one JSON line to stderr: {"level":"error","what":...,"status":...}.

@@ -126,7 +126,8 @@ asio::awaitable<Response> ChannelEvents(RequestContext& ctx) {
     if (channel.status().code() == ErrorCode::kNotFound) {
       co_return CastError(404, channel.status().message());
     }
-    co_return CastError(500, "Failed to open event stream");
+    co_return ServerError("Failed to open event stream", channel.status(),
+                          CastError(500, "Failed to open event stream"));
   }
 
   // The EventSource reconnect header, or the query form for clients that cannot set headers.
@@ -137,6 +138,11 @@ asio::awaitable<Response> ChannelEvents(RequestContext& ctx) {
     last_event_id = std::move(*query);
   }
   if (last_event_id && last_event_id->empty()) last_event_id.reset();
+  // An event id is a message id: one that could not be (IsPossibleId) is refused before the
+  // stream starts, rather than handed to the replay's store read.
+  if (last_event_id && !IsPossibleId(*last_event_id)) {
+    co_return CodedError(400, "invalid_last_event_id", "Last-Event-ID is not a valid event id");
+  }
 
   Response r;
   r.status = 200;

@@ -15,6 +15,7 @@
 #include <agentcore/tymbal/parser.hpp>
 
 #include "app.hpp"
+#include "handlers/handler_support.hpp"
 #include "http/request_context.hpp"
 
 namespace agentcore::server {
@@ -22,8 +23,9 @@ namespace {
 
 Response EmptyBody() { return CodedError(400, "empty_body", "Request body is empty"); }
 Response InvalidFrame() { return CodedError(400, "invalid_frame", "Could not parse Tymbal frame"); }
-Response ProcessingError() {
-  return CodedError(500, "processing_error", "Failed to process frame");
+Response ProcessingError(const Status& cause) {
+  return ServerError("tymbal frame", cause,
+                     CodedError(500, "processing_error", "Failed to process frame"));
 }
 
 /// The Authorization header's value; empty when absent (the hub answers "Missing
@@ -35,11 +37,32 @@ std::string_view Authorization(const Request& request) {
 
 /// Cast's bodies for the hub's target errors (§4.2, §4.8).
 Response TargetError(const Status& s) {
-  if (s.code() == ErrorCode::kPermissionDenied) return CodedError(403, "forbidden", s.message());
-  if (s.code() == ErrorCode::kInvalidArgument) {
+  const ErrorCode code = s.code();
+  if (code == ErrorCode::kPermissionDenied) return CodedError(403, "forbidden", s.message());
+  if (code == ErrorCode::kInvalidArgument) {
     return CodedError(400, "invalid_thread_id", s.message());
   }
-  return CastError(401, s.message());
+  if (code == ErrorCode::kNotFound) return CastError(404, s.message());
+  if (code == ErrorCode::kUnauthenticated) return CastError(401, s.message());
+  return ServerError("tymbal target", s,
+                     CodedError(500, "processing_error", "Failed to process frame"));
+}
+
+/// The hub's target decision (Ingest::ChannelTarget or LegacyTarget), on the blocking pool
+/// when it may read the store (the first frame of a channel), inline otherwise.
+template <typename Decide>
+asio::awaitable<Result<IngestTarget>> DecideTarget(App& app, std::string_view channel_id,
+                                                   Decide decide) {
+  if (!app.hub().ingest().ChannelTargetReadsStore(channel_id)) co_return decide();
+  co_return co_await app.Offload(std::move(decide));
+}
+
+/// The channel a legacy thread id names (`spaceId:channelId[:…]`), for DecideTarget.
+std::string_view ThreadChannel(std::string_view thread_id) {
+  std::size_t colon = thread_id.find(':');
+  if (colon == std::string_view::npos) return {};
+  std::string_view rest = thread_id.substr(colon + 1);
+  return rest.substr(0, rest.find(':'));
 }
 
 /// Where the hub's ingest continues after a store write: this coroutine's own executor, so
@@ -72,21 +95,28 @@ asio::awaitable<Response> SingleFrame(App& app, const Request& request, const In
   Result<TymbalFrame> frame = ParseFrame(request.body);
   if (!frame.ok()) co_return InvalidFrame();
   Status s = co_await ApplyOne(app, std::move(*frame), target);
-  if (!s.ok()) co_return ProcessingError();
+  if (!s.ok()) co_return ProcessingError(s);
   co_return JsonResponse(200, R"({"ok":true})");
 }
 
 asio::awaitable<Response> PostFrame(RequestContext& ctx) {
-  Result<IngestTarget> target =
-      ctx.app().hub().ingest().ChannelTarget(Authorization(ctx.request()), ctx.Param("channelId"));
+  const std::string& channel_id = ctx.Param("channelId");
+  // Named, not a temporary in the co_await expression: see App::Offload.
+  auto decide = [&ingest = ctx.app().hub().ingest(), &request = ctx.request(), &channel_id] {
+    return ingest.ChannelTarget(Authorization(request), channel_id);
+  };
+  Result<IngestTarget> target = co_await DecideTarget(ctx.app(), channel_id, std::move(decide));
   if (!target.ok()) co_return TargetError(target.status());
   co_return co_await SingleFrame(ctx.app(), ctx.request(), *target);
 }
 
 asio::awaitable<Response> PostBatch(RequestContext& ctx) {
   App& app = ctx.app();
-  Result<IngestTarget> target =
-      app.hub().ingest().ChannelTarget(Authorization(ctx.request()), ctx.Param("channelId"));
+  const std::string& channel_id = ctx.Param("channelId");
+  auto decide = [&ingest = app.hub().ingest(), &request = ctx.request(), &channel_id] {
+    return ingest.ChannelTarget(Authorization(request), channel_id);
+  };
+  Result<IngestTarget> target = co_await DecideTarget(app, channel_id, std::move(decide));
   if (!target.ok()) co_return TargetError(target.status());
   const std::string& body = ctx.request().body;
   if (IsBlankLine(body)) co_return EmptyBody();
@@ -107,8 +137,12 @@ asio::awaitable<Response> PostBatch(RequestContext& ctx) {
     std::string_view error;
     if (!frame.ok()) {
       error = "invalid_frame";
-    } else if (!(co_await ApplyOne(app, std::move(*frame), *target)).ok()) {
-      error = "processing_error";
+    } else {
+      Status applied = co_await ApplyOne(app, std::move(*frame), *target);
+      if (!applied.ok()) {
+        LogError("tymbal batch line", applied);
+        error = "processing_error";
+      }
     }
     out.BeginObject().Field("line", index);
     if (error.empty()) {
@@ -137,8 +171,13 @@ asio::awaitable<Response> PostBatch(RequestContext& ctx) {
 /// thread's channel unless --compat-open-checkin (compatibility.md).
 asio::awaitable<Response> PostLegacy(RequestContext& ctx) {
   App& app = ctx.app();
-  Result<IngestTarget> target = app.hub().ingest().LegacyTarget(
-      ctx.Param("threadId"), Authorization(ctx.request()), app.config().compat_open_checkin);
+  const std::string& thread_id = ctx.Param("threadId");
+  auto decide = [&ingest = app.hub().ingest(), &request = ctx.request(), &thread_id,
+                 open = app.config().compat_open_checkin] {
+    return ingest.LegacyTarget(thread_id, Authorization(request), open);
+  };
+  Result<IngestTarget> target =
+      co_await DecideTarget(app, ThreadChannel(thread_id), std::move(decide));
   if (!target.ok()) co_return TargetError(target.status());
   co_return co_await SingleFrame(app, ctx.request(), *target);
 }
@@ -182,6 +221,9 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
     }
     if (!failure_.ok()) {
       co_await Interrupt();
+      if (HttpStatusFor(failure_.code()) >= 500) {
+        co_return ServerError("tymbal stream", failure_, StatusError(failure_));
+      }
       co_return StatusError(failure_);
     }
     std::string body;
@@ -266,13 +308,12 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
 asio::awaitable<std::variant<Response, std::unique_ptr<BodyConsumer>>> StartStream(
     RequestContext& ctx) {
   App& app = ctx.app();
-  Result<IngestTarget> target =
-      app.hub().ingest().StreamTarget(Authorization(ctx.request()), ctx.Param("channelId"));
-  if (!target.ok()) {
-    if (target.status().code() == ErrorCode::kNotFound) co_return CastError(404, "Channel not found");
-    if (target.status().code() == ErrorCode::kInternal) co_return StatusError(target.status());
-    co_return TargetError(target.status());
-  }
+  const std::string& channel_id = ctx.Param("channelId");
+  auto decide = [&ingest = app.hub().ingest(), &request = ctx.request(), &channel_id] {
+    return ingest.ChannelTarget(Authorization(request), channel_id);
+  };
+  Result<IngestTarget> target = co_await DecideTarget(app, channel_id, std::move(decide));
+  if (!target.ok()) co_return TargetError(target.status());
   co_return std::make_unique<StreamUpload>(app.hub().ingest(), std::move(*target),
                                            co_await asio::this_coro::executor);
 }

@@ -131,6 +131,26 @@ TEST_SUITE("AccountService") {
     }
   }
 
+  TEST_CASE("an empty spaceId is absent, as Cast's truthiness test makes it") {
+    Fixture f;
+    // Issue 13: "" reached the store as a space id (kInternal, 500 "Login failed").
+    CheckError(f.accounts().DevLogin(Body(R"({"spaceId":""})"), {}).status(),
+               ErrorCode::kInvalidArgument, "Invalid request body. Provide spaceId or callsign.");
+    Result<DevLoginResult> created =
+        f.accounts().DevLogin(Body(R"({"spaceId":"","callsign":"zed"})"), {});
+    REQUIRE(created.ok());
+    CHECK(created->created);
+    CHECK(created->account.user.callsign == "zed");
+    // Ids that could not name a space are not found, without a store error.
+    for (const std::string& id : {std::string(256, 's'), std::string("\xff"), std::string("a\x01"),
+                                  std::string("a\0b", 3)}) {
+      CAPTURE(id);
+      Json body = Json::Object();
+      body.Set("spaceId", id);
+      CheckError(f.accounts().DevLogin(body, {}).status(), ErrorCode::kNotFound, "Space not found");
+    }
+  }
+
   TEST_CASE("a callsign login refuses bad callsigns and space names in Cast's order") {
     Fixture f;
     struct Case {

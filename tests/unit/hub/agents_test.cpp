@@ -492,6 +492,24 @@ TEST_SUITE("AgentService") {
     CHECK(fx.runtime().activations().empty());
   }
 
+  TEST_CASE("add agent refuses a callsign with ':' or control characters, nothing stored") {
+    Fixture fx;
+    for (const std::string& callsign : {"a:b", "echo:", "a\tb", "\x01"}) {
+      CAPTURE(callsign);
+      Result<RosterEntry> r = fx.agents().AddAgent(Fixture::Agent(callsign), "echo");
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.status().code() == ErrorCode::kInvalidArgument);
+      CHECK(r.status().message() == "callsign must not contain ':' or control characters");
+      Json body = Json::Object();
+      body.Set("callsign", callsign);
+      body.Set("agentType", "echo");
+      Result<RosterEntry> from_body = fx.agents().AddAgent(Caller("s1"), "c1", body);
+      CHECK(from_body.status().code() == ErrorCode::kInvalidArgument);
+    }
+    CHECK(fx.publisher.Lines().empty());
+    CHECK(fx.runtime().activations().empty());
+  }
+
   TEST_CASE("add agent from a request body adds to the caller's channel and activates it") {
     Fixture fx;
     for (std::string_view body : {R"({"callsign":"echo","agentType":"echo"})",

@@ -509,6 +509,60 @@ TEST_SUITE("ChannelService") {
                ErrorCode::kNotFound, "Channel not found");
   }
 
+  TEST_CASE("ids that could not name a channel are not found by any lookup, never a store error") {
+    Fixture f;
+    // Issue 13: invalid UTF-8 reached the store, whose kInvalidArgument came back as kInternal
+    // (500 on every /channels/:id route, server_error on a WebSocket sync).
+    for (const std::string& id :
+         {std::string(), std::string(256, 'c'), std::string(1000, 'c'), std::string("a\0b", 3),
+          std::string("\xff\xfe"), std::string("\xc3"), std::string("\xed\xa0\x80"),
+          std::string("a\tb"), std::string("\x7f"), std::string("\r\n")}) {
+      CAPTURE(id);
+      CHECK_FALSE(IsPossibleId(id));
+      CheckError(f.channels().Find(f.alice, id).status(), ErrorCode::kNotFound,
+                 "Channel not found");
+      CheckError(f.channels().FindForStream(f.alice, id).status(), ErrorCode::kNotFound,
+                 "Channel not found");
+      CheckError(f.channels().GetWithRoster(f.alice, id).status(), ErrorCode::kNotFound,
+                 "Channel not found");
+      CheckError(f.channels()
+                     .PostMessage(f.alice, id, Body(R"({"sender":"alice","content":"hi"})"))
+                     .status(),
+                 ErrorCode::kNotFound, "Channel not found or has no roster");
+    }
+    for (std::string_view id : {"nope", "..", "a b", "a:b:c", "\xc3\xa9t\xc3\xa9", "%00"}) {
+      CAPTURE(id);
+      CHECK(IsPossibleId(id));
+      CheckError(f.channels().Find(f.alice, id).status(), ErrorCode::kNotFound,
+                 "Channel not found");
+    }
+    CHECK(IsPossibleId(std::string(255, 'c')));
+  }
+
+  TEST_CASE("callsigns with ':' or control characters are refused at add, nothing stored") {
+    Fixture f;
+    // Issue 13 / spec cast §5.1: the agentId spaceId:channelId:callsign must split back.
+    for (std::string_view callsign :
+         {"a:b", ":", "fox:", ":fox", "a\tb", "a\nb", "\x01", "a\x7f", "a:b:c"}) {
+      CAPTURE(callsign);
+      CHECK(CheckCallsign(callsign).message() ==
+            "callsign must not contain ':' or control characters");
+      Json body = Json::Object();
+      body.Set("callsign", std::string(callsign));
+      body.Set("agentType", "echo");
+      CheckError(f.channels().AddToRoster(f.alice, f.channel, body).status(),
+                 ErrorCode::kInvalidArgument,
+                 "callsign must not contain ':' or control characters");
+      CheckError(RequireAgentFields(body).status(), ErrorCode::kInvalidArgument,
+                 "callsign must not contain ':' or control characters");
+    }
+    CHECK(f.channels().GetWithRoster(f.alice, f.channel)->roster.empty());
+    for (std::string_view ok : {"fox", "fox-2", "owl_1", "a.b", "\xc3\xa9t\xc3\xa9", "a b"}) {
+      CAPTURE(ok);
+      CHECK(CheckCallsign(ok).ok());
+    }
+  }
+
   TEST_CASE("rejects bad roster bodies in Cast's order") {
     Fixture f;
     struct Case {
@@ -557,6 +611,8 @@ TEST_SUITE("ChannelService") {
           "callsign is too long (max 255 bytes)");
     CHECK(CheckText("content", std::string_view("a\0b", 3)).message() ==
           "content must not contain NUL characters");
+    CHECK(CheckKey("sender", "\xff").message() == "sender must be valid UTF-8");
+    CHECK(CheckKey("sender", "\xc3\xa9").ok());
     CHECK_FALSE(IsTruthy(nullptr));
     Json body = Body(R"({"a":0,"b":"","c":null,"d":false,"e":"x","f":[],"g":1})");
     for (std::string_view falsy : {"a", "b", "c", "d", "missing"}) {

@@ -306,27 +306,57 @@ TEST_SUITE("Ingest") {
     CHECK(f.ingest().ChannelTarget("", "ch1").status().message() == "Missing Authorization header");
   }
 
-  TEST_CASE("a streamed upload's target must be an existing channel of the token's space") {
+  TEST_CASE("a target must be an existing channel of the token's space, on every route") {
     Fixture f;
     Result<IngestTarget> t = f.ingest().StreamTarget(f.Authorization("ch1"), "ch1");
     REQUIRE(t.ok());
     CHECK(t->space_id == kSpace);
-    // A well-signed token for a channel that does not exist, or for a space that does not hold
-    // the channel: both answered like a missing channel.
-    for (const std::pair<std::string, std::string>& to :
-         std::vector<std::pair<std::string, std::string>>{{"nope", kSpace},
-                                                          {"ch1", "other-space"}}) {
-      CAPTURE(to.first);
-      Result<IngestTarget> bad =
-          f.ingest().StreamTarget(f.Authorization(to.first, to.second), to.first);
-      REQUIRE_FALSE(bad.ok());
-      CHECK(bad.status().code() == ErrorCode::kNotFound);
-      CHECK(bad.status().message() == "Channel not found");
+    // A well-signed token for a channel that does not exist, or one that could not exist:
+    // answered like a missing channel.
+    for (const std::string& id : {std::string("nope"), std::string(300, 'x'),
+                                  std::string("a\x01b"), std::string("\xff\xfe")}) {
+      CAPTURE(id);
+      for (bool stream : {false, true}) {
+        Result<IngestTarget> bad =
+            stream ? f.ingest().StreamTarget(f.Authorization(id), id)
+                   : f.ingest().ChannelTarget(f.Authorization(id), id);
+        REQUIRE_FALSE(bad.ok());
+        CHECK(bad.status().code() == ErrorCode::kNotFound);
+        CHECK(bad.status().message() == "Channel not found");
+      }
+    }
+    // A token signed for a space that does not hold the channel (issue 13: it used to reach
+    // the store, answer 500 and publish non-set frames into the channel). Changed from the
+    // stream route's earlier kNotFound: every ingest route answers it alike.
+    for (bool stream : {false, true}) {
+      Result<IngestTarget> foreign =
+          stream ? f.ingest().StreamTarget(f.Authorization("ch1", "other-space"), "ch1")
+                 : f.ingest().ChannelTarget(f.Authorization("ch1", "other-space"), "ch1");
+      REQUIRE_FALSE(foreign.ok());
+      CHECK(foreign.status().code() == ErrorCode::kPermissionDenied);
+      CHECK(foreign.status().message() == "container token is for another space");
     }
     // The token checks come first.
     CHECK(f.ingest().StreamTarget("", "ch1").status().code() == ErrorCode::kUnauthenticated);
     CHECK(f.ingest().StreamTarget(f.Authorization("ch2"), "ch1").status().code() ==
           ErrorCode::kPermissionDenied);
+  }
+
+  TEST_CASE("a channel's space is read from the store once, then remembered") {
+    Fixture f;
+    CHECK(f.ingest().ChannelTargetReadsStore("ch1"));
+    REQUIRE(f.ingest().ChannelTarget(f.Authorization("ch1"), "ch1").ok());
+    CHECK_FALSE(f.ingest().ChannelTargetReadsStore("ch1"));
+    // Remembered for the space check too: another space is still refused.
+    CHECK(f.ingest().ChannelTarget(f.Authorization("ch1", "other"), "ch1").status().code() ==
+          ErrorCode::kPermissionDenied);
+    // Missing channels are not remembered (one may be created later); impossible ids never
+    // reach the store.
+    CHECK(f.ingest().ChannelTarget(f.Authorization("ch3"), "ch3").status().code() ==
+          ErrorCode::kNotFound);
+    CHECK(f.ingest().ChannelTargetReadsStore("ch3"));
+    CHECK_FALSE(f.ingest().ChannelTargetReadsStore(std::string(300, 'x')));
+    CHECK_FALSE(f.ingest().ChannelTargetReadsStore(""));
   }
 
   TEST_CASE("a legacy thread id names the space and channel; open skips the token") {
@@ -337,10 +367,17 @@ TEST_SUITE("Ingest") {
     CHECK(t->space_id == kSpace);
     CHECK(t->channel_id == "ch1");
     CHECK(t->legacy);
-    Result<IngestTarget> open = f.ingest().LegacyTarget("anyspace:ch9", "", true);
+    Result<IngestTarget> open = f.ingest().LegacyTarget("space1:ch2", "", true);
     REQUIRE(open.ok());
-    CHECK(open->space_id == "anyspace");
-    CHECK(open->channel_id == "ch9");
+    CHECK(open->space_id == kSpace);
+    CHECK(open->channel_id == "ch2");
+    // Open, but the thread's space must hold the channel (it used to reach the store: 500).
+    for (std::string_view bad : {"anyspace:ch9", "anyspace:ch1", "space1:ch9"}) {
+      CAPTURE(bad);
+      Result<IngestTarget> refused = f.ingest().LegacyTarget(bad, "", true);
+      CHECK(refused.status().code() == ErrorCode::kNotFound);
+      CHECK(refused.status().message() == "Channel not found");
+    }
   }
 
   TEST_CASE("bad legacy thread ids are refused before the token is looked at") {

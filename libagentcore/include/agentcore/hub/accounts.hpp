@@ -71,9 +71,10 @@ class AGENTCORE_EXPORT AccountService {
   AccountService& operator=(const AccountService&) = delete;
 
   /// POST /auth/dev/login (spec cast §4.2) from its parsed body, in Cast's order:
-  ///   1. a string `spaceId` logs in as that space's owner (even when a callsign is given too):
-  ///      kNotFound "Space not found" (unknown or malformed id), kNotFound "Space owner not
-  ///      found" (no owner, or the owner's user is gone);
+  ///   1. a non-empty string `spaceId` logs in as that space's owner (even when a callsign is
+  ///      given too; Cast tests it for truthiness, so "" is absent): kNotFound "Space not
+  ///      found" (unknown, or an id that could not name one: IsPossibleId), kNotFound "Space owner
+  ///      not found" (no owner, or the owner's user is gone);
   ///   2. otherwise a string `callsign` creates a user (the callsign trimmed of ASCII blanks
   ///      and lower-cased), a space named `spaceName` (trimmed; absent, null or blank:
   ///      "<callsign>'s space") owned by it, and the seed channels "root" and "first-channel":

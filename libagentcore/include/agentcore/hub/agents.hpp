@@ -100,7 +100,8 @@ class AGENTCORE_EXPORT AgentService {
   /// POST /channels/:channelId/agents (§4.6): stores the roster entry (status "active"), the
   /// summon status message and the entry's readmark at it; publishes the summon message,
   /// agent_joined and agent_state "connecting", in that order; then activates the agent (its
-  /// failure is logged and swallowed, as Cast does). Returns the stored entry.
+  /// failure is logged and swallowed, as Cast does). Returns the stored entry. A callsign that
+  /// fails CheckCallsign (hub/channels.hpp) is kInvalidArgument with its text.
   /// Errors: kInvalidArgument "callsign and agentType are required" when either is empty;
   /// kAlreadyExists "Agent already in roster" (archived entries included); kRateLimited when
   /// the space is at HubOptions::max_agents_per_space or max_running_agents_per_space (issue
@@ -112,7 +113,7 @@ class AGENTCORE_EXPORT AgentService {
   /// POST /channels/:channelId/agents as a caller sends it: the body `{callsign, agentType,
   /// runtimeId?}` for the caller's channel `channel_id`, checked in Cast's order (§4.6), then
   /// AddAgent(agent, agent_type) above. Errors, each winning over the later ones:
-  /// kInvalidArgument "callsign and agentType are required" or CheckKey's text
+  /// kInvalidArgument "callsign and agentType are required", CheckKey's or CheckCallsign's text
   /// (RequireAgentFields, hub/channels.hpp); kNotFound "Channel not found" (unknown, malformed
   /// or another space's, §8 #16); kNotFound "Runtime not found" for any truthy runtimeId (no
   /// runtime is addressable by id, §7.5); then AddAgent's errors.

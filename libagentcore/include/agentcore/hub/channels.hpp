@@ -224,9 +224,23 @@ class AGENTCORE_EXPORT ChannelService {
 
 // --- Cast's input rules for request bodies, shared by every route that reads one
 
-/// An id, name or callsign: at most kMaxKeyBytes bytes and no NUL. kInvalidArgument
-/// "<field> is too long (max 255 bytes)" / "<field> must not contain NUL characters".
+/// An id, name or callsign: at most kMaxKeyBytes bytes of valid UTF-8 and no NUL.
+/// kInvalidArgument "<field> is too long (max 255 bytes)" / "<field> must not contain NUL
+/// characters" / "<field> must be valid UTF-8".
 AGENTCORE_EXPORT Status CheckKey(std::string_view field, std::string_view value);
+
+/// Whether `id` (a channel, space, entry or message id, or a callsign, as it arrives in a path,
+/// a query or a stream request) could name a stored record: 1 to kMaxKeyBytes bytes of valid
+/// UTF-8 without control characters (U+0000 to U+001F, U+007F). Every lookup answers an id
+/// that could not as it answers a missing one (kNotFound with its route's text) before the
+/// store is asked, so that no malformed id reaches the store as a store error.
+AGENTCORE_EXPORT bool IsPossibleId(std::string_view id);
+
+/// The agent callsign rule of roster and agent additions (spec cast §5.1: an agentId is
+/// `spaceId:channelId:callsign` split on `:`, so a callsign with `:` cannot be activated, and
+/// one with control characters cannot travel in a header or path). kInvalidArgument
+/// "callsign must not contain ':' or control characters".
+AGENTCORE_EXPORT Status CheckCallsign(std::string_view callsign);
 /// Free text: no NUL (its length is bounded by the request, far below the store's limit).
 /// kInvalidArgument "<field> must not contain NUL characters".
 AGENTCORE_EXPORT Status CheckText(std::string_view field, std::string_view value);
@@ -251,7 +265,7 @@ struct AgentFields {
   const std::string* agent_type = nullptr;
 };
 /// Non-empty strings within the key limits, else kInvalidArgument "callsign and agentType are
-/// required" (or CheckKey's text).
+/// required" (or CheckKey's text); the callsign must pass CheckCallsign.
 AGENTCORE_EXPORT Result<AgentFields> RequireAgentFields(const Json& body);
 
 }  // namespace agentcore

@@ -22,7 +22,8 @@
 ///     arrive, and their text is saved at most every `IngestOptions::stream_save_interval`.
 ///
 /// Who may ingest where is decided here too: `ChannelTarget` (a container token for exactly
-/// this channel) and `LegacyTarget` (a `spaceId:channelId[:callsign]` thread id).
+/// this channel, of the channel's space) and `LegacyTarget` (a `spaceId:channelId[:callsign]`
+/// thread id).
 
 #include <chrono>
 #include <cstdint>
@@ -192,6 +193,7 @@ class AGENTCORE_EXPORT Ingest {
  public:
   /// Made by OpenHub (`hub.ingest()`); `hub` is not owned and outlives it.
   Ingest(Hub* hub, IngestOptions options);
+  ~Ingest();
   Ingest(const Ingest&) = delete;
   Ingest& operator=(const Ingest&) = delete;
 
@@ -199,16 +201,25 @@ class AGENTCORE_EXPORT Ingest {
 
   /// The target of `/tymbal/:channelId*`: the space of the container token in `authorization`
   /// (the Authorization header's value, empty when absent), which must be for this very channel
-  /// (Cast only takes the space from it, §8 #6: fixed). Errors: kUnauthenticated with Cast's
-  /// texts (missing header, bad format, invalid token; auth/tokens.hpp); kPermissionDenied
-  /// "container token is for another channel".
+  /// (Cast only takes the space from it, §8 #6: fixed), and the channel must be one of that
+  /// space. Errors, in this order: kUnauthenticated with Cast's texts (missing header, bad
+  /// format, invalid token; auth/tokens.hpp); kPermissionDenied "container token is for
+  /// another channel"; kNotFound "Channel not found" (no such channel, or an id that could not
+  /// name one, IsPossibleId); kPermissionDenied "container token is for another space" (the
+  /// channel is another space's: the token was signed for a space that does not hold it);
+  /// kInternal on a store error. Nothing is stored or published for a refused target.
+  /// Reads the store the first time a channel is asked for (ChannelTargetReadsStore); a
+  /// channel's space is remembered after (a channel never changes space and is never deleted).
   Result<IngestTarget> ChannelTarget(std::string_view authorization,
                                      std::string_view channel_id) const;
 
-  /// ChannelTarget for a streamed upload (`/tymbal/:channelId/stream`), which also checks, once
-  /// per upload, that the channel exists in the token's space: kNotFound "Channel not found"
-  /// otherwise (a store read; the single-frame routes skip it). Errors: ChannelTarget's, and
-  /// the store's (kInternal).
+  /// Whether ChannelTarget(…, channel_id) may read the store (the channel's space is not
+  /// remembered yet), so that a caller on an I/O thread knows to move the call to a thread
+  /// that may block. Never blocks.
+  bool ChannelTargetReadsStore(std::string_view channel_id) const;
+
+  /// The target of a streamed upload (`/tymbal/:channelId/stream`): ChannelTarget, with its
+  /// errors. Kept for callers of the earlier API.
   Result<IngestTarget> StreamTarget(std::string_view authorization,
                                     std::string_view channel_id) const;
 
@@ -216,7 +227,9 @@ class AGENTCORE_EXPORT Ingest {
   /// `spaceId:channelId[:callsign]`. Cast leaves the route open; unless `open` (the server's
   /// --compat-open-checkin) a container token for that space and channel is required.
   /// Errors: kInvalidArgument "Thread ID must be spaceId:channelId[:callsign]" (checked first);
-  /// ChannelTarget's; kPermissionDenied "container token is for another space".
+  /// ChannelTarget's; kPermissionDenied "container token is for another space"; with `open`,
+  /// kNotFound "Channel not found" when the thread's space holds no such channel. May read the
+  /// store as ChannelTarget does (ChannelTargetReadsStore of the thread's channel).
   Result<IngestTarget> LegacyTarget(std::string_view thread_id, std::string_view authorization,
                                     bool open) const;
 
@@ -257,9 +270,17 @@ class AGENTCORE_EXPORT Ingest {
   static void Finish(Op* op);
   void Publish(const TymbalFrame& frame, const IngestTarget& target, bool with_event_id);
 
+  // The space of every channel a target named, remembered (thread-safe, bounded).
+  class KnownChannels;
+  // kNotFound "Channel not found", kPermissionDenied `foreign_text`, kInternal: whether
+  // `channel_id` is a channel of `space_id`.
+  Status CheckChannelSpace(std::string_view channel_id, std::string_view space_id,
+                           std::string_view foreign_text) const;
+
   // Constant after construction.
   Hub* hub_;
   IngestOptions options_;
+  const std::unique_ptr<KnownChannels> known_;
 };
 
 }  // namespace agentcore
