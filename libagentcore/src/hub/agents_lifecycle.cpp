@@ -60,7 +60,7 @@ Result<Summoned> StoreSummon(Store& store, const NewRosterEntry& in, const NewMe
 
 void PublishStored(Hub& hub, const Message& message) {
   if (!hub.HasSubscribers()) return;
-  hub.Publish(message.channel_id, PostedMessageFrameLine(message), message.id);
+  hub.Publish(message.channel_id, PostedMessageFrameLine(message), message.id, message.seq);
 }
 
 void PublishState(Hub& hub, const AgentIdentity& agent, std::string_view state) {
