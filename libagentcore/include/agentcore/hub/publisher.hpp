@@ -27,7 +27,8 @@ struct PublishedLine {
   std::string_view event_id;
   /// That stored message's seq (Message::seq), the store's order of the channel's messages:
   /// a subscriber that replayed messages from the store up to some seq drops live lines at or
-  /// below it. 0 when `event_id` is empty.
+  /// below it. 0 when the line is not a stored message's (`event_id` empty, or a cost frame:
+  /// stored as a cost record, not a message).
   std::uint64_t seq = 0;
 };
 
