@@ -438,6 +438,29 @@ TEST_CASE("refuses a database whose schema is newer than the library and leaves 
   CHECK(CodeOf(OpenStore(db.url())) == ErrorCode::kNotSupported);
 }
 
+TEST_CASE("migration 6 numbers an old database's messages in id order; new ones come after") {
+  PgTestSchema db;
+  auto store = db.Open();
+  const Channel ch = MakeChannel(*store, "acme", "general");
+  const std::vector<std::string> ids = {"01JGZ5V7A1B2C3D4E5F6G7H8J3", "01JGZ5V7A1B2C3D4E5F6G7H8J1",
+                                        "01JGZ5V7A1B2C3D4E5F6G7H8J2"};
+  for (const std::string& id : ids) {  // inserted out of id order
+    NewMessage in = Text(ch, id);
+    in.id = id;
+    Must(store->AppendMessage(in));
+  }
+  MustOk(store->MigrateTo(5));  // an old database: no seq
+  MustOk(store->MigrateTo(6));
+  auto page = Must(store->ListMessages(ch.id, PageRequest{}));
+  REQUIRE(page.messages.size() == 3);
+  CHECK(page.messages[0].id == ids[1]);
+  CHECK(page.messages[1].id == ids[2]);
+  CHECK(page.messages[2].id == ids[0]);
+  CHECK(page.messages[0].seq == 1);
+  CHECK(page.messages[2].seq == 3);
+  CHECK(Must(store->AppendMessage(Text(ch, "new"))).seq == 4);
+}
+
 TEST_CASE("migrates down and up again with data in place") {
   PgTestSchema db;
   auto store = db.Open();
