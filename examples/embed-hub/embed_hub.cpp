@@ -226,7 +226,10 @@ std::vector<example_http::HttpRoute> ContainerRoutes(Hub& hub, const std::string
     std::unique_ptr<IngestSession> session = hub.ingest().NewSession(*target);
     struct Sink final : FrameSink {
       IngestSession* session;
-      void OnFrame(const TymbalFrame& frame, std::uint64_t) override { session->Accept(frame); }
+      // A frame the hub refuses (an id that is not a ULID) is skipped, like an invalid line.
+      void OnFrame(const TymbalFrame& frame, std::uint64_t) override {
+        (void)session->Accept(frame);
+      }
       void OnInvalidLine(std::uint64_t, std::string_view) override {}
     } sink;
     sink.session = session.get();

@@ -18,7 +18,8 @@ class RecordingPublisher final : public Publisher {
     std::string channel_id;
     std::string line;
     std::string event_id;
-    std::size_t call = 0;  // which Publish call carried it (0-based)
+    std::size_t call = 0;   // which Publish call carried it (0-based)
+    std::uint64_t seq = 0;  // PublishedLine::seq
   };
 
   bool HasSubscribers() const override { return true; }
@@ -26,7 +27,7 @@ class RecordingPublisher final : public Publisher {
     std::lock_guard lock(mu_);
     for (const PublishedLine& l : lines) {
       lines_.push_back(Line{std::string(channel_id), std::string(l.line),
-                            std::string(l.event_id), calls_});
+                            std::string(l.event_id), calls_, l.seq});
     }
     ++calls_;
   }

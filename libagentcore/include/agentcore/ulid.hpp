@@ -3,8 +3,9 @@
 
 /// ULIDs: 26 characters of Crockford base32 (`0-9A-Z` without I, L, O, U), the first 10
 /// encoding a 48-bit Unix time in milliseconds and the last 16 an 80-bit random number. They
-/// sort as strings in creation order, which is why messages use them as ids and why a
-/// transcript is ordered by id (`shared/spec/cast.md` §2.7).
+/// sort as strings in creation order, which is why messages use them as ids
+/// (`shared/spec/cast.md` §2.7; a Tymbal frame's message id must be one, hub/ingest.hpp). The
+/// store orders a channel by its own seq, not by id, since agents choose their ids (records.hpp).
 ///
 /// Unlike Cast's generator, ours is monotonic: two ids made in the same millisecond (or after
 /// the clock stepped back) still compare in creation order, because the random part of the

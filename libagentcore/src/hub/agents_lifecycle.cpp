@@ -62,7 +62,7 @@ Result<Summoned> StoreSummon(Hub& hub, const AgentIdentity& agent, const NewRost
 
 void PublishStored(Hub& hub, const Message& message) {
   if (!hub.HasSubscribers()) return;
-  hub.Publish(message.channel_id, PostedMessageFrameLine(message), message.id);
+  hub.Publish(message.channel_id, PostedMessageFrameLine(message), message.id, message.seq);
 }
 
 void PublishState(Hub& hub, const AgentIdentity& agent, std::string_view state) {

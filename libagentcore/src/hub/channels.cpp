@@ -567,7 +567,7 @@ Result<PostedMessage> ChannelService::Finish(Prepared prepared, Result<Message> 
   // Published once stored (publisher.hpp), with the message id for SSE replay.
   if (hub_.HasSubscribers()) {
     hub_.Publish(stored->channel_id, PostedMessageFrameLine(*stored, prepared.is_broadcast),
-                 stored->id);
+                 stored->id, stored->seq);
   }
   PostedMessage posted;
   posted.message = *std::move(stored);

@@ -117,8 +117,9 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   return hub;
 }
 
-void Hub::Publish(std::string_view channel_id, std::string_view line, std::string_view event_id) {
-  const PublishedLine one{line, event_id};
+void Hub::Publish(std::string_view channel_id, std::string_view line, std::string_view event_id,
+                  std::uint64_t seq) {
+  const PublishedLine one{line, event_id, seq};
   Publish(channel_id, std::span<const PublishedLine>(&one, 1));
 }
 

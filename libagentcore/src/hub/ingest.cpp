@@ -14,6 +14,7 @@
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/json_writer.hpp>
 #include <agentcore/tymbal/writer.hpp>
+#include <agentcore/ulid.hpp>
 
 #include "hub/ingest_rules.hpp"
 
@@ -35,8 +36,9 @@ Json TymbalMetadata(const Json& v) {
 }
 
 Status PersistSetFrame(Store& store, const TymbalFrame& frame, const IngestTarget& target,
-                       bool* applied) {
+                       bool* applied, std::uint64_t* seq) {
   *applied = false;
+  *seq = 0;
   if (IsCostFrame(frame)) {
     CostRecord cost = CostFromFrame(frame, target);
     // spec cast §4.8.1: cost errors (no sender, negative totals) are logged and swallowed; the
@@ -46,9 +48,10 @@ Status PersistSetFrame(Store& store, const TymbalFrame& frame, const IngestTarge
     return Status();
   }
   // One write: inserted, or the streamed message completed, or (a retried frame) nothing.
-  AGENTCORE_ASSIGN_OR_RETURN(MessageCompletion done,
+  AGENTCORE_ASSIGN_OR_RETURN(CompletedMessage done,
                              store.CompleteMessage(MessageFromSetFrame(frame, target)));
-  *applied = done != MessageCompletion::kAlreadyComplete;
+  *applied = done.outcome != MessageCompletion::kAlreadyComplete;
+  *seq = done.seq;
   return Status();
 }
 
@@ -67,6 +70,12 @@ Status ApplyReset(Store& store, const TymbalFrame& frame, const IngestTarget& ta
 }  // namespace internal
 
 using internal::TextOr;
+
+Status CheckMessageId(const TymbalFrame& frame) {
+  if (frame.kind != FrameKind::kStart && frame.kind != FrameKind::kSet) return Status();
+  if (IsUlid(frame.id)) return Status();
+  return InvalidArgument(std::string(kMessageIdNotUlid));
+}
 
 void NormalizeToolCall(Json* value, bool legacy) {
   if (!value->is_object()) return;
@@ -287,25 +296,30 @@ Result<IngestTarget> Ingest::LegacyTarget(std::string_view thread_id,
   return target;
 }
 
-void Ingest::Publish(const TymbalFrame& frame, const IngestTarget& target, bool with_event_id) {
+void Ingest::Publish(const TymbalFrame& frame, const IngestTarget& target, bool with_event_id,
+                     std::uint64_t seq) {
   if (!hub_->HasSubscribers()) return;  // nobody to build the line for
   // One buffer per thread: the publisher copies what it keeps, so a line costs no allocation.
   thread_local std::string line;
   line.clear();
   AppendBroadcastLine(frame, target, &line);
-  hub_->Publish(target.channel_id, line, with_event_id ? std::string_view(frame.id) : "");
+  hub_->Publish(target.channel_id, line, with_event_id ? std::string_view(frame.id) : "",
+                with_event_id ? seq : 0);
   if (line.capacity() > 64 * 1024) std::string().swap(line);
 }
 
 Status Ingest::Apply(TymbalFrame frame, const IngestTarget& target) {
+  AGENTCORE_RETURN_IF_ERROR(CheckMessageId(frame));
   bool applied = true;  // whether to publish: a retried set frame is not
+  std::uint64_t seq = 0;
   if (frame.kind == FrameKind::kSet) {
     NormalizeToolCall(&frame.value, target.legacy);
-    AGENTCORE_RETURN_IF_ERROR(internal::PersistSetFrame(hub_->store(), frame, target, &applied));
+    AGENTCORE_RETURN_IF_ERROR(
+        internal::PersistSetFrame(hub_->store(), frame, target, &applied, &seq));
   } else if (frame.kind == FrameKind::kReset) {
     AGENTCORE_RETURN_IF_ERROR(internal::ApplyReset(hub_->store(), frame, target));
   }
-  if (applied) Publish(frame, target, frame.kind == FrameKind::kSet);
+  if (applied) Publish(frame, target, frame.kind == FrameKind::kSet, seq);
   return Status();
 }
 
@@ -319,19 +333,24 @@ struct Ingest::Op {
   std::function<void(Status)> done;
   Status status;
   bool applied = true;
+  std::uint64_t seq = 0;  // the stored message's
 };
 
 void Ingest::ApplyAsync(TymbalFrame frame, const IngestTarget& target, Executor* resume,
                         std::function<void(Status)> done) {
+  if (Status refused = CheckMessageId(frame); !refused.ok()) {
+    done(std::move(refused));
+    return;
+  }
   if (!Stores(frame)) {
-    Publish(frame, target, false);
+    Publish(frame, target, false, 0);
     done(Status());
     return;
   }
   if (frame.kind == FrameKind::kSet) NormalizeToolCall(&frame.value, target.legacy);
   Store& store = hub_->store();
   const bool queued = options_.async_writes && store.HasNativeAsyncWrites();
-  Op* op = new Op{this, std::move(frame), &target, resume, std::move(done), Status(), true};
+  Op* op = new Op{this, std::move(frame), &target, resume, std::move(done), Status(), true, 0};
   // After the store reported: publish and report on `resume`, else right here.
   auto next = [](Op* op) {
     if (op->resume == nullptr) return Finish(op);
@@ -348,9 +367,10 @@ void Ingest::ApplyAsync(TymbalFrame frame, const IngestTarget& target, Executor*
     }
   } else if (op->frame.kind == FrameKind::kSet && queued) {
     store.CompleteMessageAsync(MessageFromSetFrame(op->frame, target),
-                               [op, next](Result<MessageCompletion> r) {
+                               [op, next](Result<CompletedMessage> r) {
                                  if (r.ok()) {
-                                   op->applied = *r != MessageCompletion::kAlreadyComplete;
+                                   op->applied = r->outcome != MessageCompletion::kAlreadyComplete;
+                                   op->seq = r->seq;
                                  } else {
                                    op->status = r.status();
                                  }
@@ -362,7 +382,8 @@ void Ingest::ApplyAsync(TymbalFrame frame, const IngestTarget& target, Executor*
   hub_->Post([op, next] {
     Store& s = op->ingest->hub_->store();
     op->status = op->frame.kind == FrameKind::kSet
-                     ? internal::PersistSetFrame(s, op->frame, *op->target, &op->applied)
+                     ? internal::PersistSetFrame(s, op->frame, *op->target, &op->applied,
+                                                 &op->seq)
                      : internal::ApplyReset(s, op->frame, *op->target);
     next(op);
   });
@@ -371,7 +392,7 @@ void Ingest::ApplyAsync(TymbalFrame frame, const IngestTarget& target, Executor*
 void Ingest::Finish(Op* op) {
   std::unique_ptr<Op> owned(op);
   if (op->status.ok() && op->applied) {
-    op->ingest->Publish(op->frame, *op->target, op->frame.kind == FrameKind::kSet);
+    op->ingest->Publish(op->frame, *op->target, op->frame.kind == FrameKind::kSet, op->seq);
   }
   std::function<void(Status)> done = std::move(op->done);
   Status status = std::move(op->status);

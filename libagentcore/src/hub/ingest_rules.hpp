@@ -22,9 +22,10 @@ Json TymbalMetadata(const Json& v);
 
 /// Stores a (normalized) set frame: a cost record for `v.type == "cost"` (errors swallowed),
 /// else a message. Idempotent on the frame id: an incomplete (streamed) message with that id is
-/// completed; a complete one is left alone and `*applied` is false (a retried frame).
+/// completed; a complete one is left alone and `*applied` is false (a retried frame). `*seq`:
+/// the message's seq (0 for a cost frame).
 Status PersistSetFrame(Store& store, const TymbalFrame& frame, const IngestTarget& target,
-                       bool* applied);
+                       bool* applied, std::uint64_t* seq);
 
 /// Deletes the message a reset frame names, if it is in the target's space and channel; an
 /// unknown id is not an error (spec cast §4.8.1).

@@ -22,6 +22,7 @@ struct IngestSession::Write {
   TymbalFrame frame;      // kSet, kReset
   bool finished = false;  // kStart: the message is already complete in the store
   bool applied = false;   // kSet: stored now (false: a retried frame)
+  std::uint64_t seq = 0;  // kSet: the stored message's seq
   Status result;          // the queued path: what the store reported
 };
 
@@ -33,6 +34,7 @@ struct IngestSession::Line {
   std::size_t write = 0;  // 1 + index of the write this frame made; 0 for none
   std::size_t after = 0;  // writes queued before this frame's own
   bool event = false;     // a set frame: published with its id as event id
+  std::uint64_t seq = 0;  // a stored set frame: its message's seq (set by Finish)
 };
 
 /// One Commit in flight. Its stages run one after another (each on the thread the previous one
@@ -85,16 +87,17 @@ void IngestSession::Emit(const TymbalFrame& frame, std::size_t write) {
   lines_.push_back(std::move(line));
 }
 
-void IngestSession::Accept(const TymbalFrame& frame) {
-  if (!failure_.ok()) return;
+Status IngestSession::Accept(const TymbalFrame& frame) {
+  if (!failure_.ok()) return Status();
+  AGENTCORE_RETURN_IF_ERROR(CheckMessageId(frame));
   ++frames_;
   switch (frame.kind) {
     case FrameKind::kStart: {
-      if (finished_.count(frame.id) != 0) return;  // a retry of a finished message
+      if (finished_.count(frame.id) != 0) return Status();  // a retry of a finished message
       Result<AssemblyEvent> event = assembler_.Apply(frame);
       if (!event.ok()) {
         failure_ = event.status();
-        return;
+        return Status();
       }
       Write w;
       w.kind = FrameKind::kStart;
@@ -112,21 +115,21 @@ void IngestSession::Accept(const TymbalFrame& frame) {
       writes_.push_back(std::move(w));
       dirty_.erase(frame.id);
       Emit(frame, writes_.size());
-      return;
+      return Status();
     }
     case FrameKind::kAppend: {
-      if (finished_.count(frame.id) != 0) return;
+      if (finished_.count(frame.id) != 0) return Status();
       Result<AssemblyEvent> event = assembler_.Apply(frame);
       if (!event.ok()) {
         failure_ = event.status();
-        return;
+        return Status();
       }
       if (*event == AssemblyEvent::kUpdated) dirty_.insert(frame.id);
       Emit(frame, 0);
-      return;
+      return Status();
     }
     case FrameKind::kSet: {
-      if (finished_.count(frame.id) != 0) return;
+      if (finished_.count(frame.id) != 0) return Status();
       Write w;
       w.kind = FrameKind::kSet;
       w.frame = frame;
@@ -136,7 +139,7 @@ void IngestSession::Accept(const TymbalFrame& frame) {
       finished_.insert(frame.id);
       writes_.push_back(std::move(w));
       Emit(writes_.back().frame, writes_.size());
-      return;
+      return Status();
     }
     case FrameKind::kReset: {
       Write w;
@@ -147,15 +150,16 @@ void IngestSession::Accept(const TymbalFrame& frame) {
       dirty_.erase(frame.id);
       finished_.erase(frame.id);
       Emit(frame, writes_.size());
-      return;
+      return Status();
     }
     case FrameKind::kSyncRequest:
     case FrameKind::kSyncResponse:
     case FrameKind::kError:
     case FrameKind::kArtifact:
       Emit(frame, 0);
-      return;
+      return Status();
   }
+  return Status();
 }
 
 bool IngestSession::Pending() const {
@@ -203,7 +207,7 @@ void IngestSession::StoreBlocking(Piece* piece) {
         if (w.kind == FrameKind::kStart) {
           s = self.InsertStart(w);
         } else if (w.kind == FrameKind::kSet) {
-          s = internal::PersistSetFrame(store, w.frame, self.target_, &w.applied);
+          s = internal::PersistSetFrame(store, w.frame, self.target_, &w.applied, &w.seq);
         } else {
           s = internal::ApplyReset(store, w.frame, self.target_);
         }
@@ -250,9 +254,10 @@ void IngestSession::StoreQueued(Piece* piece) {
       store.UpsertCostAsync(std::move(cost), [piece](const Status&) { Reported(piece); });
     } else {
       store.CompleteMessageAsync(MessageFromSetFrame(w->frame, target_),
-                                 [piece, w](Result<MessageCompletion> r) {
+                                 [piece, w](Result<CompletedMessage> r) {
                                    if (r.ok()) {
-                                     w->applied = *r != MessageCompletion::kAlreadyComplete;
+                                     w->applied = r->outcome != MessageCompletion::kAlreadyComplete;
+                                     w->seq = r->seq;
                                    } else {
                                      w->result = r.status();
                                    }
@@ -369,6 +374,7 @@ void IngestSession::Finish(Piece* raw) {
     if (line.write != 0) {
       const Write& w = writes[line.write - 1];
       if (w.kind == FrameKind::kSet && !w.applied) line.end = line.begin;  // a retried frame
+      if (w.kind == FrameKind::kSet) line.seq = w.seq;
       if (w.kind == FrameKind::kStart && w.finished) line.end = line.begin;
     }
     if (!line.id.empty() && !finished_at.empty()) {
@@ -391,8 +397,8 @@ void IngestSession::Publish(std::size_t count) {
     const Line& line = lines_[i];
     if (line.end == line.begin) continue;
     std::string_view bytes(line_bytes_.data() + line.begin, line.end - line.begin);
-    published_.push_back(
-        PublishedLine{bytes, line.event ? std::string_view(line.id) : std::string_view()});
+    published_.push_back(PublishedLine{
+        bytes, line.event ? std::string_view(line.id) : std::string_view(), line.event ? line.seq : 0});
   }
   hub_->Publish(target_.channel_id, published_);
   published_.clear();

@@ -11,26 +11,28 @@ StoreListener::~StoreListener() = default;
 StoreSubscription::~StoreSubscription() = default;
 Store::~Store() = default;
 
-Result<MessageCompletion> Store::CompleteMessage(const NewMessage& in) {
+Result<CompletedMessage> Store::CompleteMessage(const NewMessage& in) {
   if (in.id.empty()) return InvalidArgument("CompleteMessage needs a message id");
   NewMessage complete = in;
   complete.is_complete = true;
   Result<Message> inserted = AppendMessage(complete);
-  if (inserted.ok()) return MessageCompletion::kInserted;
+  if (inserted.ok()) return CompletedMessage{MessageCompletion::kInserted, inserted->seq};
   if (inserted.status().code() != ErrorCode::kAlreadyExists) return inserted.status();
   AGENTCORE_ASSIGN_OR_RETURN(Message existing, GetMessage(in.id));
   if (existing.channel_id != in.channel_id ||
       (!in.space_id.empty() && existing.space_id != in.space_id)) {
     return AlreadyExists("message id " + in.id + " is taken by another channel");
   }
-  if (existing.is_complete) return MessageCompletion::kAlreadyComplete;
+  if (existing.is_complete) {
+    return CompletedMessage{MessageCompletion::kAlreadyComplete, existing.seq};
+  }
   MessagePatch patch;
   patch.content = complete.content;
   patch.is_complete = true;
   patch.metadata = complete.metadata;
   patch.type = complete.type;
   AGENTCORE_RETURN_IF_ERROR(UpdateMessage(in.id, patch).status());
-  return MessageCompletion::kCompleted;
+  return CompletedMessage{MessageCompletion::kCompleted, existing.seq};
 }
 
 }  // namespace agentcore

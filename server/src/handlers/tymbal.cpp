@@ -28,6 +28,17 @@ Response ProcessingError(const Status& cause) {
                      CodedError(500, "processing_error", "Failed to process frame"));
 }
 
+/// The answer for a frame the hub refused (issue 13): a frame that breaks a rule (a message id
+/// that is not a ULID, content the store refuses) is 400 invalid_frame with the hub's reason;
+/// other client errors keep their status and code (409 already_exists: the id is another
+/// channel's message, as on the streamed route); only a server-side failure is Cast's 500
+/// processing_error, and its cause is logged.
+Response FrameError(const Status& s) {
+  if (s.code() == ErrorCode::kInvalidArgument) return CodedError(400, "invalid_frame", s.message());
+  if (HttpStatusFor(s.code()) < 500) return StatusError(s);
+  return ProcessingError(s);
+}
+
 /// The Authorization header's value; empty when absent (the hub answers "Missing
 /// Authorization header").
 std::string_view Authorization(const Request& request) {
@@ -95,7 +106,7 @@ asio::awaitable<Response> SingleFrame(App& app, const Request& request, const In
   Result<TymbalFrame> frame = ParseFrame(request.body);
   if (!frame.ok()) co_return InvalidFrame();
   Status s = co_await ApplyOne(app, std::move(*frame), target);
-  if (!s.ok()) co_return ProcessingError(s);
+  if (!s.ok()) co_return FrameError(s);
   co_return JsonResponse(200, R"({"ok":true})");
 }
 
@@ -135,13 +146,18 @@ asio::awaitable<Response> PostBatch(RequestContext& ctx) {
     std::size_t index = total++;
     Result<TymbalFrame> frame = ParseFrame(line);
     std::string_view error;
+    Status s;  // the hub's refusal, reported with its reason (not Cast's: an addition)
     if (!frame.ok()) {
       error = "invalid_frame";
-    } else {
-      Status applied = co_await ApplyOne(app, std::move(*frame), *target);
-      if (!applied.ok()) {
-        LogError("tymbal batch line", applied);
+    } else if (s = co_await ApplyOne(app, std::move(*frame), *target); !s.ok()) {
+      if (s.code() == ErrorCode::kInvalidArgument) {
+        error = "invalid_frame";
+      } else if (HttpStatusFor(s.code()) < 500) {
+        error = ErrorCodeName(s.code());
+      } else {
+        LogError("tymbal batch line", s);
         error = "processing_error";
+        s = Status();  // no detail of a server-side failure to the client
       }
     }
     out.BeginObject().Field("line", index);
@@ -150,6 +166,7 @@ asio::awaitable<Response> PostBatch(RequestContext& ctx) {
     } else {
       ++failed;
       out.Field("ok", false).Field("error", error);
+      if (!s.ok()) out.Field("message", s.message());
     }
     out.EndObject();
   }
@@ -248,7 +265,11 @@ class StreamUpload final : public BodyConsumer, private FrameSink {
   }
 
  private:
-  void OnFrame(const TymbalFrame& frame, std::uint64_t) override { session_->Accept(frame); }
+  void OnFrame(const TymbalFrame& frame, std::uint64_t line) override {
+    // A frame the hub refuses (a message id that is not a ULID) is reported like an invalid
+    // line; the upload goes on.
+    if (Status s = session_->Accept(frame); !s.ok()) OnInvalidLine(line, s.message());
+  }
   void OnInvalidLine(std::uint64_t line, std::string_view reason) override {
     ++invalid_lines_;
     if (errors_.size() < 20) errors_.emplace_back(line, std::string(reason));

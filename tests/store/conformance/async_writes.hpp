@@ -240,15 +240,15 @@ TEST_SUITE("StoreConformance") {
     Message open = Must(f.store().AppendMessage(start));
     NewMessage final_state = TextMessage(w.channel, "final", "writer");
     final_state.id = open.id;
-    Completions<Result<MessageCompletion>> done;
+    Completions<Result<CompletedMessage>> done;
     // Submitted back to back from one thread: committed and called back in that order.
     f.store().CompleteMessageAsync(final_state, done.At(0));
     f.store().CompleteMessageAsync(final_state, done.At(1));
     NewMessage no_id = TextMessage(w.channel, "x");
     f.store().CompleteMessageAsync(no_id, done.At(2));
     REQUIRE(done.WaitFor(3));
-    CHECK(Must(done.result(0)) == MessageCompletion::kCompleted);
-    CHECK(Must(done.result(1)) == MessageCompletion::kAlreadyComplete);
+    CHECK(Must(done.result(0)).outcome == MessageCompletion::kCompleted);
+    CHECK(Must(done.result(1)).outcome == MessageCompletion::kAlreadyComplete);
     CHECK(CodeOf(done.result(2)) == ErrorCode::kInvalidArgument);
     Message got = Must(f.store().GetMessage(open.id));
     CHECK(got.is_complete);

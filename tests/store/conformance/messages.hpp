@@ -125,7 +125,7 @@ TEST_SUITE("StoreConformance") {
     fresh.id = NewUlid();
     fresh.type = "agent";
     fresh.is_complete = false;  // ignored
-    CHECK(Must(f.store().CompleteMessage(fresh)) == MessageCompletion::kInserted);
+    CHECK(Must(f.store().CompleteMessage(fresh)).outcome == MessageCompletion::kInserted);
     Message a = Must(f.store().GetMessage(fresh.id));
     CHECK(a.is_complete);
     CHECK(a.content == Json("all at once"));
@@ -142,7 +142,7 @@ TEST_SUITE("StoreConformance") {
     final_state.type = "agent_message";
     final_state.metadata = Json::Object();
     final_state.metadata.Set("fromTymbal", true);
-    CHECK(Must(f.store().CompleteMessage(final_state)) == MessageCompletion::kCompleted);
+    CHECK(Must(f.store().CompleteMessage(final_state)).outcome == MessageCompletion::kCompleted);
     Message done = Must(f.store().GetMessage(open.id));
     CHECK(done.is_complete);
     CHECK(done.content == Json("the whole reply"));
@@ -156,9 +156,9 @@ TEST_SUITE("StoreConformance") {
     // Again (a retried frame): nothing changes.
     NewMessage retry = final_state;
     retry.content = Json("something else");
-    CHECK(Must(f.store().CompleteMessage(retry)) == MessageCompletion::kAlreadyComplete);
+    CHECK(Must(f.store().CompleteMessage(retry)).outcome == MessageCompletion::kAlreadyComplete);
     CHECK(Must(f.store().GetMessage(open.id)).content == Json("the whole reply"));
-    CHECK(Must(f.store().CompleteMessage(fresh)) == MessageCompletion::kAlreadyComplete);
+    CHECK(Must(f.store().CompleteMessage(fresh)).outcome == MessageCompletion::kAlreadyComplete);
   }
 
   AGENTCORE_STORE_CASE("refuses to complete another channel's message or bad input") {
@@ -395,6 +395,103 @@ TEST_SUITE("StoreConformance") {
     all.before = "~";
     all.limit = 100;
     CHECK(Ids(Must(f.store().ListMessages(w.channel.id, all)).messages) == ids);
+  }
+
+  // --- Message order: the store's seq, never the id (issue 13) ------------------------------
+
+  // Appends a message with the given (caller-chosen) id and content.
+  template <typename Fx>
+  Message AppendWithId(Fx & f, const Channel& ch, const std::string& id, const std::string& text) {
+    NewMessage in = TextMessage(ch, text);
+    in.id = id;
+    return Must(f.store().AppendMessage(in));
+  }
+
+  AGENTCORE_STORE_CASE("gives each message a seq that grows with every insert, store-wide") {
+    F f;
+    World w = MakeWorld(f.store());
+    NewChannel other_in;
+    other_in.space_id = w.space.id;
+    other_in.name = "other";
+    Channel other = Must(f.store().CreateChannel(other_in));
+    Message a = Must(f.store().AppendMessage(TextMessage(w.channel, "a")));
+    Message b = Must(f.store().AppendMessage(TextMessage(other, "b")));
+    Message c = AppendWithId(f, w.channel, "00000000000000000000000000", "c");  // smallest id
+    CHECK(a.seq > 0);
+    CHECK(b.seq > a.seq);
+    CHECK(c.seq > b.seq);
+    CHECK(Must(f.store().GetMessage(c.id)).seq == c.seq);
+    // Listed in insertion order, whatever the ids say.
+    auto page = Must(f.store().ListMessages(w.channel.id, PageRequest{}));
+    CHECK(Ids(page.messages) == std::vector<std::string>{a.id, c.id});
+    CHECK(page.messages[1].seq == c.seq);
+  }
+
+  AGENTCORE_STORE_CASE("a message with a future-time id does not take the newest slot") {
+    F f;
+    World w = MakeWorld(f.store());
+    auto before = Fill(f, w.channel, 3);
+    Message future = AppendWithId(f, w.channel, "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "future");
+    auto after = Fill(f, w.channel, 2);
+    PageRequest newest;
+    newest.limit = 2;
+    CHECK(Ids(Must(f.store().ListMessages(w.channel.id, newest)).messages) == after);
+    PageRequest since;
+    since.after = future.id;  // the cursor stands at the message's place, not at its id
+    CHECK(Ids(Must(f.store().ListMessages(w.channel.id, since)).messages) == after);
+    PageRequest until;
+    until.before = after[0];
+    until.limit = 2;
+    CHECK(Ids(Must(f.store().ListMessages(w.channel.id, until)).messages) ==
+          std::vector<std::string>{before[2], future.id});
+    PageRequest between;
+    between.after = before[1];
+    between.before = after[1];
+    CHECK(Ids(Must(f.store().ListMessages(w.channel.id, between)).messages) ==
+          std::vector<std::string>{before[2], future.id, after[0]});
+  }
+
+  AGENTCORE_STORE_CASE("a deleted message's id as cursor stands where the message stood") {
+    F f;
+    World w = MakeWorld(f.store());
+    auto ids = Fill(f, w.channel, 6);
+    MustOk(f.store().DeleteMessage(ids[3]));
+    PageRequest since;
+    since.after = ids[3];
+    CHECK(Ids(Must(f.store().ListMessages(w.channel.id, since)).messages) == Slice(ids, 4, 6));
+    PageRequest until;
+    until.before = ids[3];
+    CHECK(Ids(Must(f.store().ListMessages(w.channel.id, until)).messages) == Slice(ids, 0, 3));
+    // Garbage below every id: before everything; above every id: after the newest id.
+    PageRequest all;
+    all.after = "0";
+    CHECK(Ids(Must(f.store().ListMessages(w.channel.id, all)).messages).size() == 5);
+    PageRequest none;
+    none.before = "0";
+    CHECK(Must(f.store().ListMessages(w.channel.id, none)).messages.empty());
+  }
+
+  AGENTCORE_STORE_CASE("never hands a deleted message's seq out again and keeps seq on update") {
+    F f;
+    World w = MakeWorld(f.store());
+    NewMessage streaming = TextMessage(w.channel, "");
+    streaming.is_complete = false;
+    Message open = Must(f.store().AppendMessage(streaming));
+    Message newest = Must(f.store().AppendMessage(TextMessage(w.channel, "newest")));
+    MustOk(f.store().DeleteMessage(newest.id));
+    Message next = Must(f.store().AppendMessage(TextMessage(w.channel, "next")));
+    CHECK(next.seq > newest.seq);
+    MessagePatch patch;
+    patch.content = Json("grown");
+    CHECK(Must(f.store().UpdateMessage(open.id, patch)).seq == open.seq);
+    NewMessage final_state = TextMessage(w.channel, "done");
+    final_state.id = open.id;
+    CompletedMessage done = Must(f.store().CompleteMessage(final_state));
+    CHECK(done.outcome == MessageCompletion::kCompleted);
+    CHECK(done.seq == open.seq);  // an edited message stays in place
+    CHECK(Must(f.store().CompleteMessage(final_state)).seq == open.seq);
+    auto page = Must(f.store().ListMessages(w.channel.id, PageRequest{}));
+    CHECK(Ids(page.messages) == std::vector<std::string>{open.id, next.id});
   }
 
   AGENTCORE_STORE_CASE("clamps the page limit to between 1 and kMaxPageSize") {

@@ -451,11 +451,12 @@ TEST_SUITE("StoreConformance") {
     CHECK(Must(f.store().SchemaVersion()) == 4);
     CHECK_FALSE(f.store().GetUser(u.id).ok());  // the table is gone
     CHECK_FALSE(f.store().ListCosts(w.channel.id).ok());
-    CHECK(Must(f.store().GetMessage(m.id)).content == Json("kept"));  // older tables remain
-    CHECK(Must(f.store().GetChannel(w.channel.id)).name == "general");
+    CHECK(Must(f.store().GetChannel(w.channel.id)).name == "general");  // older tables remain
 
     MustOk(f.store().MigrateTo(latest));
     CHECK(Must(f.store().SchemaVersion()) == latest);
+    // (read back at the latest version: the store's message queries need migration 6's seq)
+    CHECK(Must(f.store().GetMessage(m.id)).content == Json("kept"));
     CHECK(CodeOf(f.store().GetUser(u.id)) == ErrorCode::kNotFound);  // back, empty
     CHECK(CodeOf(f.store().FindUserByExternalId("dev:1")) == ErrorCode::kNotFound);
     CHECK(Must(f.store().ListCosts(w.channel.id)).empty());

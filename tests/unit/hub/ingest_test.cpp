@@ -96,7 +96,7 @@ void Interrupt(IngestSession& session) {
   done.get_future().get();
 }
 void AcceptAll(IngestSession& session, const std::vector<std::string>& lines) {
-  for (const std::string& line : lines) session.Accept(Fixture::Frame(line));
+  for (const std::string& line : lines) CHECK(session.Accept(Fixture::Frame(line)).ok());
 }
 
 const std::string kStreamId = "01JGZ5V7A1B2C3D4E5F6G7H8S1";
@@ -126,6 +126,8 @@ TEST_SUITE("Ingest") {
         REQUIRE(lines.size() == 1);
         CHECK(lines[0].channel_id == "ch1");
         CHECK(lines[0].event_id == kId);
+        CHECK(m->seq > 0);
+        CHECK(lines[0].seq == m->seq);  // subscribers dedupe replay and live lines by seq
         CHECK(lines[0].line == kSet.substr(0, kSet.size() - 1) + R"(,"c":"ch1"})");
       }
     }
@@ -150,6 +152,100 @@ TEST_SUITE("Ingest") {
       CHECK(s.code() == ErrorCode::kAlreadyExists);
       CHECK(f.publisher.Lines().size() == 1);
       CHECK(f.store().GetMessage(kId)->channel_id == "ch1");
+    }
+  }
+
+  // Issue 13 §3/§4: one id rule on every way in (single and batch lines: Apply/ApplyAsync;
+  // streamed uploads: IngestSession::Accept), decided here, not by the server.
+  const std::vector<std::pair<const char*, std::string>> kBadIds = {
+      {"empty", ""},
+      {"25 characters", "01JGZ5V7A1B2C3D4E5F6G7H8J"},
+      {"27 characters", "01JGZ5V7A1B2C3D4E5F6G7H8J9K"},
+      {"lower case", "01jgz5v7a1b2c3d4e5f6g7h8j9"},
+      {"U", "01JGZ5V7A1B2C3D4E5F6G7H8JU"},
+      {"I", "01JGZ5V7A1B2C3D4E5F6G7H8JI"},
+      {"L", "01JGZ5V7A1B2C3D4E5F6G7H8JL"},
+      {"O", "01JGZ5V7A1B2C3D4E5F6G7H8JO"},
+      {"NUL", "01JGZ5V7A1B2C3D4E5F6G7\\u0000H8J"},
+      {"300 bytes", std::string(300, 'A')},
+      {"unicode, 26 bytes", "\u00c0\u00c0\u00c0\u00c0\u00c0\u00c0\u00c0\u00c0\u00c0\u00c0\u00c0\u00c0\u00c0"},
+      {"time past 48 bits", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ"},
+      {"Cast's test id", "01J001"},
+  };
+
+  TEST_CASE("a set or start frame whose id is not a ULID is refused, nothing stored or published") {
+    for (bool async : {true, false}) {
+      for (bool native : {true, false}) {
+        Fixture f(native);
+        for (const auto& bad : kBadIds) {
+          const std::string& id = bad.second;
+          CAPTURE(bad.first);
+          for (const std::string& line :
+               {SetLine(id, R"({"type":"agent","content":"x","sender":"echo"})"),
+                SetLine(id, R"({"type":"cost","sender":"echo","totalCostUsd":1})"),
+                R"({"i":")" + id + R"(","m":{"sender":"echo"}})"}) {
+            Status s = f.Apply(line, async);
+            CHECK(s.code() == ErrorCode::kInvalidArgument);
+            CHECK(s.message() == kMessageIdNotUlid);
+          }
+        }
+        CHECK(f.publisher.Lines().empty());
+        CHECK(f.store().ListMessages("ch1", PageRequest{})->messages.empty());
+        CHECK(f.store().ListCosts("ch1")->empty());
+      }
+    }
+  }
+
+  TEST_CASE("appends, resets and control frames are not held to the id rule") {
+    Fixture f;
+    CHECK(f.Apply(R"({"i":"m1","a":"x"})", false).ok());
+    CHECK(f.Apply(R"({"i":"m1","v":null})", false).ok());
+    CHECK(f.publisher.Lines().size() == 2);
+  }
+
+  TEST_CASE("the largest ULID and the smallest are valid ids") {
+    Fixture f;
+    CHECK(f.Apply(SetLine("7ZZZZZZZZZZZZZZZZZZZZZZZZZ", R"({"content":"a"})"), false).ok());
+    CHECK(f.Apply(SetLine("00000000000000000000000000", R"({"content":"b"})"), false).ok());
+  }
+
+  TEST_CASE("a streamed upload refuses frames whose id is not a ULID and takes the rest") {
+    Fixture f;
+    std::unique_ptr<IngestSession> session = f.ingest().NewSession(f.target);
+    for (const auto& bad : kBadIds) {
+      const std::string& id = bad.second;
+      CAPTURE(bad.first);
+      Status start = session->Accept(Fixture::Frame(R"({"i":")" + id + R"(","m":{"sender":"echo"}})"));
+      CHECK(start.code() == ErrorCode::kInvalidArgument);
+      Status set = session->Accept(
+          Fixture::Frame(SetLine(id, R"({"type":"agent","content":"x","sender":"echo"})")));
+      CHECK(set.code() == ErrorCode::kInvalidArgument);
+      CHECK(set.message() == kMessageIdNotUlid);
+    }
+    CHECK(session->frames() == 0);
+    AcceptAll(*session, {kStart, kAppend1, kStreamSet});
+    REQUIRE(Commit(*session).ok());
+    auto page = f.store().ListMessages("ch1", PageRequest{});
+    REQUIRE(page->messages.size() == 1);
+    CHECK(page->messages[0].id == kStreamId);
+  }
+
+  TEST_CASE("a streamed set frame is published with the seq its message got at the start") {
+    for (bool native : {true, false}) {
+      Fixture f(native);
+      REQUIRE(f.Apply(kSet, true).ok());  // another message first: the stream's seq is not 1
+      std::unique_ptr<IngestSession> session = f.ingest().NewSession(f.target);
+      AcceptAll(*session, {kStart, kAppend1});
+      REQUIRE(Commit(*session).ok());
+      const std::uint64_t seq = f.store().GetMessage(kStreamId)->seq;
+      AcceptAll(*session, {kAppend2, kStreamSet});
+      REQUIRE(Commit(*session).ok());
+      CHECK(f.store().GetMessage(kStreamId)->seq == seq);  // completed in place
+      auto events = f.publisher.Matching(R"("v":)");
+      REQUIRE(events.size() == 2);
+      CHECK(events[1].event_id == kStreamId);
+      CHECK(events[1].seq == seq);
+      CHECK(events[0].seq < seq);
     }
   }
 
@@ -442,7 +538,7 @@ TEST_SUITE("IngestSession") {
       AcceptAll(*session, {kStart, kAppend1});
       REQUIRE(Commit(*session).ok());
       CHECK(f.store().GetMessage(kStreamId)->content == Json(""));  // the start only
-      session->Accept(Fixture::Frame(kAppend2));
+      CHECK(session->Accept(Fixture::Frame(kAppend2)).ok());
       REQUIRE(Commit(*session).ok());
       CHECK(f.store().GetMessage(kStreamId)->content == Json(""));  // too soon
       CHECK_FALSE(session->Pending());
@@ -472,7 +568,7 @@ TEST_SUITE("IngestSession") {
       auto session = f.ingest().NewSession(f.target);
       AcceptAll(*session, {kStart, kAppend1});
       REQUIRE(Commit(*session).ok());
-      session->Accept(Fixture::Frame(kAppend2));
+      CHECK(session->Accept(Fixture::Frame(kAppend2)).ok());
       Interrupt(*session);
       Result<Message> m = f.store().GetMessage(kStreamId);
       REQUIRE(m.ok());

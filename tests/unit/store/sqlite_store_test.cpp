@@ -137,7 +137,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
     auto store = OpenFile(path);
     CHECK(Must(store->GetMessage(message_id)).content == Json("persisted"));
-    CHECK(Must(store->SchemaVersion()) == 5);
+    CHECK(Must(store->SchemaVersion()) == 6);
   }
 
   TEST_CASE("migrates down and up on a database with data, keeping the tables that remain") {
@@ -165,6 +165,13 @@ TEST_SUITE("SqliteStore") {
     cost.cost_usd = 0.5;
     MustOk(store->UpsertCost(cost));
 
+    // 6 -> 5: messages lose seq and are keyed by id again; their rows and deliveries stay.
+    MustOk(store->MigrateTo(5));
+    CHECK(RawQuery(path, "SELECT count(*) FROM pragma_table_info('messages') WHERE name = "
+                         "'seq'") == "0");
+    CHECK(RawQuery(path, "SELECT content FROM messages WHERE id = '" + m.id + "'") ==
+          "\"survives\"");
+    CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
     // 5 -> 4: users, cost_records and spaces.owner_id go; the spaces stay.
     MustOk(store->MigrateTo(4));
     CHECK(Must(store->SchemaVersion()) == 4);
@@ -179,13 +186,15 @@ TEST_SUITE("SqliteStore") {
     MustOk(store->MigrateTo(1));
     CHECK(Must(store->SchemaVersion()) == 1);
     CHECK(RawQuery(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'runs'") == "0");
-    CHECK(Must(store->GetMessage(m.id)).content == Json("survives"));  // 0001's tables remain
+    // 0001's tables remain (read raw: the store's queries need migration 6's seq)
+    CHECK(RawQuery(path, "SELECT content FROM messages WHERE id = '" + m.id + "'") ==
+          "\"survives\"");
     CHECK(Must(store->GetRosterEntry(w.channel.id, "writer")).agent_type == "claude");
     CHECK_FALSE(store->GetRun(run.id).ok());  // its table is gone
     CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kInternal);
 
-    MustOk(store->MigrateTo(5));
-    CHECK(Must(store->SchemaVersion()) == 5);
+    MustOk(store->MigrateTo(6));
+    CHECK(Must(store->SchemaVersion()) == 6);
     CHECK(Must(store->GetMessage(m.id)).content == Json("survives"));
     CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kNotFound);  // back, empty
     CHECK(CodeOf(store->GetUser(u.id)) == ErrorCode::kNotFound);
@@ -199,7 +208,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path,
                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name <> "
                    "'schema_version'") == "0");
-    MustOk(store->MigrateTo(5));
+    MustOk(store->MigrateTo(6));
     CHECK(CodeOf(store->GetMessage(m.id)) == ErrorCode::kNotFound);
   }
 
@@ -214,13 +223,57 @@ TEST_SUITE("SqliteStore") {
     }
     CHECK(RawQuery(path, "SELECT max(version) FROM schema_version") == "2");
     auto store = OpenFile(path);
-    CHECK(Must(store->SchemaVersion()) == 5);
+    CHECK(Must(store->SchemaVersion()) == 6);
     CHECK(Must(store->GetChannel(channel_id)).name == "general");
     Must(store->CreateTeam(Team{"", "space-1", "crew", Json(), 0, 0}));  // 0003's table exists
     Space old = Must(store->GetSpace("space-1"));  // 0005 added owner_id, empty for old rows
     CHECK(old.owner_id.empty());
     CHECK(old.owner_callsign == "alice");
     CHECK(IsUlid(Must(store->CreateUser(User{})).id));  // 0005's table exists
+  }
+
+  TEST_CASE("migration 6 gives an old database's messages seq in id order, deliveries kept") {
+    TempDir dir;
+    const std::string path = dir.File("seq.db");
+    World w;
+    const std::vector<std::string> ids = {"01JGZ5V7A1B2C3D4E5F6G7H8J3", "01JGZ5V7A1B2C3D4E5F6G7H8J1",
+                                          "01JGZ5V7A1B2C3D4E5F6G7H8J2"};
+    {
+      auto store = OpenFile(path);
+      w = MakeWorld(*store);
+      for (const std::string& id : ids) {  // inserted out of id order
+        NewMessage in = TextMessage(w.channel, id);
+        in.id = id;
+        Must(store->AppendMessage(in));
+      }
+      NewRosterEntry entry;
+      entry.channel_id = w.channel.id;
+      entry.callsign = "fox";
+      entry.agent_type = "claude";
+      Must(store->AddRosterEntry(entry));
+      MustOk(store->EnqueuePending(PendingDelivery{w.channel.id, "fox", ids[0], 0, 0}));
+      MustOk(store->MigrateTo(5));  // an old database: messages keyed and ordered by id
+    }
+    CHECK(RawQuery(path, "SELECT count(*) FROM pragma_table_info('messages') WHERE name = "
+                         "'seq'") == "0");
+    auto store = OpenFile(path);  // migrates to 6
+    CHECK(Must(store->SchemaVersion()) == 6);
+    auto page = Must(store->ListMessages(w.channel.id, PageRequest{}));
+    REQUIRE(page.messages.size() == 3);
+    CHECK(page.messages[0].id == ids[1]);
+    CHECK(page.messages[1].id == ids[2]);
+    CHECK(page.messages[2].id == ids[0]);
+    CHECK(page.messages[0].seq == 1);
+    CHECK(page.messages[1].seq == 2);
+    CHECK(page.messages[2].seq == 3);
+    auto pending = Must(store->TakePending(w.channel.id, "fox", 10));
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0].message_id == ids[0]);
+    CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
+    // New messages come after, and deleting one still cascades to its deliveries.
+    CHECK(Must(store->AppendMessage(TextMessage(w.channel, "new"))).seq == 4);
+    MustOk(store->DeleteMessage(ids[0]));
+    CHECK(Must(store->TakePending(w.channel.id, "fox", 10)).empty());
   }
 
   TEST_CASE("refuses to open a database whose schema is newer than the library") {

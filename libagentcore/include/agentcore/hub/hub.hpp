@@ -127,8 +127,9 @@ class AGENTCORE_EXPORT Hub {
   /// Whether publishing can reach anyone (a publisher is set and has subscribers).
   bool HasSubscribers() const { return publisher_ != nullptr && publisher_->HasSubscribers(); }
   /// Publishes one line of `channel_id` (no-op without subscribers).
+  /// `seq`: the stored message's (PublishedLine::seq), with its `event_id`.
   void Publish(std::string_view channel_id, std::string_view line,
-               std::string_view event_id = {});
+               std::string_view event_id = {}, std::uint64_t seq = 0);
   /// Publishes lines of one channel together, in order.
   void Publish(std::string_view channel_id, std::span<const PublishedLine> lines);
   /// Runs `task` on the executor.

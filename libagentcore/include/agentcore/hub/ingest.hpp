@@ -71,6 +71,15 @@ struct IngestOptions {
 
 // --- The rules, as pure functions (thread-safe) ---------------------------------------------
 
+/// The message id rule (issue 13, docs/compatibility.md): a frame that brings a message into
+/// being (start, set; a cost frame included, its id is the line's event id) carries a ULID as
+/// its id: 26 Crockford base32 characters, upper case (IsUlid in agentcore/ulid.hpp). Append,
+/// reset and control frames are not checked (they create nothing). Errors: kInvalidArgument
+/// kMessageIdNotUlid.
+AGENTCORE_EXPORT Status CheckMessageId(const TymbalFrame& frame);
+inline constexpr std::string_view kMessageIdNotUlid =
+    "message id must be a ULID (26 Crockford base32 characters)";
+
 /// §2.9 normalization of a set frame's value: a tool_call's `input` becomes `args` (appended
 /// last; legacy: `args` is added and `input` kept). Nothing changes when `args` exists already
 /// or the value is not a tool_call.
@@ -118,11 +127,14 @@ class AGENTCORE_EXPORT IngestSession {
   IngestSession(const IngestSession&) = delete;
   IngestSession& operator=(const IngestSession&) = delete;
 
-  /// Takes one frame; frames must come in stream order. Never blocks. After an error (the
-  /// assembler's limits, kTooLarge: too many messages open at once, a message too large) the
-  /// error is kept and returned by the next Commit, and later frames are ignored. An append
-  /// before its start is published and changes nothing (spec cast §2.10).
-  void Accept(const TymbalFrame& frame);
+  /// Takes one frame; frames must come in stream order. Never blocks. A frame that breaks a
+  /// rule of its own (CheckMessageId) is refused: the error is returned, nothing of the frame
+  /// is taken, and the upload goes on (the caller reports it like an invalid line). After any
+  /// other error (the assembler's limits, kTooLarge: too many messages open at once, a message
+  /// too large) the error is kept and returned by the next Commit, and later frames are
+  /// ignored (OK is returned for them). An append before its start is published and changes
+  /// nothing (spec cast §2.10).
+  Status Accept(const TymbalFrame& frame);
 
   /// Stores and publishes what Accept took, and saves the text of open messages that grew
   /// (when stream_save_interval passed since the last save, or `force_save`). `done` is called
@@ -239,13 +251,15 @@ class AGENTCORE_EXPORT Ingest {
     return frame.kind == FrameKind::kSet || frame.kind == FrameKind::kReset;
   }
 
-  /// Applies one frame (§4.8, §4.8.1), storing first and publishing after: a set frame is
+  /// Applies one frame (§4.8, §4.8.1), storing first and publishing after. A frame that breaks
+  /// CheckMessageId is refused first (kInvalidArgument, nothing stored or published). A set frame is
   /// normalized (§2.9) and stored as a message (idempotent on its id: a retry is neither stored
   /// nor published) or as a cost record (cost errors are swallowed, as Cast does; a cost frame
   /// without a sender is published and not stored); a reset frame deletes its message when it
   /// is in the target's space and channel (an unknown id is not an error); other frames are only
-  /// published. May block on the store. Errors: the store's (kAlreadyExists: the id belongs to
-  /// another channel; kInvalidArgument: bad content…); the frame is then not published.
+  /// published. May block on the store. Errors: CheckMessageId's; the store's (kAlreadyExists
+  /// "message id <id> is taken by another channel"; kInvalidArgument: bad content…); the frame
+  /// is then not published.
   Status Apply(TymbalFrame frame, const IngestTarget& target);
 
   /// Apply's callback form, for a caller that must not block. A set frame's write goes to the
@@ -268,7 +282,8 @@ class AGENTCORE_EXPORT Ingest {
  private:
   struct Op;
   static void Finish(Op* op);
-  void Publish(const TymbalFrame& frame, const IngestTarget& target, bool with_event_id);
+  void Publish(const TymbalFrame& frame, const IngestTarget& target, bool with_event_id,
+               std::uint64_t seq);
 
   // The space of every channel a target named, remembered (thread-safe, bounded).
   class KnownChannels;

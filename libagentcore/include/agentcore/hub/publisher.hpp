@@ -10,6 +10,7 @@
 /// out to its connections (server/src/broadcaster.hpp); a test records them
 /// (tests/support/recording_publisher.hpp).
 
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -24,6 +25,11 @@ struct PublishedLine {
   /// The id of the stored message this line is the final frame of, for SSE's `id:` field and
   /// `Last-Event-ID` replay; empty for live-only lines (appends, agent states, resets).
   std::string_view event_id;
+  /// That stored message's seq (Message::seq), the store's order of the channel's messages:
+  /// a subscriber that replayed messages from the store up to some seq drops live lines at or
+  /// below it. 0 when the line is not a stored message's (`event_id` empty, or a cost frame:
+  /// stored as a cost record, not a message).
+  std::uint64_t seq = 0;
 };
 
 /// Receives the lines the hub publishes. Implementations must be thread-safe: the hub calls

@@ -145,7 +145,12 @@ struct RosterPatch {
 // --- Messages ------------------------------------------------------------------------------
 
 struct Message {
-  std::string id;  // ULID; per channel, messages are ordered by id
+  std::string id;  // a ULID (the store's, or one the caller chose); names the message
+  /// The store's insertion order: assigned on insert, strictly increasing in commit order
+  /// within one SQLite store (PostgreSQL: a sequence, so concurrent writers may commit out of
+  /// order), never reused, kept when the message is updated or completed. Pages and cursors
+  /// follow it, never the id (docs/storage.md, "Message order").
+  std::uint64_t seq = 0;
   std::string space_id;
   std::string channel_id;
   std::string sender;
@@ -183,7 +188,11 @@ struct MessagePatch {
   std::optional<std::string> type;
 };
 
-/// Which page of a channel's messages to read. Ids are exclusive cursors and need not exist.
+/// Which page of a channel's messages to read, in seq order (Message::seq). The cursors are
+/// message ids, exclusive, resolved to a position in seq order: an existing message's id (of
+/// any channel) stands at its seq; an id that names no message (a deleted one, or garbage)
+/// stands just after the message with the greatest id below it, store-wide (for server ULIDs,
+/// the message made just before it), or before every message when there is none.
 ///  * `after` set: the first `limit` messages after it, oldest first (Cast's `since`); with
 ///    `before` also set, only messages between the two;
 ///  * `before` set alone: the `limit` messages just before it, returned oldest first;

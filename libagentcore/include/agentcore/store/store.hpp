@@ -42,14 +42,22 @@
 
 namespace agentcore {
 
-/// Receives the change feed. Called on a store-owned thread with no store lock held; must
-/// return quickly and must not call back into the store synchronously.
 /// What Store::CompleteMessage did.
 enum class MessageCompletion : std::uint8_t {
   kInserted,         // a new, complete message
   kCompleted,        // an incomplete message of the channel, now complete
   kAlreadyComplete,  // nothing: the message was complete already
 };
+
+/// Store::CompleteMessage's result: what it did, and the message's seq (Message::seq: new
+/// for kInserted, the stored one otherwise; a completed message keeps its place).
+struct CompletedMessage {
+  MessageCompletion outcome = MessageCompletion::kInserted;
+  std::uint64_t seq = 0;
+};
+
+/// Receives the change feed. Called on a store-owned thread with no store lock held; must
+/// return quickly and must not call back into the store synchronously.
 
 class AGENTCORE_EXPORT StoreListener {
  public:
@@ -162,8 +170,9 @@ class AGENTCORE_EXPORT Store {
   /// SQLite: one write, one commit. The default composes AppendMessage, GetMessage and
   /// UpdateMessage (two commits, not atomic: two completions racing may both report
   /// kCompleted, the last one's content kept).
-  virtual Result<MessageCompletion> CompleteMessage(const NewMessage& in);
-  /// A page of a channel's messages by id order, through an index (no OFFSET scans).
+  virtual Result<CompletedMessage> CompleteMessage(const NewMessage& in);
+  /// A page of a channel's messages in seq order (PageRequest), through an index (no OFFSET
+  /// scans).
   /// kNotFound: no channel.
   virtual Result<MessagePage> ListMessages(std::string_view channel_id,
                                            const PageRequest& page) = 0;
@@ -297,7 +306,7 @@ class AGENTCORE_EXPORT Store {
     done(UpdateMessage(id, patch));
   }
   virtual void UpsertCostAsync(CostRecord cost, StatusCallback done) { done(UpsertCost(cost)); }
-  using CompletionCallback = std::function<void(Result<MessageCompletion>)>;
+  using CompletionCallback = std::function<void(Result<CompletedMessage>)>;
   virtual void CompleteMessageAsync(NewMessage in, CompletionCallback done) {
     done(CompleteMessage(in));
   }

@@ -193,6 +193,7 @@ MessageWriter::Outcome MessageWriter::TryCommit(PgConnection& conn,
     auto it = by_id.find(row.View(0));
     if (it == by_id.end()) continue;
     it->second->message.space_id = row.Str(1);
+    it->second->message.seq = static_cast<std::uint64_t>(row.Int(2));
     it->second->result = std::move(it->second->message);
     by_id.erase(it);
   }

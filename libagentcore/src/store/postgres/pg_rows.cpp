@@ -92,6 +92,7 @@ Result<Message> DecodeMessage(const PgRow& row) {
   }
   AGENTCORE_ASSIGN_OR_RETURN(m.metadata, DecodeJson("message metadata", row.View(10)));
   m.state = row.OptStr(11);
+  m.seq = static_cast<std::uint64_t>(row.Int(12));
   return m;
 }
 

@@ -35,7 +35,7 @@ inline constexpr const char* kRosterColumns =
 // PostgreSQL's array literal syntax.
 inline constexpr const char* kMessageColumns =
     "id, space_id, channel_id, sender, sender_type, type, content, \"timestamp\", is_complete, "
-    "array_to_json(addressed_agents), metadata, state";
+    "array_to_json(addressed_agents), metadata, state, seq";
 inline constexpr const char* kPendingColumnsQualified =
     "p.channel_id, p.callsign, p.message_id, p.enqueued_at, p.attempts";
 inline constexpr const char* kRunColumns =

@@ -133,7 +133,8 @@ struct Table {
     // unnest. The join with channels (rather than a foreign key error, which would abort the
     // batch) drops a message whose channel is missing or in another space, ON CONFLICT one
     // whose id is taken; RETURNING names the messages that went in, and the writer tells the
-    // reasons apart for the others afterwards. The space comes from the channel.
+    // reasons apart for the others afterwards. The space comes from the channel. seq comes
+    // from the column default (a sequence), drawn in the batch's order, and is returned.
     Set(Stmt::kInsertMessages, "insert_messages",
         "INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, content, "
         "\"timestamp\", is_complete, addressed_agents, metadata, state) "
@@ -142,10 +143,10 @@ struct Table {
         "ELSE ARRAY(SELECT json_array_elements_text(m.agents)) END, m.metadata, m.state "
         "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
         "$7::json[], $8::int8[], $9::bool[], $10::json[], $11::json[], $12::text[]) "
-        "AS m(id, space_id, channel_id, sender, sender_type, type, content, ts, complete, "
-        "agents, metadata, state) "
+        "WITH ORDINALITY AS m(id, space_id, channel_id, sender, sender_type, type, content, ts, "
+        "complete, agents, metadata, state, ord) "
         "JOIN channels c ON c.id = m.channel_id AND (m.space_id = '' OR c.space_id = m.space_id) "
-        "ON CONFLICT (id) DO NOTHING RETURNING id, space_id");
+        "ORDER BY m.ord ON CONFLICT (id) DO NOTHING RETURNING id, space_id, seq");
     Set(Stmt::kGetMessage, "get_message",
         fmt::format("SELECT {} FROM messages WHERE id = $1", kMessageColumns));
     Set(Stmt::kUpdateMessage, "update_message",
@@ -155,26 +156,41 @@ struct Table {
                     "type = COALESCE($6, type) WHERE id = $1 RETURNING {}",
                     kMessageColumns));
     Set(Stmt::kDeleteMessage, "delete_message", "DELETE FROM messages WHERE id = $1 RETURNING id");
-    // One statement per cursor shape, so that each is a range scan of (channel_id, id) even
-    // under a generic plan; the filters ($n IS NULL OR ...) are row filters either way.
+    // One statement per cursor shape, so that each is a range scan of (channel_id, seq) even
+    // under a generic plan; the filters ($n IS NULL OR ...) are row filters either way. A
+    // cursor id is resolved to a seq once (PageRequest): the message with the greatest id at
+    // most the cursor, through messages_id (text_pattern_ops, hence ~<=~ and USING ~>~, the
+    // same byte order under COLLATE "C"); exactly the cursor stands at its seq, a smaller id
+    // (the cursor names no message) just after it.
     const std::string filters =
         "AND ($3::text IS NULL OR sender = $3 OR $3 = ANY(addressed_agents)) "
         "AND (cardinality($4::text[]) = 0 OR type = ANY($4::text[])) ";
+    auto after = [](std::string_view param) {
+      return fmt::format("seq > coalesce((SELECT c.seq FROM messages c WHERE c.id ~<=~ {0} "
+                         "ORDER BY c.id USING ~>~ LIMIT 1), 0) ",
+                         param);
+    };
+    auto before = [](std::string_view param) {
+      return fmt::format("seq < coalesce((SELECT CASE WHEN c.id = {0} THEN c.seq ELSE c.seq + 1 "
+                         "END FROM messages c WHERE c.id ~<=~ {0} ORDER BY c.id USING ~>~ "
+                         "LIMIT 1), 1) ",
+                         param);
+    };
     Set(Stmt::kPageAfter, "page_after",
-        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND id > $2 {}"
-                    "ORDER BY id LIMIT $5::bigint",
-                    kMessageColumns, filters));
+        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND {} {}"
+                    "ORDER BY seq LIMIT $5::bigint",
+                    kMessageColumns, after("$2::text"), filters));
     Set(Stmt::kPageBetween, "page_between",
-        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND id > $2 AND id < $6 {}"
-                    "ORDER BY id LIMIT $5::bigint",
-                    kMessageColumns, filters));
+        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND {} AND {} {}"
+                    "ORDER BY seq LIMIT $5::bigint",
+                    kMessageColumns, after("$2::text"), before("$6::text"), filters));
     Set(Stmt::kPageBefore, "page_before",
-        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND id < $2 {}"
-                    "ORDER BY id DESC LIMIT $5::bigint",
-                    kMessageColumns, filters));
+        fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND {} {}"
+                    "ORDER BY seq DESC LIMIT $5::bigint",
+                    kMessageColumns, before("$2::text"), filters));
     Set(Stmt::kPageNewest, "page_newest",
         fmt::format("SELECT {} FROM messages WHERE channel_id = $1 AND $2::text IS NULL {}"
-                    "ORDER BY id DESC LIMIT $5::bigint",
+                    "ORDER BY seq DESC LIMIT $5::bigint",
                     kMessageColumns, filters));
 
     // --- Pending deliveries

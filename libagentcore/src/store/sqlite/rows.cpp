@@ -104,6 +104,7 @@ Result<Message> MessageFromRow(const Statement& row) {
   }
   AGENTCORE_ASSIGN_OR_RETURN(m.metadata, JsonColumn(row, 10, "message metadata"));
   m.state = row.OptString(11);
+  m.seq = static_cast<std::uint64_t>(row.Int(12));
   return m;
 }
 

@@ -26,7 +26,7 @@ inline constexpr std::string_view kRosterColumns =
     "container_token_hash";
 inline constexpr std::string_view kMessageColumns =
     "id, space_id, channel_id, sender, sender_type, type, content, timestamp, is_complete, "
-    "addressed_agents, metadata, state";
+    "addressed_agents, metadata, state, seq";
 inline constexpr std::string_view kPendingColumns =
     "channel_id, callsign, message_id, enqueued_at, attempts";
 inline constexpr std::string_view kRunColumns =

@@ -75,7 +75,7 @@ class SqliteStore final : public Store {
   Result<Message> GetMessage(std::string_view id) override;
   Result<Message> UpdateMessage(std::string_view id, const MessagePatch& patch) override;
   Status DeleteMessage(std::string_view id) override;
-  Result<MessageCompletion> CompleteMessage(const NewMessage& in) override;
+  Result<CompletedMessage> CompleteMessage(const NewMessage& in) override;
   Result<MessagePage> ListMessages(std::string_view channel_id, const PageRequest& page) override;
 
   Status EnqueuePending(const PendingDelivery& delivery) override;

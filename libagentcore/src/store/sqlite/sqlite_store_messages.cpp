@@ -47,19 +47,30 @@ std::size_t ClampLimit(std::size_t limit) {
 
 // The SQL for one shape of page read. Only the WHERE clauses and the direction vary; the
 // values are always bound (?1 channel, ?2 after, ?3 before, ?4 agent, ?5 types, ?6 limit).
-// Every shape walks messages_by_channel (channel_id, id) from the cursor: keyset pagination,
-// so a page costs the same at the end of a million-row channel as at its start.
+// Every shape walks messages_by_channel (channel_id, seq) from the cursor: keyset pagination,
+// so a page costs the same at the end of a million-row channel as at its start. A cursor id
+// is resolved to a seq once, through the id's unique index (PageRequest): the message with the
+// greatest id at most the cursor; exactly the cursor stands at its seq, a smaller one (the
+// cursor names no message) just after it.
 std::string PageSql(const PageRequest& page, bool ascending) {
   std::string where = "WHERE channel_id = ?1";
-  if (page.after) where += " AND id > ?2";
-  if (page.before) where += " AND id < ?3";
+  if (page.after) {
+    where +=
+        " AND seq > coalesce((SELECT c.seq FROM messages AS c WHERE c.id <= ?2 "
+        "ORDER BY c.id DESC LIMIT 1), 0)";
+  }
+  if (page.before) {
+    where +=
+        " AND seq < coalesce((SELECT CASE WHEN c.id = ?3 THEN c.seq ELSE c.seq + 1 END "
+        "FROM messages AS c WHERE c.id <= ?3 ORDER BY c.id DESC LIMIT 1), 1)";
+  }
   if (page.for_agent) {
     where +=
         " AND (sender = ?4 OR EXISTS (SELECT 1 FROM json_each(messages.addressed_agents) "
         "WHERE json_each.value = ?4))";
   }
   if (!page.types.empty()) where += " AND type IN (SELECT value FROM json_each(?5))";
-  where += ascending ? " ORDER BY id ASC LIMIT ?6" : " ORDER BY id DESC LIMIT ?6";
+  where += ascending ? " ORDER BY seq ASC LIMIT ?6" : " ORDER BY seq DESC LIMIT ?6";
   return SelectSql(kMessageColumns, "messages", where);
 }
 
@@ -124,9 +135,11 @@ Status SqliteStore::RunAppend(AppendState& st, WriteContext& ctx) {
   }
   AGENTCORE_ASSIGN_OR_RETURN(
       Statement stmt,
-      c.Prepare("INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, "
-                "content, timestamp, is_complete, addressed_agents, metadata, state) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+      c.Prepare("INSERT INTO messages (seq, id, space_id, channel_id, sender, sender_type, "
+                "type, content, timestamp, is_complete, addressed_agents, metadata, state) "
+                "VALUES (max(coalesce((SELECT max(seq) FROM messages), 0), "
+                "coalesce((SELECT seq FROM message_seq_floor), 0)) + 1, "
+                "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
   BindAll(stmt, m.id, m.space_id, m.channel_id, m.sender, m.sender_type, m.type);
   // The JSON texts live in the state until the write returns: no copy.
   stmt.BindStatic(7, st.content);
@@ -151,6 +164,9 @@ Status SqliteStore::RunAppend(AppendState& st, WriteContext& ctx) {
     }
     return s;
   }
+  // seq is the rowid, assigned by this very INSERT (the greatest, or the floor a delete left,
+  // plus one: migration 0006): no statement of its own.
+  m.seq = static_cast<std::uint64_t>(sqlite3_last_insert_rowid(c.db()));
   // TouchChannel keeps a view of the channel id: the state lives until the batch is done.
   ctx.TouchChannel(m.channel_id, m.timestamp);
   ctx.Changed(StoreChange::Kind::kMessageCreated, m.channel_id, m.id);
@@ -280,7 +296,7 @@ void SqliteStore::UpdateMessageAsync(std::string id, MessagePatch patch, Message
 struct SqliteStore::CompleteState {
   AppendState append;
   UpdateState update;  // here, not on the stack: the write keeps views of its channel id
-  MessageCompletion outcome = MessageCompletion::kInserted;
+  CompletedMessage outcome;
 };
 
 Result<SqliteStore::CompleteState> SqliteStore::PrepareComplete(NewMessage in) {
@@ -294,7 +310,7 @@ Result<SqliteStore::CompleteState> SqliteStore::PrepareComplete(NewMessage in) {
 Status SqliteStore::RunComplete(CompleteState& st, WriteContext& ctx) {
   Status inserted = RunAppend(st.append, ctx);
   if (inserted.ok()) {
-    st.outcome = MessageCompletion::kInserted;
+    st.outcome = CompletedMessage{MessageCompletion::kInserted, st.append.m.seq};
     return inserted;
   }
   if (inserted.code() != ErrorCode::kAlreadyExists) return inserted;
@@ -305,20 +321,23 @@ Status SqliteStore::RunComplete(CompleteState& st, WriteContext& ctx) {
     std::string space_id;
     std::string channel_id;
     bool complete = false;
+    std::uint64_t seq = 0;
   };
   AGENTCORE_ASSIGN_OR_RETURN(
       Existing existing,
       QueryOne<Existing>(
-          ctx.conn(), "SELECT space_id, channel_id, is_complete FROM messages WHERE id = ?1",
+          ctx.conn(),
+          "SELECT space_id, channel_id, is_complete, seq FROM messages WHERE id = ?1",
           [](const Statement& row) -> Result<Existing> {
-            return Existing{row.String(0), row.String(1), row.Int(2) != 0};
+            return Existing{row.String(0), row.String(1), row.Int(2) != 0,
+                            static_cast<std::uint64_t>(row.Int(3))};
           },
           [&] { return MessageNotFound(m.id); }, m.id));
   if (existing.channel_id != m.channel_id || existing.space_id != m.space_id) {
     return AlreadyExists(fmt::format("message id {} is taken by another channel", m.id));
   }
   if (existing.complete) {
-    st.outcome = MessageCompletion::kAlreadyComplete;
+    st.outcome = CompletedMessage{MessageCompletion::kAlreadyComplete, existing.seq};
     return Status::Ok();
   }
   UpdateState& update = st.update;
@@ -328,11 +347,11 @@ Status SqliteStore::RunComplete(CompleteState& st, WriteContext& ctx) {
   update.metadata = std::move(st.append.metadata);
   update.type = m.type;
   AGENTCORE_RETURN_IF_ERROR(RunMessageUpdate(update, ctx));
-  st.outcome = MessageCompletion::kCompleted;
+  st.outcome = CompletedMessage{MessageCompletion::kCompleted, existing.seq};
   return Status::Ok();
 }
 
-Result<MessageCompletion> SqliteStore::CompleteMessage(const NewMessage& in) {
+Result<CompletedMessage> SqliteStore::CompleteMessage(const NewMessage& in) {
   AGENTCORE_ASSIGN_OR_RETURN(CompleteState st, PrepareComplete(in));
   Status written = Write([&](WriteContext& ctx) { return RunComplete(st, ctx); });
   AGENTCORE_RETURN_IF_ERROR(FinishAppend(st.append, std::move(written)).status());
@@ -364,12 +383,16 @@ Status SqliteStore::DeleteMessage(std::string_view id) {
   return Write([&](WriteContext& ctx) -> Status {
     AGENTCORE_ASSIGN_OR_RETURN(Statement st,
                                ctx.conn().Prepare("DELETE FROM messages WHERE id = ?1 "
-                                                  "RETURNING channel_id"));
+                                                  "RETURNING channel_id, seq"));
     st.Bind(1, id);
     AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return MessageNotFound(id);
     channel_id = st.String(0);
+    const std::int64_t seq = st.Int(1);
     AGENTCORE_RETURN_IF_ERROR(st.Run());
+    // Its seq is never handed out again, even if it was the greatest (migration 0006).
+    AGENTCORE_RETURN_IF_ERROR(
+        Execute(ctx.conn(), "UPDATE message_seq_floor SET seq = max(seq, ?1)", seq).status());
     ctx.Changed(StoreChange::Kind::kMessageDeleted, channel_id, id);
     ctx.ChannelWritten(channel_id, ChannelVersionTable::kMessages);
     return Status::Ok();
