@@ -195,6 +195,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     return 0;
   }
+  // A chunk larger than what the route may still take is refused from its size line.
+  static int OnChunkHeader(http_parser* p) {
+    HttpConnection* c = Self(p);
+    if (p->content_length > c->body_limit_ - std::min(c->body_bytes_, c->body_limit_)) {
+      c->error_status_ = 413;
+      return 1;
+    }
+    return 0;
+  }
   static int OnMessageComplete(http_parser* p) {
     HttpConnection* c = Self(p);
     c->phase_ = Phase::kComplete;
@@ -212,6 +221,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       s.on_header_value = &OnHeaderValue;
       s.on_headers_complete = &OnHeadersComplete;
       s.on_body = &OnBody;
+      s.on_chunk_header = &OnChunkHeader;
       s.on_message_complete = &OnMessageComplete;
       return s;
     }();
@@ -472,6 +482,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
         response = co_await consumer->OnEnd();
       } else if (match_.kind == Router::MatchKind::kFound) {
         response = co_await match_.route->handler(*context_);
+      } else if (match_.kind == Router::MatchKind::kBadParam) {
+        response = CodedError(400, "bad_request",
+                              "a path parameter of " + request_.path + " is not UTF-8");
       } else if (match_.kind == Router::MatchKind::kNoMethod) {
         response = CodedError(405, "method_not_allowed",
                               request_.method + " is not allowed on " + request_.path);

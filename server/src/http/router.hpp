@@ -78,7 +78,9 @@ class Router {
     Add({"DELETE", std::move(pattern), std::move(h), {}, 0});
   }
 
-  enum class MatchKind { kFound, kNoPath, kNoMethod };
+  /// kBadParam: the route matched but a parameter decodes to bytes that are not UTF-8 (no
+  /// id can be such bytes; answered 400 before any handler sees them).
+  enum class MatchKind { kFound, kNoPath, kNoMethod, kBadParam };
   struct Match {
     MatchKind kind = MatchKind::kNoPath;
     const Route* route = nullptr;

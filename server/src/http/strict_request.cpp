@@ -72,12 +72,13 @@ std::string_view StrictRequestCheck::FinishField() {
   while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
   if (field_ == Field::kContentLength) {
     if (++content_length_count_ > 1) return Fail("more than one Content-Length");
-    if (value.empty() || value.size() > 18) return Fail("invalid Content-Length");
+    if (value.empty() || value.size() > 19) return Fail("invalid Content-Length");
     std::uint64_t n = 0;
     for (char c : value) {
       if (c < '0' || c > '9') return Fail("invalid Content-Length");
-      n = n * 10 + static_cast<std::uint64_t>(c - '0');
+      n = n * 10 + static_cast<std::uint64_t>(c - '0');  // 19 digits fit in 64 bits
     }
+    if (n > (std::uint64_t{1} << 63) - 1) return Fail("invalid Content-Length");
     content_length_ = n;
     return {};
   }

@@ -11,7 +11,7 @@
 /// Refused: a request line other than `method SP target SP HTTP/1.0|1.1 CRLF`, control bytes
 /// or spaces in the target, a header name that is not a token or is followed by whitespace, a
 /// control byte in a header value, obsolete line folding, bare CR or LF, Content-Length that
-/// is not 1*DIGIT (or too large) or repeated, Transfer-Encoding other than one `chunked`,
+/// is not 1*DIGIT (at most 2^63-1) or is repeated, Transfer-Encoding other than one `chunked`,
 /// both Content-Length and Transfer-Encoding, chunked framing in HTTP/1.0, a chunk size that
 /// is not 1-16 hex digits, a chunk line over 1 KiB, chunk data not followed by CRLF.
 ///

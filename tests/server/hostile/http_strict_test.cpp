@@ -153,6 +153,7 @@ TEST_SUITE("hostile/http_strict") {
         {"POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", "invalid Content-Length"},
         {"POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", "invalid Content-Length"},
         {"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", "invalid Content-Length"},
+        {"POST / HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\n", "invalid Content-Length"},
         {"POST / HTTP/1.1\r\nContent-Length: 0000000000000000000000001\r\n\r\n", "invalid Content-Length"},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", "unsupported Transfer-Encoding"},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n", "unsupported Transfer-Encoding"},
