@@ -54,6 +54,8 @@ constexpr std::size_t kFlushAt = 64 * 1024;
 
 /// One client connection. Lives on its shard's thread only.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+  friend class HttpServer;  // ParseForTesting
+
  public:
   HttpConnection(HttpServer* server, HttpServer::Shard* shard, tcp::socket socket)
       : server_(server), shard_(shard), socket_(std::move(socket)), timer_(shard->context) {
@@ -400,23 +402,33 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     request_.remote_address = remote_;
   }
 
-  /// The head is complete: find the route, check the body limit, start a streaming body.
-  /// Returns false when the connection must close.
-  asio::awaitable<bool> BeginBody() {
+  /// The head is complete: the route and the body limit. False when the declared body is
+  /// over the limit (error_status_ 413).
+  bool RouteHead() {
     ParseTarget();
     context_.emplace(&request_, server_->app_, socket_.get_executor());
     match_ = server_->router_->Find(request_.method, request_.path, &context_->params());
-    const HttpLimits& limits = server_->options_.limits;
-    body_limit_ = limits.max_body_bytes;
+    body_limit_ = server_->options_.limits.max_body_bytes;
     if (match_.route != nullptr && match_.route->max_body_bytes != 0) {
       body_limit_ = match_.route->max_body_bytes;
     }
     bool has_length = (parser_.flags & F_CONTENTLENGTH) != 0;
     if (has_length && parser_.content_length > body_limit_) {
       error_status_ = 413;
+      return false;
+    }
+    return true;
+  }
+
+  /// The head is complete: find the route, check the body limit, start a streaming body.
+  /// Returns false when the connection must close.
+  asio::awaitable<bool> BeginBody() {
+    if (!RouteHead()) {
       co_await FailRequest();
       co_return false;
     }
+    const HttpLimits& limits = server_->options_.limits;
+    bool has_length = (parser_.flags & F_CONTENTLENGTH) != 0;
     bool expects_body = (parser_.flags & F_CHUNKED) != 0 || (has_length && parser_.content_length > 0);
     if (match_.route != nullptr && match_.route->streaming) {
       std::variant<Response, std::unique_ptr<BodyConsumer>> started;
@@ -522,6 +534,48 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     if (out_.size() >= kFlushAt && !co_await Flush()) co_return false;
     co_return true;
+  }
+
+  /// HttpServer::ParseForTesting: Serve's parsing steps over a buffer, with no socket and no
+  /// handler.
+  void ParseForTesting(std::string_view bytes, std::vector<ParsedRequest>* out, bool* ambiguous) {
+    in_.assign(bytes);
+    auto refuse = [&](int status) {
+      ParsedRequest r;
+      r.status = status;
+      out->push_back(std::move(r));
+    };
+    for (;;) {
+      if (!strict_.done() && checked_ < in_.size()) {
+        StrictRequestCheck::Step step = strict_.Feed(std::string_view(in_).substr(checked_));
+        checked_ += step.consumed;
+        if (!step.error.empty()) return refuse(400);
+      }
+      if (in_pos_ >= checked_) {
+        if (strict_.done()) *ambiguous = true;
+        return;
+      }
+      std::size_t n = http_parser_execute(&parser_, &Settings(), in_.data() + in_pos_,
+                                          checked_ - in_pos_);
+      in_pos_ += n;
+      http_errno err = HTTP_PARSER_ERRNO(&parser_);
+      if (err != HPE_OK && err != HPE_PAUSED) return refuse(error_status_ != 0 ? error_status_ : 400);
+      pieces_.clear();
+      if (err != HPE_PAUSED) continue;
+      if (phase_ == Phase::kHeadDone) {
+        if (!RouteHead()) return refuse(error_status_);
+        phase_ = Phase::kBody;
+      } else if (phase_ == Phase::kComplete) {
+        ParsedRequest r;
+        r.method = request_.method;
+        r.path = request_.path;
+        r.kind = match_.kind;
+        r.body_bytes = body_bytes_;
+        out->push_back(std::move(r));
+        ResetRequest();
+      }
+      http_parser_pause(&parser_, 0);
+    }
   }
 
   void ResetRequest() {
@@ -713,6 +767,14 @@ HttpServer::HttpServer(HttpServerOptions options, const Router* router, App* app
 }
 
 HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+
+std::vector<ParsedRequest> HttpServer::ParseForTesting(std::string_view bytes, bool* ambiguous) {
+  std::vector<ParsedRequest> out;
+  *ambiguous = false;
+  HttpConnection connection(this, shards_[0].get(), tcp::socket(shards_[0]->context));
+  connection.ParseForTesting(bytes, &out, ambiguous);
+  return out;
+}
 
 asio::io_context& HttpServer::context(unsigned i) { return shards_[i]->context; }
 

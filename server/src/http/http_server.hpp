@@ -84,6 +84,15 @@ struct HttpServerOptions {
   std::function<void(const AccessRecord&)> access_log;  // may be empty
 };
 
+/// What the engine made of one request of a byte stream (HttpServer::ParseForTesting).
+struct ParsedRequest {
+  int status = 0;  // 0: parsed and routed; else the engine's own answer (400, 413, 431)
+  std::string method;
+  std::string path;
+  Router::MatchKind kind = Router::MatchKind::kNoPath;
+  std::size_t body_bytes = 0;
+};
+
 class HttpServer {
  public:
   HttpServer(HttpServerOptions options, const Router* router, App* app);
@@ -104,6 +113,14 @@ class HttpServer {
   asio::io_context& context(unsigned i);
 
   std::size_t open_connections() const { return open_connections_.load(); }
+
+  /// Runs `bytes`, as one connection's input, through what a connection does before any
+  /// handler (the strict check, http-parser, routing, body limits) without a socket or a
+  /// thread: the requests in order, the last one the engine's refusal if there is one. No
+  /// handler runs (a streaming route's body is counted, not consumed). `*ambiguous` is set
+  /// when the strict check and the parser disagree on where a request ends (a bug: the
+  /// server refuses such a request). For fuzzing; call on a server that is not started.
+  std::vector<ParsedRequest> ParseForTesting(std::string_view bytes, bool* ambiguous);
   const HttpStats& stats() const { return stats_; }
 
   struct Shard;  // one thread, its io_context, acceptor and connections

@@ -11,7 +11,10 @@
 
 #include <doctest/doctest.h>
 
+#include "http/http_server.hpp"
 #include "http/message.hpp"
+#include "http/request_context.hpp"
+#include "http/router.hpp"
 #include "server/hostile/hostile_table.hpp"
 #include "server/raw_client.hpp"
 #include "server/server_fixture.hpp"
@@ -264,6 +267,35 @@ TEST_SUITE("hostile/http_strict") {
     c.ReadResponses(4, 5s);
     CHECK(c.CountResponses() == 4);
     CHECK_FALSE(c.closed());
+  }
+
+  TEST_CASE("a byte stream parses and routes without a socket, as a connection would") {
+    Router router;
+    router.Get("/health", [](RequestContext&) -> asio::awaitable<Response> { co_return Response(); });
+    router.Post("/items/:id", [](RequestContext&) -> asio::awaitable<Response> { co_return Response(); },
+                10);
+    HttpServer engine(HttpServerOptions{}, &router, nullptr);
+    bool ambiguous = true;
+    auto requests = engine.ParseForTesting(
+        "GET /health HTTP/1.1\r\n\r\nPOST /items/a%20b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+        "GET /nope HTTP/1.1\r\n\r\nDELETE /health HTTP/1.1\r\n\r\n"
+        "POST /items/%ff HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+        "POST /items/x HTTP/1.1\r\nContent-Length: 11\r\n\r\n",
+        &ambiguous);
+    CHECK_FALSE(ambiguous);
+    REQUIRE(requests.size() == 6);
+    CHECK(requests[0].kind == Router::MatchKind::kFound);
+    CHECK(requests[1].path == "/items/a%20b");
+    CHECK(requests[1].body_bytes == 3);
+    CHECK(requests[2].kind == Router::MatchKind::kNoPath);
+    CHECK(requests[3].kind == Router::MatchKind::kNoMethod);
+    CHECK(requests[4].kind == Router::MatchKind::kBadParam);
+    CHECK(requests[5].status == 413);
+    auto smuggled = engine.ParseForTesting(
+        "GET /health HTTP/1.1\r\n\r\nPOST /items/a HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n",
+        &ambiguous);
+    REQUIRE(smuggled.size() == 2);
+    CHECK(smuggled[1].status == 400);
   }
 
   TEST_CASE("426 responses say Upgrade Required, and every status has its RFC 9110 phrase") {
