@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -26,6 +27,8 @@
 #include "server/raw_client.hpp"
 #include "server/server_fixture.hpp"
 #include "store/temp_dir.hpp"
+
+extern char** environ;
 
 namespace agentcore::server::testing {
 namespace {
@@ -47,7 +50,7 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-/// agentcore-server as a child whose RLIMIT_NOFILE (soft and hard) is `nofile`.
+/// agentcore-server as a child process whose RLIMIT_NOFILE (soft and hard) is `nofile`.
 class LimitedServer {
  public:
   LimitedServer(rlim_t nofile, std::vector<std::string> extra) : port_(FreePort()) {
@@ -57,20 +60,19 @@ class LimitedServer {
                                      dir_.File("data"), "--auth-mode", "dev", "--no-access-log",
                                      "--threads", "1", "--blocking-threads", "2"};
     for (std::string& e : extra) args.push_back(std::move(e));
+    // The shell sets the limit (soft and hard) and execs the server: no fork in this
+    // multi-threaded process.
+    std::vector<std::string> shell = {"/bin/sh", "-c",
+                                      "ulimit -n " + std::to_string(nofile) + " && exec \"$0\" \"$@\""};
+    for (std::string& a : args) shell.push_back(std::move(a));
     std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
+    for (std::string& a : shell) argv.push_back(a.data());
     argv.push_back(nullptr);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      // Only async-signal-safe calls between fork and exec.
-      rlimit limit{nofile, nofile};
-      ::setrlimit(RLIMIT_NOFILE, &limit);
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    REQUIRE(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
     for (int i = 0; i < 200; ++i) {
       RawClient c(static_cast<std::uint16_t>(port_));
       if (c.connected() && c.Send(kHealth) &&
