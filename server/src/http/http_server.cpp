@@ -507,8 +507,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     } catch (const std::exception& e) {
       response = CodedError(500, "internal", e.what());
     }
+    // CONNECT, or an Upgrade the handler did not take: http-parser treats what follows as
+    // another protocol, a proxy may too; reading it as more requests would be a guess.
     bool keep_alive = request_.keep_alive && !draining_ && !server_->stopping_.load() &&
-                      response.upgrade == nullptr;
+                      response.upgrade == nullptr && parser_.upgrade == 0;
     Log(response.status, response.body.size());
     if (response.upgrade) {
       if (!out_.empty() && !co_await Flush()) co_return false;

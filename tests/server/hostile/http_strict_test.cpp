@@ -298,6 +298,23 @@ TEST_SUITE("hostile/http_strict") {
     CHECK(smuggled[1].status == 400);
   }
 
+  TEST_CASE("after CONNECT or an Upgrade that was not granted, the connection closes") {
+    ServerFixture server;
+    const std::string requests[] = {
+        "CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+        "GET /health HTTP/1.1\r\n\r\n",
+    };
+    for (const std::string& request : requests) {
+      INFO(request);
+      RawClient c(server.port());
+      REQUIRE(c.Send(request));
+      CHECK(c.WaitClosed(2s));
+      CHECK(c.CountResponses() == 1);
+      CHECK(c.received().find("Connection: close\r\n") != std::string::npos);
+    }
+  }
+
   TEST_CASE("426 responses say Upgrade Required, and every status has its RFC 9110 phrase") {
     ServerFixture server;
     RawClient c(server.port());
