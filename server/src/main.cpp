@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   cli.add_option("--public-url", config.public_url, "URL agents use to reach this server");
   cli.add_option("--threads", config.threads, "io threads (0: one per core)");
   cli.add_option("--blocking-threads", config.blocking_threads, "Threads for blocking store calls");
-  cli.add_option("--max-connections", config.limits.max_connections, "Open connections at most");
+  cli.add_option("--max-connections", config.limits.max_connections,
+                 "Open connections at most (0: from RLIMIT_NOFILE, see docs/deployment.md)");
   cli.add_option("--max-header-bytes", config.limits.max_header_bytes, "Request head limit (431)");
   cli.add_option("--max-body-bytes", config.limits.max_body_bytes, "Default body limit (413)");
   cli.add_option("--subscriber-backlog-bytes", config.subscriber_backlog_bytes,
@@ -103,13 +104,29 @@ int main(int argc, char** argv) {
   cli.add_option("--body-timeout-ms", body_timeout_ms, "Deadline between body pieces (408)");
   cli.add_option("--idle-timeout-ms", idle_timeout_ms, "Keep-alive idle deadline");
   cli.add_option("--shutdown-grace-ms", grace_ms, "In-flight requests get this long at stop");
+  long long request_timeout_ms = config.limits.request_timeout.count();
+  long long stream_rate_window_ms = config.limits.stream_rate_window.count();
+  cli.add_option("--request-timeout-ms", request_timeout_ms,
+                 "Whole-request deadline, head and body, for non-streaming routes (408)");
+  cli.add_option("--stream-min-bytes-per-second", config.limits.stream_min_bytes_per_second,
+                 "Slowest streamed upload accepted, averaged over --stream-rate-window-ms (0: off)");
+  cli.add_option("--stream-rate-window-ms", stream_rate_window_ms,
+                 "Window of the streamed upload rate check");
   CLI11_PARSE(cli, argc, argv);
   config.access_log = !no_access_log;
+  // Descriptors: the soft limit goes up to the hard one, and the connection limit, unless
+  // given, leaves room below it for the store, agents and logs (issue 13 §5).
+  std::uint64_t nofile = agentcore::server::RaiseFileLimit();
+  if (config.limits.max_connections == 0) {
+    config.limits.max_connections = agentcore::server::DefaultMaxConnections(nofile);
+  }
   config.limits.header_timeout = std::chrono::milliseconds(header_timeout_ms);
   config.limits.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   config.limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.shutdown_grace = std::chrono::milliseconds(grace_ms);
   config.auth_failure_window = std::chrono::milliseconds(auth_window_ms);
+  config.limits.request_timeout = std::chrono::milliseconds(request_timeout_ms);
+  config.limits.stream_rate_window = std::chrono::milliseconds(stream_rate_window_ms);
   config.stream_save_interval = std::chrono::milliseconds(stream_save_ms);
   config.heartbeat_staleness = std::chrono::milliseconds(staleness_ms);
   config.activation_timeout = std::chrono::milliseconds(activation_timeout_ms);

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http/http_server.hpp"
 
+#include <fcntl.h>
 #include <http_parser.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <unordered_set>
 
 #include <asio/co_spawn.hpp>
@@ -19,6 +25,7 @@
 #include <asio/write.hpp>
 
 #include "http/request_context.hpp"
+#include "http/strict_request.hpp"
 
 namespace agentcore::server {
 
@@ -29,6 +36,13 @@ struct HttpServer::Shard {
   asio::io_context context{1};
   tcp::acceptor acceptor{context};
   std::unordered_set<class HttpConnection*> connections;
+  /// A descriptor kept open for the moment the process runs out of them: closed, it makes
+  /// room to accept one waiting connection and answer it 503 instead of leaving it (and all
+  /// behind it) in the accept queue. -1 when it could not be opened.
+  int reserve_fd = -1;
+  ~Shard() {
+    if (reserve_fd >= 0) ::close(reserve_fd);
+  }
 };
 
 namespace {
@@ -40,6 +54,8 @@ constexpr std::size_t kFlushAt = 64 * 1024;
 
 /// One client connection. Lives on its shard's thread only.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+  friend class HttpServer;  // ParseForTesting
+
  public:
   HttpConnection(HttpServer* server, HttpServer::Shard* shard, tcp::socket socket)
       : server_(server), shard_(shard), socket_(std::move(socket)), timer_(shard->context) {
@@ -101,6 +117,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       timer_.expires_at(deadline_);
       co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (!socket_.is_open()) break;
+      if (deadline_ <= Clock::now() && RenewRateWindow()) continue;
       if (deadline_ <= Clock::now()) {
         if (phase_ == Phase::kHead || phase_ == Phase::kBody || phase_ == Phase::kHeadDone) {
           // A slow client: tell it why, without waiting on it, then drop it.
@@ -132,7 +149,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     HttpConnection* c = Self(p);
     c->phase_ = Phase::kHead;
     c->head_started_ = Clock::now();
-    c->SetDeadline(c->head_started_ + c->server_->options_.limits.header_timeout);
+    const HttpLimits& limits = c->server_->options_.limits;
+    c->SetDeadline(c->head_started_ + std::min(limits.header_timeout, limits.request_timeout));
     return 0;
   }
   static int OnUrl(http_parser* p, const char* at, std::size_t n) {
@@ -179,6 +197,15 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     return 0;
   }
+  // A chunk larger than what the route may still take is refused from its size line.
+  static int OnChunkHeader(http_parser* p) {
+    HttpConnection* c = Self(p);
+    if (p->content_length > c->body_limit_ - std::min(c->body_bytes_, c->body_limit_)) {
+      c->error_status_ = 413;
+      return 1;
+    }
+    return 0;
+  }
   static int OnMessageComplete(http_parser* p) {
     HttpConnection* c = Self(p);
     c->phase_ = Phase::kComplete;
@@ -196,6 +223,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       s.on_header_value = &OnHeaderValue;
       s.on_headers_complete = &OnHeadersComplete;
       s.on_body = &OnBody;
+      s.on_chunk_header = &OnChunkHeader;
       s.on_message_complete = &OnMessageComplete;
       return s;
     }();
@@ -223,8 +251,22 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   asio::awaitable<void> Serve() {
     for (;;) {
       if (in_pos_ < in_.size()) {
+        // The strict check sees every byte of a request before the parser does, and stops
+        // at its end: the parser is never given bytes the check has not passed.
+        if (!strict_.done() && checked_ < in_.size()) {
+          StrictRequestCheck::Step step =
+              strict_.Feed(std::string_view(in_).substr(checked_));
+          checked_ += step.consumed;
+          if (!step.error.empty()) {
+            strict_error_ = step.error;
+            co_await FailRequest();
+            co_return;
+          }
+        }
+      }
+      if (in_pos_ < checked_) {
         std::size_t n = http_parser_execute(&parser_, &Settings(), in_.data() + in_pos_,
-                                            in_.size() - in_pos_);
+                                            checked_ - in_pos_);
         in_pos_ += n;
         http_errno err = HTTP_PARSER_ERRNO(&parser_);
         if (err != HPE_OK && err != HPE_PAUSED) {
@@ -255,6 +297,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
           }
         }
       }
+      if (strict_.done()) {
+        // The check saw the request end but the parser did not: never guess which is right.
+        strict_error_ = "ambiguous request framing";
+        co_await FailRequest();
+        co_return;
+      }
       // Everything buffered is parsed: send what is pending, then read more.
       if (!out_.empty()) {
         if (!co_await Flush()) co_return;
@@ -263,6 +311,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (in_pos_ == in_.size()) {
         std::string().swap(in_);  // idle connections hold no buffer
         in_pos_ = 0;
+        checked_ = 0;
       }
       if (!co_await ReadSome()) {
         if (phase_ != Phase::kIdle && phase_ != Phase::kHandling && !timed_out()) {
@@ -279,7 +328,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     if (phase_ == Phase::kIdle) {
       SetDeadline(Clock::now() + server_->options_.limits.idle_timeout);
     } else if (phase_ == Phase::kBody) {
-      SetDeadline(Clock::now() + server_->options_.limits.body_timeout);
+      piece_deadline_ = Clock::now() + server_->options_.limits.body_timeout;
+      SetDeadline(BodyDeadline());
     }
     for (;;) {
       asio::error_code ec;
@@ -289,8 +339,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (in_pos_ > 0 && in_pos_ == in_.size()) {
         in_.clear();
         in_pos_ = 0;
+        checked_ = 0;
       } else if (in_pos_ > kReadChunk) {
         in_.erase(0, in_pos_);
+        checked_ -= in_pos_;
         in_pos_ = 0;
       }
       std::size_t old = in_.size();
@@ -323,6 +375,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       r = CodedError(431, "headers_too_large", "request head exceeds the server's limit");
     } else if (status == 413) {
       r = CodedError(413, "body_too_large", "request body exceeds this route's limit");
+    } else if (!strict_error_.empty()) {
+      r = CodedError(400, "bad_request", strict_error_);
     } else {
       r = CodedError(400, "bad_request",
                      http_errno_description(HTTP_PARSER_ERRNO(&parser_)));
@@ -348,23 +402,33 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     request_.remote_address = remote_;
   }
 
-  /// The head is complete: find the route, check the body limit, start a streaming body.
-  /// Returns false when the connection must close.
-  asio::awaitable<bool> BeginBody() {
+  /// The head is complete: the route and the body limit. False when the declared body is
+  /// over the limit (error_status_ 413).
+  bool RouteHead() {
     ParseTarget();
     context_.emplace(&request_, server_->app_, socket_.get_executor());
     match_ = server_->router_->Find(request_.method, request_.path, &context_->params());
-    const HttpLimits& limits = server_->options_.limits;
-    body_limit_ = limits.max_body_bytes;
+    body_limit_ = server_->options_.limits.max_body_bytes;
     if (match_.route != nullptr && match_.route->max_body_bytes != 0) {
       body_limit_ = match_.route->max_body_bytes;
     }
     bool has_length = (parser_.flags & F_CONTENTLENGTH) != 0;
     if (has_length && parser_.content_length > body_limit_) {
       error_status_ = 413;
+      return false;
+    }
+    return true;
+  }
+
+  /// The head is complete: find the route, check the body limit, start a streaming body.
+  /// Returns false when the connection must close.
+  asio::awaitable<bool> BeginBody() {
+    if (!RouteHead()) {
       co_await FailRequest();
       co_return false;
     }
+    const HttpLimits& limits = server_->options_.limits;
+    bool has_length = (parser_.flags & F_CONTENTLENGTH) != 0;
     bool expects_body = (parser_.flags & F_CHUNKED) != 0 || (has_length && parser_.content_length > 0);
     if (match_.route != nullptr && match_.route->streaming) {
       std::variant<Response, std::unique_ptr<BodyConsumer>> started;
@@ -382,6 +446,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
         co_return false;
       }
       consumer_ = std::move(std::get<std::unique_ptr<BodyConsumer>>(started));
+      streaming_body_ = true;
     }
     if (expects_body) {
       if (auto expect = request_.Find("Expect"); expect && EqualsIgnoreCase(*expect, "100-continue")) {
@@ -389,7 +454,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
         if (!co_await Flush()) co_return false;
       }
       phase_ = Phase::kBody;
-      SetDeadline(Clock::now() + limits.body_timeout);
+      rate_mark_bytes_ = body_bytes_;
+      rate_check_at_ = Clock::now() + limits.stream_rate_window;
+      piece_deadline_ = Clock::now() + limits.body_timeout;
+      SetDeadline(BodyDeadline());
     }
     co_return true;
   }
@@ -426,6 +494,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
         response = co_await consumer->OnEnd();
       } else if (match_.kind == Router::MatchKind::kFound) {
         response = co_await match_.route->handler(*context_);
+      } else if (match_.kind == Router::MatchKind::kBadParam) {
+        response = CodedError(400, "bad_request",
+                              "a path parameter of " + request_.path + " is not UTF-8");
       } else if (match_.kind == Router::MatchKind::kNoMethod) {
         response = CodedError(405, "method_not_allowed",
                               request_.method + " is not allowed on " + request_.path);
@@ -436,8 +507,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     } catch (const std::exception& e) {
       response = CodedError(500, "internal", e.what());
     }
+    // CONNECT, or an Upgrade the handler did not take: http-parser treats what follows as
+    // another protocol, a proxy may too; reading it as more requests would be a guess.
     bool keep_alive = request_.keep_alive && !draining_ && !server_->stopping_.load() &&
-                      response.upgrade == nullptr;
+                      response.upgrade == nullptr && parser_.upgrade == 0;
     Log(response.status, response.body.size());
     if (response.upgrade) {
       if (!out_.empty() && !co_await Flush()) co_return false;
@@ -465,6 +538,48 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     co_return true;
   }
 
+  /// HttpServer::ParseForTesting: Serve's parsing steps over a buffer, with no socket and no
+  /// handler.
+  void ParseForTesting(std::string_view bytes, std::vector<ParsedRequest>* out, bool* ambiguous) {
+    in_.assign(bytes);
+    auto refuse = [&](int status) {
+      ParsedRequest r;
+      r.status = status;
+      out->push_back(std::move(r));
+    };
+    for (;;) {
+      if (!strict_.done() && checked_ < in_.size()) {
+        StrictRequestCheck::Step step = strict_.Feed(std::string_view(in_).substr(checked_));
+        checked_ += step.consumed;
+        if (!step.error.empty()) return refuse(400);
+      }
+      if (in_pos_ >= checked_) {
+        if (strict_.done()) *ambiguous = true;
+        return;
+      }
+      std::size_t n = http_parser_execute(&parser_, &Settings(), in_.data() + in_pos_,
+                                          checked_ - in_pos_);
+      in_pos_ += n;
+      http_errno err = HTTP_PARSER_ERRNO(&parser_);
+      if (err != HPE_OK && err != HPE_PAUSED) return refuse(error_status_ != 0 ? error_status_ : 400);
+      pieces_.clear();
+      if (err != HPE_PAUSED) continue;
+      if (phase_ == Phase::kHeadDone) {
+        if (!RouteHead()) return refuse(error_status_);
+        phase_ = Phase::kBody;
+      } else if (phase_ == Phase::kComplete) {
+        ParsedRequest r;
+        r.method = request_.method;
+        r.path = request_.path;
+        r.kind = match_.kind;
+        r.body_bytes = body_bytes_;
+        out->push_back(std::move(r));
+        ResetRequest();
+      }
+      http_parser_pause(&parser_, 0);
+    }
+  }
+
   void ResetRequest() {
     request_ = Request();
     context_.reset();
@@ -474,6 +589,40 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     body_bytes_ = 0;
     error_status_ = 0;
     phase_ = Phase::kIdle;
+    streaming_body_ = false;
+    strict_.Reset();
+  }
+
+  /// When the body being received is late: the next piece within body_timeout, the whole
+  /// request within request_timeout, or for a streamed upload the next rate check.
+  Clock::time_point BodyDeadline() const {
+    const HttpLimits& limits = server_->options_.limits;
+    Clock::time_point t = Clock::now() + limits.body_timeout;
+    if (streaming_body_) {
+      if (limits.stream_min_bytes_per_second > 0) t = std::min(t, rate_check_at_);
+    } else {
+      t = std::min(t, head_started_ + limits.request_timeout);
+    }
+    return t;
+  }
+
+  /// The watchdog fired during a streamed upload at its rate check: true (and the next window
+  /// starts) when the upload delivered its minimum in the window that ended and no other
+  /// deadline passed.
+  bool RenewRateWindow() {
+    const HttpLimits& limits = server_->options_.limits;
+    if (phase_ != Phase::kBody || !streaming_body_ || limits.stream_min_bytes_per_second == 0) {
+      return false;
+    }
+    Clock::time_point now = Clock::now();
+    if (now < rate_check_at_ || now >= piece_deadline_) return false;
+    auto window_ms = static_cast<std::uint64_t>(limits.stream_rate_window.count());
+    std::uint64_t wanted = limits.stream_min_bytes_per_second * window_ms / 1000;
+    if (body_bytes_ - rate_mark_bytes_ < wanted) return false;
+    rate_mark_bytes_ = body_bytes_;
+    rate_check_at_ = now + limits.stream_rate_window;
+    deadline_ = std::min(piece_deadline_, rate_check_at_);
+    return true;
   }
 
   void Log(int status, std::size_t response_bytes) {
@@ -529,9 +678,54 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   bool draining_ = false;
   bool close_after_flush_ = false;
   std::string remote_;
+  // Strict framing (strict_request.hpp): bytes of in_ before checked_ passed the check.
+  StrictRequestCheck strict_;
+  std::size_t checked_ = 0;
+  std::string_view strict_error_;
+  // Deadlines of the body: the next piece, and a streamed upload's rate windows.
+  bool streaming_body_ = false;
+  Clock::time_point piece_deadline_ = Clock::time_point::max();
+  Clock::time_point rate_check_at_ = Clock::time_point::max();
+  std::size_t rate_mark_bytes_ = 0;
 };
 
 namespace {
+
+const std::string& TooManyConnections() {
+  static const std::string bytes = [] {
+    std::string out;
+    AppendResponse(CodedError(503, "too_many_connections", "connection limit reached"), false,
+                   &out);
+    return out;
+  }();
+  return bytes;
+}
+
+int OpenReserve() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+/// The process is out of descriptors: spends the shard's reserve descriptor to accept each
+/// waiting connection, answer it 503 and close it, so none waits in the queue for a
+/// descriptor to come free. False when there is no reserve to spend.
+bool RefuseWaiting(HttpServer::Shard* shard, HttpStats* stats) {
+  if (shard->reserve_fd < 0) shard->reserve_fd = OpenReserve();
+  if (shard->reserve_fd < 0) return false;
+  int listener = shard->acceptor.native_handle();
+  for (;;) {
+    ::close(shard->reserve_fd);
+    shard->reserve_fd = -1;
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      stats->connections_refused.fetch_add(1, std::memory_order_relaxed);
+      const std::string& out = TooManyConnections();
+      ssize_t sent = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+      (void)sent;
+      ::close(fd);
+    }
+    shard->reserve_fd = OpenReserve();
+    if (fd < 0 || shard->reserve_fd < 0) break;  // queue empty (EAGAIN), or reserve lost
+  }
+  return shard->reserve_fd >= 0;
+}
 
 // Coroutine parameters are pointers and numbers only: GCC 12 miscompiles a class-type argument
 // passed as a temporary to a coroutine's by-value parameter (docs/threading.md).
@@ -546,18 +740,18 @@ asio::awaitable<void> AcceptLoop(HttpServer* server, HttpServer::Shard* shard,
     if (stopping->load() || !shard->acceptor.is_open()) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
-      // Out of file descriptors or similar: back off instead of spinning.
+      if ((ec == asio::error::no_descriptors || ec.value() == ENFILE) && RefuseWaiting(shard, stats)) {
+        continue;  // the queue is empty again; wait for the next connection
+      }
+      // Out of memory or similar: back off instead of spinning.
       asio::steady_timer pause(shard->context, std::chrono::milliseconds(50));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
     if (open_connections->load() >= max_connections) {
       stats->connections_refused.fetch_add(1, std::memory_order_relaxed);
-      std::string out;
-      AppendResponse(CodedError(503, "too_many_connections", "connection limit reached"), false,
-                     &out);
       socket.non_blocking(true, ec);
-      socket.send(asio::buffer(out), 0, ec);
+      socket.send(asio::buffer(TooManyConnections()), 0, ec);
       socket.close(ec);
       continue;
     }
@@ -575,6 +769,14 @@ HttpServer::HttpServer(HttpServerOptions options, const Router* router, App* app
 }
 
 HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(0)); }
+
+std::vector<ParsedRequest> HttpServer::ParseForTesting(std::string_view bytes, bool* ambiguous) {
+  std::vector<ParsedRequest> out;
+  *ambiguous = false;
+  HttpConnection connection(this, shards_[0].get(), tcp::socket(shards_[0]->context));
+  connection.ParseForTesting(bytes, &out, ambiguous);
+  return out;
+}
 
 asio::io_context& HttpServer::context(unsigned i) { return shards_[i]->context; }
 
@@ -600,8 +802,11 @@ Status HttpServer::Start() {
     port = shard->acceptor.local_endpoint().port();  // the other shards share the port
   }
   port_ = port;
+  if (options_.limits.max_connections == 0) options_.limits.max_connections = DefaultMaxConnections();
   for (auto& shard : shards_) {
     Shard* s = shard.get();
+    s->acceptor.non_blocking(true, ec);  // RefuseWaiting's accept4 must never block
+    s->reserve_fd = OpenReserve();
     asio::co_spawn(s->context,
                    AcceptLoop(this, s, &stopping_, options_.limits.max_connections,
                               &open_connections_, &stats_),
@@ -649,6 +854,39 @@ void HttpServer::Stop(std::chrono::milliseconds deadline) {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+}
+
+}  // namespace agentcore::server
+
+namespace agentcore::server {
+
+std::size_t DefaultMaxConnections(std::uint64_t nofile) {
+  constexpr std::uint64_t kKept = 64;  // store, logs, agents' pipes, epoll and eventfds
+  constexpr std::uint64_t kMinimum = 8;
+  std::uint64_t headroom = kKept + nofile / 8;
+  if (nofile <= headroom + kMinimum) return kMinimum;
+  std::uint64_t n = nofile - headroom;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(n, std::numeric_limits<std::size_t>::max()));
+}
+
+std::size_t DefaultMaxConnections() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return DefaultMaxConnections(1 << 20);
+  }
+  return DefaultMaxConnections(static_cast<std::uint64_t>(limit.rlim_cur));
+}
+
+std::uint64_t RaiseFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? std::uint64_t{1} << 20
+                                         : static_cast<std::uint64_t>(limit.rlim_cur);
 }
 
 }  // namespace agentcore::server

@@ -33,8 +33,27 @@ struct HttpLimits {
   std::chrono::milliseconds body_timeout{30'000};    // between two pieces of a body
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
   std::chrono::milliseconds write_timeout{30'000};
-  std::size_t max_connections = 20'000;
+  /// From the first byte of a request to the end of its body, whatever the pace of the
+  /// pieces (a body trickled a byte at a time ends here). Not for streaming routes: those
+  /// must keep up `stream_min_bytes_per_second` instead.
+  std::chrono::milliseconds request_timeout{60'000};
+  /// A streamed upload (a route with a BodyConsumer) must deliver at least this many body
+  /// bytes per second, averaged over each `stream_rate_window`; 0 turns the check off.
+  std::size_t stream_min_bytes_per_second = 1024;
+  std::chrono::milliseconds stream_rate_window{30'000};
+  /// Open connections at most; past it a connection gets a 503 and is closed. 0: derived
+  /// from RLIMIT_NOFILE at Start (DefaultMaxConnections).
+  std::size_t max_connections = 0;
 };
+
+/// The connection limit a file-descriptor limit of `nofile` leaves room for: the store,
+/// agents' pipes and logs keep 64 descriptors plus an eighth of the limit (at least 8).
+std::size_t DefaultMaxConnections(std::uint64_t nofile);
+/// DefaultMaxConnections of the process's current soft RLIMIT_NOFILE.
+std::size_t DefaultMaxConnections();
+/// Raises the soft RLIMIT_NOFILE of the process to its hard limit (agentcore-server does it
+/// at start); returns the soft limit in force afterwards.
+std::uint64_t RaiseFileLimit();
 
 /// One line per request for the access log (written by the server's owner).
 struct AccessRecord {
@@ -65,6 +84,15 @@ struct HttpServerOptions {
   std::function<void(const AccessRecord&)> access_log;  // may be empty
 };
 
+/// What the engine made of one request of a byte stream (HttpServer::ParseForTesting).
+struct ParsedRequest {
+  int status = 0;  // 0: parsed and routed; else the engine's own answer (400, 413, 431)
+  std::string method;
+  std::string path;
+  Router::MatchKind kind = Router::MatchKind::kNoPath;
+  std::size_t body_bytes = 0;
+};
+
 class HttpServer {
  public:
   HttpServer(HttpServerOptions options, const Router* router, App* app);
@@ -85,6 +113,14 @@ class HttpServer {
   asio::io_context& context(unsigned i);
 
   std::size_t open_connections() const { return open_connections_.load(); }
+
+  /// Runs `bytes`, as one connection's input, through what a connection does before any
+  /// handler (the strict check, http-parser, routing, body limits) without a socket or a
+  /// thread: the requests in order, the last one the engine's refusal if there is one. No
+  /// handler runs (a streaming route's body is counted, not consumed). `*ambiguous` is set
+  /// when the strict check and the parser disagree on where a request ends (a bug: the
+  /// server refuses such a request). For fuzzing; call on a server that is not started.
+  std::vector<ParsedRequest> ParseForTesting(std::string_view bytes, bool* ambiguous);
   const HttpStats& stats() const { return stats_; }
 
   struct Shard;  // one thread, its io_context, acceptor and connections

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http/router.hpp"
 
+#include "ws/websocket_codec.hpp"  // IsValidUtf8
+
 namespace agentcore::server {
 namespace {
 
@@ -69,6 +71,10 @@ Router::Match Router::Find(std::string_view method, std::string_view path,
     const std::string& seg = best->segments[i];
     if (seg.empty() || seg[0] != ':') continue;
     std::optional<std::string> decoded = UrlDecode(parts[i]);
+    if (decoded && !IsValidUtf8(*decoded)) {
+      params->Clear();
+      return {MatchKind::kBadParam, nullptr};
+    }
     params->Add(std::string_view(seg).substr(1), decoded ? std::move(*decoded) : std::string(parts[i]));
   }
   return {MatchKind::kFound, &best->route};

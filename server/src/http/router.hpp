@@ -84,7 +84,9 @@ class Router {
     for (Compiled& c : routes_) wrap(c.route);
   }
 
-  enum class MatchKind { kFound, kNoPath, kNoMethod };
+  /// kBadParam: the route matched but a parameter decodes to bytes that are not UTF-8 (no
+  /// id can be such bytes; answered 400 before any handler sees them).
+  enum class MatchKind { kFound, kNoPath, kNoMethod, kBadParam };
   struct Match {
     MatchKind kind = MatchKind::kNoPath;
     const Route* route = nullptr;

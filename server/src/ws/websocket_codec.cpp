@@ -328,9 +328,103 @@ void WebSocketDecoder::ReleaseContextIfIdle() {
   fed_bytes_ = consumed_bytes_ = 0;
 }
 
+std::optional<WebSocketError> WebSocketDecoder::CheckScannedHeader() {
+  const std::uint8_t* h = scan_header_;
+  const bool fin = (h[0] & 0x80) != 0;
+  const std::uint8_t rsv = (h[0] >> 4) & 0x7;
+  const std::uint8_t opcode = h[0] & 0xF;
+  const bool masked = (h[1] & 0x80) != 0;
+  const std::uint8_t length7 = h[1] & 0x7F;
+  std::uint64_t length = length7;
+  if (length7 == 126) {
+    length = (std::uint64_t{h[2]} << 8) | h[3];
+    if (length < 126) return WebSocketError{kCloseProtocolError, "malformed frame header"};
+  } else if (length7 == 127) {
+    length = 0;
+    for (int i = 2; i < 10; ++i) length = (length << 8) | h[i];
+    if ((length >> 63) != 0 || length < 65536) {
+      return WebSocketError{kCloseProtocolError, "malformed frame header"};
+    }
+  }
+  // The same rules, in the same order, as StartFrame (which sees the frame later).
+  if (rsv != 0) return WebSocketError{kCloseProtocolError, "reserved bits set"};
+  if (require_mask_ && !masked) {
+    return WebSocketError{kCloseProtocolError, "client frames must be masked"};
+  }
+  switch (opcode) {
+    case static_cast<std::uint8_t>(WebSocketOpcode::kContinuation):
+      if (!scan_in_message_) {
+        return WebSocketError{kCloseProtocolError, "continuation without a message"};
+      }
+      break;
+    case static_cast<std::uint8_t>(WebSocketOpcode::kText):
+    case static_cast<std::uint8_t>(WebSocketOpcode::kBinary):
+      if (scan_in_message_) {
+        return WebSocketError{kCloseProtocolError, "new message inside a fragmented one"};
+      }
+      scan_message_bytes_ = 0;
+      break;
+    case static_cast<std::uint8_t>(WebSocketOpcode::kClose):
+    case static_cast<std::uint8_t>(WebSocketOpcode::kPing):
+    case static_cast<std::uint8_t>(WebSocketOpcode::kPong):
+      if (!fin || length > 125) return WebSocketError{kCloseProtocolError, "malformed frame header"};
+      break;
+    default:
+      return WebSocketError{kCloseProtocolError, "unknown opcode"};
+  }
+  if (opcode < 0x8) {
+    if (length > max_message_bytes_ || scan_message_bytes_ > max_message_bytes_ - length) {
+      return WebSocketError{kCloseMessageTooBig, "message too big"};
+    }
+    scan_message_bytes_ += length;
+    scan_in_message_ = !fin;
+  }
+  scan_skip_ = length;
+  return std::nullopt;
+}
+
+std::optional<WebSocketDecoder::ScanError> WebSocketDecoder::ScanHeaders(std::string_view bytes) {
+  std::size_t i = 0;
+  std::size_t header_start = 0;  // a header begun in an earlier piece starts "at 0" here
+  while (i < bytes.size()) {
+    if (scan_skip_ > 0) {
+      std::uint64_t take = std::min<std::uint64_t>(scan_skip_, bytes.size() - i);
+      scan_skip_ -= take;
+      i += static_cast<std::size_t>(take);
+      continue;
+    }
+    if (scan_have_ == 0) header_start = i;
+    scan_header_[scan_have_++] = static_cast<std::uint8_t>(bytes[i++]);
+    if (scan_have_ == 2) {
+      std::uint8_t length7 = scan_header_[1] & 0x7F;
+      scan_need_ = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) +
+                   ((scan_header_[1] & 0x80) != 0 ? 4 : 0);
+    }
+    if (scan_have_ >= 2 && scan_have_ == scan_need_) {
+      scan_have_ = 0;
+      scan_need_ = 2;
+      if (auto error = CheckScannedHeader()) return ScanError{header_start, *error};
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<WebSocketError> WebSocketDecoder::Feed(std::string_view bytes,
                                                      std::vector<WebSocketEvent>* events) {
   if (finished_ || bytes.empty()) return std::nullopt;
+  // Headers first: a bad one ends the stream where it begins, after the frames before it.
+  std::optional<ScanError> scanned = ScanHeaders(bytes);
+  std::string_view good = scanned ? bytes.substr(0, scanned->at) : bytes;
+  if (!good.empty()) {
+    if (auto error = FeedFrames(good, events)) return error;
+    if (finished_) return std::nullopt;  // a close frame came first
+  }
+  if (scanned) return Fail(scanned->error.code, scanned->error.reason);
+  return std::nullopt;
+}
+
+std::optional<WebSocketError> WebSocketDecoder::FeedFrames(std::string_view bytes,
+                                                           std::vector<WebSocketEvent>* events) {
   if (context_ == nullptr) {
     auto context = std::make_unique<Context>();
     wslay_frame_callbacks callbacks{};

@@ -79,8 +79,11 @@ struct WebSocketError {
 ///    new data frame inside a fragmented message, a non-minimal length, a close frame with a
 ///    1-byte body or a code that may not be sent;
 ///  * 1007: a text message or close reason that is not UTF-8;
-///  * 1009: a message larger than `max_message_bytes` (seen from the frame header, before the
-///    payload is read).
+///  * 1009: a message larger than `max_message_bytes`, seen from the frame header alone: no
+///    payload byte of such a frame is waited for or read.
+/// Frame headers are checked as soon as their last byte arrives (a scan that runs ahead of
+/// wslay, which reports a header only with its first payload byte); frames before a bad
+/// header are still decoded first, so errors come in the order of the stream.
 /// After an error or a close frame the decoder ignores further input.
 ///
 /// Memory: wslay's frame context (about 4 KiB) exists only while bytes of a frame are in
@@ -107,7 +110,16 @@ class WebSocketDecoder {
  private:
   struct Context;  // the wslay frame context and its callbacks' state
 
+  struct ScanError {
+    std::size_t at = 0;  // where, in the bytes scanned, the bad frame's header began
+    WebSocketError error;
+  };
+
   std::optional<WebSocketError> Fail(std::uint16_t code, std::string_view reason);
+  std::optional<WebSocketError> FeedFrames(std::string_view bytes,
+                                           std::vector<WebSocketEvent>* events);
+  std::optional<ScanError> ScanHeaders(std::string_view bytes);
+  std::optional<WebSocketError> CheckScannedHeader();
   std::optional<WebSocketError> StartFrame(std::uint8_t opcode, bool fin, std::uint8_t rsv,
                                            bool masked, std::uint64_t payload_length);
   std::optional<WebSocketError> FinishFrame(std::vector<WebSocketEvent>* events);
@@ -136,6 +148,14 @@ class WebSocketDecoder {
   std::string message_;
 
   bool finished_ = false;
+
+  // The header scan (ScanHeaders): the header being read, then the payload bytes to skip.
+  std::uint8_t scan_header_[14] = {};
+  std::size_t scan_have_ = 0;
+  std::size_t scan_need_ = 2;
+  std::uint64_t scan_skip_ = 0;
+  bool scan_in_message_ = false;
+  std::uint64_t scan_message_bytes_ = 0;
 };
 
 }  // namespace agentcore::server
