@@ -2,10 +2,8 @@
 #include "handlers/handler_support.hpp"
 
 #include <cassert>
-#include <cstdio>
 #include <utility>
 
-#include <agentcore/json_writer.hpp>
 
 namespace agentcore::server {
 namespace {
@@ -54,18 +52,6 @@ asio::awaitable<Result<Principal>> AuthenticateCaller(RequestContext& ctx) {
     co_return co_await app.Offload(std::move(authenticate));
   }
   co_return app.Authenticate(request);
-}
-
-void LogError(std::string_view what, const Status& status) {
-  std::string line;
-  JsonWriter(&line)
-      .BeginObject()
-      .Field("level", "error")
-      .Field("what", what)
-      .Field("status", status.ToString())
-      .EndObject();
-  line.push_back('\n');
-  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 }  // namespace agentcore::server

@@ -33,6 +33,7 @@
 #include <agentcore/store/records.hpp>
 
 #include "app.hpp"
+#include "error_log.hpp"
 #include "http/message.hpp"
 #include "http/request_context.hpp"
 #include "http/router.hpp"
@@ -71,10 +72,5 @@ Status StoreError(const Status& store_status);
 /// through here (RespondWith included), so each one leaves its cause in the log.
 /// REQUIRES: answer.status >= 500.
 Response ServerError(std::string_view what, const Status& cause, Response answer);
-
-// --- Small utilities
-
-/// Writes one JSON line to stderr: {"level":"error","what":...,"status":...}.
-void LogError(std::string_view what, const Status& status);
 
 }  // namespace agentcore::server

@@ -24,6 +24,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "error_log.hpp"
 #include "http/request_context.hpp"
 #include "http/strict_request.hpp"
 
@@ -49,6 +50,13 @@ namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kFlushAt = 64 * 1024;
+
+/// A handler threw (they return Status; this is a bug): the cause goes to the log, the client
+/// gets a fixed 500 without the exception's text.
+Response UncaughtException(const std::exception& e) {
+  LogError("uncaught exception in a handler", Status(ErrorCode::kInternal, e.what()));
+  return CodedError(500, "internal", "internal server error");
+}
 
 }  // namespace
 
@@ -435,7 +443,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       try {
         started = co_await match_.route->streaming(*context_);
       } catch (const std::exception& e) {
-        started = CodedError(500, "internal", e.what());
+        started = UncaughtException(e);
       }
       if (auto* early = std::get_if<Response>(&started)) {
         // Refused before the body: answer, and close since the body was not read.
@@ -469,7 +477,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     try {
       r = co_await consumer->OnEnd();
     } catch (const std::exception& e) {
-      r = CodedError(500, "internal", e.what());
+      r = UncaughtException(e);
     }
     Log(r.status, r.body.size());
     AppendResponse(r, false, &out_);
@@ -505,7 +513,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
                                                     request_.path);
       }
     } catch (const std::exception& e) {
-      response = CodedError(500, "internal", e.what());
+      response = UncaughtException(e);
     }
     // CONNECT, or an Upgrade the handler did not take: http-parser treats what follows as
     // another protocol, a proxy may too; reading it as more requests would be a guess.
