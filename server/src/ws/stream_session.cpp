@@ -218,6 +218,8 @@ void StreamSession::ArmWriteDeadline() {
       return;
     }
     if (SteadyClock::now() - self->last_progress_ >= self->write_timeout_) {
+      // A final frame queued now (a WebSocket close) gets a deadline of its own.
+      self->last_progress_ = SteadyClock::now();
       self->OnWriteTimeout();
     } else {
       self->ArmWriteDeadline();
