@@ -28,6 +28,9 @@ constexpr auto kNoDeadline = std::chrono::hours(24 * 365);
 // Messages replayed while open whose final set frame is still expected (a channel has a few
 // open at a time: one per agent streaming).
 constexpr std::size_t kMaxReplayedOpen = 256;
+// SO_SNDBUF of a streaming connection: a quarter of the budget, within these bounds.
+constexpr std::size_t kMinSendBuffer = 64 * 1024;
+constexpr std::size_t kMaxSendBuffer = 1024 * 1024;
 
 bool WouldBlock(const std::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
@@ -66,6 +69,12 @@ void StreamSession::Attach(asio::ip::tcp::socket& socket) {
   context_ = &static_cast<asio::io_context&>(socket.get_executor().context());
   std::error_code ec;
   socket.non_blocking(true, ec);
+  // The kernel's send buffer is memory a client pins too, and Linux grows it to several MiB
+  // for a reader that does not read; a fixed size keeps it near the budget (Linux doubles the
+  // value set) and keeps a stuck reply from running far ahead of the client.
+  const std::size_t send_buffer =
+      std::clamp<std::size_t>(backlog_limit_ / 4, kMinSendBuffer, kMaxSendBuffer);
+  socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(send_buffer)), ec);
 }
 
 void StreamSession::Detach() {
