@@ -14,8 +14,9 @@
 ///
 /// A `: heartbeat` comment goes out every `sse_heartbeat` while nothing else is queued. Memory
 /// is bounded as for WebSocket ones (stream_session.hpp: one budget, catch-up from the store
-/// for a reader that falls behind, the connection ends after the write deadline). The response is delimited by closing the connection (no length, not chunked), so
-/// frames are written exactly as the broadcaster encoded them, shared by every subscriber.
+/// for a reader that falls behind, the connection ends after the write deadline). The response
+/// is delimited by closing the connection (no length, not chunked), so frames are written
+/// exactly as the broadcaster encoded them, shared by every subscriber.
 ///
 /// Owned by the HTTP engine (shared_ptr) and by its own pending handlers; lives on the
 /// connection's io thread.

@@ -49,11 +49,11 @@ std::size_t NextPageLimit(std::size_t count, std::size_t bytes, std::size_t limi
 
 std::atomic<std::size_t> StreamSession::peak_budget_bytes_{0};
 
-std::size_t StreamSession::PeakBudgetBytes() {
+std::size_t StreamSession::PeakBudgetBytesForTesting() {
   return peak_budget_bytes_.load(std::memory_order_relaxed);
 }
 
-void StreamSession::ResetPeakBudgetBytes() {
+void StreamSession::ResetPeakBudgetBytesForTesting() {
   peak_budget_bytes_.store(0, std::memory_order_relaxed);
 }
 

@@ -91,8 +91,8 @@ class StreamSession : public Upgrade,
   void Deliver(const std::shared_ptr<const OutFrame>& frame) final;
 
   /// Test hook: the most bytes any session had queued plus held since the last reset.
-  static std::size_t PeakBudgetBytes();
-  static void ResetPeakBudgetBytes();
+  static std::size_t PeakBudgetBytesForTesting();
+  static void ResetPeakBudgetBytesForTesting();
 
  protected:
   enum class LiveMode : std::uint8_t { kLive, kHolding, kCatchUp };

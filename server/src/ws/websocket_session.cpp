@@ -23,8 +23,8 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::size_t kDefaultSyncLimit = 25;  // spec cast §4.10 step 4
-constexpr auto kCloseLinger = 2s;               // our close frame, then the client's answer
-constexpr auto kStopLinger = 1s;                // server shutdown: a shorter goodbye
+constexpr auto kCloseLinger = 2s;              // our close frame, then the client's answer
+constexpr auto kStopLinger = 1s;               // server shutdown: a shorter goodbye
 // Room before a reply page for its frame header (at most 10 bytes, RFC 6455 §5.2).
 constexpr std::size_t kHeadroom = 10;
 

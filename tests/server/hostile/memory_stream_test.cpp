@@ -151,10 +151,11 @@ constexpr std::size_t kPageSlack = server::kPageBytes + 128 * 1024;  // one page
 
 TEST_SUITE("HostileMemory") {
   TEST_CASE("a sync reply larger than the budget is one fragmented message, byte-identical") {
-    StreamTestServer server([](server::ServerConfig& c) { c.subscriber_backlog_bytes = kSmallBudget; });
+    StreamTestServer server(
+        [](server::ServerConfig& c) { c.subscriber_backlog_bytes = kSmallBudget; });
     std::string channel = server.NewChannel("big-sync");
     std::vector<Message> stored = StoreMany(server, channel, 200, 3000);  // about 640 KB
-    server::StreamSession::ResetPeakBudgetBytes();
+    server::StreamSession::ResetPeakBudgetBytesForTesting();
 
     struct Row {
       std::string extra;
@@ -208,11 +209,12 @@ TEST_SUITE("HostileMemory") {
       CHECK(*reply == payload.substr(0, payload.rfind('\n')) + reply->substr(reply->rfind('\n')));
       CheckReply(*reply, row.window, row.has_more);
     }
-    CHECK(server::StreamSession::PeakBudgetBytes() <= kSmallBudget + kPageSlack);
+    CHECK(server::StreamSession::PeakBudgetBytesForTesting() <= kSmallBudget + kPageSlack);
   }
 
   TEST_CASE("live frames published during a streamed sync reply follow it, none inside it") {
-    StreamTestServer server([](server::ServerConfig& c) { c.subscriber_backlog_bytes = kSmallBudget; });
+    StreamTestServer server(
+        [](server::ServerConfig& c) { c.subscriber_backlog_bytes = kSmallBudget; });
     std::string channel = server.NewChannel("sync-and-live");
     std::vector<Message> stored = StoreMany(server, channel, 120, 3000);
     TestWebSocket ws(server.port());
@@ -248,13 +250,13 @@ TEST_SUITE("HostileMemory") {
     });
     std::string channel = server.NewChannel("stuck-sync");
     StoreMany(server, channel, 40, 100 * 1024);  // 4 MB
-    server::StreamSession::ResetPeakBudgetBytes();
+    server::StreamSession::ResetPeakBudgetBytesForTesting();
 
     TestWebSocket slow(server.port(), 4096);
     REQUIRE(slow.Handshake("/stream", server.cookie()).status == 101);
     REQUIRE(slow.SendText(SyncRequest(channel, R"(,"limit":1000)")));
     std::this_thread::sleep_for(700ms);  // reads nothing: past the deadline
-    CHECK(server::StreamSession::PeakBudgetBytes() <= kBudget + kPageSlack);
+    CHECK(server::StreamSession::PeakBudgetBytesForTesting() <= kBudget + kPageSlack);
 
     // What the kernel held, the rest of a frame partly written, then the close frame.
     std::optional<WebSocketEvent> close;
@@ -280,7 +282,7 @@ TEST_SUITE("HostileMemory") {
       c.write_timeout = std::chrono::milliseconds(300);
     });
     std::string channel = server.NewChannel("pinger");
-    server::StreamSession::ResetPeakBudgetBytes();
+    server::StreamSession::ResetPeakBudgetBytesForTesting();
     TestWebSocket pinger(server.port(), 4096);
     REQUIRE(pinger.Handshake("/stream", server.cookie()).status == 101);
     // 4 MB of pongs asked for; the client's send blocks once the server stops reading.
@@ -295,7 +297,7 @@ TEST_SUITE("HostileMemory") {
       }
     });
     std::this_thread::sleep_for(1000ms);
-    CHECK(server::StreamSession::PeakBudgetBytes() <= kBudget + 32 * 1024);
+    CHECK(server::StreamSession::PeakBudgetBytesForTesting() <= kBudget + 32 * 1024);
     std::optional<WebSocketEvent> close;
     for (int i = 0; i < 100000; ++i) {
       auto e = pinger.Next(5s);
@@ -320,14 +322,14 @@ TEST_SUITE("HostileMemory") {
     });
     std::string channel = server.NewChannel("stuck-sse");
     StoreMany(server, channel, 40, 100 * 1024);  // 4 MB
-    server::StreamSession::ResetPeakBudgetBytes();
+    server::StreamSession::ResetPeakBudgetBytesForTesting();
 
     TestSocket slow(server.port(), 4096);
     REQUIRE(slow.Send("GET /channels/" + channel +
                       "/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 0\r\n" + server.cookie() +
                       "\r\n"));
     std::this_thread::sleep_for(700ms);
-    CHECK(server::StreamSession::PeakBudgetBytes() <= kBudget + kPageSlack);
+    CHECK(server::StreamSession::PeakBudgetBytesForTesting() <= kBudget + kPageSlack);
     // The stream ends: what the kernel held, then EOF.
     std::string received;
     bool closed = false;
