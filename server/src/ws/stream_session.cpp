@@ -28,6 +28,9 @@ constexpr auto kNoDeadline = std::chrono::hours(24 * 365);
 // Messages replayed while open whose final set frame is still expected (a channel has a few
 // open at a time: one per agent streaming).
 constexpr std::size_t kMaxReplayedOpen = 256;
+// A message read open although its final set frame was published: read again this often.
+constexpr int kCompleteRetries = 50;
+constexpr auto kCompleteRetryPause = std::chrono::milliseconds(10);
 // SO_SNDBUF of a streaming connection: a quarter of the budget, within these bounds.
 constexpr std::size_t kMinSendBuffer = 64 * 1024;
 constexpr std::size_t kMaxSendBuffer = 1024 * 1024;
@@ -105,6 +108,8 @@ void StreamSession::SubscribeTo(std::string_view channel_id) {
   first_lost_.clear();
   replayed_through_.clear();
   std::vector<std::string>().swap(replayed_open_);
+  std::vector<std::string>().swap(open_lost_);
+  std::vector<std::string>().swap(recent_lost_);
   catch_up_pending_ = false;
 }
 
@@ -327,6 +332,14 @@ bool StreamSession::AlreadySent(const OutFrame& frame) {
 void StreamSession::NoteLost(const OutFrame& frame) {
   if (frame.event_id.empty()) return;  // live-only: the final set frame carries the message
   ++losses_;
+  if (recent_lost_.size() < kMaxReplayedOpen) recent_lost_.push_back(frame.event_id);
+  // A message replayed while open is behind the replay's cursor: continuing from the cursor
+  // would not send its final version.
+  if (std::find(replayed_open_.begin(), replayed_open_.end(), frame.event_id) !=
+          replayed_open_.end() &&
+      std::find(open_lost_.begin(), open_lost_.end(), frame.event_id) == open_lost_.end()) {
+    open_lost_.push_back(frame.event_id);
+  }
   if (first_lost_.empty() || !StoredNotAfter(first_lost_, frame.event_id)) {
     first_lost_ = frame.event_id;
   }
@@ -433,6 +446,7 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
   replayed_through_ = after;
   std::string channel = channel_;
   std::size_t limit = kFirstPageMessages;
+  int rereads = 0;
   for (;;) {
     // The next page only once the client has taken most of what is queued.
     if (!co_await WaitQueueBelow(half_budget())) co_return false;
@@ -449,6 +463,15 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
     }
     std::string frames;
     for (const Message& m : result->messages) {
+      if (!m.is_complete &&
+          std::find(recent_lost_.begin(), recent_lost_.end(), m.id) != recent_lost_.end()) {
+        // Its final set frame was published, so it is complete: this read began before that
+        // was visible here. Fetched again below rather than sent open.
+        if (std::find(open_lost_.begin(), open_lost_.end(), m.id) == open_lost_.end()) {
+          open_lost_.push_back(m.id);
+        }
+        continue;
+      }
       AppendStoredFrame(m, &frames);
       if (!m.is_complete && replayed_open_.size() < kMaxReplayedOpen &&
           std::find(replayed_open_.begin(), replayed_open_.end(), m.id) ==
@@ -467,9 +490,47 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
     EnqueueOwned(std::move(frames));
     // Done when the store has nothing newer and no live frame was dropped since this read
     // began (a dropped one may be newer than what it saw).
-    if (!more && losses_ == losses_before) break;
+    if (!more && losses_ == losses_before) {
+      // A stored message whose final set frame was dropped must be in the replay; one past
+      // the cursor was published before this read could see it: read again in a moment.
+      const bool unseen = std::any_of(
+          recent_lost_.begin(), recent_lost_.end(),
+          [&after](const std::string& id) { return !StoredNotAfter(id, after); });
+      if (unseen && ++rereads < kCompleteRetries) {
+        asio::steady_timer pause(*context_, kCompleteRetryPause);
+        std::error_code ec;
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (open_lost_.empty()) break;
+      // Messages this connection got while open whose final set frame was dropped: sent
+      // again as stored now; then one more read after the cursor.
+      std::vector<std::string> ids;
+      ids.swap(open_lost_);
+      std::string again;
+      for (const std::string& id : ids) {
+        const bool published =
+            std::find(recent_lost_.begin(), recent_lost_.end(), id) != recent_lost_.end();
+        Result<Message> m = Status(ErrorCode::kNotFound, "not read");
+        // A message whose final set frame was published is complete; give the store a moment
+        // if this read still finds it open.
+        for (int attempt = 0; attempt < kCompleteRetries; ++attempt) {
+          m = co_await app.Offload([&app, &id] { return app.store().GetMessage(id); });
+          if (stopping_ || socket_ == nullptr || channel != channel_) co_return false;
+          if (!m.ok() || m->is_complete || !published) break;
+          asio::steady_timer pause(*context_, kCompleteRetryPause);
+          std::error_code ec;
+          co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (!m.ok() || m->channel_id != channel) continue;  // deleted since: nothing to send
+        AppendStoredFrame(*m, &again);
+        if (m->is_complete) std::erase(replayed_open_, id);
+      }
+      EnqueueOwned(std::move(again));
+    }
   }
   first_lost_.clear();
+  recent_lost_.clear();
   ReleaseHeld();
   co_return true;
 }

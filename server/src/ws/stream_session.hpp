@@ -222,6 +222,11 @@ class StreamSession : public Upgrade,
   // Replayed while still open (a streamed message not complete yet): its final set frame is
   // not a duplicate, whatever replayed_through_ says.
   std::vector<std::string> replayed_open_;
+  // Of those, the ones whose final set frame was dropped: ReplayAfter sends them again.
+  std::vector<std::string> open_lost_;
+  // Stored messages whose final set frame was dropped since the last replay ended: one read
+  // open by a replay was read before its completion became visible, and is fetched again.
+  std::vector<std::string> recent_lost_;
   bool catch_up_pending_ = false;
 
   static std::atomic<std::size_t> peak_budget_bytes_;

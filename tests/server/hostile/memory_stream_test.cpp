@@ -414,6 +414,13 @@ TEST_SUITE("HostileMemory") {
     CHECK_FALSE(closed);
     CHECK(last_size.size() == ids.size());
     CHECK(complete());
+    for (const auto& [id, bytes] : last_size) {
+      if (bytes <= 4 * piece.size()) {
+        auto stored = server.app().store().GetMessage(id);
+        MESSAGE("incomplete: " << id << " " << bytes << " stored complete="
+                               << (stored.ok() ? int(stored->is_complete) : -1));
+      }
+    }
     // Still live afterwards.
     Message m = server.Post(channel, "after the burst");
     for (int i = 0; i < 1000; ++i) {
