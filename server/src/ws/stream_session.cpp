@@ -28,6 +28,10 @@ constexpr auto kNoDeadline = std::chrono::hours(24 * 365);
 // Messages replayed while open whose final set frame is still expected (a channel has a few
 // open at a time: one per agent streaming).
 constexpr std::size_t kMaxReplayedOpen = 256;
+// Store page reads of replies and replays in flight at once, server-wide (ReadSlot).
+constexpr int kMaxPageReadsInFlight = 2;
+constexpr auto kReadSlotPoll = std::chrono::milliseconds(2);
+std::atomic<int> page_reads_in_flight{0};
 // A message read open although its final set frame was published: read again this often.
 constexpr int kCompleteRetries = 50;
 constexpr auto kCompleteRetryPause = std::chrono::milliseconds(10);
@@ -308,6 +312,24 @@ asio::awaitable<StreamSession::ReadResult> StreamSession::ReadAvailable() {
   }
 }
 
+StreamSession::ReadSlot::~ReadSlot() {
+  if (held_) page_reads_in_flight.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+asio::awaitable<bool> StreamSession::AcquireReadSlot(ReadSlot* slot) {
+  for (;;) {
+    if (page_reads_in_flight.fetch_add(1, std::memory_order_acq_rel) < kMaxPageReadsInFlight) {
+      slot->held_ = true;
+      co_return true;
+    }
+    page_reads_in_flight.fetch_sub(1, std::memory_order_acq_rel);
+    if (stopping_ || socket_ == nullptr || write_failed_) co_return false;
+    asio::steady_timer pause(*context_, kReadSlotPoll);
+    std::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 void StreamSession::CloseSocket() {
   if (socket_ == nullptr) return;
   std::error_code ec;
@@ -451,6 +473,8 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
     // The next page only once the client has taken most of what is queued.
     if (!co_await WaitQueueBelow(half_budget())) co_return false;
     const std::uint64_t losses_before = losses_;
+    ReadSlot slot;
+    if (!co_await AcquireReadSlot(&slot)) co_return false;
     PageRequest page;
     page.limit = limit;
     page.after = after;

@@ -148,6 +148,24 @@ class StreamSession : public Upgrade,
   bool catch_up_pending() const { return catch_up_pending_; }
   asio::awaitable<bool> CatchUp();
 
+  /// A store page read for a reply or replay in flight, server-wide (AcquireReadSlot): each
+  /// holds a page of messages and its encoding until the page is queued, so many clients
+  /// asking at once wait their turn instead of holding as many pages.
+  class ReadSlot {
+   public:
+    ReadSlot() = default;
+    ReadSlot(const ReadSlot&) = delete;
+    ReadSlot& operator=(const ReadSlot&) = delete;
+    ~ReadSlot();
+
+   private:
+    friend class StreamSession;
+    bool held_ = false;
+  };
+  /// Waits for a slot (at most kMaxPageReadsInFlight held at once); false when the session
+  /// ended meanwhile.
+  asio::awaitable<bool> AcquireReadSlot(ReadSlot* slot);
+
   /// Closes the socket (both directions) now; pending operations complete with errors.
   void CloseSocket();
   /// Wakes a pacing wait and the reader (Stop, a write timeout).

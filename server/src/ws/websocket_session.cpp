@@ -191,17 +191,18 @@ class WebSocketSession::ReplyWriter {
 
   static std::string NewPage() { return std::string(kHeadroom, '\0'); }
 
-  /// Pages are joined while they fit kPageBytes, so a short reply stays one frame.
+  /// Small pages are joined while they fit kPageBytes, so a short reply stays one frame; a
+  /// page that does not fit goes out at once (kept back, a big page would be memory the
+  /// budget does not see).
   void Add(std::string page) {
     if (page.size() == kHeadroom) return;
-    if (pending_.empty()) {
-      pending_ = std::move(page);
-    } else if (pending_.size() + page.size() - 2 * kHeadroom <= kPageBytes) {
+    if (!pending_.empty() && pending_.size() + page.size() - 2 * kHeadroom <= kPageBytes) {
       pending_.append(page, kHeadroom);
-    } else {
-      Emit(/*fin=*/false);
-      pending_ = std::move(page);
+      return;
     }
+    if (!pending_.empty()) Emit(/*fin=*/false);
+    pending_ = std::move(page);
+    if (pending_.size() - kHeadroom > kPageBytes) Emit(/*fin=*/false);
   }
   void Finish(std::string_view response_line) {
     if (pending_.empty()) pending_ = NewPage();
@@ -233,7 +234,7 @@ class WebSocketSession::ReplyWriter {
     std::string_view bytes(*owned);
     bytes.remove_prefix(kHeadroom - n);
     session_->Enqueue(std::move(owned), bytes);
-    pending_.clear();
+    std::string().swap(pending_);
     started_ = true;
   }
 
@@ -268,6 +269,8 @@ asio::awaitable<WebSocketSession::SyncOutcome> WebSocketSession::StreamSyncReply
     std::size_t limit = kFirstPageMessages;
     while (total < window.limit) {
       if (!co_await WaitQueueBelow(half_budget()) || ended()) co_return SyncOutcome::kEnded;
+      ReadSlot slot;
+      if (!co_await AcquireReadSlot(&slot)) co_return SyncOutcome::kEnded;
       page.limit = std::min(limit, window.limit - total);
       Result<MessagePage> result = co_await app.Offload(
           [&app, &channel_id, &page] { return app.store().ListMessages(channel_id, page); });
@@ -303,6 +306,8 @@ asio::awaitable<WebSocketSession::SyncOutcome> WebSocketSession::StreamSyncReply
     page.before = window.before;
     std::size_t limit = kFirstPageMessages;
     while (total < window.limit) {
+      ReadSlot slot;
+      if (!co_await AcquireReadSlot(&slot)) co_return SyncOutcome::kEnded;
       page.limit = std::min(limit, window.limit - total);
       Result<MessagePage> result = co_await app.Offload(
           [&app, &channel_id, &page] { return app.store().ListMessages(channel_id, page); });
@@ -354,6 +359,8 @@ asio::awaitable<WebSocketSession::SyncOutcome> WebSocketSession::StreamSyncReply
           ++end;
         }
         if (!co_await WaitQueueBelow(half_budget()) || ended()) co_return SyncOutcome::kEnded;
+        ReadSlot slot;
+        if (!co_await AcquireReadSlot(&slot)) co_return SyncOutcome::kEnded;
         // The newest `end - first` messages before the one after the group: the group.
         PageRequest again;
         again.limit = end - first;
