@@ -511,6 +511,8 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
     const bool more = result->has_more && count > 0;
     limit = NextPageLimit(count, frames.size(), limit);
     std::vector<Message>().swap(result->messages);  // freed before the next wait
+    // Queued bytes are counted by size: do not keep the growth's slack as well.
+    if (frames.capacity() > frames.size() + frames.size() / 8 + 4096) frames.shrink_to_fit();
     EnqueueOwned(std::move(frames));
     // Done when the store has nothing newer and no live frame was dropped since this read
     // began (a dropped one may be newer than what it saw).

@@ -377,6 +377,7 @@ asio::awaitable<WebSocketSession::SyncOutcome> WebSocketSession::StreamSyncReply
           return !StoredNotAfter(id, m.id);
         });
         std::string bytes = ReplyWriter::NewPage();
+        bytes.reserve(kHeadroom + group_bytes);  // the scan measured the lines: no regrowth
         encode(list, &bytes);
         std::vector<Message>().swap(list);
         writer.Add(std::move(bytes));
