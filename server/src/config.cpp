@@ -102,6 +102,7 @@ std::string DescribeConfig(const ServerConfig& c) {
       .Field("maxConnections", c.limits.max_connections)
       .Field("wsMaxMessageBytes", c.ws_max_message_bytes)
       .Field("subscriberBacklogBytes", c.subscriber_backlog_bytes)
+      .Field("writeTimeoutMs", c.write_timeout.count())
       .Field("sseHeartbeatMs", c.sse_heartbeat.count())
       .Field("streamSaveIntervalMs", c.stream_save_interval.count())
       .Field("shutdownGraceMs", c.shutdown_grace.count())

@@ -45,7 +45,11 @@ struct ServerConfig {
   HttpLimits limits;
   std::size_t tymbal_max_body_bytes = 8 * 1024 * 1024;  // /tymbal/:id/batch
   std::size_t ws_max_message_bytes = 1024 * 1024;        // one message from a WebSocket client
-  std::size_t subscriber_backlog_bytes = 4 * 1024 * 1024;  // then the slow consumer is dropped
+  /// Bytes one WebSocket/SSE connection may have queued (replies, replays, live frames);
+  /// a reader behind by more catches up from the store (ws/stream_session.hpp).
+  std::size_t subscriber_backlog_bytes = 1024 * 1024;
+  /// A WebSocket/SSE connection with bytes queued and none written for this long is closed.
+  std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds sse_heartbeat{15'000};
   /// How often a streamed upload (`/tymbal/:id/stream`) saves the text of its open messages,
   /// so readers and reconnecting clients see progress (live subscribers get every frame).

@@ -46,6 +46,13 @@ void LogTailSession::Stop() {
   }
 }
 
+void LogTailSession::OnWriteTimeout() {
+  stopping_ = true;
+  if (poll_timer_) poll_timer_->cancel();
+  CloseSocket();
+  WakeAll();
+}
+
 asio::awaitable<void> LogTailSession::Follow() {
   App& app = this->app();
   AgentService& agents = app.hub().agents();

@@ -36,10 +36,13 @@ class LogTailSession final : public StreamSession {
 
   asio::awaitable<void> Run(asio::ip::tcp::socket& socket, std::string leftover) override;
   void Stop() override;
-  void Deliver(const std::shared_ptr<const OutFrame>&) override {}  // subscribes to nothing
 
  private:
-  void OnBacklogExceeded() override {}  // log bytes are queued unbounded, then waited on
+  // Subscribes to nothing: no live frame, no stored message.
+  std::string_view LiveBytes(const OutFrame&) const override { return {}; }
+  void AppendStoredFrame(const Message&, std::string*) const override {}
+  /// A client that takes no byte for the write deadline: the response ends.
+  void OnWriteTimeout() override;
   /// Polls the log and queues what is new until the session stops.
   asio::awaitable<void> Follow();
 

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   cli.add_option("--max-header-bytes", config.limits.max_header_bytes, "Request head limit (431)");
   cli.add_option("--max-body-bytes", config.limits.max_body_bytes, "Default body limit (413)");
   cli.add_option("--subscriber-backlog-bytes", config.subscriber_backlog_bytes,
-                 "Unsent bytes a WebSocket/SSE subscriber may hold before it is dropped");
+                 "Unsent bytes a WebSocket/SSE connection may hold (then it catches up)");
   cli.add_option("--read-cache-bytes", config.read_cache_bytes,
                  "Exact cache of message pages and routing reads, bytes (0: off; SQLite only)");
   bool no_access_log = false;
@@ -98,6 +98,9 @@ int main(int argc, char** argv) {
   cli.add_option("--auth-failure-window-ms", auth_window_ms,
                  "The window of --auth-failure-limit, and how long a blocked IP waits");
   long long stream_save_ms = config.stream_save_interval.count();
+  long long write_timeout_ms = config.write_timeout.count();
+  cli.add_option("--write-timeout-ms", write_timeout_ms,
+                 "A WebSocket/SSE connection that takes no byte for this long is closed");
   cli.add_option("--stream-save-interval-ms", stream_save_ms,
                  "How often a streamed Tymbal upload saves its open messages' text");
   cli.add_option("--header-timeout-ms", header_timeout_ms, "Request head deadline (408)");
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
   config.limits.request_timeout = std::chrono::milliseconds(request_timeout_ms);
   config.limits.stream_rate_window = std::chrono::milliseconds(stream_rate_window_ms);
   config.stream_save_interval = std::chrono::milliseconds(stream_save_ms);
+  config.write_timeout = std::chrono::milliseconds(write_timeout_ms);
   config.heartbeat_staleness = std::chrono::milliseconds(staleness_ms);
   config.activation_timeout = std::chrono::milliseconds(activation_timeout_ms);
   for (const std::string& spec : agent_commands) {

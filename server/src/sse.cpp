@@ -21,12 +21,7 @@ constexpr std::string_view kSseHead =
     "X-Accel-Buffering: no\r\n"
     "\r\n";
 constexpr std::string_view kHeartbeat = ": heartbeat\n\n";
-constexpr std::string_view kSlowConsumerEvent =
-    "event: error\ndata: {\"error\":\"slow_consumer\",\"message\":\"Subscriber backlog "
-    "exceeded\"}\n\n";
-constexpr std::size_t kReplayPage = 500;
 constexpr auto kStopLinger = 1s;
-constexpr auto kReplayDrainWait = 30s;
 
 }  // namespace
 
@@ -36,42 +31,25 @@ SseSession::SseSession(App* app, std::string channel_id, std::optional<std::stri
       last_event_id_(std::move(last_event_id)),
       heartbeat_interval_(app->config().sse_heartbeat) {}
 
-bool SseSession::AlreadySent(const OutFrame& frame) const {
-  return !replayed_through_.empty() && !frame.event_id.empty() &&
-         frame.event_id <= replayed_through_;
+void SseSession::AppendStoredFrame(const Message& message, std::string* out) const {
+  out->append("id: ").append(message.id).append("\ndata: ");
+  AppendSetFrameLine(message, out);
+  out->append("\n\n");
 }
 
-void SseSession::Deliver(const std::shared_ptr<const OutFrame>& frame) {
-  if (stopping_) return;
-  if (replaying_) {
-    // Held, not written: the replay must reach the client first. Bounded like the queue.
-    if (queued_bytes() + held_bytes_ + frame->sse.size() > backlog_limit_) {
-      OnBacklogExceeded();
-      return;
-    }
-    held_bytes_ += frame->sse.size();
-    held_.push_back(frame);
-    return;
-  }
-  if (AlreadySent(*frame)) return;
-  std::string_view bytes = frame->sse;
-  Enqueue(frame, bytes, /*bounded=*/true);
-}
-
-void SseSession::OnBacklogExceeded() {
+void SseSession::OnWriteTimeout() {
+  // The client stopped reading: the stream just ends (it reconnects with Last-Event-ID).
   stopping_ = true;
   SubscribeTo({});
-  held_.clear();
-  held_bytes_ = 0;
   DropQueuedExceptPartial();
-  EnqueueStatic(kSlowConsumerEvent);  // best effort: the reader is behind by definition
-  Flush();
   CloseSocket();
+  WakeAll();
 }
 
 void SseSession::Stop() {
   stopping_ = true;
   if (heartbeat_) heartbeat_->cancel();
+  WakeAll();
   if (socket_ != nullptr) {
     SubscribeTo({});
     std::error_code ec;
@@ -92,61 +70,22 @@ void SseSession::ArmHeartbeat() {
   });
 }
 
-asio::awaitable<void> SseSession::Replay() {
-  App& app = this->app();
-  replaying_ = true;
-  replayed_through_ = *last_event_id_;
-  std::string after = *last_event_id_;
-  for (;;) {
-    PageRequest page;
-    page.limit = kReplayPage;
-    page.after = after;
-    std::string channel = channel_id_;
-    Result<MessagePage> result = co_await app.Offload(
-        [&app, &channel, &page] { return app.store().ListMessages(channel, page); });
-    if (stopping_ || socket_ == nullptr) break;
-    if (!result.ok()) {
-      // The client reconnects with the same Last-Event-ID and gets another try.
-      stopping_ = true;
-      break;
-    }
-    std::string events;
-    for (const Message& m : result->messages) {
-      events.append("id: ").append(m.id).append("\ndata: ");
-      AppendSetFrameLine(m, &events);
-      events.append("\n\n");
-      replayed_through_ = m.id;
-    }
-    EnqueueOwned(std::move(events));
-    if (!result->has_more || result->messages.empty()) break;
-    after = result->messages.back().id;
-    // Read the next page only when the client has taken most of this one.
-    if (!co_await WaitQueueBelow(backlog_limit_ / 2, SteadyClock::now() + kReplayDrainWait)) {
-      stopping_ = true;
-      break;
-    }
-  }
-  replaying_ = false;
-  std::vector<std::shared_ptr<const OutFrame>> held;
-  held.swap(held_);
-  held_bytes_ = 0;
-  for (const auto& frame : held) {
-    if (stopping_) break;
-    if (AlreadySent(*frame)) continue;
-    std::string_view bytes = frame->sse;
-    Enqueue(frame, bytes, /*bounded=*/true);
-  }
-}
-
 asio::awaitable<void> SseSession::Run(asio::ip::tcp::socket& socket, std::string /*leftover*/) {
   Attach(socket);
   EnqueueStatic(kSseHead);
   SubscribeTo(channel_id_);  // before the replay reads the store: nothing falls in between
-  if (last_event_id_ && !last_event_id_->empty()) co_await Replay();
+  if (last_event_id_ && !last_event_id_->empty()) {
+    // The client reconnects with the same Last-Event-ID after a failure and gets another try.
+    if (!co_await ReplayAfter(*last_event_id_)) stopping_ = true;
+  }
   if (!stopping_) ArmHeartbeat();
 
   bool peer_gone = false;
   while (!stopping_) {
+    if (catch_up_pending()) {
+      if (!co_await CatchUp()) stopping_ = true;
+      continue;
+    }
     // A client says nothing after its request; readable means it closed (or sent junk).
     ReadResult read = co_await ReadAvailable();
     if (read.error) {

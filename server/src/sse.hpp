@@ -7,14 +7,16 @@
 /// found the channel in its space.
 ///
 /// Reconnects: with `Last-Event-ID` (or `?lastEventId=`), every stored message of the channel
-/// with a larger id is replayed first, read from the store page by page. The connection
+/// with a larger id is replayed first, read from the store page by page, the next page only
+/// once the client took most of the last (StreamSession::ReplayAfter). The connection
 /// subscribes before it reads, holds live frames until the replay is written, and then drops
 /// live frames whose id is not past the last one replayed: no gap, no duplicate.
 ///
-/// A `: heartbeat` comment goes out every `sse_heartbeat` while nothing else is queued. Slow
-/// readers are bounded like WebSocket ones (`subscriber_backlog_bytes`, then the connection is
-/// closed). The response is delimited by closing the connection (no length, not chunked), so
-/// frames are written exactly as the broadcaster encoded them, shared by every subscriber.
+/// A `: heartbeat` comment goes out every `sse_heartbeat` while nothing else is queued. Memory
+/// is bounded as for WebSocket ones (stream_session.hpp: one budget, catch-up from the store
+/// for a reader that falls behind, the connection ends after the write deadline). The response
+/// is delimited by closing the connection (no length, not chunked), so frames are written
+/// exactly as the broadcaster encoded them, shared by every subscriber.
 ///
 /// Owned by the HTTP engine (shared_ptr) and by its own pending handlers; lives on the
 /// connection's io thread.
@@ -41,13 +43,11 @@ class SseSession final : public StreamSession {
 
   asio::awaitable<void> Run(asio::ip::tcp::socket& socket, std::string leftover) override;
   void Stop() override;
-  void Deliver(const std::shared_ptr<const OutFrame>& frame) override;
 
  private:
-  void OnBacklogExceeded() override;
-  asio::awaitable<void> Replay();
-  /// Live frames already covered by the replay are dropped.
-  bool AlreadySent(const OutFrame& frame) const;
+  std::string_view LiveBytes(const OutFrame& frame) const override { return frame.sse; }
+  void AppendStoredFrame(const Message& message, std::string* out) const override;
+  void OnWriteTimeout() override;
   void ArmHeartbeat();
 
   // Constant after construction.
@@ -55,10 +55,6 @@ class SseSession final : public StreamSession {
   const std::optional<std::string> last_event_id_;
   const std::chrono::milliseconds heartbeat_interval_;
 
-  bool replaying_ = false;
-  std::string replayed_through_;  // the newest id the client has: live frames up to it are old
-  std::vector<std::shared_ptr<const OutFrame>> held_;  // live frames that arrived during replay
-  std::size_t held_bytes_ = 0;
   std::unique_ptr<asio::steady_timer> heartbeat_;
 };
 

@@ -11,17 +11,31 @@ const char* JsonKernel::Padded(std::string_view text) {
   return padded_.data();
 }
 
+namespace {
+// A document above this leaves no grown buffers behind (ParseJson, ParseFrame).
+constexpr std::size_t kKeepBuffersBytes = 256 * 1024;
+}  // namespace
+
 Result<Json> JsonKernel::ParseJson(std::string_view text) {
   const char* data = Padded(text);
   Json out;
   Status st = ParseJsonInPlace(data, text.size(), padded_.size(), &out);
+  if (text.size() > kKeepBuffersBytes) {
+    std::string().swap(padded_);
+    ShrinkBuffers();
+  }
   if (!st.ok()) return st;
   return out;
 }
 
 Status JsonKernel::ParseFrame(std::string_view line, TymbalFrame* out) {
   const char* data = Padded(line);
-  return ParseFrameInPlace(data, line.size(), padded_.size(), out);
+  Status st = ParseFrameInPlace(data, line.size(), padded_.size(), out);
+  if (line.size() > kKeepBuffersBytes) {
+    std::string().swap(padded_);
+    ShrinkBuffers();
+  }
+  return st;
 }
 
 std::unique_ptr<JsonKernel> NewJsonKernel() {

@@ -35,6 +35,13 @@ class JsonKernel {
   virtual Status ParseFrameInPlace(const char* data, std::size_t len, std::size_t capacity,
                                    TymbalFrame* out) = 0;
   virtual std::string_view name() const = 0;
+  // Gives back the parser's buffers when a large document made them grow (they are per
+  // thread and otherwise never shrink: 64 pool threads that each parsed a 900 KB message
+  // held about 3 MB apiece for good, issue 13 §1).
+  virtual void ShrinkBuffers() = 0;
+  // Bytes the parser's buffers can hold now (its capacity, and the padded copy's).
+  virtual std::size_t ParserCapacityForTesting() const = 0;
+  std::size_t PaddedCapacityForTesting() const { return padded_.capacity(); }
 
   // Parses every line of data[0, len) (split on '\n'; a last line may lack its '\n') into
   // *frame and reports each to `sink`, numbering lines after *line_no (which it advances).

@@ -14,6 +14,7 @@
 #include <agentcore/tymbal/parser.hpp>
 
 #include "app.hpp"
+#include "handlers/handler_support.hpp"
 #include "ws/sync_frames.hpp"
 
 namespace agentcore::server {
@@ -22,9 +23,10 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::size_t kDefaultSyncLimit = 25;  // spec cast §4.10 step 4
-constexpr auto kCloseLinger = 2s;               // our close frame, then the client's answer
-constexpr auto kStopLinger = 1s;                // server shutdown: a shorter goodbye
-constexpr auto kRequestBackpressureWait = 30s;  // a client that neither reads nor goes away
+constexpr auto kCloseLinger = 2s;              // our close frame, then the client's answer
+constexpr auto kStopLinger = 1s;               // server shutdown: a shorter goodbye
+// Room before a reply page for its frame header (at most 10 bytes, RFC 6455 §5.2).
+constexpr std::size_t kHeadroom = 10;
 
 /// A non-empty string member of the sync request (`since`, `before`, `channelId`); Cast reads
 /// them with `||`, so an empty string counts as absent.
@@ -51,6 +53,7 @@ WebSocketSession::WebSocketSession(App* app, Principal principal, std::string ac
 void WebSocketSession::SendClose(std::uint16_t code, std::string_view reason) {
   if (close_sent_) return;
   close_sent_ = true;
+  closing_ = true;
   EnqueueOwned(EncodeWebSocketClose(code, reason));
 }
 
@@ -59,21 +62,29 @@ void WebSocketSession::SendText(std::string_view text) {
   EnqueueOwned(EncodeWebSocketText(text));
 }
 
-void WebSocketSession::Deliver(const std::shared_ptr<const OutFrame>& frame) {
-  if (stopping_ || close_sent_) return;
-  std::string_view bytes = frame->ws;
-  Enqueue(frame, bytes, /*bounded=*/true);
+void WebSocketSession::AppendStoredFrame(const Message& message, std::string* out) const {
+  thread_local std::string line;
+  line.clear();
+  AppendSetFrameLine(message, &line);
+  AppendWebSocketText(line, out);
+  if (line.capacity() > 64 * 1024) std::string().swap(line);  // a big message: not kept
 }
 
-void WebSocketSession::OnBacklogExceeded() {
-  // A reader this far behind gets a close frame if there is room for one, then the socket
-  // closes at once: its queue never grows past the bound, whatever it does next.
+void WebSocketSession::OnWriteTimeout() {
+  if (close_sent_) {
+    // Not even the close frame went out: give up on the socket.
+    CloseSocket();
+    WakeAll();
+    return;
+  }
+  // The client stopped reading: make room for a close frame (the rest of a frame partly
+  // written stays, a control frame may follow a fragment), then FinishClose gives it a moment.
   stopping_ = true;
   SubscribeTo({});
   DropQueuedExceptPartial();
-  SendClose(kClosePolicyViolation, "subscriber backlog exceeded");
+  SendClose(kClosePolicyViolation, "write timeout");
   Flush();
-  CloseSocket();
+  WakeAll();
 }
 
 void WebSocketSession::Stop() {
@@ -84,6 +95,7 @@ void WebSocketSession::Stop() {
   stopping_ = true;
   SubscribeTo({});
   SendClose(kCloseGoingAway, "server shutting down");
+  WakeAll();
   std::error_code ec;
   socket_->cancel(ec);  // wakes the reader; a pending write wait just retries
 }
@@ -115,11 +127,17 @@ asio::awaitable<void> WebSocketSession::Run(asio::ip::tcp::socket& socket, std::
       }
       if (!go_on || stopping_) break;
     }
-    if (queued_bytes() > backlog_limit_) {
-      // Replies the client asked for and does not read: stop reading its requests.
-      bool drained = co_await WaitQueueBelow(backlog_limit_ / 2,
-                                             SteadyClock::now() + kRequestBackpressureWait);
-      if (!drained) break;
+    if (catch_up_pending()) {
+      if (!co_await CatchUp()) {
+        if (!stopping_) SendClose(kCloseInternalError, "catch-up failed");
+        break;
+      }
+      continue;
+    }
+    if (queued_bytes() > half_budget()) {
+      // Replies the client asked for and does not read: stop reading its requests. The write
+      // deadline ends a client that reads nothing at all.
+      if (!co_await WaitQueueBelow(half_budget())) break;
       continue;
     }
     ReadResult read = co_await ReadAvailable();
@@ -164,18 +182,227 @@ asio::awaitable<bool> WebSocketSession::HandleEvents(std::vector<WebSocketEvent>
   co_return !stopping_;
 }
 
+/// Writes a sync reply as one WebSocket message. Each page is a string with kHeadroom bytes in
+/// front for its frame header; pages are kept back while they fit kPageBytes, so that a short
+/// reply is one unfragmented frame, and the sync response line ends the message.
+class WebSocketSession::ReplyWriter {
+ public:
+  explicit ReplyWriter(WebSocketSession* session) : session_(session) {}
+
+  static std::string NewPage() { return std::string(kHeadroom, '\0'); }
+
+  /// Small pages are joined while they fit kPageBytes, so a short reply stays one frame; a
+  /// page that does not fit goes out at once (kept back, a big page would be memory the
+  /// budget does not see).
+  void Add(std::string page) {
+    if (page.size() == kHeadroom) return;
+    if (!pending_.empty() && pending_.size() + page.size() - 2 * kHeadroom <= kPageBytes) {
+      pending_.append(page, kHeadroom);
+      return;
+    }
+    if (!pending_.empty()) Emit(/*fin=*/false);
+    pending_ = std::move(page);
+    if (pending_.size() - kHeadroom > kPageBytes) Emit(/*fin=*/false);
+  }
+  void Finish(std::string_view response_line) {
+    if (pending_.empty()) pending_ = NewPage();
+    pending_.append(response_line);
+    Emit(/*fin=*/true);
+  }
+  bool started() const { return started_; }
+
+ private:
+  void Emit(bool fin) {
+    std::size_t size = pending_.size() - kHeadroom;
+    unsigned char header[kHeadroom];
+    std::size_t n = 0;
+    header[n++] = static_cast<unsigned char>((fin ? 0x80 : 0x00) | (started_ ? 0x0 : 0x1));
+    if (size < 126) {
+      header[n++] = static_cast<unsigned char>(size);
+    } else if (size <= 0xFFFF) {
+      header[n++] = 126;
+      header[n++] = static_cast<unsigned char>(size >> 8);
+      header[n++] = static_cast<unsigned char>(size);
+    } else {
+      header[n++] = 127;
+      for (int shift = 56; shift >= 0; shift -= 8) {
+        header[n++] = static_cast<unsigned char>(static_cast<std::uint64_t>(size) >> shift);
+      }
+    }
+    std::copy(header, header + n, pending_.begin() + static_cast<std::ptrdiff_t>(kHeadroom - n));
+    auto owned = std::make_shared<const std::string>(std::move(pending_));
+    std::string_view bytes(*owned);
+    bytes.remove_prefix(kHeadroom - n);
+    session_->Enqueue(std::move(owned), bytes);
+    std::string().swap(pending_);
+    started_ = true;
+  }
+
+  WebSocketSession* session_;
+  std::string pending_;
+  bool started_ = false;
+};
+
+asio::awaitable<WebSocketSession::SyncOutcome> WebSocketSession::StreamSyncReply(
+    const std::string& channel_id, const PageRequest& window) {
+  App& app = this->app();
+  ReplyWriter writer(this);
+  std::size_t total = 0;
+  std::string oldest;
+  auto ended = [this] { return stopping_ || close_sent_; };
+  auto failed = [&writer](const Status& status) {
+    LogError("websocket sync", status);
+    return writer.started() ? SyncOutcome::kFailedInReply : SyncOutcome::kFailedBeforeReply;
+  };
+  auto encode = [](const std::vector<Message>& messages, std::string* page) {
+    for (const Message& m : messages) {
+      AppendSetFrameLine(m, page);
+      page->push_back('\n');
+    }
+  };
+
+  if (window.after) {
+    // "since": ascending from the cursor, page after page.
+    PageRequest page;
+    page.after = window.after;
+    page.before = window.before;
+    std::size_t limit = kFirstPageMessages;
+    while (total < window.limit) {
+      if (!co_await WaitQueueBelow(half_budget()) || ended()) co_return SyncOutcome::kEnded;
+      ReadSlot slot;
+      if (!co_await AcquireReadSlot(&slot)) co_return SyncOutcome::kEnded;
+      page.limit = std::min(limit, window.limit - total);
+      Result<MessagePage> result = co_await app.Offload(
+          [&app, &channel_id, &page] { return app.store().ListMessages(channel_id, page); });
+      if (ended()) co_return SyncOutcome::kEnded;
+      if (!result.ok()) co_return failed(result.status());
+      const std::vector<Message>& list = result->messages;
+      if (list.empty()) break;
+      if (oldest.empty()) oldest = list.front().id;
+      std::string bytes = ReplyWriter::NewPage();
+      encode(list, &bytes);
+      total += list.size();
+      page.after = list.back().id;
+      limit = NextPageLimit(list.size(), bytes.size() - kHeadroom, page.limit);
+      bool more = result->has_more;
+      std::vector<Message>().swap(result->messages);
+      writer.Add(std::move(bytes));
+      if (!more) break;
+    }
+  } else {
+    // "newest N" (before a cursor or not): the store reads newest first, the reply is oldest
+    // first. Scan backwards page by page, keeping the encoded pages while they are small (the
+    // usual case: nothing is read twice), and each message's id and size; when they are not,
+    // read the window again oldest first, in pages of about kPageBytes.
+    struct Entry {
+      std::string id;
+      std::size_t bytes = 0;
+    };
+    std::vector<std::vector<Entry>> scanned;  // per page, newest page first
+    std::vector<std::string> kept;            // encoded pages, newest first
+    std::size_t kept_bytes = 0;
+    bool reread = false;
+    PageRequest page;
+    page.before = window.before;
+    std::size_t limit = kFirstPageMessages;
+    while (total < window.limit) {
+      ReadSlot slot;
+      if (!co_await AcquireReadSlot(&slot)) co_return SyncOutcome::kEnded;
+      page.limit = std::min(limit, window.limit - total);
+      Result<MessagePage> result = co_await app.Offload(
+          [&app, &channel_id, &page] { return app.store().ListMessages(channel_id, page); });
+      if (ended()) co_return SyncOutcome::kEnded;
+      if (!result.ok()) co_return failed(result.status());
+      const std::vector<Message>& list = result->messages;
+      if (list.empty()) break;
+      std::string bytes = ReplyWriter::NewPage();
+      std::vector<Entry>& entries = scanned.emplace_back();
+      for (const Message& m : list) {
+        std::size_t before = bytes.size();
+        AppendSetFrameLine(m, &bytes);
+        bytes.push_back('\n');
+        entries.push_back(Entry{m.id, bytes.size() - before});
+      }
+      total += list.size();
+      limit = NextPageLimit(list.size(), bytes.size() - kHeadroom, page.limit);
+      page.before = list.front().id;
+      bool more = result->has_more;
+      std::vector<Message>().swap(result->messages);
+      if (!reread) {
+        kept_bytes += bytes.size();
+        kept.push_back(std::move(bytes));
+        if (kept_bytes > kPageBytes) {
+          reread = true;
+          std::vector<std::string>().swap(kept);
+        }
+      }
+      if (!more) break;
+    }
+    if (!scanned.empty()) oldest = scanned.back().front().id;
+    if (!reread) {
+      for (auto it = kept.rbegin(); it != kept.rend(); ++it) writer.Add(std::move(*it));
+    } else {
+      std::vector<Entry> window_entries;  // oldest first
+      window_entries.reserve(total);
+      for (auto it = scanned.rbegin(); it != scanned.rend(); ++it) {
+        for (Entry& e : *it) window_entries.push_back(std::move(e));
+      }
+      std::vector<std::vector<Entry>>().swap(scanned);
+      std::size_t first = 0;
+      while (first < window_entries.size()) {
+        // [first, end): up to kMaxPageMessages and about kPageBytes (at least one message).
+        std::size_t end = first;
+        std::size_t group_bytes = 0;
+        while (end < window_entries.size() && end - first < kMaxPageMessages &&
+               (end == first || group_bytes + window_entries[end].bytes <= kPageBytes)) {
+          group_bytes += window_entries[end].bytes;
+          ++end;
+        }
+        if (!co_await WaitQueueBelow(half_budget()) || ended()) co_return SyncOutcome::kEnded;
+        ReadSlot slot;
+        if (!co_await AcquireReadSlot(&slot)) co_return SyncOutcome::kEnded;
+        // The newest `end - first` messages before the one after the group: the group.
+        PageRequest again;
+        again.limit = end - first;
+        again.before = end < window_entries.size() ? std::optional<std::string>(
+                                                         window_entries[end].id)
+                                                   : window.before;
+        Result<MessagePage> result = co_await app.Offload(
+            [&app, &channel_id, &again] { return app.store().ListMessages(channel_id, again); });
+        if (ended()) co_return SyncOutcome::kEnded;
+        if (!result.ok()) co_return failed(result.status());
+        std::vector<Message>& list = result->messages;
+        // A message deleted since the scan leaves room for an older one: not in the window.
+        std::erase_if(list, [&id = window_entries[first].id](const Message& m) {
+          return !StoredNotAfter(id, m.id);
+        });
+        std::string bytes = ReplyWriter::NewPage();
+        bytes.reserve(kHeadroom + group_bytes);  // the scan measured the lines: no regrowth
+        encode(list, &bytes);
+        std::vector<Message>().swap(list);
+        writer.Add(std::move(bytes));
+        first = end;
+      }
+    }
+  }
+  if (ended()) co_return SyncOutcome::kEnded;
+  writer.Finish(SyncResponseLine(FormatIsoTimestamp(app.clock().NowMillis()),
+                                 total >= window.limit, oldest));
+  co_return SyncOutcome::kSent;
+}
+
 asio::awaitable<void> WebSocketSession::HandleSync(const TymbalFrame& request) {
   // spec cast §4.10, steps 1-5.
   std::string target = NonEmptyString(request, "channelId").value_or(channel());
-  PageRequest page;
-  page.limit = kDefaultSyncLimit;
+  PageRequest window;
+  window.limit = kDefaultSyncLimit;
   if (const Json* limit = request.FindExtra("limit");
       limit != nullptr && limit->is_number() && limit->as_number() >= 1) {
-    page.limit = static_cast<std::size_t>(
+    window.limit = static_cast<std::size_t>(
         std::min(std::floor(limit->as_number()), static_cast<double>(kMaxPageSize)));
   }
-  page.after = NonEmptyString(request, "since");
-  page.before = NonEmptyString(request, "before");
+  window.after = NonEmptyString(request, "since");
+  window.before = NonEmptyString(request, "before");
   App& app = this->app();
   // Offload closures capture references only: GCC 12 copies a closure argument of a call
   // inside a coroutine byte-wise, which breaks captured std::strings (see App::Offload). The
@@ -202,26 +429,31 @@ asio::awaitable<void> WebSocketSession::HandleSync(const TymbalFrame& request) {
     authorized_.push_back(target);
   }
 
-  SubscribeTo(target);
-  Result<MessagePage> messages = co_await app.Offload(
-      [&app, &target, &page] { return app.store().ListMessages(target, page); });
-  if (stopping_ || close_sent_) co_return;
-  if (!messages.ok()) {
-    SendText(ErrorFrame("server_error", "Failed to sync"));
+  if (target != channel()) {
+    SubscribeTo(target);
+  } else if (catch_up_pending() && !co_await CatchUp()) {
+    if (!stopping_) SendClose(kCloseInternalError, "catch-up failed");
     co_return;
   }
-  // One WebSocket message: a set frame per message, then the sync response; lines joined by
-  // "\n" without a trailing one.
-  std::string reply;
-  for (const Message& m : messages->messages) {
-    AppendSetFrameLine(m, &reply);
-    reply.push_back('\n');
+  // Live frames wait for the reply: none may fall inside its fragments.
+  HoldLive();
+  SyncOutcome outcome = co_await StreamSyncReply(target, window);
+  switch (outcome) {
+    case SyncOutcome::kEnded:
+      co_return;
+    case SyncOutcome::kFailedInReply:
+      // Half a message went out: it cannot be finished with an error line.
+      SendClose(kCloseInternalError, "Failed to sync");
+      co_return;
+    case SyncOutcome::kFailedBeforeReply:
+      SendText(ErrorFrame("server_error", "Failed to sync"));
+      break;
+    case SyncOutcome::kSent:
+      break;
   }
-  const auto& list = messages->messages;
-  reply.append(SyncResponseLine(FormatIsoTimestamp(app.clock().NowMillis()),
-                                list.size() >= page.limit,
-                                list.empty() ? std::string_view() : list.front().id));
-  SendText(reply);
+  if (!co_await FinishHolding() && !stopping_ && !close_sent_) {
+    SendClose(kCloseInternalError, "catch-up failed");
+  }
 }
 
 asio::awaitable<void> WebSocketSession::FinishClose(SteadyClock::duration linger) {

@@ -6,9 +6,13 @@
 /// subscribed channel, authorizing it once per connection: it must exist and belong to the
 /// session's space) and forwards every broadcast frame of that channel as one text message.
 ///
-/// Slow readers: live frames wait in a queue bounded by `subscriber_backlog_bytes`; one that
-/// does not fit closes the connection with 1008. Requests are not read while the replies
-/// already queued exceed the bound, so a client that never reads cannot grow the queue either.
+/// Memory (stream_session.hpp): one budget (`subscriber_backlog_bytes`) for everything queued.
+/// A sync reply is read from the store page by page and written as ONE WebSocket message in
+/// fragments (RFC 6455 §5.4: a text frame without FIN, continuations, the last with FIN), the
+/// next page only once the queue is below half the budget; live frames are held meanwhile.
+/// A reply that fits in one page is one unfragmented frame, as before. Requests are not read
+/// while more than half the budget is queued, so a client that never reads cannot grow the
+/// queue either; it is closed with 1008 after the write deadline.
 /// Client frames are decoded by WebSocketDecoder (masking, size limit `ws_max_message_bytes`
 /// -> 1009, UTF-8 -> 1007, protocol -> 1002); pings get pongs; a close is echoed; Stop()
 /// closes with 1001.
@@ -44,13 +48,19 @@ class WebSocketSession final : public StreamSession {
 
   asio::awaitable<void> Run(asio::ip::tcp::socket& socket, std::string leftover) override;
   void Stop() override;
-  void Deliver(const std::shared_ptr<const OutFrame>& frame) override;
 
  private:
-  void OnBacklogExceeded() override;
+  std::string_view LiveBytes(const OutFrame& frame) const override { return frame.ws; }
+  void AppendStoredFrame(const Message& message, std::string* out) const override;
+  void OnWriteTimeout() override;
   /// Handles decoded events in order; false when the connection must end.
   asio::awaitable<bool> HandleEvents(std::vector<WebSocketEvent>* events);
   asio::awaitable<void> HandleSync(const TymbalFrame& request);
+  class ReplyWriter;
+  enum class SyncOutcome : std::uint8_t { kSent, kFailedBeforeReply, kFailedInReply, kEnded };
+  /// Reads the sync window from the store page by page and writes the reply.
+  asio::awaitable<SyncOutcome> StreamSyncReply(const std::string& channel_id,
+                                               const PageRequest& window);
   void SendClose(std::uint16_t code, std::string_view reason);
   void SendText(std::string_view text);
   /// After our close frame: let it drain, half-close, and give the client a moment to answer
