@@ -134,10 +134,12 @@ class App {
   /// skip building a frame nobody receives.
   bool HasSubscribers() const { return broadcaster_.SubscriberCount() != 0; }
   /// Sends one Tymbal line to every subscriber of the channel (WebSocket and SSE).
-  void Publish(std::string channel_id, std::string event_id, std::string line) {
+  /// `event_id` and `seq`: the stored message's (Message::id, Message::seq), if any.
+  void Publish(std::string channel_id, std::string event_id, std::string line,
+               std::uint64_t seq = 0) {
     if (!HasSubscribers()) return;  // nobody to encode the frame for
     broadcaster_.Publish(MakeOutFrame(std::move(channel_id), std::move(event_id),
-                                      std::move(line)));
+                                      std::move(line), seq));
   }
 
  private:

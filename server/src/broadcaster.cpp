@@ -11,10 +11,11 @@
 namespace agentcore::server {
 
 std::shared_ptr<const OutFrame> MakeOutFrame(std::string channel_id, std::string event_id,
-                                             std::string line) {
+                                             std::string line, std::uint64_t seq) {
   auto frame = std::make_shared<OutFrame>();
   frame->channel_id = std::move(channel_id);
   frame->event_id = std::move(event_id);
+  frame->seq = seq;
   frame->line = std::move(line);
   frame->ws = EncodeWebSocketText(frame->line);
   frame->sse.reserve(frame->line.size() + frame->event_id.size() + 16);
@@ -28,7 +29,7 @@ std::shared_ptr<const OutFrame> MakeOutFrame(std::string channel_id, std::string
 
 OutFrameBatch::OutFrameBatch(std::string_view channel_id) : channel_id_(channel_id) {}
 
-void OutFrameBatch::Add(std::string_view line, std::string_view event_id) {
+void OutFrameBatch::Add(std::string_view line, std::string_view event_id, std::uint64_t seq) {
   if (frame_ == nullptr) {
     frame_ = std::make_shared<OutFrame>();
     frame_->channel_id.assign(channel_id_);
@@ -46,6 +47,7 @@ void OutFrameBatch::Add(std::string_view line, std::string_view event_id) {
   AppendWebSocketText(line, &f.ws);
   if (!event_id.empty()) {
     f.event_id.assign(event_id);
+    f.seq = seq;
     f.sse.append("id: ").append(event_id).append("\n");
   }
   f.sse.append("data: ").append(line).append("\n\n");

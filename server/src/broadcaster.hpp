@@ -27,6 +27,7 @@ struct OutFrame {
   std::string channel_id;
   std::string event_id;  // SSE `id:` (a persisted message's id); empty for live-only frames.
                          // A batch has one only when it is a single persisted frame.
+  std::uint64_t seq = 0;  // that message's Message::seq (its place in the channel); 0: none
   std::string line;      // the Tymbal frame, one JSON line without the newline (a batch: its
                          // lines joined by newlines)
   std::string ws;        // complete unmasked WebSocket text frames, one per line
@@ -36,7 +37,7 @@ struct OutFrame {
 };
 
 std::shared_ptr<const OutFrame> MakeOutFrame(std::string channel_id, std::string event_id,
-                                             std::string line);
+                                             std::string line, std::uint64_t seq = 0);
 
 /// Builds a batch OutFrame line by line (one allocation of the frame for the whole batch).
 class OutFrameBatch {
@@ -44,8 +45,8 @@ class OutFrameBatch {
   explicit OutFrameBatch(std::string_view channel_id);
   /// About how many line bytes the next batch will hold: reserved when its first line comes.
   void ExpectBytes(std::size_t bytes) { expected_bytes_ = bytes; }
-  /// Appends one frame's line; `event_id` non-empty only for a batch of that one frame.
-  void Add(std::string_view line, std::string_view event_id = {});
+  /// Appends one frame's line; `event_id` (and `seq`) only for a batch of that one frame.
+  void Add(std::string_view line, std::string_view event_id = {}, std::uint64_t seq = 0);
   bool empty() const { return frame_ == nullptr || frame_->frames == 0; }
   std::size_t bytes() const { return frame_ == nullptr ? 0 : frame_->line.size(); }
   /// The batch built so far (null when empty); the builder starts a new one.

@@ -23,7 +23,7 @@ void BroadcastPublisher::Publish(std::string_view channel_id,
     if (!l.event_id.empty()) {
       if (!batch.empty()) broadcaster_->Publish(batch.Take());
       batch.ExpectBytes(l.line.size());
-      batch.Add(l.line, l.event_id);
+      batch.Add(l.line, l.event_id, l.seq);
       broadcaster_->Publish(batch.Take());
       continue;
     }

@@ -146,6 +146,34 @@ TEST_SUITE("ServerSentEvents") {
     }
   }
 
+  TEST_CASE("after replaying an agent's far-future message id, newer messages still arrive live") {
+    // Ordering is the store's seq, not the ids: an agent may choose any ULID (issue 13 §3).
+    StreamTestServer server;
+    std::string channel = server.NewChannel("future");
+    Message first = server.Store(channel, "first");
+    agentcore::NewMessage future;
+    future.id = "7ZZZZZZZZZAAAAAAAAAAAAAAAA";
+    future.space_id = server.space_id();
+    future.channel_id = channel;
+    future.sender = "agent";
+    future.sender_type = "agent";
+    future.type = "agent";
+    future.content = Json("from the future");
+    REQUIRE(server.app().store().AppendMessage(future).ok());
+
+    SseConnection c = OpenEvents(server, "/channels/" + channel + "/events",
+                                 server.cookie() + "Last-Event-ID: " + first.id + "\r\n");
+    REQUIRE(c.head.status == 200);
+    auto replayed = NextEvent(c);
+    REQUIRE(replayed);
+    CHECK(replayed->id == future.id);
+    WaitSubscribers(server, 1);
+    Message fresh = server.Post(channel, "after the future");
+    auto live = NextEvent(c);
+    REQUIRE(live);
+    CHECK(live->id == fresh.id);
+  }
+
   TEST_CASE("replays more than one store page in order") {
     StreamTestServer server;
     std::string channel = server.NewChannel("long");

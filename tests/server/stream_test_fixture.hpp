@@ -111,7 +111,8 @@ class StreamTestServer {
 
   // Broadcasts a stored message as the server does (event id = message id).
   void Publish(const Message& message) {
-    app_->Publish(message.channel_id, message.id, server::SetFrameLineForMessage(message));
+    app_->Publish(message.channel_id, message.id, server::SetFrameLineForMessage(message),
+                  message.seq);
   }
   // Stores and broadcasts.
   Message Post(std::string_view channel_id, std::string_view text) {

@@ -45,7 +45,7 @@ bool WouldBlock(const std::error_code& ec) {
 
 }  // namespace
 
-bool StoredNotAfter(std::string_view id, std::string_view cursor) { return id <= cursor; }
+bool StoredNotAfter(std::uint64_t seq, std::uint64_t cursor) { return seq <= cursor; }
 
 std::size_t NextPageLimit(std::size_t count, std::size_t bytes, std::size_t limit) {
   const std::size_t most = std::min(kMaxPageMessages, std::max<std::size_t>(limit, 1) * 4);
@@ -110,10 +110,11 @@ void StreamSession::SubscribeTo(std::string_view channel_id) {
   std::vector<std::shared_ptr<const OutFrame>>().swap(held_);
   held_bytes_ = 0;
   first_lost_.clear();
-  replayed_through_.clear();
+  first_lost_seq_ = 0;
+  replayed_through_ = 0;
   std::vector<std::string>().swap(replayed_open_);
   std::vector<std::string>().swap(open_lost_);
-  std::vector<std::string>().swap(recent_lost_);
+  std::vector<Lost>().swap(recent_lost_);
   catch_up_pending_ = false;
 }
 
@@ -342,19 +343,24 @@ void StreamSession::CloseSocket() {
 // --- live frames ------------------------------------------------------------------------------
 
 bool StreamSession::AlreadySent(const OutFrame& frame) {
-  if (replayed_through_.empty() || frame.event_id.empty()) return false;
+  if (replayed_through_ == 0 || frame.event_id.empty()) return false;
   auto open = std::find(replayed_open_.begin(), replayed_open_.end(), frame.event_id);
   if (open != replayed_open_.end()) {
     replayed_open_.erase(open);  // the final set frame of a message replayed while open
     return false;
   }
-  return StoredNotAfter(frame.event_id, replayed_through_);
+  return StoredNotAfter(frame.seq, replayed_through_);
+}
+
+bool StreamSession::RecentlyLost(std::string_view id) const {
+  return std::any_of(recent_lost_.begin(), recent_lost_.end(),
+                     [id](const Lost& lost) { return lost.id == id; });
 }
 
 void StreamSession::NoteLost(const OutFrame& frame) {
   if (frame.event_id.empty()) return;  // live-only: the final set frame carries the message
   ++losses_;
-  if (recent_lost_.size() < kMaxReplayedOpen) recent_lost_.push_back(frame.event_id);
+  if (recent_lost_.size() < kMaxReplayedOpen) recent_lost_.push_back({frame.event_id, frame.seq});
   // A message replayed while open is behind the replay's cursor: continuing from the cursor
   // would not send its final version.
   if (std::find(replayed_open_.begin(), replayed_open_.end(), frame.event_id) !=
@@ -362,8 +368,9 @@ void StreamSession::NoteLost(const OutFrame& frame) {
       std::find(open_lost_.begin(), open_lost_.end(), frame.event_id) == open_lost_.end()) {
     open_lost_.push_back(frame.event_id);
   }
-  if (first_lost_.empty() || !StoredNotAfter(first_lost_, frame.event_id)) {
+  if (first_lost_.empty() || !StoredNotAfter(first_lost_seq_, frame.seq)) {
     first_lost_ = frame.event_id;
+    first_lost_seq_ = frame.seq;
   }
 }
 
@@ -450,6 +457,7 @@ asio::awaitable<bool> StreamSession::FinishHolding() {
   PageRequest page;
   page.limit = 1;
   page.before = std::exchange(first_lost_, {});
+  first_lost_seq_ = 0;
   std::string channel = channel_;
   Result<MessagePage> previous = co_await app.Offload(
       [&app, &channel, &page] { return app.store().ListMessages(channel, page); });
@@ -458,14 +466,15 @@ asio::awaitable<bool> StreamSession::FinishHolding() {
     LogError("stream catch-up", previous.status());
     co_return false;
   }
-  std::string after = previous->messages.empty() ? std::string() : previous->messages.back().id;
-  co_return co_await ReplayAfter(std::move(after));
+  if (previous->messages.empty()) co_return co_await ReplayAfter({}, 0);
+  const Message& last_sent = previous->messages.back();
+  co_return co_await ReplayAfter(last_sent.id, last_sent.seq);
 }
 
-asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
+asio::awaitable<bool> StreamSession::ReplayAfter(std::string after, std::uint64_t after_seq) {
   App& app = *app_;
   HoldLive();
-  replayed_through_ = after;
+  replayed_through_ = after_seq;
   std::string channel = channel_;
   std::size_t limit = kFirstPageMessages;
   int rereads = 0;
@@ -488,7 +497,7 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
     std::string frames;
     for (const Message& m : result->messages) {
       if (!m.is_complete &&
-          std::find(recent_lost_.begin(), recent_lost_.end(), m.id) != recent_lost_.end()) {
+          RecentlyLost(m.id)) {
         // Its final set frame was published, so it is complete: this read began before that
         // was visible here. Fetched again below rather than sent open.
         if (std::find(open_lost_.begin(), open_lost_.end(), m.id) == open_lost_.end()) {
@@ -506,7 +515,8 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
     const std::size_t count = result->messages.size();
     if (count > 0) {
       after = result->messages.back().id;
-      replayed_through_ = after;
+      after_seq = result->messages.back().seq;
+      replayed_through_ = after_seq;
     }
     const bool more = result->has_more && count > 0;
     limit = NextPageLimit(count, frames.size(), limit);
@@ -521,7 +531,7 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
       // the cursor was published before this read could see it: read again in a moment.
       const bool unseen = std::any_of(
           recent_lost_.begin(), recent_lost_.end(),
-          [&after](const std::string& id) { return !StoredNotAfter(id, after); });
+          [after_seq](const Lost& lost) { return !StoredNotAfter(lost.seq, after_seq); });
       if (unseen && ++rereads < kCompleteRetries) {
         asio::steady_timer pause(*context_, kCompleteRetryPause);
         std::error_code ec;
@@ -536,7 +546,7 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
       std::string again;
       for (const std::string& id : ids) {
         const bool published =
-            std::find(recent_lost_.begin(), recent_lost_.end(), id) != recent_lost_.end();
+            RecentlyLost(id);
         Result<Message> m = Status(ErrorCode::kNotFound, "not read");
         // A message whose final set frame was published is complete; give the store a moment
         // if this read still finds it open.
@@ -556,6 +566,7 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after) {
     }
   }
   first_lost_.clear();
+  first_lost_seq_ = 0;
   recent_lost_.clear();
   ReleaseHeld();
   co_return true;

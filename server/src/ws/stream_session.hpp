@@ -61,10 +61,10 @@ namespace agentcore::server {
 
 class App;
 
-/// Whether the stored message `id` is at or before `cursor` in the channel's order (what a
-/// replay through `cursor` already delivered). The one place that compares message positions:
-/// message ids today, a server-assigned sequence once the stores have one.
-bool StoredNotAfter(std::string_view id, std::string_view cursor);
+/// Whether the stored message at `seq` is at or before `cursor` (both Message::seq) in the
+/// channel's order: what a replay through `cursor` already delivered. The one place that
+/// compares message positions; never the ids, which a client may choose (issue 13 §3).
+bool StoredNotAfter(std::uint64_t seq, std::uint64_t cursor);
 
 /// Messages per store page for a reply or replay: the first page kFirstPageMessages, then
 /// about kPageBytes judging by the previous page (`count` messages encoded in `bytes`, read
@@ -141,9 +141,11 @@ class StreamSession : public Upgrade,
   /// After a reply written while holding: catches up if held frames were dropped, then sends
   /// the held ones and goes live. False when the connection ended or the store failed.
   asio::awaitable<bool> FinishHolding();
-  /// Writes the stored messages after `after` page by page (holding live frames), then goes
-  /// live. False when the connection ended or the store failed (logged).
-  asio::awaitable<bool> ReplayAfter(std::string after);
+  /// Writes the stored messages after `after` (a message id, the store's cursor) page by page
+  /// (holding live frames), then goes live. `after_seq`: that message's seq when known (live
+  /// frames at or before it are duplicates), else 0. False when the connection ended or the
+  /// store failed (logged).
+  asio::awaitable<bool> ReplayAfter(std::string after, std::uint64_t after_seq = 0);
   /// The reader runs CatchUp when this is set (it is woken from ReadAvailable for it).
   bool catch_up_pending() const { return catch_up_pending_; }
   asio::awaitable<bool> CatchUp();
@@ -235,8 +237,10 @@ class StreamSession : public Upgrade,
   std::vector<std::shared_ptr<const OutFrame>> held_;
   std::size_t held_bytes_ = 0;
   std::string first_lost_;      // first stored message whose frame was dropped; empty: none
+  std::uint64_t first_lost_seq_ = 0;  // its seq
   std::uint64_t losses_ = 0;    // stored messages' frames dropped so far
-  std::string replayed_through_;  // live frames of stored messages up to it are duplicates
+  std::uint64_t replayed_through_ = 0;  // seq: live frames of stored messages up to it are
+                                        // duplicates; 0: nothing replayed
   // Replayed while still open (a streamed message not complete yet): its final set frame is
   // not a duplicate, whatever replayed_through_ says.
   std::vector<std::string> replayed_open_;
@@ -244,7 +248,12 @@ class StreamSession : public Upgrade,
   std::vector<std::string> open_lost_;
   // Stored messages whose final set frame was dropped since the last replay ended: one read
   // open by a replay was read before its completion became visible, and is fetched again.
-  std::vector<std::string> recent_lost_;
+  struct Lost {
+    std::string id;
+    std::uint64_t seq = 0;
+  };
+  std::vector<Lost> recent_lost_;
+  bool RecentlyLost(std::string_view id) const;
   bool catch_up_pending_ = false;
 
   static std::atomic<std::size_t> peak_budget_bytes_;

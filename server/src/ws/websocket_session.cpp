@@ -296,6 +296,7 @@ asio::awaitable<WebSocketSession::SyncOutcome> WebSocketSession::StreamSyncReply
     // read the window again oldest first, in pages of about kPageBytes.
     struct Entry {
       std::string id;
+      std::uint64_t seq = 0;
       std::size_t bytes = 0;
     };
     std::vector<std::vector<Entry>> scanned;  // per page, newest page first
@@ -321,7 +322,7 @@ asio::awaitable<WebSocketSession::SyncOutcome> WebSocketSession::StreamSyncReply
         std::size_t before = bytes.size();
         AppendSetFrameLine(m, &bytes);
         bytes.push_back('\n');
-        entries.push_back(Entry{m.id, bytes.size() - before});
+        entries.push_back(Entry{m.id, m.seq, bytes.size() - before});
       }
       total += list.size();
       limit = NextPageLimit(list.size(), bytes.size() - kHeadroom, page.limit);
@@ -373,8 +374,8 @@ asio::awaitable<WebSocketSession::SyncOutcome> WebSocketSession::StreamSyncReply
         if (!result.ok()) co_return failed(result.status());
         std::vector<Message>& list = result->messages;
         // A message deleted since the scan leaves room for an older one: not in the window.
-        std::erase_if(list, [&id = window_entries[first].id](const Message& m) {
-          return !StoredNotAfter(id, m.id);
+        std::erase_if(list, [seq = window_entries[first].seq](const Message& m) {
+          return !StoredNotAfter(seq, m.seq);
         });
         std::string bytes = ReplyWriter::NewPage();
         bytes.reserve(kHeadroom + group_bytes);  // the scan measured the lines: no regrowth
