@@ -404,6 +404,16 @@ asio::awaitable<void> WebSocketSession::HandleSync(const TymbalFrame& request) {
   }
   window.after = NonEmptyString(request, "since");
   window.before = NonEmptyString(request, "before");
+  // A cursor no message id could be (hub/channels.hpp IsPossibleId) is the client's mistake,
+  // answered before the store is asked (issue 13 §4).
+  for (const auto* cursor : {&window.after, &window.before}) {
+    if (*cursor && !IsPossibleId(**cursor)) {
+      SendText(ErrorFrame("invalid_request", cursor == &window.after
+                                                 ? "since is not a message id"
+                                                 : "before is not a message id"));
+      co_return;
+    }
+  }
   App& app = this->app();
   // Offload closures capture references only: GCC 12 copies a closure argument of a call
   // inside a coroutine byte-wise, which breaks captured std::strings (see App::Offload). The

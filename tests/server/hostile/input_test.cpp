@@ -470,6 +470,29 @@ TEST_SUITE("hostile input") {
     CHECK(reply->find("keep me") != std::string::npos);
   }
 
+  TEST_CASE("a WebSocket sync with an impossible since or before cursor is invalid_request") {
+    Hostile t;
+    agentcore::testing::TestWebSocket ws(t.server.port());
+    REQUIRE(ws.Handshake("/stream", "Cookie: " + t.server.cookie() + "\r\n").status == 101);
+    for (const std::string& key : {"since", "before"}) {
+      for (const std::string& cursor : {std::string(300, 'c'), std::string("\\u0000"),
+                                        std::string("a\\u0007b")}) {
+        CAPTURE(key);
+        CAPTURE(cursor);
+        REQUIRE(ws.SendText(R"({"request":"sync","channelId":")" + t.channel + R"(",")" + key +
+                            R"(":")" + cursor + R"("})"));
+        auto reply = ws.NextText();
+        REQUIRE(reply.has_value());
+        CHECK(reply->rfind(R"({"error":"invalid_request","message":")", 0) == 0);
+      }
+    }
+    // The connection is still usable.
+    REQUIRE(ws.SendText(R"({"request":"sync","channelId":")" + t.channel + R"("})"));
+    auto reply = ws.NextText();
+    REQUIRE(reply.has_value());
+    CHECK(reply->find("keep me") != std::string::npos);
+  }
+
   TEST_CASE("callsigns Cast's agentId cannot carry are refused at add, nothing stored") {
     Hostile t;
     const std::string before = t.Snapshot();
