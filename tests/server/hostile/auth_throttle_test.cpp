@@ -22,6 +22,7 @@
 #include <agentcore/json.hpp>
 #include <agentcore/ulid.hpp>
 
+#include "server/rest_test_client.hpp"
 #include "server/server_fixture.hpp"
 
 namespace agentcore::server::testing {
@@ -29,11 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Member `key` of `object` as a string; empty when absent or not a string.
-std::string Str(const Json& object, std::string_view key) {
-  const std::string* s = object.FindString(key);
-  return s != nullptr ? *s : std::string();
-}
+using agentcore::testing::Str;
 
 
 struct Reply {
@@ -138,7 +135,7 @@ void CheckThrottled(const Reply& r) {
   }
 }
 
-TEST_SUITE("hostile: auth throttle") {
+TEST_SUITE("hostile/auth_throttle") {
   TEST_CASE("25 wrong API keys from one IP: 401 twenty times, then 429 with Retry-After") {
     KeyedServer t;
     for (int i = 0; i < 25; ++i) {

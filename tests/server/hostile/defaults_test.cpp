@@ -24,6 +24,7 @@
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/json.hpp>
 
+#include "server/rest_test_client.hpp"
 #include "server/server_fixture.hpp"
 #include "store/temp_dir.hpp"
 
@@ -32,11 +33,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Member `key` of `object` as a string; empty when absent or not a string.
-std::string Str(const Json& object, std::string_view key) {
-  const std::string* s = object.FindString(key);
-  return s != nullptr ? *s : std::string();
-}
+using agentcore::testing::Str;
 
 using agentcore::testing::TempDir;
 
@@ -58,7 +55,7 @@ ServerConfig Config(const TempDir& dir, std::string auth_mode) {
 
 // --- Secrets ---------------------------------------------------------------------------------
 
-TEST_SUITE("hostile: safe defaults") {
+TEST_SUITE("hostile/defaults") {
   TEST_CASE("outside dev mode the server refuses to start without real secrets") {
     TempDir dir;
     struct Case {

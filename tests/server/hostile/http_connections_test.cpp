@@ -26,6 +26,7 @@
 #include "server/hostile/hostile_table.hpp"
 #include "server/raw_client.hpp"
 #include "server/server_fixture.hpp"
+#include "server/server_process.hpp"
 #include "store/temp_dir.hpp"
 
 extern char** environ;
@@ -37,18 +38,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 const std::string kHealth = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 /// agentcore-server as a child process whose RLIMIT_NOFILE (soft and hard) is `nofile`.
 class LimitedServer {

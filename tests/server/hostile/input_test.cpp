@@ -198,7 +198,7 @@ std::unique_ptr<agentcore::testing::TestWebSocket> Subscribe(ServerFixture& serv
   return ws;
 }
 
-TEST_SUITE("hostile input") {
+TEST_SUITE("hostile/input") {
   TEST_CASE("every 5xx a handler answers goes through one helper that logs its cause once") {
     StderrCapture log;
     Response answer =

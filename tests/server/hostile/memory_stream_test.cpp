@@ -149,7 +149,7 @@ constexpr std::size_t kPageSlack = server::kPageBytes + 128 * 1024;  // one page
 
 }  // namespace
 
-TEST_SUITE("HostileMemory") {
+TEST_SUITE("hostile/memory") {
   TEST_CASE("a sync reply larger than the budget is one fragmented message, byte-identical") {
     StreamTestServer server(
         [](server::ServerConfig& c) { c.subscriber_backlog_bytes = kSmallBudget; });

@@ -73,7 +73,7 @@ std::vector<BadId> BadIds() {
   };
 }
 
-TEST_SUITE("hostile message ids") {
+TEST_SUITE("hostile/message_ids") {
   TEST_CASE("a set frame whose id is not a ULID is 400 invalid_frame on the single and legacy routes") {
     Ids t;
     for (const BadId& bad : BadIds()) {
