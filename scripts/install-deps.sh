@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev libpq-dev postgresql libssl-dev
   libasio-dev libhttp-parser-dev libwslay-dev libcurl4-openssl-dev libjemalloc-dev pybind11-dev
   clang libclang-rt-14-dev llvm
+  podman runc curl
 )
 if [[ "${1:-}" == "--print" ]]; then
   printf '%s\n' "${packages[@]}"

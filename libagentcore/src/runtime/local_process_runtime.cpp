@@ -44,6 +44,7 @@
 #include <fmt/format.h>
 
 #include <agentcore/json.hpp>
+#include <agentcore/runtime/agent_image.hpp>
 #include <agentcore/runtime/runtime.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 
@@ -304,28 +305,12 @@ Result<RuntimeAgentState> LocalProcessRuntime::SpawnLocked(const ActivateRequest
     port = SuggestPort();
     if (port != 0) callback_url = fmt::format("http://127.0.0.1:{}", port);
   }
-  std::vector<std::pair<std::string, std::string>> env;
-  auto set = [&env](std::string_view name, std::string value) {
-    for (auto& [n, v] : env) {
-      if (n == name) {
-        v = std::move(value);
-        return;
-      }
-    }
-    env.emplace_back(std::string(name), std::move(value));
-  };
+  EnvList base;
   for (const std::string& name : options_.inherit_env) {
-    if (const char* v = std::getenv(name.c_str())) set(name, v);
+    if (const char* v = std::getenv(name.c_str())) base.emplace_back(name, v);
   }
-  for (const auto& [n, v] : command.env) set(n, v);
-  for (const auto& [n, v] : req.extra_env) set(n, v);
-  if (port != 0) set("PORT", std::to_string(port));
-  set("CAST_API_URL", req.api_url);
-  set("CAST_AGENT_ID", req.agent_id);
-  set("CAST_AUTH_TOKEN", req.auth_token);
-  set("CAST_CALLBACK_URL", callback_url);
-  set("CAST_ROUTE_HINTS", req.route_hints.is_null() ? std::string() : ToJson(req.route_hints));
-  if (!req.system_prompt.empty()) set("CAST_SYSTEM_PROMPT", req.system_prompt);
+  for (const auto& [n, v] : command.env) base.emplace_back(n, v);
+  const EnvList env = AgentEnvironment(req, std::move(base), callback_url, port);
 
   std::vector<std::string> env_strings;
   env_strings.reserve(env.size());

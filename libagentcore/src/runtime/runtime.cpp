@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <agentcore/json.hpp>
 #include <agentcore/runtime/agent.hpp>
+#include <agentcore/runtime/agent_image.hpp>
 
 namespace agentcore {
 
@@ -52,6 +54,31 @@ std::string_view AgentEventKindName(AgentEventKind kind) {
       return "failed";
   }
   return "unknown";
+}
+
+EnvList AgentEnvironment(const ActivateRequest& req, EnvList base, std::string_view callback_url,
+                         int port) {
+  EnvList env;
+  env.reserve(base.size() + req.extra_env.size() + 7);
+  auto set = [&env](std::string_view name, std::string value) {
+    for (auto& [n, v] : env) {
+      if (n == name) {
+        v = std::move(value);
+        return;
+      }
+    }
+    env.emplace_back(std::string(name), std::move(value));
+  };
+  for (auto& [n, v] : base) set(n, std::move(v));
+  for (const auto& [n, v] : req.extra_env) set(n, v);
+  if (port != 0) set("PORT", std::to_string(port));
+  set("CAST_API_URL", req.api_url);
+  set("CAST_AGENT_ID", req.agent_id);
+  set("CAST_AUTH_TOKEN", req.auth_token);
+  set("CAST_CALLBACK_URL", std::string(callback_url));
+  set("CAST_ROUTE_HINTS", req.route_hints.is_null() ? std::string() : ToJson(req.route_hints));
+  if (!req.system_prompt.empty()) set("CAST_SYSTEM_PROMPT", req.system_prompt);
+  return env;
 }
 
 }  // namespace agentcore
