@@ -13,28 +13,16 @@
 #include "handlers/handlers.hpp"
 #include "handlers/stream.hpp"
 #include "handlers/tymbal.hpp"
+#include "runtime_config.hpp"
 
 namespace agentcore::server {
 namespace {
 
-/// `<dir of /proc/self/exe>/echo-agent` when that file exists, else empty.
-std::string DefaultAgentBinary() {
-  std::error_code ec;
-  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return {};
-  std::filesystem::path candidate = exe.parent_path() / "echo-agent";
-  if (!std::filesystem::is_regular_file(candidate, ec) || ec) return {};
-  return candidate.string();
-}
-
-/// The hub's parts as the flags and the environment configure them: the store URL, the runtime
-/// (--runtime; the local process runtime with --agent-command TYPE=CMD, the echo-agent next to
-/// the binary for every type when none is given), the agent policy, the secrets.
+/// The hub's parts as the flags and the environment configure them: the store URL, the
+/// runtimes (runtime_config.hpp), the agent policy, the secrets.
 Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
-  if (config.runtime != "local") {
-    return InvalidArgument("runtime \"" + config.runtime + "\" is not available yet (issue 14)");
-  }
   HubOptions o;
+  AGENTCORE_ASSIGN_OR_RETURN(o.runtimes, RuntimeSpecsFrom(config));
   o.store_url = config.database_url;
   o.policy.heartbeat_staleness = config.heartbeat_staleness;
   o.policy.activation_timeout = config.activation_timeout;
@@ -47,20 +35,6 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   // The routing records' share of the read cache (read_cache.hpp) lives in the hub.
   o.routing_cache_bytes = config.read_cache_bytes / 8;
   o.ingest.stream_save_interval = config.stream_save_interval;
-  LocalProcessOptions& local = o.local_process;
-  local.data_dir = config.data_dir;
-  local.kill_grace = config.agent_kill_grace;
-  local.stop_agents_on_destroy = !config.agents_outlive_server;
-  for (const auto& [type, argv] : config.agent_commands) {
-    if (argv.empty() || argv[0].empty()) {
-      return InvalidArgument("agent command for type \"" + type + "\" is empty");
-    }
-    local.commands[type].argv = argv;
-  }
-  if (local.commands.empty()) {
-    std::string echo = DefaultAgentBinary();
-    if (!echo.empty()) local.commands["*"].argv = {echo};
-  }
   return o;
 }
 

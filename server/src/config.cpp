@@ -8,6 +8,8 @@
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/json_writer.hpp>
 
+#include "runtime_config.hpp"
+
 namespace agentcore::server {
 
 bool IsDevMode(const ServerConfig& config) { return config.auth_mode == "dev"; }
@@ -81,7 +83,7 @@ std::string DescribeConfig(const ServerConfig& c) {
       .Field("databaseUrl", c.database_url.rfind("postgres", 0) == 0 ? "postgres://(redacted)"
                                                                       : c.database_url)
       .Field("dataDir", c.data_dir)
-      .Field("runtime", c.runtime)
+      .Field("runtime", DescribeRuntimes(c))
       .Field("authMode", c.auth_mode.empty() ? "keys" : c.auth_mode)
       .Field("spaceId", c.space_id)
       .Field("jwtSecret", c.jwt_secret.empty() ? "dev fallback" : "set")

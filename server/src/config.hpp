@@ -57,9 +57,11 @@ struct ServerConfig {
   std::chrono::milliseconds shutdown_grace{10'000};
   bool compat_open_checkin = false;  // Cast leaves checkin/heartbeat unauthenticated
   // --- agents (libagentcore hub/agents.hpp)
-  /// The runtime that starts agents (--runtime); only "local" (processes on this machine)
-  /// exists today.
+  /// The runtime that starts agents (--runtime): "local" (processes on this machine),
+  /// "docker", "kubernetes" or "fly" (runtime_config.hpp).
   std::string runtime = "local";
+  /// Agent types started by another runtime than --runtime (--agent-runtime TYPE=RUNTIME).
+  std::map<std::string, std::string> agent_runtimes;
   /// argv per agent type (--agent-command TYPE=CMD, CMD split on spaces); "*" is the default
   /// for unlisted types. Empty: every type runs `<dir of the server executable>/echo-agent`
   /// when that file exists.

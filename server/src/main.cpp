@@ -78,8 +78,13 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-access-log", no_access_log, "Do not write the JSON access log");
   cli.add_flag("--compat-open-checkin", config.compat_open_checkin,
                "Accept checkin/heartbeat/legacy ingest without a container token (as Cast)");
+  config.runtime = Env("AGENT_RUNTIME", config.runtime);
   cli.add_option("--runtime", config.runtime,
-                 "Runtime that starts agents: \"local\" (processes on this machine)");
+                 "Runtime that starts agents: local, docker, kubernetes or fly (env AGENT_RUNTIME)");
+  std::vector<std::string> agent_runtimes;
+  cli.add_option("--agent-runtime", agent_runtimes,
+                 "TYPE=RUNTIME: agents of TYPE run on another runtime than --runtime; repeatable")
+      ->take_all();
   std::vector<std::string> agent_commands;
   cli.add_option("--agent-command", agent_commands,
                  "TYPE=CMD: command line for agents of TYPE (\"*\": every other type); "
@@ -152,6 +157,14 @@ int main(int argc, char** argv) {
     }
     if (!word.empty()) argv_words.push_back(std::move(word));
     config.agent_commands[spec.substr(0, eq)] = std::move(argv_words);
+  }
+  for (const std::string& spec : agent_runtimes) {
+    std::size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      std::fprintf(stderr, "--agent-runtime wants TYPE=RUNTIME, got \"%s\"\n", spec.c_str());
+      return 1;
+    }
+    config.agent_runtimes[spec.substr(0, eq)] = spec.substr(eq + 1);
   }
   if (config.public_url.empty()) {
     config.public_url = "http://127.0.0.1:" + std::to_string(config.port);
