@@ -410,7 +410,13 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
   };
 
   Result<std::string> created = engine_.CreateContainer(name, config);
-  if (!created.ok() && created.error().code() == ErrorCode::kConflict) {
+  // Docker answers 409 for a name in use; Podman 4.3 answers 500 "... already in use".
+  auto name_in_use = [](const Status& s) {
+    return s.code() == ErrorCode::kConflict ||
+           (s.code() == ErrorCode::kInternal &&
+            s.message().find("already in use") != std::string::npos);
+  };
+  if (!created.ok() && name_in_use(created.error())) {
     // A container of this name is left from an earlier run (a crash, a failed removal): keep
     // its logs and replace it.
     Status removed = ArchiveAndRemove("remove stale container", name, dir, std::nullopt);
