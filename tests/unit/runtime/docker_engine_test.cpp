@@ -5,9 +5,12 @@
 // against a real engine in tests/engine/.
 #include "runtime/docker/docker_engine.hpp"
 
+#include <doctest/doctest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <agentcore/json.hpp>
+#include <agentcore/runtime/docker.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -18,11 +21,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <doctest/doctest.h>
-
-#include <agentcore/json.hpp>
-#include <agentcore/runtime/docker.hpp>
 
 #include "support/test_http_server.hpp"
 
@@ -78,8 +76,9 @@ TestHttpServer::Handler EmptyEngine(
     if (req.target.rfind("/v1.41/images/", 0) == 0) return Json200(conn, "{\"Id\":\"sha256:1\"}");
     if (req.target.rfind("/v1.41/containers/json", 0) == 0) return Json200(conn, "[]");
     if (req.target.rfind("/v1.41/events", 0) == 0) {
-      conn.Write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n");
+      conn.Write(
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n");
       conn.WaitForClose();
       return false;
     }
@@ -113,12 +112,10 @@ ActivateRequest Req(const std::string& id) {
 TEST_SUITE("runtime/docker_engine_client") {
   TEST_CASE("DOCKER_HOST must be a unix socket") {
     CHECK(DockerSocketPath("unix:///run/x.sock").value() == "/run/x.sock");
-    CHECK(DockerSocketPath("tcp://127.0.0.1:2375").status().code() ==
-          ErrorCode::kInvalidArgument);
+    CHECK(DockerSocketPath("tcp://127.0.0.1:2375").status().code() == ErrorCode::kInvalidArgument);
     CHECK(DockerSocketPath("unix://").status().code() == ErrorCode::kInvalidArgument);
     CHECK(DockerSocketPath("unix://relative").status().code() == ErrorCode::kInvalidArgument);
-    CHECK(DockerSocketPath("/var/run/docker.sock").status().code() ==
-          ErrorCode::kInvalidArgument);
+    CHECK(DockerSocketPath("/var/run/docker.sock").status().code() == ErrorCode::kInvalidArgument);
     const char* saved = std::getenv("DOCKER_HOST");
     std::string saved_value = saved != nullptr ? saved : "";
     ::setenv("DOCKER_HOST", "unix:///from/env.sock", 1);
@@ -227,8 +224,11 @@ TEST_SUITE("runtime/docker_engine_client") {
           if (req.target.find("/bad/") != std::string::npos) {
             return conn.WriteResponse(200, {}, std::string("\x07\0\0\0\0\0\0\x01x", 9));
           }
-          return conn.WriteResponse(
-              200, {}, std::string("\x01\0\0\0\0\0\0\x03" "out\x02\0\0\0\0\0\0\x03" "err", 22));
+          return conn.WriteResponse(200, {},
+                                    std::string("\x01\0\0\0\0\0\0\x03"
+                                                "out\x02\0\0\0\0\0\0\x03"
+                                                "err",
+                                                22));
         },
         dir.Socket());
     DockerEngine engine(dir.Socket(), milliseconds(2000));
@@ -242,7 +242,8 @@ TEST_SUITE("runtime/docker_engine_client") {
         [](TestHttpConnection& conn, const TestHttpRequest& req) {
           CHECK(req.target.find("filters=") != std::string::npos);
           conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-          const std::string a = R"({"Action":"die","Actor":{"ID":"c1","Attributes":{"exitCode":"3"}}})";
+          const std::string a =
+              R"({"Action":"die","Actor":{"ID":"c1","Attributes":{"exitCode":"3"}}})";
           const std::string body = a.substr(0, 10);
           conn.Write("a\r\n" + body + "\r\n");
           const std::string rest = a.substr(10) + "\nnot json\n";
@@ -327,7 +328,8 @@ TEST_SUITE("runtime/docker_failures") {
             return conn.WriteResponse(201, {}, R"({"Id":"c0ffee","Warnings":[]})");
           }
           if (req.target == "/v1.41/containers/c0ffee/start") {
-            return conn.WriteResponse(500, {}, R"({"message":"OCI runtime error: runc create failed"})");
+            return conn.WriteResponse(500, {},
+                                      R"({"message":"OCI runtime error: runc create failed"})");
           }
           if (req.method == "DELETE") {
             ++removes;

@@ -14,15 +14,20 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <agentcore/json.hpp>
+#include <agentcore/runtime/agent_image.hpp>
+#include <agentcore/runtime/docker.hpp>
+#include <agentcore/runtime/runtime.hpp>
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,13 +44,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
-
-#include <agentcore/json.hpp>
-#include <agentcore/runtime/agent_image.hpp>
-#include <agentcore/runtime/docker.hpp>
-#include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
 #include "runtime/process_files.hpp"
@@ -90,8 +88,8 @@ Status ValidateEnv(const EnvList& env, std::string_view what) {
   for (const auto& [name, value] : env) {
     if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos ||
         value.find('\0') != std::string::npos) {
-      return InvalidArgument(fmt::format("invalid environment variable \"{}\" in {}",
-                                         name.substr(0, 100), what));
+      return InvalidArgument(
+          fmt::format("invalid environment variable \"{}\" in {}", name.substr(0, 100), what));
     }
   }
   return Status::Ok();
@@ -349,9 +347,9 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
   auto type_it = options_.types.find(req.agent_type);
   if (type_it == options_.types.end()) type_it = options_.types.find("*");
   if (type_it == options_.types.end()) {
-    return InvalidArgument(fmt::format(
-        "no image for agent type \"{}\" in the docker runtime (and no \"*\" default)",
-        req.agent_type));
+    return InvalidArgument(
+        fmt::format("no image for agent type \"{}\" in the docker runtime (and no \"*\" default)",
+                    req.agent_type));
   }
   const DockerAgentType& type = type_it->second;
 
@@ -362,8 +360,7 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) return Unavailable("the docker runtime is shut down");
     auto it = agents_.find(req.agent_id);
-    if (it != agents_.end() && it->second.phase == Phase::kRunning &&
-        !it->second.stop_requested) {
+    if (it != agents_.end() && it->second.phase == Phase::kRunning && !it->second.stop_requested) {
       return it->second.state;  // idempotent
     }
   }
@@ -379,8 +376,8 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    return Internal(fmt::format("cannot create \"{}\" for agent \"{}\": {}", dir, req.agent_id,
-                                ec.message()));
+    return Internal(
+        fmt::format("cannot create \"{}\" for agent \"{}\": {}", dir, req.agent_id, ec.message()));
   }
 
   std::string callback_url = req.callback_url;
@@ -678,7 +675,13 @@ void DockerRuntime::WatchLoop() {
   };
   while (!stopping()) {
     // Exits that fell between two streams (or happened while the engine was away).
-    Status s = Resync();
+    bool any_running = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [agent_id, a] : agents_)
+        any_running = any_running || a.phase == Phase::kRunning;
+    }
+    Status s = any_running ? Resync() : Status::Ok();
     if (s.ok()) {
       clean();
       s = engine_.StreamEvents(filters, 0, kEventsRotation, [&](const Json& event) {
@@ -693,8 +696,8 @@ void DockerRuntime::WatchLoop() {
           const std::string* exit_code = attrs != nullptr ? attrs->FindString("exitCode") : nullptr;
           int value = 0;
           if (exit_code != nullptr &&
-              std::from_chars(exit_code->data(), exit_code->data() + exit_code->size(), value)
-                      .ec == std::errc()) {
+              std::from_chars(exit_code->data(), exit_code->data() + exit_code->size(), value).ec ==
+                  std::errc()) {
             code = value;
           }
           {
@@ -810,23 +813,41 @@ std::vector<RuntimeAgentState> DockerRuntime::ListAgents() const {
 Result<LogChunk> DockerRuntime::ReadLog(std::string_view agent_id, std::uint64_t offset,
                                         std::size_t max_bytes) const {
   AGENTCORE_RETURN_IF_ERROR(ValidateRuntimeAgentId(agent_id));
+  // The log is the archive (data_dir/agents/<dir>/log: the containers that are gone) followed
+  // by the live container's logs. The archive only grows by appends, and an append happens
+  // together with the container leaving `container_present` (under log_mu_), so the two parts
+  // never overlap and offsets stay valid across an archiving.
   const std::string path = AgentDir(agent_id) + "/log";
-  std::string archived;
-  bool have_archive = false;
+  int fd = -1;
+  std::uint64_t archive_size = 0;
   std::string live_id;
   {
     std::lock_guard<std::mutex> log_lock(log_mu_);
-    Result<std::string> file = internal::ReadSmallFile(path);
-    if (file.ok()) {
-      archived = std::move(*file);
-      have_archive = true;
-    } else if (file.error().code() != ErrorCode::kNotFound) {
-      return file.error();
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT) {
+      return Internal(
+          fmt::format("cannot open the log of agent \"{}\": {}", agent_id, ErrnoText(errno)));
+    }
+    if (fd >= 0) {
+      struct stat sb {};
+      if (::fstat(fd, &sb) != 0) {
+        const int err = errno;
+        ::close(fd);
+        return Internal(
+            fmt::format("cannot stat the log of agent \"{}\": {}", agent_id, ErrnoText(err)));
+      }
+      archive_size = static_cast<std::uint64_t>(sb.st_size);
     }
     std::lock_guard<std::mutex> lock(mu_);
     auto it = agents_.find(agent_id);
     if (it != agents_.end() && it->second.container_present) live_id = it->second.container_id;
   }
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closer{fd};
   std::string live;
   bool have_live = false;
   if (!live_id.empty()) {
@@ -838,33 +859,39 @@ Result<LogChunk> DockerRuntime::ReadLog(std::string_view agent_id, std::uint64_t
       return Annotate(logs.error(), fmt::format("read the logs of \"{}\"", agent_id));
     }
   }
-  if (!have_archive && !have_live) {
-    return NotFound(fmt::format("no log for agent \"{}\"", agent_id));
-  }
+  if (fd < 0 && !have_live) return NotFound(fmt::format("no log for agent \"{}\"", agent_id));
   LogChunk chunk;
-  chunk.size = archived.size() + live.size();
+  chunk.size = archive_size + live.size();
   if (offset > chunk.size) {
-    return InvalidArgument(fmt::format(
-        "offset {} is past the end of the log of agent \"{}\" ({} bytes)", offset, agent_id,
-        chunk.size));
+    return InvalidArgument(
+        fmt::format("offset {} is past the end of the log of agent \"{}\" ({} bytes)", offset,
+                    agent_id, chunk.size));
   }
   const std::size_t want = static_cast<std::size_t>(
       std::min<std::uint64_t>({chunk.size - offset, max_bytes, kMaxLogChunkBytes}));
-  const std::string_view a(archived), l(live);
-  std::uint64_t pos = offset;
-  while (chunk.data.size() < want) {
-    const std::size_t room = want - chunk.data.size();
-    if (pos < a.size()) {
-      const std::string_view piece = a.substr(static_cast<std::size_t>(pos), room);
-      chunk.data.append(piece);
-      pos += piece.size();
-    } else {
-      const std::string_view piece = l.substr(static_cast<std::size_t>(pos - a.size()), room);
-      chunk.data.append(piece);
-      pos += piece.size();
+  chunk.data.resize(want);
+  std::size_t got = 0;
+  while (got < want && offset + got < archive_size) {
+    const std::size_t n_want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(want - got, archive_size - offset - got));
+    const ssize_t n =
+        ::pread(fd, chunk.data.data() + got, n_want, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Internal(
+          fmt::format("cannot read the log of agent \"{}\": {}", agent_id, ErrnoText(errno)));
     }
+    if (n == 0) break;  // cannot happen for an append-only file; stop rather than spin
+    got += static_cast<std::size_t>(n);
   }
-  chunk.next_offset = offset + chunk.data.size();
+  if (got < want && offset + got >= archive_size) {
+    const std::string_view rest = std::string_view(live).substr(
+        static_cast<std::size_t>(offset + got - archive_size), want - got);
+    std::copy(rest.begin(), rest.end(), chunk.data.begin() + static_cast<std::ptrdiff_t>(got));
+    got += rest.size();
+  }
+  chunk.data.resize(got);
+  chunk.next_offset = offset + got;
   return chunk;
 }
 
@@ -927,9 +954,9 @@ Status ValidateOptions(const DockerOptions& o) {
   if (o.instance.empty() || o.instance.size() > kMaxInstanceBytes ||
       o.instance.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                    "0123456789_.-") != std::string::npos) {
-    return InvalidArgument(fmt::format(
-        "docker runtime: instance \"{}\" must be 1 to {} characters of [A-Za-z0-9_.-]",
-        o.instance.substr(0, 100), kMaxInstanceBytes));
+    return InvalidArgument(
+        fmt::format("docker runtime: instance \"{}\" must be 1 to {} characters of [A-Za-z0-9_.-]",
+                    o.instance.substr(0, 100), kMaxInstanceBytes));
   }
   if (o.data_dir.empty()) return InvalidArgument("docker runtime: data_dir must not be empty");
   if (o.stop_grace.count() < 0 || o.api_timeout.count() <= 0) {
@@ -938,8 +965,7 @@ Status ValidateOptions(const DockerOptions& o) {
   }
   for (const auto& [name, type] : o.types) {
     if (type.image.image.empty()) {
-      return InvalidArgument(
-          fmt::format("docker runtime: agent type \"{}\" has no image", name));
+      return InvalidArgument(fmt::format("docker runtime: agent type \"{}\" has no image", name));
     }
     if (type.image.cpu_millis < 0 || type.image.memory_bytes < 0) {
       return InvalidArgument(fmt::format(
