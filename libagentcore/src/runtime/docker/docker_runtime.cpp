@@ -284,6 +284,8 @@ class DockerRuntime final : public Runtime {
   // Guarded by mu_.
   std::map<std::string, Agent, std::less<>> agents_;
   std::set<std::string, std::less<>> started_ids_;  // every container this process created
+  // Names of containers being created (ReapOrphans must not take them for orphans).
+  std::multiset<std::string, std::less<>> creating_names_;
   std::deque<AgentEvent> events_;
   bool shut_down_ = false;
   bool stop_threads_ = false;
@@ -406,6 +408,18 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
     return status;
   };
 
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    creating_names_.insert(name);
+  }
+  struct CreatingGuard {
+    DockerRuntime* self;
+    const std::string& name;
+    ~CreatingGuard() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->creating_names_.erase(self->creating_names_.find(name));
+    }
+  } creating_guard{this, name};
   Result<std::string> created = engine_.CreateContainer(name, config);
   // Docker answers 409 for a name in use; Podman 4.3 answers 500 "... already in use".
   auto name_in_use = [](const Status& s) {
@@ -422,21 +436,31 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
   }
   if (!created.ok()) return fail(Annotate(created.error(), what));
   const std::string id = *created;
+  bool shutting_down = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     started_ids_.insert(id);
-    Agent& a = agents_[req.agent_id];
-    a = Agent{};
-    a.dir = dir;
-    a.container_id = id;
-    a.phase = Phase::kStarting;
-    a.container_present = true;
-    a.state.agent_id = req.agent_id;
-    a.state.agent_type = req.agent_type;
-    a.state.status = AgentStatus::kActivating;
-    a.state.instance_id = id.substr(0, 12);
-    a.state.endpoint = callback_url;
-    a.state.started_at = clock_->NowMillis();
+    // Shutdown() takes its list of containers under mu_ when it sets shut_down_: a container
+    // recorded here before that is stopped by it; one created after must not be recorded.
+    shutting_down = shut_down_;
+    if (!shutting_down) {
+      Agent& a = agents_[req.agent_id];
+      a = Agent{};
+      a.dir = dir;
+      a.container_id = id;
+      a.phase = Phase::kStarting;
+      a.container_present = true;
+      a.state.agent_id = req.agent_id;
+      a.state.agent_type = req.agent_type;
+      a.state.status = AgentStatus::kActivating;
+      a.state.instance_id = id.substr(0, 12);
+      a.state.endpoint = callback_url;
+      a.state.started_at = clock_->NowMillis();
+    }
+  }
+  if (shutting_down) {
+    (void)engine_.RemoveContainer(id, /*force=*/true);
+    return Unavailable("the docker runtime is shut down");
   }
   Status started = engine_.StartContainer(id);
   if (!started.ok()) {
@@ -922,6 +946,16 @@ Result<std::vector<std::string>> DockerRuntime::ReapOrphans() {
       const std::string* instance = labels->FindString(kLabelInstance);
       if (instance == nullptr || *instance != options_.instance) continue;
       if (started_ids_.count(*id) != 0) continue;  // ours
+      bool creating = false;  // ours too: its Activate has not recorded the id yet
+      if (const Json* names = c.Find("Names"); names != nullptr && names->is_array()) {
+        for (const Json& n : names->as_array()) {
+          if (!n.is_string()) continue;
+          std::string_view name = n.as_string();
+          if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+          creating = creating || creating_names_.count(name) != 0;
+        }
+      }
+      if (creating) continue;
       const std::string* agent_id = labels->FindString(kLabelAgentId);
       orphans.push_back(Orphan{*id, agent_id != nullptr ? *agent_id : ""});
     }
