@@ -14,7 +14,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +63,15 @@ class TempDir {
 
 long long MsSince(Steady::time_point t0) {
   return std::chrono::duration_cast<milliseconds>(Steady::now() - t0).count();
+}
+
+bool WaitUntilTrue(const std::function<bool()>& pred, milliseconds timeout = milliseconds(5000)) {
+  const auto deadline = Steady::now() + timeout;
+  while (!pred()) {
+    if (Steady::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return true;
 }
 
 bool Json200(TestHttpConnection& conn, std::string_view body) {
@@ -422,5 +433,174 @@ TEST_SUITE("runtime/docker_failures") {
     const auto t1 = Steady::now();
     CHECK((*rt)->Shutdown().ok());  // nothing was started
     CHECK(MsSince(t1) < 3000);
+  }
+}
+
+namespace {
+
+// A scripted engine with one container "c1" whose state the test sets: running, or exited
+// with a code. `events` says what /events does: "die" streams one die event for c1 (exit code
+// 3) once c1 has exited, "fail" answers 500, "drop" sends the head and closes at once.
+struct ScriptedEngine {
+  std::mutex mu;
+  bool running = true;
+  int exit_code = 0;
+  std::string events = "die";
+  bool list_says_running = false;  // the list never shows the exit: only events can
+  std::atomic<int> event_requests{0};
+  std::atomic<int> list_requests{0};
+  std::atomic<int> removes{0};
+
+  TestHttpServer::Handler Handler() {
+    return [this](TestHttpConnection& conn, const TestHttpRequest& req) {
+      const std::string& t = req.target;
+      if (t == "/v1.41/_ping") return conn.WriteResponse(200, {}, "OK");
+      if (t.rfind("/v1.41/images/", 0) == 0) return Json200(conn, "{\"Id\":\"sha256:1\"}");
+      if (t.rfind("/v1.41/containers/create", 0) == 0) {
+        return conn.WriteResponse(201, {}, R"({"Id":"c1","Warnings":[]})");
+      }
+      if (t == "/v1.41/containers/c1/start") return conn.WriteResponse(204, {}, "");
+      std::unique_lock<std::mutex> lock(mu);
+      if (t.rfind("/v1.41/containers/json", 0) == 0) {
+        ++list_requests;
+        return Json200(conn, std::string(R"([{"Id":"c1","Names":["/n"],"State":")") +
+                                 (running || list_says_running ? "running" : "exited") +
+                                 R"(","Labels":{"agentcore.instance":"unit"}}])");
+      }
+      if (t == "/v1.41/containers/c1/json") {
+        return Json200(conn, fmt(R"({"Id":"c1","Config":{"Tty":false},"State":{"Running":)",
+                                 running ? "true" : "false", R"(,"ExitCode":)",
+                                 std::to_string(exit_code), "}}"));
+      }
+      if (t.rfind("/v1.41/containers/c1/logs", 0) == 0) {
+        return conn.WriteResponse(200, {},
+                                  std::string("\x02\0\0\0\0\0\0\x05"
+                                              "boom\n",
+                                              13));
+      }
+      if (req.method == "DELETE") {
+        ++removes;
+        return conn.WriteResponse(204, {}, "");
+      }
+      if (t.rfind("/v1.41/events", 0) == 0) {
+        ++event_requests;
+        const std::string mode = events;
+        const bool exited = !running;
+        lock.unlock();
+        if (mode == "fail") return conn.WriteResponse(500, {}, R"({"message":"events broken"})");
+        conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        if (mode == "drop") return false;
+        if (exited) {
+          const std::string e =
+              R"({"Type":"container","Action":"die","Actor":{"ID":"c1","Attributes":{"exitCode":"3"}}})"
+              "\n";
+          char size[16];
+          std::snprintf(size, sizeof size, "%zx", e.size());
+          conn.Write(std::string(size) + "\r\n" + e + "\r\n");
+        }
+        conn.WaitForClose();
+        return false;
+      }
+      return conn.WriteResponse(500, {}, "{\"message\":\"unexpected\"}");
+    };
+  }
+
+  static std::string fmt(std::string a, std::string b, std::string c, std::string d,
+                         std::string e) {
+    return a + b + c + d + e;
+  }
+};
+
+class EventLog final : public agentcore::RuntimeObserver {
+ public:
+  void OnAgentEvent(const agentcore::AgentEvent& e) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(e);
+  }
+  std::vector<agentcore::AgentEvent> Events() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+  bool WaitForCount(std::size_t n, milliseconds timeout) {
+    const auto deadline = Steady::now() + timeout;
+    while (Events().size() < n) {
+      if (Steady::now() >= deadline) return false;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<agentcore::AgentEvent> events_;
+};
+
+}  // namespace
+
+TEST_SUITE("runtime/docker_failures") {
+  TEST_CASE("an exit seen while the events stream is broken is found by re-listing") {
+    for (const std::string mode : {"fail", "drop"}) {
+      CAPTURE(mode);
+      TempDir dir;
+      ScriptedEngine engine;
+      engine.events = mode;
+      TestHttpServer server(engine.Handler(), dir.Socket());
+      EventLog log;
+      agentcore::RuntimeOptions ro;
+      ro.observer = &log;
+      auto rt = NewDockerRuntime(Options(dir, dir.Socket()), ro);
+      REQUIRE_MESSAGE(rt.ok(), rt.status().ToString());
+      REQUIRE((*rt)->Activate(Req("s:c:x")).ok());
+      {
+        std::lock_guard<std::mutex> lock(engine.mu);
+        engine.running = false;
+        engine.exit_code = 3;
+      }
+      REQUIRE(log.WaitForCount(2, milliseconds(5000)));
+      auto events = log.Events();
+      CHECK(events[0].kind == agentcore::AgentEventKind::kActivating);
+      CHECK(events[1].kind == agentcore::AgentEventKind::kFailed);
+      REQUIRE(events[1].exit);
+      CHECK(events[1].exit->exit_code == 3);
+      CHECK(engine.list_requests > 0);
+      // The exited container's logs are archived and it is removed.
+      CHECK(WaitUntilTrue([&] { return engine.removes > 0; }));
+      auto chunk = (*rt)->ReadLog("s:c:x", 0, 100);
+      REQUIRE(chunk.ok());
+      CHECK(chunk->data == "boom\n");
+      if (mode == "fail") {
+        // Bounded backoff: a broken stream is not retried in a tight loop.
+        std::this_thread::sleep_for(milliseconds(500));
+        CHECK(engine.event_requests < 15);
+      }
+      CHECK((*rt)->Shutdown().ok());
+    }
+  }
+
+  TEST_CASE("a die event reports the exit code it carries, once") {
+    TempDir dir;
+    ScriptedEngine engine;
+    TestHttpServer server(engine.Handler(), dir.Socket());
+    EventLog log;
+    agentcore::RuntimeOptions ro;
+    ro.observer = &log;
+    engine.list_says_running = true;
+    DockerOptions o = Options(dir, dir.Socket());
+    auto rt = NewDockerRuntime(o, ro);
+    REQUIRE_MESSAGE(rt.ok(), rt.status().ToString());
+    REQUIRE((*rt)->Activate(Req("s:c:x")).ok());
+    {
+      std::lock_guard<std::mutex> lock(engine.mu);
+      engine.running = false;
+      engine.exit_code = 3;
+    }
+    REQUIRE(log.WaitForCount(2, milliseconds(5000)));
+    std::this_thread::sleep_for(milliseconds(1500));  // a re-list and a replayed event later
+    auto events = log.Events();
+    REQUIRE(events.size() == 2);
+    CHECK(events[1].kind == agentcore::AgentEventKind::kFailed);
+    CHECK(events[1].reason == "exited with code 3");
+    CHECK((*rt)->GetState("s:c:x")->status == AgentStatus::kError);
+    CHECK((*rt)->Shutdown().ok());
   }
 }
