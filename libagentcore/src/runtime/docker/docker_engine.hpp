@@ -35,6 +35,8 @@ Result<std::string> DockerSocketPath(std::string_view host);
 // code for the HTTP status with the engine's `message` (or the body's start when not JSON).
 Status EngineStatus(const HttpResponse& response, bool not_modified_ok = false);
 
+// One engine, reached through its socket. Thread-safe (calls run concurrently on the client's
+// pooled connections); holds no state about containers.
 class DockerEngine {
  public:
   DockerEngine(std::string socket_path, std::chrono::milliseconds timeout);

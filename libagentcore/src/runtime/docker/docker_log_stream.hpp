@@ -20,6 +20,8 @@
 
 namespace agentcore::internal {
 
+// The multiplexed stream decoder. Thread-compatible; owns a copy of nothing but a partial
+// header.
 class DockerLogStream {
  public:
   // Receives each payload piece with its stream type (0, 1 or 2; 1 in raw mode). A frame's
@@ -56,6 +58,7 @@ class DockerLogStream {
 
 // Splits the engine's `/events` body (one JSON object per line, chunks cut anywhere) into
 // lines. A line longer than the limit is an error (the stream is then unusable).
+// Thread-compatible; keeps at most one partial line.
 class DockerEventLines {
  public:
   using Sink = std::function<void(std::string_view line)>;

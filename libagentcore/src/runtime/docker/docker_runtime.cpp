@@ -186,6 +186,8 @@ struct Agent {
   bool pending_exit_seen = false;
 };
 
+// The runtime of docker.hpp. Thread-safe; owns its two threads and the containers it created
+// (until they are removed).
 class DockerRuntime final : public Runtime {
  public:
   DockerRuntime(DockerOptions options, const RuntimeOptions& runtime_options,
@@ -265,18 +267,21 @@ class DockerRuntime final : public Runtime {
   }
   void StopThreads();
 
+  // Constant after construction.
   const DockerOptions options_;
   RuntimeObserver* const observer_;
   Clock* const clock_;
   const std::string agents_dir_;
   mutable DockerEngine engine_;
 
-  std::thread watcher_;
-  std::thread dispatcher_;
+  std::thread watcher_;     // "agentcore-docker"; joined under join_mu_
+  std::thread dispatcher_;  // "agentcore-dockev"; joined under join_mu_
   std::mutex join_mu_;
 
+  // One operation mutex per agent id ever activated (guarded by ops_mu_); taken before mu_.
   std::mutex ops_mu_;
   std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> ops_;
+  // Taken before mu_: an archive append and the container leaving ReadLog's view are atomic.
   mutable std::mutex log_mu_;
 
   mutable std::mutex mu_;
