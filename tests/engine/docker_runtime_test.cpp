@@ -5,14 +5,11 @@
 // image (localhost/agentcore-echo-agent:latest, AGENTCORE_TEST_DOCKER_IMAGE overrides) with
 // command overrides, so no server is needed: `--help` exits with code 2 at once, and
 // `--never-checkin` keeps running until it is stopped (SIGTERM: exit code 0).
-#include <doctest/doctest.h>
+#include <agentcore/runtime/docker.hpp>
+
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <agentcore/json.hpp>
-#include <agentcore/runtime/agent.hpp>
-#include <agentcore/runtime/docker.hpp>
-#include <agentcore/runtime/runtime.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -26,6 +23,12 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <doctest/doctest.h>
+
+#include <agentcore/json.hpp>
+#include <agentcore/runtime/agent.hpp>
+#include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
 
