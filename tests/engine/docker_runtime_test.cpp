@@ -231,7 +231,12 @@ TEST_SUITE("runtime/docker_engine") {
     auto rt = Make(o, &obs);
     ActivateRequest req = Req("sp:ch:echo");
     req.extra_env = {{"EXTRA", "x"}};
+    const auto t0 = std::chrono::steady_clock::now();
     auto st = rt->Activate(req);
+    MESSAGE("activate (create + start) took " << std::chrono::duration_cast<milliseconds>(
+                                                     std::chrono::steady_clock::now() - t0)
+                                                     .count()
+                                              << " ms");
     REQUIRE_MESSAGE(st.ok(), st.status().ToString());
     CHECK(st->status == AgentStatus::kActivating);
     CHECK(obs.WaitFor(AgentEventKind::kActivating, "sp:ch:echo"));
