@@ -166,9 +166,17 @@ std::string DescribeRuntimes(const ServerConfig& config) {
   auto describe = [&](const std::string& runtime, const std::string& types) {
     if (runtime != "docker") return runtime + " (" + types + ")";
     std::map<std::string, std::string> images = EffectiveImages(config);
-    std::string out = runtime + " (" + types + ": " + images["*"];
+    if (types != "*") {
+      auto it = images.find(types);
+      return runtime + " (" + types + ": " + (it != images.end() ? it->second : images["*"]) + ")";
+    }
+    std::string out = runtime + " (*: " + images["*"];
     for (const auto& [type, image] : images) {
-      if (type != "*") out += ", " + type + ": " + image;
+      // Types another runtime runs are described there.
+      auto elsewhere = config.agent_runtimes.find(type);
+      if (type != "*" && (elsewhere == config.agent_runtimes.end() || elsewhere->second == "docker")) {
+        out += ", " + type + ": " + image;
+      }
     }
     return out + ")";
   };
