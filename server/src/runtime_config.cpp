@@ -85,8 +85,10 @@ Result<RuntimeSpec> DockerSpec(const ServerConfig& config) {
     // Refused at start-up, not at the first activation: say how to fix it.
     std::string hint;
     if (s.code() == ErrorCode::kNotFound) {
-      hint = "; build the echo agent's image with `bash scripts/build-agent-image.sh` (or "
-             "pull the image), or name another with --agent-image TYPE=IMAGE";
+      hint = s.message().find("build-agent-image.sh") == std::string::npos
+                 ? "; build the echo agent's image with `bash scripts/build-agent-image.sh` (or "
+                   "pull the image), or name another with --agent-image TYPE=IMAGE"
+                 : "; or name another image with --agent-image TYPE=IMAGE";
     } else if (s.code() == ErrorCode::kUnavailable || s.code() == ErrorCode::kDeadlineExceeded) {
       hint = "; is the engine at " + docker.docker_host +
              " running? set DOCKER_HOST=unix:///path/to/docker.sock (podman: `podman system "
