@@ -204,6 +204,30 @@ TEST_SUITE("containers/docker-server") {
     CHECK(engine.Containers(instance)->empty());
   }
 
+  TEST_CASE("a container that never checks in is removed at the activation timeout") {
+    const std::string host = DockerHost();
+    Engine engine(host);
+    TempDir dir;
+    const std::string instance = Instance("timeout");
+    // No network: the agent cannot reach the server, so it never checks in.
+    ContainerServer server(dir.path(), host,
+                           {"--runtime-instance", instance, "--docker-network", "none",
+                            "--activation-timeout-ms", "2000"});
+    REQUIRE_MESSAGE(server.Start(), server.Stderr());
+    server.Login();
+    const std::string channel = server.CreateChannel("general");
+    const std::string agent_id = server.space_id() + ":" + channel + ":echo";
+    server.AddAgent(channel, "echo");
+    REQUIRE(WaitFor([&] { return engine.Running(instance).size() == 1; }, 10s));
+    auto inspected = engine.Inspect(*engine.Running(instance)[0].FindString("Id"));
+    REQUIRE(inspected.has_value());
+    CHECK(*inspected->Find("HostConfig")->FindString("NetworkMode") == "none");
+    // Timed out: stopped and removed, and the agent is not online.
+    CHECK(WaitFor([&] { return engine.Containers(instance)->empty(); }, 15s));
+    CHECK(server.AgentStatus(agent_id) == "offline");
+    CHECK(server.Stop(SIGTERM) == 0);
+  }
+
   TEST_CASE("a missing image refuses start-up with a message naming the image and the fix") {
     const std::string host = DockerHost();
     TempDir dir;
@@ -231,12 +255,13 @@ TEST_SUITE("containers/docker-server") {
     CHECK(Contains(server.Stderr(), "DOCKER_HOST"));
   }
 
-  TEST_CASE("secrets given with --agent-env reach the agent and are never printed") {
+  TEST_CASE("--agent-env values and the CPU/memory limits reach the container; the values are never printed") {
     const std::string host = DockerHost();
     TempDir dir;
     const std::string instance = Instance("env");
     std::vector<std::string> args = Base(instance);
-    args.insert(args.end(), {"--agent-env", "AGENT_SECRET=s3cret-value-42"});
+    args.insert(args.end(), {"--agent-env", "AGENT_SECRET=s3cret-value-42", "--agent-cpus",
+                             "0.5", "--agent-memory-mb", "64"});
     ContainerServer server(dir.path(), host, args);
     REQUIRE_MESSAGE(server.Start(), server.Stderr());
     CHECK(Contains(server.Stdout(), "docker (*: "));
@@ -258,6 +283,14 @@ TEST_SUITE("containers/docker-server") {
       has_secret = has_secret || (e.is_string() && e.as_string() == "AGENT_SECRET=s3cret-value-42");
     }
     CHECK(has_secret);
+    // The limits of --agent-cpus and --agent-memory-mb.
+    const Json* host_config = inspected->Find("HostConfig");
+    REQUIRE(host_config != nullptr);
+    CHECK(host_config->Find("NanoCpus") != nullptr);
+    CHECK(host_config->Find("Memory") != nullptr);
+    if (host_config->Find("Memory") != nullptr && host_config->Find("Memory")->is_number()) {
+      CHECK(host_config->Find("Memory")->as_number() == 64.0 * 1024 * 1024);
+    }
     // Not in the labels either.
     CHECK_FALSE(Contains(ToJson(*running[0].Find("Labels")), "s3cret-value-42"));
     CHECK_FALSE(Contains(server.Stdout() + server.Stderr(), "s3cret-value-42"));
