@@ -5,11 +5,14 @@
 // image (localhost/agentcore-echo-agent:latest, AGENTCORE_TEST_DOCKER_IMAGE overrides) with
 // command overrides, so no server is needed: `--help` exits with code 2 at once, and
 // `--never-checkin` keeps running until it is stopped (SIGTERM: exit code 0).
-#include <agentcore/runtime/docker.hpp>
-
+#include <doctest/doctest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <agentcore/json.hpp>
+#include <agentcore/runtime/agent.hpp>
+#include <agentcore/runtime/docker.hpp>
+#include <agentcore/runtime/runtime.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,12 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <doctest/doctest.h>
-
-#include <agentcore/json.hpp>
-#include <agentcore/runtime/agent.hpp>
-#include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
 
@@ -52,8 +49,9 @@ namespace {
 std::string DockerHost() {
   const char* host = std::getenv("AGENTCORE_TEST_DOCKER_HOST");
   if (host == nullptr || *host == '\0') {
-    FAIL("AGENTCORE_TEST_DOCKER_HOST is not set: start an engine with "
-         "`scripts/podman-test-service.sh start DIR` and export what it prints");
+    FAIL(
+        "AGENTCORE_TEST_DOCKER_HOST is not set: start an engine with "
+        "`scripts/podman-test-service.sh start DIR` and export what it prints");
   }
   return host;
 }
@@ -321,6 +319,12 @@ TEST_SUITE("runtime/docker_engine") {
     REQUIRE(rt->Activate(Req("s:c:zero")).ok());
     auto running = engine.Running(instance);
     REQUIRE(running.size() == 1);
+    // Its signal handling is set up once it listens: PID 1 of a container ignores a SIGTERM
+    // that comes earlier.
+    REQUIRE(WaitUntil([&] {
+      auto chunk = rt->ReadLog("s:c:zero", 0, 1 << 20);
+      return chunk.ok() && chunk->data.find("listening on") != std::string::npos;
+    }));
     // Not through the runtime: the agent ends "by itself" (the echo agent exits 0 on SIGTERM).
     REQUIRE(engine.engine.KillContainer(*running[0].FindString("Id"), "SIGTERM").ok());
     auto offline = obs.WaitFor(AgentEventKind::kOffline, "s:c:zero");
@@ -349,8 +353,8 @@ TEST_SUITE("runtime/docker_engine") {
     const std::string live = ReadAllLog(*rt, "s:c:sus");
     auto t0 = std::chrono::steady_clock::now();
     REQUIRE(rt->Suspend("s:c:sus", "manual").ok());
-    const auto suspend_ms = std::chrono::duration_cast<milliseconds>(
-        std::chrono::steady_clock::now() - t0).count();
+    const auto suspend_ms =
+        std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count();
     MESSAGE("suspend took " << suspend_ms << " ms");
     CHECK(engine.Containers(instance).empty());
     auto st = rt->GetState("s:c:sus");
@@ -407,8 +411,7 @@ TEST_SUITE("runtime/docker_engine") {
     REQUIRE_FALSE(st.ok());
     CHECK(st.status().code() == ErrorCode::kNotFound);
     MESSAGE(st.status().message());
-    CHECK(st.status().message().rfind("docker: create container for \"s:c:ghost\": 404 ", 0) ==
-          0);
+    CHECK(st.status().message().rfind("docker: create container for \"s:c:ghost\": 404 ", 0) == 0);
     CHECK(st.status().message().find("agentcore-no-such-image") != std::string::npos);
     auto state = unchecked->GetState("s:c:ghost");
     REQUIRE(state);
@@ -487,10 +490,10 @@ TEST_SUITE("runtime/docker_engine") {
     CHECK(engine.Running(instance).size() == 3);
     auto t0 = std::chrono::steady_clock::now();
     REQUIRE(rt->Shutdown().ok());
-    MESSAGE("shutdown of 3 took " << std::chrono::duration_cast<milliseconds>(
-                                         std::chrono::steady_clock::now() - t0)
-                                         .count()
-                                  << " ms");
+    MESSAGE(
+        "shutdown of 3 took "
+        << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count()
+        << " ms");
     CHECK(engine.Containers(instance).empty());
     for (const char* id : {"s:c:x", "s:c:y", "s:c:z"}) {
       auto offline = obs.WaitFor(AgentEventKind::kOffline, id, milliseconds(100));
@@ -520,16 +523,18 @@ TEST_SUITE("runtime/docker_engine") {
       });
     }
     for (std::thread& t : threads) t.join();
-    MESSAGE("10 activations took " << std::chrono::duration_cast<milliseconds>(
-                                          std::chrono::steady_clock::now() - t0)
-                                          .count()
-                                   << " ms");
+    MESSAGE(
+        "10 activations took "
+        << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count()
+        << " ms");
     CHECK(ok == 20);
     CHECK(engine.Running(instance).size() == 10);
     CHECK(rt->ListAgents().size() == 10);
     for (int i = 0; i < 10; ++i) {
-      CHECK(obs.KindsFor("s:c:a" + std::to_string(i)) ==
-            std::vector<AgentEventKind>{AgentEventKind::kActivating});
+      // Events are delivered on the runtime's thread, soon after.
+      const std::string id = "s:c:a" + std::to_string(i);
+      CHECK(WaitUntil([&] { return !obs.KindsFor(id).empty(); }));
+      CHECK(obs.KindsFor(id) == std::vector<AgentEventKind>{AgentEventKind::kActivating});
     }
     REQUIRE(rt->Shutdown().ok());
     CHECK(engine.Containers(instance).empty());

@@ -43,16 +43,15 @@
 /// Engine errors keep the engine's message: 404 kNotFound, 409 kConflict, 5xx kInternal, e.g.
 /// `docker: create container for "s:c:echo": 404 no such image: localhost/x:latest`.
 
+#include <agentcore/export.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/runtime/agent_image.hpp>
+#include <agentcore/runtime/runtime.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <agentcore/export.hpp>
-#include <agentcore/result.hpp>
-#include <agentcore/runtime/agent_image.hpp>
-#include <agentcore/runtime/runtime.hpp>
 
 namespace agentcore {
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/docker/docker_engine.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "runtime/docker/docker_log_stream.hpp"
 
@@ -69,10 +69,17 @@ Status EngineStatus(const HttpResponse& response, bool not_modified_ok) {
   if (message.empty()) message = "(no message)";
   ErrorCode code = ErrorCode::kInternal;
   switch (response.status) {
-    case 400: code = ErrorCode::kInvalidArgument; break;
-    case 404: code = ErrorCode::kNotFound; break;
-    case 409: code = ErrorCode::kConflict; break;
-    default: break;
+    case 400:
+      code = ErrorCode::kInvalidArgument;
+      break;
+    case 404:
+      code = ErrorCode::kNotFound;
+      break;
+    case 409:
+      code = ErrorCode::kConflict;
+      break;
+    default:
+      break;
   }
   return Status(code, fmt::format("{} {}", response.status, message));
 }
@@ -80,8 +87,7 @@ Status EngineStatus(const HttpResponse& response, bool not_modified_ok) {
 DockerEngine::DockerEngine(std::string socket_path, std::chrono::milliseconds timeout)
     : socket_path_(std::move(socket_path)), timeout_(timeout), http_(NewHttpClient()) {}
 
-Result<HttpResponse> DockerEngine::Call(std::string_view method, std::string path,
-                                        std::string body,
+Result<HttpResponse> DockerEngine::Call(std::string_view method, std::string path, std::string body,
                                         std::chrono::milliseconds extra_timeout) {
   HttpRequest req;
   req.method = std::string(method);
@@ -105,8 +111,8 @@ Result<HttpResponse> DockerEngine::Call(std::string_view method, std::string pat
                                 (timeout_ + extra_timeout).count()));
     }
     if (s.code() == ErrorCode::kUnavailable) {
-      return Unavailable(fmt::format("cannot reach the engine at {}: {}", socket_path_,
-                                     s.message()));
+      return Unavailable(
+          fmt::format("cannot reach the engine at {}: {}", socket_path_, s.message()));
     }
     return s;
   }
@@ -160,8 +166,8 @@ Status DockerEngine::StartContainer(std::string_view id) {
 Status DockerEngine::StopContainer(std::string_view id, std::chrono::milliseconds grace) {
   const long long seconds = (grace.count() + 999) / 1000;
   AGENTCORE_ASSIGN_OR_RETURN(
-      HttpResponse r, Call("POST", fmt::format("/containers/{}/stop?t={}", Escape(id), seconds),
-                           "", std::chrono::seconds(seconds)));
+      HttpResponse r, Call("POST", fmt::format("/containers/{}/stop?t={}", Escape(id), seconds), "",
+                           std::chrono::seconds(seconds)));
   return EngineStatus(r, /*not_modified_ok=*/true);
 }
 
@@ -181,7 +187,8 @@ Status DockerEngine::RemoveContainer(std::string_view id, bool force) {
 }
 
 Result<Json> DockerEngine::InspectContainer(std::string_view id) {
-  AGENTCORE_ASSIGN_OR_RETURN(Json r, CallJson("GET", fmt::format("/containers/{}/json", Escape(id))));
+  AGENTCORE_ASSIGN_OR_RETURN(Json r,
+                             CallJson("GET", fmt::format("/containers/{}/json", Escape(id))));
   if (!r.is_object()) return Internal("the engine's container inspect is not an object");
   return r;
 }
@@ -245,8 +252,8 @@ Status DockerEngine::StreamEvents(const Json& filters, long long since,
     // The stream's own duration ending it is the normal way out.
     if (r.error().code() == ErrorCode::kDeadlineExceeded) return Status::Ok();
     if (r.error().code() == ErrorCode::kUnavailable) {
-      return Unavailable(fmt::format("cannot reach the engine at {}: {}", socket_path_,
-                                     r.error().message()));
+      return Unavailable(
+          fmt::format("cannot reach the engine at {}: {}", socket_path_, r.error().message()));
     }
     return r.status();
   }

@@ -11,17 +11,16 @@
 //
 // Callers prefix what they were doing (Annotate). Thread-safe (the HttpClient is).
 
+#include <agentcore/http/client.hpp>
+#include <agentcore/json.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/status.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <agentcore/http/client.hpp>
-#include <agentcore/json.hpp>
-#include <agentcore/result.hpp>
-#include <agentcore/status.hpp>
 
 namespace agentcore::internal {
 
@@ -36,6 +35,8 @@ Result<std::string> DockerSocketPath(std::string_view host);
 // code for the HTTP status with the engine's `message` (or the body's start when not JSON).
 Status EngineStatus(const HttpResponse& response, bool not_modified_ok = false);
 
+// One engine, reached through its socket. Thread-safe (calls run concurrently on the client's
+// pooled connections); holds no state about containers.
 class DockerEngine {
  public:
   DockerEngine(std::string socket_path, std::chrono::milliseconds timeout);

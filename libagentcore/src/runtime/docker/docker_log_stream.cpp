@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/docker/docker_log_stream.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace agentcore::internal {
 
@@ -28,14 +28,14 @@ Status DockerLogStream::Feed(std::string_view bytes) {
     if (header_len_ < sizeof header_) break;
     header_len_ = 0;
     if (header_[0] > 2 || header_[1] != 0 || header_[2] != 0 || header_[3] != 0) {
-      error_ = InvalidArgument(fmt::format(
-          "docker log stream: bad frame header {:02x} {:02x} {:02x} {:02x}", header_[0],
-          header_[1], header_[2], header_[3]));
+      error_ = InvalidArgument(
+          fmt::format("docker log stream: bad frame header {:02x} {:02x} {:02x} {:02x}", header_[0],
+                      header_[1], header_[2], header_[3]));
       return error_;
     }
     const std::uint32_t len = (std::uint32_t{header_[4]} << 24) |
-                              (std::uint32_t{header_[5]} << 16) |
-                              (std::uint32_t{header_[6]} << 8) | std::uint32_t{header_[7]};
+                              (std::uint32_t{header_[5]} << 16) | (std::uint32_t{header_[6]} << 8) |
+                              std::uint32_t{header_[7]};
     if (len > max_frame_) {
       error_ = InvalidArgument(fmt::format(
           "docker log stream: frame of {} bytes exceeds the limit of {}", len, max_frame_));

@@ -11,16 +11,17 @@
 // A container with a TTY has no framing: the body is the raw output (raw mode passes bytes
 // through). Incremental: input arrives in chunks cut anywhere, including inside a header.
 
+#include <agentcore/status.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 
-#include <agentcore/status.hpp>
-
 namespace agentcore::internal {
 
+// The multiplexed stream decoder. Thread-compatible; owns a copy of nothing but a partial
+// header.
 class DockerLogStream {
  public:
   // Receives each payload piece with its stream type (0, 1 or 2; 1 in raw mode). A frame's
@@ -57,6 +58,7 @@ class DockerLogStream {
 
 // Splits the engine's `/events` body (one JSON object per line, chunks cut anywhere) into
 // lines. A line longer than the limit is an error (the stream is then unusable).
+// Thread-compatible; keeps at most one partial line.
 class DockerEventLines {
  public:
   using Sink = std::function<void(std::string_view line)>;

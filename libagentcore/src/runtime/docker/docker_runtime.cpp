@@ -14,15 +14,20 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <agentcore/json.hpp>
+#include <agentcore/runtime/agent_image.hpp>
+#include <agentcore/runtime/docker.hpp>
+#include <agentcore/runtime/runtime.hpp>
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,13 +44,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
-
-#include <agentcore/json.hpp>
-#include <agentcore/runtime/agent_image.hpp>
-#include <agentcore/runtime/docker.hpp>
-#include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
 #include "runtime/process_files.hpp"
@@ -90,8 +88,8 @@ Status ValidateEnv(const EnvList& env, std::string_view what) {
   for (const auto& [name, value] : env) {
     if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos ||
         value.find('\0') != std::string::npos) {
-      return InvalidArgument(fmt::format("invalid environment variable \"{}\" in {}",
-                                         name.substr(0, 100), what));
+      return InvalidArgument(
+          fmt::format("invalid environment variable \"{}\" in {}", name.substr(0, 100), what));
     }
   }
   return Status::Ok();
@@ -188,6 +186,8 @@ struct Agent {
   bool pending_exit_seen = false;
 };
 
+// The runtime of docker.hpp. Thread-safe; owns its two threads and the containers it created
+// (until they are removed).
 class DockerRuntime final : public Runtime {
  public:
   DockerRuntime(DockerOptions options, const RuntimeOptions& runtime_options,
@@ -267,18 +267,21 @@ class DockerRuntime final : public Runtime {
   }
   void StopThreads();
 
+  // Constant after construction.
   const DockerOptions options_;
   RuntimeObserver* const observer_;
   Clock* const clock_;
   const std::string agents_dir_;
   mutable DockerEngine engine_;
 
-  std::thread watcher_;
-  std::thread dispatcher_;
+  std::thread watcher_;     // "agentcore-docker"; joined under join_mu_
+  std::thread dispatcher_;  // "agentcore-dockev"; joined under join_mu_
   std::mutex join_mu_;
 
+  // One operation mutex per agent id ever activated (guarded by ops_mu_); taken before mu_.
   std::mutex ops_mu_;
   std::map<std::string, std::shared_ptr<std::mutex>, std::less<>> ops_;
+  // Taken before mu_: an archive append and the container leaving ReadLog's view are atomic.
   mutable std::mutex log_mu_;
 
   mutable std::mutex mu_;
@@ -286,6 +289,8 @@ class DockerRuntime final : public Runtime {
   // Guarded by mu_.
   std::map<std::string, Agent, std::less<>> agents_;
   std::set<std::string, std::less<>> started_ids_;  // every container this process created
+  // Names of containers being created (ReapOrphans must not take them for orphans).
+  std::multiset<std::string, std::less<>> creating_names_;
   std::deque<AgentEvent> events_;
   bool shut_down_ = false;
   bool stop_threads_ = false;
@@ -349,9 +354,9 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
   auto type_it = options_.types.find(req.agent_type);
   if (type_it == options_.types.end()) type_it = options_.types.find("*");
   if (type_it == options_.types.end()) {
-    return InvalidArgument(fmt::format(
-        "no image for agent type \"{}\" in the docker runtime (and no \"*\" default)",
-        req.agent_type));
+    return InvalidArgument(
+        fmt::format("no image for agent type \"{}\" in the docker runtime (and no \"*\" default)",
+                    req.agent_type));
   }
   const DockerAgentType& type = type_it->second;
 
@@ -362,8 +367,7 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) return Unavailable("the docker runtime is shut down");
     auto it = agents_.find(req.agent_id);
-    if (it != agents_.end() && it->second.phase == Phase::kRunning &&
-        !it->second.stop_requested) {
+    if (it != agents_.end() && it->second.phase == Phase::kRunning && !it->second.stop_requested) {
       return it->second.state;  // idempotent
     }
   }
@@ -379,8 +383,8 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    return Internal(fmt::format("cannot create \"{}\" for agent \"{}\": {}", dir, req.agent_id,
-                                ec.message()));
+    return Internal(
+        fmt::format("cannot create \"{}\" for agent \"{}\": {}", dir, req.agent_id, ec.message()));
   }
 
   std::string callback_url = req.callback_url;
@@ -409,6 +413,18 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
     return status;
   };
 
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    creating_names_.insert(name);
+  }
+  struct CreatingGuard {
+    DockerRuntime* self;
+    const std::string& name;
+    ~CreatingGuard() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->creating_names_.erase(self->creating_names_.find(name));
+    }
+  } creating_guard{this, name};
   Result<std::string> created = engine_.CreateContainer(name, config);
   // Docker answers 409 for a name in use; Podman 4.3 answers 500 "... already in use".
   auto name_in_use = [](const Status& s) {
@@ -425,21 +441,31 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
   }
   if (!created.ok()) return fail(Annotate(created.error(), what));
   const std::string id = *created;
+  bool shutting_down = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     started_ids_.insert(id);
-    Agent& a = agents_[req.agent_id];
-    a = Agent{};
-    a.dir = dir;
-    a.container_id = id;
-    a.phase = Phase::kStarting;
-    a.container_present = true;
-    a.state.agent_id = req.agent_id;
-    a.state.agent_type = req.agent_type;
-    a.state.status = AgentStatus::kActivating;
-    a.state.instance_id = id.substr(0, 12);
-    a.state.endpoint = callback_url;
-    a.state.started_at = clock_->NowMillis();
+    // Shutdown() takes its list of containers under mu_ when it sets shut_down_: a container
+    // recorded here before that is stopped by it; one created after must not be recorded.
+    shutting_down = shut_down_;
+    if (!shutting_down) {
+      Agent& a = agents_[req.agent_id];
+      a = Agent{};
+      a.dir = dir;
+      a.container_id = id;
+      a.phase = Phase::kStarting;
+      a.container_present = true;
+      a.state.agent_id = req.agent_id;
+      a.state.agent_type = req.agent_type;
+      a.state.status = AgentStatus::kActivating;
+      a.state.instance_id = id.substr(0, 12);
+      a.state.endpoint = callback_url;
+      a.state.started_at = clock_->NowMillis();
+    }
+  }
+  if (shutting_down) {
+    (void)engine_.RemoveContainer(id, /*force=*/true);
+    return Unavailable("the docker runtime is shut down");
   }
   Status started = engine_.StartContainer(id);
   if (!started.ok()) {
@@ -678,7 +704,13 @@ void DockerRuntime::WatchLoop() {
   };
   while (!stopping()) {
     // Exits that fell between two streams (or happened while the engine was away).
-    Status s = Resync();
+    bool any_running = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [agent_id, a] : agents_)
+        any_running = any_running || a.phase == Phase::kRunning;
+    }
+    Status s = any_running ? Resync() : Status::Ok();
     if (s.ok()) {
       clean();
       s = engine_.StreamEvents(filters, 0, kEventsRotation, [&](const Json& event) {
@@ -693,8 +725,8 @@ void DockerRuntime::WatchLoop() {
           const std::string* exit_code = attrs != nullptr ? attrs->FindString("exitCode") : nullptr;
           int value = 0;
           if (exit_code != nullptr &&
-              std::from_chars(exit_code->data(), exit_code->data() + exit_code->size(), value)
-                      .ec == std::errc()) {
+              std::from_chars(exit_code->data(), exit_code->data() + exit_code->size(), value).ec ==
+                  std::errc()) {
             code = value;
           }
           {
@@ -810,23 +842,41 @@ std::vector<RuntimeAgentState> DockerRuntime::ListAgents() const {
 Result<LogChunk> DockerRuntime::ReadLog(std::string_view agent_id, std::uint64_t offset,
                                         std::size_t max_bytes) const {
   AGENTCORE_RETURN_IF_ERROR(ValidateRuntimeAgentId(agent_id));
+  // The log is the archive (data_dir/agents/<dir>/log: the containers that are gone) followed
+  // by the live container's logs. The archive only grows by appends, and an append happens
+  // together with the container leaving `container_present` (under log_mu_), so the two parts
+  // never overlap and offsets stay valid across an archiving.
   const std::string path = AgentDir(agent_id) + "/log";
-  std::string archived;
-  bool have_archive = false;
+  int fd = -1;
+  std::uint64_t archive_size = 0;
   std::string live_id;
   {
     std::lock_guard<std::mutex> log_lock(log_mu_);
-    Result<std::string> file = internal::ReadSmallFile(path);
-    if (file.ok()) {
-      archived = std::move(*file);
-      have_archive = true;
-    } else if (file.error().code() != ErrorCode::kNotFound) {
-      return file.error();
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT) {
+      return Internal(
+          fmt::format("cannot open the log of agent \"{}\": {}", agent_id, ErrnoText(errno)));
+    }
+    if (fd >= 0) {
+      struct stat sb {};
+      if (::fstat(fd, &sb) != 0) {
+        const int err = errno;
+        ::close(fd);
+        return Internal(
+            fmt::format("cannot stat the log of agent \"{}\": {}", agent_id, ErrnoText(err)));
+      }
+      archive_size = static_cast<std::uint64_t>(sb.st_size);
     }
     std::lock_guard<std::mutex> lock(mu_);
     auto it = agents_.find(agent_id);
     if (it != agents_.end() && it->second.container_present) live_id = it->second.container_id;
   }
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closer{fd};
   std::string live;
   bool have_live = false;
   if (!live_id.empty()) {
@@ -838,33 +888,39 @@ Result<LogChunk> DockerRuntime::ReadLog(std::string_view agent_id, std::uint64_t
       return Annotate(logs.error(), fmt::format("read the logs of \"{}\"", agent_id));
     }
   }
-  if (!have_archive && !have_live) {
-    return NotFound(fmt::format("no log for agent \"{}\"", agent_id));
-  }
+  if (fd < 0 && !have_live) return NotFound(fmt::format("no log for agent \"{}\"", agent_id));
   LogChunk chunk;
-  chunk.size = archived.size() + live.size();
+  chunk.size = archive_size + live.size();
   if (offset > chunk.size) {
-    return InvalidArgument(fmt::format(
-        "offset {} is past the end of the log of agent \"{}\" ({} bytes)", offset, agent_id,
-        chunk.size));
+    return InvalidArgument(
+        fmt::format("offset {} is past the end of the log of agent \"{}\" ({} bytes)", offset,
+                    agent_id, chunk.size));
   }
   const std::size_t want = static_cast<std::size_t>(
       std::min<std::uint64_t>({chunk.size - offset, max_bytes, kMaxLogChunkBytes}));
-  const std::string_view a(archived), l(live);
-  std::uint64_t pos = offset;
-  while (chunk.data.size() < want) {
-    const std::size_t room = want - chunk.data.size();
-    if (pos < a.size()) {
-      const std::string_view piece = a.substr(static_cast<std::size_t>(pos), room);
-      chunk.data.append(piece);
-      pos += piece.size();
-    } else {
-      const std::string_view piece = l.substr(static_cast<std::size_t>(pos - a.size()), room);
-      chunk.data.append(piece);
-      pos += piece.size();
+  chunk.data.resize(want);
+  std::size_t got = 0;
+  while (got < want && offset + got < archive_size) {
+    const std::size_t n_want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(want - got, archive_size - offset - got));
+    const ssize_t n =
+        ::pread(fd, chunk.data.data() + got, n_want, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Internal(
+          fmt::format("cannot read the log of agent \"{}\": {}", agent_id, ErrnoText(errno)));
     }
+    if (n == 0) break;  // cannot happen for an append-only file; stop rather than spin
+    got += static_cast<std::size_t>(n);
   }
-  chunk.next_offset = offset + chunk.data.size();
+  if (got < want && offset + got >= archive_size) {
+    const std::string_view rest = std::string_view(live).substr(
+        static_cast<std::size_t>(offset + got - archive_size), want - got);
+    std::copy(rest.begin(), rest.end(), chunk.data.begin() + static_cast<std::ptrdiff_t>(got));
+    got += rest.size();
+  }
+  chunk.data.resize(got);
+  chunk.next_offset = offset + got;
   return chunk;
 }
 
@@ -895,6 +951,16 @@ Result<std::vector<std::string>> DockerRuntime::ReapOrphans() {
       const std::string* instance = labels->FindString(kLabelInstance);
       if (instance == nullptr || *instance != options_.instance) continue;
       if (started_ids_.count(*id) != 0) continue;  // ours
+      bool creating = false;  // ours too: its Activate has not recorded the id yet
+      if (const Json* names = c.Find("Names"); names != nullptr && names->is_array()) {
+        for (const Json& n : names->as_array()) {
+          if (!n.is_string()) continue;
+          std::string_view name = n.as_string();
+          if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+          creating = creating || creating_names_.count(name) != 0;
+        }
+      }
+      if (creating) continue;
       const std::string* agent_id = labels->FindString(kLabelAgentId);
       orphans.push_back(Orphan{*id, agent_id != nullptr ? *agent_id : ""});
     }
@@ -927,9 +993,9 @@ Status ValidateOptions(const DockerOptions& o) {
   if (o.instance.empty() || o.instance.size() > kMaxInstanceBytes ||
       o.instance.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                    "0123456789_.-") != std::string::npos) {
-    return InvalidArgument(fmt::format(
-        "docker runtime: instance \"{}\" must be 1 to {} characters of [A-Za-z0-9_.-]",
-        o.instance.substr(0, 100), kMaxInstanceBytes));
+    return InvalidArgument(
+        fmt::format("docker runtime: instance \"{}\" must be 1 to {} characters of [A-Za-z0-9_.-]",
+                    o.instance.substr(0, 100), kMaxInstanceBytes));
   }
   if (o.data_dir.empty()) return InvalidArgument("docker runtime: data_dir must not be empty");
   if (o.stop_grace.count() < 0 || o.api_timeout.count() <= 0) {
@@ -938,8 +1004,7 @@ Status ValidateOptions(const DockerOptions& o) {
   }
   for (const auto& [name, type] : o.types) {
     if (type.image.image.empty()) {
-      return InvalidArgument(
-          fmt::format("docker runtime: agent type \"{}\" has no image", name));
+      return InvalidArgument(fmt::format("docker runtime: agent type \"{}\" has no image", name));
     }
     if (type.image.cpu_millis < 0 || type.image.memory_bytes < 0) {
       return InvalidArgument(fmt::format(
