@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
                  "Docker/Podman engine, unix:///path (env DOCKER_HOST; default "
                  "unix:///var/run/docker.sock)");
   std::vector<std::string> agent_images;
-  if (std::string image = Env("AGENT_IMAGE"); !image.empty()) agent_images.push_back("*=" + image);
+  if (std::string image = Env("AGENT_IMAGE"); !image.empty()) config.agent_images["*"] = image;
   cli.add_option("--agent-image", agent_images,
                  "TYPE=IMAGE: container image for agents of TYPE (\"*\": every other type; env "
                  "AGENT_IMAGE); repeatable; default: localhost/agentcore-echo-agent:latest")
@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
     }
     config.agent_runtimes[spec.substr(0, eq)] = spec.substr(eq + 1);
   }
-  // Flags replace AGENT_IMAGE's "*" (later entries win).
+  // Per type over AGENT_IMAGE's "*" (a flag for "*" replaces it; later flags win).
   for (const std::string& spec : agent_images) {
     std::size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {

@@ -115,6 +115,16 @@ class Engine {
     if (!body.ok()) return std::nullopt;
     return *std::move(body);
   }
+  /// Tags `image` as `repo:tag` (POST /images/{name}/tag); true on 201.
+  bool Tag(const std::string& image, const std::string& repo, const std::string& tag) const {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = "http://d/v1.41/images/" + image + "/tag?repo=" + repo + "&tag=" + tag;
+    req.unix_socket_path = socket_;
+    req.timeout = 10s;
+    auto r = client_->Send(req);
+    return r.ok() && r->status == 201;
+  }
   /// Those of them in state "running".
   std::vector<Json> Running(const std::string& instance) const {
     std::vector<Json> out;
@@ -271,9 +281,10 @@ class ContainerServer {
     REQUIRE_MESSAGE(r.status == 201, r.body);
     return *ParseJson(r.body)->Find("channel")->FindString("id");
   }
-  void AddAgent(const std::string& channel, const std::string& callsign) {
+  void AddAgent(const std::string& channel, const std::string& callsign,
+                const std::string& type = "echo") {
     HttpResponse r = Call("POST", "/channels/" + channel + "/agents",
-                          R"({"callsign":")" + callsign + R"(","agentType":"echo"})");
+                          R"({"callsign":")" + callsign + R"(","agentType":")" + type + "\"}");
     REQUIRE_MESSAGE(r.status == 201, r.body);
   }
   void PostMessage(const std::string& channel, const std::string& text) {

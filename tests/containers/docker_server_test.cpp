@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -202,6 +203,37 @@ TEST_SUITE("containers/docker-server") {
     CHECK(engine.Running(instance).size() == 1);
     CHECK(second.Stop(SIGTERM) == 0);
     CHECK(engine.Containers(instance)->empty());
+  }
+
+  TEST_CASE("--agent-image runs a named type from its own image and the others from the default") {
+    const std::string host = DockerHost();
+    Engine engine(host);
+    REQUIRE(engine.Tag(kEchoImage, "localhost/agentcore-echo-alias", "e2e"));
+    TempDir dir;
+    const std::string instance = Instance("image");
+    std::vector<std::string> args = Base(instance);
+    args.insert(args.end(), {"--agent-image", "special=localhost/agentcore-echo-alias:e2e"});
+    ContainerServer server(dir.path(), host, args);
+    REQUIRE_MESSAGE(server.Start(), server.Stderr());
+    CHECK(Contains(server.Stdout(),
+                   std::string("docker (*: ") + kEchoImage +
+                       ", special: localhost/agentcore-echo-alias:e2e)"));
+    server.Login();
+    const std::string channel = server.CreateChannel("general");
+    server.AddAgent(channel, "echo");
+    server.AddAgent(channel, "spec", "special");
+    for (const std::string callsign : {"echo", "spec"}) {
+      const std::string id = server.space_id() + ":" + channel + ":" + callsign;
+      REQUIRE_MESSAGE(WaitFor([&] { return server.AgentStatus(id) == "online"; }),
+                      server.Stderr());
+    }
+    std::map<std::string, std::string> image_of;  // callsign -> image
+    for (const Json& c : engine.Running(instance)) {
+      image_of[Engine::Label(c, "agentcore.callsign")] = *c.FindString("Image");
+    }
+    CHECK(image_of["echo"] == kEchoImage);
+    CHECK(image_of["spec"] == "localhost/agentcore-echo-alias:e2e");
+    CHECK(server.Stop(SIGTERM) == 0);
   }
 
   TEST_CASE("a container that never checks in is removed at the activation timeout") {
