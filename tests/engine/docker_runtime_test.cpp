@@ -5,14 +5,11 @@
 // image (localhost/agentcore-echo-agent:latest, AGENTCORE_TEST_DOCKER_IMAGE overrides) with
 // command overrides, so no server is needed: `--help` exits with code 2 at once, and
 // `--never-checkin` keeps running until it is stopped (SIGTERM: exit code 0).
-#include <doctest/doctest.h>
+#include <agentcore/runtime/docker.hpp>
+
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <agentcore/json.hpp>
-#include <agentcore/runtime/agent.hpp>
-#include <agentcore/runtime/docker.hpp>
-#include <agentcore/runtime/runtime.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -26,6 +23,12 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <doctest/doctest.h>
+
+#include <agentcore/json.hpp>
+#include <agentcore/runtime/agent.hpp>
+#include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
 
@@ -228,7 +231,12 @@ TEST_SUITE("runtime/docker_engine") {
     auto rt = Make(o, &obs);
     ActivateRequest req = Req("sp:ch:echo");
     req.extra_env = {{"EXTRA", "x"}};
+    const auto t0 = std::chrono::steady_clock::now();
     auto st = rt->Activate(req);
+    MESSAGE("activate (create + start) took " << std::chrono::duration_cast<milliseconds>(
+                                                     std::chrono::steady_clock::now() - t0)
+                                                     .count()
+                                              << " ms");
     REQUIRE_MESSAGE(st.ok(), st.status().ToString());
     CHECK(st->status == AgentStatus::kActivating);
     CHECK(obs.WaitFor(AgentEventKind::kActivating, "sp:ch:echo"));

@@ -5,12 +5,9 @@
 // against a real engine in tests/engine/.
 #include "runtime/docker/docker_engine.hpp"
 
-#include <doctest/doctest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <agentcore/json.hpp>
-#include <agentcore/runtime/docker.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -23,6 +20,11 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <doctest/doctest.h>
+
+#include <agentcore/json.hpp>
+#include <agentcore/runtime/docker.hpp>
 
 #include "support/test_http_server.hpp"
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/docker/docker_log_stream.hpp"
 
-#include <doctest/doctest.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <doctest/doctest.h>
 
 using agentcore::ErrorCode;
 using agentcore::internal::DecodeDockerLogs;

@@ -43,15 +43,16 @@
 /// Engine errors keep the engine's message: 404 kNotFound, 409 kConflict, 5xx kInternal, e.g.
 /// `docker: create container for "s:c:echo": 404 no such image: localhost/x:latest`.
 
-#include <agentcore/export.hpp>
-#include <agentcore/result.hpp>
-#include <agentcore/runtime/agent_image.hpp>
-#include <agentcore/runtime/runtime.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <agentcore/export.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/runtime/agent_image.hpp>
+#include <agentcore/runtime/runtime.hpp>
 
 namespace agentcore {
 
@@ -110,9 +111,10 @@ struct DockerOptions {
 
 /// The Docker Engine API runtime (see the top of this file). Errors: kInvalidArgument for a
 /// bad docker_host, instance, data_dir or type (no image, relative mount paths, negative
-/// limits); kUnavailable when check_images is set and the engine cannot be reached;
-/// kNotFound for a missing image; kInternal when data_dir cannot be created. The
-/// returned runtime has started its events thread.
+/// limits); with check_images, kUnavailable when the engine cannot be reached,
+/// kDeadlineExceeded when it does not answer within api_timeout, kNotFound for a missing image;
+/// kInternal when data_dir cannot be created. The returned runtime has started its two threads
+/// ("agentcore-docker" follows the engine's events, "agentcore-dockev" calls the observer).
 AGENTCORE_EXPORT Result<std::unique_ptr<Runtime>> NewDockerRuntime(
     const DockerOptions& options, const RuntimeOptions& runtime_options = {});
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/docker/docker_engine.hpp"
 
-#include <fmt/format.h>
-
 #include <cstdlib>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "runtime/docker/docker_log_stream.hpp"
 

@@ -11,16 +11,17 @@
 //
 // Callers prefix what they were doing (Annotate). Thread-safe (the HttpClient is).
 
-#include <agentcore/http/client.hpp>
-#include <agentcore/json.hpp>
-#include <agentcore/result.hpp>
-#include <agentcore/status.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <agentcore/http/client.hpp>
+#include <agentcore/json.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/status.hpp>
 
 namespace agentcore::internal {
 

@@ -11,12 +11,13 @@
 // A container with a TTY has no framing: the body is the raw output (raw mode passes bytes
 // through). Incremental: input arrives in chunks cut anywhere, including inside a header.
 
-#include <agentcore/status.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+
+#include <agentcore/status.hpp>
 
 namespace agentcore::internal {
 

@@ -14,17 +14,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <agentcore/json.hpp>
-#include <agentcore/runtime/agent_image.hpp>
-#include <agentcore/runtime/docker.hpp>
-#include <agentcore/runtime/runtime.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -44,6 +39,13 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
+
+#include <agentcore/json.hpp>
+#include <agentcore/runtime/agent_image.hpp>
+#include <agentcore/runtime/docker.hpp>
+#include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
 #include "runtime/process_files.hpp"
