@@ -16,6 +16,12 @@
 //    subscriber;
 //  * replies/s over the message phase; lost (no complete reply within 30 s) and duplicated
 //    (a reply completed twice) messages.
+// With --runtime docker (--docker-host unix://…, default $DOCKER_HOST; --agent-image IMAGE,
+// default localhost/agentcore-echo-agent:latest) the agents are containers on a Docker/Podman
+// engine (benchmarks/container_activation.sh). --one-at-a-time waits for each agent's checkin
+// before adding the next (the latency of one activation, not of a burst). The activation line
+// carries the process's resident memory once every agent is online (rssMiB: the in-process
+// server and this harness's subscribers).
 // Last line: {"summary":true,"agents":N,"checkinP50Ms":…,"checkinP99Ms":…,"firstFrameP50Ms":…,
 // "firstFrameP99Ms":…,"repliesPerSec":…,"lost":0,"duplicated":0}.
 
@@ -31,6 +37,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -56,6 +63,19 @@ double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   std::size_t i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
+}
+
+/// This process's resident memory (VmRSS) in MiB; 0 when /proc cannot be read.
+double RssMiB() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  double kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::atof(line + 6);
+  }
+  std::fclose(f);
+  return kib / 1024;
 }
 
 double Ms(SteadyClock::time_point a, SteadyClock::time_point b) {
@@ -176,6 +196,12 @@ int RunAgentsBench(int argc, char** argv) {
   // P ms (the latency figure at a stated offered load).
   const double interval_ms = std::atof(Arg(argc, argv, "--interval-ms", "1000").c_str());
   const std::string echo = Arg(argc, argv, "--echo-agent", AGENTCORE_BENCH_ECHO_AGENT);
+  const std::string runtime = Arg(argc, argv, "--runtime", "local");
+  const char* docker_env = std::getenv("DOCKER_HOST");
+  const std::string docker_host =
+      Arg(argc, argv, "--docker-host", docker_env != nullptr ? docker_env : "");
+  const std::string agent_image = Arg(argc, argv, "--agent-image", "");
+  const bool one_at_a_time = agentcore::bench::Flag(argc, argv, "--one-at-a-time");
   if (n <= 0 || messages <= 0 || interval_ms < 0) {
     std::fprintf(stderr,
                  "usage: agentcore-bench agents --agents N [--messages M] [--drivers D] "
@@ -196,6 +222,13 @@ int RunAgentsBench(int argc, char** argv) {
   config.access_log = false;
   config.agent_commands["*"] = {echo};
   config.agent_kill_grace = 1000ms;
+  if (runtime == "docker") {
+    config.runtime = "docker";
+    config.agent_commands.clear();
+    config.docker_host = docker_host;
+    if (!agent_image.empty()) config.agent_images["*"] = agent_image;
+    config.runtime_instance = "bench-" + std::to_string(::getpid());
+  }
   // Every agent runs in the one space of the bench login: no caps (issue 13 §2's defaults
   // would stop at 20).
   config.max_agents_per_space = 0;
@@ -270,6 +303,11 @@ int RunAgentsBench(int argc, char** argv) {
     HttpResponse r = call(c, "POST", "/channels/" + b.channels[i].id + "/agents",
                           R"({"callsign":"echo","agentType":"echo"})", cookie);
     if (r.status != 201) std::fprintf(stderr, "add agent: %d %s\n", r.status, r.body.c_str());
+    if (one_at_a_time) {
+      std::unique_lock lock(b.mu);
+      b.cv.wait_for(lock, 60s,
+                    [&] { return b.channels[i].online_at != SteadyClock::time_point{}; });
+    }
   });
   std::vector<double> checkin_ms;
   {
@@ -285,10 +323,11 @@ int RunAgentsBench(int argc, char** argv) {
     }
   }
   std::printf(
-      "{\"bench\":\"agents_activation\",\"agents\":%d,\"checkedIn\":%zu,\"p50Ms\":%.2f,"
-      "\"p99Ms\":%.2f,\"maxMs\":%.2f}\n",
-      n, checkin_ms.size(), Percentile(checkin_ms, 0.5), Percentile(checkin_ms, 0.99),
-      Percentile(checkin_ms, 1.0));
+      "{\"bench\":\"agents_activation\",\"runtime\":\"%s\",\"oneAtATime\":%s,\"agents\":%d,"
+      "\"checkedIn\":%zu,\"p50Ms\":%.2f,\"p99Ms\":%.2f,\"maxMs\":%.2f,\"rssMiB\":%.1f}\n",
+      runtime.c_str(), one_at_a_time ? "true" : "false", n, checkin_ms.size(),
+      Percentile(checkin_ms, 0.5), Percentile(checkin_ms, 0.99), Percentile(checkin_ms, 1.0),
+      RssMiB());
   std::fflush(stdout);
 
   // --- Messages. Each channel has at most one message outstanding: its next message is sent

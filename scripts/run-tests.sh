@@ -4,7 +4,9 @@
 #      for the PostgreSQL tests, and fails loudly if it cannot;
 #   1. builds everything in Release with -Werror and runs the unit and PostgreSQL tests, then
 #      installs the library and builds two consumers against it (tests/package/run.sh), and
-#      runs the embedding example (examples/embed-hub/check.sh);
+#      runs the embedding example (examples/embed-hub/check.sh); then starts a private Podman
+#      engine (scripts/podman-test-service.sh; stopped again on exit) and runs the container
+#      tests against it;
 #   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them (and the
 #      embedding example) again;
 #   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 60).
@@ -74,8 +76,11 @@ mkdir -p build
 note "private PostgreSQL server"
 pg_dir="$(mktemp -d -t agentcore-pg.XXXXXX)"
 stop_pg() { scripts/pg-test-server.sh stop "$pg_dir" >/dev/null 2>&1 || rm -rf "$pg_dir"; }
-trap stop_pg EXIT
-trap 'stop_pg; exit 130' INT TERM
+# The private Podman engine of the container tests (started after the release build).
+podman_dir=""
+stop_podman() { [[ -z "$podman_dir" ]] || scripts/podman-test-service.sh stop "$podman_dir" >/dev/null 2>&1 || true; }
+trap 'stop_pg; stop_podman' EXIT
+trap 'stop_pg; stop_podman; exit 130' INT TERM
 pg_up=0
 if AGENTCORE_TEST_PG_DSN="$(scripts/pg-test-server.sh start "$pg_dir")"; then
   export AGENTCORE_TEST_PG_DSN
@@ -121,6 +126,25 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
     fail "package consumers (release)"
   fi
   run_embed_hub "release" build/release
+  # Agents in real containers (issue 14): a private Podman engine serving the Docker API, the
+  # echo agent's image built into it; the engine tests (the library's Docker runtime) and the
+  # end-to-end tests (agentcore-server --runtime docker). Release binaries only.
+  note "container tests on a private Podman engine (release)"
+  podman_dir="$(mktemp -d -t agentcore-podman.XXXXXX)"
+  if AGENTCORE_TEST_DOCKER_HOST="$(BUILD_DIR=build/release scripts/podman-test-service.sh start "$podman_dir")"; then
+    export AGENTCORE_TEST_DOCKER_HOST
+    if [[ -x build/release/tests/agentcore_engine_tests ]]; then
+      run_doctest "engine tests (release)" build/release/tests/agentcore_engine_tests
+    fi
+    run_doctest "container tests (release)" build/release/tests/agentcore_container_tests
+    unset AGENTCORE_TEST_DOCKER_HOST
+  else
+    echo "ERROR: the private Podman engine did not start (see above); the container tests" \
+      "cannot run" >&2
+    fail "podman: the private test engine did not start"
+  fi
+  stop_podman
+  podman_dir=""
 fi
 
 note "sanitizer build (address, undefined)"

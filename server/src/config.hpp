@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <agentcore/status.hpp>
@@ -66,6 +67,24 @@ struct ServerConfig {
   /// for unlisted types. Empty: every type runs `<dir of the server executable>/echo-agent`
   /// when that file exists.
   std::map<std::string, std::vector<std::string>> agent_commands;
+  // --- the Docker runtime (--runtime docker; runtime_config.cpp, agentcore/runtime/docker.hpp)
+  /// The engine (DOCKER_HOST, `unix://...`); empty: unix:///var/run/docker.sock.
+  std::string docker_host;
+  /// Image per agent type (--agent-image TYPE=IMAGE; AGENT_IMAGE is "*"). Types without one
+  /// run kDefaultAgentImage.
+  std::map<std::string, std::string> agent_images;
+  /// Network mode of agent containers (--docker-network); "host" lets them reach a server on
+  /// 127.0.0.1 at the public URL.
+  std::string docker_network = "host";
+  /// Limits of every agent container (--agent-cpus, --agent-memory); 0: none.
+  std::int64_t agent_cpu_millis = 0;
+  std::int64_t agent_memory_bytes = 0;
+  /// Extra environment of every agent container (--agent-env NAME=VALUE). Values may be
+  /// secrets: only the names are ever printed.
+  std::vector<std::pair<std::string, std::string>> agent_env;
+  /// The value of the containers' instance label (--runtime-instance). Empty: derived from
+  /// the data directory, so a restart on the same data reaps what a crash left.
+  std::string runtime_instance;
   std::chrono::milliseconds heartbeat_staleness{60'000};   // spec cast §5.7
   std::chrono::milliseconds activation_timeout{180'000};   // spec cast §5.7
   std::chrono::milliseconds agent_sweep_interval{1'000};   // how often timeouts are checked

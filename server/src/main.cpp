@@ -3,6 +3,7 @@
 // graceful stop. Exit codes: 0 after a clean stop, 1 when the configuration or the start fails.
 
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <condition_variable>
@@ -90,6 +91,32 @@ int main(int argc, char** argv) {
                  "TYPE=CMD: command line for agents of TYPE (\"*\": every other type); "
                  "repeatable; default: echo-agent next to this binary")
       ->take_all();
+  // The Docker runtime (docs/runtimes.md "Selection").
+  config.docker_host = Env("DOCKER_HOST");
+  cli.add_option("--docker-host", config.docker_host,
+                 "Docker/Podman engine, unix:///path (env DOCKER_HOST; default "
+                 "unix:///var/run/docker.sock)");
+  std::vector<std::string> agent_images;
+  if (std::string image = Env("AGENT_IMAGE"); !image.empty()) config.agent_images["*"] = image;
+  cli.add_option("--agent-image", agent_images,
+                 "TYPE=IMAGE: container image for agents of TYPE (\"*\": every other type; env "
+                 "AGENT_IMAGE); repeatable; default: localhost/agentcore-echo-agent:latest")
+      ->take_all();
+  cli.add_option("--docker-network", config.docker_network,
+                 "Network mode of agent containers (default host: they reach --public-url)");
+  double agent_cpus = 0;
+  long long agent_memory_mb = 0;
+  cli.add_option("--agent-cpus", agent_cpus, "CPU limit of each agent container (0: none)");
+  cli.add_option("--agent-memory-mb", agent_memory_mb,
+                 "Memory limit of each agent container in MiB (0: none)");
+  std::vector<std::string> agent_env;
+  cli.add_option("--agent-env", agent_env,
+                 "NAME=VALUE: environment of every agent container (values never printed); "
+                 "repeatable")
+      ->take_all();
+  cli.add_option("--runtime-instance", config.runtime_instance,
+                 "Instance label of this server's containers (default: derived from the data "
+                 "directory, so a restart reaps what a crash left)");
   long long staleness_ms = config.heartbeat_staleness.count();
   long long activation_timeout_ms = config.activation_timeout.count();
   cli.add_option("--heartbeat-staleness-ms", staleness_ms, "Agent heartbeat staleness");
@@ -166,6 +193,31 @@ int main(int argc, char** argv) {
     }
     config.agent_runtimes[spec.substr(0, eq)] = spec.substr(eq + 1);
   }
+  // Per type over AGENT_IMAGE's "*" (a flag for "*" replaces it; later flags win).
+  for (const std::string& spec : agent_images) {
+    std::size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      std::fprintf(stderr, "--agent-image wants TYPE=IMAGE, got \"%s\"\n", spec.c_str());
+      return 1;
+    }
+    config.agent_images[spec.substr(0, eq)] = spec.substr(eq + 1);
+  }
+  for (const std::string& spec : agent_env) {
+    std::size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      // The name only: the value may be a secret.
+      std::fprintf(stderr, "--agent-env wants NAME=VALUE, got \"%s\"\n",
+                   spec.substr(0, eq).c_str());
+      return 1;
+    }
+    config.agent_env.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+  }
+  if (agent_cpus < 0 || agent_memory_mb < 0) {
+    std::fprintf(stderr, "--agent-cpus and --agent-memory-mb must not be negative\n");
+    return 1;
+  }
+  config.agent_cpu_millis = static_cast<std::int64_t>(agent_cpus * 1000 + 0.5);
+  config.agent_memory_bytes = static_cast<std::int64_t>(agent_memory_mb) << 20;
   if (config.public_url.empty()) {
     config.public_url = "http://127.0.0.1:" + std::to_string(config.port);
   }

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime_config.hpp"
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <system_error>
 #include <utility>
 
+#include <agentcore/auth/crypto.hpp>
+#include <agentcore/runtime/docker.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 
 namespace agentcore::server {
@@ -50,10 +52,53 @@ Result<RuntimeSpec> LocalSpec(const ServerConfig& config) {
   return spec;
 }
 
-// The container runtimes (issue 14) fill these in.
-Result<RuntimeSpec> DockerSpec(const ServerConfig&) {
-  return InvalidArgument("runtime \"docker\" is not available yet");
+/// The data directory the runtimes use (as LocalSpec: "agentcore-data" when unset).
+std::string DataDir(const ServerConfig& config) {
+  return config.data_dir.empty() ? std::string("agentcore-data") : config.data_dir;
 }
+
+/// The Docker runtime: --agent-image TYPE=IMAGE (AGENT_IMAGE is "*"), kDefaultAgentImage for
+/// every other type; the engine at DOCKER_HOST; one instance label per data directory.
+Result<RuntimeSpec> DockerSpec(const ServerConfig& config) {
+  DockerOptions docker;
+  docker.docker_host = config.docker_host.empty() ? std::string("unix:///var/run/docker.sock")
+                                                  : config.docker_host;
+  docker.instance = RuntimeInstance(config);
+  // Beside the local runtime's files, not among them (its ReapOrphans reads agents/*/pid).
+  docker.data_dir = (std::filesystem::path(DataDir(config)) / "docker").string();
+  docker.stop_grace = config.agent_kill_grace;
+  docker.stop_agents_on_destroy = !config.agents_outlive_server;
+  for (const auto& [type, image] : EffectiveImages(config)) {
+    DockerAgentType& t = docker.types[type];
+    t.image.image = image;
+    t.image.env = config.agent_env;
+    t.image.cpu_millis = config.agent_cpu_millis;
+    t.image.memory_bytes = config.agent_memory_bytes;
+    t.network_mode = config.docker_network;
+  }
+  RuntimeSpec spec;
+  spec.name = "docker";
+  spec.open = [docker](const RuntimeOptions& options) -> Result<std::unique_ptr<Runtime>> {
+    auto runtime = NewDockerRuntime(docker, options);
+    if (runtime.ok()) return runtime;
+    const Status& s = runtime.status();
+    // Refused at start-up, not at the first activation: say how to fix it.
+    std::string hint;
+    if (s.code() == ErrorCode::kNotFound) {
+      hint = s.message().find("build-agent-image.sh") == std::string::npos
+                 ? "; build the echo agent's image with `bash scripts/build-agent-image.sh` (or "
+                   "pull the image), or name another with --agent-image TYPE=IMAGE"
+                 : "; or name another image with --agent-image TYPE=IMAGE";
+    } else if (s.code() == ErrorCode::kUnavailable || s.code() == ErrorCode::kDeadlineExceeded) {
+      hint = "; is the engine at " + docker.docker_host +
+             " running? set DOCKER_HOST=unix:///path/to/docker.sock (podman: `podman system "
+             "service --time=0 unix://PATH`)";
+    }
+    return Status(s.code(), s.message() + hint);
+  };
+  return spec;
+}
+
 Result<RuntimeSpec> KubernetesSpec(const ServerConfig&) {
   return InvalidArgument("runtime \"kubernetes\" is not available yet");
 }
@@ -101,9 +146,44 @@ Result<std::vector<RuntimeSpec>> RuntimeSpecsFrom(const ServerConfig& config) {
   return specs;
 }
 
+std::map<std::string, std::string> EffectiveImages(const ServerConfig& config) {
+  std::map<std::string, std::string> images = config.agent_images;
+  if (images.count("*") == 0) images["*"] = kDefaultAgentImage;
+  return images;
+}
+
+std::string RuntimeInstance(const ServerConfig& config) {
+  if (!config.runtime_instance.empty()) return config.runtime_instance;
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(DataDir(config), ec);
+  if (ec) dir = DataDir(config);
+  dir = dir.lexically_normal();
+  std::string text = dir.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return "srv-" + Sha256Hex(text).substr(0, 16);
+}
+
 std::string DescribeRuntimes(const ServerConfig& config) {
-  std::string out = config.runtime + " (*)";
-  for (const auto& [type, runtime] : config.agent_runtimes) out += ", " + runtime + " (" + type + ")";
+  // The images of the Docker runtime's types: `docker (*: IMAGE, claude: IMAGE)`.
+  auto describe = [&](const std::string& runtime, const std::string& types) {
+    if (runtime != "docker") return runtime + " (" + types + ")";
+    std::map<std::string, std::string> images = EffectiveImages(config);
+    if (types != "*") {
+      auto it = images.find(types);
+      return runtime + " (" + types + ": " + (it != images.end() ? it->second : images["*"]) + ")";
+    }
+    std::string out = runtime + " (*: " + images["*"];
+    for (const auto& [type, image] : images) {
+      // Types another runtime runs are described there.
+      auto elsewhere = config.agent_runtimes.find(type);
+      if (type != "*" && (elsewhere == config.agent_runtimes.end() || elsewhere->second == "docker")) {
+        out += ", " + type + ": " + image;
+      }
+    }
+    return out + ")";
+  };
+  std::string out = describe(config.runtime, "*");
+  for (const auto& [type, runtime] : config.agent_runtimes) out += ", " + describe(runtime, type);
   return out;
 }
 

@@ -5,6 +5,7 @@
 /// --agent-command, --agent-image...), as the hub's RuntimeSpecs. One function per runtime, in
 /// runtime_config.cpp; the runtimes themselves live in the library (agentcore/runtime/).
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,19 @@ namespace agentcore::server {
 /// --agent-runtime does not send elsewhere. kInvalidArgument for an unknown runtime name or a
 /// runtime that lacks its required settings, naming the flag or variable to set.
 Result<std::vector<RuntimeSpec>> RuntimeSpecsFrom(const ServerConfig& config);
+
+/// The image of agent types that have no --agent-image (scripts/build-agent-image.sh builds it).
+inline constexpr const char* kDefaultAgentImage = "localhost/agentcore-echo-agent:latest";
+
+/// The Docker runtime's image per agent type: --agent-image (AGENT_IMAGE as "*"), and
+/// kDefaultAgentImage for "*" when none is given.
+std::map<std::string, std::string> EffectiveImages(const ServerConfig& config);
+
+/// The value of the agent containers' instance label: --runtime-instance, else `srv-` and 16
+/// hex digits of the SHA-256 of the data directory's absolute path, so that a restart on the
+/// same data directory finds (and reaps) what a crashed server left, and two servers with
+/// their own data directories never touch each other's containers.
+std::string RuntimeInstance(const ServerConfig& config);
 
 /// One line for the start-up log: which runtime runs which agent types, e.g.
 /// `local (*)` or `docker (*: localhost/agentcore-echo-agent:latest), local (dev)`.
