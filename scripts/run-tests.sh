@@ -133,9 +133,7 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
   podman_dir="$(mktemp -d -t agentcore-podman.XXXXXX)"
   if AGENTCORE_TEST_DOCKER_HOST="$(BUILD_DIR=build/release scripts/podman-test-service.sh start "$podman_dir")"; then
     export AGENTCORE_TEST_DOCKER_HOST
-    if [[ -x build/release/tests/agentcore_engine_tests ]]; then
-      run_doctest "engine tests (release)" build/release/tests/agentcore_engine_tests
-    fi
+    run_doctest "engine tests (release)" build/release/tests/agentcore_engine_tests
     run_doctest "container tests (release)" build/release/tests/agentcore_container_tests
     unset AGENTCORE_TEST_DOCKER_HOST
   else
