@@ -31,8 +31,8 @@
 /// Every API call has a timeout (`request_timeout`). Answers 429 and 5xx, and failed
 /// connections, are retried for idempotent calls (GET, stop, wait, DELETE) with exponential
 /// backoff and full jitter, capped at `backoff_cap`, honouring a Retry-After of delta-seconds
-/// (also capped), at most `max_attempts` attempts in all. A create is retried on 429 only (a
-/// 5xx may have created the machine). Errors carry Fly's own message, e.g.
+/// (also capped), at most `max_attempts` attempts in all. A create is retried on 429 only (after
+/// a 5xx or a broken connection the machine may exist). Errors carry Fly's own message, e.g.
 /// `fly: create machine for "s:c:x": 422 invalid image`; the API token appears in no message.
 ///
 /// ReadLog() is kNotSupported: the Machines API serves no logs (use `fly logs -a APP`).

@@ -191,8 +191,9 @@ CallResult FlyRuntime::Call(std::string method, const std::string& url, std::str
     std::optional<milliseconds> retry_after;
     bool retry = false;
     if (!r.ok()) {
-      // Only a connection that never reached Fly is safe to repeat for a create.
-      retry = retry_5xx || r.status().code() == ErrorCode::kUnavailable;
+      // A create that failed in transit may have been carried out: only idempotent calls
+      // are repeated.
+      retry = retry_5xx;
       out.status = r.status();
     } else {
       out.status = Status::Ok();
@@ -572,7 +573,20 @@ void FlyRuntime::PollMachines() {
       auto it = by_id.find(w.machine_id);
       if (it != by_id.end()) fm = it->second;
     }
-    const std::string state = fm != nullptr ? fm->state : (list.ok() ? "destroyed" : "");
+    std::optional<FlyMachine> detail;
+    std::string state = fm != nullptr ? fm->state : "";
+    if (fm == nullptr && list.ok()) {
+      // Not listed: gone, or a list that lags behind the create. The machine itself says.
+      CallResult r = Call("GET", apps_url_ + "/machines/" + QueryEscape(w.machine_id), "", true);
+      if (r.status.ok() && r.response.status == 404) {
+        state = "destroyed";
+      } else if (Is2xx(r)) {
+        if (auto parsed = internal::ParseFlyMachine(r.response.body); parsed.ok()) {
+          state = parsed->state;
+          detail = *std::move(parsed);
+        }
+      }
+    }
     if (state == "started") {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = machines_.find(w.agent_id);
@@ -602,10 +616,9 @@ void FlyRuntime::PollMachines() {
     if (state.empty() || IsPendingState(state) || IsTransitionalState(state)) continue;
     // stopped, suspended, destroyed, failed, or gone from the list: it ended.
     std::optional<AgentExit> exit;
-    std::optional<FlyMachine> detail;
     if (fm != nullptr && fm->exit_code) {
       detail = *fm;
-    } else {
+    } else if (!detail) {
       CallResult r = Call("GET", apps_url_ + "/machines/" + QueryEscape(w.machine_id), "", true);
       if (Is2xx(r)) {
         if (auto parsed = internal::ParseFlyMachine(r.response.body); parsed.ok()) {
