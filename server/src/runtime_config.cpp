@@ -75,6 +75,7 @@ Result<RuntimeSpec> FlySpec(const ServerConfig& config) {
   fly.app_name = config.fly_app_name;
   fly.region = config.fly_region;
   fly.images["*"].image = config.fly_image;
+  fly.stop_agents_on_destroy = !config.agents_outlive_server;
   RuntimeSpec spec;
   spec.name = "fly";
   spec.open = [fly](const RuntimeOptions& options) { return NewFlyRuntime(fly, options); };

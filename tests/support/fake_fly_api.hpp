@@ -108,6 +108,12 @@ class FakeFlyApi {
     std::lock_guard lock(mu_);
     never_start_ = true;
   }
+  /// The list route leaves out every machine (a list lagging behind creates); the machine
+  /// routes still answer.
+  void SetListEmpty(bool empty) {
+    std::lock_guard lock(mu_);
+    list_empty_ = empty;
+  }
   /// Every request waits this long before it is answered.
   void SetLatency(std::chrono::milliseconds latency) {
     std::lock_guard lock(mu_);
@@ -389,7 +395,7 @@ class FakeFlyApi {
     Json out = Json::Array();
     for (auto& [id, m] : machines_) {
       AdvanceLocked(m);
-      if (m.state == "destroyed") continue;  // as Fly, without include_deleted
+      if (m.state == "destroyed" || list_empty_) continue;  // as Fly, without include_deleted
       bool match = true;
       for (const auto& [k, v] : rec.query) {
         if (k.rfind("metadata.", 0) == 0 && m.Meta(k.substr(9)) != v) match = false;
@@ -444,6 +450,7 @@ class FakeFlyApi {
   std::chrono::milliseconds start_delay_{0};
   std::chrono::milliseconds latency_{0};
   bool never_start_ = false;
+  bool list_empty_ = false;
   // Last: its threads call Handle, which uses the members above.
   TestHttpServer server_;
 };

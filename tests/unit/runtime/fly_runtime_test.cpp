@@ -452,6 +452,42 @@ TEST_SUITE("runtime/fly") {
     CHECK(f.rt->ReapOrphans()->empty());
   }
 
+  TEST_CASE("a machine missing from a lagging list is asked for, not taken for gone") {
+    Fixture f;
+    f.api.SetListEmpty(true);
+    REQUIRE(f.rt->Activate(Req("s:c:x")).ok());
+    const std::string id = f.api.Live().at(0).id;
+    REQUIRE(WaitUntil([&] { return f.api.RequestsTo("GET", "/machines/" + id).size() >= 3; }));
+    CHECK(f.rt->GetState("s:c:x")->status == AgentStatus::kActivating);
+    CHECK(f.api.Get(id)->state == "started");
+    // Once it really ends, the machine route says so.
+    f.api.ExitMachine(id, 7);
+    auto ev = f.observer.WaitFor(AgentEventKind::kFailed, "s:c:x");
+    REQUIRE(ev);
+    REQUIRE(ev->exit);
+    CHECK(ev->exit->exit_code == 7);
+  }
+
+  TEST_CASE("machines left by a crashed runtime are reaped by the next one of the instance") {
+    FakeFlyApi api{kApp, kToken};
+    FlyOptions o = TestOptions(api);
+    o.stop_agents_on_destroy = false;
+    std::string id;
+    {
+      auto first = NewFlyRuntime(o);
+      REQUIRE(first.ok());
+      REQUIRE((*first)->Activate(Req("s:c:left")).ok());
+      id = api.Live().at(0).id;
+    }  // "crashed": the machine stays
+    CHECK(api.Get(id)->state != "destroyed");
+    auto second = NewFlyRuntime(o);
+    REQUIRE(second.ok());
+    Result<std::vector<std::string>> reaped = (*second)->ReapOrphans();
+    REQUIRE(reaped.ok());
+    CHECK(*reaped == std::vector<std::string>{"s:c:left"});
+    CHECK(api.Get(id)->state == "destroyed");
+  }
+
   TEST_CASE("shutdown destroys every machine in parallel and refuses activation after") {
     Fixture f;
     for (const char* id : {"s:c:a", "s:c:b", "s:c:c"}) REQUIRE(f.rt->Activate(Req(id)).ok());

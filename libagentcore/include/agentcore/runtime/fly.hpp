@@ -97,6 +97,10 @@ struct FlyOptions {
   std::chrono::milliseconds poll_interval{2'000};
   /// Suspend: how long the machine may take to stop before it is destroyed by force.
   std::chrono::milliseconds stop_grace{10'000};
+  /// What the destructor does when Shutdown() was not called. true: it calls Shutdown().
+  /// false: it stops its thread and leaves the machines running, as a crash would; a later
+  /// runtime of the same instance_name destroys them with ReapOrphans().
+  bool stop_agents_on_destroy = true;
 };
 
 /// The Fly.io Machines runtime (see the top of this file). Errors: kInvalidArgument when

@@ -102,7 +102,19 @@ class FlyRuntime final : public Runtime {
   }
 
   ~FlyRuntime() override {
-    (void)Shutdown();
+    if (options_.stop_agents_on_destroy) {
+      (void)Shutdown();
+      return;
+    }
+    // Leave the machines as a crash would; only stop the thread (no events).
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shut_down_ = true;
+      stop_watcher_ = true;
+    }
+    Wake();
+    std::lock_guard<std::mutex> lock(join_mu_);
+    if (watcher_.joinable()) watcher_.join();
   }
 
   std::string_view Kind() const override { return "fly"; }
