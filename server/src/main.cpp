@@ -90,9 +90,11 @@ int main(int argc, char** argv) {
   config.fly_app_name = Env("FLY_APP_NAME");
   config.fly_region = Env("FLY_REGION", config.fly_region);
   config.fly_image = Env("FLY_IMAGE");
-  cli.add_option("--fly-app", config.fly_app_name, "Fly app of the agents' machines (env FLY_APP_NAME)");
+  cli.add_option("--fly-app", config.fly_app_name,
+                 "Fly app of the agents' machines (env FLY_APP_NAME)");
   cli.add_option("--fly-region", config.fly_region, "Region of new Fly machines (env FLY_REGION)");
-  cli.add_option("--fly-image", config.fly_image, "Image of the agents' Fly machines (env FLY_IMAGE)");
+  cli.add_option("--fly-image", config.fly_image,
+                 "Image of the agents' Fly machines (env FLY_IMAGE)");
   cli.add_option("--fly-api-url", config.fly_api_url, "Fly Machines API base URL (tests: a fake)");
   std::vector<std::string> agent_commands;
   cli.add_option("--agent-command", agent_commands,

@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -35,7 +35,7 @@ class FakeFlyApi {
 
   struct Request {
     std::string method;
-    std::string path;   // without the query
+    std::string path;  // without the query
     std::map<std::string, std::string> query;
     std::string authorization;
     std::string body;
@@ -47,7 +47,7 @@ class FakeFlyApi {
     std::string instance_id;
     std::string state;  // created, starting, started, stopping, stopped, destroyed
     std::string region;
-    Json config;        // as created
+    Json config;  // as created
     Json events = Json::Array();
     Clock::time_point created;
     bool stop_asked = false;
@@ -426,8 +426,8 @@ class FakeFlyApi {
         return Respond(c, 200, ok);
       }
       if (Clock::now() >= deadline) {
-        return Respond(c, 408, Error("deadline_exceeded: timeout waiting for machine to be " +
-                                     state));
+        return Respond(c, 408,
+                       Error("deadline_exceeded: timeout waiting for machine to be " + state));
       }
       cv_.wait_for(lock, std::chrono::milliseconds(5));
     }

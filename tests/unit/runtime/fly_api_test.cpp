@@ -56,7 +56,8 @@ TEST_SUITE("runtime/fly_api") {
     CHECK(!ParseFlyMachine(R"({"id": ""})").ok());
     CHECK(!ParseFlyMachineList(R"({"id": "x"})").ok());
     CHECK(!ParseFlyMachineList("[").ok());
-    Result<std::vector<FlyMachine>> list = ParseFlyMachineList(R"([{"id": "a"}, 1, {"x": 2}, {"id": "b"}])");
+    Result<std::vector<FlyMachine>> list =
+        ParseFlyMachineList(R"([{"id": "a"}, 1, {"x": 2}, {"id": "b"}])");
     REQUIRE(list.ok());
     REQUIRE(list->size() == 2);
     CHECK((*list)[1].id == "b");

@@ -172,7 +172,8 @@ TEST_SUITE("runtime/fly") {
     const Json& service = m.config.Find("services")->as_array().at(0);
     CHECK(service.Find("internal_port")->as_number() == 8080);
     // Every call carried the token, and only as the bearer credential.
-    for (const auto& r : f.api.Requests()) CHECK(r.authorization == std::string("Bearer ") + kToken);
+    for (const auto& r : f.api.Requests())
+      CHECK(r.authorization == std::string("Bearer ") + kToken);
     auto ev = f.observer.WaitFor(AgentEventKind::kActivating, "sp1:ch1:bot");
     REQUIRE(ev);
     // Idempotent: a second Activate starts nothing.
@@ -193,8 +194,7 @@ TEST_SUITE("runtime/fly") {
     FakeFlyApi::Machine m = f.api.Live().at(0);
     CHECK(*m.config.FindString("image") == "registry.fly.io/agents-app:big");
     CHECK(ToJson(*m.config.Find("init")) == R"({"cmd":["echo-agent","--verbose"]})");
-    CHECK(ToJson(*m.config.Find("guest")) ==
-          R"({"cpu_kind":"shared","cpus":2,"memory_mb":1536})");
+    CHECK(ToJson(*m.config.Find("guest")) == R"({"cpu_kind":"shared","cpus":2,"memory_mb":1536})");
     CHECK(m.Env("CAST_CALLBACK_URL") == "https://elsewhere.example");
     CHECK(m.Env("CAST_ROUTE_HINTS") == R"({"k":"v"})");
   }
@@ -402,7 +402,8 @@ TEST_SUITE("runtime/fly") {
     REQUIRE(f.rt->Activate(Req("s:c:three")).ok());
     REQUIRE(f.rt->Activate(Req("s:c:zero")).ok());
     std::string three, zero;
-    for (const auto& m : f.api.Live()) (m.Meta("agentcore_callsign") == "three" ? three : zero) = m.id;
+    for (const auto& m : f.api.Live())
+      (m.Meta("agentcore_callsign") == "three" ? three : zero) = m.id;
     f.api.ExitMachine(three, 3);
     f.api.ExitMachine(zero, 0);
     auto failed = f.observer.WaitFor(AgentEventKind::kFailed, "s:c:three");
@@ -621,16 +622,16 @@ TEST_SUITE("runtime/fly") {
     REQUIRE(fx.hub->agents().AddAgent({"s1", "c1", "echo"}, "echo").ok());
     const std::string id = fx.api.Live().at(0).id;
     fx.Post("before checkin", "echo");
-    REQUIRE(fx.hub->agents()
-                .Checkin({"s1", "c1", "echo"}, "https://agents-app.fly.dev", Json())
-                .ok());
+    REQUIRE(
+        fx.hub->agents().Checkin({"s1", "c1", "echo"}, "https://agents-app.fly.dev", Json()).ok());
     fx.Post("after checkin", "echo");
     std::vector<AgentPush> pushes = fx.transport.Accepted();
     REQUIRE(pushes.size() == 2);
     for (const AgentPush& p : pushes) {
       CHECK(p.url == "https://agents-app.fly.dev/message");
       int found = 0;
-      for (const auto& [name, value] : p.headers) found += name == "fly-force-instance-id" && value == id;
+      for (const auto& [name, value] : p.headers)
+        found += name == "fly-force-instance-id" && value == id;
       CHECK(found == 1);
     }
   }

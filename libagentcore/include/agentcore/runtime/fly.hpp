@@ -103,9 +103,10 @@ struct FlyOptions {
   bool stop_agents_on_destroy = true;
 };
 
-/// The Fly.io Machines runtime (see the top of this file). Errors: kInvalidArgument when
-/// api_token, app_name or instance_name is empty, an image is empty, or a duration or count is
-/// out of range. Makes no API call; the returned runtime has started its thread.
+/// The Fly.io Machines runtime (see the top of this file). Thread-safe, like every Runtime; it
+/// owns its HTTP client and its thread ("agentcore-fly"), which Shutdown() or the destructor
+/// joins. Errors: kInvalidArgument when api_token, app_name or instance_name is empty, an image
+/// is empty, or a duration or count is out of range. Makes no API call.
 AGENTCORE_EXPORT Result<std::unique_ptr<Runtime>> NewFlyRuntime(
     const FlyOptions& options, const RuntimeOptions& runtime_options = {});
 

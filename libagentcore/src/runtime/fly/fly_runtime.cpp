@@ -82,7 +82,7 @@ struct Machine {
 
 // What one API call gave.
 struct CallResult {
-  Status status;       // transport failure or exhausted retries; OK when a response came
+  Status status;  // transport failure or exhausted retries; OK when a response came
   HttpResponse response;
 };
 
@@ -94,9 +94,8 @@ class FlyRuntime final : public Runtime {
         clock_(runtime_options.clock != nullptr ? runtime_options.clock : SystemClock()),
         http_(NewHttpClient()),
         apps_url_(options_.api_url + "/apps/" + QueryEscape(options_.app_name)),
-        callback_url_(options_.callback_url.empty()
-                          ? "https://" + options_.app_name + ".fly.dev"
-                          : options_.callback_url),
+        callback_url_(options_.callback_url.empty() ? "https://" + options_.app_name + ".fly.dev"
+                                                    : options_.callback_url),
         rng_(std::random_device{}()) {
     watcher_ = std::thread([this] { WatchLoop(); });
   }
@@ -145,8 +144,8 @@ class FlyRuntime final : public Runtime {
                         const std::string& fly_instance_id, bool graceful);
   Status Destroy(const std::string& agent_id, const std::string& machine_id);
   // Marks the agent ended (under mu_) and queues its event.
-  void EndLocked(Machine& m, AgentStatus status, std::optional<AgentExit> exit,
-                 std::string reason, std::optional<AgentEventKind> event);
+  void EndLocked(Machine& m, AgentStatus status, std::optional<AgentExit> exit, std::string reason,
+                 std::optional<AgentEventKind> event);
   void Wake() {
     std::lock_guard<std::mutex> lock(wake_mu_);
     wake_ = true;
@@ -213,7 +212,8 @@ CallResult FlyRuntime::Call(std::string method, const std::string& url, std::str
       const int code = out.response.status;
       if (code == 429) {
         retry = true;
-        if (auto ra = out.response.Header("Retry-After")) retry_after = internal::ParseRetryAfter(*ra);
+        if (auto ra = out.response.Header("Retry-After"))
+          retry_after = internal::ParseRetryAfter(*ra);
       } else if (code >= 500 && retry_5xx) {
         retry = true;
       }
@@ -227,17 +227,15 @@ CallResult FlyRuntime::Call(std::string method, const std::string& url, std::str
 // "fly: <what>: <status> <Fly's message>" or the transport error.
 Status ApiError(ErrorCode code_for_4xx, std::string_view what, const CallResult& r) {
   if (!r.status.ok()) {
-    ErrorCode code = r.status.code() == ErrorCode::kDeadlineExceeded
-                         ? ErrorCode::kDeadlineExceeded
-                         : ErrorCode::kUnavailable;
+    ErrorCode code = r.status.code() == ErrorCode::kDeadlineExceeded ? ErrorCode::kDeadlineExceeded
+                                                                     : ErrorCode::kUnavailable;
     return Status(code, fmt::format("fly: {}: {}", what, r.status.message()));
   }
   const int s = r.response.status;
   ErrorCode code = code_for_4xx;
   if (s == 429) code = ErrorCode::kRateLimited;
   if (s >= 500) code = ErrorCode::kUnavailable;
-  return Status(code,
-                fmt::format("fly: {}: {}", what, internal::FlyErrorText(s, r.response.body)));
+  return Status(code, fmt::format("fly: {}: {}", what, internal::FlyErrorText(s, r.response.body)));
 }
 
 bool Is2xx(const CallResult& r) {
@@ -256,8 +254,8 @@ Status FlyRuntime::StopAndDestroy(const std::string& agent_id, const std::string
                                   const std::string& fly_instance_id, bool graceful) {
   const std::string machine_url = apps_url_ + "/machines/" + QueryEscape(machine_id);
   if (graceful) {
-    const std::int64_t grace_s = std::clamp<std::int64_t>(
-        (options_.stop_grace.count() + 999) / 1000, 1, kMaxWaitSeconds);
+    const std::int64_t grace_s =
+        std::clamp<std::int64_t>((options_.stop_grace.count() + 999) / 1000, 1, kMaxWaitSeconds);
     std::string body;
     JsonWriter(&body)
         .BeginObject()
@@ -278,11 +276,10 @@ Status FlyRuntime::StopAndDestroy(const std::string& agent_id, const std::string
 }
 
 Result<std::vector<FlyMachine>> FlyRuntime::ListOwnMachines() {
-  CallResult r =
-      Call("GET",
-           apps_url_ + "/machines?metadata." + kInstanceKey + "=" +
-               QueryEscape(options_.instance_name),
-           "", /*retry_5xx=*/true);
+  CallResult r = Call(
+      "GET",
+      apps_url_ + "/machines?metadata." + kInstanceKey + "=" + QueryEscape(options_.instance_name),
+      "", /*retry_5xx=*/true);
   if (!Is2xx(r)) return ApiError(ErrorCode::kInternal, "list machines", r);
   Result<std::vector<FlyMachine>> list = internal::ParseFlyMachineList(r.response.body);
   if (!list.ok()) return Internal("fly: list machines: " + list.status().message());
@@ -304,8 +301,8 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
   for (const auto& [name, value] : req.extra_env) {
     if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos ||
         value.find('\0') != std::string::npos) {
-      return InvalidArgument(fmt::format("invalid environment variable \"{}\" in extra_env",
-                                         name.substr(0, 100)));
+      return InvalidArgument(
+          fmt::format("invalid environment variable \"{}\" in extra_env", name.substr(0, 100)));
     }
   }
   if (req.system_prompt.size() > kMaxSystemPromptBytes) {
@@ -315,9 +312,9 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
   auto image_it = options_.images.find(req.agent_type);
   if (image_it == options_.images.end()) image_it = options_.images.find("*");
   if (image_it == options_.images.end()) {
-    return InvalidArgument(fmt::format(
-        "no image for agent type \"{}\" in the fly runtime (and no \"*\" default)",
-        req.agent_type));
+    return InvalidArgument(
+        fmt::format("no image for agent type \"{}\" in the fly runtime (and no \"*\" default)",
+                    req.agent_type));
   }
   const AgentImage& image = image_it->second;
 
@@ -402,8 +399,8 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
   Result<FlyMachine> created = InvalidArgument("no answer");
   Status failure;
   if (!Is2xx(r)) {
-    failure = ApiError(ErrorCode::kInternal,
-                       fmt::format("create machine for \"{}\"", req.agent_id), r);
+    failure =
+        ApiError(ErrorCode::kInternal, fmt::format("create machine for \"{}\"", req.agent_id), r);
   } else {
     created = internal::ParseFlyMachine(r.response.body);
     if (!created.ok()) {
@@ -473,9 +470,9 @@ Status FlyRuntime::Suspend(std::string_view agent_id, std::string_view reason) {
         }
         if (cv_.wait_for(lock, options_.stop_grace + 4 * options_.request_timeout) ==
             std::cv_status::timeout) {
-          return Status(ErrorCode::kDeadlineExceeded,
-                        fmt::format("fly: agent \"{}\" is still being started or stopped",
-                                    agent_id));
+          return Status(
+              ErrorCode::kDeadlineExceeded,
+              fmt::format("fly: agent \"{}\" is still being started or stopped", agent_id));
         }
         continue;
       }
@@ -524,7 +521,8 @@ Status FlyRuntime::Shutdown() {
   {
     std::vector<std::thread> stoppers;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      stoppers.emplace_back([this, &ids, &results, i] { results[i] = Suspend(ids[i], "shutdown"); });
+      stoppers.emplace_back(
+          [this, &ids, &results, i] { results[i] = Suspend(ids[i], "shutdown"); });
     }
     for (std::thread& t : stoppers) t.join();
   }
@@ -605,16 +603,16 @@ void FlyRuntime::PollMachines() {
       if (it != machines_.end() && it->second.machine_id == w.machine_id) it->second.started = true;
       continue;
     }
-    const bool never_started = !w.started && now >= w.deadline &&
-                               (state.empty() || IsPendingState(state));
+    const bool never_started =
+        !w.started && now >= w.deadline && (state.empty() || IsPendingState(state));
     if (never_started) {
       // Ends it as failed first, so that Activate may start a fresh one while the old one is
       // destroyed.
       {
         std::lock_guard<std::mutex> lock(mu_);
         auto it = machines_.find(w.agent_id);
-        if (it == machines_.end() || it->second.machine_id != w.machine_id ||
-            !it->second.running || it->second.stop_requested) {
+        if (it == machines_.end() || it->second.machine_id != w.machine_id || !it->second.running ||
+            it->second.stop_requested) {
           continue;
         }
         EndLocked(it->second, AgentStatus::kError, std::nullopt,
@@ -645,8 +643,8 @@ void FlyRuntime::PollMachines() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = machines_.find(w.agent_id);
-      if (it == machines_.end() || it->second.machine_id != w.machine_id ||
-          !it->second.running || it->second.stopping_in_progress) {
+      if (it == machines_.end() || it->second.machine_id != w.machine_id || !it->second.running ||
+          it->second.stopping_in_progress) {
         continue;
       }
       Machine& m = it->second;
@@ -656,9 +654,9 @@ void FlyRuntime::PollMachines() {
         EndLocked(m, AgentStatus::kOffline, exit, DescribeAgentExit(*exit),
                   AgentEventKind::kOffline);
       } else {
-        std::string reason = exit ? DescribeAgentExit(*exit)
-                                  : fmt::format("machine {} ended ({}; exit status unknown)",
-                                                w.machine_id, state);
+        std::string reason =
+            exit ? DescribeAgentExit(*exit)
+                 : fmt::format("machine {} ended ({}; exit status unknown)", w.machine_id, state);
         EndLocked(m, AgentStatus::kError, exit, std::move(reason), AgentEventKind::kFailed);
       }
       destroy = state != "destroyed" && state != "destroying";
@@ -740,7 +738,8 @@ Json FlyRuntime::RouteHints(std::string_view agent_id) const {
 
 Result<std::vector<std::string>> FlyRuntime::ReapOrphans() {
   Result<std::vector<FlyMachine>> list = ListOwnMachines();
-  if (!list.ok()) return Internal("cannot list the fly runtime's machines: " + list.status().message());
+  if (!list.ok())
+    return Internal("cannot list the fly runtime's machines: " + list.status().message());
   std::set<std::string> ours;
   {
     std::lock_guard<std::mutex> lock(mu_);
