@@ -3,6 +3,7 @@
 #include <agentcore/runtime/fly.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -506,6 +507,35 @@ TEST_SUITE("runtime/fly") {
     }
     CHECK(f.rt->Activate(Req("s:c:d")).status().code() == ErrorCode::kUnavailable);
     CHECK(f.rt->Shutdown().ok());  // idempotent
+  }
+
+  TEST_CASE("50 agents activated at once each get one machine; shutdown destroys them all") {
+    Fixture f;
+    constexpr int kAgents = 50;
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kAgents; ++i) {
+      threads.emplace_back([&, i] {
+        // Two callers per agent: the second is the idempotent no-op.
+        const std::string id = "s:c:a" + std::to_string(i / 2);
+        if (f.rt->Activate(Req(id)).ok()) ++ok;
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    const auto activated = std::chrono::steady_clock::now() - t0;
+    CHECK(ok == kAgents);
+    CHECK(f.api.Live().size() == kAgents / 2);
+    CHECK(f.api.RequestsTo("POST", "/machines").size() == kAgents / 2);
+    CHECK(f.rt->ListAgents().size() == kAgents / 2);
+    const auto t1 = std::chrono::steady_clock::now();
+    CHECK(f.rt->Shutdown().ok());
+    const auto shut = std::chrono::steady_clock::now() - t1;
+    CHECK(f.api.Live().empty());
+    MESSAGE("fly: 50 concurrent Activate calls (25 agents) took "
+            << std::chrono::duration_cast<milliseconds>(activated).count()
+            << " ms; Shutdown of 25 machines took "
+            << std::chrono::duration_cast<milliseconds>(shut).count() << " ms (fake API)");
   }
 
   TEST_CASE("a dead API fails calls within their timeout instead of hanging") {
