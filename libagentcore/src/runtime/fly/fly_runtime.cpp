@@ -156,6 +156,7 @@ class FlyRuntime final : public Runtime {
   void DeliverEvents();
   Result<std::vector<FlyMachine>> ListOwnMachines();
 
+  // Constant after construction.
   const FlyOptions options_;
   RuntimeObserver* const observer_;
   Clock* const clock_;
@@ -166,8 +167,9 @@ class FlyRuntime final : public Runtime {
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // guarded by rng_mu_
 
-  std::thread watcher_;  // "agentcore-fly"
+  std::thread watcher_;  // "agentcore-fly"; joined under join_mu_
   std::mutex join_mu_;
+  std::mutex deliver_mu_;  // held while delivering: one deliverer at a time keeps events in order
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool wake_ = false;  // guarded by wake_mu_
@@ -179,7 +181,6 @@ class FlyRuntime final : public Runtime {
   std::deque<AgentEvent> events_;
   bool shut_down_ = false;
   bool stop_watcher_ = false;
-  std::mutex deliver_mu_;  // one deliverer at a time keeps events in order
 };
 
 // --- API calls
@@ -611,8 +612,9 @@ void FlyRuntime::PollMachines() {
       {
         std::lock_guard<std::mutex> lock(mu_);
         auto it = machines_.find(w.agent_id);
+        // A checkin since the snapshot proves it started.
         if (it == machines_.end() || it->second.machine_id != w.machine_id || !it->second.running ||
-            it->second.stop_requested) {
+            it->second.stop_requested || it->second.started) {
           continue;
         }
         EndLocked(it->second, AgentStatus::kError, std::nullopt,
