@@ -85,6 +85,12 @@ struct ServerConfig {
   /// The value of the containers' instance label (--runtime-instance). Empty: derived from
   /// the data directory, so a restart on the same data reaps what a crash left.
   std::string runtime_instance;
+  // --- Fly.io Machines runtime (--runtime fly; names as Cast's)
+  std::string fly_api_token;  // FLY_API_TOKEN (a secret: never printed)
+  std::string fly_app_name;   // FLY_APP_NAME
+  std::string fly_region = "iad";  // FLY_REGION
+  std::string fly_image;      // FLY_IMAGE: the image of every agent type
+  std::string fly_api_url = "https://api.machines.dev/v1";  // --fly-api-url (tests: a fake)
   std::chrono::milliseconds heartbeat_staleness{60'000};   // spec cast §5.7
   std::chrono::milliseconds activation_timeout{180'000};   // spec cast §5.7
   std::chrono::milliseconds agent_sweep_interval{1'000};   // how often timeouts are checked

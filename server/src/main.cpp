@@ -86,6 +86,17 @@ int main(int argc, char** argv) {
   cli.add_option("--agent-runtime", agent_runtimes,
                  "TYPE=RUNTIME: agents of TYPE run on another runtime than --runtime; repeatable")
       ->take_all();
+  // Fly.io Machines runtime (--runtime fly)
+  config.fly_api_token = Env("FLY_API_TOKEN");
+  config.fly_app_name = Env("FLY_APP_NAME");
+  config.fly_region = Env("FLY_REGION", config.fly_region);
+  config.fly_image = Env("FLY_IMAGE");
+  cli.add_option("--fly-app", config.fly_app_name,
+                 "Fly app of the agents' machines (env FLY_APP_NAME)");
+  cli.add_option("--fly-region", config.fly_region, "Region of new Fly machines (env FLY_REGION)");
+  cli.add_option("--fly-image", config.fly_image,
+                 "Image of the agents' Fly machines (env FLY_IMAGE)");
+  cli.add_option("--fly-api-url", config.fly_api_url, "Fly Machines API base URL (tests: a fake)");
   std::vector<std::string> agent_commands;
   cli.add_option("--agent-command", agent_commands,
                  "TYPE=CMD: command line for agents of TYPE (\"*\": every other type); "

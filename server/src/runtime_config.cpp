@@ -9,6 +9,7 @@
 
 #include <agentcore/auth/crypto.hpp>
 #include <agentcore/runtime/docker.hpp>
+#include <agentcore/runtime/fly.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 
 namespace agentcore::server {
@@ -102,8 +103,32 @@ Result<RuntimeSpec> DockerSpec(const ServerConfig& config) {
 Result<RuntimeSpec> KubernetesSpec(const ServerConfig&) {
   return InvalidArgument("runtime \"kubernetes\" is not available yet");
 }
-Result<RuntimeSpec> FlySpec(const ServerConfig&) {
-  return InvalidArgument("runtime \"fly\" is not available yet");
+
+/// The Fly.io Machines runtime: FLY_API_TOKEN, FLY_APP_NAME, FLY_IMAGE required, FLY_REGION.
+Result<RuntimeSpec> FlySpec(const ServerConfig& config) {
+  if (config.fly_api_token.empty()) {
+    return InvalidArgument("runtime \"fly\" needs FLY_API_TOKEN (a Fly API token)");
+  }
+  if (config.fly_app_name.empty()) {
+    return InvalidArgument("runtime \"fly\" needs FLY_APP_NAME (or --fly-app)");
+  }
+  if (config.fly_image.empty()) {
+    return InvalidArgument("runtime \"fly\" needs FLY_IMAGE (or --fly-image)");
+  }
+  FlyOptions fly;
+  fly.api_url = config.fly_api_url;
+  fly.api_token = config.fly_api_token;
+  fly.app_name = config.fly_app_name;
+  fly.region = config.fly_region;
+  fly.images["*"].image = config.fly_image;
+  // As the Docker runtime's label: one per data directory, so that servers sharing an app
+  // never reap each other's machines.
+  fly.instance_name = RuntimeInstance(config);
+  fly.stop_agents_on_destroy = !config.agents_outlive_server;
+  RuntimeSpec spec;
+  spec.name = "fly";
+  spec.open = [fly](const RuntimeOptions& options) { return NewFlyRuntime(fly, options); };
+  return spec;
 }
 
 Result<RuntimeSpec> SpecNamed(const std::string& name, const ServerConfig& config) {

@@ -110,7 +110,11 @@ class FakeRuntime final : public Runtime {
     return chunk;
   }
 
-  Json RouteHints(std::string_view) const override { return Json(); }
+  Json RouteHints(std::string_view agent_id) const override {
+    std::lock_guard lock(mu_);
+    auto it = route_hints_.find(std::string(agent_id));
+    return it == route_hints_.end() ? Json() : it->second;
+  }
 
   Result<std::vector<std::string>> ReapOrphans() override {
     std::lock_guard lock(mu_);
@@ -144,6 +148,12 @@ class FakeRuntime final : public Runtime {
   void SetOrphans(std::vector<std::string> ids) {
     std::lock_guard lock(mu_);
     orphans_ = std::move(ids);
+  }
+  /// What RouteHints(agent_id) returns from now on (null by default), as a Fly runtime
+  /// returns its machine id.
+  void SetRouteHints(const std::string& agent_id, Json hints) {
+    std::lock_guard lock(mu_);
+    route_hints_[agent_id] = std::move(hints);
   }
   void SetLog(const std::string& agent_id, std::string text) {
     std::lock_guard lock(mu_);
@@ -198,6 +208,7 @@ class FakeRuntime final : public Runtime {
   // Guarded by mu_.
   std::map<std::string, RuntimeAgentState> agents_;
   std::map<std::string, std::string> logs_;
+  std::map<std::string, Json> route_hints_;
   std::vector<ActivateRequest> activations_;
   std::vector<SuspendCall> suspends_;
   std::vector<CheckinCall> checkins_;

@@ -395,14 +395,25 @@ int AgentServiceImpl::Drain(const std::string& agent_id, DrainMode mode) {
   std::string endpoint;
   Json hints;
   AgentIdentity agent;
+  std::string agent_type;
   {
     std::lock_guard lock(mu_);
     slot->drain_queued = false;
     endpoint = slot->endpoint;
     hints = slot->route_hints;
     agent = slot->agent;
+    agent_type = slot->agent_type;
   }
   if (endpoint.empty()) return 0;
+  // The runtime's hints (§5.3: the Fly machine id) join those stored at checkin and win: the
+  // runtime knows which instance it started.
+  if (Runtime* runtime = RuntimeOf(agent_id, agent_type); runtime != nullptr) {
+    Json live = runtime->RouteHints(agent_id);
+    if (live.is_object() && !live.as_object().empty()) {
+      if (!hints.is_object()) hints = Json::Object();
+      for (const JsonMember& hint : live.as_object()) hints.Set(hint.key, hint.value);
+    }
+  }
   Store& store = hub_.store();
   int delivered = 0;
   bool more = false;

@@ -302,6 +302,33 @@ TEST_SUITE("AgentService") {
     CHECK(fx.Pending("echo") == 0);
   }
 
+  TEST_CASE("the runtime's route hints go as headers with every push and win over stored ones") {
+    Fixture fx;
+    REQUIRE(fx.agents().AddAgent(Fixture::Agent("echo"), "echo").ok());
+    Json live = Json::Object();
+    live.Set("fly-force-instance-id", "e2865machine");
+    fx.runtime().SetRouteHints("s1:c1:echo", live);
+    fx.Post("queued", {"echo"});
+    // The agent checks in with a stale hint of its own and another header.
+    Json stale = Json::Object();
+    stale.Set("fly-force-instance-id", "old-machine");
+    stale.Set("x-extra", "kept");
+    REQUIRE(fx.agents().Checkin(Fixture::Agent("echo"), std::string(kEndpoint), stale).ok());
+    fx.Post("direct", {"echo"});
+    std::vector<AgentPush> accepted = fx.transport.Accepted();
+    REQUIRE(accepted.size() == 2);
+    for (const AgentPush& push : accepted) {
+      std::vector<std::string> machine;
+      bool extra = false;
+      for (const auto& [name, value] : push.headers) {
+        if (name == "fly-force-instance-id") machine.push_back(value);
+        extra |= name == "x-extra" && value == "kept";
+      }
+      CHECK(machine == std::vector<std::string>{"e2865machine"});
+      CHECK(extra);
+    }
+  }
+
   TEST_CASE("checkin drains the backlog in one push, acknowledges it and sets the readmark") {
     Fixture fx;
     REQUIRE(fx.agents().AddAgent(Fixture::Agent("echo"), "echo").ok());
