@@ -620,7 +620,18 @@ class KubernetesRuntime final : public Runtime {
   Status StartPod(const ActivateRequest& req, const AgentImage& image, const AgentParts& parts,
                   const std::string& ns, const std::string& name, std::string* uid) {
     AGENTCORE_RETURN_IF_ERROR(EnsureNamespace(ns));
-    AGENTCORE_RETURN_IF_ERROR(PutSecret(req, image, parts, ns, name));
+    Status secret = PutSecret(req, image, parts, ns, name);
+    if (secret.code() == ErrorCode::kNotFound) {
+      // The namespace is not there (deleted behind our back, or a 409 that was not ours):
+      // create it again, once.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        namespaces_.erase(ns);
+      }
+      AGENTCORE_RETURN_IF_ERROR(EnsureNamespace(ns));
+      secret = PutSecret(req, image, parts, ns, name);
+    }
+    AGENTCORE_RETURN_IF_ERROR(secret);
     const std::string body = ToJson(PodBody(req, image, parts, ns, name));
     const std::string what = fmt::format("create pod \"{}/{}\" for \"{}\"", ns, name, req.agent_id);
     const std::string path = fmt::format("/api/v1/namespaces/{}/pods", ns);
