@@ -35,6 +35,7 @@ class FakeKubeApi {
     std::string method;
     std::string target;  // path and query, as sent
     std::string body;
+    std::string authorization;  // the Authorization header
   };
 
   FakeKubeApi()
@@ -356,7 +357,7 @@ class FakeKubeApi {
     const std::string path = req.target.substr(0, req.target.find('?'));
     const std::map<std::string, std::string> q = Query(req.target);
     std::unique_lock<std::mutex> lock(mu_);
-    requests_.push_back(Request{req.method, req.target, req.body});
+    requests_.push_back(Request{req.method, req.target, req.body, req.Header("authorization")});
     for (auto it = faults_.begin(); it != faults_.end(); ++it) {
       if (it->method == req.method && req.target.find(it->part) != std::string::npos) {
         const int code = it->status;
