@@ -66,6 +66,15 @@ struct ServerConfig {
   /// for unlisted types. Empty: every type runs `<dir of the server executable>/echo-agent`
   /// when that file exists.
   std::map<std::string, std::vector<std::string>> agent_commands;
+  // --- the Kubernetes runtime (--runtime kubernetes; runtime_config.cpp,
+  // agentcore/runtime/kubernetes.hpp)
+  /// The kubeconfig file (--kube-config, env KUBECONFIG: its first path); empty: the pod's
+  /// in-cluster service account.
+  std::string kube_config;
+  /// The kubeconfig context (--kube-context); empty: its current-context.
+  std::string kube_context;
+  /// Prefix of the namespace each space gets (--kube-namespace-prefix).
+  std::string kube_namespace_prefix = "agentcore-";
   std::chrono::milliseconds heartbeat_staleness{60'000};   // spec cast §5.7
   std::chrono::milliseconds activation_timeout{180'000};   // spec cast §5.7
   std::chrono::milliseconds agent_sweep_interval{1'000};   // how often timeouts are checked

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <utility>
 
+#include <agentcore/runtime/kubernetes.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 
 namespace agentcore::server {
@@ -54,8 +55,36 @@ Result<RuntimeSpec> LocalSpec(const ServerConfig& config) {
 Result<RuntimeSpec> DockerSpec(const ServerConfig&) {
   return InvalidArgument("runtime \"docker\" is not available yet");
 }
-Result<RuntimeSpec> KubernetesSpec(const ServerConfig&) {
-  return InvalidArgument("runtime \"kubernetes\" is not available yet");
+/// The Kubernetes runtime: the cluster from --kube-config (KUBECONFIG) or, by default, the
+/// pod's service account, read now so that a server without either refuses to start. Every
+/// agent type runs the echo agent's image (the per-type image settings of the Docker wiring
+/// apply once they are merged: TODO(#14)).
+Result<RuntimeSpec> KubernetesSpec(const ServerConfig& config) {
+  KubernetesOptions kube;
+  if (!config.kube_config.empty()) {
+    Result<KubernetesConnection> c = LoadKubeConfig(config.kube_config, config.kube_context);
+    if (!c.ok()) {
+      return Status(c.status().code(), "kubernetes runtime: " + c.status().message());
+    }
+    kube.connection = std::move(*c);
+  } else {
+    Result<KubernetesConnection> c = InClusterConnection();
+    if (!c.ok()) {
+      return Status(c.status().code(),
+                    "kubernetes runtime: no cluster configuration: set --kube-config or "
+                    "KUBECONFIG, or run the server in a pod (" + c.status().message() + ")");
+    }
+    kube.connection = std::move(*c);
+  }
+  kube.images["*"].image = "localhost/agentcore-echo-agent:latest";
+  kube.namespace_prefix = config.kube_namespace_prefix;
+  kube.kill_grace = config.agent_kill_grace;
+  RuntimeSpec spec;
+  spec.name = "kubernetes";
+  spec.open = [kube](const RuntimeOptions& options) {
+    return NewKubernetesRuntime(kube, options);
+  };
+  return spec;
 }
 Result<RuntimeSpec> FlySpec(const ServerConfig&) {
   return InvalidArgument("runtime \"fly\" is not available yet");
