@@ -7,6 +7,7 @@
 #include <system_error>
 #include <utility>
 
+#include <agentcore/auth/crypto.hpp>
 #include <agentcore/runtime/kubernetes.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 
@@ -77,6 +78,16 @@ Result<RuntimeSpec> KubernetesSpec(const ServerConfig& config) {
     kube.connection = std::move(*c);
   }
   kube.images["*"].image = "localhost/agentcore-echo-agent:latest";
+  // One instance label per data directory, so that a restart on the same data reaps what a
+  // crash left, and two servers sharing a cluster never reap each other's pods.
+  {
+    const std::string data_dir =
+        config.data_dir.empty() ? std::string("agentcore-data") : config.data_dir;
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::absolute(data_dir, ec);
+    if (ec) dir = data_dir;
+    kube.instance = "srv-" + Sha256Hex(dir.lexically_normal().string()).substr(0, 16);
+  }
   kube.namespace_prefix = config.kube_namespace_prefix;
   kube.kill_grace = config.agent_kill_grace;
   RuntimeSpec spec;

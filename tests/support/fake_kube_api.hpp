@@ -539,6 +539,10 @@ class FakeKubeApi {
     ++open_watches_;
     bool keep = true;
     for (;;) {
+      if (stopping_ || cut != cut_generation_) {
+        keep = false;  // close without the last chunk, and without what is still queued
+        break;
+      }
       if (from < oldest_rv_ - 1 || expire != expire_generation_) {
         const std::string line =
             EventLine("ERROR", *ParseJson(StatusBody(410, "Expired", "too old resource version")));
@@ -561,10 +565,6 @@ class FakeKubeApi {
           break;
         }
         continue;
-      }
-      if (stopping_ || cut != cut_generation_) {
-        keep = false;  // close without the last chunk
-        break;
       }
       if (std::chrono::steady_clock::now() >= deadline) {
         lock.unlock();

@@ -73,10 +73,10 @@ Result<HttpResponse> KubeApi::Call(std::string_view method, std::string_view pat
       std::this_thread::sleep_for(Backoff(attempt, &*res));
       continue;
     }
-    // kInvalidArgument (a malformed URL) or kTooLarge will not change on a retry.
+    // Only a call that got no answer is worth repeating: a malformed URL (kInvalidArgument),
+    // an oversized answer (kTooLarge) or a TLS failure (kInternal) will not change.
     const ErrorCode code = res.status().code();
-    if (last || (code != ErrorCode::kUnavailable && code != ErrorCode::kDeadlineExceeded &&
-                 code != ErrorCode::kInternal)) {
+    if (last || (code != ErrorCode::kUnavailable && code != ErrorCode::kDeadlineExceeded)) {
       return Status(code, fmt::format("kubernetes: {}: {}{}", what, res.status().message(),
                                       attempt > 0 ? fmt::format(" (after {} attempts)",
                                                                 attempt + 1)

@@ -48,9 +48,19 @@ bool IsLabelValue(std::string_view s) {
   return true;
 }
 
+// Ends like a hashed name ("-" and 10 hex digits): such an id is hashed too, so that no
+// space id spelled as is can take the name another id was hashed to.
+static bool LooksHashed(std::string_view s) {
+  if (s.size() < 11 || s[s.size() - 11] != '-') return false;
+  for (char c : s.substr(s.size() - 10)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 std::string NamespaceName(std::string_view prefix, std::string_view space_id) {
   std::string name = std::string(prefix) + std::string(space_id);
-  if (IsDnsLabel(name)) return name;
+  if (IsDnsLabel(name) && !LooksHashed(name)) return name;
   // 63 = prefix (<= 20) + body + "-" + 10 hex.
   std::string body = SanitizeDns(space_id, 63 - prefix.size() - 11);
   std::string out = std::string(prefix) + body;

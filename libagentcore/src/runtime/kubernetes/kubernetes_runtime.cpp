@@ -782,6 +782,7 @@ class KubernetesRuntime final : public Runtime {
         }
         ApplyList(items->as_array());
         rv = list_rv;
+        failures = 0;
       }
       HttpRequest req = api_.Request(
           "GET",
@@ -840,17 +841,46 @@ class KubernetesRuntime final : public Runtime {
       uids.insert(PathString(pod, {"metadata", "uid"}));
       ApplyPod("MODIFIED", pod);
     }
-    // A running agent whose pod is missing from the list was deleted while nobody watched.
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [id, e] : agents_) {
-      if (e.starting || e.uid.empty() || !IsRunning(e.state.status) || uids.contains(e.uid)) {
+    // A running agent whose pod is missing from the list may have been deleted while nobody
+    // watched, or created after the list was taken: ask for the pod itself.
+    struct Missing {
+      std::string id, ns, pod, uid;
+    };
+    std::vector<Missing> missing;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [id, e] : agents_) {
+        if (e.starting || e.uid.empty() || !IsRunning(e.state.status) || uids.contains(e.uid)) {
+          continue;
+        }
+        missing.push_back({id, e.ns, e.pod, e.uid});
+      }
+    }
+    for (const Missing& m : missing) {
+      Result<HttpResponse> got =
+          api_.Call("GET", fmt::format("/api/v1/namespaces/{}/pods/{}", m.ns, m.pod), "",
+                    fmt::format("get pod \"{}/{}\"", m.ns, m.pod));
+      if (!got.ok()) continue;  // the next re-list asks again
+      Json pod = Json::Object();
+      std::string type = "DELETED";
+      if (got->status == 200) {
+        Result<Json> parsed = ParseJson(got->body);
+        if (!parsed.ok()) continue;
+        if (PathString(*parsed, {"metadata", "uid"}) == m.uid) {
+          pod = std::move(*parsed);
+          type = "MODIFIED";
+        }
+      } else if (got->status != 404) {
         continue;
       }
-      Json gone = Json::Object();
-      Json meta = Json::Object();
-      meta.Set("uid", e.uid);
-      gone.Set("metadata", std::move(meta));
-      ApplyPodLocked(e, "DELETED", gone);
+      if (type == "DELETED") {
+        Json meta = Json::Object();
+        meta.Set("uid", m.uid);
+        pod.Set("metadata", std::move(meta));
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = agents_.find(m.id);
+      if (it != agents_.end()) ApplyPodLocked(it->second, type, pod);
     }
   }
 
