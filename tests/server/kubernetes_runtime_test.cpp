@@ -69,8 +69,7 @@ pid_t Spawn(std::vector<std::string> args, std::vector<std::string> env,
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
+  posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = -1;
   REQUIRE(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) == 0);
   posix_spawn_file_actions_destroy(&fa);
@@ -105,9 +104,9 @@ TEST_SUITE("server/kubernetes") {
   TEST_CASE("agentcore-server --runtime kubernetes refuses to start without a cluster") {
     TempDir dir;
     const std::string err = dir.path() + "/stderr";
-    pid_t pid = Spawn({AGENTCORE_SERVER_BIN, "--host", "127.0.0.1", "--port", "0",
-                       "--database-url", "sqlite://" + dir.path() + "/db", "--data-dir",
-                       dir.path() + "/data", "--auth-mode", "dev", "--runtime", "kubernetes"},
+    pid_t pid = Spawn({AGENTCORE_SERVER_BIN, "--host", "127.0.0.1", "--port", "0", "--database-url",
+                       "sqlite://" + dir.path() + "/db", "--data-dir", dir.path() + "/data",
+                       "--auth-mode", "dev", "--runtime", "kubernetes"},
                       EnvWithoutCluster(), err);
     int status = 0;
     pid_t got = 0;
@@ -166,9 +165,8 @@ TEST_SUITE("server/kubernetes") {
 
     // The "container": the echo agent with the pod's environment.
     pid_t agent = Spawn({AGENTCORE_ECHO_AGENT}, env, dir.path() + "/agent.log");
-    HttpResponse posted =
-        fx.Call("POST", "/channels/" + channel + "/messages",
-                R"({"content":"@echo hi","sender":"alice","senderType":"user"})");
+    HttpResponse posted = fx.Call("POST", "/channels/" + channel + "/messages",
+                                  R"({"content":"@echo hi","sender":"alice","senderType":"user"})");
     REQUIRE_MESSAGE(posted.status == 201, posted.body);
     bool replied = WaitUntil([&] {
       HttpResponse r = fx.Call("GET", "/channels/" + channel + "/messages?limit=50");
@@ -178,8 +176,11 @@ TEST_SUITE("server/kubernetes") {
     });
     if (!replied) {
       MESSAGE(fx.Call("GET", "/channels/" + channel + "/messages?limit=50").body);
-      auto state = fx.app().hub().runtimes().Find("kubernetes")->GetState(
-          fx.space_id() + ":" + channel + ":echo");
+      auto state = fx.app()
+                       .hub()
+                       .runtimes()
+                       .Find("kubernetes")
+                       ->GetState(fx.space_id() + ":" + channel + ":echo");
       if (state) MESSAGE(static_cast<int>(state->status), " ", state->reason, " ", state->endpoint);
     }
     CHECK_MESSAGE(replied, ReadFile(dir.path() + "/agent.log"));

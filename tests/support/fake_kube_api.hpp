@@ -204,8 +204,8 @@ class FakeKubeApi {
   void InjectError(std::string method, std::string part, int status, int times = 1,
                    std::string retry_after = "") {
     std::lock_guard<std::mutex> lock(mu_);
-    faults_.push_back(Fault{std::move(method), std::move(part), status, times,
-                            std::move(retry_after)});
+    faults_.push_back(
+        Fault{std::move(method), std::move(part), status, times, std::move(retry_after)});
   }
 
   // Ends every open watch abruptly: the connection is closed without the last chunk.
@@ -258,15 +258,24 @@ class FakeKubeApi {
 
   static std::string ReasonFor(int code) {
     switch (code) {
-      case 400: return "BadRequest";
-      case 404: return "NotFound";
-      case 409: return "AlreadyExists";
-      case 410: return "Expired";
-      case 422: return "Invalid";
-      case 429: return "TooManyRequests";
-      case 500: return "InternalError";
-      case 503: return "ServiceUnavailable";
-      default: return "Unknown";
+      case 400:
+        return "BadRequest";
+      case 404:
+        return "NotFound";
+      case 409:
+        return "AlreadyExists";
+      case 410:
+        return "Expired";
+      case 422:
+        return "Invalid";
+      case 429:
+        return "TooManyRequests";
+      case 500:
+        return "InternalError";
+      case 503:
+        return "ServiceUnavailable";
+      default:
+        return "Unknown";
     }
   }
 
@@ -451,7 +460,8 @@ class FakeKubeApi {
         }
         std::string text = logs_.contains(key) ? logs_.at(key) : "";
         if (q.contains("limitBytes")) {
-          text = text.substr(0, std::min<std::size_t>(text.size(), std::stoull(q.at("limitBytes"))));
+          text =
+              text.substr(0, std::min<std::size_t>(text.size(), std::stoull(q.at("limitBytes"))));
         }
         lock.unlock();
         return conn.WriteResponse(200, {{"Content-Type", "text/plain"}}, text);
@@ -573,7 +583,7 @@ class FakeKubeApi {
         break;
       }
       cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
-                                                   std::chrono::milliseconds(100)));
+                                                  std::chrono::milliseconds(100)));
     }
     --open_watches_;
     return keep;

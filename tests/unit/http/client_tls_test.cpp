@@ -85,10 +85,10 @@ class TlsServer {
     std::string tmpl = (std::filesystem::temp_directory_path() / "agentcore-tls-XXXXXX").string();
     REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
     dir_ = tmpl;
-    const int rc = Run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir_ + "/key.pem",
-                        "-out", dir_ + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"});
+    const int rc =
+        Run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", dir_ + "/key.pem", "-out", dir_ + "/cert.pem", "-days", "1",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
     if (rc != 0) return;
     port_ = FreePort();
     if (Run({"openssl", "s_server", "-quiet", "-accept", std::to_string(port_), "-cert",

@@ -57,7 +57,9 @@ std::string KubectlConfig() {
   return "apiVersion: v1\n"
          "clusters:\n"
          "- cluster:\n"
-         "    certificate-authority-data: " + StdBase64(kCa) + "\n"
+         "    certificate-authority-data: " +
+         StdBase64(kCa) +
+         "\n"
          "    server: https://10.0.0.1:6443\n"
          "  name: prod\n"
          "- cluster:\n"
@@ -83,8 +85,11 @@ std::string KubectlConfig() {
          "    token: 'abc.def'\n"
          "- name: certy\n"
          "  user:\n"
-         "    client-certificate-data: " + StdBase64("CERT") + "\n"
-         "    client-key-data: " + StdBase64("KEY") + "\n";
+         "    client-certificate-data: " +
+         StdBase64("CERT") +
+         "\n"
+         "    client-key-data: " +
+         StdBase64("KEY") + "\n";
 }
 
 }  // namespace
@@ -128,11 +133,13 @@ TEST_SUITE("runtime/kube_config") {
                                        "    user:\n"
                                        "      tokenFile: token\n"
                                        "      client-certificate: client.crt\n"
-                                       "      client-key: " + dir.path() + "/client.key\n"
-                                       "contexts:\n"
-                                       "  - name: x\n"
-                                       "    context: {cluster: c, user: u}\n"
-                                       "current-context: x\n");
+                                       "      client-key: " +
+                                           dir.path() +
+                                           "/client.key\n"
+                                           "contexts:\n"
+                                           "  - name: x\n"
+                                           "    context: {cluster: c, user: u}\n"
+                                           "current-context: x\n");
     // Flow mappings are refused: rewrite the context as a block.
     auto refused = LoadKubeConfig(path);
     CHECK(refused.status().code() == ErrorCode::kInvalidArgument);
@@ -150,13 +157,15 @@ TEST_SUITE("runtime/kube_config") {
               "    user:\n"
               "      tokenFile: token\n"
               "      client-certificate: client.crt\n"
-              "      client-key: " + dir.path() + "/client.key\n"
-              "contexts:\n"
-              "  - name: x\n"
-              "    context:\n"
-              "      cluster: c\n"
-              "      user: u\n"
-              "current-context: x\n");
+              "      client-key: " +
+                  dir.path() +
+                  "/client.key\n"
+                  "contexts:\n"
+                  "  - name: x\n"
+                  "    context:\n"
+                  "      cluster: c\n"
+                  "      user: u\n"
+                  "current-context: x\n");
     auto c = LoadKubeConfig(path);
     REQUIRE(c.ok());
     CHECK(c->ca_file == dir.path() + "/ca.crt");
@@ -307,11 +316,19 @@ TEST_SUITE("runtime/mini_yaml") {
   }
 
   TEST_CASE("refuses what it does not read, naming the line") {
-    const std::string bad[] = {"a: *ref\n",      "a: !!str x\n",  "a: >\n  x\n",
-                         "a: {b: 1}\n",    "a: 'open\n",    "a: \"\\q\"\n",
-                         "a: \"x\" y\n",   "---\na: 1\n---\nb: 2\n", "%YAML 1.2\n",
-                         "a:\n  - x\n   y: 1\n", "a: \"\\ud800\"\n", "plain\nmore\n",
-                         std::string("a: \0\n", 5)};
+    const std::string bad[] = {"a: *ref\n",
+                               "a: !!str x\n",
+                               "a: >\n  x\n",
+                               "a: {b: 1}\n",
+                               "a: 'open\n",
+                               "a: \"\\q\"\n",
+                               "a: \"x\" y\n",
+                               "---\na: 1\n---\nb: 2\n",
+                               "%YAML 1.2\n",
+                               "a:\n  - x\n   y: 1\n",
+                               "a: \"\\ud800\"\n",
+                               "plain\nmore\n",
+                               std::string("a: \0\n", 5)};
     for (const std::string& text : bad) {
       auto y = ParseMiniYaml(text);
       CHECK_MESSAGE(!y.ok(), text);

@@ -136,8 +136,9 @@ struct Fixture {
 }  // namespace
 
 TEST_SUITE("runtime/kubernetes") {
-  TEST_CASE("activation creates the namespace, a secret with the environment and a pod that "
-            "refers to it") {
+  TEST_CASE(
+      "activation creates the namespace, a secret with the environment and a pod that "
+      "refers to it") {
     Fixture f;
     const std::string id = "acme:ops:echo";
     auto st = f.runtime->Activate(Request(id));
@@ -297,10 +298,11 @@ TEST_SUITE("runtime/kubernetes") {
     REQUIRE(f.WatchOpen());
     const std::string id = "acme:ops:echo";
     REQUIRE(f.runtime->Activate(Request(id)).ok());
-    const int lists = f.fake.Count("GET", "/api/v1/pods?labelSelector") -
-                      f.fake.Count("GET", "watch=true");
+    const int lists =
+        f.fake.Count("GET", "/api/v1/pods?labelSelector") - f.fake.Count("GET", "watch=true");
     f.fake.CutWatches();
-    REQUIRE(FakeKubeApi::WaitFor([&] { return f.fake.Watches() >= 2 && f.fake.OpenWatches() > 0; }));
+    REQUIRE(
+        FakeKubeApi::WaitFor([&] { return f.fake.Watches() >= 2 && f.fake.OpenWatches() > 0; }));
     const Names n = NamesOf("acme", "echo", id);
     REQUIRE(f.fake.SetPhase(n.ns, n.pod, "Failed", 7));
     auto failed = f.observer.WaitFor(AgentEventKind::kFailed, id);
@@ -330,7 +332,8 @@ TEST_SUITE("runtime/kubernetes") {
     f.fake.ExpireHistory();
     REQUIRE(FakeKubeApi::WaitFor([&] {
       return f.fake.Count("GET", "/api/v1/pods?labelSelector") -
-                 f.fake.Count("GET", "watch=true") >= 2;
+                 f.fake.Count("GET", "watch=true") >=
+             2;
     }));
     REQUIRE(f.fake.SetPhase(n.ns, n.pod, "Succeeded", 0));
     CHECK(f.observer.WaitFor(AgentEventKind::kOffline, id));
@@ -427,7 +430,8 @@ TEST_SUITE("runtime/kubernetes") {
     CHECK(f.fake.HasNamespace("agentcore-acme"));
     REQUIRE(f.runtime->Activate(Request("acme:ops:other")).ok());
     int creates = 0;
-    for (const auto& r : f.fake.Requests()) creates += r.method == "POST" && r.target == "/api/v1/namespaces";
+    for (const auto& r : f.fake.Requests())
+      creates += r.method == "POST" && r.target == "/api/v1/namespaces";
     CHECK(creates == 2);
   }
 

@@ -50,10 +50,8 @@ std::chrono::milliseconds KubeApi::Backoff(int attempt, const HttpResponse* resp
       std::int64_t seconds = 0;
       const auto [p, ec] = std::from_chars(after->data(), after->data() + after->size(), seconds);
       if (ec == std::errc() && p == after->data() + after->size() && seconds >= 0) {
-        const std::chrono::milliseconds wanted =
-            std::min<std::chrono::milliseconds>(std::chrono::seconds(std::min<std::int64_t>(
-                                                    seconds, 86'400)),
-                                                policy_.max_retry_after);
+        const std::chrono::milliseconds wanted = std::min<std::chrono::milliseconds>(
+            std::chrono::seconds(std::min<std::int64_t>(seconds, 86'400)), policy_.max_retry_after);
         delay = std::max(delay, wanted);
       }
     }
@@ -61,8 +59,8 @@ std::chrono::milliseconds KubeApi::Backoff(int attempt, const HttpResponse* resp
   return delay;
 }
 
-Result<HttpResponse> KubeApi::Call(std::string_view method, std::string_view path,
-                                   std::string body, std::string_view what) const {
+Result<HttpResponse> KubeApi::Call(std::string_view method, std::string_view path, std::string body,
+                                   std::string_view what) const {
   const HttpRequest req = Request(method, path, std::move(body));
   const int attempts = 1 + std::max(0, policy_.max_retries);
   for (int attempt = 0;; ++attempt) {
@@ -78,8 +76,7 @@ Result<HttpResponse> KubeApi::Call(std::string_view method, std::string_view pat
     const ErrorCode code = res.status().code();
     if (last || (code != ErrorCode::kUnavailable && code != ErrorCode::kDeadlineExceeded)) {
       return Status(code, fmt::format("kubernetes: {}: {}{}", what, res.status().message(),
-                                      attempt > 0 ? fmt::format(" (after {} attempts)",
-                                                                attempt + 1)
+                                      attempt > 0 ? fmt::format(" (after {} attempts)", attempt + 1)
                                                   : std::string()));
     }
     std::this_thread::sleep_for(Backoff(attempt, nullptr));
@@ -100,7 +97,8 @@ Status KubeApi::ErrorFor(std::string_view what, const HttpResponse& response, in
   }
   const std::string suffix =
       attempts > 1 ? fmt::format(" (after {} attempts)", attempts) : std::string();
-  const std::string msg = fmt::format("kubernetes: {}: {}{}{}", what, response.status, detail, suffix);
+  const std::string msg =
+      fmt::format("kubernetes: {}: {}{}{}", what, response.status, detail, suffix);
   switch (response.status) {
     case 400:
     case 422:

@@ -54,9 +54,12 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
   std::string url;
   for (char c : text) {
     if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
-    else if (c == '-' || c == '_') return std::nullopt;
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
+    else if (c == '-' || c == '_')
+      return std::nullopt;
     url.push_back(c);
   }
   return Base64UrlDecode(url);
@@ -73,7 +76,8 @@ Result<const Json*> FindNamed(const Json& root, std::string_view list, std::stri
   if (items != nullptr && items->is_array()) {
     for (const Json& item : items->as_array()) {
       if (!item.is_object()) {
-        return InvalidArgument(fmt::format("kubeconfig: an entry of \"{}\" is not a mapping", list));
+        return InvalidArgument(
+            fmt::format("kubeconfig: an entry of \"{}\" is not a mapping", list));
       }
       const std::string* n = item.FindString("name");
       if (n == nullptr || *n != name) continue;
@@ -124,8 +128,8 @@ Result<KubernetesConnection> InClusterConnection(std::string_view service_accoun
   const std::string_view port_sv = port == nullptr ? std::string_view() : std::string_view(port);
   if (port_sv.empty() || port_sv.size() > 5 ||
       port_sv.find_first_not_of("0123456789") != std::string_view::npos) {
-    return InvalidArgument(fmt::format("KUBERNETES_SERVICE_PORT \"{}\" is not a port number",
-                                       port_sv.substr(0, 32)));
+    return InvalidArgument(
+        fmt::format("KUBERNETES_SERVICE_PORT \"{}\" is not a port number", port_sv.substr(0, 32)));
   }
   const std::string_view host_sv(host);
   KubernetesConnection c;
@@ -212,8 +216,7 @@ Result<KubernetesConnection> ParseKubeConfig(std::string_view text, std::string_
   }
 
   if (user_name.empty()) return c;
-  AGENTCORE_ASSIGN_OR_RETURN(const Json* user,
-                             FindNamed(root, "users", "user", "user", user_name));
+  AGENTCORE_ASSIGN_OR_RETURN(const Json* user, FindNamed(root, "users", "user", "user", user_name));
   const std::string us_where = fmt::format("user \"{}\"", user_name);
   if (user->Find("exec") != nullptr || user->Find("auth-provider") != nullptr) {
     return NotSupported(fmt::format(

@@ -160,8 +160,7 @@ class KubernetesRuntime final : public Runtime {
     }
     if (req.system_prompt.size() > kMaxSystemPromptBytes) {
       return TooLarge(fmt::format("system prompt of agent \"{}\" is {} bytes; the limit is {}",
-                                  req.agent_id, req.system_prompt.size(),
-                                  kMaxSystemPromptBytes));
+                                  req.agent_id, req.system_prompt.size(), kMaxSystemPromptBytes));
     }
     const AgentParts parts = SplitAgentId(req.agent_id);
     const std::string ns = internal::NamespaceName(options_.namespace_prefix, parts.space);
@@ -291,16 +290,16 @@ class KubernetesRuntime final : public Runtime {
     // The log API has no offset: ask for everything up to one byte past the slice, so that a
     // full answer says there is more.
     if (offset > (1ULL << 40)) {
-      return InvalidArgument(fmt::format("log offset {} of agent \"{}\" is too large", offset,
-                                         agent_id));
+      return InvalidArgument(
+          fmt::format("log offset {} of agent \"{}\" is too large", offset, agent_id));
     }
     const std::uint64_t limit = offset + max_bytes + 1;
     const std::string what = fmt::format("read log of pod \"{}/{}\"", ns, pod);
-    HttpRequest req = api_.Request(
-        "GET",
-        fmt::format("/api/v1/namespaces/{}/pods/{}/log?container={}&limitBytes={}", ns, pod,
-                    kContainerName, limit),
-        "");
+    HttpRequest req =
+        api_.Request("GET",
+                     fmt::format("/api/v1/namespaces/{}/pods/{}/log?container={}&limitBytes={}", ns,
+                                 pod, kContainerName, limit),
+                     "");
     req.max_response_bytes = static_cast<std::size_t>(limit) + 4096;
     AGENTCORE_ASSIGN_OR_RETURN(HttpResponse res, CallWithRetry(req, what));
     if (res.status == 404) {
@@ -329,9 +328,8 @@ class KubernetesRuntime final : public Runtime {
     const std::string selector =
         fmt::format("{}={},{}!={}", kInstanceLabel, options_.instance, kRunLabel, run_);
     AGENTCORE_ASSIGN_OR_RETURN(
-        HttpResponse res,
-        api_.Call("GET", "/api/v1/pods?labelSelector=" + UrlEncode(selector), "",
-                  "list orphan pods"));
+        HttpResponse res, api_.Call("GET", "/api/v1/pods?labelSelector=" + UrlEncode(selector), "",
+                                    "list orphan pods"));
     if (res.status != 200) {
       Status st = KubeApi::ErrorFor("list orphan pods", res, Attempts(res));
       return Internal(st.message());
@@ -360,9 +358,8 @@ class KubernetesRuntime final : public Runtime {
       if (!id.empty() && phase != "Succeeded" && phase != "Failed") reaped.insert(id);
     }
     // Secrets whose pod never got created (a crash between the two calls).
-    Result<HttpResponse> secrets =
-        api_.Call("GET", "/api/v1/secrets?labelSelector=" + UrlEncode(selector), "",
-                  "list orphan secrets");
+    Result<HttpResponse> secrets = api_.Call(
+        "GET", "/api/v1/secrets?labelSelector=" + UrlEncode(selector), "", "list orphan secrets");
     if (secrets.ok() && secrets->status == 200) {
       Result<Json> slist = ParseJson(secrets->body);
       const Json* sitems = slist.ok() ? slist->Find("items") : nullptr;
@@ -394,9 +391,8 @@ class KubernetesRuntime final : public Runtime {
     std::vector<std::thread> workers;
     workers.reserve(running.size());
     for (std::size_t i = 0; i < running.size(); ++i) {
-      workers.emplace_back([this, &running, &results, i] {
-        results[i] = Suspend(running[i], "shutdown");
-      });
+      workers.emplace_back(
+          [this, &running, &results, i] { results[i] = Suspend(running[i], "shutdown"); });
     }
     for (std::thread& t : workers) t.join();
     {
@@ -522,16 +518,16 @@ class KubernetesRuntime final : public Runtime {
     body.Set("type", "Opaque");
     body.Set("stringData", std::move(data));
     const std::string text = ToJson(body);
-    const std::string what = fmt::format("create secret \"{}/{}\" for \"{}\"", ns, name,
-                                         req.agent_id);
+    const std::string what =
+        fmt::format("create secret \"{}/{}\" for \"{}\"", ns, name, req.agent_id);
     AGENTCORE_ASSIGN_OR_RETURN(
         HttpResponse res,
         api_.Call("POST", fmt::format("/api/v1/namespaces/{}/secrets", ns), text, what));
     if (res.status == 409) {
       // Left by an earlier activation: replace it (a PUT without resourceVersion is an
       // unconditional update).
-      const std::string put_what = fmt::format("replace secret \"{}/{}\" for \"{}\"", ns, name,
-                                               req.agent_id);
+      const std::string put_what =
+          fmt::format("replace secret \"{}/{}\" for \"{}\"", ns, name, req.agent_id);
       AGENTCORE_ASSIGN_OR_RETURN(
           res, api_.Call("PUT", fmt::format("/api/v1/namespaces/{}/secrets/{}", ns, name), text,
                          put_what));
@@ -709,8 +705,7 @@ class KubernetesRuntime final : public Runtime {
     const std::string what = fmt::format("delete secret \"{}/{}\"", ns, name);
     AGENTCORE_ASSIGN_OR_RETURN(
         HttpResponse res,
-        api_.Call("DELETE", fmt::format("/api/v1/namespaces/{}/secrets/{}", ns, name), "",
-                  what));
+        api_.Call("DELETE", fmt::format("/api/v1/namespaces/{}/secrets/{}", ns, name), "", what));
     if (res.status == 200 || res.status == 202 || res.status == 404) return Status();
     return KubeApi::ErrorFor(what, res, Attempts(res));
   }
@@ -759,7 +754,8 @@ class KubernetesRuntime final : public Runtime {
   }
 
   std::string WatchSelector() const {
-    return UrlEncode(fmt::format("{}={},{}={}", kInstanceLabel, options_.instance, kRunLabel, run_));
+    return UrlEncode(
+        fmt::format("{}={},{}={}", kInstanceLabel, options_.instance, kRunLabel, run_));
   }
 
   void WatchLoop() {
@@ -772,7 +768,7 @@ class KubernetesRuntime final : public Runtime {
         list.cancelled = [this] { return Stopping(); };
         Result<HttpResponse> res = http_->Send(list);
         Result<Json> body = res.ok() && res->status == 200 ? ParseJson(res->body)
-                                                             : Result<Json>(Internal("no list"));
+                                                           : Result<Json>(Internal("no list"));
         const Json* items = body.ok() ? body->Find("items") : nullptr;
         const std::string list_rv =
             body.ok() ? PathString(*body, {"metadata", "resourceVersion"}) : std::string();
@@ -979,10 +975,10 @@ Result<std::unique_ptr<Runtime>> NewKubernetesRuntime(const KubernetesOptions& o
     }
   }
   if (options.instance.empty() || !internal::IsLabelValue(options.instance)) {
-    return InvalidArgument(fmt::format(
-        "kubernetes runtime: instance \"{}\" is not a label value (at most 63 of "
-        "[A-Za-z0-9-_.], alphanumeric at both ends)",
-        options.instance.substr(0, 100)));
+    return InvalidArgument(
+        fmt::format("kubernetes runtime: instance \"{}\" is not a label value (at most 63 of "
+                    "[A-Za-z0-9-_.], alphanumeric at both ends)",
+                    options.instance.substr(0, 100)));
   }
   if (!IsPrefixSafe(options.namespace_prefix)) {
     return InvalidArgument(fmt::format(

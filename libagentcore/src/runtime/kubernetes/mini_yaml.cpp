@@ -34,8 +34,8 @@ std::string_view StripComment(std::string_view s) {
       }
       continue;
     }
-    if ((c == '"' || c == '\'') && (i == 0 || s[i - 1] == ' ' || s[i - 1] == ':' ||
-                                    s[i - 1] == '-')) {
+    if ((c == '"' || c == '\'') &&
+        (i == 0 || s[i - 1] == ' ' || s[i - 1] == ':' || s[i - 1] == '-')) {
       quote = c;
     } else if (c == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) {
       return s.substr(0, i);
@@ -98,13 +98,27 @@ Result<std::string> ParseQuoted(std::string_view s, int number, std::size_t* use
     }
     if (++i >= s.size()) break;
     switch (s[i]) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '/': out.push_back('/'); break;
-      case 'n': out.push_back('\n'); break;
-      case 't': out.push_back('\t'); break;
-      case 'r': out.push_back('\r'); break;
-      case '0': out.push_back('\0'); break;
+      case '"':
+        out.push_back('"');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '/':
+        out.push_back('/');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case '0':
+        out.push_back('\0');
+        break;
       case 'u': {
         if (i + 4 >= s.size()) return LineError(number, "bad \\u escape");
         std::uint32_t cp = 0;
@@ -173,9 +187,7 @@ Result<Json> ParseScalar(std::string_view s, int number) {
   return Json(std::string(s));
 }
 
-bool IsSeqItem(std::string_view text) {
-  return text == "-" || text.starts_with("- ");
-}
+bool IsSeqItem(std::string_view text) { return text == "-" || text.starts_with("- "); }
 
 // Finds the ':' that ends a mapping key: followed by a blank or the end, outside quotes.
 // npos when the line is not a mapping entry.
@@ -237,8 +249,7 @@ class Parser {
 
   Result<Json> Sequence(int indent) {
     JsonArray items;
-    while (pos_ < lines_.size() && lines_[pos_].indent == indent &&
-           IsSeqItem(lines_[pos_].text)) {
+    while (pos_ < lines_.size() && lines_[pos_].indent == indent && IsSeqItem(lines_[pos_].text)) {
       Line& line = lines_[pos_];
       std::string_view rest = std::string_view(line.text).substr(1);
       const std::size_t blanks = rest.find_first_not_of(' ');
@@ -260,8 +271,7 @@ class Parser {
 
   Result<Json> Mapping(int indent) {
     Json map = Json::Object();
-    while (pos_ < lines_.size() && lines_[pos_].indent == indent &&
-           !IsSeqItem(lines_[pos_].text)) {
+    while (pos_ < lines_.size() && lines_[pos_].indent == indent && !IsSeqItem(lines_[pos_].text)) {
       const Line& line = lines_[pos_];
       const int number = line.number;
       const std::string_view text = line.text;
