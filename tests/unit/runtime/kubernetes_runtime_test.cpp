@@ -30,6 +30,7 @@ using agentcore::NewKubernetesRuntime;
 using agentcore::Runtime;
 using agentcore::RuntimeObserver;
 using agentcore::RuntimeOptions;
+using agentcore::Status;
 using agentcore::testing::FakeKubeApi;
 using std::chrono::milliseconds;
 
@@ -293,6 +294,22 @@ TEST_SUITE("runtime/kubernetes") {
     CHECK(f.runtime->GetState(id)->status == AgentStatus::kOffline);
   }
 
+  TEST_CASE("a suspend the API server refuses leaves the agent running and says why") {
+    Fixture f;
+    const std::string id = "acme:ops:echo";
+    REQUIRE(f.runtime->Activate(Request(id)).ok());
+    f.fake.InjectError("DELETE", "/pods/", 500, 5);
+    Status st = f.runtime->Suspend(id, "idle");
+    CHECK(st.code() == ErrorCode::kInternal);
+    CHECK(st.message().find("delete pod") != std::string::npos);
+    CHECK(st.message().find("500 InternalError") != std::string::npos);
+    CHECK(f.runtime->GetState(id)->status == AgentStatus::kActivating);
+    CHECK(f.observer.Count(AgentEventKind::kOffline, id) == 0);
+    // Once the server answers again, the next suspend works.
+    REQUIRE(f.runtime->Suspend(id, "idle").ok());
+    CHECK(f.runtime->GetState(id)->status == AgentStatus::kOffline);
+  }
+
   TEST_CASE("the watch resumes from its resourceVersion after a cut") {
     Fixture f;
     REQUIRE(f.WatchOpen());
@@ -524,6 +541,15 @@ TEST_SUITE("runtime/kubernetes") {
     CHECK(slice->next_offset == 9);
     CHECK(slice->size > slice->next_offset);
     CHECK(f.runtime->ReadLog(id, 50, 10).status().code() == ErrorCode::kInvalidArgument);
+    // A container still waiting to start has no log yet (the API answers 400).
+    f.fake.InjectError("GET", "/log", 400, 1);
+    auto waiting = f.runtime->ReadLog(id, 0, 10);
+    REQUIRE(waiting.ok());
+    CHECK(waiting->data.empty());
+    f.fake.InjectError("GET", "/log", 403, 1);
+    auto refused = f.runtime->ReadLog(id, 0, 10);
+    CHECK(refused.status().code() == ErrorCode::kPermissionDenied);
+    CHECK(refused.status().message().find("read log of pod") != std::string::npos);
     CHECK(f.runtime->ReadLog("acme:ops:none", 0, 10).status().code() == ErrorCode::kNotFound);
     CHECK(f.runtime->ReadLog("bad", 0, 10).status().code() == ErrorCode::kInvalidArgument);
   }
