@@ -124,8 +124,10 @@ struct KubernetesOptions {
   std::chrono::milliseconds retry_base{200};
   std::chrono::milliseconds retry_cap{5'000};
   std::chrono::milliseconds max_retry_after{30'000};
-  /// Server-side length of one watch request (timeoutSeconds); the watch then resumes.
-  std::chrono::seconds watch_timeout{300};
+  /// Server-side length of one watch request (timeoutSeconds); the watch then resumes from
+  /// its resourceVersion. It also bounds how long a connection that died silently (no FIN)
+  /// goes unnoticed: the client gives up `request_timeout` after it.
+  std::chrono::seconds watch_timeout{60};
   /// The HTTP client for API calls. Not owned; must outlive the runtime. nullptr: the runtime
   /// owns a NewHttpClient().
   HttpClient* http = nullptr;
