@@ -199,7 +199,9 @@ class KubernetesRuntime final : public Runtime {
       return Status(ErrorCode::kInternal, st.message());
     }
     e.uid = uid;
-    e.state.endpoint = CallbackUrl(req);
+    // The pod's own callback URL holds $(POD_IP), which only the kubelet expands: the
+    // endpoint is known once the agent checks in.
+    e.state.endpoint = req.callback_url;
     PushEvent({AgentEventKind::kActivating, req.agent_id, std::nullopt, {}});
     RuntimeAgentState result = e.state;
     if (e.early && PathString(e.early->object, {"metadata", "uid"}) == uid) {
