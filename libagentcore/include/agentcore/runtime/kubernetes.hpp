@@ -119,8 +119,8 @@ struct KubernetesOptions {
   std::chrono::milliseconds request_timeout{10'000};
   /// Retries of a call answered 429 or 5xx (or not answered), after the first attempt.
   int max_retries = 4;
-  /// Backoff of those retries: a random delay up to min(cap, base * 2^attempt); a
-  /// Retry-After header, when longer, wins up to `max_retry_after`.
+  /// Backoff of those retries: a random delay between half and all of min(cap, base *
+  /// 2^attempt); a Retry-After header, when longer, wins up to `max_retry_after`.
   std::chrono::milliseconds retry_base{200};
   std::chrono::milliseconds retry_cap{5'000};
   std::chrono::milliseconds max_retry_after{30'000};
