@@ -91,6 +91,15 @@ struct ServerConfig {
   std::string fly_region = "iad";  // FLY_REGION
   std::string fly_image;      // FLY_IMAGE: the image of every agent type
   std::string fly_api_url = "https://api.machines.dev/v1";  // --fly-api-url (tests: a fake)
+  // --- the Kubernetes runtime (--runtime kubernetes; runtime_config.cpp,
+  // agentcore/runtime/kubernetes.hpp)
+  /// The kubeconfig file (--kube-config, env KUBECONFIG: its first path); empty: the pod's
+  /// in-cluster service account.
+  std::string kube_config;
+  /// The kubeconfig context (--kube-context); empty: its current-context.
+  std::string kube_context;
+  /// Prefix of the namespace each space gets (--kube-namespace-prefix).
+  std::string kube_namespace_prefix = "agentcore-";
   std::chrono::milliseconds heartbeat_staleness{60'000};   // spec cast §5.7
   std::chrono::milliseconds activation_timeout{180'000};   // spec cast §5.7
   std::chrono::milliseconds agent_sweep_interval{1'000};   // how often timeouts are checked

@@ -97,6 +97,15 @@ int main(int argc, char** argv) {
   cli.add_option("--fly-image", config.fly_image,
                  "Image of the agents' Fly machines (env FLY_IMAGE)");
   cli.add_option("--fly-api-url", config.fly_api_url, "Fly Machines API base URL (tests: a fake)");
+  config.kube_config = Env("KUBECONFIG");
+  config.kube_config = config.kube_config.substr(0, config.kube_config.find(':'));
+  cli.add_option("--kube-config", config.kube_config,
+                 "kubeconfig of the kubernetes runtime (env KUBECONFIG, its first path); "
+                 "default: the in-cluster service account");
+  cli.add_option("--kube-context", config.kube_context,
+                 "kubeconfig context (default: its current-context)");
+  cli.add_option("--kube-namespace-prefix", config.kube_namespace_prefix,
+                 "Prefix of the namespace each space's agents run in (kubernetes runtime)");
   std::vector<std::string> agent_commands;
   cli.add_option("--agent-command", agent_commands,
                  "TYPE=CMD: command line for agents of TYPE (\"*\": every other type); "

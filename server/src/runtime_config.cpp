@@ -10,6 +10,7 @@
 #include <agentcore/auth/crypto.hpp>
 #include <agentcore/runtime/docker.hpp>
 #include <agentcore/runtime/fly.hpp>
+#include <agentcore/runtime/kubernetes.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 
 namespace agentcore::server {
@@ -100,8 +101,43 @@ Result<RuntimeSpec> DockerSpec(const ServerConfig& config) {
   return spec;
 }
 
-Result<RuntimeSpec> KubernetesSpec(const ServerConfig&) {
-  return InvalidArgument("runtime \"kubernetes\" is not available yet");
+/// The Kubernetes runtime: the cluster from --kube-config (KUBECONFIG) or, by default, the
+/// pod's service account, read now so that a server without either refuses to start. Images,
+/// env and limits per type as the Docker runtime's (--agent-image, --agent-env, --agent-cpus,
+/// --agent-memory-mb); the instance label as the Docker runtime's (one per data directory).
+Result<RuntimeSpec> KubernetesSpec(const ServerConfig& config) {
+  KubernetesOptions kube;
+  if (!config.kube_config.empty()) {
+    Result<KubernetesConnection> c = LoadKubeConfig(config.kube_config, config.kube_context);
+    if (!c.ok()) {
+      return Status(c.status().code(), "kubernetes runtime: " + c.status().message());
+    }
+    kube.connection = std::move(*c);
+  } else {
+    Result<KubernetesConnection> c = InClusterConnection();
+    if (!c.ok()) {
+      return Status(c.status().code(),
+                    "kubernetes runtime: no cluster configuration: set --kube-config or "
+                    "KUBECONFIG, or run the server in a pod (" + c.status().message() + ")");
+    }
+    kube.connection = std::move(*c);
+  }
+  for (const auto& [type, image] : EffectiveImages(config)) {
+    AgentImage& t = kube.images[type];
+    t.image = image;
+    t.env = config.agent_env;
+    t.cpu_millis = config.agent_cpu_millis;
+    t.memory_bytes = config.agent_memory_bytes;
+  }
+  kube.instance = RuntimeInstance(config);
+  kube.namespace_prefix = config.kube_namespace_prefix;
+  kube.kill_grace = config.agent_kill_grace;
+  RuntimeSpec spec;
+  spec.name = "kubernetes";
+  spec.open = [kube](const RuntimeOptions& options) {
+    return NewKubernetesRuntime(kube, options);
+  };
+  return spec;
 }
 
 /// The Fly.io Machines runtime: FLY_API_TOKEN, FLY_APP_NAME, FLY_IMAGE required, FLY_REGION.

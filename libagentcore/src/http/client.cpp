@@ -61,9 +61,27 @@ struct Transfer {
   std::size_t chunk_sent = 0;               // bytes of `chunk` already handed to curl
   bool stopped = false;                     // the sink returned false
   bool too_large = false;
+  const std::function<bool()>* cancelled = nullptr;  // HttpRequest::cancelled, when set
+  bool was_cancelled = false;
   std::exception_ptr error;  // thrown by a callback; rethrown after cleanup
   char errbuf[CURL_ERROR_SIZE] = {};
 };
+
+// libcurl calls it about once a second while idle and whenever data moves: the one place a
+// silent stream can be abandoned.
+int OnProgress(void* userdata, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(userdata);
+  try {
+    if ((*t->cancelled)()) {
+      t->was_cancelled = true;
+      return 1;
+    }
+  } catch (...) {
+    t->error = std::current_exception();
+    return 1;
+  }
+  return 0;
+}
 
 // Header lines arrive one per call, status lines included. A status line starts a new
 // response: interim responses (100 Continue) must not leave their fields behind.
@@ -279,6 +297,34 @@ class CurlHttpClient final : public HttpClient {
     if (!req.unix_socket_path.empty()) {
       set(CURLOPT_UNIX_SOCKET_PATH, req.unix_socket_path.c_str());
     }
+    if (!req.ca_file.empty()) set(CURLOPT_CAINFO, req.ca_file.c_str());
+    if (!req.ca_pem.empty()) {
+      // The blob is copied by libcurl (CURL_BLOB_COPY), so the request may go away.
+      curl_blob blob{const_cast<char*>(req.ca_pem.data()), req.ca_pem.size(), CURL_BLOB_COPY};
+      set(CURLOPT_CAINFO_BLOB, &blob);
+    }
+    if (!req.client_cert_pem.empty()) {
+      curl_blob cert{const_cast<char*>(req.client_cert_pem.data()), req.client_cert_pem.size(),
+                     CURL_BLOB_COPY};
+      set(CURLOPT_SSLCERT_BLOB, &cert);
+      set(CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (!req.client_key_pem.empty()) {
+      curl_blob key{const_cast<char*>(req.client_key_pem.data()), req.client_key_pem.size(),
+                    CURL_BLOB_COPY};
+      set(CURLOPT_SSLKEY_BLOB, &key);
+      set(CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    if (req.insecure_skip_tls_verify) {
+      set(CURLOPT_SSL_VERIFYPEER, 0L);
+      set(CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (req.cancelled) {
+      t->cancelled = &req.cancelled;
+      set(CURLOPT_XFERINFOFUNCTION, &OnProgress);
+      set(CURLOPT_XFERINFODATA, static_cast<void*>(t));
+      set(CURLOPT_NOPROGRESS, 0L);
+    }
     set(CURLOPT_HTTPHEADER, headers);
     set(CURLOPT_HEADERFUNCTION, &OnHeader);
     set(CURLOPT_HEADERDATA, static_cast<void*>(t));
@@ -314,6 +360,7 @@ class CurlHttpClient final : public HttpClient {
       return std::move(t.response);
     }
     const std::string_view url = UrlForMessage(req.url);
+    if (t.was_cancelled) return Unavailable(fmt::format("{} {}: cancelled", req.method, url));
     if (t.too_large) {
       return TooLarge(fmt::format("response to {} {} is over {} bytes", req.method, url,
                                   req.max_response_bytes));

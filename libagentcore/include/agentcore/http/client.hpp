@@ -68,6 +68,23 @@ struct HttpRequest {
   /// (the Docker Engine API). The URL still gives the path and the Host header, e.g.
   /// `http://localhost/v1.43/containers/json`.
   std::string unix_socket_path;
+  /// TLS: CA certificates (PEM) the server's certificate must chain to, from a file
+  /// (`ca_file`) or inline (`ca_pem`, e.g. a kubeconfig's certificate-authority-data). Both
+  /// empty: the system's CA store. A failed verification is kInternal with libcurl's message.
+  std::string ca_file;
+  std::string ca_pem;
+  /// TLS client certificate and its private key, PEM, inline; both or neither. Secrets: never
+  /// logged.
+  std::string client_cert_pem;
+  std::string client_key_pem;
+  /// Skip verifying the server's certificate and host name (a kubeconfig's
+  /// insecure-skip-tls-verify). For tests and clusters that ask for it; off by default.
+  bool insecure_skip_tls_verify = false;
+  /// When set, polled about once a second while the call waits, and whenever data moves;
+  /// returning true abandons the call, which then fails with kUnavailable ("cancelled"). Lets
+  /// a thread stop a long-lived stream that may be silent (a Kubernetes watch). Called on the
+  /// calling thread.
+  std::function<bool()> cancelled;
 };
 
 /// One response. Plain data; copy freely.
