@@ -9,7 +9,8 @@
 #      tests against it;
 #   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them (and the
 #      embedding example) again;
-#   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 60).
+#   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 60),
+#      one per core at a time.
 # Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -175,21 +176,35 @@ note "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
 if BUILD_TARGETS=agentcore_fuzzers build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ -DAGENTCORE_FUZZ=ON "-DAGENTCORE_SANITIZE=address;undefined" \
     -DAGENTCORE_BUILD_BENCHMARKS=OFF -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
+  # One fuzzer per core at a time: they are independent, and the time is their sum otherwise.
+  run_fuzzer() {  # NAME BINARY -> build/fuzz-NAME.log, build/fuzz-NAME.status
+    local corpus
+    corpus="$(mktemp -d)"
+    cp tests/data/fuzz/"$1"/* "$corpus"/ 2>/dev/null || true
+    "$2" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -timeout=10 -print_final_stats=0 \
+      "$corpus" >"build/fuzz-$1.log" 2>&1
+    echo $? >"build/fuzz-$1.status"
+    rm -rf "$corpus"
+  }
+  fuzzers=()
   for fuzzer in build/fuzz/tests/fuzz/*_fuzz; do
     [[ -x "$fuzzer" ]] || continue
     name="$(basename "$fuzzer" _fuzz)"
-    corpus="$(mktemp -d)"
-    cp tests/data/fuzz/"$name"/* "$corpus"/ 2>/dev/null || true
+    fuzzers+=("$name")
+    rm -f "build/fuzz-$name.status"
+    while (($(jobs -rp | wc -l) >= JOBS)); do wait -n; done
+    run_fuzzer "$name" "$fuzzer" &
+  done
+  wait
+  for name in "${fuzzers[@]}"; do
     echo "--- $name"
-    if "$fuzzer" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -timeout=10 \
-        -print_final_stats=0 "$corpus" >"build/fuzz-$name.log" 2>&1; then
+    if [[ "$(cat "build/fuzz-$name.status" 2>/dev/null)" == 0 ]]; then
       passed=$((passed + 1))
       tail -n 2 "build/fuzz-$name.log"
     else
       tail -n 40 "build/fuzz-$name.log"
       fail "fuzz $name"
     fi
-    rm -rf "$corpus"
   done
 fi
 
