@@ -336,6 +336,22 @@ TEST_SUITE("runtime/mini_yaml") {
     }
   }
 
+  TEST_CASE("nesting past the depth limit is refused, also when the deepest item ends the file") {
+    // Found by kube_config_fuzz: "- " items with nothing after them on the last line opened a
+    // block at the end of the input, and the depth error read the line past the end.
+    std::string last_line_deep = "a:\n";
+    for (int i = 0; i < 70; ++i) last_line_deep += "- ";
+    last_line_deep += "-";
+    std::string middle_deep = "- ";
+    for (int i = 0; i < 70; ++i) middle_deep += "- ";
+    middle_deep += "x\nb: 1\n";
+    for (const std::string& text : {last_line_deep, middle_deep}) {
+      auto y = ParseMiniYaml(text);
+      REQUIRE_FALSE(y.ok());
+      CHECK(y.status().message().starts_with("yaml line "));
+    }
+  }
+
   TEST_CASE("an empty document is null") {
     auto y = ParseMiniYaml("# only a comment\n\n");
     REQUIRE(y.ok());

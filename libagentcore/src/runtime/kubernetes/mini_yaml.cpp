@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/kubernetes/mini_yaml.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -227,7 +228,10 @@ class Parser {
 
  private:
   Result<Json> Block(int min_indent) {
-    if (++depth_ > 64) return LineError(lines_[pos_].number, "nested too deeply");
+    if (++depth_ > 64) {
+      // pos_ may be past the last line: an item with nothing after it can end the file.
+      return LineError(lines_[std::min(pos_, lines_.size() - 1)].number, "nested too deeply");
+    }
     Result<Json> out = BlockInner(min_indent);
     --depth_;
     return out;
