@@ -14,25 +14,9 @@ namespace {
 constexpr std::string_view kApi = "http://docker/v1.41";
 constexpr std::size_t kMaxEngineBodyBytes = 64u << 20;
 
-std::string Escape(std::string_view s) { return UrlEncode(s); }
+std::string Escape(std::string_view s) { return UrlEncodeComponent(s); }
 
 }  // namespace
-
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 Status Annotate(const Status& status, std::string_view what) {
   if (status.ok()) return status;

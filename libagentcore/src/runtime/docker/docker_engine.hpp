@@ -85,7 +85,4 @@ class DockerEngine {
   std::unique_ptr<HttpClient> http_;
 };
 
-// Percent-encodes a query parameter value.
-std::string UrlEncode(std::string_view s);
-
 }  // namespace agentcore::internal

@@ -53,20 +53,6 @@ bool IsTransitionalState(std::string_view s) {
   return s == "stopping" || s == "suspending" || s == "replacing" || s == "updating";
 }
 
-// Percent-escapes a query value (metadata values are agent ids and instance names).
-std::string QueryEscape(std::string_view v) {
-  std::string out;
-  for (unsigned char c : v) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 // One agent this runtime has started (in this process's lifetime).
 struct Machine {
   RuntimeAgentState state;
@@ -93,7 +79,7 @@ class FlyRuntime final : public Runtime {
         observer_(runtime_options.observer),
         clock_(runtime_options.clock != nullptr ? runtime_options.clock : SystemClock()),
         http_(NewHttpClient()),
-        apps_url_(options_.api_url + "/apps/" + QueryEscape(options_.app_name)),
+        apps_url_(options_.api_url + "/apps/" + UrlEncodeComponent(options_.app_name)),
         callback_url_(options_.callback_url.empty() ? "https://" + options_.app_name + ".fly.dev"
                                                     : options_.callback_url),
         rng_(std::random_device{}()) {
@@ -244,8 +230,9 @@ bool Is2xx(const CallResult& r) {
 }
 
 Status FlyRuntime::Destroy(const std::string& agent_id, const std::string& machine_id) {
-  CallResult r = Call("DELETE", apps_url_ + "/machines/" + QueryEscape(machine_id) + "?force=true",
-                      "", /*retry_5xx=*/true);
+  CallResult r =
+      Call("DELETE", apps_url_ + "/machines/" + UrlEncodeComponent(machine_id) + "?force=true", "",
+           /*retry_5xx=*/true);
   if (Is2xx(r) || (r.status.ok() && r.response.status == 404)) return Status::Ok();
   return ApiError(ErrorCode::kInternal,
                   fmt::format("destroy machine {} of \"{}\"", machine_id, agent_id), r);
@@ -253,7 +240,7 @@ Status FlyRuntime::Destroy(const std::string& agent_id, const std::string& machi
 
 Status FlyRuntime::StopAndDestroy(const std::string& agent_id, const std::string& machine_id,
                                   const std::string& fly_instance_id, bool graceful) {
-  const std::string machine_url = apps_url_ + "/machines/" + QueryEscape(machine_id);
+  const std::string machine_url = apps_url_ + "/machines/" + UrlEncodeComponent(machine_id);
   if (graceful) {
     const std::int64_t grace_s =
         std::clamp<std::int64_t>((options_.stop_grace.count() + 999) / 1000, 1, kMaxWaitSeconds);
@@ -267,7 +254,8 @@ Status FlyRuntime::StopAndDestroy(const std::string& agent_id, const std::string
     if (stop.status.ok() && stop.response.status == 404) return Status::Ok();  // already gone
     if (Is2xx(stop)) {
       std::string wait_url = machine_url + fmt::format("/wait?state=stopped&timeout={}", grace_s);
-      if (!fly_instance_id.empty()) wait_url += "&instance_id=" + QueryEscape(fly_instance_id);
+      if (!fly_instance_id.empty())
+        wait_url += "&instance_id=" + UrlEncodeComponent(fly_instance_id);
       // The outcome does not matter: a machine still running after the grace is destroyed by
       // force all the same.
       (void)Call("GET", wait_url, "", /*retry_5xx=*/true, milliseconds(grace_s * 1000));
@@ -277,10 +265,10 @@ Status FlyRuntime::StopAndDestroy(const std::string& agent_id, const std::string
 }
 
 Result<std::vector<FlyMachine>> FlyRuntime::ListOwnMachines() {
-  CallResult r = Call(
-      "GET",
-      apps_url_ + "/machines?metadata." + kInstanceKey + "=" + QueryEscape(options_.instance_name),
-      "", /*retry_5xx=*/true);
+  CallResult r = Call("GET",
+                      apps_url_ + "/machines?metadata." + kInstanceKey + "=" +
+                          UrlEncodeComponent(options_.instance_name),
+                      "", /*retry_5xx=*/true);
   if (!Is2xx(r)) return ApiError(ErrorCode::kInternal, "list machines", r);
   Result<std::vector<FlyMachine>> list = internal::ParseFlyMachineList(r.response.body);
   if (!list.ok()) return Internal("fly: list machines: " + list.status().message());
@@ -588,7 +576,8 @@ void FlyRuntime::PollMachines() {
     std::string state = fm != nullptr ? fm->state : "";
     if (fm == nullptr && list.ok()) {
       // Not listed: gone, or a list that lags behind the create. The machine itself says.
-      CallResult r = Call("GET", apps_url_ + "/machines/" + QueryEscape(w.machine_id), "", true);
+      CallResult r =
+          Call("GET", apps_url_ + "/machines/" + UrlEncodeComponent(w.machine_id), "", true);
       if (r.status.ok() && r.response.status == 404) {
         state = "destroyed";
       } else if (Is2xx(r)) {
@@ -631,7 +620,8 @@ void FlyRuntime::PollMachines() {
     if (fm != nullptr && fm->exit_code) {
       detail = *fm;
     } else if (!detail) {
-      CallResult r = Call("GET", apps_url_ + "/machines/" + QueryEscape(w.machine_id), "", true);
+      CallResult r =
+          Call("GET", apps_url_ + "/machines/" + UrlEncodeComponent(w.machine_id), "", true);
       if (Is2xx(r)) {
         if (auto parsed = internal::ParseFlyMachine(r.response.body); parsed.ok()) {
           detail = *std::move(parsed);

@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include <agentcore/http/client.hpp>
 #include <agentcore/runtime/agent_image.hpp>
 #include <agentcore/ulid.hpp>
 
@@ -56,19 +57,6 @@ AgentParts SplitAgentId(std::string_view id) {
   const std::size_t a = id.find(':');
   const std::size_t b = id.find(':', a + 1);
   return {id.substr(0, a), id.substr(a + 1, b - a - 1), id.substr(b + 1)};
-}
-
-std::string UrlEncode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 const Json* Path(const Json& root, std::initializer_list<std::string_view> keys) {
@@ -330,8 +318,9 @@ class KubernetesRuntime final : public Runtime {
     const std::string selector =
         fmt::format("{}={},{}!={}", kInstanceLabel, options_.instance, kRunLabel, run_);
     AGENTCORE_ASSIGN_OR_RETURN(
-        HttpResponse res, api_.Call("GET", "/api/v1/pods?labelSelector=" + UrlEncode(selector), "",
-                                    "list orphan pods"));
+        HttpResponse res,
+        api_.Call("GET", "/api/v1/pods?labelSelector=" + UrlEncodeComponent(selector), "",
+                  "list orphan pods"));
     if (res.status != 200) {
       Status st = KubeApi::ErrorFor("list orphan pods", res, Attempts(res));
       return Internal(st.message());
@@ -360,8 +349,9 @@ class KubernetesRuntime final : public Runtime {
       if (!id.empty() && phase != "Succeeded" && phase != "Failed") reaped.insert(id);
     }
     // Secrets whose pod never got created (a crash between the two calls).
-    Result<HttpResponse> secrets = api_.Call(
-        "GET", "/api/v1/secrets?labelSelector=" + UrlEncode(selector), "", "list orphan secrets");
+    Result<HttpResponse> secrets =
+        api_.Call("GET", "/api/v1/secrets?labelSelector=" + UrlEncodeComponent(selector), "",
+                  "list orphan secrets");
     if (secrets.ok() && secrets->status == 200) {
       Result<Json> slist = ParseJson(secrets->body);
       const Json* sitems = slist.ok() ? slist->Find("items") : nullptr;
@@ -756,7 +746,7 @@ class KubernetesRuntime final : public Runtime {
   }
 
   std::string WatchSelector() const {
-    return UrlEncode(
+    return UrlEncodeComponent(
         fmt::format("{}={},{}={}", kInstanceLabel, options_.instance, kRunLabel, run_));
   }
 
@@ -786,7 +776,7 @@ class KubernetesRuntime final : public Runtime {
           "GET",
           fmt::format("/api/v1/pods?labelSelector={}&watch=true&allowWatchBookmarks=true"
                       "&resourceVersion={}&timeoutSeconds={}",
-                      WatchSelector(), UrlEncode(rv), options_.watch_timeout.count()),
+                      WatchSelector(), UrlEncodeComponent(rv), options_.watch_timeout.count()),
           "");
       // The server ends the watch after timeoutSeconds; the client gives it a margin.
       req.timeout = options_.watch_timeout + options_.request_timeout;
