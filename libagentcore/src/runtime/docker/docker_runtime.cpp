@@ -106,19 +106,6 @@ std::uint64_t Fnv1a64(std::string_view s) {
   return h;
 }
 
-// The three parts of a valid agent id.
-std::vector<std::string> SplitAgentId(std::string_view id) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t colon = id.find(':', start);
-    parts.emplace_back(id.substr(start, colon - start));
-    if (colon == std::string_view::npos) break;
-    start = colon + 1;
-  }
-  return parts;
-}
-
 std::string ErrnoText(int err) { return std::system_category().message(err); }
 
 // Appends `data` to the file at `path` (created if missing).
@@ -303,12 +290,13 @@ class DockerRuntime final : public Runtime {
 
 Json DockerRuntime::ContainerConfig(const ActivateRequest& req, const DockerAgentType& type,
                                     const EnvList& env) const {
-  const std::vector<std::string> parts = SplitAgentId(req.agent_id);
+  // Activate() validated the id.
+  const RuntimeAgentIdParts parts = *SplitRuntimeAgentId(req.agent_id);
   Json labels = Json::Object();
   labels.Set(kLabelInstance, options_.instance);
-  labels.Set("agentcore.space", parts[0]);
-  labels.Set("agentcore.channel", parts[1]);
-  labels.Set("agentcore.callsign", parts[2]);
+  labels.Set("agentcore.space", parts.space);
+  labels.Set("agentcore.channel", parts.channel);
+  labels.Set("agentcore.callsign", parts.callsign);
   labels.Set(kLabelAgentId, req.agent_id);
   labels.Set("agentcore.agent-type", req.agent_type);
 

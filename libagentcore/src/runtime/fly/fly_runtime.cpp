@@ -332,8 +332,7 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
   // --- The machine config (Machines API "Create a Machine").
   const std::string callback = req.callback_url.empty() ? callback_url_ : req.callback_url;
   const EnvList env = AgentEnvironment(req, image.env, callback, options_.internal_port);
-  const std::size_t c1 = req.agent_id.find(':');
-  const std::size_t c2 = req.agent_id.find(':', c1 + 1);
+  const RuntimeAgentIdParts parts = *SplitRuntimeAgentId(req.agent_id);  // validated above
   FlyGuest guest = options_.guest;
   if (image.cpu_millis > 0) guest.cpus = static_cast<int>((image.cpu_millis + 999) / 1000);
   if (image.memory_bytes > 0) {
@@ -363,9 +362,9 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
     w.Key("metadata")
         .BeginObject()
         .Field(kInstanceKey, options_.instance_name)
-        .Field("agentcore_space", std::string_view(req.agent_id).substr(0, c1))
-        .Field("agentcore_channel", std::string_view(req.agent_id).substr(c1 + 1, c2 - c1 - 1))
-        .Field("agentcore_callsign", std::string_view(req.agent_id).substr(c2 + 1))
+        .Field("agentcore_space", parts.space)
+        .Field("agentcore_channel", parts.channel)
+        .Field("agentcore_callsign", parts.callsign)
         .Field(kAgentIdKey, req.agent_id)
         .Field("agentcore_agent_type", req.agent_type)
         .EndObject();

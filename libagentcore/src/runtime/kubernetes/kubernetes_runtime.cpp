@@ -48,17 +48,6 @@ constexpr char kContainerName[] = "agent";
 // Linux's MAX_ARG_STRLEN is 128 KiB per environment string; Secrets hold at most 1 MiB.
 constexpr std::size_t kMaxSystemPromptBytes = 100 * 1024;
 
-struct AgentParts {
-  std::string_view space, channel, callsign;
-};
-
-// REQUIRES: ValidateRuntimeAgentId(id) is OK.
-AgentParts SplitAgentId(std::string_view id) {
-  const std::size_t a = id.find(':');
-  const std::size_t b = id.find(':', a + 1);
-  return {id.substr(0, a), id.substr(a + 1, b - a - 1), id.substr(b + 1)};
-}
-
 const Json* Path(const Json& root, std::initializer_list<std::string_view> keys) {
   const Json* cur = &root;
   for (std::string_view k : keys) {
@@ -150,7 +139,7 @@ class KubernetesRuntime final : public Runtime {
       return TooLarge(fmt::format("system prompt of agent \"{}\" is {} bytes; the limit is {}",
                                   req.agent_id, req.system_prompt.size(), kMaxSystemPromptBytes));
     }
-    const AgentParts parts = SplitAgentId(req.agent_id);
+    AGENTCORE_ASSIGN_OR_RETURN(const RuntimeAgentIdParts parts, SplitRuntimeAgentId(req.agent_id));
     const std::string ns = internal::NamespaceName(options_.namespace_prefix, parts.space);
     const std::string pod = internal::PodName(req.agent_id, parts.callsign);
 
@@ -274,7 +263,7 @@ class KubernetesRuntime final : public Runtime {
                            std::size_t max_bytes) const override {
     AGENTCORE_RETURN_IF_ERROR(ValidateRuntimeAgentId(agent_id));
     max_bytes = std::min(max_bytes, kMaxLogChunkBytes);
-    const AgentParts parts = SplitAgentId(agent_id);
+    AGENTCORE_ASSIGN_OR_RETURN(const RuntimeAgentIdParts parts, SplitRuntimeAgentId(agent_id));
     const std::string ns = internal::NamespaceName(options_.namespace_prefix, parts.space);
     const std::string pod = internal::PodName(agent_id, parts.callsign);
     // The log API has no offset: ask for everything up to one byte past the slice, so that a
@@ -441,7 +430,7 @@ class KubernetesRuntime final : public Runtime {
     }
   }
 
-  Json Labels(const AgentParts& parts, std::string_view agent_id) const {
+  Json Labels(const RuntimeAgentIdParts& parts, std::string_view agent_id) const {
     Json labels = Json::Object();
     labels.Set(kInstanceLabel, options_.instance);
     labels.Set(kRunLabel, run_);
@@ -452,7 +441,7 @@ class KubernetesRuntime final : public Runtime {
     return labels;
   }
 
-  Json Metadata(std::string_view name, std::string_view ns, const AgentParts& parts,
+  Json Metadata(std::string_view name, std::string_view ns, const RuntimeAgentIdParts& parts,
                 const ActivateRequest& req) const {
     Json meta = Json::Object();
     meta.Set("name", name);
@@ -490,8 +479,9 @@ class KubernetesRuntime final : public Runtime {
     return Status();
   }
 
-  Status PutSecret(const ActivateRequest& req, const AgentImage& image, const AgentParts& parts,
-                   const std::string& ns, const std::string& name) {
+  Status PutSecret(const ActivateRequest& req, const AgentImage& image,
+                   const RuntimeAgentIdParts& parts, const std::string& ns,
+                   const std::string& name) {
     const EnvList env = AgentEnvironment(req, image.env, req.callback_url, options_.agent_port);
     Json data = Json::Object();
     for (const auto& [k, v] : env) {
@@ -534,8 +524,9 @@ class KubernetesRuntime final : public Runtime {
     return Status();
   }
 
-  Json PodBody(const ActivateRequest& req, const AgentImage& image, const AgentParts& parts,
-               const std::string& ns, const std::string& name) const {
+  Json PodBody(const ActivateRequest& req, const AgentImage& image,
+               const RuntimeAgentIdParts& parts, const std::string& ns,
+               const std::string& name) const {
     Json container = Json::Object();
     container.Set("name", kContainerName);
     container.Set("image", image.image);
@@ -605,8 +596,9 @@ class KubernetesRuntime final : public Runtime {
     return std::max<std::int64_t>(0, (options_.kill_grace.count() + 999) / 1000);
   }
 
-  Status StartPod(const ActivateRequest& req, const AgentImage& image, const AgentParts& parts,
-                  const std::string& ns, const std::string& name, std::string* uid) {
+  Status StartPod(const ActivateRequest& req, const AgentImage& image,
+                  const RuntimeAgentIdParts& parts, const std::string& ns, const std::string& name,
+                  std::string* uid) {
     AGENTCORE_RETURN_IF_ERROR(EnsureNamespace(ns));
     Status secret = PutSecret(req, image, parts, ns, name);
     if (secret.code() == ErrorCode::kNotFound) {
