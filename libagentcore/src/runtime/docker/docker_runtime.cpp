@@ -4,13 +4,13 @@
 //
 // Threads: the callers' (Activate, Suspend... make engine calls with no lock held), the watcher
 // "agentcore-docker" (follows /events and lists the containers after every reopen of the
-// stream, so that no exit is missed) and the dispatcher "agentcore-dockev" (delivers the queued
-// events to the observer in order, with no lock held).
+// stream, so that no exit is missed) and the dispatcher "agentcore-dockev" (an EventDispatcher:
+// delivers the queued events to the observer in order, with no lock held).
 //
-// Locks: mu_ guards the agent table and the event queue; it is never held across an engine
-// call. Each agent also has an operation mutex (ops_) that Activate, Suspend and the cleanup of
-// an exited container hold for their whole sequence of engine calls, so two of them never
-// interleave on one agent. log_mu_ orders archiving against ReadLog.
+// Locks: mu_ guards the agent table, and events are queued under it; it is never held across an
+// engine call. Each agent also has an operation mutex (ops_) that Activate, Suspend and the
+// cleanup of an exited container hold for their whole sequence of engine calls, so two of them
+// never interleave on one agent. log_mu_ orders archiving against ReadLog.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,7 +26,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -48,6 +47,7 @@
 #include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
+#include "runtime/event_dispatcher.hpp"
 #include "runtime/process_files.hpp"
 
 namespace agentcore {
@@ -185,9 +185,9 @@ class DockerRuntime final : public Runtime {
         observer_(runtime_options.observer),
         clock_(runtime_options.clock != nullptr ? runtime_options.clock : SystemClock()),
         agents_dir_(std::move(agents_dir)),
-        engine_(std::move(socket_path), options_.api_timeout) {
+        engine_(std::move(socket_path), options_.api_timeout),
+        dispatcher_(observer_, "agentcore-dockev") {
     watcher_ = std::thread([this] { WatchLoop(); });
-    dispatcher_ = std::thread([this] { DispatchLoop(); });
   }
 
   ~DockerRuntime() override {
@@ -249,11 +249,8 @@ class DockerRuntime final : public Runtime {
   Status Resync();
 
   void WatchLoop();
-  void DispatchLoop();
-  void Push(AgentEvent event) {  // REQUIRES: mu_ held
-    events_.push_back(std::move(event));
-    cv_.notify_all();
-  }
+  // REQUIRES: mu_ held (so that events are queued in the order the table changed).
+  void Push(AgentEvent event) { dispatcher_.Push(std::move(event)); }
   void StopThreads();
 
   // Constant after construction.
@@ -263,9 +260,9 @@ class DockerRuntime final : public Runtime {
   const std::string agents_dir_;
   mutable DockerEngine engine_;
 
-  std::thread watcher_;     // "agentcore-docker"; joined under join_mu_
-  std::thread dispatcher_;  // "agentcore-dockev"; joined under join_mu_
+  std::thread watcher_;  // "agentcore-docker"; joined under join_mu_
   std::mutex join_mu_;
+  internal::EventDispatcher dispatcher_;  // "agentcore-dockev"
 
   // One operation mutex per agent id ever activated (guarded by ops_mu_); taken before mu_.
   std::mutex ops_mu_;
@@ -280,7 +277,6 @@ class DockerRuntime final : public Runtime {
   std::set<std::string, std::less<>> started_ids_;  // every container this process created
   // Names of containers being created (ReapOrphans must not take them for orphans).
   std::multiset<std::string, std::less<>> creating_names_;
-  std::deque<AgentEvent> events_;
   bool shut_down_ = false;
   bool stop_threads_ = false;
   std::vector<std::pair<std::string, std::string>> to_clean_;  // (agent id, container id)
@@ -739,33 +735,17 @@ void DockerRuntime::WatchLoop() {
   }
 }
 
-void DockerRuntime::DispatchLoop() {
-  ::pthread_setname_np(::pthread_self(), "agentcore-dockev");
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [this] { return !events_.empty() || stop_threads_; });
-    if (events_.empty()) return;  // stop_threads_ and drained
-    std::deque<AgentEvent> batch;
-    batch.swap(events_);
-    lock.unlock();
-    if (observer_ != nullptr) {
-      for (const AgentEvent& e : batch) observer_->OnAgentEvent(e);
-    }
-    lock.lock();
-    cv_.notify_all();
-  }
-}
-
 void DockerRuntime::StopThreads() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_threads_ = true;
     cv_.notify_all();
   }
-  std::lock_guard<std::mutex> join_lock(join_mu_);
-  const auto self = std::this_thread::get_id();
-  if (watcher_.joinable() && watcher_.get_id() != self) watcher_.join();
-  if (dispatcher_.joinable() && dispatcher_.get_id() != self) dispatcher_.join();
+  {
+    std::lock_guard<std::mutex> join_lock(join_mu_);
+    if (watcher_.joinable() && watcher_.get_id() != std::this_thread::get_id()) watcher_.join();
+  }
+  dispatcher_.Stop();  // after the watcher, so that its last events are delivered too
 }
 
 Status DockerRuntime::Shutdown() {

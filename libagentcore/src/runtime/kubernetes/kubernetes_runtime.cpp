@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -26,6 +25,7 @@
 #include <agentcore/runtime/agent_image.hpp>
 #include <agentcore/ulid.hpp>
 
+#include "runtime/event_dispatcher.hpp"
 #include "runtime/kubernetes/kube_api.hpp"
 #include "runtime/kubernetes/kube_names.hpp"
 #include "runtime/kubernetes/watch_stream.hpp"
@@ -105,9 +105,9 @@ class KubernetesRuntime final : public Runtime {
              internal::KubeRetryPolicy{options.request_timeout, options.max_retries,
                                        options.retry_base, options.retry_cap,
                                        options.max_retry_after}),
-        run_(NewUlid()) {
+        run_(NewUlid()),
+        events_(observer_, "agentcore-kevent") {
     for (char& c : run_) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    event_thread_ = std::thread([this] { EventLoop(); });
     watch_thread_ = std::thread([this] { WatchLoop(); });
   }
 
@@ -382,12 +382,7 @@ class KubernetesRuntime final : public Runtime {
     }
     stop_cv_.notify_all();
     if (watch_thread_.joinable()) watch_thread_.join();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      events_stop_ = true;
-    }
-    events_cv_.notify_all();
-    if (event_thread_.joinable()) event_thread_.join();
+    events_.Stop();
     for (const Status& st : results) {
       if (!st.ok()) return st;
     }
@@ -702,27 +697,8 @@ class KubernetesRuntime final : public Runtime {
 
   // --- Events
 
-  // REQUIRES: mu_ held.
-  void PushEvent(AgentEvent event) {
-    events_.push_back(std::move(event));
-    events_cv_.notify_one();
-  }
-
-  void EventLoop() {
-    ::pthread_setname_np(::pthread_self(), "agentcore-kevent");
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      events_cv_.wait(lock, [&] { return events_stop_ || !events_.empty(); });
-      if (events_.empty()) return;
-      std::deque<AgentEvent> batch;
-      batch.swap(events_);
-      lock.unlock();
-      if (observer_ != nullptr) {
-        for (const AgentEvent& e : batch) observer_->OnAgentEvent(e);
-      }
-      lock.lock();
-    }
-  }
+  // REQUIRES: mu_ held (so that events are queued in the order the table changed).
+  void PushEvent(AgentEvent event) { events_.Push(std::move(event)); }
 
   // --- Watch
 
@@ -918,21 +894,18 @@ class KubernetesRuntime final : public Runtime {
   std::string run_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;         // starting / suspending ended
-  std::condition_variable events_cv_;  // events_ grew or events_stop_
+  std::condition_variable cv_;  // starting / suspending ended
   // Guarded by mu_.
   std::map<std::string, Entry, std::less<>> agents_;
   std::set<std::string> namespaces_;  // created (or found) by this runtime
-  std::deque<AgentEvent> events_;
   bool shutting_down_ = false;
-  bool events_stop_ = false;
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;  // guarded by stop_mu_
 
   std::mutex shutdown_mu_;  // one Shutdown at a time
-  std::thread event_thread_;
+  internal::EventDispatcher events_;  // "agentcore-kevent"
   std::thread watch_thread_;
 };
 
