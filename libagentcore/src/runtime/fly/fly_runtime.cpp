@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Fly.io Machines runtime (see fly.hpp for the contract, docs/runtimes.md for the design).
 //
-// Locking: mu_ guards machines_, events_ and the flags. No API call is made with mu_ held; a
+// Locking: mu_ guards machines_ and the flags; events are queued under it (events_, an
+// EventDispatcher, delivers them on its own thread). No API call is made with mu_ held; a
 // call's outcome is applied under mu_ afterwards, and only if the record is still the same
 // machine (the machine id is compared), so a slow call never overwrites a newer activation.
 
@@ -11,7 +12,6 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +33,7 @@
 #include <agentcore/runtime/fly.hpp>
 #include <agentcore/runtime/runtime.hpp>
 
+#include "runtime/event_dispatcher.hpp"
 #include "runtime/fly/fly_api.hpp"
 
 namespace agentcore {
@@ -82,7 +83,8 @@ class FlyRuntime final : public Runtime {
         apps_url_(options_.api_url + "/apps/" + UrlEncodeComponent(options_.app_name)),
         callback_url_(options_.callback_url.empty() ? "https://" + options_.app_name + ".fly.dev"
                                                     : options_.callback_url),
-        rng_(std::random_device{}()) {
+        rng_(std::random_device{}()),
+        events_(observer_, "agentcore-flyev") {
     watcher_ = std::thread([this] { WatchLoop(); });
   }
 
@@ -98,8 +100,11 @@ class FlyRuntime final : public Runtime {
       stop_watcher_ = true;
     }
     Wake();
-    std::lock_guard<std::mutex> lock(join_mu_);
-    if (watcher_.joinable()) watcher_.join();
+    {
+      std::lock_guard<std::mutex> lock(join_mu_);
+      if (watcher_.joinable()) watcher_.join();
+    }
+    events_.Stop();  // what was queued before, while the runtime is still whole
   }
 
   std::string_view Kind() const override { return "fly"; }
@@ -139,7 +144,6 @@ class FlyRuntime final : public Runtime {
   }
   void WatchLoop();
   void PollMachines();
-  void DeliverEvents();
   Result<std::vector<FlyMachine>> ListOwnMachines();
 
   // Constant after construction.
@@ -155,7 +159,7 @@ class FlyRuntime final : public Runtime {
 
   std::thread watcher_;  // "agentcore-fly"; joined under join_mu_
   std::mutex join_mu_;
-  std::mutex deliver_mu_;  // held while delivering: one deliverer at a time keeps events in order
+  internal::EventDispatcher events_;  // "agentcore-flyev"; events are pushed under mu_
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool wake_ = false;  // guarded by wake_mu_
@@ -164,7 +168,6 @@ class FlyRuntime final : public Runtime {
   std::condition_variable cv_;  // notified when a machine ends
   // Guarded by mu_.
   std::map<std::string, Machine, std::less<>> machines_;
-  std::deque<AgentEvent> events_;
   bool shut_down_ = false;
   bool stop_watcher_ = false;
 };
@@ -419,7 +422,7 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
     m.stop_reason = "shutdown";
     m.state.status = AgentStatus::kSuspending;
   } else {
-    events_.push_back(AgentEvent{AgentEventKind::kActivating, req.agent_id, std::nullopt, {}});
+    events_.Push(AgentEvent{AgentEventKind::kActivating, req.agent_id, std::nullopt, {}});
   }
   cv_.notify_all();  // a Suspend waiting for the create
   Wake();
@@ -436,7 +439,7 @@ void FlyRuntime::EndLocked(Machine& m, AgentStatus status, std::optional<AgentEx
   m.state.exit = exit;
   m.state.stopped_at = clock_->NowMillis();
   m.state.reason = reason;
-  if (event) events_.push_back(AgentEvent{*event, m.state.agent_id, exit, std::move(reason)});
+  if (event) events_.Push(AgentEvent{*event, m.state.agent_id, exit, std::move(reason)});
   cv_.notify_all();
 }
 
@@ -523,7 +526,7 @@ Status FlyRuntime::Shutdown() {
     std::lock_guard<std::mutex> lock(join_mu_);
     if (watcher_.joinable() && watcher_.get_id() != std::this_thread::get_id()) watcher_.join();
   }
-  DeliverEvents();  // what the watcher left
+  events_.Stop();  // delivers what the watcher left
   for (Status& s : results) {
     if (!s.ok()) return s;
   }
@@ -531,17 +534,6 @@ Status FlyRuntime::Shutdown() {
 }
 
 // --- The runtime thread
-
-void FlyRuntime::DeliverEvents() {
-  std::lock_guard<std::mutex> order(deliver_mu_);
-  std::deque<AgentEvent> batch;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    batch.swap(events_);
-  }
-  if (observer_ == nullptr) return;
-  for (const AgentEvent& e : batch) observer_->OnAgentEvent(e);
-}
 
 void FlyRuntime::PollMachines() {
   struct Watched {
@@ -660,13 +652,11 @@ void FlyRuntime::PollMachines() {
 void FlyRuntime::WatchLoop() {
   ::pthread_setname_np(::pthread_self(), "agentcore-fly");
   for (;;) {
-    DeliverEvents();
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_watcher_) break;
     }
     PollMachines();
-    DeliverEvents();
     std::unique_lock<std::mutex> lock(wake_mu_);
     wake_cv_.wait_for(lock, options_.poll_interval, [this] { return wake_; });
     wake_ = false;
@@ -689,7 +679,7 @@ Status FlyRuntime::Checkin(std::string_view agent_id, std::string_view endpoint)
     m.started = true;  // it runs: it called us
     if (m.state.status == AgentStatus::kOnline) return Status::Ok();
     m.state.status = AgentStatus::kOnline;
-    events_.push_back(AgentEvent{AgentEventKind::kOnline, m.state.agent_id, std::nullopt, {}});
+    events_.Push(AgentEvent{AgentEventKind::kOnline, m.state.agent_id, std::nullopt, {}});
   }
   Wake();
   return Status::Ok();
