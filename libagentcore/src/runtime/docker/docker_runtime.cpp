@@ -3,9 +3,10 @@
 // design).
 //
 // Threads: the callers' (Activate, Suspend... make engine calls with no lock held), the watcher
-// "agentcore-docker" (follows /events and lists the containers after every reopen of the
-// stream, so that no exit is missed) and the dispatcher "agentcore-dockev" (an EventDispatcher:
-// delivers the queued events to the observer in order, with no lock held).
+// "agentcore-docker" (follows one long /events stream, cancelled at Shutdown, and lists the
+// containers before every reconnect, so that no exit is missed) and the dispatcher
+// "agentcore-dockev" (an EventDispatcher: delivers the queued events to the observer in order,
+// with no lock held).
 //
 // Locks: mu_ guards the agent table, and events are queued under it; it is never held across an
 // engine call. Each agent also has an operation mutex (ops_) that Activate, Suspend and the
@@ -59,9 +60,7 @@ using Steady = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxSystemPromptBytes = 100 * 1024;
 constexpr std::size_t kMaxInstanceBytes = 64;
-// How long one /events request stays open: the bound on how long Shutdown waits for the
-// watcher, and the period of the re-listing that catches what fell between two streams.
-constexpr std::chrono::milliseconds kEventsRotation{1'000};
+// Reconnecting the /events stream after an error.
 constexpr std::chrono::milliseconds kBackoffMin{100};
 constexpr std::chrono::milliseconds kBackoffMax{5'000};
 // Waiting for a container to be gone after a forced stop.
@@ -696,33 +695,42 @@ void DockerRuntime::WatchLoop() {
       for (const auto& [agent_id, a] : agents_)
         any_running = any_running || a.phase == Phase::kRunning;
     }
+    // The stream replays from a second before the list, so that an exit between the two is
+    // seen (a replayed die of a container already noted ended changes nothing).
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const long long since = std::chrono::duration_cast<std::chrono::seconds>(now).count() - 1;
     Status s = any_running ? Resync() : Status::Ok();
     if (s.ok()) {
       clean();
-      s = engine_.StreamEvents(filters, 0, kEventsRotation, [&](const Json& event) {
-        const std::string* action = event.FindString("Action");
-        if (action == nullptr) action = event.FindString("status");
-        const Json* actor = event.Find("Actor");
-        const std::string* id = actor != nullptr ? actor->FindString("ID") : nullptr;
-        if (id == nullptr) id = event.FindString("id");
-        if (action != nullptr && id != nullptr && *action == "die") {
-          std::optional<int> code;
-          const Json* attrs = actor != nullptr ? actor->Find("Attributes") : nullptr;
-          const std::string* exit_code = attrs != nullptr ? attrs->FindString("exitCode") : nullptr;
-          int value = 0;
-          if (exit_code != nullptr &&
-              std::from_chars(exit_code->data(), exit_code->data() + exit_code->size(), value).ec ==
-                  std::errc()) {
-            code = value;
-          }
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            OnContainerEndedLocked(*id, code);
-          }
-          clean();
-        }
-        return !stopping();
-      });
+      // One long stream; Shutdown cancels it (the client polls `stopping` about once a second).
+      s = engine_.StreamEvents(
+          filters, since, std::chrono::milliseconds(0),
+          [&](const Json& event) {
+            const std::string* action = event.FindString("Action");
+            if (action == nullptr) action = event.FindString("status");
+            const Json* actor = event.Find("Actor");
+            const std::string* id = actor != nullptr ? actor->FindString("ID") : nullptr;
+            if (id == nullptr) id = event.FindString("id");
+            if (action != nullptr && id != nullptr && *action == "die") {
+              std::optional<int> code;
+              const Json* attrs = actor != nullptr ? actor->Find("Attributes") : nullptr;
+              const std::string* exit_code =
+                  attrs != nullptr ? attrs->FindString("exitCode") : nullptr;
+              int value = 0;
+              if (exit_code != nullptr &&
+                  std::from_chars(exit_code->data(), exit_code->data() + exit_code->size(), value)
+                          .ec == std::errc()) {
+                code = value;
+              }
+              {
+                std::lock_guard<std::mutex> lock(mu_);
+                OnContainerEndedLocked(*id, code);
+              }
+              clean();
+            }
+            return !stopping();
+          },
+          stopping);
     }
     clean();
     if (s.ok()) {
