@@ -31,6 +31,7 @@
 #include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
+#include "support/recording_runtime_observer.hpp"
 
 using agentcore::ActivateRequest;
 using agentcore::AgentEvent;
@@ -45,6 +46,7 @@ using agentcore::Runtime;
 using agentcore::RuntimeObserver;
 using agentcore::RuntimeOptions;
 using agentcore::internal::DockerEngine;
+using agentcore::testing::RecordingRuntimeObserver;
 using std::chrono::milliseconds;
 
 namespace {
@@ -85,43 +87,6 @@ class TempDir {
 
  private:
   std::string path_;
-};
-
-class RecordingObserver final : public RuntimeObserver {
- public:
-  void OnAgentEvent(const AgentEvent& event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(event);
-    cv_.notify_all();
-  }
-  std::optional<AgentEvent> WaitFor(AgentEventKind kind, const std::string& agent_id,
-                                    milliseconds timeout = milliseconds(15000)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    std::optional<AgentEvent> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (const AgentEvent& e : events_) {
-        if (e.kind == kind && e.agent_id == agent_id) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  std::vector<AgentEventKind> KindsFor(const std::string& agent_id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<AgentEventKind> out;
-    for (const AgentEvent& e : events_) {
-      if (e.agent_id == agent_id) out.push_back(e.kind);
-    }
-    return out;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<AgentEvent> events_;
 };
 
 bool WaitUntil(const std::function<bool()>& pred, milliseconds timeout = milliseconds(15000)) {
@@ -223,7 +188,7 @@ TEST_SUITE("runtime/docker_engine") {
     Engine engine;
     TempDir dir;
     const std::string instance = UniqueInstance("activate");
-    RecordingObserver obs;
+    RecordingRuntimeObserver obs{milliseconds(15000)};
     DockerOptions o = Options(instance, dir.path());
     o.types["*"].image.cpu_millis = 500;
     o.types["*"].image.memory_bytes = 64 << 20;
@@ -291,7 +256,7 @@ TEST_SUITE("runtime/docker_engine") {
     Engine engine;
     TempDir dir;
     const std::string instance = UniqueInstance("fail");
-    RecordingObserver obs;
+    RecordingRuntimeObserver obs{milliseconds(15000)};
     auto rt = Make(Options(instance, dir.path()), &obs);
     REQUIRE(rt->Activate(Req("s:c:bad", "failing")).ok());
     auto failed = obs.WaitFor(AgentEventKind::kFailed, "s:c:bad");
@@ -322,7 +287,7 @@ TEST_SUITE("runtime/docker_engine") {
     Engine engine;
     TempDir dir;
     const std::string instance = UniqueInstance("exit0");
-    RecordingObserver obs;
+    RecordingRuntimeObserver obs{milliseconds(15000)};
     auto rt = Make(Options(instance, dir.path()), &obs);
     REQUIRE(rt->Activate(Req("s:c:zero")).ok());
     auto running = engine.Running(instance);
@@ -350,7 +315,7 @@ TEST_SUITE("runtime/docker_engine") {
     Engine engine;
     TempDir dir;
     const std::string instance = UniqueInstance("suspend");
-    RecordingObserver obs;
+    RecordingRuntimeObserver obs{milliseconds(15000)};
     auto rt = Make(Options(instance, dir.path()), &obs);
     REQUIRE(rt->Activate(Req("s:c:sus")).ok());
     // ReadLog while running: the live container's logs.
@@ -492,7 +457,7 @@ TEST_SUITE("runtime/docker_engine") {
     Engine engine;
     TempDir dir;
     const std::string instance = UniqueInstance("shutdown");
-    RecordingObserver obs;
+    RecordingRuntimeObserver obs{milliseconds(15000)};
     auto rt = Make(Options(instance, dir.path()), &obs);
     for (const char* id : {"s:c:x", "s:c:y", "s:c:z"}) REQUIRE(rt->Activate(Req(id)).ok());
     CHECK(engine.Running(instance).size() == 3);
@@ -518,7 +483,7 @@ TEST_SUITE("runtime/docker_engine") {
     Engine engine;
     TempDir dir;
     const std::string instance = UniqueInstance("ten");
-    RecordingObserver obs;
+    RecordingRuntimeObserver obs{milliseconds(15000)};
     auto rt = Make(Options(instance, dir.path()), &obs);
     std::vector<std::thread> threads;
     std::atomic<int> ok{0};

@@ -399,4 +399,21 @@ std::optional<std::string_view> HttpResponse::Header(std::string_view name) cons
 
 std::unique_ptr<HttpClient> NewHttpClient() { return std::make_unique<CurlHttpClient>(); }
 
+std::string UrlEncodeComponent(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace agentcore

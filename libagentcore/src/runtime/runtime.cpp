@@ -35,6 +35,15 @@ Status ValidateRuntimeAgentId(std::string_view agent_id) {
   return Status::Ok();
 }
 
+Result<RuntimeAgentIdParts> SplitRuntimeAgentId(std::string_view agent_id) {
+  AGENTCORE_RETURN_IF_ERROR(ValidateRuntimeAgentId(agent_id));
+  const std::size_t first = agent_id.find(':');
+  const std::size_t second = agent_id.find(':', first + 1);
+  return RuntimeAgentIdParts{agent_id.substr(0, first),
+                             agent_id.substr(first + 1, second - first - 1),
+                             agent_id.substr(second + 1)};
+}
+
 std::string DescribeAgentExit(const AgentExit& exit) {
   if (exit.signal == 0) return fmt::format("exited with code {}", exit.exit_code);
   const char* name = ::sigabbrev_np(exit.signal);

@@ -444,3 +444,40 @@ TEST_SUITE("HttpResponse") {
     CHECK_FALSE(HttpResponse{}.Header("x").has_value());
   }
 }
+
+TEST_SUITE("UrlEncodeComponent") {
+  TEST_CASE("UrlEncodeComponent keeps the RFC 3986 unreserved characters as they are") {
+    const std::string unreserved =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+    CHECK(agentcore::UrlEncodeComponent(unreserved) == unreserved);
+    CHECK(agentcore::UrlEncodeComponent("") == "");
+  }
+
+  TEST_CASE("UrlEncodeComponent encodes every other byte as %XX with upper-case hex") {
+    CHECK(agentcore::UrlEncodeComponent("s:c:echo") == "s%3Ac%3Aecho");
+    CHECK(agentcore::UrlEncodeComponent("a b/c?d=e&f#g%") == "a%20b%2Fc%3Fd%3De%26f%23g%25");
+    CHECK(agentcore::UrlEncodeComponent("+,;@!*'()[]") == "%2B%2C%3B%40%21%2A%27%28%29%5B%5D");
+    CHECK(agentcore::UrlEncodeComponent(std::string("\0\n\x7f", 3)) == "%00%0A%7F");
+    CHECK(agentcore::UrlEncodeComponent("\xc3\xa9\xff") == "%C3%A9%FF");
+    CHECK(agentcore::UrlEncodeComponent(R"({"label":["k=v"]})") ==
+          "%7B%22label%22%3A%5B%22k%3Dv%22%5D%7D");
+  }
+
+  TEST_CASE("UrlEncodeComponent encodes every non-unreserved byte value and keeps the rest") {
+    for (int i = 0; i < 256; ++i) {
+      const char c = static_cast<char>(i);
+      const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+      const std::string out = agentcore::UrlEncodeComponent(std::string(1, c));
+      CAPTURE(i);
+      if (keep) {
+        CHECK(out == std::string(1, c));
+      } else {
+        REQUIRE(out.size() == 3);
+        CHECK(out[0] == '%');
+        CHECK(std::stoi(out.substr(1), nullptr, 16) == i);
+        CHECK(out.find_first_of("abcdef") == std::string::npos);
+      }
+    }
+  }
+}

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -278,6 +279,51 @@ TEST_SUITE("runtime/docker_engine_client") {
     CHECK(ids == std::vector<std::string>{"c1"});
     CHECK(MsSince(t0) < 2000);
   }
+
+  TEST_CASE("a silent events stream with no duration ends OK soon after it is cancelled") {
+    TempDir dir;
+    TestHttpServer server(
+        [](TestHttpConnection& conn, const TestHttpRequest& req) {
+          CHECK(req.target.find("since=1700000000") != std::string::npos);
+          conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+          conn.WaitForClose();
+          return false;
+        },
+        dir.Socket());
+    DockerEngine engine(dir.Socket(), milliseconds(2000));
+    const auto t0 = Steady::now();
+    std::atomic<bool> cancel{false};
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(milliseconds(300));
+      cancel = true;
+    });
+    int events = 0;
+    Status s = engine.StreamEvents(
+        Json::Object(), 1700000000, milliseconds(0),
+        [&](const Json&) {
+          ++events;
+          return true;
+        },
+        [&] { return cancel.load(); });
+    canceller.join();
+    CHECK_MESSAGE(s.ok(), s.ToString());
+    CHECK(events == 0);
+    CHECK(MsSince(t0) >= 300);
+    CHECK(MsSince(t0) < 2000);
+  }
+
+  TEST_CASE("an events stream that fails is an error even with a cancel callback") {
+    TempDir dir;
+    TestHttpServer server(
+        [](TestHttpConnection& conn, const TestHttpRequest&) {
+          return conn.WriteResponse(500, {}, R"({"message":"events broken"})");
+        },
+        dir.Socket());
+    DockerEngine engine(dir.Socket(), milliseconds(2000));
+    Status s = engine.StreamEvents(
+        Json::Object(), 0, milliseconds(0), [](const Json&) { return true; }, [] { return false; });
+    CHECK(s.code() == ErrorCode::kInternal);
+  }
 }
 
 TEST_SUITE("runtime/docker_failures") {
@@ -441,10 +487,13 @@ TEST_SUITE("runtime/docker_failures") {
 namespace {
 
 // A scripted engine with one container "c1" whose state the test sets: running, or exited
-// with a code. `events` says what /events does: "die" streams one die event for c1 (exit code
-// 3) once c1 has exited, "fail" answers 500, "drop" sends the head and closes at once.
+// with a code (Exit()). `events` says what /events does: "die" stays open like an engine's
+// stream and sends one die event for c1 (exit code 3) when c1 exits, or at once when it had
+// exited before (as a replay from `since` would), with other events in between; "fail" answers
+// 500; "drop" sends the head and closes at once.
 struct ScriptedEngine {
   std::mutex mu;
+  std::condition_variable cv;  // running changed
   bool running = true;
   int exit_code = 0;
   std::string events = "die";
@@ -452,6 +501,13 @@ struct ScriptedEngine {
   std::atomic<int> event_requests{0};
   std::atomic<int> list_requests{0};
   std::atomic<int> removes{0};
+
+  void Exit(int code) {
+    std::lock_guard<std::mutex> lock(mu);
+    running = false;
+    exit_code = code;
+    cv.notify_all();
+  }
 
   TestHttpServer::Handler Handler() {
     return [this](TestHttpConnection& conn, const TestHttpRequest& req) {
@@ -487,19 +543,31 @@ struct ScriptedEngine {
       if (t.rfind("/v1.41/events", 0) == 0) {
         ++event_requests;
         const std::string mode = events;
-        const bool exited = !running;
-        lock.unlock();
         if (mode == "fail") return conn.WriteResponse(500, {}, R"({"message":"events broken"})");
+        lock.unlock();
         conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
         if (mode == "drop") return false;
-        if (exited) {
-          const std::string e =
-              R"({"Type":"container","Action":"die","Actor":{"ID":"c1","Attributes":{"exitCode":"3"}}})"
-              "\n";
+        auto chunk = [&conn](const std::string& e) {
           char size[16];
           std::snprintf(size, sizeof size, "%zx", e.size());
-          conn.Write(std::string(size) + "\r\n" + e + "\r\n");
+          return conn.Write(std::string(size) + "\r\n" + e + "\r\n");
+        };
+        // Until c1 exits, another container's events every 50 ms; a failed write means the
+        // client closed the stream.
+        lock.lock();
+        while (running) {
+          if (cv.wait_for(lock, milliseconds(50), [&] { return !running; })) break;
+          lock.unlock();
+          if (!chunk(R"({"Type":"container","Action":"exec_start","Actor":{"ID":"other"}})"
+                     "\n")) {
+            return false;
+          }
+          lock.lock();
         }
+        lock.unlock();
+        chunk(
+            R"({"Type":"container","Action":"die","Actor":{"ID":"c1","Attributes":{"exitCode":"3"}}})"
+            "\n");
         conn.WaitForClose();
         return false;
       }
@@ -553,11 +621,7 @@ TEST_SUITE("runtime/docker_failures") {
       auto rt = NewDockerRuntime(Options(dir, dir.Socket()), ro);
       REQUIRE_MESSAGE(rt.ok(), rt.status().ToString());
       REQUIRE((*rt)->Activate(Req("s:c:x")).ok());
-      {
-        std::lock_guard<std::mutex> lock(engine.mu);
-        engine.running = false;
-        engine.exit_code = 3;
-      }
+      engine.Exit(3);
       REQUIRE(log.WaitForCount(2, milliseconds(5000)));
       auto events = log.Events();
       CHECK(events[0].kind == agentcore::AgentEventKind::kActivating);
@@ -579,6 +643,48 @@ TEST_SUITE("runtime/docker_failures") {
     }
   }
 
+  TEST_CASE("the watcher keeps one events stream open and Shutdown ends it promptly") {
+    TempDir dir;
+    ScriptedEngine engine;
+    engine.list_says_running = true;  // only the stream can tell the exit
+    TestHttpServer server(engine.Handler(), dir.Socket());
+    EventLog log;
+    agentcore::RuntimeOptions ro;
+    ro.observer = &log;
+    auto rt = NewDockerRuntime(Options(dir, dir.Socket()), ro);
+    REQUIRE_MESSAGE(rt.ok(), rt.status().ToString());
+    REQUIRE((*rt)->Activate(Req("s:c:x")).ok());
+    std::this_thread::sleep_for(milliseconds(1500));
+    CHECK(engine.event_requests == 1);
+    engine.Exit(3);
+    REQUIRE(log.WaitForCount(2, milliseconds(5000)));
+    CHECK(log.Events()[1].kind == agentcore::AgentEventKind::kFailed);
+    CHECK(engine.event_requests == 1);
+    const auto t0 = Steady::now();
+    CHECK((*rt)->Shutdown().ok());
+    CHECK(MsSince(t0) < 2500);
+    CHECK(engine.event_requests == 1);
+  }
+
+  TEST_CASE("Shutdown cancels a silent events stream within about a second") {
+    TempDir dir;
+    std::atomic<int> event_requests{0};
+    TestHttpServer server(
+        [&, empty = EmptyEngine()](TestHttpConnection& conn, const TestHttpRequest& req) {
+          if (req.target.rfind("/v1.41/events", 0) == 0) ++event_requests;
+          return empty(conn, req);
+        },
+        dir.Socket());
+    auto rt = NewDockerRuntime(Options(dir, dir.Socket()));
+    REQUIRE_MESSAGE(rt.ok(), rt.status().ToString());
+    REQUIRE(WaitUntilTrue([&] { return event_requests > 0; }));
+    std::this_thread::sleep_for(milliseconds(1200));
+    const auto t0 = Steady::now();
+    CHECK((*rt)->Shutdown().ok());
+    CHECK(MsSince(t0) < 2000);
+    CHECK(event_requests == 1);
+  }
+
   TEST_CASE("a die event reports the exit code it carries, once") {
     TempDir dir;
     ScriptedEngine engine;
@@ -591,11 +697,7 @@ TEST_SUITE("runtime/docker_failures") {
     auto rt = NewDockerRuntime(o, ro);
     REQUIRE_MESSAGE(rt.ok(), rt.status().ToString());
     REQUIRE((*rt)->Activate(Req("s:c:x")).ok());
-    {
-      std::lock_guard<std::mutex> lock(engine.mu);
-      engine.running = false;
-      engine.exit_code = 3;
-    }
+    engine.Exit(3);
     REQUIRE(log.WaitForCount(2, milliseconds(5000)));
     std::this_thread::sleep_for(milliseconds(1500));  // a re-list and a replayed event later
     auto events = log.Events();

@@ -24,49 +24,18 @@
 #include "support/fake_runtime.hpp"
 #include "support/manual_clock.hpp"
 #include "support/recording_publisher.hpp"
+#include "support/recording_runtime_observer.hpp"
 
 namespace agentcore {
 namespace {
 
 using std::chrono::milliseconds;
 using testing::FakeFlyApi;
+using testing::RecordingRuntimeObserver;
 
 constexpr const char* kToken = "fly-secret-token-0123456789";
 constexpr const char* kApp = "agents-app";
 constexpr const char* kModelKey = "sk-model-secret-42";
-
-class RecordingObserver final : public RuntimeObserver {
- public:
-  void OnAgentEvent(const AgentEvent& event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(event);
-    cv_.notify_all();
-  }
-  std::optional<AgentEvent> WaitFor(AgentEventKind kind, const std::string& agent_id,
-                                    milliseconds timeout = milliseconds(3000)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    std::optional<AgentEvent> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (const AgentEvent& e : events_) {
-        if (e.kind == kind && e.agent_id == agent_id) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  std::vector<AgentEvent> Events() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<AgentEvent> events_;
-};
 
 bool WaitUntil(const std::function<bool()>& pred, milliseconds timeout = milliseconds(3000)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -123,7 +92,7 @@ struct Fixture {
     rt = *std::move(made);
   }
   FakeFlyApi api{kApp, kToken};
-  RecordingObserver observer;
+  RecordingRuntimeObserver observer{milliseconds(3000)};
   std::unique_ptr<Runtime> rt;
 };
 

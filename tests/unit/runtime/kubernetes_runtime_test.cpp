@@ -17,6 +17,7 @@
 
 #include "runtime/kubernetes/kube_names.hpp"
 #include "support/fake_kube_api.hpp"
+#include "support/recording_runtime_observer.hpp"
 
 using agentcore::ActivateRequest;
 using agentcore::AgentEvent;
@@ -28,48 +29,13 @@ using agentcore::Json;
 using agentcore::KubernetesOptions;
 using agentcore::NewKubernetesRuntime;
 using agentcore::Runtime;
-using agentcore::RuntimeObserver;
 using agentcore::RuntimeOptions;
 using agentcore::Status;
 using agentcore::testing::FakeKubeApi;
+using agentcore::testing::RecordingRuntimeObserver;
 using std::chrono::milliseconds;
 
 namespace {
-
-class RecordingObserver final : public RuntimeObserver {
- public:
-  void OnAgentEvent(const AgentEvent& event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(event);
-    cv_.notify_all();
-  }
-  std::optional<AgentEvent> WaitFor(AgentEventKind kind, const std::string& agent_id,
-                                    milliseconds timeout = milliseconds(5000)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    std::optional<AgentEvent> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (const AgentEvent& e : events_) {
-        if (e.kind == kind && e.agent_id == agent_id) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  int Count(AgentEventKind kind, const std::string& agent_id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    int n = 0;
-    for (const AgentEvent& e : events_) n += e.kind == kind && e.agent_id == agent_id;
-    return n;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<AgentEvent> events_;
-};
 
 KubernetesOptions Options(const FakeKubeApi& fake) {
   KubernetesOptions o;
@@ -119,7 +85,7 @@ Names NamesOf(const std::string& space, const std::string& callsign, const std::
 
 struct Fixture {
   FakeKubeApi fake;
-  RecordingObserver observer;
+  RecordingRuntimeObserver observer{milliseconds(5000)};
   std::unique_ptr<Runtime> runtime;
 
   explicit Fixture(std::optional<KubernetesOptions> opts = std::nullopt) {

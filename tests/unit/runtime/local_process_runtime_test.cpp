@@ -27,6 +27,7 @@
 #include <agentcore/runtime/runtime.hpp>
 
 #include "support/manual_clock.hpp"
+#include "support/recording_runtime_observer.hpp"
 
 using agentcore::ActivateRequest;
 using agentcore::AgentCommand;
@@ -38,8 +39,8 @@ using agentcore::Json;
 using agentcore::LocalProcessOptions;
 using agentcore::NewLocalProcessRuntime;
 using agentcore::Runtime;
-using agentcore::RuntimeObserver;
 using agentcore::RuntimeOptions;
+using agentcore::testing::RecordingRuntimeObserver;
 using std::chrono::milliseconds;
 
 namespace {
@@ -60,42 +61,6 @@ class TempDir {
 
  private:
   std::string path_;
-};
-
-class RecordingObserver final : public RuntimeObserver {
- public:
-  void OnAgentEvent(const AgentEvent& event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(event);
-    cv_.notify_all();
-  }
-  // The first event of `kind` for `agent_id`, waiting up to `timeout`.
-  std::optional<AgentEvent> WaitFor(AgentEventKind kind, const std::string& agent_id,
-                                    milliseconds timeout = milliseconds(3000)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    std::optional<AgentEvent> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (const AgentEvent& e : events_) {
-        if (e.kind == kind && e.agent_id == agent_id) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  int Count(AgentEventKind kind, const std::string& agent_id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    int n = 0;
-    for (const AgentEvent& e : events_) n += (e.kind == kind && e.agent_id == agent_id);
-    return n;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<AgentEvent> events_;
 };
 
 AgentCommand Sh(std::string script) {
@@ -152,7 +117,7 @@ std::map<std::string, std::string> ParseEnv(const std::string& text) {
 
 struct Fixture {
   TempDir dir;
-  RecordingObserver observer;
+  RecordingRuntimeObserver observer{milliseconds(3000)};
   agentcore::testing::ManualClock clock;
 
   LocalProcessOptions Options(std::map<std::string, AgentCommand> commands) const {

@@ -161,4 +161,9 @@ class AGENTCORE_EXPORT HttpClient {
 /// REQUIRES: no call is running on it then.
 AGENTCORE_EXPORT std::unique_ptr<HttpClient> NewHttpClient();
 
+/// Percent-encodes `s` for use as one URL component (a path segment or a query value): the
+/// RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~) are kept, every other byte becomes
+/// `%XX` with upper-case hex. E.g. `s:c:echo` -> `s%3Ac%3Aecho`.
+AGENTCORE_EXPORT std::string UrlEncodeComponent(std::string_view s);
+
 }  // namespace agentcore

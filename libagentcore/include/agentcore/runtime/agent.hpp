@@ -26,6 +26,7 @@
 #include <agentcore/clock.hpp>
 #include <agentcore/export.hpp>
 #include <agentcore/json.hpp>
+#include <agentcore/result.hpp>
 #include <agentcore/state/agent_state.hpp>
 #include <agentcore/status.hpp>
 
@@ -39,6 +40,17 @@ AGENTCORE_EXPORT Status ValidateRuntimeAgentId(std::string_view agent_id);
 
 /// Longest agent id a runtime accepts, in bytes (three store keys and two colons).
 inline constexpr std::size_t kMaxRuntimeAgentIdBytes = 3 * 256 + 2;
+
+/// The three parts of a runtime agent id; views into the id that was split.
+struct RuntimeAgentIdParts {
+  std::string_view space;
+  std::string_view channel;
+  std::string_view callsign;
+};
+
+/// Splits `space:channel:callsign` into its parts (views into `agent_id`, valid as long as it
+/// is). Accepts exactly what ValidateRuntimeAgentId() accepts and fails with its error.
+AGENTCORE_EXPORT Result<RuntimeAgentIdParts> SplitRuntimeAgentId(std::string_view agent_id);
 
 /// Everything a runtime needs to start one agent. The fields map onto the environment Cast
 /// gives containers (cast.md §5.2); the local process runtime passes them as shown.

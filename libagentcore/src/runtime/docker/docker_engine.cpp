@@ -14,25 +14,9 @@ namespace {
 constexpr std::string_view kApi = "http://docker/v1.41";
 constexpr std::size_t kMaxEngineBodyBytes = 64u << 20;
 
-std::string Escape(std::string_view s) { return UrlEncode(s); }
+std::string Escape(std::string_view s) { return UrlEncodeComponent(s); }
 
 }  // namespace
-
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 Status Annotate(const Status& status, std::string_view what) {
   if (status.ok()) return status;
@@ -228,13 +212,15 @@ Result<std::string> DockerEngine::Logs(std::string_view id, bool tty) {
 
 Status DockerEngine::StreamEvents(const Json& filters, long long since,
                                   std::chrono::milliseconds duration,
-                                  const std::function<bool(const Json&)>& on_event) {
+                                  const std::function<bool(const Json&)>& on_event,
+                                  const std::function<bool()>& cancelled) {
   HttpRequest req;
   req.url = std::string(kApi) + "/events?filters=" + Escape(ToJson(filters));
   if (since > 0) req.url += fmt::format("&since={}", since);
   req.unix_socket_path = socket_path_;
   req.timeout = duration;
   req.connect_timeout = timeout_;
+  req.cancelled = cancelled;
   bool stopped = false;
   Status line_error;
   DockerEventLines lines([&](std::string_view line) {
@@ -249,8 +235,9 @@ Status DockerEngine::StreamEvents(const Json& filters, long long since,
   });
   if (!line_error.ok()) return line_error;
   if (!r.ok()) {
-    // The stream's own duration ending it is the normal way out.
+    // The stream's own duration or the caller's cancel ending it is the normal way out.
     if (r.error().code() == ErrorCode::kDeadlineExceeded) return Status::Ok();
+    if (cancelled && cancelled()) return Status::Ok();
     if (r.error().code() == ErrorCode::kUnavailable) {
       return Unavailable(
           fmt::format("cannot reach the engine at {}: {}", socket_path_, r.error().message()));

@@ -69,10 +69,12 @@ class DockerEngine {
   // GET /containers/{id}/logs?stdout=1&stderr=1, decoded (framed unless `tty`).
   Result<std::string> Logs(std::string_view id, bool tty);
   // GET /events?filters=...: calls `on_event` with each event object until it returns false,
-  // `duration` passes (then OK), or the stream fails. Lines that are not JSON objects are
-  // skipped. `since` (unix seconds, 0: none) replays earlier events.
+  // `duration` passes (zero: no limit), `cancelled` (polled about once a second, and whenever
+  // data arrives) returns true, or the stream fails; all but the last are OK. Lines that are not
+  // JSON objects are skipped. `since` (unix seconds, 0: none) replays earlier events.
   Status StreamEvents(const Json& filters, long long since, std::chrono::milliseconds duration,
-                      const std::function<bool(const Json&)>& on_event);
+                      const std::function<bool(const Json&)>& on_event,
+                      const std::function<bool()>& cancelled = {});
 
  private:
   Result<HttpResponse> Call(std::string_view method, std::string path, std::string body,
@@ -84,8 +86,5 @@ class DockerEngine {
   const std::chrono::milliseconds timeout_;
   std::unique_ptr<HttpClient> http_;
 };
-
-// Percent-encodes a query parameter value.
-std::string UrlEncode(std::string_view s);
 
 }  // namespace agentcore::internal

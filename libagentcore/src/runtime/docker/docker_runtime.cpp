@@ -3,14 +3,15 @@
 // design).
 //
 // Threads: the callers' (Activate, Suspend... make engine calls with no lock held), the watcher
-// "agentcore-docker" (follows /events and lists the containers after every reopen of the
-// stream, so that no exit is missed) and the dispatcher "agentcore-dockev" (delivers the queued
-// events to the observer in order, with no lock held).
+// "agentcore-docker" (follows one long /events stream, cancelled at Shutdown, and lists the
+// containers before every reconnect, so that no exit is missed) and the dispatcher
+// "agentcore-dockev" (an EventDispatcher: delivers the queued events to the observer in order,
+// with no lock held).
 //
-// Locks: mu_ guards the agent table and the event queue; it is never held across an engine
-// call. Each agent also has an operation mutex (ops_) that Activate, Suspend and the cleanup of
-// an exited container hold for their whole sequence of engine calls, so two of them never
-// interleave on one agent. log_mu_ orders archiving against ReadLog.
+// Locks: mu_ guards the agent table, and events are queued under it; it is never held across an
+// engine call. Each agent also has an operation mutex (ops_) that Activate, Suspend and the
+// cleanup of an exited container hold for their whole sequence of engine calls, so two of them
+// never interleave on one agent. log_mu_ orders archiving against ReadLog.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,7 +27,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -48,6 +48,7 @@
 #include <agentcore/runtime/runtime.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
+#include "runtime/event_dispatcher.hpp"
 #include "runtime/process_files.hpp"
 
 namespace agentcore {
@@ -59,9 +60,7 @@ using Steady = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxSystemPromptBytes = 100 * 1024;
 constexpr std::size_t kMaxInstanceBytes = 64;
-// How long one /events request stays open: the bound on how long Shutdown waits for the
-// watcher, and the period of the re-listing that catches what fell between two streams.
-constexpr std::chrono::milliseconds kEventsRotation{1'000};
+// Reconnecting the /events stream after an error.
 constexpr std::chrono::milliseconds kBackoffMin{100};
 constexpr std::chrono::milliseconds kBackoffMax{5'000};
 // Waiting for a container to be gone after a forced stop.
@@ -104,19 +103,6 @@ std::uint64_t Fnv1a64(std::string_view s) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-// The three parts of a valid agent id.
-std::vector<std::string> SplitAgentId(std::string_view id) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t colon = id.find(':', start);
-    parts.emplace_back(id.substr(start, colon - start));
-    if (colon == std::string_view::npos) break;
-    start = colon + 1;
-  }
-  return parts;
 }
 
 std::string ErrnoText(int err) { return std::system_category().message(err); }
@@ -198,9 +184,9 @@ class DockerRuntime final : public Runtime {
         observer_(runtime_options.observer),
         clock_(runtime_options.clock != nullptr ? runtime_options.clock : SystemClock()),
         agents_dir_(std::move(agents_dir)),
-        engine_(std::move(socket_path), options_.api_timeout) {
+        engine_(std::move(socket_path), options_.api_timeout),
+        dispatcher_(observer_, "agentcore-dockev") {
     watcher_ = std::thread([this] { WatchLoop(); });
-    dispatcher_ = std::thread([this] { DispatchLoop(); });
   }
 
   ~DockerRuntime() override {
@@ -262,11 +248,8 @@ class DockerRuntime final : public Runtime {
   Status Resync();
 
   void WatchLoop();
-  void DispatchLoop();
-  void Push(AgentEvent event) {  // REQUIRES: mu_ held
-    events_.push_back(std::move(event));
-    cv_.notify_all();
-  }
+  // REQUIRES: mu_ held (so that events are queued in the order the table changed).
+  void Push(AgentEvent event) { dispatcher_.Push(std::move(event)); }
   void StopThreads();
 
   // Constant after construction.
@@ -276,9 +259,9 @@ class DockerRuntime final : public Runtime {
   const std::string agents_dir_;
   mutable DockerEngine engine_;
 
-  std::thread watcher_;     // "agentcore-docker"; joined under join_mu_
-  std::thread dispatcher_;  // "agentcore-dockev"; joined under join_mu_
+  std::thread watcher_;  // "agentcore-docker"; joined under join_mu_
   std::mutex join_mu_;
+  internal::EventDispatcher dispatcher_;  // "agentcore-dockev"
 
   // One operation mutex per agent id ever activated (guarded by ops_mu_); taken before mu_.
   std::mutex ops_mu_;
@@ -293,7 +276,6 @@ class DockerRuntime final : public Runtime {
   std::set<std::string, std::less<>> started_ids_;  // every container this process created
   // Names of containers being created (ReapOrphans must not take them for orphans).
   std::multiset<std::string, std::less<>> creating_names_;
-  std::deque<AgentEvent> events_;
   bool shut_down_ = false;
   bool stop_threads_ = false;
   std::vector<std::pair<std::string, std::string>> to_clean_;  // (agent id, container id)
@@ -303,12 +285,13 @@ class DockerRuntime final : public Runtime {
 
 Json DockerRuntime::ContainerConfig(const ActivateRequest& req, const DockerAgentType& type,
                                     const EnvList& env) const {
-  const std::vector<std::string> parts = SplitAgentId(req.agent_id);
+  // Activate() validated the id.
+  const RuntimeAgentIdParts parts = *SplitRuntimeAgentId(req.agent_id);
   Json labels = Json::Object();
   labels.Set(kLabelInstance, options_.instance);
-  labels.Set("agentcore.space", parts[0]);
-  labels.Set("agentcore.channel", parts[1]);
-  labels.Set("agentcore.callsign", parts[2]);
+  labels.Set("agentcore.space", parts.space);
+  labels.Set("agentcore.channel", parts.channel);
+  labels.Set("agentcore.callsign", parts.callsign);
   labels.Set(kLabelAgentId, req.agent_id);
   labels.Set("agentcore.agent-type", req.agent_type);
 
@@ -712,33 +695,42 @@ void DockerRuntime::WatchLoop() {
       for (const auto& [agent_id, a] : agents_)
         any_running = any_running || a.phase == Phase::kRunning;
     }
+    // The stream replays from a second before the list, so that an exit between the two is
+    // seen (a replayed die of a container already noted ended changes nothing).
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const long long since = std::chrono::duration_cast<std::chrono::seconds>(now).count() - 1;
     Status s = any_running ? Resync() : Status::Ok();
     if (s.ok()) {
       clean();
-      s = engine_.StreamEvents(filters, 0, kEventsRotation, [&](const Json& event) {
-        const std::string* action = event.FindString("Action");
-        if (action == nullptr) action = event.FindString("status");
-        const Json* actor = event.Find("Actor");
-        const std::string* id = actor != nullptr ? actor->FindString("ID") : nullptr;
-        if (id == nullptr) id = event.FindString("id");
-        if (action != nullptr && id != nullptr && *action == "die") {
-          std::optional<int> code;
-          const Json* attrs = actor != nullptr ? actor->Find("Attributes") : nullptr;
-          const std::string* exit_code = attrs != nullptr ? attrs->FindString("exitCode") : nullptr;
-          int value = 0;
-          if (exit_code != nullptr &&
-              std::from_chars(exit_code->data(), exit_code->data() + exit_code->size(), value).ec ==
-                  std::errc()) {
-            code = value;
-          }
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            OnContainerEndedLocked(*id, code);
-          }
-          clean();
-        }
-        return !stopping();
-      });
+      // One long stream; Shutdown cancels it (the client polls `stopping` about once a second).
+      s = engine_.StreamEvents(
+          filters, since, std::chrono::milliseconds(0),
+          [&](const Json& event) {
+            const std::string* action = event.FindString("Action");
+            if (action == nullptr) action = event.FindString("status");
+            const Json* actor = event.Find("Actor");
+            const std::string* id = actor != nullptr ? actor->FindString("ID") : nullptr;
+            if (id == nullptr) id = event.FindString("id");
+            if (action != nullptr && id != nullptr && *action == "die") {
+              std::optional<int> code;
+              const Json* attrs = actor != nullptr ? actor->Find("Attributes") : nullptr;
+              const std::string* exit_code =
+                  attrs != nullptr ? attrs->FindString("exitCode") : nullptr;
+              int value = 0;
+              if (exit_code != nullptr &&
+                  std::from_chars(exit_code->data(), exit_code->data() + exit_code->size(), value)
+                          .ec == std::errc()) {
+                code = value;
+              }
+              {
+                std::lock_guard<std::mutex> lock(mu_);
+                OnContainerEndedLocked(*id, code);
+              }
+              clean();
+            }
+            return !stopping();
+          },
+          stopping);
     }
     clean();
     if (s.ok()) {
@@ -751,33 +743,17 @@ void DockerRuntime::WatchLoop() {
   }
 }
 
-void DockerRuntime::DispatchLoop() {
-  ::pthread_setname_np(::pthread_self(), "agentcore-dockev");
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [this] { return !events_.empty() || stop_threads_; });
-    if (events_.empty()) return;  // stop_threads_ and drained
-    std::deque<AgentEvent> batch;
-    batch.swap(events_);
-    lock.unlock();
-    if (observer_ != nullptr) {
-      for (const AgentEvent& e : batch) observer_->OnAgentEvent(e);
-    }
-    lock.lock();
-    cv_.notify_all();
-  }
-}
-
 void DockerRuntime::StopThreads() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_threads_ = true;
     cv_.notify_all();
   }
-  std::lock_guard<std::mutex> join_lock(join_mu_);
-  const auto self = std::this_thread::get_id();
-  if (watcher_.joinable() && watcher_.get_id() != self) watcher_.join();
-  if (dispatcher_.joinable() && dispatcher_.get_id() != self) dispatcher_.join();
+  {
+    std::lock_guard<std::mutex> join_lock(join_mu_);
+    if (watcher_.joinable() && watcher_.get_id() != std::this_thread::get_id()) watcher_.join();
+  }
+  dispatcher_.Stop();  // after the watcher, so that its last events are delivered too
 }
 
 Status DockerRuntime::Shutdown() {

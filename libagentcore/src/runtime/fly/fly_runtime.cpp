@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Fly.io Machines runtime (see fly.hpp for the contract, docs/runtimes.md for the design).
 //
-// Locking: mu_ guards machines_, events_ and the flags. No API call is made with mu_ held; a
+// Locking: mu_ guards machines_ and the flags; events are queued under it (events_, an
+// EventDispatcher, delivers them on its own thread). No API call is made with mu_ held; a
 // call's outcome is applied under mu_ afterwards, and only if the record is still the same
 // machine (the machine id is compared), so a slow call never overwrites a newer activation.
 
@@ -11,7 +12,6 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +33,7 @@
 #include <agentcore/runtime/fly.hpp>
 #include <agentcore/runtime/runtime.hpp>
 
+#include "runtime/event_dispatcher.hpp"
 #include "runtime/fly/fly_api.hpp"
 
 namespace agentcore {
@@ -51,20 +52,6 @@ constexpr std::int64_t kMaxWaitSeconds = 60;
 bool IsPendingState(std::string_view s) { return s == "created" || s == "starting"; }
 bool IsTransitionalState(std::string_view s) {
   return s == "stopping" || s == "suspending" || s == "replacing" || s == "updating";
-}
-
-// Percent-escapes a query value (metadata values are agent ids and instance names).
-std::string QueryEscape(std::string_view v) {
-  std::string out;
-  for (unsigned char c : v) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 // One agent this runtime has started (in this process's lifetime).
@@ -93,10 +80,11 @@ class FlyRuntime final : public Runtime {
         observer_(runtime_options.observer),
         clock_(runtime_options.clock != nullptr ? runtime_options.clock : SystemClock()),
         http_(NewHttpClient()),
-        apps_url_(options_.api_url + "/apps/" + QueryEscape(options_.app_name)),
+        apps_url_(options_.api_url + "/apps/" + UrlEncodeComponent(options_.app_name)),
         callback_url_(options_.callback_url.empty() ? "https://" + options_.app_name + ".fly.dev"
                                                     : options_.callback_url),
-        rng_(std::random_device{}()) {
+        rng_(std::random_device{}()),
+        events_(observer_, "agentcore-flyev") {
     watcher_ = std::thread([this] { WatchLoop(); });
   }
 
@@ -112,8 +100,11 @@ class FlyRuntime final : public Runtime {
       stop_watcher_ = true;
     }
     Wake();
-    std::lock_guard<std::mutex> lock(join_mu_);
-    if (watcher_.joinable()) watcher_.join();
+    {
+      std::lock_guard<std::mutex> lock(join_mu_);
+      if (watcher_.joinable()) watcher_.join();
+    }
+    events_.Stop();  // what was queued before, while the runtime is still whole
   }
 
   std::string_view Kind() const override { return "fly"; }
@@ -153,7 +144,6 @@ class FlyRuntime final : public Runtime {
   }
   void WatchLoop();
   void PollMachines();
-  void DeliverEvents();
   Result<std::vector<FlyMachine>> ListOwnMachines();
 
   // Constant after construction.
@@ -169,7 +159,7 @@ class FlyRuntime final : public Runtime {
 
   std::thread watcher_;  // "agentcore-fly"; joined under join_mu_
   std::mutex join_mu_;
-  std::mutex deliver_mu_;  // held while delivering: one deliverer at a time keeps events in order
+  internal::EventDispatcher events_;  // "agentcore-flyev"; events are pushed under mu_
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool wake_ = false;  // guarded by wake_mu_
@@ -178,7 +168,6 @@ class FlyRuntime final : public Runtime {
   std::condition_variable cv_;  // notified when a machine ends
   // Guarded by mu_.
   std::map<std::string, Machine, std::less<>> machines_;
-  std::deque<AgentEvent> events_;
   bool shut_down_ = false;
   bool stop_watcher_ = false;
 };
@@ -244,8 +233,9 @@ bool Is2xx(const CallResult& r) {
 }
 
 Status FlyRuntime::Destroy(const std::string& agent_id, const std::string& machine_id) {
-  CallResult r = Call("DELETE", apps_url_ + "/machines/" + QueryEscape(machine_id) + "?force=true",
-                      "", /*retry_5xx=*/true);
+  CallResult r =
+      Call("DELETE", apps_url_ + "/machines/" + UrlEncodeComponent(machine_id) + "?force=true", "",
+           /*retry_5xx=*/true);
   if (Is2xx(r) || (r.status.ok() && r.response.status == 404)) return Status::Ok();
   return ApiError(ErrorCode::kInternal,
                   fmt::format("destroy machine {} of \"{}\"", machine_id, agent_id), r);
@@ -253,7 +243,7 @@ Status FlyRuntime::Destroy(const std::string& agent_id, const std::string& machi
 
 Status FlyRuntime::StopAndDestroy(const std::string& agent_id, const std::string& machine_id,
                                   const std::string& fly_instance_id, bool graceful) {
-  const std::string machine_url = apps_url_ + "/machines/" + QueryEscape(machine_id);
+  const std::string machine_url = apps_url_ + "/machines/" + UrlEncodeComponent(machine_id);
   if (graceful) {
     const std::int64_t grace_s =
         std::clamp<std::int64_t>((options_.stop_grace.count() + 999) / 1000, 1, kMaxWaitSeconds);
@@ -267,7 +257,8 @@ Status FlyRuntime::StopAndDestroy(const std::string& agent_id, const std::string
     if (stop.status.ok() && stop.response.status == 404) return Status::Ok();  // already gone
     if (Is2xx(stop)) {
       std::string wait_url = machine_url + fmt::format("/wait?state=stopped&timeout={}", grace_s);
-      if (!fly_instance_id.empty()) wait_url += "&instance_id=" + QueryEscape(fly_instance_id);
+      if (!fly_instance_id.empty())
+        wait_url += "&instance_id=" + UrlEncodeComponent(fly_instance_id);
       // The outcome does not matter: a machine still running after the grace is destroyed by
       // force all the same.
       (void)Call("GET", wait_url, "", /*retry_5xx=*/true, milliseconds(grace_s * 1000));
@@ -277,10 +268,10 @@ Status FlyRuntime::StopAndDestroy(const std::string& agent_id, const std::string
 }
 
 Result<std::vector<FlyMachine>> FlyRuntime::ListOwnMachines() {
-  CallResult r = Call(
-      "GET",
-      apps_url_ + "/machines?metadata." + kInstanceKey + "=" + QueryEscape(options_.instance_name),
-      "", /*retry_5xx=*/true);
+  CallResult r = Call("GET",
+                      apps_url_ + "/machines?metadata." + kInstanceKey + "=" +
+                          UrlEncodeComponent(options_.instance_name),
+                      "", /*retry_5xx=*/true);
   if (!Is2xx(r)) return ApiError(ErrorCode::kInternal, "list machines", r);
   Result<std::vector<FlyMachine>> list = internal::ParseFlyMachineList(r.response.body);
   if (!list.ok()) return Internal("fly: list machines: " + list.status().message());
@@ -344,8 +335,7 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
   // --- The machine config (Machines API "Create a Machine").
   const std::string callback = req.callback_url.empty() ? callback_url_ : req.callback_url;
   const EnvList env = AgentEnvironment(req, image.env, callback, options_.internal_port);
-  const std::size_t c1 = req.agent_id.find(':');
-  const std::size_t c2 = req.agent_id.find(':', c1 + 1);
+  const RuntimeAgentIdParts parts = *SplitRuntimeAgentId(req.agent_id);  // validated above
   FlyGuest guest = options_.guest;
   if (image.cpu_millis > 0) guest.cpus = static_cast<int>((image.cpu_millis + 999) / 1000);
   if (image.memory_bytes > 0) {
@@ -375,9 +365,9 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
     w.Key("metadata")
         .BeginObject()
         .Field(kInstanceKey, options_.instance_name)
-        .Field("agentcore_space", std::string_view(req.agent_id).substr(0, c1))
-        .Field("agentcore_channel", std::string_view(req.agent_id).substr(c1 + 1, c2 - c1 - 1))
-        .Field("agentcore_callsign", std::string_view(req.agent_id).substr(c2 + 1))
+        .Field("agentcore_space", parts.space)
+        .Field("agentcore_channel", parts.channel)
+        .Field("agentcore_callsign", parts.callsign)
         .Field(kAgentIdKey, req.agent_id)
         .Field("agentcore_agent_type", req.agent_type)
         .EndObject();
@@ -432,7 +422,7 @@ Result<RuntimeAgentState> FlyRuntime::Activate(const ActivateRequest& req) {
     m.stop_reason = "shutdown";
     m.state.status = AgentStatus::kSuspending;
   } else {
-    events_.push_back(AgentEvent{AgentEventKind::kActivating, req.agent_id, std::nullopt, {}});
+    events_.Push(AgentEvent{AgentEventKind::kActivating, req.agent_id, std::nullopt, {}});
   }
   cv_.notify_all();  // a Suspend waiting for the create
   Wake();
@@ -449,7 +439,7 @@ void FlyRuntime::EndLocked(Machine& m, AgentStatus status, std::optional<AgentEx
   m.state.exit = exit;
   m.state.stopped_at = clock_->NowMillis();
   m.state.reason = reason;
-  if (event) events_.push_back(AgentEvent{*event, m.state.agent_id, exit, std::move(reason)});
+  if (event) events_.Push(AgentEvent{*event, m.state.agent_id, exit, std::move(reason)});
   cv_.notify_all();
 }
 
@@ -536,7 +526,7 @@ Status FlyRuntime::Shutdown() {
     std::lock_guard<std::mutex> lock(join_mu_);
     if (watcher_.joinable() && watcher_.get_id() != std::this_thread::get_id()) watcher_.join();
   }
-  DeliverEvents();  // what the watcher left
+  events_.Stop();  // delivers what the watcher left
   for (Status& s : results) {
     if (!s.ok()) return s;
   }
@@ -544,17 +534,6 @@ Status FlyRuntime::Shutdown() {
 }
 
 // --- The runtime thread
-
-void FlyRuntime::DeliverEvents() {
-  std::lock_guard<std::mutex> order(deliver_mu_);
-  std::deque<AgentEvent> batch;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    batch.swap(events_);
-  }
-  if (observer_ == nullptr) return;
-  for (const AgentEvent& e : batch) observer_->OnAgentEvent(e);
-}
 
 void FlyRuntime::PollMachines() {
   struct Watched {
@@ -588,7 +567,8 @@ void FlyRuntime::PollMachines() {
     std::string state = fm != nullptr ? fm->state : "";
     if (fm == nullptr && list.ok()) {
       // Not listed: gone, or a list that lags behind the create. The machine itself says.
-      CallResult r = Call("GET", apps_url_ + "/machines/" + QueryEscape(w.machine_id), "", true);
+      CallResult r =
+          Call("GET", apps_url_ + "/machines/" + UrlEncodeComponent(w.machine_id), "", true);
       if (r.status.ok() && r.response.status == 404) {
         state = "destroyed";
       } else if (Is2xx(r)) {
@@ -631,7 +611,8 @@ void FlyRuntime::PollMachines() {
     if (fm != nullptr && fm->exit_code) {
       detail = *fm;
     } else if (!detail) {
-      CallResult r = Call("GET", apps_url_ + "/machines/" + QueryEscape(w.machine_id), "", true);
+      CallResult r =
+          Call("GET", apps_url_ + "/machines/" + UrlEncodeComponent(w.machine_id), "", true);
       if (Is2xx(r)) {
         if (auto parsed = internal::ParseFlyMachine(r.response.body); parsed.ok()) {
           detail = *std::move(parsed);
@@ -671,13 +652,11 @@ void FlyRuntime::PollMachines() {
 void FlyRuntime::WatchLoop() {
   ::pthread_setname_np(::pthread_self(), "agentcore-fly");
   for (;;) {
-    DeliverEvents();
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_watcher_) break;
     }
     PollMachines();
-    DeliverEvents();
     std::unique_lock<std::mutex> lock(wake_mu_);
     wake_cv_.wait_for(lock, options_.poll_interval, [this] { return wake_; });
     wake_ = false;
@@ -700,7 +679,7 @@ Status FlyRuntime::Checkin(std::string_view agent_id, std::string_view endpoint)
     m.started = true;  // it runs: it called us
     if (m.state.status == AgentStatus::kOnline) return Status::Ok();
     m.state.status = AgentStatus::kOnline;
-    events_.push_back(AgentEvent{AgentEventKind::kOnline, m.state.agent_id, std::nullopt, {}});
+    events_.Push(AgentEvent{AgentEventKind::kOnline, m.state.agent_id, std::nullopt, {}});
   }
   Wake();
   return Status::Ok();

@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,9 +21,11 @@
 
 #include <fmt/format.h>
 
+#include <agentcore/http/client.hpp>
 #include <agentcore/runtime/agent_image.hpp>
 #include <agentcore/ulid.hpp>
 
+#include "runtime/event_dispatcher.hpp"
 #include "runtime/kubernetes/kube_api.hpp"
 #include "runtime/kubernetes/kube_names.hpp"
 #include "runtime/kubernetes/watch_stream.hpp"
@@ -46,30 +47,6 @@ constexpr char kAgentTypeAnnotation[] = "agentcore.dev/agent-type";
 constexpr char kContainerName[] = "agent";
 // Linux's MAX_ARG_STRLEN is 128 KiB per environment string; Secrets hold at most 1 MiB.
 constexpr std::size_t kMaxSystemPromptBytes = 100 * 1024;
-
-struct AgentParts {
-  std::string_view space, channel, callsign;
-};
-
-// REQUIRES: ValidateRuntimeAgentId(id) is OK.
-AgentParts SplitAgentId(std::string_view id) {
-  const std::size_t a = id.find(':');
-  const std::size_t b = id.find(':', a + 1);
-  return {id.substr(0, a), id.substr(a + 1, b - a - 1), id.substr(b + 1)};
-}
-
-std::string UrlEncode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 const Json* Path(const Json& root, std::initializer_list<std::string_view> keys) {
   const Json* cur = &root;
@@ -128,9 +105,9 @@ class KubernetesRuntime final : public Runtime {
              internal::KubeRetryPolicy{options.request_timeout, options.max_retries,
                                        options.retry_base, options.retry_cap,
                                        options.max_retry_after}),
-        run_(NewUlid()) {
+        run_(NewUlid()),
+        events_(observer_, "agentcore-kevent") {
     for (char& c : run_) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    event_thread_ = std::thread([this] { EventLoop(); });
     watch_thread_ = std::thread([this] { WatchLoop(); });
   }
 
@@ -162,7 +139,7 @@ class KubernetesRuntime final : public Runtime {
       return TooLarge(fmt::format("system prompt of agent \"{}\" is {} bytes; the limit is {}",
                                   req.agent_id, req.system_prompt.size(), kMaxSystemPromptBytes));
     }
-    const AgentParts parts = SplitAgentId(req.agent_id);
+    AGENTCORE_ASSIGN_OR_RETURN(const RuntimeAgentIdParts parts, SplitRuntimeAgentId(req.agent_id));
     const std::string ns = internal::NamespaceName(options_.namespace_prefix, parts.space);
     const std::string pod = internal::PodName(req.agent_id, parts.callsign);
 
@@ -286,7 +263,7 @@ class KubernetesRuntime final : public Runtime {
                            std::size_t max_bytes) const override {
     AGENTCORE_RETURN_IF_ERROR(ValidateRuntimeAgentId(agent_id));
     max_bytes = std::min(max_bytes, kMaxLogChunkBytes);
-    const AgentParts parts = SplitAgentId(agent_id);
+    AGENTCORE_ASSIGN_OR_RETURN(const RuntimeAgentIdParts parts, SplitRuntimeAgentId(agent_id));
     const std::string ns = internal::NamespaceName(options_.namespace_prefix, parts.space);
     const std::string pod = internal::PodName(agent_id, parts.callsign);
     // The log API has no offset: ask for everything up to one byte past the slice, so that a
@@ -330,8 +307,9 @@ class KubernetesRuntime final : public Runtime {
     const std::string selector =
         fmt::format("{}={},{}!={}", kInstanceLabel, options_.instance, kRunLabel, run_);
     AGENTCORE_ASSIGN_OR_RETURN(
-        HttpResponse res, api_.Call("GET", "/api/v1/pods?labelSelector=" + UrlEncode(selector), "",
-                                    "list orphan pods"));
+        HttpResponse res,
+        api_.Call("GET", "/api/v1/pods?labelSelector=" + UrlEncodeComponent(selector), "",
+                  "list orphan pods"));
     if (res.status != 200) {
       Status st = KubeApi::ErrorFor("list orphan pods", res, Attempts(res));
       return Internal(st.message());
@@ -360,8 +338,9 @@ class KubernetesRuntime final : public Runtime {
       if (!id.empty() && phase != "Succeeded" && phase != "Failed") reaped.insert(id);
     }
     // Secrets whose pod never got created (a crash between the two calls).
-    Result<HttpResponse> secrets = api_.Call(
-        "GET", "/api/v1/secrets?labelSelector=" + UrlEncode(selector), "", "list orphan secrets");
+    Result<HttpResponse> secrets =
+        api_.Call("GET", "/api/v1/secrets?labelSelector=" + UrlEncodeComponent(selector), "",
+                  "list orphan secrets");
     if (secrets.ok() && secrets->status == 200) {
       Result<Json> slist = ParseJson(secrets->body);
       const Json* sitems = slist.ok() ? slist->Find("items") : nullptr;
@@ -403,12 +382,7 @@ class KubernetesRuntime final : public Runtime {
     }
     stop_cv_.notify_all();
     if (watch_thread_.joinable()) watch_thread_.join();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      events_stop_ = true;
-    }
-    events_cv_.notify_all();
-    if (event_thread_.joinable()) event_thread_.join();
+    events_.Stop();
     for (const Status& st : results) {
       if (!st.ok()) return st;
     }
@@ -451,7 +425,7 @@ class KubernetesRuntime final : public Runtime {
     }
   }
 
-  Json Labels(const AgentParts& parts, std::string_view agent_id) const {
+  Json Labels(const RuntimeAgentIdParts& parts, std::string_view agent_id) const {
     Json labels = Json::Object();
     labels.Set(kInstanceLabel, options_.instance);
     labels.Set(kRunLabel, run_);
@@ -462,7 +436,7 @@ class KubernetesRuntime final : public Runtime {
     return labels;
   }
 
-  Json Metadata(std::string_view name, std::string_view ns, const AgentParts& parts,
+  Json Metadata(std::string_view name, std::string_view ns, const RuntimeAgentIdParts& parts,
                 const ActivateRequest& req) const {
     Json meta = Json::Object();
     meta.Set("name", name);
@@ -500,8 +474,9 @@ class KubernetesRuntime final : public Runtime {
     return Status();
   }
 
-  Status PutSecret(const ActivateRequest& req, const AgentImage& image, const AgentParts& parts,
-                   const std::string& ns, const std::string& name) {
+  Status PutSecret(const ActivateRequest& req, const AgentImage& image,
+                   const RuntimeAgentIdParts& parts, const std::string& ns,
+                   const std::string& name) {
     const EnvList env = AgentEnvironment(req, image.env, req.callback_url, options_.agent_port);
     Json data = Json::Object();
     for (const auto& [k, v] : env) {
@@ -544,8 +519,9 @@ class KubernetesRuntime final : public Runtime {
     return Status();
   }
 
-  Json PodBody(const ActivateRequest& req, const AgentImage& image, const AgentParts& parts,
-               const std::string& ns, const std::string& name) const {
+  Json PodBody(const ActivateRequest& req, const AgentImage& image,
+               const RuntimeAgentIdParts& parts, const std::string& ns,
+               const std::string& name) const {
     Json container = Json::Object();
     container.Set("name", kContainerName);
     container.Set("image", image.image);
@@ -615,8 +591,9 @@ class KubernetesRuntime final : public Runtime {
     return std::max<std::int64_t>(0, (options_.kill_grace.count() + 999) / 1000);
   }
 
-  Status StartPod(const ActivateRequest& req, const AgentImage& image, const AgentParts& parts,
-                  const std::string& ns, const std::string& name, std::string* uid) {
+  Status StartPod(const ActivateRequest& req, const AgentImage& image,
+                  const RuntimeAgentIdParts& parts, const std::string& ns, const std::string& name,
+                  std::string* uid) {
     AGENTCORE_RETURN_IF_ERROR(EnsureNamespace(ns));
     Status secret = PutSecret(req, image, parts, ns, name);
     if (secret.code() == ErrorCode::kNotFound) {
@@ -720,27 +697,8 @@ class KubernetesRuntime final : public Runtime {
 
   // --- Events
 
-  // REQUIRES: mu_ held.
-  void PushEvent(AgentEvent event) {
-    events_.push_back(std::move(event));
-    events_cv_.notify_one();
-  }
-
-  void EventLoop() {
-    ::pthread_setname_np(::pthread_self(), "agentcore-kevent");
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      events_cv_.wait(lock, [&] { return events_stop_ || !events_.empty(); });
-      if (events_.empty()) return;
-      std::deque<AgentEvent> batch;
-      batch.swap(events_);
-      lock.unlock();
-      if (observer_ != nullptr) {
-        for (const AgentEvent& e : batch) observer_->OnAgentEvent(e);
-      }
-      lock.lock();
-    }
-  }
+  // REQUIRES: mu_ held (so that events are queued in the order the table changed).
+  void PushEvent(AgentEvent event) { events_.Push(std::move(event)); }
 
   // --- Watch
 
@@ -756,7 +714,7 @@ class KubernetesRuntime final : public Runtime {
   }
 
   std::string WatchSelector() const {
-    return UrlEncode(
+    return UrlEncodeComponent(
         fmt::format("{}={},{}={}", kInstanceLabel, options_.instance, kRunLabel, run_));
   }
 
@@ -786,7 +744,7 @@ class KubernetesRuntime final : public Runtime {
           "GET",
           fmt::format("/api/v1/pods?labelSelector={}&watch=true&allowWatchBookmarks=true"
                       "&resourceVersion={}&timeoutSeconds={}",
-                      WatchSelector(), UrlEncode(rv), options_.watch_timeout.count()),
+                      WatchSelector(), UrlEncodeComponent(rv), options_.watch_timeout.count()),
           "");
       // The server ends the watch after timeoutSeconds; the client gives it a margin.
       req.timeout = options_.watch_timeout + options_.request_timeout;
@@ -936,21 +894,18 @@ class KubernetesRuntime final : public Runtime {
   std::string run_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;         // starting / suspending ended
-  std::condition_variable events_cv_;  // events_ grew or events_stop_
+  std::condition_variable cv_;  // starting / suspending ended
   // Guarded by mu_.
   std::map<std::string, Entry, std::less<>> agents_;
   std::set<std::string> namespaces_;  // created (or found) by this runtime
-  std::deque<AgentEvent> events_;
   bool shutting_down_ = false;
-  bool events_stop_ = false;
 
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;  // guarded by stop_mu_
 
   std::mutex shutdown_mu_;  // one Shutdown at a time
-  std::thread event_thread_;
+  internal::EventDispatcher events_;  // "agentcore-kevent"
   std::thread watch_thread_;
 };
 
