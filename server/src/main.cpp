@@ -264,6 +264,8 @@ int main(int argc, char** argv) {
   }
   std::printf("%s\n", agentcore::server::DescribeConfig((*app)->config()).c_str());
   std::printf("%s\n", agentcore::server::DescribeSecurity((*app)->config()).c_str());
+  // Out before the port opens: whoever sees /health answer can read the configuration.
+  std::fflush(stdout);
   if (agentcore::Status s = (*app)->Start(); !s.ok()) {
     std::fprintf(stderr, "{\"event\":\"error\",\"message\":\"%s\"}\n", s.ToString().c_str());
     return 1;
