@@ -396,9 +396,11 @@ TEST_SUITE("SqliteStore") {
                            << " background passes, " << checkpointer->writer_catch_ups()
                            << " writer catch-ups");
     CHECK(checkpointer->writer_catch_ups() >= 1);
-    // Past the 1 MiB mark the WAL grows while a background pass runs (2-15 MB seen here);
-    // without the rewind it grows with every write.
-    CHECK(largest_wal.load() < 32u * 1024 * 1024);
+    // Past the 1 MiB mark the WAL grows while a background pass runs; without the rewind it
+    // grows with every write. On a loaded machine the passes fell behind and it reached
+    // 8-79 MB (at load 3); the writer now waits at 4 x 256 frames (about 4.2 MB; one batch is at
+    // most 8 messages here), whatever the load.
+    CHECK(largest_wal.load() < 8u * 1024 * 1024);
     CHECK(MessageCount(*store, w.channel.id) == kThreads * kEach);
     CHECK(RawQuery(path, "PRAGMA integrity_check") == "ok");
   }

@@ -29,6 +29,7 @@ Checkpointer::~Checkpointer() {
     stop_ = true;
   }
   cv_.notify_one();
+  idle_cv_.notify_all();
   thread_.join();
 }
 
@@ -44,6 +45,18 @@ int Checkpointer::OnCommit(void* self, sqlite3* db, const char* /*schema*/, int 
   }
   c->last_wal_pages_ = pages;
   if (pages < c->pages_) return SQLITE_OK;
+  if (static_cast<std::int64_t>(pages) >=
+      static_cast<std::int64_t>(c->pages_) * kWriterWaitFactor) {
+    // The passes are not keeping up (see the header): wait for the one in progress, then copy
+    // the rest here, so that the next transaction rewinds the WAL. SQLite calls this hook after
+    // the commit released the write lock, so the background pass never waits for us.
+    c->WaitIdle();
+    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+        SQLITE_OK) {
+      c->catch_ups_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return SQLITE_OK;
+  }
   // Once the pass in progress ends: copy the rest ourselves if it left little, so that the
   // next transaction rewinds the WAL, else ask for a(nother) pass. (Asking while a pass runs
   // would start the next one at once, and the writer would never find the checkpointer idle.)
@@ -73,6 +86,13 @@ void Checkpointer::Request() {
   cv_.notify_one();
 }
 
+void Checkpointer::WaitIdle() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] {
+    return stop_ || (!requested_ && !running_.load(std::memory_order_acquire));
+  });
+}
+
 void Checkpointer::Run() {
   std::unique_lock lock(mu_);
   for (;;) {
@@ -93,8 +113,9 @@ void Checkpointer::Run() {
                        std::memory_order_release);
     }
     passes_.fetch_add(1, std::memory_order_relaxed);
-    running_.store(false, std::memory_order_release);
     lock.lock();
+    running_.store(false, std::memory_order_release);
+    idle_cv_.notify_all();
   }
 }
 

@@ -18,7 +18,14 @@
 // background pass copies them, and when it is done the writer copies what came meanwhile itself
 // (at most kWriterCatchUpPages, on its own connection, right after a commit): its next
 // transaction rewinds the WAL. The cost is one short pause of the writer per `pages` frames
-// (about 3 ms here for the 4000-page default; docs/storage.md, "Checkpoints"). Thread-safe.
+// (about 3 ms here for the 4000-page default; docs/storage.md, "Checkpoints").
+//
+// Backpressure. On a loaded machine a background pass can take longer than the writer needs
+// to add kWriterCatchUpPages frames, pass after pass, so the writer never finds little left and
+// the WAL grew without bound (65 MB against a 32 MB test limit, at load 3-5). Once the WAL
+// holds kWriterWaitFactor times `pages` frames, the writer waits for the pass in progress and
+// then copies the rest itself: the WAL is rewound at the next transaction, and its size is
+// bounded by that threshold plus one batch. Thread-safe.
 
 #include <agentcore/result.hpp>
 #include <atomic>
@@ -42,6 +49,8 @@ class Checkpointer {
   static constexpr int kDefaultPages = 4000;
   // Frames the writer copies itself, at most, to rewind the WAL.
   static constexpr int kWriterCatchUpPages = 256;
+  // WAL size, in multiples of `pages`, at which the writer waits for the checkpoints.
+  static constexpr int kWriterWaitFactor = 4;
 
   // Opens the checkpointer's connection to `path` and starts its thread; the WAL is
   // checkpointed and rewound from `pages` frames on. REQUIRES: pages >= 1.
@@ -66,6 +75,8 @@ class Checkpointer {
   Checkpointer(std::unique_ptr<Connection> conn, int pages);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int pages);
   void Request();
+  // Returns once no background pass is running or requested (or the checkpointer stops).
+  void WaitIdle();
   void Run();
 
   // Constant after construction.
@@ -85,6 +96,7 @@ class Checkpointer {
   // Guarded by mu_.
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable idle_cv_;  // a pass ended
   bool requested_ = false;
   bool stop_ = false;
 
