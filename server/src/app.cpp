@@ -2,7 +2,6 @@
 #include "app.hpp"
 
 #include <cstdio>
-#include <filesystem>
 #include <system_error>
 #include <mutex>
 #include <thread>
