@@ -7,7 +7,7 @@
 #include <system_error>
 #include <utility>
 
-#include <agentcore/auth/crypto.hpp>
+#include <agentcore/runtime/agent_image.hpp>
 #include <agentcore/runtime/docker.hpp>
 #include <agentcore/runtime/fly.hpp>
 #include <agentcore/runtime/kubernetes.hpp>
@@ -26,11 +26,16 @@ std::string DefaultAgentBinary() {
   return candidate.string();
 }
 
+/// The data directory the runtimes use: "agentcore-data" when unset.
+std::string DataDir(const ServerConfig& config) {
+  return config.data_dir.empty() ? std::string("agentcore-data") : config.data_dir;
+}
+
 /// The local process runtime: --agent-command TYPE=CMD, the echo-agent next to the binary for
 /// every type when none is given.
 Result<RuntimeSpec> LocalSpec(const ServerConfig& config) {
   LocalProcessOptions local;
-  local.data_dir = config.data_dir.empty() ? std::string("agentcore-data") : config.data_dir;
+  local.data_dir = DataDir(config);
   local.kill_grace = config.agent_kill_grace;
   local.stop_agents_on_destroy = !config.agents_outlive_server;
   for (const auto& [type, argv] : config.agent_commands) {
@@ -52,11 +57,6 @@ Result<RuntimeSpec> LocalSpec(const ServerConfig& config) {
     return NewLocalProcessRuntime(local, options);
   };
   return spec;
-}
-
-/// The data directory the runtimes use (as LocalSpec: "agentcore-data" when unset).
-std::string DataDir(const ServerConfig& config) {
-  return config.data_dir.empty() ? std::string("agentcore-data") : config.data_dir;
 }
 
 /// The Docker runtime: --agent-image TYPE=IMAGE (AGENT_IMAGE is "*"), kDefaultAgentImage for
@@ -215,13 +215,7 @@ std::map<std::string, std::string> EffectiveImages(const ServerConfig& config) {
 
 std::string RuntimeInstance(const ServerConfig& config) {
   if (!config.runtime_instance.empty()) return config.runtime_instance;
-  std::error_code ec;
-  std::filesystem::path dir = std::filesystem::absolute(DataDir(config), ec);
-  if (ec) dir = DataDir(config);
-  dir = dir.lexically_normal();
-  std::string text = dir.string();
-  while (text.size() > 1 && text.back() == '/') text.pop_back();
-  return "srv-" + Sha256Hex(text).substr(0, 16);
+  return RuntimeInstanceForDataDir(DataDir(config));
 }
 
 std::string DescribeRuntimes(const ServerConfig& config) {

@@ -3,10 +3,13 @@
 
 #include <string.h>  // sigabbrev_np
 
+#include <filesystem>
 #include <string>
+#include <system_error>
 
 #include <fmt/format.h>
 
+#include <agentcore/auth/crypto.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/runtime/agent.hpp>
 #include <agentcore/runtime/agent_image.hpp>
@@ -88,6 +91,15 @@ EnvList AgentEnvironment(const ActivateRequest& req, EnvList base, std::string_v
   set("CAST_ROUTE_HINTS", req.route_hints.is_null() ? std::string() : ToJson(req.route_hints));
   if (!req.system_prompt.empty()) set("CAST_SYSTEM_PROMPT", req.system_prompt);
   return env;
+}
+
+std::string RuntimeInstanceForDataDir(std::string_view data_dir) {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(std::filesystem::path(data_dir), ec);
+  if (ec) dir = std::filesystem::path(data_dir);
+  std::string text = dir.lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return "srv-" + Sha256Hex(text).substr(0, 16);
 }
 
 }  // namespace agentcore

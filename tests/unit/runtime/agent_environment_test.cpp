@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -46,6 +47,18 @@ TEST_SUITE("runtime/agent_environment") {
     CHECK(Get(env, "CAST_ROUTE_HINTS") == "");
     CHECK(Get(env, "CAST_CALLBACK_URL") == "");
     CHECK_FALSE(Get(env, "PORT").has_value());
+  }
+
+  TEST_CASE("the runtime instance is one per data directory, whatever its spelling") {
+    const std::string a = RuntimeInstanceForDataDir("/var/lib/agentcore");
+    CHECK(a.size() == 20);
+    CHECK(a.starts_with("srv-"));
+    CHECK(RuntimeInstanceForDataDir("/var/lib/agentcore/") == a);
+    CHECK(RuntimeInstanceForDataDir("/var/lib/./agentcore") == a);
+    CHECK(RuntimeInstanceForDataDir("/var/lib/other") != a);
+    // A relative directory is the one under the working directory.
+    CHECK(RuntimeInstanceForDataDir("data") ==
+          RuntimeInstanceForDataDir((std::filesystem::current_path() / "data").string()));
   }
 
   TEST_CASE("extra env replaces the base and CAST_* replaces both, each name once") {

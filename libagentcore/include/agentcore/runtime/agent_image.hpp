@@ -47,4 +47,11 @@ struct AgentImage {
 AGENTCORE_EXPORT EnvList AgentEnvironment(const ActivateRequest& req, EnvList base,
                                           std::string_view callback_url, int port = 0);
 
+/// The instance name a container runtime labels its agents with (DockerOptions::instance,
+/// KubernetesOptions::instance, FlyOptions::instance_name) for a server whose data directory is
+/// `data_dir`: `srv-` and 16 hex digits of the SHA-256 of its absolute, normalised path. Stable
+/// across restarts on the same data, so the next start reaps what a crash left; distinct for
+/// servers with their own data directories, so they never reap each other's agents.
+AGENTCORE_EXPORT std::string RuntimeInstanceForDataDir(std::string_view data_dir);
+
 }  // namespace agentcore
