@@ -8,8 +8,10 @@
 #include <cstdlib>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +26,22 @@ namespace {
 std::string Env(const char* name, std::string fallback = {}) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+/// Splits one `KEY=VALUE` of a repeatable flag. nullopt, after saying on stderr what `flag`
+/// wants (`form`), when KEY is empty or VALUE is, unless `secret`: then VALUE may be empty and
+/// only KEY is ever printed.
+std::optional<std::pair<std::string, std::string>> SplitAssignment(const std::string& spec,
+                                                                    const char* flag,
+                                                                    const char* form,
+                                                                    bool secret = false) {
+  const std::size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || (!secret && eq + 1 == spec.size())) {
+    const std::string shown = secret ? spec.substr(0, eq) : spec;
+    std::fprintf(stderr, "%s wants %s, got \"%s\"\n", flag, form, shown.c_str());
+    return std::nullopt;
+  }
+  return std::make_pair(spec.substr(0, eq), spec.substr(eq + 1));
 }
 
 }  // namespace
@@ -187,14 +205,11 @@ int main(int argc, char** argv) {
   config.heartbeat_staleness = std::chrono::milliseconds(staleness_ms);
   config.activation_timeout = std::chrono::milliseconds(activation_timeout_ms);
   for (const std::string& spec : agent_commands) {
-    std::size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      std::fprintf(stderr, "--agent-command wants TYPE=CMD, got \"%s\"\n", spec.c_str());
-      return 1;
-    }
+    auto kv = SplitAssignment(spec, "--agent-command", "TYPE=CMD");
+    if (!kv) return 1;
     std::vector<std::string> argv_words;
     std::string word;
-    for (char ch : spec.substr(eq + 1)) {
+    for (char ch : kv->second) {
       if (ch == ' ' || ch == '\t') {
         if (!word.empty()) argv_words.push_back(std::move(word));
         word.clear();
@@ -203,34 +218,23 @@ int main(int argc, char** argv) {
       }
     }
     if (!word.empty()) argv_words.push_back(std::move(word));
-    config.agent_commands[spec.substr(0, eq)] = std::move(argv_words);
+    config.agent_commands[kv->first] = std::move(argv_words);
   }
   for (const std::string& spec : agent_runtimes) {
-    std::size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      std::fprintf(stderr, "--agent-runtime wants TYPE=RUNTIME, got \"%s\"\n", spec.c_str());
-      return 1;
-    }
-    config.agent_runtimes[spec.substr(0, eq)] = spec.substr(eq + 1);
+    auto kv = SplitAssignment(spec, "--agent-runtime", "TYPE=RUNTIME");
+    if (!kv) return 1;
+    config.agent_runtimes[kv->first] = kv->second;
   }
   // Per type over AGENT_IMAGE's "*" (a flag for "*" replaces it; later flags win).
   for (const std::string& spec : agent_images) {
-    std::size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      std::fprintf(stderr, "--agent-image wants TYPE=IMAGE, got \"%s\"\n", spec.c_str());
-      return 1;
-    }
-    config.agent_images[spec.substr(0, eq)] = spec.substr(eq + 1);
+    auto kv = SplitAssignment(spec, "--agent-image", "TYPE=IMAGE");
+    if (!kv) return 1;
+    config.agent_images[kv->first] = kv->second;
   }
   for (const std::string& spec : agent_env) {
-    std::size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      // The name only: the value may be a secret.
-      std::fprintf(stderr, "--agent-env wants NAME=VALUE, got \"%s\"\n",
-                   spec.substr(0, eq).c_str());
-      return 1;
-    }
-    config.agent_env.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    auto kv = SplitAssignment(spec, "--agent-env", "NAME=VALUE", /*secret=*/true);
+    if (!kv) return 1;
+    config.agent_env.push_back(std::move(*kv));
   }
   if (agent_cpus < 0 || agent_memory_mb < 0) {
     std::fprintf(stderr, "--agent-cpus and --agent-memory-mb must not be negative\n");
