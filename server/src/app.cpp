@@ -2,10 +2,14 @@
 #include "app.hpp"
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <system_error>
 #include <mutex>
 #include <thread>
 
+#include <agentcore/hub/runs.hpp>
+#include <agentcore/json.hpp>
 #include <agentcore/json_writer.hpp>
 
 #include "auth_guard.hpp"
@@ -34,7 +38,45 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   // The routing records' share of the read cache (read_cache.hpp) lives in the hub.
   o.routing_cache_bytes = config.read_cache_bytes / 8;
   o.ingest.stream_save_interval = config.stream_save_interval;
+  // The run service (hub/runs.hpp): workspaces under the agents' data directory.
+  o.runs.data_dir = config.data_dir;
+  o.runs.max_concurrent_runs = config.max_concurrent_runs;
+  o.runs.policy.max_attempts = config.run_max_attempts;
+  o.runs.plan_timeout = config.run_plan_timeout;
+  o.runs.build_timeout = config.run_build_timeout;
+  o.runs.auto_git_commit = config.auto_git_commit;
+  o.runs.git_author_name = config.git_author_name;
+  o.runs.git_author_email = config.git_author_email;
+  o.runs.git_committer_name = config.git_committer_name;
+  o.runs.git_committer_email = config.git_committer_email;
+  o.runs.webhook_secret = config.webhook_secret;
+  o.runs.download_max_bytes = config.download_max_mb << 20;
+  o.runs.agent_api_key = config.agent_api_key;
   return o;
+}
+
+/// --model-pricing: the file's rows (ParseModelPrices) written to the store. Errors name the
+/// file: it cannot be read, is not JSON, or a row is bad (ParseModelPrices' message).
+Status LoadModelPricing(const std::string& path, Store& store) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("--model-pricing: cannot read \"" + path + "\"");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<Json> rows = ParseJson(text);
+  if (!rows.ok()) {
+    return InvalidArgument("--model-pricing: \"" + path + "\" is not JSON: " +
+                           rows.status().message());
+  }
+  Result<std::vector<ModelPrice>> prices = ParseModelPrices(*rows);
+  if (!prices.ok()) {
+    return InvalidArgument("--model-pricing: \"" + path + "\": " + prices.status().message());
+  }
+  for (const ModelPrice& price : *prices) {
+    if (Status s = store.PutModelPrice(price); !s.ok()) {
+      return Status(s.code(), "--model-pricing: storing " + price.provider + "/" + price.model +
+                                  ": " + s.message());
+    }
+  }
+  return Status();
 }
 
 }  // namespace
@@ -60,6 +102,9 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
   hub_options.publisher = &app->publisher_;
   hub_options.executor = &app->executor_;
   AGENTCORE_ASSIGN_OR_RETURN(app->hub_, OpenHub(std::move(hub_options)));
+  if (!app->config_.model_pricing_file.empty()) {
+    AGENTCORE_RETURN_IF_ERROR(LoadModelPricing(app->config_.model_pricing_file, app->store()));
+  }
 
   RegisterHandlers(app->router_);
   RegisterTymbalRoutes(app->router_);
@@ -100,6 +145,9 @@ Status App::Start() {
   hub_->agents().SetApiUrl(!url.empty() && !url.ends_with(":0")
                                ? url
                                : "http://127.0.0.1:" + std::to_string(port()));
+  // Runs an earlier process of this instance held are requeued, then runs are claimed: only
+  // now, since a claimed run activates its builder, which must be told the API URL.
+  AGENTCORE_RETURN_IF_ERROR(hub_->runs().Start());
   sweep_timer_ = std::make_unique<asio::steady_timer>(http_->context(0));
   ScheduleSweep();
   return Status();
@@ -111,7 +159,9 @@ void App::ScheduleSweep() {
     if (ec) return;  // cancelled: the io context stops
     if (!sweep_running_.exchange(true)) {
       asio::post(blocking_, [this] {
-        hub_->agents().Sweep(clock_->NowMillis());
+        const UnixMillis now = clock_->NowMillis();
+        hub_->agents().Sweep(now);
+        hub_->runs().Sweep(now);
         sweep_running_ = false;
       });
     }

@@ -54,6 +54,8 @@ asio::awaitable<Started> GuardedStreaming(RequestContext& ctx,
 
 bool PresentsCredentials(const Request& request) {
   if (auto auth = request.Find("Authorization"); auth && !auth->empty()) return true;
+  // Platform Agent's key header on the /v1 routes (hub/runs.hpp AuthenticateAgentApiKey).
+  if (auto key = request.Find("X-Agent-Api-Key"); key && !key->empty()) return true;
   auto cookie = request.Find("Cookie");
   return cookie && FindCookie(*cookie, kSessionCookieName).has_value();
 }

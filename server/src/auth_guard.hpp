@@ -16,8 +16,8 @@
 
 namespace agentcore::server {
 
-/// Whether `request` carries a credential: a non-empty Authorization header or a
-/// `cast_session` cookie.
+/// Whether `request` carries a credential: a non-empty Authorization or X-Agent-Api-Key
+/// header, or a `cast_session` cookie.
 bool PresentsCredentials(const Request& request);
 
 /// Wraps the handler (buffered or streaming) of `route` as described at the top of this

@@ -22,6 +22,16 @@ Status ResolveDefaults(ServerConfig* c) {
   // One rule (hub/credentials.hpp): real secrets unless in dev mode; production always.
   AGENTCORE_RETURN_IF_ERROR(
       CheckSecrets(IsDevMode(*c) && !c->production, c->jwt_secret, c->container_secret));
+  // Runs (docs/runs.md): workspaces live on this machine; there is no other backend here.
+  if (c->workspace_backend.empty()) c->workspace_backend = "host";
+  if (c->workspace_backend != "host") {
+    return InvalidArgument("workspace backend \"" + c->workspace_backend +
+                           "\" is not supported (AGENT_WORKSPACE_BACKEND): only \"host\"");
+  }
+  if (c->run_max_attempts < 1) return InvalidArgument("--run-max-attempts must be at least 1");
+  if (c->run_plan_timeout.count() <= 0 || c->run_build_timeout.count() <= 0) {
+    return InvalidArgument("--run-plan-timeout-ms and --run-build-timeout-ms must be positive");
+  }
   // Dev mode lets anyone who reaches the port log in as anyone: loopback unless told.
   if (c->host.empty()) c->host = IsDevMode(*c) ? "127.0.0.1" : "0.0.0.0";
   if (c->database_url.empty() || c->data_dir.empty()) {
@@ -116,6 +126,16 @@ std::string DescribeConfig(const ServerConfig& c) {
       .Field("authFailureLimit", c.auth_failure_limit)
       .Field("authFailureWindowMs", c.auth_failure_window.count())
       .Field("metricsToken", c.metrics_token.empty() ? "none" : "set")
+      .Field("agentApiKey", c.agent_api_key.empty() ? "not set" : "set")
+      .Field("maxConcurrentRuns", c.max_concurrent_runs)
+      .Field("runMaxAttempts", c.run_max_attempts)
+      .Field("runPlanTimeoutMs", c.run_plan_timeout.count())
+      .Field("runBuildTimeoutMs", c.run_build_timeout.count())
+      .Field("autoGitCommit", c.auto_git_commit)
+      .Field("webhookSecret", c.webhook_secret.empty() ? "container secret" : "set")
+      .Field("downloadMaxMb", c.download_max_mb)
+      .Field("modelPricing", c.model_pricing_file.empty() ? "none" : c.model_pricing_file)
+      .Field("workspaceBackend", c.workspace_backend)
       .EndObject();
   return out;
 }

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <agentcore/state/run_state.hpp>
 #include <agentcore/status.hpp>
 
 #include "http/http_server.hpp"
@@ -112,6 +113,31 @@ struct ServerConfig {
   /// ReadCache (read_cache.hpp): bytes of serialized message pages and routing records kept
   /// for exact reuse; 0 turns it off. Only a store with channel versions (SQLite) uses it.
   std::size_t read_cache_bytes = 64u << 20;
+  // --- runs (hub/runs.hpp, docs/runs.md: Platform Agent's /v1 projects and runs)
+  /// `X-Agent-Api-Key` (AGENT_API_KEY, env only: a secret, never printed); empty: the header
+  /// is refused (Bearer API keys and sessions still work).
+  std::string agent_api_key;
+  /// Runs planning or building at once (--max-concurrent-runs, AGENT_MAX_CONCURRENT_RUNS).
+  std::size_t max_concurrent_runs = 8;
+  /// Attempts per run (--run-max-attempts); at least 1.
+  int run_max_attempts = kDefaultRunMaxAttempts;
+  std::chrono::milliseconds run_plan_timeout{5 * 60'000};
+  std::chrono::milliseconds run_build_timeout{20 * 60'000};
+  /// AUTO_GIT_COMMIT=false: a successful build is not committed to the workspace's git.
+  bool auto_git_commit = true;
+  std::string git_author_name;      // AGENT_GIT_AUTHOR_NAME
+  std::string git_author_email;     // AGENT_GIT_AUTHOR_EMAIL
+  std::string git_committer_name;   // AGENT_GIT_COMMITTER_NAME
+  std::string git_committer_email;  // AGENT_GIT_COMMITTER_EMAIL
+  /// Signs webhook deliveries (--webhook-secret, AGENT_WEBHOOK_SECRET; a secret, never
+  /// printed); empty: the container secret.
+  std::string webhook_secret;
+  /// download.zip refuses (413) a workspace larger than this (--download-max-mb).
+  std::uint64_t download_max_mb = 100;
+  /// --model-pricing FILE: a JSON array of model prices (ParseModelPrices) stored at start.
+  std::string model_pricing_file;
+  /// AGENT_WORKSPACE_BACKEND / WORKSPACE_BACKEND: only "host" (workspaces on this machine).
+  std::string workspace_backend = "host";
 };
 
 /// AUTH_MODE=dev: /auth/dev/* mounted, development secrets allowed (unless production).

@@ -2,6 +2,7 @@
 // agentcore-server: flags and environment -> ServerConfig, App, wait for SIGTERM/SIGINT,
 // graceful stop. Exit codes: 0 after a clean stop, 1 when the configuration or the start fails.
 
+#include <charconv>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -127,7 +128,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> agent_commands;
   cli.add_option("--agent-command", agent_commands,
                  "TYPE=CMD: command line for agents of TYPE (\"*\": every other type); "
-                 "repeatable; default: echo-agent next to this binary")
+                 "repeatable; default: builder-agent for type builder, echo-agent for the "
+                 "others, next to this binary")
       ->take_all();
   // The Docker runtime (docs/runtimes.md "Selection").
   config.docker_host = Env("DOCKER_HOST");
@@ -185,7 +187,45 @@ int main(int argc, char** argv) {
                  "Slowest streamed upload accepted, averaged over --stream-rate-window-ms (0: off)");
   cli.add_option("--stream-rate-window-ms", stream_rate_window_ms,
                  "Window of the streamed upload rate check");
+  // Runs (docs/runs.md). AGENT_API_KEY is a secret: environment only, never printed.
+  config.agent_api_key = Env("AGENT_API_KEY");
+  if (std::string n = Env("AGENT_MAX_CONCURRENT_RUNS"); !n.empty()) {
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), config.max_concurrent_runs);
+    if (ec != std::errc() || end != n.data() + n.size()) {
+      std::fprintf(stderr, "AGENT_MAX_CONCURRENT_RUNS wants a non-negative integer, got \"%s\"\n",
+                   n.c_str());
+      return 1;
+    }
+  }
+  cli.add_option("--max-concurrent-runs", config.max_concurrent_runs,
+                 "Runs planning or building at once (env AGENT_MAX_CONCURRENT_RUNS; 0: this "
+                 "server only serves the API)");
+  cli.add_option("--run-max-attempts", config.run_max_attempts,
+                 "Attempts per run before it fails (at least 1)");
+  long long run_plan_timeout_ms = config.run_plan_timeout.count();
+  long long run_build_timeout_ms = config.run_build_timeout.count();
+  cli.add_option("--run-plan-timeout-ms", run_plan_timeout_ms,
+                 "A run's plan phase that has not ended by then fails the attempt");
+  cli.add_option("--run-build-timeout-ms", run_build_timeout_ms,
+                 "A run's build phase that has not ended by then fails the attempt");
+  config.auto_git_commit = Env("AUTO_GIT_COMMIT") != "false";
+  config.git_author_name = Env("AGENT_GIT_AUTHOR_NAME");
+  config.git_author_email = Env("AGENT_GIT_AUTHOR_EMAIL");
+  config.git_committer_name = Env("AGENT_GIT_COMMITTER_NAME");
+  config.git_committer_email = Env("AGENT_GIT_COMMITTER_EMAIL");
+  config.webhook_secret = Env("AGENT_WEBHOOK_SECRET");
+  cli.add_option("--webhook-secret", config.webhook_secret,
+                 "Signs run webhooks (env AGENT_WEBHOOK_SECRET; never printed; default: the "
+                 "container secret)");
+  cli.add_option("--download-max-mb", config.download_max_mb,
+                 "download.zip refuses (413) a workspace larger than this many MiB");
+  cli.add_option("--model-pricing", config.model_pricing_file,
+                 "JSON array of model prices ({provider, model, inputUsdPerMTok, "
+                 "outputUsdPerMTok, active?}) stored at start");
+  config.workspace_backend = Env("AGENT_WORKSPACE_BACKEND", Env("WORKSPACE_BACKEND", "host"));
   CLI11_PARSE(cli, argc, argv);
+  config.run_plan_timeout = std::chrono::milliseconds(run_plan_timeout_ms);
+  config.run_build_timeout = std::chrono::milliseconds(run_build_timeout_ms);
   config.access_log = !no_access_log;
   // Descriptors: the soft limit goes up to the hard one, and the connection limit, unless
   // given, leaves room below it for the store, agents and logs (issue 13 §5).

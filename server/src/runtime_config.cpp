@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -16,12 +17,12 @@
 namespace agentcore::server {
 namespace {
 
-/// `<dir of /proc/self/exe>/echo-agent` when that file exists, else empty.
-std::string DefaultAgentBinary() {
+/// `<dir of /proc/self/exe>/<name>` when that file exists, else empty.
+std::string DefaultAgentBinary(std::string_view name = "echo-agent") {
   std::error_code ec;
   std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
-  std::filesystem::path candidate = exe.parent_path() / "echo-agent";
+  std::filesystem::path candidate = exe.parent_path() / name;
   if (!std::filesystem::is_regular_file(candidate, ec) || ec) return {};
   return candidate.string();
 }
@@ -31,8 +32,9 @@ std::string DataDir(const ServerConfig& config) {
   return config.data_dir.empty() ? std::string("agentcore-data") : config.data_dir;
 }
 
-/// The local process runtime: --agent-command TYPE=CMD, the echo-agent next to the binary for
-/// every type when none is given.
+/// The local process runtime: --agent-command TYPE=CMD; next to the binary, builder-agent for
+/// the run service's type "builder" unless given, and echo-agent for every other type when
+/// no command names another type than "builder".
 Result<RuntimeSpec> LocalSpec(const ServerConfig& config) {
   LocalProcessOptions local;
   local.data_dir = DataDir(config);
@@ -44,9 +46,16 @@ Result<RuntimeSpec> LocalSpec(const ServerConfig& config) {
     }
     local.commands[type].argv = argv;
   }
-  if (local.commands.empty()) {
+  const bool only_builder = local.commands.empty() ||
+                            (local.commands.size() == 1 && local.commands.contains("builder"));
+  if (only_builder) {
     std::string echo = DefaultAgentBinary();
     if (!echo.empty()) local.commands["*"].argv = {echo};
+  }
+  // The builder of every project (hub/runs.hpp, RunServiceOptions::agent_type).
+  if (!local.commands.contains("builder")) {
+    std::string builder = DefaultAgentBinary("builder-agent");
+    if (!builder.empty()) local.commands["builder"].argv = {builder};
   }
   RuntimeSpec spec;
   spec.name = "local";

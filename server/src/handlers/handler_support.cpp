@@ -4,6 +4,8 @@
 #include <cassert>
 #include <utility>
 
+#include <agentcore/hub/runs.hpp>
+
 
 namespace agentcore::server {
 namespace {
@@ -38,6 +40,18 @@ Response ServerError(std::string_view what, const Status& cause, Response answer
   assert(answer.status >= 500);
   LogError(what, cause);
   return answer;
+}
+
+Response RunErrorResponse(std::string_view what, const Status& status) {
+  const int http = HttpStatusFor(status.code());
+  const std::string_view code = RunErrorCode(status);
+  if (http >= 500) {
+    return ServerError(what, status,
+                       CodedError(http, code,
+                                  http == 503 ? "the service is unavailable, try again later"
+                                              : "internal error"));
+  }
+  return CodedError(http, code, status.message());
 }
 
 Status StoreError(const Status& store_status) {

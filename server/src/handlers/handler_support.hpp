@@ -64,6 +64,12 @@ Handler WithSession(std::string failure_text, SessionRoute route);
 /// and answered with Cast's fixed 500 `{"error":"<failure_text>"}` instead.
 Response RespondWith(Result<Response> result, std::string_view failure_text);
 
+/// The answer of a `/v1` route to a run service error (hub/runs.hpp): `{"error":"<wire code>",
+/// "message":"…"}` with RunErrorCode and the HTTP status of the ErrorCode. Server-side
+/// failures (500 and up) are logged with their cause (`what`) and answered with a fixed
+/// message.
+Response RunErrorResponse(std::string_view what, const Status& status);
+
 /// A store error a route did not expect, as kInternal (keeps the store's message for the log).
 Status StoreError(const Status& store_status);
 

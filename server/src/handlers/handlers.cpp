@@ -16,6 +16,7 @@ void RegisterHandlers(Router& router) {
   RegisterCostRoutes(router);
   RegisterMetricsRoutes(router);
   RegisterContainerProtocolRoutes(router);
+  RegisterRunRoutes(router);
 }
 
 }  // namespace agentcore::server

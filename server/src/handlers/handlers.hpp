@@ -32,6 +32,10 @@ void RegisterCostRoutes(Router& router);
 /// outside dev mode.
 void RegisterMetricsRoutes(Router& router);
 
+/// Platform Agent's routes (docs/runs.md): GET /v1, /v1/health, /v1/capabilities (and
+/// /capabilities), the /v1/projects… routes, and the builder's GET /agents/task.
+void RegisterRunRoutes(Router& router);
+
 /// All of the above, in that order.
 void RegisterHandlers(Router& router);
 
