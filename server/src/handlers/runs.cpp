@@ -405,13 +405,21 @@ asio::awaitable<Response> Download(RequestContext& ctx, const Principal& caller)
 
 // --- the builder's side
 
-/// GET /agents/task (docs/runs.md "Tasks"): container token as the other /agents/* routes,
-/// Cast's texts on refusal; 200 with the task or 204.
+/// GET /agents/task (docs/runs.md "Tasks"): the container token as the other /agents/*
+/// routes take it (`Container|Agent <token>`), and also as `Bearer <token>`, the form
+/// docs/runs.md gives the builder; Cast's texts on refusal. 200 with the task or 204.
 asio::awaitable<Response> AgentTask(RequestContext& ctx) {
   App& app = ctx.app();
-  Result<AgentIdentity> agent = app.AuthenticateContainer(ctx.request());
-  if (!agent.ok()) co_return CastError(401, agent.status().message());
-  auto work = [&runs = app.hub().runs(), &agent] { return runs.TaskFor(*agent); };
+  std::string_view authorization = ctx.request().Find("Authorization").value_or("");
+  std::string as_container;
+  if (authorization.size() > 7 && EqualsIgnoreCase(authorization.substr(0, 7), "Bearer ")) {
+    as_container = "Container " + std::string(authorization.substr(7));
+    authorization = as_container;
+  }
+  Result<Principal> caller = app.hub().credentials().AuthenticateContainer(authorization);
+  if (!caller.ok()) co_return CastError(401, caller.status().message());
+  const AgentIdentity& agent = caller->agent;
+  auto work = [&runs = app.hub().runs(), &agent] { return runs.TaskFor(agent); };
   Result<std::optional<Json>> task = co_await app.Offload(std::move(work));
   if (!task.ok()) co_return RunError("agent task", task.status());
   if (!task->has_value()) {
