@@ -233,7 +233,8 @@ asio::awaitable<void> RunStreamSession::Pump() {
       }
     }
     if (!bytes.empty()) EnqueueOwned(std::move(bytes));
-    if (final || page->size() < kPageEvents) break;
+    // An empty page is the end (the service may cap a page below kPageEvents).
+    if (final || page->empty()) break;
     if (!co_await WaitQueueBelow(half_budget())) break;
   }
 
