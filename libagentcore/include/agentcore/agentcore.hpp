@@ -41,3 +41,4 @@
 #include <agentcore/ulid.hpp>
 #include <agentcore/version.hpp>
 #include <agentcore/workspace/path_policy.hpp>
+#include <agentcore/workspace/zip.hpp>
