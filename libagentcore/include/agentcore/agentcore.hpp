@@ -40,5 +40,6 @@
 #include <agentcore/tymbal/writer.hpp>
 #include <agentcore/ulid.hpp>
 #include <agentcore/version.hpp>
+#include <agentcore/workspace/git.hpp>
 #include <agentcore/workspace/path_policy.hpp>
 #include <agentcore/workspace/zip.hpp>
