@@ -42,4 +42,5 @@
 #include <agentcore/version.hpp>
 #include <agentcore/workspace/git.hpp>
 #include <agentcore/workspace/path_policy.hpp>
+#include <agentcore/workspace/webhook.hpp>
 #include <agentcore/workspace/zip.hpp>
