@@ -40,3 +40,7 @@
 #include <agentcore/tymbal/writer.hpp>
 #include <agentcore/ulid.hpp>
 #include <agentcore/version.hpp>
+#include <agentcore/workspace/git.hpp>
+#include <agentcore/workspace/path_policy.hpp>
+#include <agentcore/workspace/webhook.hpp>
+#include <agentcore/workspace/zip.hpp>

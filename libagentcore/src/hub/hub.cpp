@@ -10,6 +10,7 @@
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include "agents_internal.hpp"
+#include "runs_internal.hpp"
 
 namespace agentcore {
 
@@ -34,6 +35,12 @@ class Hub::Observer final : public RuntimeObserver {
 };
 
 AgentService& Hub::agents() { return *agents_; }
+RunService& Hub::runs() { return *runs_; }
+
+bool Hub::HasSubscribers() const {
+  return (publisher_ != nullptr && publisher_->HasSubscribers()) ||
+         (runs_ != nullptr && runs_->Active());
+}
 
 std::string DefaultDataHome() {
   // XDG Base Directory: a relative XDG_DATA_HOME is invalid and ignored.
@@ -78,6 +85,7 @@ Hub::~Hub() {
   // Runs what the services queued (deliveries, blocking ingest writes) while every part they
   // use is still there.
   owned_executor_.reset();
+  runs_.reset();
   runtimes_.reset();  // joins the runtimes' watcher threads before the observer goes
   observer_.reset();
   agents_.reset();
@@ -114,6 +122,7 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
                              RuntimeRegistry::Open(std::move(specs), runtime_options));
   hub->agents_ = std::make_unique<hub_internal::AgentServiceImpl>(*hub);
   hub->observer_->Set(hub->agents_.get());
+  hub->runs_ = std::make_unique<hub_internal::RunServiceImpl>(*hub);
   return hub;
 }
 
@@ -124,12 +133,15 @@ void Hub::Publish(std::string_view channel_id, std::string_view line, std::strin
 }
 
 void Hub::Publish(std::string_view channel_id, std::span<const PublishedLine> lines) {
-  if (publisher_ == nullptr || lines.empty()) return;
+  if (lines.empty()) return;
+  if (runs_ != nullptr && runs_->Active()) runs_->OnLines(channel_id, lines);
+  if (publisher_ == nullptr) return;
   publisher_->Publish(channel_id, lines);
 }
 
 void Hub::Close() {
   if (closed_.exchange(true)) return;
+  if (runs_ != nullptr) runs_->Close();
   if (agents_ != nullptr) agents_->Shutdown(options_.stop_agents_on_close);
 }
 

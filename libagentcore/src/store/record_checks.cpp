@@ -299,6 +299,68 @@ Status CheckCostRecord(const CostRecord& in) {
   return Status::Ok();
 }
 
+Status CheckRunClaim(const RunClaim& in) { return CheckKey("run claim worker id", in.worker_id); }
+
+Status CheckProjectId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxProjectIdBytes) {
+    return InvalidArgument(
+        fmt::format("project id must be 1 to {} characters long", kMaxProjectIdBytes));
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    // The value is not echoed: it may be anything, including invalid UTF-8.
+    if (!ok) return InvalidArgument("project id may only contain A-Z, a-z, 0-9, '.', '_' and '-'");
+  }
+  return Status::Ok();
+}
+
+Status CheckProject(const Project& in) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("project space id", in.space_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckProjectId(in.id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("project name", in.name));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("project channel id", in.channel_id));
+  if (!in.settings.is_null() && !in.settings.is_object()) {
+    return InvalidArgument("project settings must be an object or null");
+  }
+  return Status::Ok();
+}
+
+Status CheckModelPrice(const ModelPrice& in) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("model price provider", in.provider));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("model price model", in.model));
+  // NaN would read back from SQLite as NULL; a price is never negative.
+  for (double v : {in.input_usd_per_mtok, in.output_usd_per_mtok}) {
+    if (!std::isfinite(v) || v < 0) {
+      return InvalidArgument(fmt::format("price of model \"{}/{}\" is {}, not a finite amount >= 0",
+                                         in.provider, in.model, v));
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckWebhookDelivery(const WebhookDelivery& in, std::size_t max_bytes) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("webhook delivery id", in.id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("webhook delivery run id", in.run_id));
+  if (in.url.empty()) return InvalidArgument("webhook delivery url is empty");
+  AGENTCORE_RETURN_IF_ERROR(CheckText("webhook delivery url", in.url, max_bytes));
+  AGENTCORE_RETURN_IF_ERROR(CheckText("webhook delivery body", in.body, max_bytes));
+  return CheckText("webhook delivery last error", in.last_error, max_bytes);
+}
+
+Status CheckWebhookUpdate(const WebhookUpdate& in, std::size_t max_bytes) {
+  return CheckText("webhook delivery last error", in.last_error, max_bytes);
+}
+
+Status RunLeaseConflict(const Run& run, std::string_view worker_id) {
+  if (run.state != RunState::kPlanning && run.state != RunState::kBuilding) {
+    return Conflict(fmt::format("run \"{}\" is {}: it has no lease to renew", run.id,
+                                RunStateName(run.state)));
+  }
+  return Conflict(fmt::format("run \"{}\" is held by worker \"{}\", not \"{}\"", run.id,
+                              run.worker_id, worker_id));
+}
+
 RosterStatus StoredRosterStatus(std::string_view text) {
   Result<RosterStatus> status = ParseRosterStatus(text);
   return status.ok() ? *status : RosterStatus::kActive;

@@ -56,6 +56,16 @@ Status CheckApiKey(const ApiKey& in);
 Status CheckIdempotency(const IdempotencyRecord& in, std::size_t max_bytes);
 Status CheckArtifact(const Artifact& in, std::size_t max_bytes);
 Status CheckCostRecord(const CostRecord& in);
+Status CheckRunClaim(const RunClaim& in);
+// A Project::id: 1..kMaxProjectIdBytes characters of [A-Za-z0-9._-].
+Status CheckProjectId(std::string_view id);
+Status CheckProject(const Project& in);
+Status CheckModelPrice(const ModelPrice& in);
+Status CheckWebhookDelivery(const WebhookDelivery& in, std::size_t max_bytes);
+Status CheckWebhookUpdate(const WebhookUpdate& in, std::size_t max_bytes);
+// Store::RenewRunLease's kConflict for `run`, which `worker_id` could not renew: the run is
+// not in planning or building, or another worker holds it.
+Status RunLeaseConflict(const Run& run, std::string_view worker_id);
 
 // The roster status a stored TEXT column names. A text that is not one of the six names (rows
 // written by older tools; Cast stores any string) reads as kActive: statuses other than the six

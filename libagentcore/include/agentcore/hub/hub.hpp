@@ -36,6 +36,7 @@
 #include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
 #include <agentcore/hub/runtime_registry.hpp>
+#include <agentcore/hub/runs.hpp>
 #include <agentcore/result.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 #include <agentcore/state/agent_state.hpp>
@@ -49,6 +50,7 @@ class ChannelService;
 class CredentialService;
 namespace hub_internal {
 class AgentServiceImpl;
+class RunServiceImpl;
 }  // namespace hub_internal
 
 /// Everything a hub is made of. Every field has a working default.
@@ -93,6 +95,8 @@ struct HubOptions {
   std::size_t max_running_agents_per_space = 20;
   /// Tymbal ingest (hub/ingest.hpp): the streamed uploads' progress-save interval, async writes.
   IngestOptions ingest;
+  /// Platform Agent's runs (hub/runs.hpp): queue, phases, limits, git, webhooks.
+  RunServiceOptions runs;
 };
 
 /// See the top of this file. Thread-safe.
@@ -124,8 +128,9 @@ class AGENTCORE_EXPORT Hub {
   const std::string& container_secret() const { return container_secret_; }
   const std::string& jwt_secret() const { return jwt_secret_; }
 
-  /// Whether publishing can reach anyone (a publisher is set and has subscribers).
-  bool HasSubscribers() const { return publisher_ != nullptr && publisher_->HasSubscribers(); }
+  /// Whether publishing can reach anyone: a publisher with subscribers, or a run in progress
+  /// (the run service reads its channel's lines).
+  bool HasSubscribers() const;
   /// Publishes one line of `channel_id` (no-op without subscribers).
   /// `seq`: the stored message's (PublishedLine::seq), with its `event_id`.
   void Publish(std::string_view channel_id, std::string_view line,
@@ -138,6 +143,8 @@ class AGENTCORE_EXPORT Hub {
 
   /// The agents: activation, delivery, lifecycle, checkin, sweeps (hub/agents.hpp).
   AgentService& agents();
+  /// Platform Agent's projects and runs (hub/runs.hpp).
+  RunService& runs();
 
   /// Stops what the hub started (agents, unless HubOptions::stop_agents_on_close is false)
   /// and waits for the work it posted. Later activations fail with kUnavailable. Idempotent.
@@ -167,6 +174,7 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<ChannelService> channels_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<hub_internal::AgentServiceImpl> agents_;  // observes the runtimes
+  std::unique_ptr<hub_internal::RunServiceImpl> runs_;      // taps published lines
   std::atomic<bool> closed_{false};
 };
 

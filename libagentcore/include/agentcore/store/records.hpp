@@ -257,12 +257,19 @@ struct Run {
   std::string worker_id;
   UnixMillis created_at = 0;
   UnixMillis updated_at = 0;
+  /// A queued run is not claimed (Store::ClaimRun) before this time (retry backoff); 0: at once.
+  UnixMillis available_at = 0;
+  /// Read-only: the seq of the run's newest event (RunEventRecord::seq), 0 before the first.
+  std::uint64_t last_event_seq = 0;
 };
 
 struct NewRun {
   std::string id;  // empty: a new ULID
+  /// Any key the caller chooses (the run service uses the project's channel id); runs of one
+  /// project_id are claimed one at a time (Store::ClaimRun).
   std::string project_id;
   Json input;
+  UnixMillis available_at = 0;  // not claimed before this time; 0: at once
 };
 
 /// Fields a transition may set together with the state.
@@ -272,6 +279,7 @@ struct RunUpdate {
   std::optional<std::string> error;
   std::optional<std::optional<UnixMillis>> lease_expires_at;  // {nullopt} clears
   std::optional<std::string> worker_id;
+  std::optional<UnixMillis> available_at;  // Run::available_at (a requeued run's backoff)
 };
 
 struct RunFilter {
@@ -279,6 +287,18 @@ struct RunFilter {
   std::vector<RunState> states;           // empty: all states
   std::optional<UnixMillis> lease_before;  // only runs whose lease expired before this
   std::size_t limit = 100;
+  /// Cursor: only runs older than this run in (created_at, id) order (the list is newest
+  /// first, so a page continues with the last id of the page before). Empty: from the newest.
+  /// An id that names no run is kNotFound.
+  std::string before_id;
+};
+
+/// Store::ClaimRun's input: who claims, the time that decides which runs are due, and the
+/// lease the claimed run gets.
+struct RunClaim {
+  std::string worker_id;       // required: the claiming worker (Run::worker_id)
+  UnixMillis now = 0;          // runs with available_at <= now are due
+  UnixMillis lease_until = 0;  // the claimed run's lease_expires_at
 };
 
 /// One entry of a run's append-only event log; `seq` starts at 1 and has no gaps per run, so an
@@ -290,6 +310,68 @@ struct RunEventRecord {
   std::string type;
   Json data;
   UnixMillis created_at = 0;
+};
+
+// --- Projects, model prices, webhook deliveries (Platform Agent) ----------------------------
+
+/// A Platform Agent project of one space (docs/runs.md): its runs are turns of the builder
+/// agent in the project's channel. Keyed by (space_id, id).
+struct Project {
+  std::string space_id;  // the caller's space: projects are per space
+  /// The caller's id, e.g. "default": 1..kMaxProjectIdBytes characters of [A-Za-z0-9._-].
+  std::string id;
+  std::string name;        // may be empty; at most kMaxKeyBytes
+  std::string channel_id;  // the project's channel (a channel of space_id; not checked)
+  Json settings;           // an object, or null
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
+/// Longest Project::id, in bytes (its characters are ASCII).
+inline constexpr std::size_t kMaxProjectIdBytes = 128;
+
+/// Which page of a space's projects to read (Store::ListProjects), in ascending id order.
+struct ProjectFilter {
+  std::string space_id;  // required
+  /// Cursor: only projects with id > after_id (bytewise); empty: from the first.
+  std::string after_id;
+  std::size_t limit = 100;  // clamped to kMaxPageSize; 0: none
+};
+
+/// The price of one model, for a run's estimated cost. One per (provider, model).
+struct ModelPrice {
+  std::string provider;             // e.g. "openai"
+  std::string model;                // e.g. "gpt-4o-mini"
+  double input_usd_per_mtok = 0;    // USD per million input tokens; finite, not negative
+  double output_usd_per_mtok = 0;   // USD per million output tokens; finite, not negative
+  bool active = true;               // an inactive price is kept but not used (GetModelPrice)
+  UnixMillis updated_at = 0;        // the store's clock at the last put
+};
+
+/// One webhook POST of a run's final envelope, in the durable outbox: retried until delivered
+/// or given up.
+struct WebhookDelivery {
+  /// The event id (X-Agentcore-Event-Id), unique: enqueueing an existing id returns the
+  /// stored row unchanged.
+  std::string id;
+  std::string run_id;  // a label: not checked against the runs
+  std::string url;     // text (max_content_bytes), not empty
+  std::string body;    // the exact bytes to POST (UTF-8 text, max_content_bytes)
+  std::uint32_t attempts = 0;
+  UnixMillis next_attempt_at = 0;
+  std::optional<UnixMillis> delivered_at;  // set once a POST got a 2xx
+  bool gave_up = false;
+  std::string last_error;
+  UnixMillis created_at = 0;  // the store's clock at the enqueue
+};
+
+/// What Store::UpdateWebhook writes after an attempt: every field replaces the stored one.
+struct WebhookUpdate {
+  std::uint32_t attempts = 0;
+  UnixMillis next_attempt_at = 0;
+  std::optional<UnixMillis> delivered_at;
+  bool gave_up = false;
+  std::string last_error;
 };
 
 // --- Sessions (Octo, execbox) and teams (AgentCrew) ----------------------------------------

@@ -23,8 +23,8 @@
 /// cannot be reached), kUnknownOutcome, kInternal. Bad input never changes stored data. Every
 /// call that names a record by a malformed key (empty, over kMaxKeyBytes, not UTF-8) returns
 /// kInvalidArgument; a list call whose parent (space, channel, run) does not exist returns
-/// kNotFound, except ListSessions, ListTeams and ListApiKeys, whose owner or space is only a
-/// label. `limit` arguments above kMaxPageSize are clamped to it.
+/// kNotFound, except ListSessions, ListTeams, ListApiKeys and ListProjects, whose owner or
+/// space is only a label. `limit` arguments above kMaxPageSize are clamped to it.
 
 #include <cstdint>
 #include <functional>
@@ -200,7 +200,8 @@ class AGENTCORE_EXPORT Store {
   virtual Result<std::vector<CostRecord>> ListCosts(std::string_view channel_id) = 0;
 
   // --- Runs and their event logs
-  virtual Result<Run> CreateRun(const NewRun& in) = 0;  // kAlreadyExists
+  /// Stores a new queued run (attempts 0, available_at from `in`). kAlreadyExists.
+  virtual Result<Run> CreateRun(const NewRun& in) = 0;
   virtual Result<Run> GetRun(std::string_view id) = 0;  // kNotFound
   /// Moves a run from `from` to `to` if it is still in `from` (compare-and-set) and applies
   /// `update`. The store checks only the compare-and-set; which transitions are legal is
@@ -208,8 +209,25 @@ class AGENTCORE_EXPORT Store {
   /// kInvalidArgument: a state outside the enumerators.
   virtual Result<Run> TransitionRun(std::string_view id, RunState from, RunState to,
                                     const RunUpdate& update) = 0;
-  /// Newest first, at most filter.limit (0: none).
+  /// Newest first ((created_at, id) descending), at most filter.limit (0: none), after the
+  /// cursor filter.before_id when set (kNotFound: it names no run).
   virtual Result<std::vector<Run>> ListRuns(const RunFilter& filter) = 0;
+  /// The queue: takes the oldest ((created_at, id)) queued run with available_at <= claim.now
+  /// whose project_id has no run in planning or building, and moves it to planning with
+  /// attempts + 1, lease_expires_at = claim.lease_until and worker_id = claim.worker_id, in
+  /// one transaction; returns it, or std::nullopt when no run is due. Concurrent claims (any
+  /// number of threads or processes on one database) never hand out one run twice nor two
+  /// runs of one project at once: PostgreSQL serializes claims with a transaction-scoped
+  /// advisory lock and picks the row FOR UPDATE SKIP LOCKED, SQLite claims in its single
+  /// writer. A queued run that is locked by another write at that moment is skipped, and so
+  /// are the younger due runs of its project (runs of one project are claimed in order).
+  /// kInvalidArgument: an empty or malformed worker_id.
+  virtual Result<std::optional<Run>> ClaimRun(const RunClaim& claim) = 0;
+  /// Sets the lease_expires_at of a run in planning or building held by `worker_id` to
+  /// `lease_until`. kConflict when the run is in another state or held by another worker;
+  /// kNotFound; kInvalidArgument: malformed ids.
+  virtual Status RenewRunLease(std::string_view run_id, std::string_view worker_id,
+                               UnixMillis lease_until) = 0;
   /// Appends an event with the next seq of the run and returns it. kNotFound: no run.
   virtual Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
                                                 const Json& data) = 0;
@@ -217,6 +235,43 @@ class AGENTCORE_EXPORT Store {
   virtual Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id,
                                                             std::uint64_t after_seq,
                                                             std::size_t limit) = 0;
+
+  // --- Projects (Platform Agent)
+  /// Stores a new project; created_at and updated_at are the store's clock. kAlreadyExists:
+  /// (space_id, id) is taken. kInvalidArgument: an empty or malformed space_id or channel_id,
+  /// an id that is empty, over kMaxProjectIdBytes or not all of [A-Za-z0-9._-], a malformed
+  /// name, settings neither an object nor null (or over max_content_bytes).
+  virtual Result<Project> CreateProject(const Project& in) = 0;
+  /// kNotFound; kInvalidArgument: a malformed space id or project id (the rules above).
+  virtual Result<Project> GetProject(std::string_view space_id, std::string_view id) = 0;
+  /// The space's projects in ascending id order (bytewise), after filter.after_id, at most
+  /// filter.limit. An unknown space has none. kInvalidArgument: an empty or malformed
+  /// space_id, a malformed after_id.
+  virtual Result<std::vector<Project>> ListProjects(const ProjectFilter& filter) = 0;
+
+  // --- Model prices
+  /// Inserts or replaces the price of (provider, model); updated_at is the store's clock.
+  /// kInvalidArgument: an empty or malformed provider or model, a negative or non-finite
+  /// price.
+  virtual Status PutModelPrice(const ModelPrice& price) = 0;
+  /// The active price of (provider, model). kNotFound: none, or only an inactive one.
+  virtual Result<ModelPrice> GetModelPrice(std::string_view provider,
+                                           std::string_view model) = 0;
+  /// Every price, inactive ones included, by (provider, model).
+  virtual Result<std::vector<ModelPrice>> ListModelPrices() = 0;
+
+  // --- Webhook outbox
+  /// Stores a delivery (created_at: the store's clock) and returns it; when its id is taken,
+  /// returns the stored delivery unchanged (idempotent retries). kInvalidArgument: an empty
+  /// or malformed id or run_id, an empty url, url or body not UTF-8 or over max_content_bytes.
+  virtual Result<WebhookDelivery> EnqueueWebhook(const WebhookDelivery& delivery) = 0;
+  /// Deliveries not delivered, not given up and with next_attempt_at <= now, oldest
+  /// next_attempt_at first (then by id), at most `limit` (0: none).
+  virtual Result<std::vector<WebhookDelivery>> ListDueWebhooks(UnixMillis now,
+                                                               std::size_t limit) = 0;
+  /// Replaces the delivery's attempt fields with `update`. kNotFound; kInvalidArgument: a
+  /// malformed id, a last_error not UTF-8 or over max_content_bytes.
+  virtual Status UpdateWebhook(std::string_view id, const WebhookUpdate& update) = 0;
 
   // --- Sessions
   /// Inserts or replaces the session by id; a replace keeps the first created_at.

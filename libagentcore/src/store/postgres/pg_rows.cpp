@@ -122,7 +122,47 @@ Result<Run> DecodeRun(const PgRow& row) {
   r.worker_id = row.Str(8);
   r.created_at = row.Int(9);
   r.updated_at = row.Int(10);
+  r.available_at = row.Int(11);
+  r.last_event_seq = static_cast<std::uint64_t>(row.Int(12));
   return r;
+}
+
+Result<Project> DecodeProject(const PgRow& row) {
+  Project p;
+  p.space_id = row.Str(0);
+  p.id = row.Str(1);
+  p.name = row.Str(2);
+  p.channel_id = row.Str(3);
+  AGENTCORE_ASSIGN_OR_RETURN(p.settings, DecodeJson("project settings", row.View(4)));
+  p.created_at = row.Int(5);
+  p.updated_at = row.Int(6);
+  return p;
+}
+
+ModelPrice DecodeModelPrice(const PgRow& row) {
+  ModelPrice m;
+  m.provider = row.Str(0);
+  m.model = row.Str(1);
+  m.input_usd_per_mtok = row.Double(2);
+  m.output_usd_per_mtok = row.Double(3);
+  m.active = row.Bool(4);
+  m.updated_at = row.Int(5);
+  return m;
+}
+
+WebhookDelivery DecodeWebhook(const PgRow& row) {
+  WebhookDelivery w;
+  w.id = row.Str(0);
+  w.run_id = row.Str(1);
+  w.url = row.Str(2);
+  w.body = row.Str(3);
+  w.attempts = static_cast<std::uint32_t>(row.Int(4));
+  w.next_attempt_at = row.Int(5);
+  w.delivered_at = row.OptInt(6);
+  w.gave_up = row.Bool(7);
+  w.last_error = row.Str(8);
+  w.created_at = row.Int(9);
+  return w;
 }
 
 Result<RunEventRecord> DecodeRunEvent(const PgRow& row) {

@@ -40,7 +40,14 @@ inline constexpr const char* kPendingColumnsQualified =
     "p.channel_id, p.callsign, p.message_id, p.enqueued_at, p.attempts";
 inline constexpr const char* kRunColumns =
     "id, project_id, state, attempts, input, result, error, lease_expires_at, worker_id, "
-    "created_at, updated_at";
+    "created_at, updated_at, available_at, last_event_seq";
+inline constexpr const char* kProjectColumns =
+    "space_id, id, name, channel_id, settings, created_at, updated_at";
+inline constexpr const char* kModelPriceColumns =
+    "provider, model, input_usd_per_mtok, output_usd_per_mtok, active, updated_at";
+inline constexpr const char* kWebhookColumns =
+    "id, run_id, url, body, attempts, next_attempt_at, delivered_at, gave_up, last_error, "
+    "created_at";
 inline constexpr const char* kRunEventColumns = "run_id, seq, type, data, created_at";
 inline constexpr const char* kSessionColumns =
     "id, owner_id, state, generation, image, container_id, metadata, created_at, updated_at";
@@ -123,6 +130,9 @@ Result<Message> DecodeMessage(const PgRow& row);
 PendingDelivery DecodePendingDelivery(const PgRow& row);
 Result<Run> DecodeRun(const PgRow& row);
 Result<RunEventRecord> DecodeRunEvent(const PgRow& row);
+Result<Project> DecodeProject(const PgRow& row);
+ModelPrice DecodeModelPrice(const PgRow& row);
+WebhookDelivery DecodeWebhook(const PgRow& row);
 Result<Session> DecodeSession(const PgRow& row);
 Result<Team> DecodeTeam(const PgRow& row);
 ApiKey DecodeApiKey(const PgRow& row);

@@ -218,9 +218,9 @@ struct Table {
     // --- Runs
     Set(Stmt::kInsertRun, "insert_run",
         fmt::format("INSERT INTO runs (id, project_id, state, input, result, error, worker_id, "
-                    "created_at, updated_at) "
-                    "VALUES ($1, $2, 'queued', $3::json, 'null', '', '', $4::bigint, $4::bigint) "
-                    "RETURNING {}",
+                    "created_at, updated_at, available_at) "
+                    "VALUES ($1, $2, 'queued', $3::json, 'null', '', '', $4::bigint, $4::bigint, "
+                    "$5::bigint) RETURNING {}",
                     kRunColumns));
     Set(Stmt::kGetRun, "get_run", fmt::format("SELECT {} FROM runs WHERE id = $1", kRunColumns));
     Set(Stmt::kTransitionRun, "transition_run",
@@ -228,7 +228,8 @@ struct Table {
                     "result = COALESCE($5::json, result), error = COALESCE($6, error), "
                     "lease_expires_at = CASE WHEN $7::boolean THEN $8::bigint "
                     "ELSE lease_expires_at END, "
-                    "worker_id = COALESCE($9, worker_id), updated_at = $10::bigint "
+                    "worker_id = COALESCE($9, worker_id), updated_at = $10::bigint, "
+                    "available_at = COALESCE($11::bigint, available_at) "
                     "WHERE id = $1 AND state = $2 RETURNING {}",
                     kRunColumns));
     Set(Stmt::kListRuns, "list_runs",
@@ -250,6 +251,88 @@ struct Table {
                     "ORDER BY seq LIMIT $3::bigint",
                     kRunEventColumns));
     Set(Stmt::kRunExists, "run_exists", "SELECT 1 FROM runs WHERE id = $1");
+    // A page after the cursor run $5 (which the caller checks exists, in the same pipeline).
+    Set(Stmt::kListRunsBefore, "list_runs_before",
+        fmt::format("SELECT {} FROM runs WHERE ($1 = '' OR project_id = $1) "
+                    "AND (cardinality($2::text[]) = 0 OR state = ANY($2::text[])) "
+                    "AND ($3::bigint IS NULL OR lease_expires_at < $3::bigint) "
+                    "AND (created_at, id) < (SELECT c.created_at, c.id FROM runs c "
+                    "WHERE c.id = $5) "
+                    "ORDER BY created_at DESC, id DESC LIMIT $4::bigint",
+                    kRunColumns));
+    // The queue (Store::ClaimRun): kClaimLock, then kClaimRun, in one pipeline and so in one
+    // transaction. The transaction-scoped advisory lock ("agcorerq" as a big-endian int64)
+    // serializes claims; kClaimRun's snapshot is taken after the lock is granted, so it sees
+    // every claim committed before, and no other claim commits until this one does. Without
+    // it, two claims with concurrent snapshots could each see a project idle and take one of
+    // its runs each (SKIP LOCKED skips the other's row, and the NOT EXISTS reads the old
+    // snapshot). The lock is held for one indexed statement. SKIP LOCKED passes over a run
+    // another write holds (a cancel in flight); the second NOT EXISTS then keeps the
+    // project's younger runs waiting, so a project's runs are claimed in order. The partial
+    // indexes runs_queue, runs_active and runs_queue_project (migration 7) serve the three
+    // lookups; their predicates are literals so that generic plans can use them.
+    Set(Stmt::kClaimLock, "claim_lock", "SELECT pg_advisory_xact_lock(7018687874591978097)");
+    Set(Stmt::kClaimRun, "claim_run",
+        fmt::format("WITH picked AS (SELECT r.id AS pick FROM runs r "
+                    "WHERE r.state = 'queued' AND r.available_at <= $1::bigint "
+                    "AND NOT EXISTS (SELECT 1 FROM runs b WHERE b.project_id = r.project_id "
+                    "AND b.state IN ('planning', 'building')) "
+                    "AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.project_id = r.project_id "
+                    "AND o.state = 'queued' AND o.available_at <= $1::bigint "
+                    "AND (o.created_at, o.id) < (r.created_at, r.id)) "
+                    "ORDER BY r.created_at, r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED) "
+                    "UPDATE runs SET state = 'planning', attempts = attempts + 1, "
+                    "lease_expires_at = $3::bigint, worker_id = $2, updated_at = $4::bigint "
+                    "FROM picked WHERE runs.id = picked.pick RETURNING {}",
+                    kRunColumns));
+    Set(Stmt::kRenewRunLease, "renew_run_lease",
+        "UPDATE runs SET lease_expires_at = $3::bigint, updated_at = $4::bigint "
+        "WHERE id = $1 AND worker_id = $2 AND state IN ('planning', 'building') RETURNING id");
+
+    // --- Projects, model prices, webhook outbox
+    Set(Stmt::kInsertProject, "insert_project",
+        fmt::format("INSERT INTO projects (space_id, id, name, channel_id, settings, created_at, "
+                    "updated_at) VALUES ($1, $2, $3, $4, $5::json, $6::bigint, $6::bigint) "
+                    "RETURNING {}",
+                    kProjectColumns));
+    Set(Stmt::kGetProject, "get_project",
+        fmt::format("SELECT {} FROM projects WHERE space_id = $1 AND id = $2", kProjectColumns));
+    Set(Stmt::kListProjects, "list_projects",
+        fmt::format("SELECT {} FROM projects WHERE space_id = $1 AND id > $2 ORDER BY id "
+                    "LIMIT $3::bigint",
+                    kProjectColumns));
+    Set(Stmt::kPutModelPrice, "put_model_price",
+        "INSERT INTO model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok, "
+        "active, updated_at) VALUES ($1, $2, $3::float8, $4::float8, $5::boolean, $6::bigint) "
+        "ON CONFLICT (provider, model) DO UPDATE SET "
+        "input_usd_per_mtok = EXCLUDED.input_usd_per_mtok, "
+        "output_usd_per_mtok = EXCLUDED.output_usd_per_mtok, active = EXCLUDED.active, "
+        "updated_at = EXCLUDED.updated_at");
+    Set(Stmt::kGetModelPrice, "get_model_price",
+        fmt::format("SELECT {} FROM model_prices WHERE provider = $1 AND model = $2 AND active",
+                    kModelPriceColumns));
+    Set(Stmt::kListModelPrices, "list_model_prices",
+        fmt::format("SELECT {} FROM model_prices ORDER BY provider, model", kModelPriceColumns));
+    // As kEnsureSpace: the insert, or the stored row when the id is taken (the caller runs it
+    // again when a concurrent enqueue committed between the two snapshots).
+    Set(Stmt::kEnqueueWebhook, "enqueue_webhook",
+        fmt::format("WITH ins AS (INSERT INTO webhook_deliveries (id, run_id, url, body, "
+                    "attempts, next_attempt_at, delivered_at, gave_up, last_error, created_at) "
+                    "VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $7::bigint, $8::boolean, $9, "
+                    "$10::bigint) ON CONFLICT (id) DO NOTHING RETURNING {0}) "
+                    "SELECT {0} FROM ins UNION ALL SELECT {0} FROM webhook_deliveries "
+                    "WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
+                    kWebhookColumns));
+    // The WHERE repeats webhook_deliveries_due's, so the partial index serves it.
+    Set(Stmt::kListDueWebhooks, "list_due_webhooks",
+        fmt::format("SELECT {} FROM webhook_deliveries WHERE delivered_at IS NULL "
+                    "AND NOT gave_up AND next_attempt_at <= $1::bigint "
+                    "ORDER BY next_attempt_at, id LIMIT $2::bigint",
+                    kWebhookColumns));
+    Set(Stmt::kUpdateWebhook, "update_webhook",
+        "UPDATE webhook_deliveries SET attempts = $2::bigint, next_attempt_at = $3::bigint, "
+        "delivered_at = $4::bigint, gave_up = $5::boolean, last_error = $6 WHERE id = $1 "
+        "RETURNING id");
 
     // --- Sessions and teams
     Set(Stmt::kPutSession, "put_session",

@@ -29,7 +29,7 @@ Result<Run> PostgresStore::CreateRun(const NewRun& in) {
                              EncodeJson("run input", in.input, options_.max_content_bytes));
   const std::string id = in.id.empty() ? ids_.Next() : in.id;
   PgParams p;
-  p.Text(id).Text(in.project_id).JsonText(input).Int(Now());
+  p.Text(id).Text(in.project_id).JsonText(input).Int(Now()).Int(in.available_at);
   AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertRun, p));
   if (r.ok()) return DecodeRun(PgRow(r.result.get(), 0));
   if (r.status.code() == ErrorCode::kAlreadyExists) {
@@ -63,7 +63,7 @@ Result<Run> PostgresStore::TransitionRun(std::string_view id, RunState from, Run
   p.OptText(result).OptText(update.error);
   p.Bool(update.lease_expires_at.has_value());
   p.OptInt(update.lease_expires_at ? *update.lease_expires_at : std::nullopt);
-  p.OptText(update.worker_id).Int(Now());
+  p.OptText(update.worker_id).Int(Now()).OptInt(update.available_at);
   AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kTransitionRun, p));
   if (PQntuples(r.get()) == 1) return DecodeRun(PgRow(r.get(), 0));
   // Nothing matched: no such run, or it is no longer in `from`.
@@ -74,6 +74,7 @@ Result<Run> PostgresStore::TransitionRun(std::string_view id, RunState from, Run
 
 Result<std::vector<Run>> PostgresStore::ListRuns(const RunFilter& filter) {
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("run project id", filter.project_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("run cursor", filter.before_id));
   std::vector<std::string> states;
   for (RunState s : filter.states) {
     if (!IsRunState(s)) return InvalidArgument("run state out of range");
@@ -84,7 +85,53 @@ Result<std::vector<Run>> PostgresStore::ListRuns(const RunFilter& filter) {
   PgParams p;
   p.Text(filter.project_id).TextArray(states).OptInt(filter.lease_before);
   p.Int(static_cast<std::int64_t>(limit));
-  return QueryAll<Run>(Stmt::kListRuns, p, DecodeRun);
+  if (filter.before_id.empty()) return QueryAll<Run>(Stmt::kListRuns, p, DecodeRun);
+  // The cursor's existence and the page in one pipeline (runs are never deleted, so the two
+  // snapshots agree on it).
+  p.Text(filter.before_id);
+  PgParams cursor;
+  cursor.Text(filter.before_id);
+  const PgCall calls[] = {{Index(Stmt::kRunExists), &cursor},
+                          {Index(Stmt::kListRunsBefore), &p}};
+  std::vector<PgReply> replies;
+  AGENTCORE_RETURN_IF_ERROR(Pipeline(Access::kRead, calls, &replies));
+  for (const PgReply& r : replies) {
+    if (!r.ok()) return r.status;
+  }
+  if (PQntuples(replies[0].result.get()) == 0) {
+    return NotFound(fmt::format("run \"{}\" not found", filter.before_id));
+  }
+  return DecodeAll<Run>(replies[1].result.get(), DecodeRun);
+}
+
+Result<std::optional<Run>> PostgresStore::ClaimRun(const RunClaim& claim) {
+  AGENTCORE_RETURN_IF_ERROR(CheckRunClaim(claim));
+  // The lock and the claim in one pipeline: one round trip, one transaction
+  // (pg_statements.cpp, kClaimRun, says why the lock).
+  PgParams none;
+  PgParams p;
+  p.Int(claim.now).Text(claim.worker_id).Int(claim.lease_until).Int(Now());
+  const PgCall calls[] = {{Index(Stmt::kClaimLock), &none}, {Index(Stmt::kClaimRun), &p}};
+  std::vector<PgReply> replies;
+  AGENTCORE_RETURN_IF_ERROR(Pipeline(Access::kWrite, calls, &replies));
+  for (const PgReply& r : replies) {
+    if (!r.ok()) return r.status;
+  }
+  if (PQntuples(replies[1].result.get()) == 0) return std::optional<Run>();
+  AGENTCORE_ASSIGN_OR_RETURN(Run run, DecodeRun(PgRow(replies[1].result.get(), 0)));
+  return std::optional<Run>(std::move(run));
+}
+
+Status PostgresStore::RenewRunLease(std::string_view run_id, std::string_view worker_id,
+                                    UnixMillis lease_until) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", run_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run worker id", worker_id));
+  PgParams p;
+  p.Text(run_id).Text(worker_id).Int(lease_until).Int(Now());
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kRenewRunLease, p));
+  if (PQntuples(r.get()) == 1) return Status::Ok();
+  AGENTCORE_ASSIGN_OR_RETURN(Run current, GetRun(run_id));
+  return RunLeaseConflict(current, worker_id);
 }
 
 Result<RunEventRecord> PostgresStore::AppendRunEvent(std::string_view run_id, std::string_view type,

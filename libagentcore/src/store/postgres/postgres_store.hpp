@@ -18,7 +18,8 @@
 // The method bodies are split by aggregate: postgres_store.cpp (open, schema, spaces,
 // channels, roster), postgres_messages.cpp (messages, pending deliveries),
 // postgres_runs.cpp (runs, sessions, teams), postgres_records.cpp (API keys, idempotency,
-// artifacts), postgres_users.cpp (users, cost records). Thread-safe.
+// artifacts), postgres_users.cpp (users, cost records), postgres_projects.cpp (projects, model
+// prices, webhook outbox). Thread-safe.
 
 #include <memory>
 #include <span>
@@ -95,10 +96,24 @@ class PostgresStore final : public Store {
   Result<Run> TransitionRun(std::string_view id, RunState from, RunState to,
                             const RunUpdate& update) override;
   Result<std::vector<Run>> ListRuns(const RunFilter& filter) override;
+  Result<std::optional<Run>> ClaimRun(const RunClaim& claim) override;
+  Status RenewRunLease(std::string_view run_id, std::string_view worker_id,
+                       UnixMillis lease_until) override;
   Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
                                   const Json& data) override;
   Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id, std::uint64_t after_seq,
                                               std::size_t limit) override;
+
+  Result<Project> CreateProject(const Project& in) override;
+  Result<Project> GetProject(std::string_view space_id, std::string_view id) override;
+  Result<std::vector<Project>> ListProjects(const ProjectFilter& filter) override;
+  Status PutModelPrice(const ModelPrice& price) override;
+  Result<ModelPrice> GetModelPrice(std::string_view provider, std::string_view model) override;
+  Result<std::vector<ModelPrice>> ListModelPrices() override;
+  Result<WebhookDelivery> EnqueueWebhook(const WebhookDelivery& delivery) override;
+  Result<std::vector<WebhookDelivery>> ListDueWebhooks(UnixMillis now,
+                                                       std::size_t limit) override;
+  Status UpdateWebhook(std::string_view id, const WebhookUpdate& update) override;
 
   Result<Session> PutSession(const Session& session) override;
   Result<Session> GetSession(std::string_view id) override;

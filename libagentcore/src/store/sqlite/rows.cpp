@@ -133,7 +133,47 @@ Result<Run> RunFromRow(const Statement& row) {
   r.worker_id = row.String(8);
   r.created_at = row.Int(9);
   r.updated_at = row.Int(10);
+  r.available_at = row.Int(11);
+  r.last_event_seq = static_cast<std::uint64_t>(row.Int(12));
   return r;
+}
+
+Result<Project> ProjectFromRow(const Statement& row) {
+  Project p;
+  p.space_id = row.String(0);
+  p.id = row.String(1);
+  p.name = row.String(2);
+  p.channel_id = row.String(3);
+  AGENTCORE_ASSIGN_OR_RETURN(p.settings, JsonColumn(row, 4, "project settings"));
+  p.created_at = row.Int(5);
+  p.updated_at = row.Int(6);
+  return p;
+}
+
+ModelPrice ModelPriceFromRow(const Statement& row) {
+  ModelPrice m;
+  m.provider = row.String(0);
+  m.model = row.String(1);
+  m.input_usd_per_mtok = row.Double(2);
+  m.output_usd_per_mtok = row.Double(3);
+  m.active = row.Int(4) != 0;
+  m.updated_at = row.Int(5);
+  return m;
+}
+
+WebhookDelivery WebhookFromRow(const Statement& row) {
+  WebhookDelivery w;
+  w.id = row.String(0);
+  w.run_id = row.String(1);
+  w.url = row.String(2);
+  w.body = row.String(3);
+  w.attempts = U32(row.Int(4));
+  w.next_attempt_at = row.Int(5);
+  w.delivered_at = row.OptInt(6);
+  w.gave_up = row.Int(7) != 0;
+  w.last_error = row.String(8);
+  w.created_at = row.Int(9);
+  return w;
 }
 
 Result<RunEventRecord> RunEventFromRow(const Statement& row) {

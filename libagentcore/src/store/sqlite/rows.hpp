@@ -31,7 +31,14 @@ inline constexpr std::string_view kPendingColumns =
     "channel_id, callsign, message_id, enqueued_at, attempts";
 inline constexpr std::string_view kRunColumns =
     "id, project_id, state, attempts, input, result, error, lease_expires_at, worker_id, "
-    "created_at, updated_at";
+    "created_at, updated_at, available_at, last_event_seq";
+inline constexpr std::string_view kProjectColumns =
+    "space_id, id, name, channel_id, settings, created_at, updated_at";
+inline constexpr std::string_view kModelPriceColumns =
+    "provider, model, input_usd_per_mtok, output_usd_per_mtok, active, updated_at";
+inline constexpr std::string_view kWebhookColumns =
+    "id, run_id, url, body, attempts, next_attempt_at, delivered_at, gave_up, last_error, "
+    "created_at";
 inline constexpr std::string_view kRunEventColumns = "run_id, seq, type, data, created_at";
 inline constexpr std::string_view kSessionColumns =
     "id, owner_id, state, generation, image, container_id, metadata, created_at, updated_at";
@@ -58,6 +65,9 @@ Result<Message> MessageFromRow(const Statement& row);
 PendingDelivery PendingFromRow(const Statement& row);
 Result<Run> RunFromRow(const Statement& row);
 Result<RunEventRecord> RunEventFromRow(const Statement& row);
+Result<Project> ProjectFromRow(const Statement& row);
+ModelPrice ModelPriceFromRow(const Statement& row);
+WebhookDelivery WebhookFromRow(const Statement& row);
 Result<Session> SessionFromRow(const Statement& row);
 Result<Team> TeamFromRow(const Statement& row);
 ApiKey ApiKeyFromRow(const Statement& row);

@@ -90,11 +90,25 @@ class SqliteStore final : public Store {
   Result<Run> TransitionRun(std::string_view id, RunState from, RunState to,
                             const RunUpdate& update) override;
   Result<std::vector<Run>> ListRuns(const RunFilter& filter) override;
+  Result<std::optional<Run>> ClaimRun(const RunClaim& claim) override;
+  Status RenewRunLease(std::string_view run_id, std::string_view worker_id,
+                       UnixMillis lease_until) override;
   Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
                                         const Json& data) override;
   Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id,
                                                     std::uint64_t after_seq,
                                                     std::size_t limit) override;
+
+  Result<Project> CreateProject(const Project& in) override;
+  Result<Project> GetProject(std::string_view space_id, std::string_view id) override;
+  Result<std::vector<Project>> ListProjects(const ProjectFilter& filter) override;
+  Status PutModelPrice(const ModelPrice& price) override;
+  Result<ModelPrice> GetModelPrice(std::string_view provider, std::string_view model) override;
+  Result<std::vector<ModelPrice>> ListModelPrices() override;
+  Result<WebhookDelivery> EnqueueWebhook(const WebhookDelivery& delivery) override;
+  Result<std::vector<WebhookDelivery>> ListDueWebhooks(UnixMillis now,
+                                                       std::size_t limit) override;
+  Status UpdateWebhook(std::string_view id, const WebhookUpdate& update) override;
 
   Result<Session> PutSession(const Session& session) override;
   Result<Session> GetSession(std::string_view id) override;

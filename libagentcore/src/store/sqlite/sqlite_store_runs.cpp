@@ -62,14 +62,17 @@ Result<Run> SqliteStore::CreateRun(const NewRun& in) {
   r.id = in.id.empty() ? ids_.Next() : in.id;
   r.project_id = in.project_id;
   r.input = in.input;
+  r.available_at = in.available_at;
   r.created_at = r.updated_at = Now();
   if (Status written = Write([&](WriteContext& ctx) -> Status {
         auto inserted =
             Execute(ctx.conn(),
                     "INSERT INTO runs (id, project_id, state, attempts, input, result, "
                     "error, lease_expires_at, worker_id, last_event_seq, created_at, "
-                    "updated_at) VALUES (?1, ?2, ?3, 0, ?4, NULL, '', NULL, '', 0, ?5, ?5)",
-                    r.id, r.project_id, RunStateName(r.state), input, r.created_at);
+                    "updated_at, available_at) "
+                    "VALUES (?1, ?2, ?3, 0, ?4, NULL, '', NULL, '', 0, ?5, ?5, ?6)",
+                    r.id, r.project_id, RunStateName(r.state), input, r.created_at,
+                    r.available_at);
         if (!inserted && inserted.status().code() == ErrorCode::kAlreadyExists) {
           return AlreadyExists(fmt::format("run \"{}\" already exists", r.id));
         }
@@ -105,7 +108,8 @@ Result<Run> SqliteStore::TransitionRun(std::string_view id, RunState from, RunSt
             "UPDATE runs SET state = ?3, attempts = coalesce(?4, attempts), "
             "result = CASE WHEN ?5 THEN ?6 ELSE result END, error = coalesce(?7, error), "
             "lease_expires_at = CASE WHEN ?8 THEN ?9 ELSE lease_expires_at END, "
-            "worker_id = coalesce(?10, worker_id), updated_at = ?11 "
+            "worker_id = coalesce(?10, worker_id), updated_at = ?11, "
+            "available_at = coalesce(?12, available_at) "
             "WHERE id = ?1 AND state = ?2 RETURNING {}",
             kRunColumns);
         AGENTCORE_ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
@@ -132,6 +136,7 @@ Result<Run> SqliteStore::TransitionRun(std::string_view id, RunState from, RunSt
         }
         st.Bind(10, update.worker_id);
         st.Bind(11, now);
+        st.Bind(12, update.available_at);
         AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
         if (row) {
           AGENTCORE_ASSIGN_OR_RETURN(out, RunFromRow(st));
@@ -149,6 +154,7 @@ Result<Run> SqliteStore::TransitionRun(std::string_view id, RunState from, RunSt
 
 Result<std::vector<Run>> SqliteStore::ListRuns(const RunFilter& filter) {
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("run project id", filter.project_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("run cursor", filter.before_id));
   std::string states;
   if (!filter.states.empty()) {
     JsonWriter w(&states);
@@ -165,14 +171,29 @@ Result<std::vector<Run>> SqliteStore::ListRuns(const RunFilter& filter) {
   if (!filter.project_id.empty()) where += " AND project_id = ?1";
   if (!states.empty()) where += " AND state IN (SELECT value FROM json_each(?2))";
   if (filter.lease_before) where += " AND lease_expires_at < ?3";
+  if (!filter.before_id.empty()) where += " AND (created_at, id) < (?5, ?6)";
   where += " ORDER BY created_at DESC, id DESC LIMIT ?4";
   const std::string sql = SelectSql(kRunColumns, "runs", where);
   return Read([&](Connection& c) -> Result<std::vector<Run>> {
+    // The cursor's place, read in the same read transaction as the page.
+    UnixMillis cursor_created_at = 0;
+    if (!filter.before_id.empty()) {
+      AGENTCORE_ASSIGN_OR_RETURN(
+          cursor_created_at,
+          QueryOne<UnixMillis>(
+              c, "SELECT created_at FROM runs WHERE id = ?1",
+              [](const Statement& row) { return row.Int(0); },
+              [&] { return RunNotFound(filter.before_id); }, filter.before_id));
+    }
     AGENTCORE_ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
     if (!filter.project_id.empty()) st.Bind(1, filter.project_id);
     if (!states.empty()) st.Bind(2, states);
     if (filter.lease_before) st.Bind(3, *filter.lease_before);
     st.Bind(4, limit);
+    if (!filter.before_id.empty()) {
+      st.Bind(5, cursor_created_at);
+      st.Bind(6, filter.before_id);
+    }
     std::vector<Run> out;
     for (;;) {
       AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -180,6 +201,53 @@ Result<std::vector<Run>> SqliteStore::ListRuns(const RunFilter& filter) {
       AGENTCORE_ASSIGN_OR_RETURN(Run r, RunFromRow(st));
       out.push_back(std::move(r));
     }
+  });
+}
+
+Result<std::optional<Run>> SqliteStore::ClaimRun(const RunClaim& claim) {
+  AGENTCORE_RETURN_IF_ERROR(CheckRunClaim(claim));
+  const UnixMillis now = Now();
+  std::optional<Run> out;
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        // One statement in the single writer, so no other write runs between the choice and
+        // the update. The choice walks runs_queue in (created_at, id) order; runs_active
+        // answers "is the project busy" per queued run.
+        static const std::string sql = fmt::format(
+            "UPDATE runs SET state = 'planning', attempts = attempts + 1, "
+            "lease_expires_at = ?3, worker_id = ?2, updated_at = ?4 "
+            "WHERE id = (SELECT r.id FROM runs r WHERE r.state = 'queued' "
+            "AND r.available_at <= ?1 AND NOT EXISTS (SELECT 1 FROM runs b "
+            "WHERE b.project_id = r.project_id AND b.state IN ('planning', 'building')) "
+            "ORDER BY r.created_at, r.id LIMIT 1) RETURNING {}",
+            kRunColumns);
+        AGENTCORE_ASSIGN_OR_RETURN(Statement st, ctx.conn().Prepare(sql));
+        BindAll(st, claim.now, claim.worker_id, claim.lease_until, now);
+        AGENTCORE_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) return Status::Ok();
+        AGENTCORE_ASSIGN_OR_RETURN(out, RunFromRow(st));
+        return st.Run();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return out;
+}
+
+Status SqliteStore::RenewRunLease(std::string_view run_id, std::string_view worker_id,
+                                  UnixMillis lease_until) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", run_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("run worker id", worker_id));
+  const UnixMillis now = Now();
+  return Write([&](WriteContext& ctx) -> Status {
+    Connection& c = ctx.conn();
+    AGENTCORE_ASSIGN_OR_RETURN(
+        int n, Execute(c,
+                       "UPDATE runs SET lease_expires_at = ?3, updated_at = ?4 WHERE id = ?1 "
+                       "AND worker_id = ?2 AND state IN ('planning', 'building')",
+                       run_id, worker_id, lease_until, now));
+    if (n == 1) return Status::Ok();
+    AGENTCORE_ASSIGN_OR_RETURN(Run current, LoadRun(c, run_id));
+    return RunLeaseConflict(current, worker_id);
   });
 }
 

@@ -1,0 +1,7 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE model_prices;
+DROP TABLE projects;
+DROP INDEX runs_by_created;
+DROP INDEX runs_active;
+DROP INDEX runs_queue;
+ALTER TABLE runs DROP COLUMN available_at;
