@@ -238,6 +238,22 @@ asio::awaitable<void> RunStreamSession::Pump() {
     if (!co_await WaitQueueBelow(half_budget())) break;
   }
 
+  // A client that resumes after the final event has everything: no watch (none would come).
+  if (!final && !failed && after == after_seq_ && after_seq_ > 0 && !stopping_ &&
+      socket_ != nullptr) {
+    auto read = [&runs, &caller = caller_, &project = project_id_, &run = run_id_, after] {
+      return runs.Events(caller, project, run, after - 1, 1);
+    };
+    Result<std::vector<RunEventRecord>> last = co_await app.Offload(std::move(read));
+    if (!last.ok()) {
+      LogError("run stream: events", last.status());
+      failed = true;
+    } else if (!last->empty() && last->front().seq == after &&
+               IsFinalRunEvent(last->front().type)) {
+      final = true;
+    }
+  }
+
   // Live: the watch from the last event read.
   if (!final && !failed && !stopping_ && socket_ != nullptr) {
     wake_ = std::make_unique<asio::steady_timer>(*context_);
