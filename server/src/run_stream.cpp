@@ -311,8 +311,10 @@ asio::awaitable<void> RunStreamSession::Run(asio::ip::tcp::socket& socket,
   auto self = std::static_pointer_cast<RunStreamSession>(shared_from_this());
   asio::co_spawn(*context_, [self]() { return self->Pump(); }, asio::detached);
 
-  while (!stopping_) {
-    // A client says nothing after its request; readable means it closed (or sent junk).
+  // A client says nothing after its request; readable means it closed (or sent junk). Until
+  // the socket closes (Pump closes it after the final event) or the client goes: not until
+  // stopping_, which Pump sets before its last bytes are written.
+  for (;;) {
     ReadResult read = co_await ReadAvailable();
     if (read.error) break;
   }

@@ -245,7 +245,10 @@ asio::awaitable<void> ZipDownloadSession::Run(asio::ip::tcp::socket& socket,
   Attach(socket);
   auto self = std::static_pointer_cast<ZipDownloadSession>(shared_from_this());
   asio::co_spawn(*context_, [self]() { return self->Pump(); }, asio::detached);
-  while (!stopping_) {
+  // Until the socket closes (Pump closes it when done) or the client goes: not until
+  // stopping_, which Pump may set before this loop is reached (a refusal found at once), and
+  // leaving then would drop the queued answer.
+  for (;;) {
     ReadResult read = co_await ReadAvailable();
     if (read.error) break;
   }
