@@ -342,6 +342,50 @@ TEST_SUITE("StoreConformance") {
     }
   }
 
+  AGENTCORE_STORE_CASE("lets one of two racing claims with different clocks take a project") {
+    // The older run waits for a backoff that only one claimer's clock has passed: each claimer
+    // alone would take a different run of the project (the older one, or the younger due one),
+    // so only the claims' serialization keeps the second one out.
+    F f;
+    constexpr int kRounds = 30;
+    int both = 0;
+    for (int round = 0; round < kRounds; ++round) {
+      const std::string project = "skew-" + std::to_string(round);
+      const UnixMillis base = f.clock().NowMillis();
+      Run older = Must(f.store().CreateRun(NewRun{"", project, Json(), base + 100}));
+      Run younger = Must(f.store().CreateRun(NewRun{"", project, Json()}));
+      std::atomic<int> ready{0};
+      std::vector<Result<std::optional<Run>>> got(2, Status(ErrorCode::kInternal, "not run"));
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 2; ++t) {
+        threads.emplace_back([&, t] {
+          ++ready;
+          while (ready.load() < 2) std::this_thread::yield();
+          got[static_cast<std::size_t>(t)] =
+              f.store().ClaimRun(Claim("w" + std::to_string(t), t == 0 ? base + 100 : base));
+        });
+      }
+      for (auto& t : threads) t.join();
+      std::vector<std::string> claimed;
+      for (auto& g : got) {
+        REQUIRE_MESSAGE(g.ok(), g.status().ToString());
+        if (g->has_value()) claimed.push_back((*g)->id);
+      }
+      if (claimed.size() == 2) ++both;
+      CHECK(claimed.size() == 1);
+      for (const std::string& id : claimed) {
+        Must(f.store().TransitionRun(id, RunState::kPlanning, RunState::kCancelled, RunUpdate{}));
+      }
+      for (const Run& r : {older, younger}) {  // drain the round's project
+        if (Must(f.store().GetRun(r.id)).state == RunState::kQueued) {
+          Must(f.store().TransitionRun(r.id, RunState::kQueued, RunState::kCancelled,
+                                       RunUpdate{}));
+        }
+      }
+    }
+    CHECK(both == 0);
+  }
+
   AGENTCORE_STORE_CASE("hands each of 200 runs of 50 projects to 8 claimers once, in order") {
     F f;
     constexpr int kProjects = 50, kPerProject = 4, kThreads = 8;
