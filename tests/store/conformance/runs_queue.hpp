@@ -316,8 +316,8 @@ TEST_SUITE("StoreConformance") {
         threads.emplace_back([&, t] {
           ++ready;
           while (ready.load() < 2) std::this_thread::yield();
-          got[static_cast<std::size_t>(t)] = f.store().ClaimRun(
-              Claim("w" + std::to_string(t), f.clock().NowMillis()));
+          got[static_cast<std::size_t>(t)] =
+              f.store().ClaimRun(Claim("w" + std::to_string(t), f.clock().NowMillis()));
         });
       }
       for (auto& t : threads) t.join();
@@ -378,8 +378,7 @@ TEST_SUITE("StoreConformance") {
       }
       for (const Run& r : {older, younger}) {  // drain the round's project
         if (Must(f.store().GetRun(r.id)).state == RunState::kQueued) {
-          Must(f.store().TransitionRun(r.id, RunState::kQueued, RunState::kCancelled,
-                                       RunUpdate{}));
+          Must(f.store().TransitionRun(r.id, RunState::kQueued, RunState::kCancelled, RunUpdate{}));
         }
       }
     }
@@ -432,8 +431,7 @@ TEST_SUITE("StoreConformance") {
         CHECK(r.attempts == 1);
       }
       for (const Run& r : claimed) {
-        Must(f.store().TransitionRun(r.id, RunState::kPlanning, RunState::kSucceeded,
-                                     RunUpdate{}));
+        Must(f.store().TransitionRun(r.id, RunState::kPlanning, RunState::kSucceeded, RunUpdate{}));
       }
     }
     CHECK(seen.size() == kProjects * kPerProject);
@@ -520,7 +518,8 @@ TEST_SUITE("StoreConformance") {
     retry.available_at = now + 2000;
     retry.lease_expires_at = std::optional<UnixMillis>();
     retry.error = "timeout";
-    Run requeued = Must(f.store().TransitionRun(r.id, RunState::kPlanning, RunState::kQueued, retry));
+    Run requeued =
+        Must(f.store().TransitionRun(r.id, RunState::kPlanning, RunState::kQueued, retry));
     CHECK(requeued.available_at == now + 2000);
     CHECK(requeued.error == "timeout");
     CHECK(Must(f.store().GetRun(r.id)).available_at == now + 2000);
@@ -545,8 +544,7 @@ TEST_SUITE("StoreConformance") {
     std::vector<std::string> created;
     for (int i = 0; i < 23; ++i) {
       // Pairs share a created_at, so the id breaks ties.
-      created.push_back(
-          Must(f.store().CreateRun(NewRun{"", i % 3 == 0 ? "p1" : "p2", Json()})).id);
+      created.push_back(Must(f.store().CreateRun(NewRun{"", i % 3 == 0 ? "p1" : "p2", Json()})).id);
       if (i % 2 == 1) f.clock().Advance(1);
     }
     std::vector<std::string> newest_first(created.rbegin(), created.rend());
@@ -627,13 +625,13 @@ TEST_SUITE("StoreConformance") {
     F f;
     const double inf = std::numeric_limits<double>::infinity();
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    for (ModelPrice p : {ModelPrice{"", "m", 1, 1, true, 0}, ModelPrice{"p", "", 1, 1, true, 0},
-                         ModelPrice{"p", "m", -0.01, 1, true, 0},
-                         ModelPrice{"p", "m", 1, -1, true, 0}, ModelPrice{"p", "m", nan, 1, true, 0},
-                         ModelPrice{"p", "m", 1, nan, true, 0}, ModelPrice{"p", "m", inf, 1, true, 0},
-                         ModelPrice{"p", "m", 1, -inf, true, 0},
-                         ModelPrice{kBadUtf8, "m", 1, 1, true, 0},
-                         ModelPrice{"p", std::string(kMaxKeyBytes + 1, 'm'), 1, 1, true, 0}}) {
+    for (ModelPrice p :
+         {ModelPrice{"", "m", 1, 1, true, 0}, ModelPrice{"p", "", 1, 1, true, 0},
+          ModelPrice{"p", "m", -0.01, 1, true, 0}, ModelPrice{"p", "m", 1, -1, true, 0},
+          ModelPrice{"p", "m", nan, 1, true, 0}, ModelPrice{"p", "m", 1, nan, true, 0},
+          ModelPrice{"p", "m", inf, 1, true, 0}, ModelPrice{"p", "m", 1, -inf, true, 0},
+          ModelPrice{kBadUtf8, "m", 1, 1, true, 0},
+          ModelPrice{"p", std::string(kMaxKeyBytes + 1, 'm'), 1, 1, true, 0}}) {
       CAPTURE(p.provider);
       CAPTURE(p.input_usd_per_mtok);
       CHECK(CodeOf(f.store().PutModelPrice(p)) == ErrorCode::kInvalidArgument);
