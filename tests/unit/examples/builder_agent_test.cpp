@@ -377,6 +377,22 @@ TEST_SUITE("examples/builder_agent") {
     CHECK(b.Log().find(kToken) == std::string::npos);
   }
 
+  TEST_CASE("command output that is not UTF-8 reaches the frames as valid text") {
+    Build b;
+    Json result = b.Run(R"(run printf 'caf\303\251 \377!' && printf '\342\202' >&2)");
+    REQUIRE(result.is_object());
+    CHECK(result.Find("ok")->as_bool());
+    std::string out;
+    std::string err;
+    for (const Json& v : Values(b.server, 0)) {
+      if (Type(v) == "tool_output") {
+        (*v.FindString("stream") == "stdout" ? out : err) += *v.FindString("text");
+      }
+    }
+    CHECK(out == "caf\xC3\xA9 \xEF\xBF\xBD!");
+    CHECK(err == "\xEF\xBF\xBD\xEF\xBF\xBD");  // a sequence cut short at the end
+  }
+
   TEST_CASE("a command still running at the deadline is killed and the attempt fails") {
     Build b;
     const auto before = std::chrono::steady_clock::now();
