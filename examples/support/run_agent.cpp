@@ -104,8 +104,9 @@ Result<RunTask> ParseRunTask(std::string_view body) {
     }
   }
   if (const Json* deadline = v.Find("deadlineMs"); deadline != nullptr) {
-    if (!WholeNumber(*deadline, 1, &task.deadline_ms)) {
-      return InvalidArgument("task deadlineMs must be an integer >= 1");
+    // 0: the deadline has passed already (the server counts down from its own deadline).
+    if (!WholeNumber(*deadline, 0, &task.deadline_ms)) {
+      return InvalidArgument("task deadlineMs must be an integer >= 0");
     }
   }
   return task;

@@ -53,7 +53,7 @@ struct RunTask {
   bool read_only = false;  // readOnly; true in the plan phase
   agentcore::Json plan;    // null, or the plan phase's plan (an object) in the build phase
   std::vector<ConversationTurn> conversation;  // oldest first
-  std::int64_t deadline_ms = 600'000;          // deadlineMs: the phase's time, from receipt
+  std::int64_t deadline_ms = 600'000;          // deadlineMs: the phase's time left, from receipt
 };
 
 /// The largest task body ParseRunTask and FetchTask accept.
@@ -62,8 +62,8 @@ inline constexpr std::size_t kMaxTaskBytes = 8 * 1024 * 1024;
 /// Parses a `GET /agents/task` 200 body. Required: `runId` (non-empty string), `phase` ("plan"
 /// or "build"), `prompt` (string), `workspace` (absolute path). Optional: `attempt` (integer
 /// >= 1, default 1), `readOnly` (bool, default: phase is "plan"), `plan` (null or object),
-/// `conversation` (array of {role, content} strings), `deadlineMs` (integer >= 1, default
-/// 600000). Unknown members are ignored. Errors: kInvalidArgument naming the first bad member
+/// `conversation` (array of {role, content} strings), `deadlineMs` (integer >= 0, the time
+/// left for the phase; 0 when it is over already; default 600000). Unknown members are ignored. Errors: kInvalidArgument naming the first bad member
 /// (or the JSON error); kTooLarge past kMaxTaskBytes.
 agentcore::Result<RunTask> ParseRunTask(std::string_view body);
 

@@ -5,7 +5,7 @@
 // Input: the whole input is the body.
 // Checks, trapping on any violation:
 //   * success gives a non-empty run id, phase "plan" or "build", a workspace starting with '/'
-//     and holding no NUL, attempt >= 1, deadlineMs >= 1, a plan that is null or an object;
+//     and holding no NUL, attempt >= 1, deadlineMs >= 0, a plan that is null or an object;
 //   * failure is kInvalidArgument (kTooLarge only past kMaxTaskBytes);
 //   * a task that parsed, written back as JSON, parses to the same task.
 #include <cstddef>
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Check(t.phase == "plan" || t.phase == "build");
   Check(!t.workspace.empty() && t.workspace.front() == '/' &&
         t.workspace.find('\0') == std::string::npos);
-  Check(t.attempt >= 1 && t.deadline_ms >= 1);
+  Check(t.attempt >= 1 && t.deadline_ms >= 0);
   Check(t.plan.is_null() || t.plan.is_object());
 
   agentcore::Json back = agentcore::Json::Object();

@@ -404,6 +404,16 @@ TEST_SUITE("examples/builder_agent") {
     CHECK(result.FindString("error")->find("deadline") != std::string::npos);
   }
 
+  TEST_CASE("a task whose deadline has passed fails retryably without doing anything") {
+    Build b;
+    Json result = b.Run("create a.txt with 1", 1, 0);
+    REQUIRE(result.is_object());
+    CHECK(result.Find("ok")->as_bool() == false);
+    CHECK(result.Find("retryable")->as_bool() == true);
+    CHECK(result.FindString("error")->find("deadline") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(b.workspace + "/a.txt"));
+  }
+
   TEST_CASE("fail fails the build retryably, on every attempt or on the one named") {
     Build always;
     Json r1 = always.Run("create a.txt with 1; fail; create b.txt with 2", 2);

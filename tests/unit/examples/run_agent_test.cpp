@@ -96,6 +96,11 @@ TEST_SUITE("examples/run_agent") {
     auto build = ParseRunTask(R"({"runId":"r","phase":"build","prompt":"","workspace":"/w"})");
     REQUIRE(build.ok());
     CHECK_FALSE(build->read_only);
+    // 0 ms left: the phase's deadline has passed already.
+    auto late = ParseRunTask(
+        R"({"runId":"r","phase":"build","prompt":"","workspace":"/w","deadlineMs":0})");
+    REQUIRE(late.ok());
+    CHECK(late->deadline_ms == 0);
   }
 
   TEST_CASE("a bad task is refused naming what is wrong") {
@@ -136,7 +141,8 @@ TEST_SUITE("examples/run_agent") {
              R"(,"conversation":[{"role":1,"content":"x"}]})",
          "conversation"},
         {R"({"runId":"r","phase":"plan",)" + ok_rest + R"(,"conversation":[3]})", "conversation"},
-        {R"({"runId":"r","phase":"plan",)" + ok_rest + R"(,"deadlineMs":0})", "deadlineMs"},
+        {R"({"runId":"r","phase":"plan",)" + ok_rest + R"(,"deadlineMs":-1})", "deadlineMs"},
+        {R"({"runId":"r","phase":"plan",)" + ok_rest + R"(,"deadlineMs":2.5})", "deadlineMs"},
         {R"({"runId":"r","phase":"plan",)" + ok_rest + R"(,"deadlineMs":"5"})", "deadlineMs"},
     };
     for (const Case& c : cases) {
