@@ -460,7 +460,7 @@ class RunAgent::Impl {
         failures = 0;
         if (!task->has_value()) break;  // 204: nothing to do
         const RunTask& t = **task;
-        const std::string key = t.run_id + "/" + t.phase;
+        const std::string key = t.run_id + "/" + t.phase + "/" + std::to_string(t.attempt);
         if (finished_.count(key) != 0) {
           Log(config_.name, "ignoring task " + key + ": finished already");
           break;
@@ -501,7 +501,7 @@ class RunAgent::Impl {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> busy_{false};
   std::atomic<int> phases_run_{0};
-  std::set<std::string> finished_;  // the worker's only: "<runId>/<phase>" done
+  std::set<std::string> finished_;  // the worker's only: "<runId>/<phase>/<attempt>" done
 };
 
 Result<std::unique_ptr<RunAgent>> RunAgent::Start(AgentConfig config, PhaseHandler handler,

@@ -14,8 +14,10 @@
 ///       out.Succeed("done");
 ///     });
 ///
-/// Tasks are run one at a time; a task whose (runId, phase) this process finished already is
-/// ignored (the server hands a task out again until its phase ends).
+/// Tasks are run one at a time; a task whose (runId, phase, attempt) this process finished
+/// already is ignored (the server hands a task out again until its phase ends). The attempt
+/// counts: after a failed attempt (run_result ok:false) the builder process lives on, and the
+/// retry hands it the same run and phase with the next attempt number.
 
 #include <atomic>
 #include <chrono>

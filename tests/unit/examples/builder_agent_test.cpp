@@ -429,6 +429,14 @@ TEST_SUITE("examples/builder_agent") {
     CHECK(r2.Find("ok")->as_bool() == false);
     CHECK(r2.Find("retryable")->as_bool() == true);
 
+    // The retry goes to the same process: attempt 2 of the same run and phase is run.
+    const std::string prompt = "fail on attempt 1; create b.txt with 2";
+    first.server.SetTask(200, Task("run-b", "build", prompt, first.workspace, PlanOf(prompt), 2));
+    CHECK(first.server.Push(kToken) == 202);
+    REQUIRE_MESSAGE(WaitResult(first.server, 1), first.Log());
+    CHECK(RunResult(first.server, 1).Find("ok")->as_bool());
+    CHECK(ReadFile(first.workspace + "/b.txt") == "2");
+
     Build second;
     Json r3 = second.Run("fail on attempt 1; create b.txt with 2", 2);
     REQUIRE(r3.is_object());

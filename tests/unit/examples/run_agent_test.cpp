@@ -38,9 +38,9 @@ AgentConfig ConfigFor(const FakeRunServer& server) {
   return c;
 }
 
-std::string TaskJson(const std::string& run, const std::string& phase) {
-  return R"({"runId":")" + run + R"(","phase":")" + phase +
-         R"(","attempt":1,"prompt":"p","workspace":"/tmp","readOnly":)" +
+std::string TaskJson(const std::string& run, const std::string& phase, int attempt = 1) {
+  return R"({"runId":")" + run + R"(","phase":")" + phase + R"(","attempt":)" +
+         std::to_string(attempt) + R"(,"prompt":"p","workspace":"/tmp","readOnly":)" +
          (phase == "plan" ? "true" : "false") + R"(,"plan":null,"conversation":[],"deadlineMs":60000})";
 }
 
@@ -379,12 +379,17 @@ TEST_SUITE("examples/run_agent") {
     CHECK(server.Push(kToken) == 202);
     REQUIRE(server.WaitFor([&] { return server.task_fetches() > fetches; }));
     CHECK(runs == 1);
-    // The next phase is run on the next push.
-    server.SetTask(200, TaskJson("run-20", "build"));
+    // The retry of a phase (the next attempt) is run again.
+    server.SetTask(200, TaskJson("run-20", "plan", 2));
     CHECK(server.Push(kToken) == 202);
     REQUIRE(server.WaitFor([&] { return (*agent)->phases_run() == 2; }));
     CHECK(runs == 2);
-    CHECK(server.Streams().size() == 2);
+    // The next phase is run on the next push.
+    server.SetTask(200, TaskJson("run-20", "build"));
+    CHECK(server.Push(kToken) == 202);
+    REQUIRE(server.WaitFor([&] { return (*agent)->phases_run() == 3; }));
+    CHECK(runs == 3);
+    CHECK(server.Streams().size() == 3);
     // Heartbeats go every --heartbeat-ms (50 ms here).
     REQUIRE(server.WaitFor([&] { return server.heartbeats() >= 2; }));
     (*agent)->Stop();
