@@ -40,3 +40,4 @@
 #include <agentcore/tymbal/writer.hpp>
 #include <agentcore/ulid.hpp>
 #include <agentcore/version.hpp>
+#include <agentcore/workspace/path_policy.hpp>
