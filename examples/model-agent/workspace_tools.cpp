@@ -75,12 +75,14 @@ std::string Relative(const ToolContext& ctx, std::string path) {
   return path;
 }
 
-/// The path under the canonical workspace, for the secret check of a resolved path.
+/// The path a resolved path finally names (its symlinks followed), relative to the canonical
+/// workspace, for the secret check: a link named `notes` may point at `.env`.
 std::string UnderRoot(const ToolContext& ctx, const std::string& resolved) {
   std::error_code ec;
   const std::string root = fs::weakly_canonical(ctx.workspace, ec).string();
-  if (!ec && resolved.rfind(root + "/", 0) == 0) return resolved.substr(root.size() + 1);
-  return resolved;
+  const std::string target = fs::weakly_canonical(resolved, ec).string();
+  if (!ec && target.rfind(root + "/", 0) == 0) return target.substr(root.size() + 1);
+  return target;
 }
 
 ToolOutcome ListDir(const ToolContext& ctx, const Json& args) {
