@@ -374,8 +374,16 @@ int main(int argc, char** argv) {
   if (!config.error.empty()) {
     example_agent::Log(kName, "misconfigured, every phase will fail: " + config.error);
   } else {
+    // A base URL may carry credentials (https://user:secret@host/…): logged without them.
+    std::string url = config.client.base_url;
+    const std::size_t scheme = url.find("://");
+    const std::size_t at = url.find('@');
+    if (scheme != std::string::npos && at != std::string::npos && at > scheme &&
+        at < url.find('/', scheme + 3)) {
+      url.replace(scheme + 3, at - scheme - 3, "***");
+    }
     example_agent::Log(kName, "provider " + config.provider + ", model " + config.model + ", " +
-                                  config.client.base_url);
+                                  url);
   }
   std::unique_ptr<agentcore::HttpClient> http = agentcore::NewHttpClient();
   return example_agent::RunAgentMain(
