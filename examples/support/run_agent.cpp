@@ -12,6 +12,7 @@
 #include <utility>
 
 #include <agentcore/clock.hpp>
+#include <agentcore/json_writer.hpp>
 #include <agentcore/tymbal/frame.hpp>
 #include <agentcore/tymbal/writer.hpp>
 #include <agentcore/ulid.hpp>
@@ -420,9 +421,12 @@ class RunAgent::Impl {
   }
 
   example_http::HttpReply OnHealth() {
-    std::string body = std::string(R"({"status":")") +
-                       (busy_.load() ? "processing" : "healthy") + R"(","agentId":")" +
-                       config_.agent_id + R"("})";
+    std::string body;
+    agentcore::JsonWriter(&body)
+        .BeginObject()
+        .Field("status", busy_.load() ? "processing" : "healthy")
+        .Field("agentId", config_.agent_id)
+        .EndObject();
     return example_http::HttpReply{200, std::move(body)};
   }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The model-agent process (examples/model-agent/model_agent.cpp) end to end: the real binary
-// against FakeChatProvider and an in-test fake of the agentcore server's agent routes
-// (checkin, heartbeat, GET /agents/task, the Tymbal upload), handed tasks as docs/runs.md
-// describes them. There is no header of its own: the program is the unit.
+// against FakeChatProvider and FakeRunServer (the agentcore server's agent routes: checkin,
+// heartbeat, GET /agents/task, the Tymbal upload), handed tasks as docs/runs.md describes
+// them, each rung in with a push. There is no header of its own: the program is the unit.
 
 #include <doctest/doctest.h>
 
@@ -13,10 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -25,127 +22,58 @@
 #include <agentcore/json.hpp>
 
 #include "support/fake_chat_provider.hpp"
-#include "support/test_http_server.hpp"
+#include "support/fake_run_server.hpp"
+#include "support/temp_dir.hpp"
 
 extern char** environ;
 
 namespace {
 
-namespace fs = std::filesystem;
 using agentcore::Json;
 using agentcore::testing::FakeChatProvider;
-using agentcore::testing::TestHttpConnection;
-using agentcore::testing::TestHttpRequest;
-using agentcore::testing::TestHttpServer;
+using agentcore::testing::FakeRunServer;
 
 constexpr char kKey[] = "sk-proc-test-91b2";
 constexpr char kModel[] = "gpt-4o-mini";
 constexpr char kToken[] = "container-token-x";
 
-/// The agent routes of an agentcore server, enough for one agent: tasks are handed out in
-/// order, each until its run_result frame arrives; then 204.
-class FakeHub {
- public:
-  explicit FakeHub(std::vector<std::string> tasks)
-      : tasks_(std::move(tasks)),
-        server_([this](TestHttpConnection& c, const TestHttpRequest& r) { return Serve(c, r); }) {}
-
-  std::string Url() const { return server_.Url(""); }
-
-  /// Set-frame values (type, run, phase, …) and appended text, in arrival order.
-  std::vector<Json> sets() {
-    std::lock_guard lock(mu_);
-    return sets_;
-  }
-  std::string appended() {
-    std::lock_guard lock(mu_);
-    return appended_;
-  }
-  std::vector<Json> starts() {
-    std::lock_guard lock(mu_);
-    return starts_;
-  }
-  bool checked_in() {
-    std::lock_guard lock(mu_);
-    return checked_in_;
-  }
-
-  /// Waits until `n` run_result frames arrived (or 60 s).
-  bool WaitForResults(std::size_t n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return results_ >= n; });
-  }
-
- private:
-  bool Serve(TestHttpConnection& c, const TestHttpRequest& r) {
-    const std::string auth = r.Header("authorization");
-    if (auth != std::string("Bearer ") + kToken && auth != std::string("Container ") + kToken) {
-      c.WriteResponse(401, {}, R"({"error":"Invalid token"})");
-      return true;
-    }
-    if (r.method == "POST" && r.target == "/agents/checkin") {
-      std::lock_guard lock(mu_);
-      checked_in_ = true;
-    } else if (r.method == "GET" && r.target == "/agents/task") {
-      std::string task;
-      {
-        std::lock_guard lock(mu_);
-        if (results_ < tasks_.size()) task = tasks_[results_];
-      }
-      if (task.empty()) {
-        c.Write("HTTP/1.1 204 No Content\r\n\r\n");
-        return true;
-      }
-      c.WriteResponse(200, {{"Content-Type", "application/json"}}, task);
-      return true;
-    } else if (r.method == "POST" && r.target.rfind("/tymbal/", 0) == 0) {
-      std::string pending;
-      auto take = [&](std::string_view bytes) {
-        pending.append(bytes);
-        std::size_t nl;
-        while ((nl = pending.find('\n')) != std::string::npos) {
-          Line(pending.substr(0, nl));
-          pending.erase(0, nl + 1);
-        }
-      };
-      if (r.chunked) {
-        while (std::optional<std::string> chunk = c.ReadChunk()) take(*chunk);
-      } else {
-        take(r.body);
-      }
-      if (!pending.empty()) Line(pending);
-      c.WriteResponse(200, {{"Content-Type", "application/json"}}, R"({"ok":true})");
-      return true;
-    }
-    c.WriteResponse(200, {{"Content-Type", "application/json"}}, "{}");
-    return true;
-  }
-
-  void Line(const std::string& line) {
-    agentcore::Result<Json> frame = agentcore::ParseJson(line);
-    if (!frame.ok() || !frame->is_object()) return;
-    std::lock_guard lock(mu_);
-    if (const std::string* a = frame->FindString("a")) appended_ += *a;
-    if (const Json* m = frame->Find("m"); m != nullptr && m->is_object()) starts_.push_back(*m);
-    if (const Json* v = frame->Find("v"); v != nullptr && v->is_object()) {
-      sets_.push_back(*v);
-      if (const std::string* type = v->FindString("type"); type && *type == "run_result") {
-        ++results_;
-        cv_.notify_all();
-      }
-    }
-  }
-
-  const std::vector<std::string> tasks_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Json> sets_;
-  std::vector<Json> starts_;
-  std::string appended_;
-  std::size_t results_ = 0;
-  bool checked_in_ = false;
-  TestHttpServer server_;  // last: stopped first
+/// Frames the fake server received: set-frame values (type, run, phase, …), start
+/// metadata and appended text, in arrival order.
+struct Received {
+  std::vector<Json> sets;
+  std::vector<Json> starts;
+  std::string appended;
 };
+
+Received Frames(const FakeRunServer& hub) {
+  Received out;
+  for (const Json& frame : hub.Frames()) {
+    if (!frame.is_object()) continue;
+    if (const std::string* a = frame.FindString("a")) out.appended += *a;
+    if (const Json* m = frame.Find("m"); m != nullptr && m->is_object()) out.starts.push_back(*m);
+    if (const Json* v = frame.Find("v"); v != nullptr && v->is_object()) out.sets.push_back(*v);
+  }
+  return out;
+}
+
+std::size_t Results(const FakeRunServer& hub) {
+  std::size_t n = 0;
+  for (const Json& v : Frames(hub).sets) {
+    if (const std::string* t = v.FindString("type"); t && *t == "run_result") ++n;
+  }
+  return n;
+}
+
+/// Hands `task` to the agent (ringing it as the hub's push does) and waits until the run
+/// results number `results`.
+bool RunTask(FakeRunServer& hub, const std::string& task, std::size_t results) {
+  hub.SetTask(200, task);
+  if (!hub.WaitFor([&] { return !hub.Checkins().empty(); }, std::chrono::seconds(30))) {
+    return false;
+  }
+  hub.Push(kToken);
+  return hub.WaitFor([&] { return Results(hub) >= results; }, std::chrono::seconds(60));
+}
 
 std::string Task(const std::string& run, const std::string& phase, const std::string& workspace,
                  const std::string& plan = "null") {
@@ -187,19 +115,15 @@ std::vector<Json> OfType(const std::vector<Json>& sets, std::string_view type) {
 
 struct TempWorkspace {
   TempWorkspace() {
-    char tmpl[] = "/tmp/model-agent-proc-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-    std::ofstream(path + "/README.md") << "# demo\n";
+    REQUIRE_FALSE(dir.path().empty());
+    REQUIRE(dir.Write("README.md", "# demo\n"));
+    path = dir.path();
   }
-  ~TempWorkspace() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+  agentcore::testing::TempDir dir{"model-agent-proc"};
   std::string path;
 };
 
-std::vector<std::string> BaseEnv(const FakeHub& hub, const FakeChatProvider& provider) {
+std::vector<std::string> BaseEnv(const FakeRunServer& hub, const FakeChatProvider& provider) {
   return {"CAST_API_URL=" + hub.Url(),
           "CAST_AGENT_ID=space1:chan1:builder",
           std::string("CAST_AUTH_TOKEN=") + kToken,
@@ -225,18 +149,23 @@ TEST_SUITE("model_agent/process") {
     provider.Enqueue(FakeChatProvider::Stream(FakeChatProvider::Recording("build_answer.sse")));
     const std::string plan =
         R"({"summary":"Create hello.txt containing hi","todos":[{"id":"1","title":"Write hello.txt with the text hi"},{"id":"2","title":"Check the file"}]})";
-    FakeHub hub({Task("run1", "plan", ws.path), Task("run1", "build", ws.path, plan)});
+    FakeRunServer hub;
     AgentProcess agent(BaseEnv(hub, provider));
-    REQUIRE(hub.WaitForResults(2));
+    REQUIRE(RunTask(hub, Task("run1", "plan", ws.path), 1));
+    REQUIRE(RunTask(hub, Task("run1", "build", ws.path, plan), 2));
 
     // The workspace.
     std::ifstream in(ws.path + "/hello.txt");
     std::stringstream text;
     text << in.rdbuf();
     CHECK(text.str() == "hi\n");
-    CHECK(hub.checked_in());
+    for (const std::string& auth : hub.Authorizations()) {
+      CHECK(auth.find(kToken) != std::string::npos);
+      CHECK(auth.find(kKey) == std::string::npos);
+    }
 
-    const std::vector<Json> sets = hub.sets();
+    const Received received = Frames(hub);
+    const std::vector<Json>& sets = received.sets;
     for (const Json& v : sets) {
       CHECK(*v.FindString("run") == "run1");
       CHECK(v.FindString("phase") != nullptr);
@@ -283,9 +212,10 @@ TEST_SUITE("model_agent/process") {
     CHECK(usage[0].Find("outputTokens")->as_number() == 18);
     CHECK(usage[4].Find("inputTokens")->as_number() == 400);
     // Tokens: the plan's JSON and the build's answer were streamed as appends.
-    CHECK(hub.appended().find("Created hello.txt with the text hi.") != std::string::npos);
-    CHECK(hub.appended().find("\"summary\"") != std::string::npos);
-    for (const Json& m : hub.starts()) CHECK(*m.FindString("type") == "message");
+    CHECK(received.appended.find("Created hello.txt with the text hi.") != std::string::npos);
+    CHECK(received.appended.find("\"summary\"") != std::string::npos);
+    REQUIRE_FALSE(received.starts.empty());
+    for (const Json& m : received.starts) CHECK(*m.FindString("type") == "message");
 
     // What the provider was asked.
     const auto seen = provider.requests();
@@ -322,13 +252,13 @@ TEST_SUITE("model_agent/process") {
         "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"I will make it.\"},"
         "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"));
     provider.Enqueue(FakeChatProvider::Stream(FakeChatProvider::Recording("plan_answer.sse")));
-    FakeHub hub({Task("run2", "plan", ws.path)});
+    FakeRunServer hub;
     AgentProcess agent(BaseEnv(hub, provider));
-    REQUIRE(hub.WaitForResults(1));
-    const auto results = OfType(hub.sets(), "run_result");
+    REQUIRE(RunTask(hub, Task("run2", "plan", ws.path), 1));
+    const auto results = OfType(Frames(hub).sets, "run_result");
     REQUIRE(results.size() == 1);
     CHECK(results[0].Find("ok")->as_bool());
-    CHECK(OfType(hub.sets(), "plan").size() == 1);
+    CHECK(OfType(Frames(hub).sets, "plan").size() == 1);
     const auto seen = provider.requests();
     REQUIRE(seen.size() == 2);
     CHECK(seen[1].body.find("not a valid plan") != std::string::npos);
@@ -341,12 +271,13 @@ TEST_SUITE("model_agent/process") {
     provider.Enqueue(FakeChatProvider::Error(500, "The server had an error", "server_error", ""));
     provider.Enqueue(FakeChatProvider::Error(400, "context_length_exceeded",
                                              "invalid_request_error", ""));
-    FakeHub hub({Task("run3", "plan", ws.path), Task("run4", "plan", ws.path)});
+    FakeRunServer hub;
     std::vector<std::string> env = BaseEnv(hub, provider);
     env.push_back("AGENT_PROVIDER_MAX_ATTEMPTS=2");
     AgentProcess agent(env);
-    REQUIRE(hub.WaitForResults(2));
-    const auto results = OfType(hub.sets(), "run_result");
+    REQUIRE(RunTask(hub, Task("run3", "plan", ws.path), 1));
+    REQUIRE(RunTask(hub, Task("run4", "plan", ws.path), 2));
+    const auto results = OfType(Frames(hub).sets, "run_result");
     REQUIRE(results.size() == 2);
     CHECK_FALSE(results[0].Find("ok")->as_bool());
     CHECK(results[0].Find("retryable")->as_bool());
@@ -361,12 +292,12 @@ TEST_SUITE("model_agent/process") {
   TEST_CASE("a wrong key fails the phase without retrying, and the key is in no frame") {
     TempWorkspace ws;
     FakeChatProvider provider(kKey, kModel);
-    FakeHub hub({Task("run5", "plan", ws.path)});
+    FakeRunServer hub;
     std::vector<std::string> env = BaseEnv(hub, provider);
     env[4] = "OPENAI_API_KEY=sk-wrong-key-55";
     AgentProcess agent(env);
-    REQUIRE(hub.WaitForResults(1));
-    const auto results = OfType(hub.sets(), "run_result");
+    REQUIRE(RunTask(hub, Task("run5", "plan", ws.path), 1));
+    const auto results = OfType(Frames(hub).sets, "run_result");
     REQUIRE(results.size() == 1);
     CHECK_FALSE(results[0].Find("retryable")->as_bool());
     CHECK(results[0].FindString("error")->find("HTTP 401") != std::string::npos);
@@ -377,12 +308,12 @@ TEST_SUITE("model_agent/process") {
   TEST_CASE("a provider without a known endpoint fails every phase with a clear error") {
     TempWorkspace ws;
     FakeChatProvider provider(kKey, kModel);
-    FakeHub hub({Task("run6", "plan", ws.path)});
+    FakeRunServer hub;
     std::vector<std::string> env = BaseEnv(hub, provider);
     env[3] = "AGENT_PROVIDER=cohere";
     AgentProcess agent(env);
-    REQUIRE(hub.WaitForResults(1));
-    const auto results = OfType(hub.sets(), "run_result");
+    REQUIRE(RunTask(hub, Task("run6", "plan", ws.path), 1));
+    const auto results = OfType(Frames(hub).sets, "run_result");
     REQUIRE(results.size() == 1);
     CHECK_FALSE(results[0].Find("ok")->as_bool());
     CHECK(results[0].FindString("error")->find("COHERE_BASE_URL") != std::string::npos);
