@@ -220,8 +220,8 @@ Status ChatStreamDecoder::Chunk(const Json& chunk, std::vector<ChatStreamEvent>*
         if (const Json* content = delta->Find("content");
             content != nullptr && !content->is_null()) {
           if (!content->is_string()) return Malformed("\"delta.content\" is not a string");
-          if (finished_) return Malformed("content after the finish reason");
           if (!content->as_string().empty()) {
+            if (finished_) return Malformed("content after the finish reason");
             ChatStreamEvent e;
             e.kind = ChatStreamEvent::Kind::kText;
             e.text = content->as_string();
@@ -230,7 +230,9 @@ Status ChatStreamDecoder::Chunk(const Json& chunk, std::vector<ChatStreamEvent>*
         }
         if (const Json* calls = delta->Find("tool_calls"); calls != nullptr && !calls->is_null()) {
           if (!calls->is_array()) return Malformed("\"delta.tool_calls\" is not an array");
-          if (finished_) return Malformed("a tool call after the finish reason");
+          if (finished_ && !calls->as_array().empty()) {
+            return Malformed("a tool call after the finish reason");
+          }
           for (const Json& fragment : calls->as_array()) {
             AGENTCORE_RETURN_IF_ERROR(Fragment(fragment));
           }

@@ -182,6 +182,13 @@ TEST_SUITE("model_agent/chat_stream") {
                                                "usage:5/6", "usage:7/0", "done"});
   }
 
+  TEST_CASE("empty deltas after the finish reason are accepted") {
+    const Decoded d = Decode(Delta(R"({"content":"a"})", "\"stop\"") +
+                             Delta(R"({"content":"","tool_calls":[]})") + "data: [DONE]\n\n");
+    REQUIRE(d.status.ok());
+    CHECK(d.events == std::vector<std::string>{"text:a", "finish:stop", "done"});
+  }
+
   TEST_CASE("[DONE] without a finish reason still emits the calls") {
     const Decoded d = Decode(
         Delta(R"({"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]})") +
