@@ -7,6 +7,7 @@
 // pieces, error bodies with any status and headers (429 with Retry-After, 500, 401), or a
 // stream cut mid-way by closing the connection. See fake_chat_provider.md for the subset.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <deque>
