@@ -8,7 +8,7 @@ packages=(
   libsimdjson-dev libfmt-dev libcli11-dev doctest-dev libbenchmark-dev
   libsqlite3-dev libpq-dev postgresql libssl-dev
   libasio-dev libhttp-parser-dev libwslay-dev libcurl4-openssl-dev libjemalloc-dev pybind11-dev
-  zlib1g-dev
+  zlib1g-dev unzip python3
   clang libclang-rt-14-dev llvm
   podman runc curl
 )

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // echo-agent: a complete Cast-protocol agent (spec cast §5) on libagentcore alone; the small
-// HTTP server that receives its pushes is examples/support/http_listener.{hpp,cpp}. It shows
-// what an agent does:
+// HTTP server that receives its pushes is examples/support/http_listener.{hpp,cpp}, and the
+// environment, checkin, heartbeat and signal handling every example agent shares are
+// examples/support/cast_agent.{hpp,cpp}. It shows what an agent does:
 //
 //  1. reads CAST_API_URL, CAST_AGENT_ID ({spaceId}:{channelId}:{callsign}) and
 //     CAST_AUTH_TOKEN (its container token) from the environment (§5.2);
@@ -20,14 +21,11 @@
 //
 // SIGTERM or SIGINT end it at once with exit code 0.
 
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -47,6 +45,7 @@
 #include <agentcore/tymbal/writer.hpp>
 #include <agentcore/ulid.hpp>
 
+#include "support/cast_agent.hpp"
 #include "support/http_listener.hpp"
 
 namespace {
@@ -56,30 +55,20 @@ using example_http::HttpReply;
 using example_http::HttpRoute;
 
 struct Options {
-  std::string api_url;
-  std::string agent_id;
-  std::string token;
-  AgentIdentity identity;
+  example_agent::AgentConfig agent;  // environment, --heartbeat-ms, --port
   long slow_ms = 0;
   long crash_after = -1;
-  long heartbeat_ms = 30'000;
-  long port = 0;
   bool never_checkin = false;
   bool cast_compat = false;
 };
 
-void Log(const std::string& what) { std::fprintf(stderr, "echo-agent: %s\n", what.c_str()); }
+void Log(const std::string& what) { example_agent::Log("echo-agent", what); }
 
 /// Cast's error form `{"error":"<text>"}`.
 HttpReply CastError(int status, std::string_view text) {
   HttpReply reply{status, {}};
   JsonWriter(&reply.body).BeginObject().Field("error", text).EndObject();
   return reply;
-}
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::string(v) : std::string();
 }
 
 /// The agent's state shared by the HTTP thread, the worker and main.
@@ -92,7 +81,7 @@ class EchoAgent {
   /// POST /message: queue it and answer at once (202), as DESIGN expects (§5.3).
   HttpReply OnMessage(const example_http::HttpRequest& request) {
     auto auth = request.Find("Authorization");
-    if (!auth || *auth != "Bearer " + options_.token) {
+    if (!auth || *auth != "Bearer " + options_.agent.token) {
       return CastError(401, "Invalid token");
     }
     Result<Json> body = ParseJson(request.body);
@@ -116,7 +105,7 @@ class EchoAgent {
     JsonWriter(&body)
         .BeginObject()
         .Field("status", busy_.load() ? "processing" : "healthy")
-        .Field("agentId", options_.agent_id)
+        .Field("agentId", options_.agent.agent_id)
         .Field("queueLength", static_cast<std::int64_t>(queued))
         .Field("uptime", static_cast<std::int64_t>(
                              std::chrono::duration_cast<std::chrono::seconds>(
@@ -143,19 +132,6 @@ class EchoAgent {
     }
   }
 
-  /// POST with the container token; the response or an error.
-  Result<HttpResponse> Post(HttpClient& client, const std::string& path, std::string body,
-                            std::string content_type = "application/json") {
-    HttpRequest req;
-    req.method = "POST";
-    req.url = options_.api_url + path;
-    req.headers = {{"Content-Type", std::move(content_type)},
-                   {"Authorization", "Container " + options_.token}};
-    req.body = std::move(body);
-    req.timeout = std::chrono::milliseconds(30'000);
-    return client.Send(req);
-  }
-
  private:
   /// Counts a frame about to go out; exits (code 3) instead once --crash-after frames went.
   void NextFrame() {
@@ -168,7 +144,7 @@ class EchoAgent {
   }
 
   void Reply(HttpClient& client, const std::string& content) {
-    const std::string& callsign = options_.identity.callsign;
+    const std::string& callsign = options_.agent.identity.callsign;
     const std::string text = "echo: " + content;
     Json meta = Json::Object();
     meta.Set("type", "agent");
@@ -206,12 +182,13 @@ class EchoAgent {
         std::this_thread::sleep_for(std::chrono::milliseconds(options_.slow_ms));
       }
     };
-    const std::string channel_path = "/tymbal/" + options_.identity.channel_id;
+    const std::string channel_path = "/tymbal/" + options_.agent.identity.channel_id;
     if (options_.cast_compat) {
       for (std::size_t i = 0; i < lines.size(); ++i) {
         pause(i, lines.size());
         NextFrame();
-        Result<HttpResponse> r = Post(client, channel_path, lines[i]);
+        Result<HttpResponse> r =
+            example_agent::PostAsAgent(client, options_.agent, channel_path, lines[i]);
         if (!r.ok() || r->status != 200) {
           Log("frame post failed: " + (r.ok() ? std::to_string(r->status) + " " + r->body
                                               : r.status().ToString()));
@@ -221,9 +198,9 @@ class EchoAgent {
     }
     HttpRequest req;
     req.method = "POST";
-    req.url = options_.api_url + channel_path + "/stream";
+    req.url = options_.agent.api_url + channel_path + "/stream";
     req.headers = {{"Content-Type", "application/x-ndjson"},
-                   {"Authorization", "Container " + options_.token}};
+                   {"Authorization", "Container " + options_.agent.token}};
     req.timeout = std::chrono::milliseconds(0);
     std::size_t next = 0;
     Result<HttpResponse> r =
@@ -249,14 +226,6 @@ class EchoAgent {
   long frames_sent_ = 0;  // worker thread only
 };
 
-bool ParseLong(const char* text, long* out) {
-  char* end = nullptr;
-  long v = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0') return false;
-  *out = v;
-  return true;
-}
-
 int Usage() {
   std::fprintf(stderr,
                "usage: echo-agent [--slow-ms N] [--crash-after N] [--never-checkin] "
@@ -268,18 +237,28 @@ int Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Stop signals are taken by one thread from the start, so that a stop during checkin works.
+  example_agent::ExitOnStopSignals();
+  Result<example_agent::AgentConfig> config = example_agent::ConfigFromEnvironment("echo-agent");
   Options options;
+  if (config.ok()) options.agent = *config;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    auto number = [&](long* out) { return i + 1 < argc && ParseLong(argv[++i], out); };
+    auto number = [&](long* out) {
+      return i + 1 < argc && example_agent::ParseLong(argv[++i], out);
+    };
+    switch (example_agent::ParseCommonFlag(argc, argv, &i, &options.agent)) {
+      case example_agent::FlagParse::kTaken:
+        continue;
+      case example_agent::FlagParse::kBad:
+        return Usage();
+      case example_agent::FlagParse::kNotMine:
+        break;
+    }
     if (arg == "--slow-ms") {
       if (!number(&options.slow_ms)) return Usage();
     } else if (arg == "--crash-after") {
       if (!number(&options.crash_after)) return Usage();
-    } else if (arg == "--heartbeat-ms") {
-      if (!number(&options.heartbeat_ms) || options.heartbeat_ms <= 0) return Usage();
-    } else if (arg == "--port") {
-      if (!number(&options.port) || options.port < 0 || options.port > 65535) return Usage();
     } else if (arg == "--never-checkin") {
       options.never_checkin = true;
     } else if (arg == "--cast-compat") {
@@ -288,30 +267,10 @@ int main(int argc, char** argv) {
       return Usage();
     }
   }
-  options.api_url = Env("CAST_API_URL");
-  options.agent_id = Env("CAST_AGENT_ID");
-  options.token = Env("CAST_AUTH_TOKEN");
-  while (!options.api_url.empty() && options.api_url.back() == '/') options.api_url.pop_back();
-  Result<AgentIdentity> identity = ParseAgentId(options.agent_id);
-  if (options.api_url.empty() || !identity.ok()) {
-    Log("CAST_API_URL and CAST_AGENT_ID ({spaceId}:{channelId}:{callsign}) are required");
+  if (!config.ok()) {
+    Log(config.status().message());
     return 2;
   }
-  options.identity = *identity;
-
-  // Stop signals are taken by one thread from the start, so that a stop during checkin works.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  std::thread([signals] {
-    int received = 0;
-    sigwait(&signals, &received);
-    std::fflush(stderr);
-    std::_Exit(0);  // the worker may be mid-stream: that upload ends here
-  }).detach();
 
   EchoAgent agent(options);
   std::vector<HttpRoute> routes;
@@ -322,7 +281,7 @@ int main(int argc, char** argv) {
                     [&agent](const example_http::HttpRequest&) { return agent.OnHealth(); }});
   example_http::HttpListenerOptions http_options;
   http_options.host = "127.0.0.1";
-  http_options.port = static_cast<std::uint16_t>(options.port);
+  http_options.port = static_cast<std::uint16_t>(options.agent.port);
   Result<std::unique_ptr<example_http::HttpListener>> http =
       example_http::HttpListener::Start(std::move(http_options), std::move(routes));
   if (!http.ok()) {
@@ -334,46 +293,16 @@ int main(int argc, char** argv) {
   std::thread worker([&agent] { agent.RunWorker(); });
   worker.detach();
 
-  std::unique_ptr<HttpClient> client = NewHttpClient();
+  std::unique_ptr<example_agent::Heartbeat> heartbeat;
   if (!options.never_checkin) {
-    std::string body;
-    JsonWriter(&body)
-        .BeginObject()
-        .Field("protocolVersion", "3.0")
-        .Field("agentId", options.agent_id)
-        .Field("endpoint", endpoint)
-        .EndObject();
-    bool checked_in = false;
-    for (int attempt = 0; attempt < 20 && !checked_in; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
-      Result<HttpResponse> r = agent.Post(*client, "/agents/checkin", body);
-      if (!r.ok()) {
-        Log("checkin failed: " + r.status().ToString());
-        continue;
-      }
-      if (r->status == 200) {
-        checked_in = true;
-        Log("checked in as " + options.agent_id);
-      } else if (r->status >= 400 && r->status < 500) {
-        Log("checkin refused: " + std::to_string(r->status) + " " + r->body);
-        return 1;
-      }
+    std::unique_ptr<HttpClient> client = NewHttpClient();
+    Status checkin = example_agent::CheckIn(*client, options.agent, endpoint);
+    if (!checkin.ok()) {
+      Log(checkin.message());
+      return 1;
     }
-    if (!checked_in) return 1;
-    std::thread heartbeat([&agent, interval = options.heartbeat_ms] {
-      std::unique_ptr<HttpClient> hb = NewHttpClient();
-      std::string beat;
-      JsonWriter(&beat).BeginObject().Field("agentId", agent.options().agent_id).EndObject();
-      for (;;) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(interval));
-        Result<HttpResponse> r = agent.Post(*hb, "/agents/heartbeat", beat);
-        if (!r.ok() || r->status != 200) {
-          Log("heartbeat failed: " +
-              (r.ok() ? std::to_string(r->status) + " " + r->body : r.status().ToString()));
-        }
-      }
-    });
-    heartbeat.detach();
+    Log("checked in as " + options.agent.agent_id);
+    heartbeat = std::make_unique<example_agent::Heartbeat>(options.agent);
   }
 
   for (;;) pause();  // the signal thread ends the process

@@ -7,15 +7,13 @@
 //     tolerance (nothing else can pass);
 //   * WebhookSignatureHeader of the input as a body verifies, and fails for any other body,
 //     another secret, or a time past the tolerance.
+#include <agentcore/auth/crypto.hpp>
 #include <agentcore/workspace/webhook.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <agentcore/auth/crypto.hpp>
 
 namespace {
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <libpq-fe.h>
 
 #include <agentcore/ulid.hpp>
 
@@ -465,7 +466,7 @@ TEST_CASE("migrates down and up again with data in place") {
   PgTestSchema db;
   auto store = db.Open();
   const int latest = Must(store->SchemaVersion());
-  REQUIRE(latest == 6);
+  REQUIRE(latest == 7);
   const Channel ch = MakeChannel(*store, "acme", "general");
   const Message m = Must(store->AppendMessage(Text(ch, "keep me")));
   NewRun run_in;
@@ -487,6 +488,40 @@ TEST_CASE("migrates down and up again with data in place") {
   cost.callsign = "writer";
   cost.cost_usd = 0.5;
   MustOk(store->UpsertCost(cost));
+
+  NewRun later;
+  later.id = "run-2";
+  later.project_id = "p";
+  later.available_at = 777;
+  Must(store->CreateRun(later));
+  Must(store->CreateProject(Project{"acme", "default", "Default", ch.id, Json(), 0, 0}));
+  MustOk(store->PutModelPrice(ModelPrice{"openai", "gpt-4o-mini", 0.15, 0.6, true, 0}));
+  WebhookDelivery hook;
+  hook.id = "evt-1";
+  hook.run_id = "run-1";
+  hook.url = "https://hooks.example";
+  Must(store->EnqueueWebhook(hook));
+
+  // 7 -> 6: projects, model_prices, webhook_deliveries, the queue's indexes and
+  // runs.available_at go; the runs stay.
+  MustOk(store->MigrateTo(6));
+  CHECK(Must(store->SchemaVersion()) == 6);
+  CHECK(db.Value("SELECT count(*) FROM pg_class WHERE relname IN ('projects', 'model_prices', "
+                 "'webhook_deliveries', 'webhook_deliveries_due', 'runs_queue', "
+                 "'runs_queue_project', 'runs_active') "
+                 "AND relnamespace = current_schema()::regnamespace") == "0");
+  CHECK(db.Value("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                 "current_schema() AND table_name = 'runs' AND column_name = 'available_at'") ==
+        "0");
+  CHECK(db.Value("SELECT count(*) FROM runs") == "2");
+  // 6 -> 7 again: the runs read back, due at once (available_at defaults to 0).
+  MustOk(store->MigrateTo(7));
+  CHECK(Must(store->GetRun("run-2")).available_at == 0);
+  CHECK(CodeOf(store->GetProject("acme", "default")) == ErrorCode::kNotFound);
+  CHECK(Must(store->ListModelPrices()).empty());
+  CHECK(Must(store->ListDueWebhooks(0, 10)).empty());
+  CHECK(Must(store->ClaimRun(RunClaim{"w", 0, 100})).has_value());
+  MustOk(store->MigrateTo(6));
 
   // 6 -> 5: messages.seq (and its sequence) goes; the messages stay. (Below 6 the store's
   // message queries, which read seq, no longer apply: messages are read raw.)
@@ -541,7 +576,7 @@ TEST_CASE("migrates down and up again with data in place") {
   const Message fresh = Must(store->AppendMessage(Text(ch, "notified again")));
   CHECK(seen.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, fresh.id)));
   CHECK(db.Value("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version") ==
-        "1,2,3,4,5,6");
+        "1,2,3,4,5,6,7");
 }
 
 TEST_CASE("reports an unreachable server as unavailable") {
@@ -587,6 +622,82 @@ TEST_CASE("reads a stored roster status that is not one of the six as active") {
     db.Query(std::string("UPDATE roster SET status = '") + text + "'");
     CHECK(Must(store->GetRosterEntry(ch.id, "fox")).status == RosterStatus::kActive);
     CHECK(Must(store->ListRoster(ch.id)).at(0).status == RosterStatus::kActive);
+  }
+}
+
+TEST_CASE("skips a queued run another transaction locks and keeps its project's younger runs") {
+  PgTestSchema db;
+  ManualClock clock;
+  auto store = db.Open(&clock);
+  const Run r1 = Must(store->CreateRun(NewRun{"", "p1", Json()}));
+  clock.Advance(1);
+  const Run r2 = Must(store->CreateRun(NewRun{"", "p1", Json()}));
+  clock.Advance(1);
+  const Run r3 = Must(store->CreateRun(NewRun{"", "p2", Json()}));
+  // Another writer holds r1's row (a cancel in flight, say).
+  std::unique_ptr<PGconn, void (*)(PGconn*)> holder(PQconnectdb(db.url().c_str()), PQfinish);
+  REQUIRE(PQstatus(holder.get()) == CONNECTION_OK);
+  auto exec = [&](const std::string& sql) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> r(PQexec(holder.get(), sql.c_str()), PQclear);
+    const ExecStatusType st = PQresultStatus(r.get());
+    REQUIRE_MESSAGE((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK),
+                    PQerrorMessage(holder.get()));
+  };
+  exec("BEGIN");
+  exec("SELECT id FROM runs WHERE id = '" + r1.id + "' FOR UPDATE");
+  RunClaim claim;
+  claim.worker_id = "w";
+  claim.now = clock.NowMillis();
+  claim.lease_until = claim.now + 1000;
+  // Neither blocks on the lock nor takes p1's younger run out of order.
+  std::optional<Run> got = Must(store->ClaimRun(claim));
+  REQUIRE(got.has_value());
+  CHECK(got->id == r3.id);
+  CHECK_FALSE(Must(store->ClaimRun(claim)).has_value());
+  CHECK(Must(store->GetRun(r2.id)).state == RunState::kQueued);
+  exec("ROLLBACK");
+  got = Must(store->ClaimRun(claim));
+  REQUIRE(got.has_value());
+  CHECK(got->id == r1.id);
+}
+
+TEST_CASE("two stores on one database never claim two runs of one project at once") {
+  PgTestSchema db;
+  ManualClock clock;
+  auto a = db.Open(&clock);
+  auto b = db.Open(&clock);
+  for (int round = 0; round < 20; ++round) {
+    const std::string project = "p" + std::to_string(round);
+    Must(a->CreateRun(NewRun{"", project, Json()}));
+    Must(a->CreateRun(NewRun{"", project, Json()}));
+    std::atomic<int> ready{0};
+    std::optional<Run> got[2];
+    Status failed[2];
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([&, t] {
+        Store& store = t == 0 ? *a : *b;
+        ++ready;
+        while (ready.load() < 2) std::this_thread::yield();
+        auto r = store.ClaimRun(RunClaim{"w" + std::to_string(t), clock.NowMillis(), 1});
+        if (r.ok()) {
+          got[t] = *r;
+        } else {
+          failed[t] = r.status();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(failed[0].ok());
+    CHECK(failed[1].ok());
+    CHECK(got[0].has_value() + got[1].has_value() == 1);
+    for (auto& g : got) {
+      if (g) Must(a->TransitionRun(g->id, RunState::kPlanning, RunState::kSucceeded, RunUpdate{}));
+    }
+    std::optional<Run> second = Must(b->ClaimRun(RunClaim{"w", clock.NowMillis(), 1}));
+    REQUIRE(second.has_value());
+    CHECK(second->project_id == project);
+    Must(b->TransitionRun(second->id, RunState::kPlanning, RunState::kSucceeded, RunUpdate{}));
   }
 }
 

@@ -190,6 +190,7 @@ struct StringMaker<agentcore::ErrorCode> {
 #include "store/conformance/feed_and_input.hpp"  // NOLINT
 #include "store/conformance/messages.hpp"        // NOLINT
 #include "store/conformance/records.hpp"         // NOLINT
+#include "store/conformance/runs_queue.hpp"      // NOLINT
 #include "store/conformance/users_costs.hpp"     // NOLINT
 
 #undef AGENTCORE_STORE_CASE

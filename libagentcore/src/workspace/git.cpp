@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <agentcore/workspace/git.hpp>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -9,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <agentcore/workspace/git.hpp>
+#include <agentcore/workspace/path_policy.hpp>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -20,10 +21,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-
-#include <agentcore/workspace/path_policy.hpp>
 
 namespace agentcore {
 namespace {
@@ -41,8 +38,8 @@ constexpr std::size_t kPathsPerCommand = 256;
 // The .gitignore forms of IsSecretPath's names. A pattern without '/' matches a file or a
 // directory at any depth, and ignoring a directory ignores what is under it: IsSecretPath's
 // "any component" rule. Letters become [xX] classes because IsSecretPath ignores ASCII case.
-constexpr const char* kSecretPatterns[] = {".env",   ".env.*",      "*.pem",  "*.key",
-                                           "*.p12",  "id_rsa*",     "id_ed25519*", ".npmrc",
+constexpr const char* kSecretPatterns[] = {".env",   ".env.*",          "*.pem",       "*.key",
+                                           "*.p12",  "id_rsa*",         "id_ed25519*", ".npmrc",
                                            ".netrc", "credentials.json"};
 constexpr std::string_view kExcludeBegin = "# agentcore: secrets are never committed (begin)";
 constexpr std::string_view kExcludeEnd = "# agentcore: secrets are never committed (end)";
@@ -120,8 +117,7 @@ class GitRunner {
   Result<GitOutput> Run(const std::vector<std::string>& args, std::size_t max_out = kMaxCapture);
 
   // Like Run, but a non-zero exit is kInternal with git's stderr.
-  Result<GitOutput> Check(const std::vector<std::string>& args,
-                          std::size_t max_out = kMaxCapture) {
+  Result<GitOutput> Check(const std::vector<std::string>& args, std::size_t max_out = kMaxCapture) {
     AGENTCORE_ASSIGN_OR_RETURN(GitOutput out, Run(args, max_out));
     if (out.exit_code != 0) return Failed(args, out);
     return out;
@@ -147,12 +143,18 @@ Result<GitOutput> GitRunner::Run(const std::vector<std::string>& args, std::size
   // Flags before the subcommand: what the server trusts regardless of the repository.
   std::vector<std::string> argv_strings = {
       binary_,
-      "-c", "core.hooksPath=/dev/null",  // an agent-written hook must not run on the host
-      "-c", "core.fsmonitor=false",
-      "-c", "commit.gpgSign=false",
-      "-c", "init.defaultBranch=main",
-      "-c", "safe.directory=" + root_,   // the workspace may be owned by an agent's uid
-      "-c", "core.quotePath=false",
+      "-c",
+      "core.hooksPath=/dev/null",  // an agent-written hook must not run on the host
+      "-c",
+      "core.fsmonitor=false",
+      "-c",
+      "commit.gpgSign=false",
+      "-c",
+      "init.defaultBranch=main",
+      "-c",
+      "safe.directory=" + root_,  // the workspace may be owned by an agent's uid
+      "-c",
+      "core.quotePath=false",
   };
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -187,8 +189,8 @@ Result<GitOutput> GitRunner::Run(const std::vector<std::string>& args, std::size
   sigset_t empty_set, all_signals;
   sigemptyset(&empty_set);
   sigfillset(&all_signals);
-  posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&setup.attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&setup.attr, 0);
   posix_spawnattr_setsigmask(&setup.attr, &empty_set);
   posix_spawnattr_setsigdefault(&setup.attr, &all_signals);
@@ -250,8 +252,8 @@ Result<GitOutput> GitRunner::Run(const std::vector<std::string>& args, std::size
     if (w == pid) break;
     if (w < 0) {
       if (errno == EINTR) continue;
-      return Internal(fmt::format("cannot wait for git in \"{}\": {}", root_,
-                                  std::strerror(errno)));
+      return Internal(
+          fmt::format("cannot wait for git in \"{}\": {}", root_, std::strerror(errno)));
     }
     if (Clock::now() >= deadline_) {
       timed_out = true;
@@ -365,9 +367,8 @@ Status WriteExcludes(int root_fd, const std::string& root) {
 
 bool IsHexSha(std::string_view s) {
   if (s.size() != 40 && s.size() != 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace
@@ -411,8 +412,8 @@ Result<std::optional<std::string>> CommitWorkspace(const std::string& root,
   // every one IsSecretPath names.
   AGENTCORE_ASSIGN_OR_RETURN(GitOutput listing, git.Check({"ls-files", "-z"}, kMaxListing));
   if (listing.out.size() >= kMaxListing) {
-    return Internal(fmt::format("git ls-files in \"{}\" printed more than {} bytes", root,
-                                kMaxListing));
+    return Internal(
+        fmt::format("git ls-files in \"{}\" printed more than {} bytes", root, kMaxListing));
   }
   std::vector<std::string> secrets;
   std::size_t start = 0;
@@ -442,8 +443,7 @@ Result<std::optional<std::string>> CommitWorkspace(const std::string& root,
   std::string sha = head.out;
   while (!sha.empty() && std::isspace(static_cast<unsigned char>(sha.back()))) sha.pop_back();
   if (!IsHexSha(sha)) {
-    return Internal(fmt::format("git rev-parse HEAD in \"{}\" printed \"{}\"", root,
-                                Excerpt(sha)));
+    return Internal(fmt::format("git rev-parse HEAD in \"{}\" printed \"{}\"", root, Excerpt(sha)));
   }
   return std::optional<std::string>(std::move(sha));
 }

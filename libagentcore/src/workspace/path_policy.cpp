@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <agentcore/workspace/path_policy.hpp>
-
+#include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <agentcore/workspace/path_policy.hpp>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -12,8 +12,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace agentcore {
 namespace {
@@ -155,14 +153,15 @@ Result<std::string> ResolveInWorkspace(std::string_view root, std::string_view r
     if (!S_ISLNK(st.st_mode)) continue;
     const std::optional<std::string> target = RealPath(path);
     if (!target) {
-      return Denied(fmt::format("workspace path \"{}\" goes through a symlink that does not "
-                                "resolve ({})",
-                                relative, std::strerror(errno)));
+      return Denied(
+          fmt::format("workspace path \"{}\" goes through a symlink that does not "
+                      "resolve ({})",
+                      relative, std::strerror(errno)));
     }
     const std::optional<std::string_view> inside = InsideRoot(*canonical_root, *target);
     if (!inside) {
-      return Denied(
-          fmt::format("workspace path \"{}\" goes through a symlink out of the workspace", relative));
+      return Denied(fmt::format("workspace path \"{}\" goes through a symlink out of the workspace",
+                                relative));
     }
     // Where the path really lands: the symlink's target plus the components after it.
     std::string effective(*inside);

@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <agentcore/workspace/webhook.hpp>
+#include <fmt/format.h>
 
+#include <agentcore/auth/crypto.hpp>
+#include <agentcore/http/client.hpp>
+#include <agentcore/workspace/webhook.hpp>
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
-
-#include <agentcore/auth/crypto.hpp>
-#include <agentcore/http/client.hpp>
 
 namespace agentcore {
 namespace {
@@ -65,15 +63,13 @@ bool HasControl(std::string_view s) {
 
 }  // namespace
 
-std::string WebhookSignatureHeader(std::string_view secret, UnixMillis now,
-                                   std::string_view body) {
+std::string WebhookSignatureHeader(std::string_view secret, UnixMillis now, std::string_view body) {
   const std::int64_t seconds = now > 0 ? now / 1000 : 0;
   return fmt::format("t={},v1={}", seconds, Signature(secret, seconds, body));
 }
 
-bool VerifyWebhookSignature(std::string_view secret, std::string_view header,
-                            std::string_view body, UnixMillis now,
-                            std::chrono::seconds tolerance) {
+bool VerifyWebhookSignature(std::string_view secret, std::string_view header, std::string_view body,
+                            UnixMillis now, std::chrono::seconds tolerance) {
   if (header.size() > kMaxSignatureHeader) return false;
   bool have_t = false;
   std::int64_t t = 0;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <agentcore/workspace/zip.hpp>
-
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <agentcore/workspace/zip.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -17,8 +17,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace agentcore {
 namespace {
@@ -31,10 +29,10 @@ constexpr std::uint16_t kFlagDataDescriptor = 0x0008;  // APPNOTE 4.4.4 bit 3
 constexpr std::uint16_t kFlagUtf8 = 0x0800;            // APPNOTE 4.4.4 bit 11
 constexpr std::uint16_t kMethodStored = 0;
 constexpr std::uint16_t kMethodDeflate = 8;
-constexpr std::uint16_t kVersionNeeded = 20;            // 2.0: deflate, directories
-constexpr std::uint16_t kVersionMadeBy = (3 << 8) | 20; // host 3 = Unix, so mode bits count
-constexpr std::uint16_t kExtTimestampId = 0x5455;       // "UT": Unix mtime, 1-second precision
-constexpr std::uint16_t kExtTimestampLen = 9;           // id(2) + size(2) + flags(1) + mtime(4)
+constexpr std::uint16_t kVersionNeeded = 20;             // 2.0: deflate, directories
+constexpr std::uint16_t kVersionMadeBy = (3 << 8) | 20;  // host 3 = Unix, so mode bits count
+constexpr std::uint16_t kExtTimestampId = 0x5455;        // "UT": Unix mtime, 1-second precision
+constexpr std::uint16_t kExtTimestampLen = 9;            // id(2) + size(2) + flags(1) + mtime(4)
 
 struct Fd {
   int fd = -1;
@@ -68,8 +66,8 @@ int OpenBeneath(int root_fd, std::string_view rel, bool directory) {
   std::size_t start = 0;
   for (;;) {
     const std::size_t slash = rel.find('/', start);
-    const std::string part(rel.substr(start, slash == std::string_view::npos ? rel.npos
-                                                                             : slash - start));
+    const std::string part(
+        rel.substr(start, slash == std::string_view::npos ? rel.npos : slash - start));
     if (slash == std::string_view::npos) {
       const int flags = directory ? kDirFlags : (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       return ::openat(cur.fd, part.c_str(), flags);
@@ -137,8 +135,8 @@ DosTime ToDosTime(std::int64_t unix_seconds) {
   }
   DosTime d;
   d.time = static_cast<std::uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
-  d.date = static_cast<std::uint16_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) |
-                                      tm.tm_mday);
+  d.date =
+      static_cast<std::uint16_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
   return d;
 }
 
@@ -217,8 +215,8 @@ class ZStream {
 };
 
 Status WalkTree(int root_fd, const std::string& root, const ZipOptions& options,
-                std::uint32_t max_entries, std::vector<Entry>* entries,
-                std::uint64_t* total_bytes, ZipStats* stats) {
+                std::uint32_t max_entries, std::vector<Entry>* entries, std::uint64_t* total_bytes,
+                ZipStats* stats) {
   std::vector<std::string> pending{std::string()};
   while (!pending.empty()) {
     const std::string rel = std::move(pending.back());
@@ -228,15 +226,15 @@ Status WalkTree(int root_fd, const std::string& root, const ZipOptions& options,
       const int err = errno;
       // Gone or replaced by something else since its parent was read: as if never there.
       if (err == ENOENT || err == ENOTDIR || err == ELOOP) continue;
-      return Internal(fmt::format("cannot read directory \"{}\" in \"{}\": {}", rel, root,
-                                  std::strerror(err)));
+      return Internal(
+          fmt::format("cannot read directory \"{}\" in \"{}\": {}", rel, root, std::strerror(err)));
     }
     std::unique_ptr<DIR, decltype(&::closedir)> dir(::fdopendir(fd), &::closedir);
     if (dir == nullptr) {
       const int err = errno;
       ::close(fd);
-      return Internal(fmt::format("cannot read directory \"{}\" in \"{}\": {}", rel, root,
-                                  std::strerror(err)));
+      return Internal(
+          fmt::format("cannot read directory \"{}\" in \"{}\": {}", rel, root, std::strerror(err)));
     }
     for (;;) {
       errno = 0;
@@ -258,8 +256,8 @@ Status WalkTree(int root_fd, const std::string& root, const ZipOptions& options,
       struct stat st {};
       if (::fstatat(::dirfd(dir.get()), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
-        return Internal(fmt::format("cannot stat \"{}\" in \"{}\": {}", child, root,
-                                    std::strerror(errno)));
+        return Internal(
+            fmt::format("cannot stat \"{}\" in \"{}\": {}", child, root, std::strerror(errno)));
       }
       const bool is_dir = S_ISDIR(st.st_mode);
       // A name the zip format cannot hold (16-bit length) is skipped like a special file.
@@ -268,9 +266,10 @@ Status WalkTree(int root_fd, const std::string& root, const ZipOptions& options,
         continue;
       }
       if (entries->size() >= max_entries) {
-        return TooLarge(fmt::format("directory \"{}\" holds more than {} entries, over the limit "
-                                    "of {}",
-                                    root, max_entries, max_entries));
+        return TooLarge(
+            fmt::format("directory \"{}\" holds more than {} entries, over the limit "
+                        "of {}",
+                        root, max_entries, max_entries));
       }
       Entry e;
       e.dir = is_dir;
@@ -420,9 +419,10 @@ Result<ZipStats> ZipDirectory(const std::string& root, const ZipOptions& options
   AGENTCORE_RETURN_IF_ERROR(
       WalkTree(root_fd.fd, root, opts, max_entries, &entries, &total, &stats));
   if (total > max_bytes) {
-    return TooLarge(fmt::format("directory \"{}\" holds {} bytes in its files, over the limit "
-                                "of {} bytes",
-                                root, total, max_bytes));
+    return TooLarge(
+        fmt::format("directory \"{}\" holds {} bytes in its files, over the limit "
+                    "of {} bytes",
+                    root, total, max_bytes));
   }
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.name < b.name; });
@@ -453,8 +453,8 @@ Result<ZipStats> ZipDirectory(const std::string& root, const ZipOptions& options
           ++stats.vanished;
           continue;
         }
-        return Internal(fmt::format("cannot open \"{}\" in \"{}\": {}", e.name, root,
-                                    std::strerror(err)));
+        return Internal(
+            fmt::format("cannot open \"{}\" in \"{}\": {}", e.name, root, std::strerror(err)));
       }
       w.method = kMethodDeflate;
       w.flags |= kFlagDataDescriptor;

@@ -344,7 +344,7 @@ TEST_SUITE("StoreConformance") {
       call("run result",
            f.store().TransitionRun(run.id, RunState::kQueued, RunState::kPlanning, v).status());
     }
-    call("run filter", f.store().ListRuns(RunFilter{b, {}, std::nullopt, 10}).status());
+    call("run filter", f.store().ListRuns(RunFilter{b, {}, std::nullopt, 10, ""}).status());
     call("run events", f.store().ListRunEvents(b, 0, 10).status());
     {
       Session s;

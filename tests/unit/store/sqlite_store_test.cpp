@@ -137,7 +137,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
     auto store = OpenFile(path);
     CHECK(Must(store->GetMessage(message_id)).content == Json("persisted"));
-    CHECK(Must(store->SchemaVersion()) == 6);
+    CHECK(Must(store->SchemaVersion()) == 7);
   }
 
   TEST_CASE("migrates down and up on a database with data, keeping the tables that remain") {
@@ -164,6 +164,37 @@ TEST_SUITE("SqliteStore") {
     cost.callsign = "writer";
     cost.cost_usd = 0.5;
     MustOk(store->UpsertCost(cost));
+
+    NewRun later{"", "p", Json(), 777};
+    Run waiting = Must(store->CreateRun(later));
+    Must(store->CreateProject(Project{"owned", "default", "Default", w.channel.id, Json(), 0, 0}));
+    MustOk(store->PutModelPrice(ModelPrice{"openai", "gpt-4o-mini", 0.15, 0.6, true, 0}));
+    WebhookDelivery hook;
+    hook.id = "evt-1";
+    hook.run_id = run.id;
+    hook.url = "https://hooks.example";
+    Must(store->EnqueueWebhook(hook));
+
+    // 7 -> 6: projects, model_prices, webhook_deliveries, the queue's indexes and
+    // runs.available_at go; the runs stay.
+    MustOk(store->MigrateTo(6));
+    CHECK(Must(store->SchemaVersion()) == 6);
+    CHECK(RawQuery(path,
+                   "SELECT count(*) FROM sqlite_schema WHERE name IN ('projects', 'model_prices', "
+                   "'webhook_deliveries', 'webhook_deliveries_due', 'runs_queue', 'runs_active', "
+                   "'runs_by_created')") == "0");
+    CHECK(RawQuery(path, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = "
+                         "'available_at'") == "0");
+    CHECK(RawQuery(path, "SELECT count(*) FROM runs") == "2");
+    CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
+    // 6 -> 7 again: the runs read back, due at once (available_at defaults to 0).
+    MustOk(store->MigrateTo(7));
+    CHECK(Must(store->GetRun(waiting.id)).available_at == 0);
+    CHECK(CodeOf(store->GetProject("owned", "default")) == ErrorCode::kNotFound);
+    CHECK(Must(store->ListModelPrices()).empty());
+    CHECK(Must(store->ListDueWebhooks(0, 10)).empty());
+    CHECK(Must(store->ClaimRun(RunClaim{"w", 0, 100})).has_value());
+    MustOk(store->MigrateTo(6));
 
     // 6 -> 5: messages lose seq and are keyed by id again; their rows and deliveries stay.
     MustOk(store->MigrateTo(5));
@@ -193,8 +224,8 @@ TEST_SUITE("SqliteStore") {
     CHECK_FALSE(store->GetRun(run.id).ok());  // its table is gone
     CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kInternal);
 
-    MustOk(store->MigrateTo(6));
-    CHECK(Must(store->SchemaVersion()) == 6);
+    MustOk(store->MigrateTo(7));
+    CHECK(Must(store->SchemaVersion()) == 7);
     CHECK(Must(store->GetMessage(m.id)).content == Json("survives"));
     CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kNotFound);  // back, empty
     CHECK(CodeOf(store->GetUser(u.id)) == ErrorCode::kNotFound);
@@ -208,7 +239,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path,
                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name <> "
                    "'schema_version'") == "0");
-    MustOk(store->MigrateTo(6));
+    MustOk(store->MigrateTo(7));
     CHECK(CodeOf(store->GetMessage(m.id)) == ErrorCode::kNotFound);
   }
 
@@ -223,7 +254,7 @@ TEST_SUITE("SqliteStore") {
     }
     CHECK(RawQuery(path, "SELECT max(version) FROM schema_version") == "2");
     auto store = OpenFile(path);
-    CHECK(Must(store->SchemaVersion()) == 6);
+    CHECK(Must(store->SchemaVersion()) == 7);
     CHECK(Must(store->GetChannel(channel_id)).name == "general");
     Must(store->CreateTeam(Team{"", "space-1", "crew", Json(), 0, 0}));  // 0003's table exists
     Space old = Must(store->GetSpace("space-1"));  // 0005 added owner_id, empty for old rows
@@ -256,8 +287,8 @@ TEST_SUITE("SqliteStore") {
     }
     CHECK(RawQuery(path, "SELECT count(*) FROM pragma_table_info('messages') WHERE name = "
                          "'seq'") == "0");
-    auto store = OpenFile(path);  // migrates to 6
-    CHECK(Must(store->SchemaVersion()) == 6);
+    auto store = OpenFile(path);  // migrates to the newest
+    CHECK(Must(store->SchemaVersion()) == 7);
     auto page = Must(store->ListMessages(w.channel.id, PageRequest{}));
     REQUIRE(page.messages.size() == 3);
     CHECK(page.messages[0].id == ids[1]);

@@ -4,8 +4,8 @@
 /// The records a `Store` persists, as plain value types. They cover what the five seed systems
 /// keep: Cast's spaces, channels, roster and messages (`shared/spec/cast.md` §6), pending
 /// deliveries to agents, Cast's users and per-agent cost totals, Platform Agent's runs and
-/// their event logs, Octo/execbox sessions, AgentCrew teams, API keys, idempotency records and
-/// artifacts.
+/// their event logs, projects, model prices and webhook outbox, Octo/execbox sessions,
+/// AgentCrew teams, API keys, idempotency records and artifacts.
 ///
 /// Conventions: ids are strings (ULIDs when the store makes them); times are `UnixMillis`;
 /// free-form JSON columns are `Json` (null when unset); an optional column that may be absent
@@ -340,12 +340,12 @@ struct ProjectFilter {
 
 /// The price of one model, for a run's estimated cost. One per (provider, model).
 struct ModelPrice {
-  std::string provider;             // e.g. "openai"
-  std::string model;                // e.g. "gpt-4o-mini"
-  double input_usd_per_mtok = 0;    // USD per million input tokens; finite, not negative
-  double output_usd_per_mtok = 0;   // USD per million output tokens; finite, not negative
-  bool active = true;               // an inactive price is kept but not used (GetModelPrice)
-  UnixMillis updated_at = 0;        // the store's clock at the last put
+  std::string provider;            // e.g. "openai"
+  std::string model;               // e.g. "gpt-4o-mini"
+  double input_usd_per_mtok = 0;   // USD per million input tokens; finite, not negative
+  double output_usd_per_mtok = 0;  // USD per million output tokens; finite, not negative
+  bool active = true;              // an inactive price is kept but not used (GetModelPrice)
+  UnixMillis updated_at = 0;       // the store's clock at the last put
 };
 
 /// One webhook POST of a run's final envelope, in the durable outbox: retried until delivered

@@ -224,7 +224,7 @@ class AGENTCORE_EXPORT Store {
   /// kInvalidArgument: an empty or malformed worker_id.
   virtual Result<std::optional<Run>> ClaimRun(const RunClaim& claim) = 0;
   /// Sets the lease_expires_at of a run in planning or building held by `worker_id` to
-  /// `lease_until`. kConflict when the run is in another state or held by another worker;
+  /// `lease_until` (and updated_at to the store's clock). kConflict when the run is in another state or held by another worker;
   /// kNotFound; kInvalidArgument: malformed ids.
   virtual Status RenewRunLease(std::string_view run_id, std::string_view worker_id,
                                UnixMillis lease_until) = 0;

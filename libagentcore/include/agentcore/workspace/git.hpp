@@ -13,12 +13,11 @@
 /// are switched off for these commands: a hook in the workspace was written by an agent, and
 /// the server must not run it on the host.
 
+#include <agentcore/export.hpp>
+#include <agentcore/result.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
-
-#include <agentcore/export.hpp>
-#include <agentcore/result.hpp>
 
 namespace agentcore {
 

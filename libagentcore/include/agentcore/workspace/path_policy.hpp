@@ -13,11 +13,10 @@
 /// workspace between them (swap a directory for a symlink) can still race it; the check keeps
 /// out every path that is wrong when it is made.
 
-#include <string>
-#include <string_view>
-
 #include <agentcore/export.hpp>
 #include <agentcore/result.hpp>
+#include <string>
+#include <string_view>
 
 namespace agentcore {
 
@@ -44,8 +43,7 @@ namespace agentcore {
 /// * kInternal: any other file system error while examining the path (e.g. no permission to
 ///   read a directory), with the system's message.
 AGENTCORE_EXPORT Result<std::string> ResolveInWorkspace(std::string_view root,
-                                                        std::string_view relative,
-                                                        bool for_write);
+                                                        std::string_view relative, bool for_write);
 
 /// Whether the workspace-relative path `relative` names a secret: a file that a download
 /// (workspace/zip.hpp) and a commit (workspace/git.hpp) must never contain. The path is secret

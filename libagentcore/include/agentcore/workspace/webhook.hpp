@@ -14,14 +14,13 @@
 /// are safe to call from any thread. The durable outbox and the retry loop belong to the
 /// caller (the run service).
 
+#include <agentcore/clock.hpp>
+#include <agentcore/export.hpp>
+#include <agentcore/status.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <agentcore/clock.hpp>
-#include <agentcore/export.hpp>
-#include <agentcore/status.hpp>
 
 namespace agentcore {
 

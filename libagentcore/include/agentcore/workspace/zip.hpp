@@ -12,14 +12,13 @@
 /// and timestamps from the files' mtime (UTC), so the same tree gives the same bytes.
 /// `unzip` and Python's zipfile read it.
 
+#include <agentcore/export.hpp>
+#include <agentcore/result.hpp>
+#include <agentcore/workspace/path_policy.hpp>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include <agentcore/export.hpp>
-#include <agentcore/result.hpp>
-#include <agentcore/workspace/path_policy.hpp>
 
 namespace agentcore {
 
