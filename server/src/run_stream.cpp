@@ -275,7 +275,9 @@ asio::awaitable<void> RunStreamSession::Pump() {
     }
     while (!failed && !stopping_ && socket_ != nullptr) {
       RunEventInbox::Taken taken = inbox_->Take();
-      if (taken.overflow || queued_bytes() + taken.bytes.size() > backlog_limit_) {
+      // An empty queue takes anything (a single event larger than the budget still goes).
+      if (taken.overflow ||
+          (queued_bytes() > 0 && queued_bytes() + taken.bytes.size() > backlog_limit_)) {
         // Too far behind: dropped; it reconnects with Last-Event-ID and reads the store.
         failed = true;
         DropQueuedExceptPartial();
