@@ -223,7 +223,7 @@ class AGENTCORE_EXPORT RunService {
   /// GET …/download.zip: the project's workspace as it is now (after the run), zipped into
   /// `sink` without secret files (workspace/path_policy.hpp IsSecretPath). Limits are checked
   /// before the first byte: kTooLarge names the size and the limit. `sink` returning false
-  /// (client gone) ends it with kCancelled. Errors as GetRun first.
+  /// (client gone) ends it with kUnavailable. Errors as GetRun first.
   virtual Status DownloadWorkspace(const Principal& caller, std::string_view project_id,
                                    std::string_view run_id,
                                    const std::function<bool(std::string_view chunk)>& sink) = 0;
