@@ -52,6 +52,10 @@ struct RunServiceOptions {
   /// callsign in every project's channel.
   std::string agent_type = "builder";
   std::string builder_callsign = "builder";
+  /// A builder with no run for this long is stopped (the next run starts it again), so idle
+  /// projects do not hold the space's running-agent slots (HubOptions::
+  /// max_running_agents_per_space). 0: stopped as soon as its run ends.
+  std::chrono::milliseconds builder_idle_timeout{60'000};
   /// Runs planning or building at once on this service (different projects; a project runs
   /// one run at a time). 0: runs are never claimed (a service that only serves the API).
   std::size_t max_concurrent_runs = 8;
