@@ -167,11 +167,19 @@ void RunServiceImpl::Begin(Run run) {
     std::lock_guard lock(mu_);
     active_[a->id] = a;
     by_channel_[a->channel_id] = a;
+    idle_.erase(a->channel_id);
     active_count_.store(active_.size());
   }
+  // Started (or found running) before the run says it plans: a space at its cap of running
+  // agents gets the run back in the queue, its attempt unused.
+  Status activated = hub_.agents().Activate(a->builder);
+  if (activated.code() == ErrorCode::kRateLimited) return Postpone(a, activated.message());
   Json data = Json::Object();
   data.Set("attempt", static_cast<std::int64_t>(a->attempt));
   (void)Emit(a->id, "status", PhaseEvent("planning", std::move(data)));
+  if (!activated.ok()) {
+    return FailAttempt(a, "could not start the builder: " + activated.message(), true, false);
+  }
   if (Status posted = PostTask(*a); !posted.ok()) {
     FailAttempt(a, "could not hand the task to the builder: " + posted.message(), true, false);
   }
@@ -330,7 +338,10 @@ std::shared_ptr<RunServiceImpl::ActiveRun> RunServiceImpl::Detach(const std::str
     run = it->second;
     active_.erase(it);
     auto ch = by_channel_.find(run->channel_id);
-    if (ch != by_channel_.end() && ch->second == run) by_channel_.erase(ch);
+    if (ch != by_channel_.end() && ch->second == run) {
+      by_channel_.erase(ch);
+      idle_[run->channel_id] = IdleBuilder{run->builder, hub_.clock().NowMillis()};
+    }
     active_count_.store(active_.size());
   }
   std::lock_guard lock(run->mu);
@@ -452,6 +463,45 @@ void RunServiceImpl::FailAttempt(const std::shared_ptr<ActiveRun>& run, std::str
     Abandon(r, error);
   }
   Pump();
+}
+
+void RunServiceImpl::Postpone(const std::shared_ptr<ActiveRun>& run, std::string_view why) {
+  if (Detach(run->id) == nullptr) return;
+  RunUpdate update;
+  update.attempts = run->attempt > 0 ? run->attempt - 1 : 0;
+  update.lease_expires_at = std::optional<UnixMillis>();
+  update.worker_id = std::string();
+  update.available_at = hub_.clock().NowMillis() + options_.retry_base_delay.count();
+  if (hub_.store().TransitionRun(run->id, RunState::kPlanning, RunState::kQueued, update).ok()) {
+    Json data = Json::Object();
+    data.Set("reason", why);
+    (void)Emit(run->id, "status", PhaseEvent("queued", std::move(data)));
+  }
+}
+
+void RunServiceImpl::StopIdleBuilders(UnixMillis now) {
+  std::vector<AgentIdentity> stop;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      if (now - it->second.since >= options_.builder_idle_timeout.count()) {
+        stop.push_back(it->second.builder);
+        it = idle_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (stop.empty()) return;
+  hub_.Post([this, stop = std::move(stop)] {
+    for (const AgentIdentity& builder : stop) {
+      {
+        std::lock_guard lock(mu_);
+        if (by_channel_.count(builder.channel_id) != 0) continue;  // a run began meanwhile
+      }
+      (void)hub_.agents().Suspend(builder, "idle");
+    }
+  });
 }
 
 void RunServiceImpl::Abandon(const Run& run, std::string_view why) {
@@ -663,6 +713,7 @@ void RunServiceImpl::Sweep(UnixMillis now) {
       }
     });
   }
+  StopIdleBuilders(now);
   if (now - last_claim_ >= kClaimEvery) {
     last_claim_ = now;
     Pump();

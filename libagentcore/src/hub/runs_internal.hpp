@@ -141,6 +141,11 @@ class RunServiceImpl final : public RunService {
   void Succeed(const std::shared_ptr<ActiveRun>& run, std::string summary);
   void FailAttempt(const std::shared_ptr<ActiveRun>& run, std::string error, bool retryable,
                    bool stop_builder);
+  /// Gives a claimed run back to the queue without using its attempt (the builder could not be
+  /// started yet: the space runs its maximum of agents).
+  void Postpone(const std::shared_ptr<ActiveRun>& run, std::string_view why);
+  /// Stops builders idle for longer than builder_idle_timeout.
+  void StopIdleBuilders(UnixMillis now);
   /// Requeues or fails a run nobody drives any more (its worker died): lease expiry, orphans.
   void Abandon(const Run& run, std::string_view why);
   /// Final state reached: webhook, watchers released.
@@ -172,6 +177,11 @@ class RunServiceImpl final : public RunService {
   bool pumping_ = false;
   bool pump_again_ = false;
   std::set<std::string> webhooks_in_flight_;
+  struct IdleBuilder {
+    AgentIdentity builder;
+    UnixMillis since = 0;
+  };
+  std::unordered_map<std::string, IdleBuilder> idle_;  // by channel id: builders with no run
   UnixMillis last_renew_ = 0, last_stale_ = 0, last_webhooks_ = 0, last_claim_ = 0;
 };
 

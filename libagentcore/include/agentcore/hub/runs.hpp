@@ -52,6 +52,10 @@ struct RunServiceOptions {
   /// callsign in every project's channel.
   std::string agent_type = "builder";
   std::string builder_callsign = "builder";
+  /// A builder with no run for this long is stopped (the next run starts it again), so idle
+  /// projects do not hold the space's running-agent slots (HubOptions::
+  /// max_running_agents_per_space). 0: stopped as soon as its run ends.
+  std::chrono::milliseconds builder_idle_timeout{60'000};
   /// Runs planning or building at once on this service (different projects; a project runs
   /// one run at a time). 0: runs are never claimed (a service that only serves the API).
   std::size_t max_concurrent_runs = 8;
@@ -223,7 +227,7 @@ class AGENTCORE_EXPORT RunService {
   /// GET …/download.zip: the project's workspace as it is now (after the run), zipped into
   /// `sink` without secret files (workspace/path_policy.hpp IsSecretPath). Limits are checked
   /// before the first byte: kTooLarge names the size and the limit. `sink` returning false
-  /// (client gone) ends it with kCancelled. Errors as GetRun first.
+  /// (client gone) ends it with kUnavailable. Errors as GetRun first.
   virtual Status DownloadWorkspace(const Principal& caller, std::string_view project_id,
                                    std::string_view run_id,
                                    const std::function<bool(std::string_view chunk)>& sink) = 0;
