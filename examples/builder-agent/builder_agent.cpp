@@ -37,13 +37,10 @@
 //
 // Flags: --heartbeat-ms N, --port N (the push listener; default an ephemeral port), --help.
 // Environment: CAST_API_URL, CAST_AGENT_ID, CAST_AUTH_TOKEN (spec cast §5.2); commands run
-// without CAST_AUTH_TOKEN in their environment. SIGTERM or SIGINT end it at once (code 0).
+// without CAST_AUTH_TOKEN or other secrets in their environment (support/shell_command.hpp).
+// SIGTERM or SIGINT end it at once (code 0).
 
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,8 +60,7 @@
 #include "builder-agent/builder_grammar.hpp"
 #include "support/cast_agent.hpp"
 #include "support/run_agent.hpp"
-
-extern char** environ;
+#include "support/shell_command.hpp"
 
 namespace {
 
@@ -81,215 +77,6 @@ constexpr std::size_t kMaxStreamedOutput = 1024 * 1024;  // per command
 constexpr std::size_t kOutputTail = 8 * 1024;            // kept for the tool_result
 
 void Log(std::string_view text) { example_agent::Log(kName, text); }
-
-// --- UTF-8: command output is bytes, frames carry JSON strings ------------------------------
-
-/// Length of the valid UTF-8 sequence at s[i], 0 when invalid, -1 when cut short by the end.
-int Utf8Sequence(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  int n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  for (int k = 1; k < n; ++k) {
-    if (i + static_cast<std::size_t>(k) >= s.size()) return -1;
-    const unsigned char x = b(i + static_cast<std::size_t>(k));
-    if (x < (k == 1 ? lo : 0x80) || x > (k == 1 ? hi : 0xBF)) return 0;
-  }
-  return n;
-}
-
-/// Turns a byte stream into valid UTF-8 text: invalid bytes become U+FFFD, a sequence cut at the
-/// end of a piece waits for the next piece. One per output stream.
-class Utf8Text {
- public:
-  std::string Take(std::string_view piece, bool last) {
-    pending_.append(piece);
-    std::string out;
-    std::size_t i = 0;
-    while (i < pending_.size()) {
-      const int n = Utf8Sequence(pending_, i);
-      if (n < 0 && !last) break;
-      if (n <= 0) {
-        out.append("\xEF\xBF\xBD");
-        ++i;
-        continue;
-      }
-      out.append(pending_, i, static_cast<std::size_t>(n));
-      i += static_cast<std::size_t>(n);
-    }
-    pending_.erase(0, i);
-    return out;
-  }
-
- private:
-  std::string pending_;
-};
-
-// --- Commands -------------------------------------------------------------------------------
-
-struct CommandOutcome {
-  int exit_code = -1;
-  bool timed_out = false;  // killed at the deadline
-  bool stopped = false;    // killed because the agent stops
-  std::string tail;        // the last kOutputTail bytes of stdout and stderr, interleaved
-  std::string error;       // could not start it
-};
-
-/// /bin/sh -c `command` in `cwd`, its output streamed as tool_output frames of `tool_call_id`.
-CommandOutcome RunCommand(const std::string& command, const std::string& cwd, RunStream& out,
-                          const std::string& tool_call_id) {
-  CommandOutcome outcome;
-  // The child's environment: ours without the container token (a secret).
-  std::vector<char*> envp;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, "CAST_AUTH_TOKEN=", 16) != 0) envp.push_back(*e);
-  }
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh";
-  std::string dash_c = "-c";
-  std::string cmd = command;
-  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
-  int out_pipe[2];
-  int err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
-    outcome.error = std::string("pipe: ") + std::strerror(errno);
-    return outcome;
-  }
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    outcome.error = std::string("pipe: ") + std::strerror(errno);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    return outcome;
-  }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    // The child: only async-signal-safe calls until execve.
-    setpgid(0, 0);  // its own group, so that the whole command can be killed
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);  // the agent blocks SIGTERM in every thread
-    signal(SIGPIPE, SIG_DFL);
-    const int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    if (chdir(cwd.c_str()) != 0) _exit(127);
-    execve("/bin/sh", argv, envp.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (pid < 0) {
-    outcome.error = std::string("fork: ") + std::strerror(errno);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    return outcome;
-  }
-  setpgid(pid, pid);  // also here, so that kill(-pid) works whoever runs first
-
-  struct Stream {
-    int fd;
-    const char* name;
-    Utf8Text text;
-  };
-  Stream streams[2] = {{out_pipe[0], "stdout", {}}, {err_pipe[0], "stderr", {}}};
-  std::size_t streamed = 0;
-  bool truncated = false;
-  auto emit = [&](Stream& s, std::string_view bytes, bool last) {
-    std::string text = s.text.Take(bytes, last);
-    if (text.empty()) return;
-    outcome.tail.append(text);
-    if (outcome.tail.size() > 2 * kOutputTail) {
-      outcome.tail.erase(0, outcome.tail.size() - kOutputTail);
-    }
-    if (streamed >= kMaxStreamedOutput) {
-      if (!truncated) out.ToolOutput(tool_call_id, s.name, "[output truncated]\n");
-      truncated = true;
-      return;
-    }
-    streamed += text.size();
-    out.ToolOutput(tool_call_id, s.name, text);
-  };
-
-  bool exited = false;
-  int status = 0;
-  auto exited_at = std::chrono::steady_clock::now();
-  for (;;) {
-    pollfd fds[2];
-    nfds_t n = 0;
-    Stream* polled[2];
-    for (Stream& s : streams) {
-      if (s.fd < 0) continue;
-      fds[n] = {s.fd, POLLIN, 0};
-      polled[n++] = &s;
-    }
-    if (n == 0) break;
-    if (out.stopping()) {
-      outcome.timed_out = std::chrono::steady_clock::now() >= out.deadline();
-      outcome.stopped = !outcome.timed_out;
-      break;
-    }
-    // A command that left a background child holding its pipes open is over 500 ms after the
-    // shell exited.
-    if (exited && std::chrono::steady_clock::now() - exited_at > std::chrono::milliseconds(500)) {
-      break;
-    }
-    const int ready = poll(fds, n, 100);
-    if (ready < 0 && errno != EINTR) break;
-    for (nfds_t k = 0; ready > 0 && k < n; ++k) {
-      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      char buf[4096];
-      const ssize_t got = read(fds[k].fd, buf, sizeof buf);
-      if (got > 0) {
-        emit(*polled[k], std::string_view(buf, static_cast<std::size_t>(got)), false);
-      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-        emit(*polled[k], {}, true);
-        close(polled[k]->fd);
-        polled[k]->fd = -1;
-      }
-    }
-    if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
-      exited = true;
-      exited_at = std::chrono::steady_clock::now();
-    }
-  }
-  kill(-pid, SIGKILL);  // whatever of the command is left (its group)
-  if (!exited) {
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  for (Stream& s : streams) {
-    if (s.fd >= 0) {
-      emit(s, {}, true);
-      close(s.fd);
-    }
-  }
-  if (WIFEXITED(status)) {
-    outcome.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    outcome.exit_code = 128 + WTERMSIG(status);
-  }
-  if (outcome.tail.size() > kOutputTail) outcome.tail.erase(0, outcome.tail.size() - kOutputTail);
-  return outcome;
-}
 
 // --- Files ----------------------------------------------------------------------------------
 
@@ -474,13 +261,25 @@ void BuildPhase(const RunTask& task, RunStream& out) {
         Json args = Json::Object();
         args.Set("command", t.command);
         const std::string id = out.ToolCall("run_command", std::move(args));
-        CommandOutcome r = RunCommand(t.command, task.workspace, out, id);
+        example_agent::CommandOptions command;
+        command.command = t.command;
+        command.cwd = task.workspace;
+        command.deadline = out.deadline();
+        command.stopping = [&out] { return out.stopping(); };
+        command.output = [&out, &id](std::string_view stream, std::string_view text) {
+          out.ToolOutput(id, stream, text);
+        };
+        command.max_streamed_bytes = kMaxStreamedOutput;
+        command.tail_bytes = kOutputTail;
+        Result<example_agent::CommandOutcome> ran = example_agent::RunShellCommand(command);
         ++commands;
-        if (!r.error.empty()) {
-          out.ToolResult(id, "run_command", "cannot run the command: " + r.error, true);
-          out.Fail(where + ": cannot run the command: " + r.error, false);
+        if (!ran.ok()) {
+          const std::string error = "cannot run the command: " + ran.status().message();
+          out.ToolResult(id, "run_command", error, true);
+          out.Fail(where + ": " + error, false);
           return;
         }
+        const example_agent::CommandOutcome& r = *ran;
         const bool failed = r.exit_code != 0 || r.timed_out || r.stopped;
         out.ToolResult(id, "run_command", r.tail + "[exit code " + std::to_string(r.exit_code) + "]",
                        failed);

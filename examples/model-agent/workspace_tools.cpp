@@ -1,24 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "model-agent/workspace_tools.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
+#include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <utility>
 
 #include <agentcore/workspace/path_policy.hpp>
 
-extern char** environ;
+#include "support/shell_command.hpp"
 
 namespace model_agent {
 
@@ -179,39 +171,6 @@ ToolOutcome WriteFile(const ToolContext& ctx, const Json& args) {
   return ToolOutcome{"wrote " + std::to_string(content.size()) + " bytes to " + path, false};
 }
 
-/// Holds back a UTF-8 sequence cut at the end of a read, so that each piece streamed is
-/// whole (bytes that are not UTF-8 at all pass; the frame writer replaces them).
-class Utf8Pieces {
- public:
-  std::string Take(std::string_view bytes, bool last) {
-    pending_.append(bytes);
-    if (last) return std::exchange(pending_, std::string());
-    std::size_t keep = 0;
-    for (std::size_t back = 1; back <= 3 && back <= pending_.size(); ++back) {
-      const auto c = static_cast<unsigned char>(pending_[pending_.size() - back]);
-      if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
-      const std::size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                                                         : (c & 0xF8) == 0xF0 ? 4 : 1;
-      if (need > back) keep = back;
-      break;
-    }
-    std::string out = pending_.substr(0, pending_.size() - keep);
-    pending_.erase(0, pending_.size() - keep);
-    return out;
-  }
-
- private:
-  std::string pending_;
-};
-
-bool SecretVariable(std::string_view entry) {
-  const std::string_view name = entry.substr(0, entry.find('='));
-  auto ends = [&](std::string_view suffix) {
-    return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
-  };
-  return name == "CAST_AUTH_TOKEN" || ends("_API_KEY") || ends("_TOKEN") || ends("_SECRET");
-}
-
 ToolOutcome RunCommand(const ToolContext& ctx, const Json& args) {
   std::string command;
   if (!StringArg(args, "command", &command) || command.empty()) {
@@ -226,146 +185,29 @@ ToolOutcome RunCommand(const ToolContext& ctx, const Json& args) {
                        std::chrono::milliseconds(static_cast<std::int64_t>(
                            std::min(t->as_number(), 1e12))));
   }
-  // Everything the child needs is made before fork: after it, only async-signal-safe calls.
-  std::vector<char*> envp;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (!SecretVariable(*e)) envp.push_back(*e);
-  }
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c";
-  char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
-  const std::string cwd = ctx.workspace;
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Error(std::string("pipe: ") + std::strerror(errno));
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    return Error(std::string("pipe: ") + std::strerror(errno));
-  }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // the agent's death takes the command along
-    if (getppid() != parent) _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);  // the agent blocks SIGTERM/SIGINT in threads
-    signal(SIGPIPE, SIG_DFL);
-    const int null_fd = open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) dup2(null_fd, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    if (chdir(cwd.c_str()) != 0) _exit(127);
-    execve("/bin/sh", argv, envp.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (pid < 0) {
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    return Error(std::string("fork: ") + std::strerror(errno));
-  }
-  setpgid(pid, pid);
-
-  struct Stream {
-    int fd;
-    const char* name;
-    Utf8Pieces pieces;
-  };
-  Stream streams[2] = {{out_pipe[0], "stdout", {}}, {err_pipe[0], "stderr", {}}};
-  std::string tail;
-  std::size_t streamed = 0;
-  bool truncated = false;
-  auto emit = [&](Stream& s, std::string_view bytes, bool last) {
-    std::string text = s.pieces.Take(bytes, last);
-    if (text.empty()) return;
-    tail += text;
-    if (tail.size() > 2 * ctx.limits.result_tail_bytes) {
-      tail.erase(0, tail.size() - ctx.limits.result_tail_bytes);
-    }
-    if (!ctx.output) return;
-    if (streamed >= ctx.limits.max_streamed_bytes) {
-      if (!truncated) ctx.output(s.name, "[output truncated]\n");
-      truncated = true;
-      return;
-    }
-    streamed += text.size();
-    ctx.output(s.name, text);
-  };
-
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + timeout;
-  bool exited = false, timed_out = false, stopped = false;
-  int status = 0;
-  Clock::time_point exited_at;
-  for (;;) {
-    pollfd fds[2];
-    Stream* polled[2];
-    nfds_t n = 0;
-    for (Stream& s : streams) {
-      if (s.fd < 0) continue;
-      fds[n] = {s.fd, POLLIN, 0};
-      polled[n++] = &s;
-    }
-    if (n == 0) break;
-    if (Clock::now() >= deadline) {
-      timed_out = true;
-      break;
-    }
-    if (ctx.stopping && ctx.stopping()) {
-      stopped = true;
-      break;
-    }
-    // A command that left a background child holding its pipes is over 500 ms after it.
-    if (exited && Clock::now() - exited_at > std::chrono::milliseconds(500)) break;
-    const int ready = poll(fds, n, 100);
-    if (ready < 0 && errno != EINTR) break;
-    for (nfds_t k = 0; ready > 0 && k < n; ++k) {
-      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      char buf[4096];
-      const ssize_t got = read(fds[k].fd, buf, sizeof buf);
-      if (got > 0) {
-        emit(*polled[k], std::string_view(buf, static_cast<std::size_t>(got)), false);
-      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-        emit(*polled[k], {}, true);
-        close(polled[k]->fd);
-        polled[k]->fd = -1;
-      }
-    }
-    if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
-      exited = true;
-      exited_at = Clock::now();
-    }
-  }
-  kill(-pid, SIGKILL);  // whatever is left of the command's process group
-  if (!exited) {
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  for (Stream& s : streams) {
-    if (s.fd >= 0) {
-      emit(s, {}, true);
-      close(s.fd);
-    }
-  }
-  if (tail.size() > ctx.limits.result_tail_bytes) {
-    tail.erase(0, tail.size() - ctx.limits.result_tail_bytes);
-  }
+  example_agent::CommandOptions options;
+  options.command = std::move(command);
+  options.cwd = ctx.workspace;
+  options.deadline = std::chrono::steady_clock::now() + timeout;
+  options.stopping = ctx.stopping;
+  options.output = ctx.output;
+  options.max_streamed_bytes = ctx.limits.max_streamed_bytes;
+  options.tail_bytes = ctx.limits.result_tail_bytes;
+  agentcore::Result<example_agent::CommandOutcome> ran = example_agent::RunShellCommand(options);
+  if (!ran.ok()) return Error("run_command: " + ran.status().message());
   std::string head;
   bool failed = true;
-  if (timed_out) {
+  if (ran->timed_out) {
     head = "timed out after " + std::to_string(timeout.count()) + " ms; killed";
-  } else if (stopped) {
+  } else if (ran->stopped) {
     head = "stopped: the phase is ending";
-  } else if (WIFEXITED(status)) {
-    head = "exit code " + std::to_string(WEXITSTATUS(status));
-    failed = WEXITSTATUS(status) != 0;
-  } else if (WIFSIGNALED(status)) {
-    head = "killed by signal " + std::to_string(WTERMSIG(status));
+  } else if (ran->signal != 0) {
+    head = "killed by signal " + std::to_string(ran->signal);
+  } else {
+    head = "exit code " + std::to_string(ran->exit_code);
+    failed = ran->exit_code != 0;
   }
-  return ToolOutcome{head + "\n" + tail, failed};
+  return ToolOutcome{head + "\n" + ran->tail, failed};
 }
 
 }  // namespace

@@ -15,7 +15,8 @@
 /// `run_command` runs with stdin from /dev/null, in a process group of its own that is killed
 /// when it ends, times out (`timeout_ms`, default and ceiling from ToolLimits) or the phase
 /// stops; its environment is the agent's without secrets (CAST_AUTH_TOKEN and every variable
-/// whose name ends in _API_KEY, _TOKEN or _SECRET), so the model's key never reaches it.
+/// whose name ends in _API_KEY, _TOKEN or _SECRET), so the model's key never reaches it. The
+/// run agents' shared runner does it (support/shell_command.hpp).
 ///
 /// A failed tool is a result with `is_error`, fed back to the model like any result; nothing
 /// here throws. Functions of their arguments and the file system: callable from any thread.
@@ -51,7 +52,8 @@ struct ToolOutcome {
 };
 
 /// Where run_command's output goes while it runs: `stream` is "stdout" or "stderr", `text` is
-/// valid UTF-8 (a sequence cut between reads is held back).
+/// valid UTF-8 (a sequence cut between reads is held back; bytes that are not UTF-8 become
+/// U+FFFD).
 using ToolOutputSink = std::function<void(std::string_view stream, std::string_view text)>;
 
 /// The context of one phase's tool calls.

@@ -14,7 +14,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -48,6 +47,7 @@
 #include <agentcore/runtime/runtime.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 
+#include "process/spawn.hpp"
 #include "runtime/process_files.hpp"
 
 namespace agentcore {
@@ -128,22 +128,6 @@ AgentExit ExitFromWaitStatus(int status) {
   }
   return exit;
 }
-
-// Owns posix_spawn's attribute objects for one spawn.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
 
 // One agent this runtime has started (in this process's lifetime).
 struct Child {
@@ -312,41 +296,14 @@ Result<RuntimeAgentState> LocalProcessRuntime::SpawnLocked(const ActivateRequest
   for (const auto& [n, v] : command.env) base.emplace_back(n, v);
   const EnvList env = AgentEnvironment(req, std::move(base), callback_url, port);
 
-  std::vector<std::string> env_strings;
-  env_strings.reserve(env.size());
-  for (const auto& [n, v] : env) env_strings.push_back(n + "=" + v);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = command.argv;
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  // --- Spawn. posix_spawn (clone(CLONE_VFORK) in glibc) is safe in a threaded program, where
-  // fork() followed by anything but async-signal-safe calls is not.
-  SpawnSetup setup;
-  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&setup.actions, 1, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
-  posix_spawn_file_actions_addchdir_np(&setup.actions, workspace.c_str());
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  // The server's descriptors (sockets, database files) must not leak into agents, whether or
-  // not whoever opened them remembered O_CLOEXEC.
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-#endif
-  // Own process group (pgid = pid) so that Suspend can signal the agent and everything it
-  // starts; default signal dispositions and an empty mask, because ignored signals (the
-  // server ignores SIGPIPE) and the mask survive exec.
-  sigset_t empty_set, all_signals;
-  sigemptyset(&empty_set);
-  sigfillset(&all_signals);
-  posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&setup.attr, 0);
-  posix_spawnattr_setsigmask(&setup.attr, &empty_set);
-  posix_spawnattr_setsigdefault(&setup.attr, &all_signals);
+  // --- Spawn: in its own process group (pgid = pid) so that Suspend can signal the agent and
+  // everything it starts; stdout and stderr to the log.
+  internal::SpawnSpec spec;
+  spec.argv = command.argv;
+  spec.env.reserve(env.size());
+  for (const auto& [n, v] : env) spec.env.push_back(n + "=" + v);
+  spec.cwd = workspace;
+  spec.log_path = log_path;
 
   Child& child = children_[req.agent_id];
   if (child.pidfd >= 0) ::close(child.pidfd);
@@ -357,15 +314,16 @@ Result<RuntimeAgentState> LocalProcessRuntime::SpawnLocked(const ActivateRequest
   child.state.endpoint = callback_url;
   child.state.started_at = clock_->NowMillis();
 
-  pid_t pid = 0;
-  int err = ::posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
-  if (err != 0) {
+  Result<pid_t> spawned = internal::SpawnProcess(spec);
+  if (!spawned.ok()) {
     child.state.status = AgentStatus::kError;
     child.state.stopped_at = child.state.started_at;
-    child.state.reason = fmt::format("cannot start \"{}\": {}", command.argv[0], ErrnoText(err));
+    child.state.reason =
+        fmt::format("cannot start \"{}\": {}", command.argv[0], spawned.status().message());
     return Internal(
         fmt::format("cannot start agent \"{}\": {}", req.agent_id, child.state.reason));
   }
+  const pid_t pid = *spawned;
   child.running = true;
   child.pidfd = PidfdOpen(pid);
   child.state.status = AgentStatus::kActivating;

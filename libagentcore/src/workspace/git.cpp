@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +20,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "process/spawn.hpp"
 
 namespace agentcore {
 namespace {
@@ -54,22 +55,6 @@ struct Fd {
     if (fd >= 0) ::close(fd);
     fd = -1;
   }
-};
-
-// Owns posix_spawn's attribute objects for one spawn.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
 struct GitOutput {
@@ -157,13 +142,6 @@ Result<GitOutput> GitRunner::Run(const std::vector<std::string>& args, std::size
       "core.quotePath=false",
   };
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings = env_;
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
 
   int out_pipe[2];
   int err_pipe[2];
@@ -176,35 +154,22 @@ Result<GitOutput> GitRunner::Run(const std::vector<std::string>& args, std::size
   }
   Fd err_r(err_pipe[0]), err_w(err_pipe[1]);
 
-  SpawnSetup setup;
-  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&setup.actions, out_w.fd, 1);
-  posix_spawn_file_actions_adddup2(&setup.actions, err_w.fd, 2);
-  posix_spawn_file_actions_addchdir_np(&setup.actions, root_.c_str());
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-#endif
-  // Own process group, so that a timeout kills git and whatever it started; default signal
-  // dispositions and an empty mask (ignored signals and the mask survive exec).
-  sigset_t empty_set, all_signals;
-  sigemptyset(&empty_set);
-  sigfillset(&all_signals);
-  posix_spawnattr_setflags(&setup.attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&setup.attr, 0);
-  posix_spawnattr_setsigmask(&setup.attr, &empty_set);
-  posix_spawnattr_setsigdefault(&setup.attr, &all_signals);
-
   if (Clock::now() >= deadline_) {
     return Status(ErrorCode::kDeadlineExceeded,
                   fmt::format("git in \"{}\" timed out after {} ms", root_, timeout_.count()));
   }
-  pid_t pid = 0;
-  const int spawn_err =
-      ::posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
-  if (spawn_err != 0) {
-    return Internal(fmt::format("cannot run \"{}\": {}", binary_, std::strerror(spawn_err)));
+  // Its own process group, so that a timeout kills git and whatever it started.
+  internal::SpawnSpec spec;
+  spec.argv = std::move(argv_strings);
+  spec.env = env_;
+  spec.cwd = root_;
+  spec.stdout_fd = out_w.fd;
+  spec.stderr_fd = err_w.fd;
+  Result<pid_t> spawned = internal::SpawnProcess(spec);
+  if (!spawned.ok()) {
+    return Internal(fmt::format("cannot run \"{}\": {}", binary_, spawned.status().message()));
   }
+  const pid_t pid = *spawned;
   out_w.Close();
   err_w.Close();
 

@@ -37,6 +37,24 @@ inline std::vector<std::string> ProjectIds(const std::vector<Project>& projects)
   return v;
 }
 
+/// ClaimRun(first) and ClaimRun(second) on two threads released together; their answers in
+/// that order.
+inline std::vector<Result<std::optional<Run>>> ClaimAtOnce(Store& store, const RunClaim& first,
+                                                           const RunClaim& second) {
+  std::atomic<int> ready{0};
+  std::vector<Result<std::optional<Run>>> got(2, Status(ErrorCode::kInternal, "not run"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      ++ready;
+      while (ready.load() < 2) std::this_thread::yield();
+      got[static_cast<std::size_t>(t)] = store.ClaimRun(t == 0 ? first : second);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return got;
+}
+
 inline WebhookDelivery Delivery(std::string id, UnixMillis next_attempt_at) {
   WebhookDelivery d;
   d.id = std::move(id);
@@ -309,18 +327,8 @@ TEST_SUITE("StoreConformance") {
       const std::string project = "race-" + std::to_string(round);
       Run older = Must(f.store().CreateRun(NewRun{"", project, Json()}));
       Must(f.store().CreateRun(NewRun{"", project, Json()}));
-      std::atomic<int> ready{0};
-      std::vector<Result<std::optional<Run>>> got(2, Status(ErrorCode::kInternal, "not run"));
-      std::vector<std::thread> threads;
-      for (int t = 0; t < 2; ++t) {
-        threads.emplace_back([&, t] {
-          ++ready;
-          while (ready.load() < 2) std::this_thread::yield();
-          got[static_cast<std::size_t>(t)] =
-              f.store().ClaimRun(Claim("w" + std::to_string(t), f.clock().NowMillis()));
-        });
-      }
-      for (auto& t : threads) t.join();
+      const auto got = ClaimAtOnce(f.store(), Claim("w0", f.clock().NowMillis()),
+                                   Claim("w1", f.clock().NowMillis()));
       int claimed = 0;
       for (auto& g : got) {
         REQUIRE_MESSAGE(g.ok(), g.status().ToString());
@@ -354,18 +362,7 @@ TEST_SUITE("StoreConformance") {
       const UnixMillis base = f.clock().NowMillis();
       Run older = Must(f.store().CreateRun(NewRun{"", project, Json(), base + 100}));
       Run younger = Must(f.store().CreateRun(NewRun{"", project, Json()}));
-      std::atomic<int> ready{0};
-      std::vector<Result<std::optional<Run>>> got(2, Status(ErrorCode::kInternal, "not run"));
-      std::vector<std::thread> threads;
-      for (int t = 0; t < 2; ++t) {
-        threads.emplace_back([&, t] {
-          ++ready;
-          while (ready.load() < 2) std::this_thread::yield();
-          got[static_cast<std::size_t>(t)] =
-              f.store().ClaimRun(Claim("w" + std::to_string(t), t == 0 ? base + 100 : base));
-        });
-      }
-      for (auto& t : threads) t.join();
+      const auto got = ClaimAtOnce(f.store(), Claim("w0", base + 100), Claim("w1", base));
       std::vector<std::string> claimed;
       for (auto& g : got) {
         REQUIRE_MESSAGE(g.ok(), g.status().ToString());
