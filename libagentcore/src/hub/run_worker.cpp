@@ -421,11 +421,13 @@ void RunServiceImpl::Succeed(const std::shared_ptr<ActiveRun>& run, std::string 
   result.Set("summary", summary.empty() ? Json(nullptr) : Json(summary));
   result.Set("commit", nullptr);
   if (options_.auto_git_commit) {
-    GitCommitOptions git;
-    git.author_name = options_.git_author_name;
-    git.author_email = options_.git_author_email;
-    git.committer_name = options_.git_committer_name;
-    git.committer_email = options_.git_committer_email;
+    GitCommitOptions git;  // an identity left empty keeps git.hpp's default
+    for (auto [from, to] : {std::pair{&options_.git_author_name, &git.author_name},
+                            std::pair{&options_.git_author_email, &git.author_email},
+                            std::pair{&options_.git_committer_name, &git.committer_name},
+                            std::pair{&options_.git_committer_email, &git.committer_email}}) {
+      if (!from->empty()) *to = *from;
+    }
     git.message = "agentcore run " + run->id + ": " + FirstLine(run->prompt, 72);
     Result<std::optional<std::string>> commit = CommitWorkspace(run->workspace, git);
     if (commit.ok() && commit->has_value()) {

@@ -480,7 +480,7 @@ Json RunServiceImpl::Envelope(const Run& run) {
     out.Set("error", std::move(error));
   }
   const Json& result = run.result;
-  for (std::string_view key : {"plan", "usage", "costUsd", "commit", "summary"}) {
+  for (std::string_view key : {"plan", "usage", "costUsd", "commit", "commitError", "summary"}) {
     const Json* v = result.is_object() ? result.Find(key) : nullptr;
     out.Set(key, v != nullptr ? *v : Json(nullptr));
   }

@@ -2,6 +2,7 @@
 #include <agentcore/hub/runs.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -94,7 +95,13 @@ class Fixture {
     for (;;) {
       Result<Run> r = runs().GetRun(caller, project, id);
       REQUIRE(r.ok());
-      if (IsFinalRunState(r->state)) return *r;
+      // The state turns final just before the final event is stored: wait for both.
+      if (IsFinalRunState(r->state)) {
+        std::vector<RunEventRecord> events = EventsOf(project, id);
+        if (!events.empty() && (events.back().type == "done" || events.back().type == "error")) {
+          return *r;
+        }
+      }
       REQUIRE(std::chrono::steady_clock::now() < until);
       clock.Advance(tick);
       runs().Sweep(clock.NowMillis());
@@ -196,6 +203,30 @@ TEST_SUITE("hub/runs") {
     Json envelope = f.runs().Envelope(done);
     REQUIRE(envelope.Find("costUsd")->is_number());
     CHECK(envelope.Find("costUsd")->as_number() == doctest::Approx(1000 * 2.0 / 1e6 + 500 * 10.0 / 1e6));
+  }
+
+  TEST_CASE("a successful run is committed to git, as git.hpp's identity unless one is set") {
+    for (const std::string author : {"", "Ada"}) {
+      Fixture f("sqlite::memory:", [&](RunServiceOptions& o) {
+        o.auto_git_commit = true;
+        o.git_author_name = author;
+      });
+      f.MakeProject("p");
+      Run done = f.WaitFinal("p", f.Create("p", "k", "x").id);
+      Json envelope = f.runs().Envelope(done);
+      REQUIRE(envelope.Find("commit")->is_string());
+      CHECK(envelope.Find("commit")->as_string().size() == 40);
+      CHECK(envelope.Find("commitError")->is_null());
+      const std::string workspace = *f.builder.LastTask().FindString("workspace");
+      std::string log;
+      FILE* p = ::popen(("git -C '" + workspace + "' log -1 --format=%an").c_str(), "r");
+      REQUIRE(p != nullptr);
+      char buf[256];
+      while (std::fgets(buf, sizeof buf, p) != nullptr) log += buf;
+      ::pclose(p);
+      CHECK(log == (author.empty() ? std::string("agentcore") : author) + "\n");
+      CHECK(Contains(f.Kinds("p", done.id), "status:committed"));
+    }
   }
 
   TEST_CASE("an Idempotency-Key resolves the same body to the first run and refuses another") {
