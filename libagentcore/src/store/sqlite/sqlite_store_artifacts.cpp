@@ -111,13 +111,17 @@ Result<std::string> SqliteStore::ReadArtifactBlob(std::string_view channel_id,
   AGENTCORE_RETURN_IF_ERROR(CheckKey("artifact slug", slug));
   AGENTCORE_ASSIGN_OR_RETURN(std::string dir, BlobDir());
   // A replace that commits between reading the row and opening the file removes the file the
-  // row named; reading the row again then finds the new one. Three tries cover any realistic
-  // race; a file still missing after that was lost outside the store.
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  // row named; reading the row again then finds the new one. So the read is retried while the
+  // row keeps naming new files (replaces in a tight loop can win several times in a row); a
+  // file missing while its row still names it was lost outside the store.
+  std::string previous;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
     AGENTCORE_ASSIGN_OR_RETURN(
         StoredArtifact a, Read([&](Connection& c) { return LoadArtifact(c, channel_id, slug); }));
     auto data = ReadBlobFile(dir, a.blob_file);
     if (data || data.status().code() != ErrorCode::kNotFound) return data;
+    if (a.blob_file == previous) break;
+    previous = std::move(a.blob_file);
   }
   return Internal(
       fmt::format("blob file of artifact \"{}\" in channel \"{}\" is missing", slug, channel_id));
