@@ -14,10 +14,12 @@
 
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/json.hpp>
+#include <agentcore/workspace/webhook.hpp>
 
 #include "store/temp_dir.hpp"
 #include "support/fake_builder.hpp"
 #include "support/manual_clock.hpp"
+#include "support/test_http_server.hpp"
 
 namespace agentcore {
 namespace {
@@ -25,6 +27,9 @@ namespace {
 using testing::FakeBuilder;
 using testing::ManualClock;
 using testing::TempDir;
+using testing::TestHttpConnection;
+using testing::TestHttpRequest;
+using testing::TestHttpServer;
 
 /// A hub whose builder is the in-process FakeBuilder, on an in-memory store (or `store_url`),
 /// with the run service started, and a caller of space "s1".
@@ -533,6 +538,57 @@ TEST_SUITE("hub/runs") {
     std::vector<std::string> kinds = g.Kinds("p", id);
     CHECK(Contains(kinds, "status:attempt_failed"));
     CHECK(kinds.back() == "done");
+  }
+
+  TEST_CASE("a webhook gets the final envelope, signed, retried until a 2xx, with one event id") {
+    std::mutex mu;
+    std::vector<TestHttpRequest> got;
+    int failures_left = 1;
+    TestHttpServer hook([&](TestHttpConnection& conn, const TestHttpRequest& req) {
+      std::lock_guard lock(mu);
+      got.push_back(req);
+      conn.WriteResponse(failures_left-- > 0 ? 500 : 204, {}, "");
+      return true;
+    });
+    Fixture f("sqlite::memory:", [](RunServiceOptions& o) { o.webhook_secret = "hook-secret"; });
+    f.MakeProject("p");
+    Json body = Json::Object();
+    body.Set("prompt", "x");
+    body.Set("webhookUrl", hook.Url("/hooks/run"));
+    Result<RunCreated> run = f.runs().CreateRun(f.caller, "p", "k", body);
+    REQUIRE(run.ok());
+    f.WaitFinal("p", run->run.id);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (got.size() >= 2) break;
+      }
+      REQUIRE(std::chrono::steady_clock::now() < until);
+      f.clock.Advance(1'000);  // past the retry's backoff
+      f.runs().Sweep(f.clock.NowMillis());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // Delivered: no third POST however much later.
+    for (int i = 0; i < 5; ++i) {
+      f.clock.Advance(700'000);
+      f.runs().Sweep(f.clock.NowMillis());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::lock_guard lock(mu);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].Header("x-agentcore-event-id") == got[1].Header("x-agentcore-event-id"));
+    CHECK(got[1].body == got[0].body);
+    Result<Json> sent = ParseJson(got[1].body);
+    REQUIRE(sent.ok());
+    CHECK(*sent->FindString("type") == "run.succeeded");
+    CHECK(*sent->Find("run")->FindString("status") == "succeeded");
+    CHECK(VerifyWebhookSignature("hook-secret", got[1].Header("x-agentcore-signature"),
+                                 got[1].body, SystemClock()->NowMillis(),
+                                 std::chrono::seconds(3'600)));
+    CHECK_FALSE(VerifyWebhookSignature("other", got[1].Header("x-agentcore-signature"),
+                                       got[1].body, SystemClock()->NowMillis(),
+                                       std::chrono::seconds(3'600)));
   }
 
   TEST_CASE("the platform key authenticates into the platform space and nothing else does") {
