@@ -241,11 +241,6 @@ Json RunServiceImpl::TaskOf(ActiveRun& run) {
 
 // --- The tap ----------------------------------------------------------------------------------
 
-bool RunServiceImpl::Watching(std::string_view channel_id) const {
-  std::lock_guard lock(mu_);
-  return by_channel_.find(std::string(channel_id)) != by_channel_.end();
-}
-
 void RunServiceImpl::OnLines(std::string_view channel_id,
                              std::span<const PublishedLine> lines) {
   // Called where the channel's lines are published (possibly the store's writer thread): only

@@ -101,11 +101,10 @@ class RunServiceImpl final : public RunService {
   const std::string& worker_id() const override { return worker_id_; }
 
   // The hub's tap (run_worker.cpp): lines published to a channel that runs a run.
-  bool Watching(std::string_view channel_id) const;
   bool Active() const { return active_count_.load(std::memory_order_relaxed) > 0; }
   void OnLines(std::string_view channel_id, std::span<const PublishedLine> lines);
-  /// Stops claiming; runs in flight stay leased to this worker for the next process (or are
-  /// requeued by another's sweeper). Waits for nothing.
+  /// Stops claiming and hands the runs in flight back to the queue (an attempt each), so the
+  /// next process or another server goes on at once. Hub::Close stops their builders.
   void Close();
 
  private:
