@@ -266,6 +266,9 @@ void RunServiceImpl::OnLines(std::string_view channel_id,
 }
 
 void RunServiceImpl::Drain(const std::shared_ptr<ActiveRun>& run) {
+  // The events of one batch of lines are stored together (one transaction on SQLite); a
+  // phase's end first stores what came before it.
+  std::vector<std::pair<std::string, Json>> events;
   for (;;) {
     std::deque<std::string> batch;
     {
@@ -273,31 +276,40 @@ void RunServiceImpl::Drain(const std::shared_ptr<ActiveRun>& run) {
       if (run->lines.empty() || run->detached) {
         run->lines.clear();
         run->draining = false;
-        return;
+        break;
       }
       batch.swap(run->lines);
     }
     for (const std::string& line : batch) {
       Result<TymbalFrame> frame = ParseFrame(line);
-      if (frame.ok()) Handle(run, *frame);
+      if (!frame.ok()) continue;
+      std::optional<FrameOutcome> ended = Handle(run, *frame, &events);
+      if (!ended) continue;
+      EmitAll(run->id, std::move(events));
+      events.clear();
+      EndPhase(run, *ended);
     }
+    EmitAll(run->id, std::move(events));
+    events.clear();
   }
 }
 
-void RunServiceImpl::Handle(const std::shared_ptr<ActiveRun>& run, const TymbalFrame& frame) {
+std::optional<FrameOutcome> RunServiceImpl::Handle(
+    const std::shared_ptr<ActiveRun>& run, const TymbalFrame& frame,
+    std::vector<std::pair<std::string, Json>>* events) {
   FrameOutcome outcome;
   {
     std::lock_guard lock(run->mu);
-    if (run->detached) return;
+    if (run->detached) return std::nullopt;
     outcome = RunFrameOutcome(frame, run->id, PhaseName(run->state), run->token_messages);
     switch (outcome.kind) {
       case FrameOutcome::Kind::kNone:
-        return;
+        return std::nullopt;
       case FrameOutcome::Kind::kTokenStart:
         if (run->token_messages.size() < kMaxTokenMessages) {
           run->token_messages.insert(outcome.message_id);
         }
-        return;
+        return std::nullopt;
       case FrameOutcome::Kind::kUsage:
         if (!outcome.provider.empty()) run->provider = outcome.provider;
         if (!outcome.model.empty()) run->model = outcome.model;
@@ -315,11 +327,11 @@ void RunServiceImpl::Handle(const std::shared_ptr<ActiveRun>& run, const TymbalF
         }
         break;
       case FrameOutcome::Kind::kResult:
-        break;
+        return outcome;
     }
   }
-  if (outcome.kind == FrameOutcome::Kind::kResult) return EndPhase(run, outcome);
-  (void)Emit(run->id, outcome.type, std::move(outcome.data));
+  events->emplace_back(std::move(outcome.type), std::move(outcome.data));
+  return std::nullopt;
 }
 
 // --- Phases and endings -----------------------------------------------------------------------

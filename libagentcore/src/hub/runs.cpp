@@ -580,6 +580,19 @@ Result<RunEventRecord> RunServiceImpl::Emit(const std::string& run_id, std::stri
   return event;
 }
 
+void RunServiceImpl::EmitAll(const std::string& run_id,
+                             std::vector<std::pair<std::string, Json>> events) {
+  if (events.empty()) return;
+  std::shared_ptr<Feed> feed = FeedOf(run_id);
+  std::lock_guard lock(feed->mu);
+  if (feed->ended) return;
+  Result<std::vector<RunEventRecord>> appended = hub_.store().AppendRunEvents(run_id, events);
+  if (!appended.ok()) return;  // the run is gone; its stream ends with it
+  for (const RunEventRecord& event : *appended) {
+    for (Watcher* w : feed->watchers) w->Offer(event);
+  }
+}
+
 Result<std::vector<RunEventRecord>> RunServiceImpl::Events(const Principal& caller,
                                                            std::string_view project_id,
                                                            std::string_view run_id,

@@ -127,6 +127,8 @@ class RunServiceImpl final : public RunService {
   // Events: appended in order per run, watchers told under the feed's lock.
   std::shared_ptr<Feed> FeedOf(const std::string& run_id);
   Result<RunEventRecord> Emit(const std::string& run_id, std::string_view type, Json data);
+  /// Emit for several events, stored together (Store::AppendRunEvents). None may be final.
+  void EmitAll(const std::string& run_id, std::vector<std::pair<std::string, Json>> events);
   void ReleaseFeed(const std::string& run_id);
 
   // run_worker.cpp
@@ -135,7 +137,10 @@ class RunServiceImpl final : public RunService {
   void Begin(Run run);
   Status PostTask(ActiveRun& run);
   void Drain(const std::shared_ptr<ActiveRun>& run);
-  void Handle(const std::shared_ptr<ActiveRun>& run, const TymbalFrame& frame);
+  /// Takes one frame of the run: its event goes to `events`; a phase's end is returned.
+  std::optional<FrameOutcome> Handle(const std::shared_ptr<ActiveRun>& run,
+                                     const TymbalFrame& frame,
+                                     std::vector<std::pair<std::string, Json>>* events);
   void EndPhase(const std::shared_ptr<ActiveRun>& run, const FrameOutcome& outcome);
   void Succeed(const std::shared_ptr<ActiveRun>& run, std::string summary);
   void FailAttempt(const std::shared_ptr<ActiveRun>& run, std::string error, bool retryable,

@@ -11,6 +11,17 @@ StoreListener::~StoreListener() = default;
 StoreSubscription::~StoreSubscription() = default;
 Store::~Store() = default;
 
+Result<std::vector<RunEventRecord>> Store::AppendRunEvents(
+    std::string_view run_id, std::span<const std::pair<std::string, Json>> events) {
+  std::vector<RunEventRecord> out;
+  out.reserve(events.size());
+  for (const auto& [type, data] : events) {
+    AGENTCORE_ASSIGN_OR_RETURN(RunEventRecord e, AppendRunEvent(run_id, type, data));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 Result<CompletedMessage> Store::CompleteMessage(const NewMessage& in) {
   if (in.id.empty()) return InvalidArgument("CompleteMessage needs a message id");
   NewMessage complete = in;

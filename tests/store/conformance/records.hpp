@@ -145,6 +145,28 @@ TEST_SUITE("StoreConformance") {
     CHECK(CodeOf(f.store().ListRuns(bad)) == ErrorCode::kInvalidArgument);
   }
 
+  AGENTCORE_STORE_CASE("appends a batch of run events in order after the single ones") {
+    F f;
+    Run r = Must(f.store().CreateRun(NewRun{"", "proj", Json()}));
+    Must(f.store().AppendRunEvent(r.id, "status", Json("first")));
+    std::vector<std::pair<std::string, Json>> batch = {
+        {"token", Json("a")}, {"tool", Json::Object()}, {"token", Json()}};
+    std::vector<RunEventRecord> appended = Must(f.store().AppendRunEvents(r.id, batch));
+    REQUIRE(appended.size() == 3);
+    CHECK(appended[0].seq == 2);
+    CHECK(appended[2].seq == 4);
+    CHECK(appended[1].type == "tool");
+    CHECK(Must(f.store().AppendRunEvent(r.id, "done", Json())).seq == 5);
+    auto all = Must(f.store().ListRunEvents(r.id, 0, 100));
+    REQUIRE(all.size() == 5);
+    CHECK(all[1].data.as_string() == "a");
+    CHECK(all[3].data.is_null());
+    CHECK(Must(f.store().GetRun(r.id)).last_event_seq == 5);
+    CHECK(Must(f.store().AppendRunEvents(r.id, {})).empty());
+    CHECK(CodeOf(f.store().AppendRunEvents("nope", batch)) == ErrorCode::kNotFound);
+    CHECK(CodeOf(f.store().ListRunEvents("nope", 0, 10)) == ErrorCode::kNotFound);
+  }
+
   AGENTCORE_STORE_CASE("numbers run events from 1 without gaps and lists them after a seq") {
     F f;
     Run r = Must(f.store().CreateRun(NewRun{"", "proj", Json()}));

@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -231,6 +232,11 @@ class AGENTCORE_EXPORT Store {
   /// Appends an event with the next seq of the run and returns it. kNotFound: no run.
   virtual Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
                                                 const Json& data) = 0;
+  /// Appends `events` (type, data) in order with the run's next seqs and returns them. SQLite:
+  /// one transaction (all or none); the default appends one at a time and stops at the first
+  /// error, returning it (the events before it stay).
+  virtual Result<std::vector<RunEventRecord>> AppendRunEvents(
+      std::string_view run_id, std::span<const std::pair<std::string, Json>> events);
   /// Events with seq > after_seq, in order, at most `limit`. kNotFound: no run.
   virtual Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id,
                                                             std::uint64_t after_seq,

@@ -93,6 +93,8 @@ class SqliteStore final : public Store {
   Result<std::optional<Run>> ClaimRun(const RunClaim& claim) override;
   Status RenewRunLease(std::string_view run_id, std::string_view worker_id,
                        UnixMillis lease_until) override;
+  Result<std::vector<RunEventRecord>> AppendRunEvents(
+      std::string_view run_id, std::span<const std::pair<std::string, Json>> events) override;
   Result<RunEventRecord> AppendRunEvent(std::string_view run_id, std::string_view type,
                                         const Json& data) override;
   Result<std::vector<RunEventRecord>> ListRunEvents(std::string_view run_id,

@@ -253,39 +253,64 @@ Status SqliteStore::RenewRunLease(std::string_view run_id, std::string_view work
 
 Result<RunEventRecord> SqliteStore::AppendRunEvent(std::string_view run_id, std::string_view type,
                                                    const Json& data) {
+  const std::pair<std::string, Json> one{std::string(type), data};
+  AGENTCORE_ASSIGN_OR_RETURN(std::vector<RunEventRecord> appended,
+                             AppendRunEvents(run_id, std::span(&one, 1)));
+  return std::move(appended.front());
+}
+
+Result<std::vector<RunEventRecord>> SqliteStore::AppendRunEvents(
+    std::string_view run_id, std::span<const std::pair<std::string, Json>> events) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("run id", run_id));
-  AGENTCORE_RETURN_IF_ERROR(CheckKey("run event type", type));
-  AGENTCORE_ASSIGN_OR_RETURN(
-      auto text, EncodeNullableJson("run event data", data, options_.max_content_bytes));
-  RunEventRecord e;
-  e.run_id = run_id;
-  e.type = type;
-  e.data = data;
-  e.created_at = Now();
+  std::vector<RunEventRecord> out;
+  std::vector<std::optional<std::string>> texts;  // null data stays SQL NULL
+  out.reserve(events.size());
+  texts.reserve(events.size());
+  const UnixMillis now = Now();
+  for (const auto& [type, data] : events) {
+    AGENTCORE_RETURN_IF_ERROR(CheckKey("run event type", type));
+    AGENTCORE_ASSIGN_OR_RETURN(
+        auto text, EncodeNullableJson("run event data", data, options_.max_content_bytes));
+    texts.push_back(std::move(text));
+    RunEventRecord e;
+    e.run_id = run_id;
+    e.type = type;
+    e.data = data;
+    e.created_at = now;
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) return out;
   if (Status written = Write([&](WriteContext& ctx) -> Status {
         Connection& c = ctx.conn();
         // The counter lives on the run row, so seq is gapless per run: it only moves inside the
-        // transaction that inserts the event (a failed write rolls both back).
+        // transaction that inserts the events (a failed write rolls all of it back).
         AGENTCORE_ASSIGN_OR_RETURN(
-            e.seq, QueryOne<std::uint64_t>(
-                       c,
-                       "UPDATE runs SET last_event_seq = last_event_seq + 1 WHERE id = ?1 "
-                       "RETURNING last_event_seq",
-                       [](const Statement& s) { return static_cast<std::uint64_t>(s.Int(0)); },
-                       [&] { return RunNotFound(run_id); }, run_id));
-        AGENTCORE_RETURN_IF_ERROR(
-            Execute(c,
-                    "INSERT INTO run_events (run_id, seq, type, data, created_at) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5)",
-                    e.run_id, ToInt64(e.seq), e.type, text, e.created_at)
-                .status());
-        ctx.Changed(StoreChange::Kind::kRunEvent, e.run_id, e.run_id, e.seq);
+            std::uint64_t last,
+            QueryOne<std::uint64_t>(
+                c,
+                "UPDATE runs SET last_event_seq = last_event_seq + ?2 WHERE id = ?1 "
+                "RETURNING last_event_seq",
+                [](const Statement& s) { return static_cast<std::uint64_t>(s.Int(0)); },
+                [&] { return RunNotFound(run_id); }, run_id,
+                static_cast<std::int64_t>(out.size())));
+        std::uint64_t seq = last - out.size();
+        for (std::size_t i = 0; i < out.size(); ++i) {
+          out[i].seq = ++seq;
+          AGENTCORE_RETURN_IF_ERROR(
+              Execute(c,
+                      "INSERT INTO run_events (run_id, seq, type, data, created_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+                      out[i].run_id, ToInt64(out[i].seq), out[i].type, texts[i],
+                      out[i].created_at)
+                  .status());
+          ctx.Changed(StoreChange::Kind::kRunEvent, out[i].run_id, out[i].run_id, out[i].seq);
+        }
         return Status::Ok();
       });
       !written.ok()) {
     return written;
   }
-  return e;
+  return out;
 }
 
 Result<std::vector<RunEventRecord>> SqliteStore::ListRunEvents(std::string_view run_id,
