@@ -422,10 +422,13 @@ void RunServiceImpl::Succeed(const std::shared_ptr<ActiveRun>& run, std::string 
   result.Set("commit", nullptr);
   if (options_.auto_git_commit) {
     GitCommitOptions git;
-    git.author_name = options_.git_author_name;
-    git.author_email = options_.git_author_email;
-    git.committer_name = options_.git_committer_name;
-    git.committer_email = options_.git_committer_email;
+    // An identity left empty keeps git.hpp's default (git refuses an empty name).
+    for (auto [from, to] : {std::pair{&options_.git_author_name, &git.author_name},
+                            std::pair{&options_.git_author_email, &git.author_email},
+                            std::pair{&options_.git_committer_name, &git.committer_name},
+                            std::pair{&options_.git_committer_email, &git.committer_email}}) {
+      if (!from->empty()) *to = *from;
+    }
     git.message = "agentcore run " + run->id + ": " + FirstLine(run->prompt, 72);
     Result<std::optional<std::string>> commit = CommitWorkspace(run->workspace, git);
     if (commit.ok() && commit->has_value()) {
@@ -605,15 +608,18 @@ void RunServiceImpl::DeliverWebhooks(UnixMillis now) {
 
 // --- Time -------------------------------------------------------------------------------------
 
+Status RunServiceImpl::EnsurePlatformSpace() {
+  if (options_.agent_api_key.empty()) return Status();
+  Space platform;
+  platform.id = options_.platform_space_id;
+  platform.name = "Platform Agent";
+  return hub_.store().EnsureSpace(platform).status();
+}
+
 Status RunServiceImpl::Start() {
   if (started_.exchange(true)) return Status();
   Store& store = hub_.store();
-  if (!options_.agent_api_key.empty()) {
-    Space platform;
-    platform.id = options_.platform_space_id;
-    platform.name = "Platform Agent";
-    AGENTCORE_RETURN_IF_ERROR(store.EnsureSpace(platform).status());
-  }
+  AGENTCORE_RETURN_IF_ERROR(EnsurePlatformSpace());
   // Runs that an earlier process of this instance held: it is gone (this process owns the data
   // directory), so they are requeued now rather than after their lease.
   RunFilter filter;
