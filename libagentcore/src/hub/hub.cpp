@@ -123,6 +123,9 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   hub->agents_ = std::make_unique<hub_internal::AgentServiceImpl>(*hub);
   hub->observer_->Set(hub->agents_.get());
   hub->runs_ = std::make_unique<hub_internal::RunServiceImpl>(*hub);
+  // Before any request: the server answers /v1 before RunService::Start (found by
+  // server/runs_e2e: a project created right after start-up was 404 "space not found").
+  AGENTCORE_RETURN_IF_ERROR(hub->runs_->EnsurePlatformSpace());
   return hub;
 }
 

@@ -614,15 +614,18 @@ void RunServiceImpl::DeliverWebhooks(UnixMillis now) {
 
 // --- Time -------------------------------------------------------------------------------------
 
+Status RunServiceImpl::EnsurePlatformSpace() {
+  if (options_.agent_api_key.empty()) return Status();
+  Space platform;
+  platform.id = options_.platform_space_id;
+  platform.name = "Platform Agent";
+  return hub_.store().EnsureSpace(platform).status();
+}
+
 Status RunServiceImpl::Start() {
   if (started_.exchange(true)) return Status();
   Store& store = hub_.store();
-  if (!options_.agent_api_key.empty()) {
-    Space platform;
-    platform.id = options_.platform_space_id;
-    platform.name = "Platform Agent";
-    AGENTCORE_RETURN_IF_ERROR(store.EnsureSpace(platform).status());
-  }
+  AGENTCORE_RETURN_IF_ERROR(EnsurePlatformSpace());
   // Runs that an earlier process of this instance held: it is gone (this process owns the data
   // directory), so they are requeued now rather than after their lease.
   RunFilter filter;

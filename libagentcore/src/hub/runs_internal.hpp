@@ -98,6 +98,9 @@ class RunServiceImpl final : public RunService {
   Result<std::optional<Json>> TaskFor(const AgentIdentity& agent) override;
   Status Start() override;
   void Sweep(UnixMillis now) override;
+  /// The platform callers' space (with an agent API key): made by OpenHub, so that it exists
+  /// before an embedder serves its first request (Start waits for the API URL), and by Start.
+  Status EnsurePlatformSpace();
   const std::string& worker_id() const override { return worker_id_; }
 
   // The hub's tap (run_worker.cpp): lines published to a channel that runs a run.

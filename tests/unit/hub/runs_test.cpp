@@ -2,7 +2,6 @@
 #include <agentcore/hub/runs.hpp>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -19,6 +18,7 @@
 #include "store/temp_dir.hpp"
 #include "support/fake_builder.hpp"
 #include "support/manual_clock.hpp"
+#include "support/run_command.hpp"
 #include "support/test_http_server.hpp"
 
 namespace agentcore {
@@ -195,6 +195,29 @@ TEST_SUITE("hub/runs") {
     CHECK(f.builder.Tasks() == std::vector<std::string>{run.id + "/plan/1", run.id + "/build/1"});
   }
 
+  TEST_CASE("a succeeded run is committed as git.hpp's identity when the options leave it empty") {
+    // Found by server/runs_e2e: the server passes AGENT_GIT_* through, empty when unset, and an
+    // empty name made `git commit` fail ("empty ident name"), so no run had a commit.
+    Fixture f("sqlite::memory:", [](RunServiceOptions& o) {
+      o.auto_git_commit = true;
+      o.git_author_email = "builder@example.com";  // one given: only that one replaces its default
+    });
+    f.MakeProject("p");
+    Run done = f.WaitFinal("p", f.Create("p", "k", "create hello.txt with hi").id);
+    REQUIRE(done.state == RunState::kSucceeded);
+    Json envelope = f.runs().Envelope(done);
+    const std::string* commit = envelope.FindString("commit");
+    REQUIRE_MESSAGE(commit != nullptr, ToJson(done.result));
+    CHECK(commit->size() == 40);
+    std::string out;
+    const std::string workspace = *f.builder.LastTask().FindString("workspace");
+    REQUIRE(testing::RunCommand({"git", "-c", "safe.directory=*", "-C", workspace, "log", "-1",
+                                 "--format=%an <%ae> %cn <%ce> %H"},
+                                &out) == 0);
+    CHECK(out == "agentcore <builder@example.com> agentcore <agentcore@localhost> " + *commit +
+                     "\n");
+  }
+
   TEST_CASE("the estimated cost comes from the model price row of the run's provider and model") {
     Fixture f;
     f.MakeProject("p");
@@ -208,30 +231,6 @@ TEST_SUITE("hub/runs") {
     Json envelope = f.runs().Envelope(done);
     REQUIRE(envelope.Find("costUsd")->is_number());
     CHECK(envelope.Find("costUsd")->as_number() == doctest::Approx(1000 * 2.0 / 1e6 + 500 * 10.0 / 1e6));
-  }
-
-  TEST_CASE("a successful run is committed to git, as git.hpp's identity unless one is set") {
-    for (const std::string author : {"", "Ada"}) {
-      Fixture f("sqlite::memory:", [&](RunServiceOptions& o) {
-        o.auto_git_commit = true;
-        o.git_author_name = author;
-      });
-      f.MakeProject("p");
-      Run done = f.WaitFinal("p", f.Create("p", "k", "x").id);
-      Json envelope = f.runs().Envelope(done);
-      REQUIRE(envelope.Find("commit")->is_string());
-      CHECK(envelope.Find("commit")->as_string().size() == 40);
-      CHECK(envelope.Find("commitError")->is_null());
-      const std::string workspace = *f.builder.LastTask().FindString("workspace");
-      std::string log;
-      FILE* p = ::popen(("git -C '" + workspace + "' log -1 --format=%an").c_str(), "r");
-      REQUIRE(p != nullptr);
-      char buf[256];
-      while (std::fgets(buf, sizeof buf, p) != nullptr) log += buf;
-      ::pclose(p);
-      CHECK(log == (author.empty() ? std::string("agentcore") : author) + "\n");
-      CHECK(Contains(f.Kinds("p", done.id), "status:committed"));
-    }
   }
 
   TEST_CASE("an Idempotency-Key resolves the same body to the first run and refuses another") {
@@ -599,6 +598,40 @@ TEST_SUITE("hub/runs") {
     CHECK(f.runs().AuthenticateAgentApiKey("platform-secreT").status().code() ==
           ErrorCode::kUnauthenticated);
     CHECK(f.runs().AuthenticateAgentApiKey("").status().code() == ErrorCode::kUnauthenticated);
+  }
+
+  TEST_CASE("the platform space exists once the hub is open, before the run service starts") {
+    // Found by server/runs_e2e: the server answers requests before RunService::Start, so a
+    // project created at once by a platform caller was 404 "space \"platform\" not found".
+    TempDir dir;
+    FakeBuilder builder;
+    HubOptions o;
+    o.store_url = "sqlite::memory:";
+    o.transport = &builder;
+    o.local_process.data_dir = dir.path();
+    o.runs.auto_git_commit = false;
+    o.runs.agent_api_key = "platform-secret";
+    Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
+    REQUIRE(opened.ok());
+    std::unique_ptr<Hub> hub = *std::move(opened);
+    CHECK(hub->store().GetSpace("platform").ok());
+    Result<Principal> caller = hub->runs().AuthenticateAgentApiKey("platform-secret");
+    REQUIRE(caller.ok());
+    Json body = Json::Object();
+    body.Set("id", "early");
+    Result<ProjectResult> project = hub->runs().CreateProject(*caller, body);
+    CHECK_MESSAGE(project.ok(), project.status().ToString());
+    hub->Close();
+
+    // Without a key there are no platform callers and no such space.
+    HubOptions plain;
+    plain.store_url = "sqlite::memory:";
+    plain.transport = &builder;
+    plain.local_process.data_dir = dir.path();
+    Result<std::unique_ptr<Hub>> without = OpenHub(std::move(plain));
+    REQUIRE(without.ok());
+    CHECK((*without)->store().GetSpace("platform").status().code() == ErrorCode::kNotFound);
+    (*without)->Close();
   }
 
   TEST_CASE("model prices parse from JSON and bad rows are named") {
