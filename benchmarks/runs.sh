@@ -2,8 +2,9 @@
 # Issue 15's run benchmarks (docs/benchmarks.md, "Runs"):
 #   benchmarks/runs.sh [--passes N] [--quick] [--case throughput|sse_fanout|overhead]...
 # Starts a private agentcore-server (release build, BUILD_DIR default build/release: SQLite in
-# a temp dir, AGENT_API_KEY set, --max-concurrent-runs 64, the local runtime running
-# builder-agent, a free loopback port), then runs agentcore-runs-bench's cases against it
+# a temp dir, AGENT_API_KEY set, --max-concurrent-runs 64, no per-space agent caps (every
+# project has its builder: a pass of 64 projects passes the default 20 running / 50 agents),
+# the local runtime running builder-agent, a free loopback port), then runs agentcore-runs-bench's cases against it
 # (default: all three; the method is in benchmarks/runs_bench.cpp's header comment) and prints
 # their JSON lines: one per pass, then a summary line per case with the medians over the
 # passes (default 3). --quick: a smoke run (1 pass, small sizes). Every process it started is
@@ -62,7 +63,8 @@ CAST_CONTAINER_SECRET="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
 export JWT_SECRET CAST_CONTAINER_SECRET
 
 "$server" --host 127.0.0.1 --port "$port" --database-url "sqlite://$dir/agentcore.db" \
-  --data-dir "$dir/data" --max-concurrent-runs 64 >"$dir/server.log" 2>&1 &
+  --data-dir "$dir/data" --max-concurrent-runs 64 \
+  --max-agents-per-space 0 --max-running-agents-per-space 0 >"$dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break

@@ -206,7 +206,17 @@ struct RunTiming {
   double done_ms = 0;
   bool ok = false;
   long events = 0;
+  /// Each event's label (`type`, or `status:<status>`) and arrival after create, in order.
+  std::vector<std::pair<std::string, double>> trace;
 };
+
+std::string Label(const SseEvent& e) {
+  if (e.type != "status") return e.type;
+  const std::size_t at = e.data.find("\"status\":\"");
+  if (at == std::string::npos) return e.type;
+  const std::size_t from = at + 10;
+  return "status:" + e.data.substr(from, e.data.find('"', from) - from);
+}
 
 /// Creates a run with "stream": true and reads its event stream to the end.
 RunTiming StreamRun(agentcore::HttpClient& client, const Api& api, const std::string& project,
@@ -229,6 +239,7 @@ RunTiming StreamRun(agentcore::HttpClient& client, const Api& api, const std::st
     sse.Feed(chunk, [&](const SseEvent& e) {
       const auto now = Clock::now();
       if (t.events++ == 0) t.first_event_ms = MsBetween(t0, now);
+      t.trace.emplace_back(Label(e), MsBetween(t0, now));
       if (e.type == "done" || e.type == "error") {
         t.done_ms = MsBetween(t0, now);
         t.ok = e.type == "done" && e.data.find("\"status\":\"succeeded\"") != std::string::npos;
@@ -586,6 +597,13 @@ class NullServer {
     plan_ = Json();
     finished_ = false;
     ok_ = false;
+    marks_.clear();
+  }
+
+  /// The stages of the last run: (label, time), first occurrence of each label.
+  std::vector<std::pair<std::string, Clock::time_point>> Marks() {
+    std::lock_guard lock(mu_);
+    return marks_;
   }
 
   /// Waits for the build's run_result; true when ok.
@@ -640,6 +658,7 @@ class NullServer {
     if (!Authorized(r)) return {401, R"({"error":"Invalid token"})"};
     std::lock_guard lock(mu_);
     if (finished_ || run_.empty()) return {204, ""};
+    Mark("task:" + phase_);
     agentcore::JsonArray conv;
     for (const auto& [role, content] : conversation_) {
       conv.push_back(Json(agentcore::JsonObject{{"role", Json(role)}, {"content", Json(content)}}));
@@ -680,6 +699,7 @@ class NullServer {
         } else if (*type == "run_result") {
           const Json* ok = f.value.Find("ok");
           const bool good = ok != nullptr && ok->is_bool() && ok->as_bool();
+          Mark("result:" + phase_);
           if (phase_ == "plan" && good && !plan_.is_null()) {
             phase_ = "build";  // the agent asks for its task again right after this answer
           } else {
@@ -704,8 +724,16 @@ class NullServer {
                      {"errors", Json(agentcore::JsonArray{})}}))};
   }
 
+  void Mark(const std::string& label) {  // REQUIRES: mu_ held
+    for (const auto& m : marks_) {
+      if (m.first == label) return;
+    }
+    marks_.emplace_back(label, Clock::now());
+  }
+
   const std::string workspace_;
   const std::string token_;
+  std::vector<std::pair<std::string, Clock::time_point>> marks_;
   std::unique_ptr<example_http::HttpListener> listener_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -784,6 +812,7 @@ int RunOverhead(const Api& api, int argc, char** argv) {
     auto client = agentcore::NewHttpClient();
     // Warm, alone.
     std::vector<double> wa;
+    std::map<std::string, std::vector<double>> alone_stages;
     {
       NullServer ns(tmp + "/ws", token);
       ns.Start();
@@ -798,11 +827,13 @@ int RunOverhead(const Api& api, int argc, char** argv) {
         Ring(*client, endpoint, token);
         if (!ns.WaitDone(std::chrono::seconds(60))) Die("null server: run failed");
         wa.push_back(MsBetween(t0, Clock::now()));
+        for (const auto& [label, at] : ns.Marks()) alone_stages[label].push_back(MsBetween(t0, at));
       }
       StopAgent(pid);
     }
     // Warm, agentcore.
     std::vector<double> wc;
+    std::map<std::string, std::vector<double>> stages;  // first arrival of each label
     {
       const std::string p = prefix + "-ovw-" + std::to_string(pass);
       CreateProject(*client, api, p);
@@ -811,6 +842,9 @@ int RunOverhead(const Api& api, int argc, char** argv) {
         RunTiming t = StreamRun(*client, api, p, p + "-" + std::to_string(i), prompt);
         if (!t.ok) Die("agentcore run failed");
         wc.push_back(t.done_ms);
+        std::map<std::string, double> seen;
+        for (const auto& [label, ms] : t.trace) seen.emplace(label, ms);
+        for (const auto& [label, ms] : seen) stages[label].push_back(ms);
       }
     }
     // Cold, alone: a spawn per run.
@@ -838,6 +872,15 @@ int RunOverhead(const Api& api, int argc, char** argv) {
       cc.push_back(t.done_ms);
     }
     std::filesystem::remove_all(tmp);
+    {
+      agentcore::JsonObject st;
+      for (auto& [label, v] : stages) st.push_back({label, Json(R3(Median(v)))});
+      agentcore::JsonObject sa;
+      for (auto& [label, v] : alone_stages) sa.push_back({label, Json(R3(Median(v)))});
+      Print(Json(agentcore::JsonObject{{"case", Json("overhead_stages")}, {"pass", Json(pass)},
+                                       {"warmAgentcoreFirstArrivalMs", Json(st)},
+                                       {"warmAloneMs", Json(sa)}}));
+    }
     warm_alone.push_back(Median(wa));
     warm_core.push_back(Median(wc));
     cold_alone.push_back(Median(ca));
