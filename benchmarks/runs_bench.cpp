@@ -79,6 +79,7 @@
 #include <agentcore/tymbal/parser.hpp>
 
 #include "bench_util.hpp"
+#include "sse_reader.hpp"
 #include "support/http_listener.hpp"
 
 extern char** environ;
@@ -89,6 +90,9 @@ using agentcore::Json;
 using agentcore::bench::Arg;
 using agentcore::bench::Flag;
 using agentcore::bench::Median;
+using agentcore::bench::ChunkedDecoder;
+using agentcore::bench::SseEvent;
+using agentcore::bench::SseParser;
 using Clock = std::chrono::steady_clock;
 
 double MsBetween(Clock::time_point a, Clock::time_point b) {
@@ -113,49 +117,6 @@ void Print(const Json& line) {
   std::printf("%s\n", agentcore::ToJson(line).c_str());
   std::fflush(stdout);
 }
-
-// --- SSE ------------------------------------------------------------------------------------
-
-struct SseEvent {
-  long seq = -1;
-  std::string type;
-  std::string data;
-};
-
-/// Incremental text/event-stream parser (the fields the run stream uses: id, event, data).
-class SseParser {
- public:
-  template <typename F>
-  void Feed(std::string_view chunk, F&& on_event) {
-    buf_.append(chunk);
-    std::size_t start = 0;
-    for (;;) {
-      std::size_t nl = buf_.find('\n', start);
-      if (nl == std::string::npos) break;
-      std::string_view line(buf_.data() + start, nl - start);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      start = nl + 1;
-      if (line.empty()) {
-        if (!cur_.type.empty() || !cur_.data.empty()) on_event(cur_);
-        cur_ = SseEvent{};
-      } else if (line.front() == ':') {
-        continue;
-      } else if (line.rfind("id: ", 0) == 0) {
-        cur_.seq = std::strtol(std::string(line.substr(4)).c_str(), nullptr, 10);
-      } else if (line.rfind("event: ", 0) == 0) {
-        cur_.type = std::string(line.substr(7));
-      } else if (line.rfind("data: ", 0) == 0) {
-        if (!cur_.data.empty()) cur_.data += '\n';
-        cur_.data += line.substr(6);
-      }
-    }
-    buf_.erase(0, start);
-  }
-
- private:
-  std::string buf_;
-  SseEvent cur_;
-};
 
 // --- API client -----------------------------------------------------------------------------
 
@@ -344,10 +305,10 @@ int RunThroughput(const Api& api, int argc, char** argv) {
 /// One SSE client on a plain non-blocking socket, driven by the fan-out's epoll loop.
 struct FanClient {
   int fd = -1;
-  std::string in;        // bytes before the body (response head)
+  std::string in;  // bytes before the body (response head)
   bool head_done = false;
   bool chunked = false;
-  std::string chunk_buf;  // undecoded chunked bytes
+  ChunkedDecoder chunks;
   SseParser sse;
   std::vector<std::pair<long, Clock::time_point>> got;  // (seq, arrival)
   bool done = false;
@@ -363,22 +324,9 @@ void FeedBody(FanClient& c, std::string_view bytes, Clock::time_point now) {
     });
   };
   if (!c.chunked) return deliver(bytes);
-  c.chunk_buf.append(bytes);
-  std::size_t pos = 0;
-  for (;;) {
-    std::size_t eol = c.chunk_buf.find("\r\n", pos);
-    if (eol == std::string::npos) break;
-    const long size = std::strtol(c.chunk_buf.substr(pos, eol - pos).c_str(), nullptr, 16);
-    if (size == 0) {
-      c.done = true;
-      pos = c.chunk_buf.size();
-      break;
-    }
-    if (c.chunk_buf.size() < eol + 2 + static_cast<std::size_t>(size) + 2) break;
-    deliver(std::string_view(c.chunk_buf).substr(eol + 2, static_cast<std::size_t>(size)));
-    pos = eol + 2 + static_cast<std::size_t>(size) + 2;
-  }
-  c.chunk_buf.erase(0, pos);
+  c.chunks.Feed(bytes, deliver);
+  if (c.chunks.failed()) c.failed = true;
+  if (c.chunks.done()) c.done = true;
 }
 
 int ConnectNonBlocking(int port) {
@@ -493,7 +441,7 @@ int RunSseFanout(const Api& api, int argc, char** argv) {
         } else {
           FeedBody(c, bytes, now);
         }
-        if (c.done) {
+        if (c.done || c.failed) {
           ::close(c.fd);
           --open;
         }
