@@ -23,7 +23,9 @@
 //   history (`queued`) before it starts. Run events carry no server timestamp, so each live
 //   event's latency at a client is its arrival there minus its arrival at the FIRST client that
 //   got it (the spread of delivery); p50/p99/max over every (event, client). Every client must
-//   see seq 1..done exactly once: missed and duplicated events are counted.
+//   see seq 1..done exactly once: missed and duplicated events are counted, and so are clients
+//   whose history arrived after the run started (lateClients: they would measure catch-up).
+//   The readers are benchmarks/sse_reader.hpp (strict chunked decoding: a bad body fails it).
 // * overhead: the same builder-agent binary and prompt, two ways, both sequential (C = 1):
 //   - agentcore: a real run on the server, create -> done;
 //   - alone: this program is a "null server" on 127.0.0.1 speaking the builder's protocol
@@ -41,7 +43,10 @@
 //   (agentcore). Cold: alone spawns builder-agent per run (posix_spawn, timed from the spawn to
 //   run_result, the agent stopped afterwards, untimed); agentcore creates a fresh project per
 //   run (its builder spawned by the local runtime). overhead = median(agentcore) -
-//   median(alone); the target is <= 2 ms per run.
+//   median(alone); the target is <= 2 ms per run. Where the time goes: an `overhead_stages`
+//   line per pass holds, for the warm runs, the median first arrival of each event label after
+//   create (agentcore) and of each null-server stage after the doorbell (alone: task:plan,
+//   result:plan, task:build, result:build).
 
 #include <fcntl.h>
 #include <netinet/in.h>
