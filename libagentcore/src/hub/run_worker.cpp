@@ -422,11 +422,10 @@ void RunServiceImpl::Succeed(const std::shared_ptr<ActiveRun>& run, std::string 
   result.Set("commit", nullptr);
   if (options_.auto_git_commit) {
     GitCommitOptions git;
-    // Empty: git.hpp's default identity (runs.hpp); git refuses an empty one.
-    if (!options_.git_author_name.empty()) git.author_name = options_.git_author_name;
-    if (!options_.git_author_email.empty()) git.author_email = options_.git_author_email;
-    if (!options_.git_committer_name.empty()) git.committer_name = options_.git_committer_name;
-    if (!options_.git_committer_email.empty()) git.committer_email = options_.git_committer_email;
+    git.author_name = options_.git_author_name;
+    git.author_email = options_.git_author_email;
+    git.committer_name = options_.git_committer_name;
+    git.committer_email = options_.git_committer_email;
     git.message = "agentcore run " + run->id + ": " + FirstLine(run->prompt, 72);
     Result<std::optional<std::string>> commit = CommitWorkspace(run->workspace, git);
     if (commit.ok() && commit->has_value()) {

@@ -183,24 +183,6 @@ TEST_SUITE("hub/runs") {
     CHECK(f.builder.Tasks() == std::vector<std::string>{run.id + "/plan/1", run.id + "/build/1"});
   }
 
-  TEST_CASE("a succeeded run is committed as git.hpp's default identity when none is configured") {
-    // The server passes its AGENT_GIT_* variables through as they are: unset ones are empty.
-    Fixture f("sqlite::memory:", [](RunServiceOptions& o) {
-      o.auto_git_commit = true;
-      o.git_author_name = "";
-      o.git_author_email = "";
-      o.git_committer_name = "";
-      o.git_committer_email = "";
-    });
-    f.MakeProject("g");
-    Run done = f.WaitFinal("g", f.Create("g", "k", "create a.txt with x").id);
-    REQUIRE(done.state == RunState::kSucceeded);
-    Json envelope = f.runs().Envelope(done);
-    REQUIRE(envelope.Find("commit") != nullptr);
-    CHECK(envelope.Find("commit")->is_string());
-    CHECK(Contains(f.Kinds("g", done.id), "status:committed"));
-  }
-
   TEST_CASE("the estimated cost comes from the model price row of the run's provider and model") {
     Fixture f;
     f.MakeProject("p");
