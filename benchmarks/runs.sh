@@ -45,11 +45,15 @@ cleanup() {
     kill -KILL "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
-  # Builders the server started live in their own process groups; their pid files say which.
+  # The server stops its builders; if it could not (it crashed), the local runtime's pid files
+  # (<data dir>/agents/.../pid, a `pid=N` line) name what is left: a builder-agent leads its
+  # own process group.
   while IFS= read -r pidfile; do
-    pid="$(tr -dc 0-9 <"$pidfile" 2>/dev/null || true)"
-    [[ -n $pid ]] && kill -KILL -- "-$pid" 2>/dev/null || true
-  done < <(find "$dir" -name '*.pid' 2>/dev/null)
+    pid="$(sed -n 's/^pid=\([0-9][0-9]*\)$/\1/p' "$pidfile" 2>/dev/null || true)"
+    if [[ -n $pid && "$(cat "/proc/$pid/comm" 2>/dev/null)" == builder-agent ]]; then
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+  done < <(find "$dir/data" -type f -name pid 2>/dev/null)
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -77,7 +81,7 @@ common=(--port "$port" --key "$key" --passes "$passes" --prefix "r$$")
 for c in "${cases[@]}"; do
   case $c in
     throughput)
-      if ((quick)); then extra=(--concurrency 1,8 --runs 16); else extra=(--concurrency 1,8,64 --runs 128); fi ;;
+      if ((quick)); then extra=(--concurrency "1,8" --runs 16); else extra=(--concurrency "1,8,64" --runs 128); fi ;;
     sse_fanout)
       if ((quick)); then extra=(--clients 50 --clauses 10); else extra=(--clients 1000 --clauses 200); fi ;;
     overhead)
