@@ -4,6 +4,7 @@
 // sweeper (timeouts, dead builders, leases, stale runs) and webhook delivery.
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 
@@ -44,6 +45,7 @@ struct RunServiceImpl::ActiveRun {
   std::string final_message;
   std::deque<std::string> lines;  // published lines waiting for Drain
   bool draining = false;
+  std::condition_variable drained;  // Drain finished what was queued
   bool detached = false;
 };
 
@@ -54,6 +56,7 @@ constexpr std::size_t kMaxTokenMessages = 10'000;
 constexpr UnixMillis kStaleEvery = 5'000;
 constexpr UnixMillis kClaimEvery = 500;
 constexpr UnixMillis kWebhooksEvery = 1'000;
+constexpr std::chrono::milliseconds kTaskDrainWait{2'000};
 
 std::string_view PhaseName(RunState state) {
   return state == RunState::kBuilding ? "build" : "plan";
@@ -210,16 +213,27 @@ Status RunServiceImpl::PostTask(ActiveRun& run) {
 }
 
 Result<std::optional<Json>> RunServiceImpl::TaskFor(const AgentIdentity& agent) {
-  std::shared_ptr<ActiveRun> run;
-  {
+  if (agent.callsign != options_.builder_callsign) return std::optional<Json>();
+  auto current = [&]() -> std::shared_ptr<ActiveRun> {
     std::lock_guard lock(mu_);
     auto it = by_channel_.find(agent.channel_id);
-    if (it != by_channel_.end()) run = it->second;
+    return it != by_channel_.end() && it->second->space_id == agent.space_id ? it->second
+                                                                             : nullptr;
+  };
+  std::shared_ptr<ActiveRun> run = current();
+  if (run == nullptr) return std::optional<Json>();
+  {
+    // A builder asks right after its phase's frames were answered: their events may still be
+    // draining, and the phase's end with them. Waiting for that (briefly) hands out the next
+    // phase now rather than the finished one, which would leave the builder idle until the
+    // next doorbell.
+    std::unique_lock lock(run->mu);
+    run->drained.wait_for(lock, kTaskDrainWait, [&] {
+      return run->detached || (!run->draining && run->lines.empty());
+    });
   }
-  if (run == nullptr || agent.callsign != options_.builder_callsign ||
-      agent.space_id != run->space_id) {
-    return std::optional<Json>();
-  }
+  run = current();  // the run may have ended, and the next one begun
+  if (run == nullptr) return std::optional<Json>();
   return std::optional<Json>(TaskOf(*run));
 }
 
@@ -276,6 +290,7 @@ void RunServiceImpl::Drain(const std::shared_ptr<ActiveRun>& run) {
       if (run->lines.empty() || run->detached) {
         run->lines.clear();
         run->draining = false;
+        run->drained.notify_all();
         break;
       }
       batch.swap(run->lines);

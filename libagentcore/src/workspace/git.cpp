@@ -338,6 +338,28 @@ bool IsHexSha(std::string_view s) {
 
 }  // namespace
 
+/// The commit HEAD names, read from `.git/HEAD` and its loose ref file (what git just wrote);
+/// empty when anything is unusual (a detached HEAD is read as is).
+std::string HeadFromFiles(int root_fd) {
+  auto read = [&](const std::string& path) -> std::string {
+    Fd fd(::openat(root_fd, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd.fd < 0) return {};
+    char buf[256];
+    const ssize_t n = ::read(fd.fd, buf, sizeof buf);
+    if (n <= 0) return {};
+    std::string text(buf, static_cast<std::size_t>(n));
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    return text;
+  };
+  std::string head = read(".git/HEAD");
+  constexpr std::string_view kRef = "ref: refs/heads/";
+  if (head.rfind(kRef, 0) != 0) return IsHexSha(head) ? head : std::string();
+  const std::string branch = head.substr(kRef.size());
+  if (branch.empty() || branch.find("..") != std::string::npos) return {};
+  std::string sha = read(".git/refs/heads/" + branch);
+  return IsHexSha(sha) ? sha : std::string();
+}
+
 Result<std::optional<std::string>> CommitWorkspace(const std::string& root,
                                                    const GitCommitOptions& options) {
   if (options.message.empty()) return InvalidArgument("commit message is empty");
@@ -397,16 +419,23 @@ Result<std::optional<std::string>> CommitWorkspace(const std::string& root,
     AGENTCORE_RETURN_IF_ERROR(git.Check(args).status());
   }
 
-  // Exit 0: the index matches HEAD (or, before the first commit, is empty). 1: changes.
-  AGENTCORE_ASSIGN_OR_RETURN(GitOutput diff, git.Run({"diff", "--cached", "--quiet"}));
-  if (diff.exit_code == 0) return std::optional<std::string>();
-  if (diff.exit_code != 1) return git.Failed({"diff"}, diff);
-
-  AGENTCORE_RETURN_IF_ERROR(
-      git.Check({"commit", "-q", "--no-verify", "-m", options.message}).status());
-  AGENTCORE_ASSIGN_OR_RETURN(GitOutput head, git.Check({"rev-parse", "HEAD"}));
-  std::string sha = head.out;
-  while (!sha.empty() && std::isspace(static_cast<unsigned char>(sha.back()))) sha.pop_back();
+  // One process for "anything to commit?" and the commit (each git process costs a few ms,
+  // and this runs after every successful run): exit 1 with git's "nothing to commit" (LC_ALL=C)
+  // is no change.
+  AGENTCORE_ASSIGN_OR_RETURN(GitOutput commit,
+                             git.Run({"commit", "-q", "--no-verify", "-m", options.message}));
+  if (commit.exit_code == 1 && (commit.out.find("nothing to commit") != std::string::npos ||
+                                commit.out.find("nothing added to commit") != std::string::npos ||
+                                commit.out.find("no changes added to commit") != std::string::npos)) {
+    return std::optional<std::string>();
+  }
+  if (commit.exit_code != 0) return git.Failed({"commit"}, commit);
+  std::string sha = HeadFromFiles(root_fd.fd);
+  if (sha.empty()) {  // a packed or unusual ref: ask git
+    AGENTCORE_ASSIGN_OR_RETURN(GitOutput head, git.Check({"rev-parse", "HEAD"}));
+    sha = head.out;
+    while (!sha.empty() && std::isspace(static_cast<unsigned char>(sha.back()))) sha.pop_back();
+  }
   if (!IsHexSha(sha)) {
     return Internal(fmt::format("git rev-parse HEAD in \"{}\" printed \"{}\"", root, Excerpt(sha)));
   }
