@@ -191,18 +191,6 @@ void RunStreamSession::Stop() {
   }
 }
 
-void RunStreamSession::ArmHeartbeat() {
-  if (heartbeat_interval_.count() <= 0) return;
-  if (!heartbeat_) heartbeat_ = std::make_unique<asio::steady_timer>(*context_);
-  heartbeat_->expires_after(heartbeat_interval_);
-  heartbeat_->async_wait([self = std::static_pointer_cast<RunStreamSession>(shared_from_this())](
-                             const std::error_code& ec) {
-    if (ec || self->stopping_ || self->socket_ == nullptr) return;
-    if (self->queued_bytes() == 0) self->EnqueueStatic(kPing);
-    self->ArmHeartbeat();
-  });
-}
-
 asio::awaitable<void> RunStreamSession::Pump() {
   App& app = this->app();
   RunService& runs = app.hub().runs();
@@ -309,7 +297,7 @@ asio::awaitable<void> RunStreamSession::Run(asio::ip::tcp::socket& socket,
                                             std::string /*leftover*/) {
   Attach(socket);
   EnqueueStatic(kRunStreamHead);
-  ArmHeartbeat();
+  ArmIdleHeartbeat(heartbeat_interval_, kPing);
   auto self = std::static_pointer_cast<RunStreamSession>(shared_from_this());
   asio::co_spawn(*context_, [self]() { return self->Pump(); }, asio::detached);
 

@@ -65,7 +65,6 @@ class RunStreamSession final : public StreamSession {
   void OnWriteTimeout() override;
   /// History, then the watch, then the close after the final event.
   asio::awaitable<void> Pump();
-  void ArmHeartbeat();
   /// Ends the session: no more events; the socket closes (Run returns).
   void End();
 
@@ -77,7 +76,6 @@ class RunStreamSession final : public StreamSession {
 
   std::shared_ptr<RunEventInbox> inbox_;
   std::unique_ptr<asio::steady_timer> wake_;
-  std::unique_ptr<asio::steady_timer> heartbeat_;
 };
 
 }  // namespace agentcore::server

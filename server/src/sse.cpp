@@ -57,19 +57,6 @@ void SseSession::Stop() {
   }
 }
 
-void SseSession::ArmHeartbeat() {
-  if (heartbeat_interval_.count() <= 0) return;
-  if (!heartbeat_) heartbeat_ = std::make_unique<asio::steady_timer>(*context_);
-  heartbeat_->expires_after(heartbeat_interval_);
-  heartbeat_->async_wait([self = std::static_pointer_cast<SseSession>(shared_from_this())](
-                             const std::error_code& ec) {
-    if (ec || self->stopping_ || self->socket_ == nullptr) return;
-    // Only an idle stream needs one; a queue that is not moving must not grow by them either.
-    if (self->queued_bytes() == 0) self->EnqueueStatic(kHeartbeat);
-    self->ArmHeartbeat();
-  });
-}
-
 asio::awaitable<void> SseSession::Run(asio::ip::tcp::socket& socket, std::string /*leftover*/) {
   Attach(socket);
   EnqueueStatic(kSseHead);
@@ -78,7 +65,7 @@ asio::awaitable<void> SseSession::Run(asio::ip::tcp::socket& socket, std::string
     // The client reconnects with the same Last-Event-ID after a failure and gets another try.
     if (!co_await ReplayAfter(*last_event_id_)) stopping_ = true;
   }
-  if (!stopping_) ArmHeartbeat();
+  if (!stopping_) ArmIdleHeartbeat(heartbeat_interval_, kHeartbeat);
 
   bool peer_gone = false;
   while (!stopping_) {

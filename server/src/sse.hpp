@@ -48,14 +48,12 @@ class SseSession final : public StreamSession {
   std::string_view LiveBytes(const OutFrame& frame) const override { return frame.sse; }
   void AppendStoredFrame(const Message& message, std::string* out) const override;
   void OnWriteTimeout() override;
-  void ArmHeartbeat();
 
   // Constant after construction.
   const std::string channel_id_;
   const std::optional<std::string> last_event_id_;
   const std::chrono::milliseconds heartbeat_interval_;
 
-  std::unique_ptr<asio::steady_timer> heartbeat_;
 };
 
 }  // namespace agentcore::server

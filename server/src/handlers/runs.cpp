@@ -107,6 +107,16 @@ Response BadLimit() {
   return CodedError(400, "invalid_request", "limit must be a non-negative integer");
 }
 
+/// `"nextCursor"`: the cursor of the next page, or null on the last.
+void WriteNextCursor(JsonWriter& w, const std::string& cursor) {
+  w.Key("nextCursor");
+  if (cursor.empty()) {
+    w.Null();
+  } else {
+    w.String(cursor);
+  }
+}
+
 void WriteProject(JsonWriter& w, const Project& p) {
   w.BeginObject()
       .Field("id", p.id)
@@ -237,12 +247,8 @@ asio::awaitable<Response> ListProjects(RequestContext& ctx, const Principal& cal
   JsonWriter w(&body);
   w.BeginObject().Key("projects").BeginArray();
   for (const Project& p : out->projects) WriteProject(w, p);
-  w.EndArray().Key("nextCursor");
-  if (out->next_cursor.empty()) {
-    w.Null();
-  } else {
-    w.String(out->next_cursor);
-  }
+  w.EndArray();
+  WriteNextCursor(w, out->next_cursor);
   w.EndObject();
   co_return JsonResponse(200, std::move(body));
 }
@@ -309,12 +315,8 @@ asio::awaitable<Response> ListRuns(RequestContext& ctx, const Principal& caller)
   JsonWriter w(&body);
   w.BeginObject().Key("runs").BeginArray();
   for (const Run& run : out->runs) w.Value(app.hub().runs().Envelope(run));
-  w.EndArray().Key("nextCursor");
-  if (out->next_cursor.empty()) {
-    w.Null();
-  } else {
-    w.String(out->next_cursor);
-  }
+  w.EndArray();
+  WriteNextCursor(w, out->next_cursor);
   w.EndObject();
   co_return JsonResponse(200, std::move(body));
 }

@@ -144,6 +144,17 @@ void StreamSession::EnqueueOwned(std::string bytes) {
 
 void StreamSession::EnqueueStatic(std::string_view bytes) { Enqueue(nullptr, bytes); }
 
+void StreamSession::ArmIdleHeartbeat(std::chrono::milliseconds interval, std::string_view line) {
+  if (interval.count() <= 0) return;
+  if (!heartbeat_) heartbeat_ = std::make_unique<asio::steady_timer>(*context_);
+  heartbeat_->expires_after(interval);
+  heartbeat_->async_wait([self = shared_from_this(), interval, line](const std::error_code& ec) {
+    if (ec || self->stopping_ || self->socket_ == nullptr) return;
+    if (self->queued_bytes() == 0) self->EnqueueStatic(line);
+    self->ArmIdleHeartbeat(interval, line);
+  });
+}
+
 void StreamSession::DropQueuedExceptPartial() {
   std::size_t keep = queue_head_ < queue_.size() && head_offset_ > 0 ? 1 : 0;
   std::size_t end = queue_head_ + keep;

@@ -110,6 +110,11 @@ class StreamSession : public Upgrade,
   void EnqueueOwned(std::string bytes);
   /// Bytes that live as long as the program (heartbeats, fixed replies).
   void EnqueueStatic(std::string_view bytes);
+  /// Every `interval` (none when <= 0) while nothing is queued, queues `line` (static storage,
+  /// e.g. an SSE comment) so that idle streams stay open through proxies; a queue that is not
+  /// moving does not grow by it. Ends when the session stops or `heartbeat_` is cancelled.
+  void ArmIdleHeartbeat(std::chrono::milliseconds interval, std::string_view line);
+  std::unique_ptr<asio::steady_timer> heartbeat_;
   /// Drops everything queued and held except the rest of a frame partly written, so that a
   /// final frame (a close) can follow without corrupting the stream.
   void DropQueuedExceptPartial();
