@@ -102,7 +102,7 @@ TEST_SUITE("workspace/zip") {
     TempDir dir("ac-zip");
     REQUIRE(!dir.path().empty());
     std::string binary;
-    for (int i = 0; i < 300000; ++i) binary.push_back(static_cast<char>((i * 7919) % 251));
+    for (unsigned i = 0; i < 300000; ++i) binary.push_back(static_cast<char>((i * 7919u) % 251u));
     REQUIRE(dir.Write("README.md", "# hello\n"));
     REQUIRE(dir.Write("src/main.c", "int main(void) { return 0; }\n"));
     REQUIRE(dir.Write("src/lib/util.c", std::string(200000, 'a')));  // compresses well
