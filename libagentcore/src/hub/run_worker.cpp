@@ -398,7 +398,9 @@ void RunServiceImpl::EndPhase(const std::shared_ptr<ActiveRun>& run,
   Result<Run> building =
       hub_.store().TransitionRun(run->id, RunState::kPlanning, RunState::kBuilding, update);
   if (!building.ok()) {
-    Detach(run->id);  // cancelled or taken over meanwhile: whoever moved it ends it
+    // Cancelled or taken over meanwhile (possibly by another server): whoever moved it ends
+    // it; this worker lets go and stops its builder, which would go on working otherwise.
+    if (Detach(run->id) != nullptr) StopBuilder(*run, "run taken away");
     return;
   }
   {
@@ -717,7 +719,9 @@ void RunServiceImpl::Sweep(UnixMillis now) {
       for (const std::shared_ptr<ActiveRun>& run : runs) {
         Status renewed = hub_.store().RenewRunLease(run->id, worker_id_,
                                                     now + options_.policy.lease.count());
-        if (renewed.code() == ErrorCode::kConflict) Detach(run->id);  // taken from us
+        if (renewed.code() != ErrorCode::kConflict) continue;
+        // Taken from us (cancelled through another server, or requeued by a sweeper).
+        if (Detach(run->id) != nullptr) StopBuilder(*run, "run taken away");
       }
     });
   }

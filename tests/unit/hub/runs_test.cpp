@@ -446,6 +446,33 @@ TEST_SUITE("hub/runs") {
     CHECK_FALSE(f.runs().TaskFor(AgentIdentity{"s1", project.channel_id, "builder"})->has_value());
   }
 
+  TEST_CASE("a run cancelled by another server lets this worker go and stops its builder") {
+    Fixture f;
+    const Project project = f.MakeProject("p");
+    FakeBuilder::Script script;
+    script.hang_build = true;
+    f.builder.SetScript(script);
+    Run run = f.Create("p", "k", "x");
+    f.WaitEvent("p", run.id, "building");
+    // Another server's cancel: only the row changes here.
+    RunUpdate update;
+    update.lease_expires_at = std::optional<UnixMillis>();
+    REQUIRE(f.hub->store()
+                .TransitionRun(run.id, RunState::kBuilding, RunState::kCancelled, update)
+                .ok());
+    const AgentIdentity builder{"s1", project.channel_id, "builder"};
+    REQUIRE(f.hub->store().GetRosterEntry(project.channel_id, "builder")->callback_url);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (f.runs().TaskFor(builder)->has_value() ||
+           f.hub->store().GetRosterEntry(project.channel_id, "builder")->callback_url) {
+      REQUIRE(std::chrono::steady_clock::now() < until);
+      f.clock.Advance(11'000);  // past a third of the 30 s lease: the renewal finds it moved
+      f.runs().Sweep(f.clock.NowMillis());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(f.runs().GetRun(f.caller, "p", run.id)->state == RunState::kCancelled);
+  }
+
   TEST_CASE("runs of one project run one at a time, in order") {
     Fixture f;
     f.MakeProject("p");
