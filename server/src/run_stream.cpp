@@ -48,7 +48,6 @@ void AppendRunEvent(const RunEventRecord& event, std::string* out) {
   out->append("\n\n");
 }
 
-bool IsFinalRunEvent(std::string_view type) { return type == "done" || type == "error"; }
 
 /// Between the watch's sink (any thread) and the session (its io thread): formatted events
 /// not yet taken, at most `limit_` bytes (past that: overflow, the client is dropped), and

@@ -42,8 +42,6 @@ class RunEventInbox;
 
 /// Appends one run event in SSE form (`id:`, `event:`, `data:` and the blank line).
 void AppendRunEvent(const RunEventRecord& event, std::string* out);
-/// Whether `type` is the last event of a run (`done` or `error`).
-bool IsFinalRunEvent(std::string_view type);
 
 class RunStreamSession final : public StreamSession {
  public:

@@ -57,6 +57,8 @@ std::string SafeComponent(std::string_view key) {
 
 }  // namespace
 
+bool IsFinalRunEvent(std::string_view type) { return type == "done" || type == "error"; }
+
 std::string_view RunErrorCode(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kOk:
@@ -575,7 +577,7 @@ Result<RunEventRecord> RunServiceImpl::Emit(const std::string& run_id, std::stri
   if (feed->ended) return Status(ErrorCode::kConflict, "run ended");
   AGENTCORE_ASSIGN_OR_RETURN(RunEventRecord event,
                              hub_.store().AppendRunEvent(run_id, type, data));
-  if (type == "done" || type == "error") feed->ended = true;
+  if (IsFinalRunEvent(type)) feed->ended = true;
   for (Watcher* w : feed->watchers) w->Offer(event);
   return event;
 }

@@ -368,41 +368,45 @@ std::optional<std::uint64_t> LastEventId(const Request& request) {
   return seq;
 }
 
+/// A response that hands the connection to the session `make(app, project, run)` makes, once
+/// the run is known to exist for the caller (a 404 before the stream's head otherwise).
+template <typename MakeSession>
+asio::awaitable<Response> UpgradeForRun(RequestContext& ctx, const Principal& caller,
+                                        std::string_view what, MakeSession make) {
+  App& app = ctx.app();
+  std::string project_id = ctx.Param("projectId");
+  std::string run_id = ctx.Param("runId");
+  auto work = [&runs = app.hub().runs(), &caller, &project_id, &run_id] {
+    return runs.GetRun(caller, project_id, run_id);
+  };
+  Result<Run> run = co_await app.Offload(std::move(work));
+  if (!run.ok()) co_return RunError(what, run.status());
+  Response r;
+  r.status = 200;
+  r.upgrade = make(&app, std::move(project_id), std::move(run_id));
+  co_return r;
+}
+
 asio::awaitable<Response> StreamRun(RequestContext& ctx, const Principal& caller) {
   std::optional<std::uint64_t> after = LastEventId(ctx.request());
   if (!after) {
     co_return CodedError(400, "invalid_request", "Last-Event-ID must be an event id (a number)");
   }
-  App& app = ctx.app();
-  std::string project_id = ctx.Param("projectId");
-  std::string run_id = ctx.Param("runId");
-  // The run must exist (404 before the stream's head); the session reads its events.
-  auto work = [&runs = app.hub().runs(), &caller, &project_id, &run_id] {
-    return runs.GetRun(caller, project_id, run_id);
-  };
-  Result<Run> run = co_await app.Offload(std::move(work));
-  if (!run.ok()) co_return RunError("stream run", run.status());
-  Response r;
-  r.status = 200;
-  r.upgrade = std::make_shared<RunStreamSession>(&app, caller, std::move(project_id),
-                                                 std::move(run_id), *after);
-  co_return r;
+  const std::uint64_t after_seq = *after;
+  co_return co_await UpgradeForRun(ctx, caller, "stream run",
+                                   [&](App* app, std::string project, std::string run) {
+                                     return std::make_shared<RunStreamSession>(
+                                         app, caller, std::move(project), std::move(run),
+                                         after_seq);
+                                   });
 }
 
 asio::awaitable<Response> Download(RequestContext& ctx, const Principal& caller) {
-  App& app = ctx.app();
-  std::string project_id = ctx.Param("projectId");
-  std::string run_id = ctx.Param("runId");
-  auto work = [&runs = app.hub().runs(), &caller, &project_id, &run_id] {
-    return runs.GetRun(caller, project_id, run_id);
-  };
-  Result<Run> run = co_await app.Offload(std::move(work));
-  if (!run.ok()) co_return RunError("download", run.status());
-  Response r;
-  r.status = 200;
-  r.upgrade = std::make_shared<ZipDownloadSession>(&app, caller, std::move(project_id),
-                                                   std::move(run_id));
-  co_return r;
+  co_return co_await UpgradeForRun(
+      ctx, caller, "download", [&](App* app, std::string project, std::string run) {
+        return std::make_shared<ZipDownloadSession>(app, caller, std::move(project),
+                                                    std::move(run));
+      });
 }
 
 // --- the builder's side

@@ -135,6 +135,9 @@ class AGENTCORE_EXPORT RunWatch {
 /// the last call. Must not block: the server queues the event for its socket.
 using RunEventSink = std::function<void(const RunEventRecord& event)>;
 
+/// Whether a run event of `type` is a run's last (`done` or `error`): nothing follows it.
+AGENTCORE_EXPORT bool IsFinalRunEvent(std::string_view type);
+
 /// The wire code of a run service error (docs/runs.md, "Routes and their errors"), e.g.
 /// "idempotency_conflict" for a key reused with another body, "conflict" for cancelling a
 /// finished run, "not_found", "invalid_request", "payload_too_large", "internal".
