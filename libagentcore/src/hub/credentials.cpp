@@ -90,6 +90,7 @@ Result<Principal> CredentialService::VerifyApiKey(std::string_view key) {
   Principal p;
   p.kind = Principal::Kind::kApiKey;
   p.space_id = found->space_id;
+  p.api_key_id = found->id;
   return p;
 }
 

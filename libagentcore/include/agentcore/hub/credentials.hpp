@@ -64,6 +64,14 @@ struct Principal {
   std::string mode;
   /// Containers only: the agent the token was issued to; its channel is the token's scope.
   AgentIdentity agent;
+  /// API keys only: the key's id (what rate limits, session caps and usage count by).
+  std::string api_key_id;
+  /// An administrator: may manage API keys and invite codes and read any key's usage.
+  bool admin = false;
+  /// Limits of this caller, from its key's record or its tier; 0: the server's defaults.
+  std::string tier;
+  std::uint32_t requests_per_minute = 0;
+  std::uint32_t max_running_sessions = 0;
 };
 
 /// Checks credentials against the hub's secrets and store. Thread-safe. Owned by the Hub
