@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -580,6 +582,51 @@ TEST_SUITE("runtime/sandbox_runtime") {
     CHECK(sink.WaitStdout("still here\n"));
     REQUIRE(process->CloseStdin().ok());
     CHECK(sink.WaitExit()->code == 0);
+  }
+  TEST_CASE("a command missing in the sandbox starts, then exits 1 with bwrap's message") {
+    if (!HaveBwrap()) return;
+    Fixture f;
+    RecordingSessionSink sink;
+    auto process = f.Start(f.Spec({"no-such-command-in-sandbox"}), &sink);
+    auto exit = sink.WaitExit();
+    REQUIRE(exit.has_value());
+    CHECK(exit->code == 1);
+    CHECK(sink.err().find("no-such-command-in-sandbox") != std::string::npos);
+  }
+
+  TEST_CASE("a sink may drop its process from OnExit, even after the runtime is gone") {
+    if (!HaveBwrap()) return;
+    // Owns the process and drops it inside OnExit, on the runtime's thread.
+    struct DroppingSink final : agentcore::SessionOutputSink {
+      std::unique_ptr<SessionProcess> process;
+      std::mutex mu;
+      std::condition_variable cv;
+      bool dropped = false;
+      void OnOutput(SessionStream, std::string_view) override {}
+      void OnExit(int, std::string_view) override {
+        std::unique_ptr<SessionProcess> last;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          last = std::move(process);
+        }
+        CHECK(last->Stop(1s).code() == ErrorCode::kInternal);  // would wait for itself
+        last.reset();
+        std::lock_guard<std::mutex> lock(mu);
+        dropped = true;
+        cv.notify_all();
+      }
+    };
+    DroppingSink sink;
+    {
+      Fixture f;
+      std::lock_guard<std::mutex> lock(sink.mu);
+      auto started = f.runtime->Start(f.Spec({"sh", "-c", "read x"}), &sink);
+      REQUIRE(started.ok());
+      sink.process = std::move(*started);
+      REQUIRE(sink.process->WriteStdin("go\n").ok());
+    }  // the runtime is gone; the process is the reactor's last owner
+    std::unique_lock<std::mutex> lock(sink.mu);
+    CHECK(sink.cv.wait_for(lock, 20s, [&] { return sink.dropped; }));
   }
 }
 
