@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <mutex>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -103,6 +104,20 @@ std::string ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// How many processes have `text` in their command line (a bwrap names its workspace).
+int ProcessesMentioning(const std::string& text) {
+  int count = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(text) != std::string::npos) ++count;
+  }
+  return count;
 }
 
 // Writes a pid file as the runtime does: what ReapOrphans trusts.
@@ -237,14 +252,16 @@ TEST_SUITE("runtime/sandbox_runtime") {
     if (!HaveBwrap()) return;
     Fixture f;
     RecordingSessionSink sink;
-    auto process = f.Start(f.Spec({"sh", "-c", "echo ready; exec sleep 60"}), &sink);
+    auto process = f.Start(f.Spec({"sh", "-c", "echo ready; exec sleep 61.25"}), &sink);
     REQUIRE(sink.WaitStdout("ready\n"));
     const pid_t pid = PidOf(*process);
+    CHECK(ProcessesMentioning("61.25") >= 2);  // bwrap (outside and as init) and sleep
     const std::string pid_file = f.state_dir + "/test.s1.pid";
     CHECK(std::filesystem::exists(pid_file));
     process.reset();
     CHECK(sink.exits() == 1);
     CHECK_FALSE(Alive(pid));
+    CHECK(ProcessesMentioning("61.25") == 0);  // the command inside is gone too
     CHECK_FALSE(std::filesystem::exists(pid_file));  // removed with the process
   }
 
@@ -627,6 +644,21 @@ TEST_SUITE("runtime/sandbox_runtime") {
     }  // the runtime is gone; the process is the reactor's last owner
     std::unique_lock<std::mutex> lock(sink.mu);
     CHECK(sink.cv.wait_for(lock, 20s, [&] { return sink.dropped; }));
+  }
+  TEST_CASE("a pid file that cannot be written fails the start and leaves nothing running") {
+    if (!HaveBwrap()) return;
+    Fixture f;
+    std::filesystem::remove_all(f.state_dir);
+    REQUIRE(f.dir.Write("state", "a file where the directory was"));
+    RecordingSessionSink sink;
+    auto started = f.runtime->Start(f.Spec({"sleep", "60"}), &sink);
+    REQUIRE_FALSE(started.ok());
+    CHECK(started.status().code() == ErrorCode::kInternal);
+    CHECK(started.status().message().find("pid file") != std::string::npos);
+    CHECK(sink.exits() == 0);
+    CHECK(ProcessesMentioning(f.workspace) == 0);  // the bwrap is gone
+    auto reap = f.runtime->ReapOrphans("test");
+    CHECK(reap.status().code() == ErrorCode::kInternal);  // state_dir is a file now
   }
 }
 

@@ -141,7 +141,7 @@ struct Proc {
   std::condition_variable cv;
   // Guarded by mu.
   bool started = false;    // bwrap reported child-pid and Start wanted it
-  bool abandoned = false;  // Start gave up (timeout, pid file): no sink calls
+  bool abandoned = false;  // Start gave up (timeout, pid file): no more sink calls
   bool reaped = false;     // bwrap was waited for: its pid may be reused
   bool done = false;       // everything closed, OnExit called if started
   bool pid_file_written = false;
@@ -391,7 +391,7 @@ void Reactor::OnReadable(std::uint64_t id, Proc& proc, int kind) {
   bool started;
   {
     std::lock_guard<std::mutex> lock(proc.mu);
-    started = proc.started;
+    started = proc.started && !proc.abandoned;
   }
   if (started) {
     proc.sink->OnOutput(stream, bytes);
@@ -464,7 +464,7 @@ bool Reactor::MaybeFinish(Proc& proc) {
   {
     std::lock_guard<std::mutex> lock(proc.mu);
     if (!proc.reaped) return false;
-    started = proc.started;
+    started = proc.started && !proc.abandoned;
   }
   const bool pipes_closed =
       proc.fds[kStatus] < 0 && (!started || (proc.fds[kStdout] < 0 && proc.fds[kStderr] < 0));
@@ -750,8 +750,8 @@ Result<std::unique_ptr<SessionProcess>> SandboxRuntime::Start(const SessionSpec&
   proc->stdin_fd = in[1];
   auto process = std::make_unique<SandboxProcess>(owner_, proc);
 
-  std::unique_lock<std::mutex> lock(proc->mu);
-  if (!proc->pid_file.empty() && !proc->done) {
+  if (!proc->pid_file.empty()) {
+    // Written without proc->mu: the reactor takes it for every status line, and this fsyncs.
     internal::PidRecord record;
     record.agent_id = spec.session_id;
     record.pid = proc->pid;
@@ -761,15 +761,26 @@ Result<std::unique_ptr<SessionProcess>> SandboxRuntime::Start(const SessionSpec&
                             .count();
     auto stat = internal::ReadProcStat(proc->pid);
     if (stat) record.start_time = stat->start_time;
-    Status written = internal::WriteFileAtomically(proc->pid_file, internal::FormatPidRecord(record));
+    Status written =
+        internal::WriteFileAtomically(proc->pid_file, internal::FormatPidRecord(record));
     if (!written.ok()) {
-      proc->abandoned = !proc->started;
-      lock.unlock();
+      {
+        std::lock_guard<std::mutex> lock(proc->mu);
+        proc->abandoned = true;  // the sink hears nothing more of it
+      }
       process.reset();  // kills and waits
       return Internal(fmt::format("cannot write the sandbox pid file: {}", written.message()));
     }
-    proc->pid_file_written = true;
+    bool already_done;
+    {
+      std::lock_guard<std::mutex> lock(proc->mu);
+      already_done = proc->done;
+      proc->pid_file_written = !already_done;
+    }
+    // The reactor finished it first and did not know about the file.
+    if (already_done) ::unlink(proc->pid_file.c_str());
   }
+  std::unique_lock<std::mutex> lock(proc->mu);
   const bool ready = proc->cv.wait_for(lock, options_.start_timeout,
                                        [&] { return proc->started || proc->done; });
   if (proc->started) return std::unique_ptr<SessionProcess>(std::move(process));
