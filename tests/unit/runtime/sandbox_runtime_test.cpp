@@ -137,6 +137,7 @@ TEST_SUITE("runtime/sandbox_runtime") {
   TEST_CASE("stdout and stderr arrive in order, then the exit with its code") {
     if (!HaveBwrap()) return;
     Fixture f;
+    CHECK(f.runtime->name() == "sandbox");
     auto sink = f.Run("echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three; exit 0");
     CHECK(sink->out() == "one\nthree\n");
     CHECK(sink->err() == "two\n");

@@ -224,6 +224,7 @@ class Reactor {
     std::future<Result<pid_t>> result = job->result.get_future();
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (broken_) return Internal("the sandbox reactor thread has stopped");
       jobs_.push_back(job);
     }
     Wake();
@@ -269,6 +270,7 @@ class Reactor {
 
   std::mutex mu_;
   bool stopping_ = false;                    // guarded by mu_
+  bool broken_ = false;                      // guarded by mu_: the loop ended on an error
   std::deque<std::shared_ptr<Job>> jobs_;    // guarded by mu_
   std::set<pid_t> own_pids_;                 // guarded by mu_
 
@@ -295,7 +297,20 @@ void Reactor::Loop() {
       }
     }
     const int n = ::epoll_wait(epfd_, events, 64, timeout_ms);
-    if (n < 0 && errno != EINTR) break;  // cannot happen with a valid epoll fd
+    if (n < 0 && errno != EINTR) {
+      // Cannot happen with a valid epoll fd; if it does, refuse new work instead of hanging it.
+      const int err = errno;
+      std::deque<std::shared_ptr<Job>> jobs;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        broken_ = true;
+        jobs.swap(jobs_);
+      }
+      for (auto& job : jobs) {
+        job->result.set_value(Internal(fmt::format("sandbox reactor: {}", ErrnoText(err))));
+      }
+      break;
+    }
     for (int i = 0; i < n; ++i) {
       const std::uint64_t token = events[i].data.u64;
       if (token == 0) {
