@@ -129,8 +129,9 @@ void WritePidFile(const std::string& path, const std::string& session, pid_t pid
   REQUIRE(stat.has_value());
   record.start_time = stat->start_time;
   record.boot_id = agentcore::internal::ReadBootId();
-  REQUIRE(agentcore::internal::WriteFileAtomically(path, agentcore::internal::FormatPidRecord(record))
-              .ok());
+  REQUIRE(
+      agentcore::internal::WriteFileAtomically(path, agentcore::internal::FormatPidRecord(record))
+          .ok());
 }
 
 TEST_SUITE("runtime/sandbox_runtime") {
@@ -214,9 +215,10 @@ TEST_SUITE("runtime/sandbox_runtime") {
     if (!HaveBwrap()) return;
     Fixture f;
     RecordingSessionSink sink;
-    auto process = f.Start(
-        f.Spec({"sh", "-c", "trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.1; done"}),
-        &sink);
+    auto process =
+        f.Start(f.Spec({"sh", "-c",
+                        "trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.1; done"}),
+                &sink);
     REQUIRE(sink.WaitStdout("ready\n"));
     const auto start = std::chrono::steady_clock::now();
     REQUIRE(process->Stop(10s).ok());
@@ -262,7 +264,7 @@ TEST_SUITE("runtime/sandbox_runtime") {
     process.reset();
     CHECK(sink.exits() == 1);
     CHECK_FALSE(Alive(pid));
-    CHECK(ProcessesMentioning("61.25") == 0);  // the command inside is gone too
+    CHECK(ProcessesMentioning("61.25") == 0);        // the command inside is gone too
     CHECK_FALSE(std::filesystem::exists(pid_file));  // removed with the process
   }
 
@@ -302,10 +304,14 @@ TEST_SUITE("runtime/sandbox_runtime") {
     // /proc/net/dev: two header lines, then one line per interface.
     auto none = f.Run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
     CHECK(none->out() == "lo\n");
-    std::string host = ReadFile("/proc/net/dev");
-    const auto host_lines = std::count(host.begin(), host.end(), '\n');
-    auto outgoing = f.Run("tail -n +3 /proc/net/dev | wc -l", SessionNetwork::kOutgoing);
-    CHECK(outgoing->out() == std::to_string(host_lines - 2) + "\n");
+    // The host's network namespace: the same namespace inode as this process's.
+    std::error_code ec;
+    const std::string host_ns = std::filesystem::read_symlink("/proc/self/ns/net", ec).string();
+    REQUIRE_FALSE(ec);
+    auto outgoing = f.Run("readlink /proc/self/ns/net", SessionNetwork::kOutgoing);
+    CHECK(outgoing->out() == host_ns + "\n");
+    auto isolated = f.Run("readlink /proc/self/ns/net");
+    CHECK(isolated->out() != host_ns + "\n");
   }
 
   TEST_CASE("every capability is dropped") {
@@ -350,9 +356,9 @@ TEST_SUITE("runtime/sandbox_runtime") {
     Fixture f;
     auto run = [&](int bytes) {
       auto sink = std::make_unique<RecordingSessionSink>();
-      SessionSpec spec = f.Spec({"sh", "-c",
-                                 "x=$(head -c " + std::to_string(bytes) +
-                                     " /dev/zero | tr '\\0' a); echo done ${#x}"});
+      SessionSpec spec = f.Spec(
+          {"sh", "-c",
+           "x=$(head -c " + std::to_string(bytes) + " /dev/zero | tr '\\0' a); echo done ${#x}"});
       spec.resources.memory_mb = 64;
       auto process = f.Start(spec, sink.get());
       REQUIRE(sink->WaitExit().has_value());
@@ -460,8 +466,9 @@ TEST_SUITE("runtime/sandbox_runtime") {
     if (!HaveBwrap()) return;
     TempDir bin("sandbox-bin");
     // Stands in for a bwrap that rejects its arguments the way bwrap does.
-    REQUIRE(bin.Write("bwrap", "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\n"
-                               "echo 'second line' >&2\nexit 1\n"));
+    REQUIRE(bin.Write("bwrap",
+                      "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\n"
+                      "echo 'second line' >&2\nexit 1\n"));
     ::chmod((bin / "bwrap").c_str(), 0755);
     SandboxRuntimeOptions options;
     options.bwrap_path = bin / "bwrap";
@@ -502,10 +509,15 @@ TEST_SUITE("runtime/sandbox_runtime") {
     Fixture f;
     // The orphan: a real bwrap started outside the runtime, as a crashed runtime leaves it.
     agentcore::internal::SpawnSpec orphan_spec;
-    orphan_spec.argv = {agentcore::internal::FindProgram("bwrap"), "--unshare-all",
-                        "--die-with-parent", "--ro-bind", "/usr", "/usr"};
+    orphan_spec.argv = {agentcore::internal::FindProgram("bwrap"),
+                        "--unshare-all",
+                        "--die-with-parent",
+                        "--ro-bind",
+                        "/usr",
+                        "/usr"};
     for (const char* p : {"/bin", "/lib", "/lib64"}) {
-      if (std::filesystem::exists(p)) orphan_spec.argv.insert(orphan_spec.argv.end(), {"--ro-bind", p, p});
+      if (std::filesystem::exists(p))
+        orphan_spec.argv.insert(orphan_spec.argv.end(), {"--ro-bind", p, p});
     }
     orphan_spec.argv.insert(orphan_spec.argv.end(), {"--", "sleep", "60"});
     orphan_spec.cwd = "/";

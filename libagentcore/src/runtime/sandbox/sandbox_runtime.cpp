@@ -145,7 +145,7 @@ struct Proc {
   bool reaped = false;     // bwrap was waited for: its pid may be reused
   bool done = false;       // everything closed, OnExit called if started
   bool pid_file_written = false;
-  pid_t child_pid = 0;     // the sandbox's init (host pid); its group holds the command
+  pid_t child_pid = 0;      // the sandbox's init (host pid); its group holds the command
   std::string start_error;  // bwrap's first stderr line when it ended before starting
 
   std::atomic<bool> exited{false};
@@ -269,10 +269,10 @@ class Reactor {
   std::thread thread_;
 
   std::mutex mu_;
-  bool stopping_ = false;                    // guarded by mu_
-  bool broken_ = false;                      // guarded by mu_: the loop ended on an error
-  std::deque<std::shared_ptr<Job>> jobs_;    // guarded by mu_
-  std::set<pid_t> own_pids_;                 // guarded by mu_
+  bool stopping_ = false;                  // guarded by mu_
+  bool broken_ = false;                    // guarded by mu_: the loop ended on an error
+  std::deque<std::shared_ptr<Job>> jobs_;  // guarded by mu_
+  std::set<pid_t> own_pids_;               // guarded by mu_
 
   std::thread::id thread_id_;  // set before the loop's first job is queued
 
@@ -653,8 +653,7 @@ class SandboxProcess final : public SessionProcess {
     std::unique_lock<std::mutex> lock(proc_->mu);
     if (proc_->done) return Status::Ok();
     KillLocked(*proc_, grace.count() > 0 ? SIGTERM : SIGKILL);
-    if (grace.count() > 0 &&
-        proc_->cv.wait_for(lock, grace, [this] { return proc_->done; })) {
+    if (grace.count() > 0 && proc_->cv.wait_for(lock, grace, [this] { return proc_->done; })) {
       return Status::Ok();
     }
     KillLocked(*proc_, SIGKILL);
@@ -676,8 +675,7 @@ class SandboxProcess final : public SessionProcess {
 
 class SandboxRuntime final : public SessionRuntime {
  public:
-  SandboxRuntime(SandboxRuntimeOptions options, std::string bwrap,
-                 std::shared_ptr<Reactor> reactor)
+  SandboxRuntime(SandboxRuntimeOptions options, std::string bwrap, std::shared_ptr<Reactor> reactor)
       : options_(std::move(options)),
         bwrap_(std::move(bwrap)),
         boot_id_(internal::ReadBootId()),
@@ -713,9 +711,10 @@ Result<std::unique_ptr<SessionProcess>> SandboxRuntime::Start(const SessionSpec&
   }
   AGENTCORE_RETURN_IF_ERROR(internal::ValidateSandboxSpec(spec));
   if (::access(bwrap_.c_str(), X_OK) != 0) {
-    return Unavailable(fmt::format("bwrap (\"{}\") cannot be run: install bubblewrap "
-                                   "(apt-get install bubblewrap)",
-                                   bwrap_));
+    return Unavailable(
+        fmt::format("bwrap (\"{}\") cannot be run: install bubblewrap "
+                    "(apt-get install bubblewrap)",
+                    bwrap_));
   }
 
   // [0] read end, [1] write end. The command's ends go to the child; ours stay non-blocking.
@@ -796,8 +795,8 @@ Result<std::unique_ptr<SessionProcess>> SandboxRuntime::Start(const SessionSpec&
     if (already_done) ::unlink(proc->pid_file.c_str());
   }
   std::unique_lock<std::mutex> lock(proc->mu);
-  const bool ready = proc->cv.wait_for(lock, options_.start_timeout,
-                                       [&] { return proc->started || proc->done; });
+  const bool ready =
+      proc->cv.wait_for(lock, options_.start_timeout, [&] { return proc->started || proc->done; });
   if (proc->started) return std::unique_ptr<SessionProcess>(std::move(process));
   if (!ready) {
     proc->abandoned = true;
@@ -823,7 +822,8 @@ Result<std::size_t> SandboxRuntime::ReapOrphans(std::string_view instance) {
   }
   std::size_t killed = 0;
   for (; dir != std::filesystem::directory_iterator(); dir.increment(ec)) {
-    if (ec) return Internal(fmt::format("cannot list \"{}\": {}", options_.state_dir, ec.message()));
+    if (ec)
+      return Internal(fmt::format("cannot list \"{}\": {}", options_.state_dir, ec.message()));
     const std::string name = dir->path().filename().string();
     if (name.size() <= prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0 ||
         name.compare(name.size() - 4, 4, ".pid") != 0 ||
@@ -840,8 +840,7 @@ Result<std::size_t> SandboxRuntime::ReapOrphans(std::string_view instance) {
     auto stat = internal::ReadProcStat(record->pid);
     // Only the very process that was started (same start time: not a reused pid), still a
     // bwrap, and not yet dead.
-    if (!stat || stat->dead() || stat->start_time != record->start_time ||
-        !IsBwrap(record->pid)) {
+    if (!stat || stat->dead() || stat->start_time != record->start_time || !IsBwrap(record->pid)) {
       continue;
     }
     // SIGKILL of the outer bwrap: its sandbox dies with it (--die-with-parent, pid namespace).
@@ -853,11 +852,13 @@ Result<std::size_t> SandboxRuntime::ReapOrphans(std::string_view instance) {
 }  // namespace
 
 Result<std::unique_ptr<SessionRuntime>> OpenSandboxRuntime(SandboxRuntimeOptions options) {
-  std::string bwrap = options.bwrap_path.empty() ? std::string() : internal::FindProgram(options.bwrap_path);
+  std::string bwrap =
+      options.bwrap_path.empty() ? std::string() : internal::FindProgram(options.bwrap_path);
   if (bwrap.empty()) {
-    return Unavailable(fmt::format("bwrap (\"{}\") not found: install bubblewrap "
-                                   "(apt-get install bubblewrap)",
-                                   options.bwrap_path));
+    return Unavailable(
+        fmt::format("bwrap (\"{}\") not found: install bubblewrap "
+                    "(apt-get install bubblewrap)",
+                    options.bwrap_path));
   }
   if (!options.state_dir.empty()) {
     std::error_code ec;
