@@ -673,6 +673,50 @@ TEST_SUITE("runtime/sandbox_runtime") {
     auto reap = f.runtime->ReapOrphans("test");
     CHECK(reap.status().code() == ErrorCode::kInternal);  // state_dir is a file now
   }
+  TEST_CASE("starts given up at once leave no sandbox behind") {
+    if (!HaveBwrap()) return;
+    // A start timeout so short that the start is given up around bwrap's clone: the sandbox's
+    // init may not have armed --die-with-parent yet when bwrap is killed.
+    SandboxRuntimeOptions options;
+    options.start_timeout = 1ms;
+    Fixture f(options);
+    int started = 0;
+    for (int i = 0; i < 20; ++i) {
+      RecordingSessionSink sink;
+      auto process = f.runtime->Start(f.Spec({"sleep", "61.75"}, "g" + std::to_string(i)), &sink);
+      if (process.ok()) {
+        ++started;  // it won the race; dropping it kills it
+      } else {
+        CHECK(process.status().code() == ErrorCode::kDeadlineExceeded);
+      }
+    }
+    MESSAGE(started << " of 20 starts beat the 1 ms timeout");
+    // Whatever bwrap left is killed by the time the starts returned, or a moment later.
+    for (int i = 0; i < 50 && ProcessesMentioning("61.75") > 0; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(ProcessesMentioning("61.75") == 0);
+  }
+  TEST_CASE("a process dropped or stopped right after its start leaves no sandbox behind") {
+    if (!HaveBwrap()) return;
+    // Start returns at bwrap's child-pid, before the sandbox's init armed --die-with-parent:
+    // killing only bwrap then would orphan the sandbox.
+    Fixture f;
+    for (int i = 0; i < 30; ++i) {
+      RecordingSessionSink sink;
+      auto process = f.Start(f.Spec({"sleep", "62.25"}, "d" + std::to_string(i)), &sink);
+      if (i % 2 == 0) {
+        process.reset();
+      } else {
+        CHECK(process->Stop(1ms).ok());
+      }
+      CHECK(sink.exits() == 1);
+    }
+    for (int i = 0; i < 50 && ProcessesMentioning("62.25") > 0; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(ProcessesMentioning("62.25") == 0);
+  }
 }
 
 }  // namespace

@@ -170,6 +170,8 @@ struct Proc {
   std::unique_ptr<internal::BwrapStatusLines> status_lines;
 };
 
+void KillLocked(Proc& proc, int sig);
+
 // Owns the epoll set and its thread. Thread-safe.
 class Reactor {
  public:
@@ -431,8 +433,13 @@ void Reactor::OnStatusLine(Proc& proc, std::string_view line) {
   if (!status->child_pid) return;
   {
     std::lock_guard<std::mutex> lock(proc.mu);
-    if (proc.child_pid != 0 || proc.abandoned) return;
+    if (proc.child_pid != 0) return;
     proc.child_pid = static_cast<pid_t>(*status->child_pid);
+    if (proc.abandoned) {
+      // Start gave up and killed bwrap; the sandbox it had just cloned goes too.
+      if (!proc.reaped) KillLocked(proc, SIGKILL);
+      return;
+    }
     proc.started = true;
   }
   StartOutput(proc);
@@ -464,6 +471,11 @@ void Reactor::TryReap(Proc& proc) {
   } while (got < 0 && errno == EINTR);
   if (got == 0) return;
   // got < 0: someone else reaped it (a waitpid(-1) elsewhere in the program); it is gone.
+  if (got == proc.pid && WIFSIGNALED(status) && proc.child_pid > 0) {
+    // bwrap was killed (by us or anyone): make sure its sandbox does not outlive it (see
+    // KillLocked). The init is no longer bwrap's, but it is alive or unreaped only moments.
+    ::kill(proc.child_pid, SIGKILL);
+  }
   proc.reaped = true;
   proc.wait_status = got == proc.pid ? status : 0;
   proc.exited = true;
@@ -545,11 +557,23 @@ bool Reactor::MaybeFinish(Proc& proc) {
   return true;
 }
 
-// Signals bwrap's group (SIGKILL) and the sandbox's group. REQUIRES: proc.mu held.
+// SIGTERM: the sandbox's process group (the command's; bwrap's init ignores it). SIGKILL: the
+// sandbox's init by pid (its pid namespace dies with it), its group, and bwrap's group. Killing
+// bwrap alone is not enough: its init arms --die-with-parent only after the sandbox's setup,
+// well after bwrap reported the child-pid, and before that it is not in its own group yet.
+// The init's pid cannot be reused while bwrap (our unreaped child) has not reaped it.
+// REQUIRES: proc.mu held.
 void KillLocked(Proc& proc, int sig) {
   if (proc.reaped) return;
-  if (proc.child_pid > 0) ::kill(-proc.child_pid, sig);
-  if (sig == SIGKILL) ::kill(-proc.pid, SIGKILL);
+  if (sig != SIGKILL) {
+    if (proc.child_pid > 0) ::kill(-proc.child_pid, sig);
+    return;
+  }
+  if (proc.child_pid > 0) {
+    ::kill(proc.child_pid, SIGKILL);
+    ::kill(-proc.child_pid, SIGKILL);
+  }
+  ::kill(-proc.pid, SIGKILL);
 }
 
 // Ends the reactor when the runtime and all its processes are gone.
