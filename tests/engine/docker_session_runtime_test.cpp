@@ -428,6 +428,50 @@ TEST_SUITE("engine/docker_session_runtime") {
     CHECK(sink.reason() == "exited with code 137");
   }
 
+  TEST_CASE("a command over the memory limit is killed; without the limit it runs") {
+    Engine engine;
+    TempDir ws;
+    const std::string instance = UniqueInstance("oom");
+    Cleanup cleanup{engine, instance};
+    auto rt = MakeRuntime();
+    // dd fills a 64 MiB buffer: over 16 MiB of memory (and the engine's default swap of as much).
+    const std::vector<std::string> command = {"dd", "if=/dev/zero", "of=/dev/null", "bs=64M",
+                                              "count=1"};
+    RecordingSink limited_sink;
+    SessionSpec limited = Spec(instance, "limited", ws, command);
+    limited.resources.memory_mb = 16;
+    auto p = StartOk(*rt, limited, &limited_sink);
+    REQUIRE(limited_sink.WaitExit());
+    CHECK(limited_sink.code() == 137);
+    // Docker reports State.OOMKilled and the reason is then "killed (OOM)"; Podman 4.3 on this
+    // cgroup v1 host reports false (measured with `podman run --memory`), hence either.
+    CHECK((limited_sink.reason() == "killed (OOM)" ||
+           limited_sink.reason() == "exited with code 137"));
+
+    RecordingSink free_sink;
+    auto q = StartOk(*rt, Spec(instance, "free", ws, command), &free_sink);
+    REQUIRE(free_sink.WaitExit());
+    CHECK(free_sink.code() == 0);
+    CHECK(free_sink.reason() == "exited with code 0");
+  }
+
+  TEST_CASE("stdin nobody reads fills up and WriteStdin gives up after about a second") {
+    Engine engine;
+    TempDir ws;
+    const std::string instance = UniqueInstance("full");
+    Cleanup cleanup{engine, instance};
+    auto rt = MakeRuntime();
+    RecordingSink sink;
+    auto p = StartOk(*rt, Spec(instance, "s1", ws, {"sleep", "1000"}), &sink);
+    const std::string chunk(1 << 20, 'x');
+    agentcore::Status last;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 256 && last.ok(); ++i) last = p->WriteStdin(chunk);
+    CHECK(last.code() == ErrorCode::kUnavailable);
+    CHECK(std::chrono::steady_clock::now() - t0 < milliseconds(60000));
+    REQUIRE(p->Stop(milliseconds(0)).ok());
+  }
+
   TEST_CASE("network none leaves only loopback; outgoing has an interface besides") {
     Engine engine;
     TempDir ws;

@@ -371,13 +371,18 @@ class DockerSessionProcess final : public SessionProcess {
       if (s.exited) return Status::Ok();
     }
     Status stopped = s.engine->StopContainer(s.id, grace);
+    bool engine_gone = false;
     if (!stopped.ok() && stopped.code() != ErrorCode::kNotFound) {
       // The engine did not stop it in time (or failed): SIGKILL.
-      (void)s.engine->KillContainer(s.id, "SIGKILL");
+      Status killed = s.engine->KillContainer(s.id, "SIGKILL");
+      engine_gone = killed.code() == ErrorCode::kUnavailable ||
+                    killed.code() == ErrorCode::kDeadlineExceeded;
     }
     if (reader_.get_id() == std::this_thread::get_id()) {
       return Status::Ok();  // called from the sink: the reader finishes after this returns
     }
+    // An engine that cannot be reached will not end the stream: end it here at once.
+    if (engine_gone) s.WakeReader();
     if (!s.WaitExited(s.call_timeout * 2)) {
       s.WakeReader();
       // The reader now ends its stream and makes at most three engine calls (wait, inspect,
