@@ -631,7 +631,8 @@ TEST_SUITE("engine/docker_session_runtime") {
       return *id;
     };
     const std::string running = create("agentcore-s-" + instance + "-old1", instance, "old1", true);
-    const std::string created = create("agentcore-s-" + instance + "-old2", instance, "old2", false);
+    const std::string created =
+        create("agentcore-s-" + instance + "-old2", instance, "old2", false);
     const std::string agent = create(instance + "-agent", instance, nullptr, true);
     const std::string foreign = create("agentcore-s-" + other + "-x", other, "x", true);
 

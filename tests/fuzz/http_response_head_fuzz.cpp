@@ -24,8 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto whole = agentcore::internal::ParseHttpResponseHead(input, max);
   if (!whole.ok()) {
     const auto code = whole.status().code();
-    if (code != agentcore::ErrorCode::kInvalidArgument &&
-        code != agentcore::ErrorCode::kTooLarge) {
+    if (code != agentcore::ErrorCode::kInvalidArgument && code != agentcore::ErrorCode::kTooLarge) {
       std::abort();
     }
   } else if (whole->has_value()) {

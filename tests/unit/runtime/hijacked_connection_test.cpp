@@ -137,7 +137,8 @@ TEST_SUITE("runtime/hijacked_connection") {
   }
 
   TEST_CASE("rejects malformed status lines") {
-    for (const char* bad : {"HTTP/2 101 X\r\n\r\n", "http/1.1 101 X\r\n\r\n", "HTTP/1.1 10 X\r\n\r\n",
+    for (const char* bad : {"HTTP/2 101 X\r\n\r\n", "http/1.1 101 X\r\n\r\n",
+                            "HTTP/1.1 10 X\r\n\r\n",
                             "HTTP/1.1 1a1 X\r\n\r\n", "HTTP/1.1 099 X\r\n\r\n",
                             "HTTP/1.1  101 X\r\n\r\n", "HTTP/1.1 101X\r\n\r\n",
                             "HTTP/1.1 101 bad\x01reason\r\n\r\n", "HTTP/1.x 101 X\r\n\r\n",

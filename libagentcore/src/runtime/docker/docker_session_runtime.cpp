@@ -29,7 +29,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -170,7 +169,8 @@ ExitInfo CollectExit(SessionShared& s, const std::string& stream_error) {
   if (Result<Json> inspect = s.engine->InspectContainer(s.id); inspect.ok()) {
     if (std::optional<int> code = internal::InspectExitCode(*inspect)) exit.code = *code;
     const Json* state = inspect->Find("State");
-    const Json* killed = state != nullptr && state->is_object() ? state->Find("OOMKilled") : nullptr;
+    const Json* killed =
+        state != nullptr && state->is_object() ? state->Find("OOMKilled") : nullptr;
     oom = killed != nullptr && killed->is_bool() && killed->as_bool();
   }
   if (oom) {
@@ -232,7 +232,8 @@ void ReadLoop(const std::shared_ptr<SessionShared>& s, std::string leftover) {
 // "host:port" of `port` in an inspect answer (NetworkSettings.Ports), or empty.
 std::string PublishedEndpoint(const Json& inspect, std::uint16_t port) {
   const Json* settings = inspect.Find("NetworkSettings");
-  const Json* ports = settings != nullptr && settings->is_object() ? settings->Find("Ports") : nullptr;
+  const Json* ports =
+      settings != nullptr && settings->is_object() ? settings->Find("Ports") : nullptr;
   const Json* bindings =
       ports != nullptr && ports->is_object() ? ports->Find(fmt::format("{}/tcp", port)) : nullptr;
   if (bindings == nullptr || !bindings->is_array()) return "";
