@@ -528,6 +528,55 @@ TEST_SUITE("engine/docker_session_runtime") {
     REQUIRE(p->Stop(milliseconds(1000)).ok());
   }
 
+  TEST_CASE("a sink may stop its process from OnOutput and destroy it from OnExit") {
+    Engine engine;
+    TempDir ws;
+    const std::string instance = UniqueInstance("reentrant");
+    Cleanup cleanup{engine, instance};
+    auto rt = MakeRuntime();
+    // Stops the session at its first output and drops it at its exit, on the runtime's thread.
+    class DroppingSink final : public SessionOutputSink {
+     public:
+      std::unique_ptr<SessionProcess> process;
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+      int code = 0;
+      agentcore::Status stop_status;
+      void OnOutput(SessionStream, std::string_view) override {
+        std::lock_guard<std::mutex> lock(mu);
+        if (process && stop_status.ok()) stop_status = process->Stop(milliseconds(0));
+      }
+      void OnExit(int exit_code, std::string_view) override {
+        std::unique_ptr<SessionProcess> dropped;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          dropped = std::move(process);
+          code = exit_code;
+        }
+        dropped.reset();  // the destructor runs on the runtime's own thread
+        std::lock_guard<std::mutex> lock(mu);
+        done = true;
+        cv.notify_all();
+      }
+    } sink;
+    auto started =
+        rt->Start(Spec(instance, "s1", ws, {"sh", "-c", "sleep 0.5; echo hi; sleep 1000"}), &sink);
+    REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+    const std::string id = (*started)->id();
+    {
+      std::lock_guard<std::mutex> lock(sink.mu);
+      sink.process = std::move(*started);
+    }
+    std::unique_lock<std::mutex> lock(sink.mu);
+    REQUIRE(sink.cv.wait_for(lock, milliseconds(20000), [&] { return sink.done; }));
+    CHECK(sink.stop_status.ok());
+    CHECK(sink.code == 137);
+    CHECK(sink.process == nullptr);
+    lock.unlock();
+    CHECK(engine.engine.InspectContainer(id).status().code() == ErrorCode::kNotFound);
+  }
+
   TEST_CASE("a missing image is kNotFound with the fix, and nothing is created") {
     Engine engine;
     TempDir ws;
