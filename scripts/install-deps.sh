@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev llvm
   podman runc curl
   busybox-static
+  bubblewrap
 )
 if [[ "${1:-}" == "--print" ]]; then
   printf '%s\n' "${packages[@]}"
