@@ -34,6 +34,7 @@
 #include <agentcore/json.hpp>
 
 #include "runtime/docker/docker_engine.hpp"
+#include "support/recording_session_sink.hpp"
 
 using agentcore::DockerSessionRuntimeOptions;
 using agentcore::ErrorCode;
@@ -88,81 +89,14 @@ class TempDir {
   std::string path_;
 };
 
-// Records what the runtime delivers, checking the sink contract as it goes: one call at a time,
-// nothing after OnExit, OnExit exactly once.
-class RecordingSink final : public SessionOutputSink {
- public:
-  void OnOutput(SessionStream stream, std::string_view bytes) override {
-    CHECK_FALSE(in_call_.exchange(true));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      CHECK_FALSE(exits_ > 0);  // no output after the exit
-      CHECK_FALSE(bytes.empty());
-      (stream == SessionStream::kStdout ? out_ : err_).append(bytes);
-      if (chunks_.empty() || chunks_.back().first != stream) chunks_.emplace_back(stream, "");
-      chunks_.back().second.append(bytes);
-    }
-    cv_.notify_all();
-    in_call_ = false;
-  }
-  void OnExit(int exit_code, std::string_view reason) override {
-    CHECK_FALSE(in_call_.exchange(true));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++exits_;
-      code_ = exit_code;
-      reason_ = std::string(reason);
-    }
-    cv_.notify_all();
-    in_call_ = false;
-  }
+using Sink = agentcore::testing::RecordingSessionSink;
 
-  bool WaitFor(const std::function<bool()>& pred, milliseconds timeout = milliseconds(20000)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, pred);
-  }
-  bool WaitExit(milliseconds timeout = milliseconds(20000)) {
-    return WaitFor([this] { return exits_ > 0; }, timeout);
-  }
-  bool WaitStdout(const std::string& text, milliseconds timeout = milliseconds(20000)) {
-    return WaitFor([&] { return out_.find(text) != std::string::npos; }, timeout);
-  }
-
-  std::string out() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return out_;
-  }
-  std::string err() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return err_;
-  }
-  std::vector<std::pair<SessionStream, std::string>> chunks() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return chunks_;
-  }
-  int exits() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return exits_;
-  }
-  int code() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return code_;
-  }
-  std::string reason() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return reason_;
-  }
-
- private:
-  std::atomic<bool> in_call_{false};
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::string out_, err_;
-  std::vector<std::pair<SessionStream, std::string>> chunks_;  // adjacent pieces merged
-  int exits_ = 0;
-  int code_ = 0;
-  std::string reason_;
-};
+// The exit already recorded (REQUIRES it).
+Sink::Exit ExitOf(Sink& sink) {
+  auto exit = sink.WaitExit(milliseconds(0));
+  REQUIRE(exit.has_value());
+  return *exit;
+}
 
 // The engine, seen directly (not through the runtime).
 struct Engine {
@@ -276,7 +210,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
     CHECK(rt->name() == "docker");
-    RecordingSink sink;
+    Sink sink;
     auto p = StartOk(*rt,
                      Spec(instance, "s1", ws,
                           {"sh", "-c",
@@ -284,9 +218,9 @@ TEST_SUITE("engine/docker_session_runtime") {
                            "echo err2 >&2; exit 3"}),
                      &sink);
     CHECK(p->id().size() >= 12);
-    REQUIRE(sink.WaitExit());
-    CHECK(sink.code() == 3);
-    CHECK(sink.reason() == "exited with code 3");
+    REQUIRE(sink.WaitExit().has_value());
+    CHECK(ExitOf(sink).code == 3);
+    CHECK(ExitOf(sink).reason == "exited with code 3");
     const auto chunks = sink.chunks();
     REQUIRE(chunks.size() == 4);
     CHECK(chunks[0] == std::make_pair(SessionStream::kStdout, std::string("out1\n")));
@@ -300,6 +234,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     CHECK(p->WriteStdin("x").code() == ErrorCode::kConflict);
     p.reset();
     CHECK(sink.exits() == 1);
+    CHECK(sink.calls_after_exit() == 0);
   }
 
   TEST_CASE("stdin round trip through cat; CloseStdin is EOF for the command") {
@@ -308,7 +243,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("stdin");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     auto p = StartOk(*rt, Spec(instance, "s1", ws, {"cat"}), &sink);
     CHECK(p->running());
     REQUIRE(p->WriteStdin("hello\n").ok());
@@ -321,9 +256,9 @@ TEST_SUITE("engine/docker_session_runtime") {
     REQUIRE(p->CloseStdin().ok());
     CHECK(p->CloseStdin().ok());  // idempotent
     CHECK(p->WriteStdin("late\n").code() == ErrorCode::kConflict);
-    REQUIRE(sink.WaitExit());
-    CHECK(sink.code() == 0);
-    CHECK(sink.reason() == "exited with code 0");
+    REQUIRE(sink.WaitExit().has_value());
+    CHECK(ExitOf(sink).code == 0);
+    CHECK(ExitOf(sink).reason == "exited with code 0");
     CHECK(sink.out() == "hello\n" + big);
     CHECK(sink.err().empty());
   }
@@ -334,14 +269,14 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("default");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     SessionSpec spec = Spec(instance, "s1", ws, {});
     spec.env = {{"GREETING", "hi there"}};
     auto p = StartOk(*rt, spec, &sink);
     REQUIRE(p->WriteStdin("pwd; echo \"$GREETING\"; exit 4\n").ok());
-    REQUIRE(sink.WaitExit());
+    REQUIRE(sink.WaitExit().has_value());
     CHECK(sink.out() == "/workspace\nhi there\n");
-    CHECK(sink.code() == 4);
+    CHECK(ExitOf(sink).code == 4);
   }
 
   TEST_CASE("work_dir, labels, name and resources reach the container; destroying it kills") {
@@ -350,7 +285,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("config");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     SessionSpec spec = Spec(instance, "sess-1", ws, {"sleep", "1000"});
     spec.work_dir = "/tmp";
     spec.resources.cpu_millis = 500;
@@ -372,7 +307,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string id = p->id();
     p.reset();  // kills, waits for OnExit, removes
     CHECK(sink.exits() == 1);
-    CHECK(sink.code() == 137);
+    CHECK(ExitOf(sink).code == 137);
     CHECK(engine.engine.InspectContainer(id).status().code() == ErrorCode::kNotFound);
   }
 
@@ -382,7 +317,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("stop");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     auto p = StartOk(*rt,
                      Spec(instance, "s1", ws,
                           {"sh", "-c",
@@ -394,7 +329,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     REQUIRE(p->Stop(milliseconds(10000)).ok());
     // Stop returns once OnExit was called.
     CHECK(sink.exits() == 1);
-    CHECK(sink.code() == 0);
+    CHECK(ExitOf(sink).code == 0);
     CHECK(sink.out() == "ready\nbye\n");
     CHECK_FALSE(p->running());
     CHECK(engine.engine.InspectContainer(id).status().code() == ErrorCode::kNotFound);
@@ -412,7 +347,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("kill");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     auto p = StartOk(
         *rt,
         Spec(instance, "s1", ws,
@@ -424,8 +359,8 @@ TEST_SUITE("engine/docker_session_runtime") {
     const auto took = std::chrono::steady_clock::now() - t0;
     CHECK(took >= milliseconds(900));
     CHECK(took < milliseconds(15000));
-    CHECK(sink.code() == 137);
-    CHECK(sink.reason() == "exited with code 137");
+    CHECK(ExitOf(sink).code == 137);
+    CHECK(ExitOf(sink).reason == "exited with code 137");
   }
 
   TEST_CASE("a command over the memory limit is killed; without the limit it runs") {
@@ -437,22 +372,22 @@ TEST_SUITE("engine/docker_session_runtime") {
     // dd fills a 64 MiB buffer: over 16 MiB of memory (and the engine's default swap of as much).
     const std::vector<std::string> command = {"dd", "if=/dev/zero", "of=/dev/null", "bs=64M",
                                               "count=1"};
-    RecordingSink limited_sink;
+    Sink limited_sink;
     SessionSpec limited = Spec(instance, "limited", ws, command);
     limited.resources.memory_mb = 16;
     auto p = StartOk(*rt, limited, &limited_sink);
-    REQUIRE(limited_sink.WaitExit());
-    CHECK(limited_sink.code() == 137);
+    REQUIRE(limited_sink.WaitExit().has_value());
+    CHECK(ExitOf(limited_sink).code == 137);
     // Docker reports State.OOMKilled and the reason is then "killed (OOM)"; Podman 4.3 on this
     // cgroup v1 host reports false (measured with `podman run --memory`), hence either.
-    CHECK((limited_sink.reason() == "killed (OOM)" ||
-           limited_sink.reason() == "exited with code 137"));
+    CHECK((ExitOf(limited_sink).reason == "killed (OOM)" ||
+           ExitOf(limited_sink).reason == "exited with code 137"));
 
-    RecordingSink free_sink;
+    Sink free_sink;
     auto q = StartOk(*rt, Spec(instance, "free", ws, command), &free_sink);
-    REQUIRE(free_sink.WaitExit());
-    CHECK(free_sink.code() == 0);
-    CHECK(free_sink.reason() == "exited with code 0");
+    REQUIRE(free_sink.WaitExit().has_value());
+    CHECK(ExitOf(free_sink).code == 0);
+    CHECK(ExitOf(free_sink).reason == "exited with code 0");
   }
 
   TEST_CASE("stdin nobody reads fills up and WriteStdin gives up after about a second") {
@@ -461,7 +396,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("full");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     auto p = StartOk(*rt, Spec(instance, "s1", ws, {"sleep", "1000"}), &sink);
     const std::string chunk(1 << 20, 'x');
     agentcore::Status last;
@@ -478,16 +413,16 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("net");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink none_sink;
+    Sink none_sink;
     auto none = StartOk(*rt, Spec(instance, "none", ws, {"cat", "/proc/net/dev"}), &none_sink);
-    REQUIRE(none_sink.WaitExit());
+    REQUIRE(none_sink.WaitExit().has_value());
     CHECK(Interfaces(none_sink.out()) == std::set<std::string>{"lo"});
 
-    RecordingSink out_sink;
+    Sink out_sink;
     SessionSpec outgoing = Spec(instance, "outgoing", ws, {"cat", "/proc/net/dev"});
     outgoing.network = SessionNetwork::kOutgoing;
     auto p = StartOk(*rt, outgoing, &out_sink);
-    REQUIRE(out_sink.WaitExit());
+    REQUIRE(out_sink.WaitExit().has_value());
     const auto names = Interfaces(out_sink.out());
     CHECK(names.count("lo") == 1);
     CHECK(names.size() >= 2);
@@ -505,7 +440,7 @@ TEST_SUITE("engine/docker_session_runtime") {
       index << "served from the workspace\n";
     }
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     SessionSpec spec = Spec(instance, "web", ws, {"httpd", "-f", "-p", "8080", "-h", "/workspace"});
     spec.network = SessionNetwork::kExposed;
     spec.ports = {{"web", 8080}, {"other", 9090}};
@@ -583,7 +518,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("noimage");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     SessionSpec spec = Spec(instance, "s1", ws, {"true"});
     spec.image = "localhost/agentcore-no-such-image:latest";
     auto p = rt->Start(spec, &sink);
@@ -601,7 +536,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("noexec");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     auto p = rt->Start(Spec(instance, "s1", ws, {"/no/such/binary"}), &sink);
     REQUIRE_FALSE(p.ok());
     CHECK(p.status().message().find("/no/such/binary") != std::string::npos);
@@ -616,7 +551,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string instance = UniqueInstance("bad");
     Cleanup cleanup{engine, instance};
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     struct Case {
       const char* what;
       std::function<void(SessionSpec&)> change;
@@ -686,7 +621,7 @@ TEST_SUITE("engine/docker_session_runtime") {
     const std::string foreign = create("agentcore-s-" + other + "-x", other, "x", true);
 
     auto rt = MakeRuntime();
-    RecordingSink sink;
+    Sink sink;
     auto live = StartOk(*rt, Spec(instance, "live", ws, {"sleep", "1000"}), &sink);
 
     auto reaped = rt->ReapOrphans(instance);
@@ -717,9 +652,9 @@ TEST_SUITE("engine/docker_session_runtime") {
     config.Set("Cmd", Json(JsonArray{Json("sleep"), Json("1000")}));
     auto stale = engine.engine.CreateContainer("agentcore-s-" + instance + "-s1", config);
     REQUIRE(stale.ok());
-    RecordingSink sink;
+    Sink sink;
     auto p = StartOk(*rt, Spec(instance, "s1", ws, {"sh", "-c", "echo fresh"}), &sink);
-    REQUIRE(sink.WaitExit());
+    REQUIRE(sink.WaitExit().has_value());
     CHECK(sink.out() == "fresh\n");
     CHECK(engine.engine.InspectContainer(*stale).status().code() == ErrorCode::kNotFound);
   }
