@@ -5,7 +5,9 @@
 #   scripts/podman-test-service.sh start [DIR]  start `podman system service` on DIR/podman.sock
 #                                               (DIR default: a new temp dir) with its own
 #                                               storage under DIR, build the echo agent's image
-#                                               into it (scripts/build-agent-image.sh, BUILD_DIR),
+#                                               into it (scripts/build-agent-image.sh, BUILD_DIR)
+#                                               and the session tests' busybox image
+#                                               (scripts/build-session-test-image.sh),
 #                                               and print DOCKER_HOST (unix://DIR/podman.sock) as
 #                                               the only line on stdout
 #   scripts/podman-test-service.sh stop DIR     remove every container, stop the service, delete
@@ -16,7 +18,7 @@
 # What these machines need (measured; see docs/runtimes.md): runc instead of Debian's default
 # crun ("cgroups in hybrid mode not supported"), and default ulimits no higher than ours (no
 # CAP_SYS_RESOURCE here). Both go into DIR/containers.conf, used through CONTAINERS_CONF.
-# Set SKIP_IMAGE=1 to start the engine without building the image.
+# Set SKIP_IMAGE=1 to start the engine without building the images.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +56,8 @@ CONF
   if [[ "${SKIP_IMAGE:-0}" != 1 ]]; then
     PODMAN_ARGS="$(podman_args "$dir")" bash scripts/build-agent-image.sh >/dev/null ||
       { stop "$dir"; die "could not build the echo agent's image"; }
+    PODMAN_ARGS="$(podman_args "$dir")" bash scripts/build-session-test-image.sh >/dev/null ||
+      { stop "$dir"; die "could not build the session tests' image"; }
   fi
   echo "podman-test-service: engine in $dir" >&2
   echo "unix://$sock"

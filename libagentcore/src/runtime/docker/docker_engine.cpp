@@ -68,6 +68,39 @@ Status EngineStatus(const HttpResponse& response, bool not_modified_ok) {
   return Status(code, fmt::format("{} {}", response.status, message));
 }
 
+bool InspectRunning(const Json& inspect) {
+  const Json* state = inspect.Find("State");
+  if (state == nullptr || !state->is_object()) return false;
+  const Json* running = state->Find("Running");
+  return running != nullptr && running->is_bool() && running->as_bool();
+}
+
+std::optional<int> InspectExitCode(const Json& inspect) {
+  const Json* state = inspect.Find("State");
+  if (state == nullptr || !state->is_object()) return std::nullopt;
+  const Json* code = state->Find("ExitCode");
+  if (code == nullptr || !code->is_number()) return std::nullopt;
+  return static_cast<int>(code->as_number());
+}
+
+bool IsNameInUse(const Status& status) {
+  return status.code() == ErrorCode::kConflict ||
+         (status.code() == ErrorCode::kInternal &&
+          status.message().find("already in use") != std::string::npos);
+}
+
+Status ValidateContainerEnv(const std::vector<std::pair<std::string, std::string>>& env,
+                            std::string_view what) {
+  for (const auto& [name, value] : env) {
+    if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos ||
+        value.find('\0') != std::string::npos) {
+      return InvalidArgument(
+          fmt::format("invalid environment variable \"{}\" in {}", name.substr(0, 100), what));
+    }
+  }
+  return Status::Ok();
+}
+
 DockerEngine::DockerEngine(std::string socket_path, std::chrono::milliseconds timeout)
     : socket_path_(std::move(socket_path)), timeout_(timeout), http_(NewHttpClient()) {}
 
@@ -198,6 +231,15 @@ Result<std::vector<Json>> DockerEngine::ListContainers(
       Json r, CallJson("GET", "/containers/json?all=true&filters=" + Escape(ToJson(filters))));
   if (!r.is_array()) return Internal("the engine's container list is not an array");
   return std::move(r.as_array());
+}
+
+Result<HijackedConnection> DockerEngine::AttachContainer(std::string_view id) {
+  constexpr std::string_view kPath = kApi.substr(std::string_view("http://docker").size());
+  return OpenHijackedConnection(
+      socket_path_,
+      fmt::format("{}/containers/{}/attach?stream=1&stdin=1&stdout=1&stderr=1", kPath,
+                  Escape(id)),
+      timeout_);
 }
 
 Result<std::string> DockerEngine::Logs(std::string_view id, bool tty) {

@@ -14,14 +14,18 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <agentcore/http/client.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/result.hpp>
 #include <agentcore/status.hpp>
+
+#include "runtime/docker/hijacked_connection.hpp"
 
 namespace agentcore::internal {
 
@@ -35,6 +39,18 @@ Result<std::string> DockerSocketPath(std::string_view host);
 // Maps an engine response to a Status: OK for 2xx (and 304 when `not_modified_ok`), else the
 // code for the HTTP status with the engine's `message` (or the body's start when not JSON).
 Status EngineStatus(const HttpResponse& response, bool not_modified_ok = false);
+
+// State.Running of a container inspect answer (false when absent).
+bool InspectRunning(const Json& inspect);
+// State.ExitCode of a container inspect answer, or nullopt.
+std::optional<int> InspectExitCode(const Json& inspect);
+// Whether a create failed because the container name is taken: Docker answers 409, Podman 4.3
+// answers 500 "... already in use".
+bool IsNameInUse(const Status& status);
+// kInvalidArgument `invalid environment variable "<name>" in <what>` for an empty name, a name
+// with '=' or NUL, or a value with NUL (the engine takes "NAME=value" strings).
+Status ValidateContainerEnv(const std::vector<std::pair<std::string, std::string>>& env,
+                            std::string_view what);
 
 // One engine, reached through its socket. Thread-safe (calls run concurrently on the client's
 // pooled connections); holds no state about containers.
@@ -66,6 +82,10 @@ class DockerEngine {
   Result<int> WaitContainer(std::string_view id, std::chrono::milliseconds timeout);
   // GET /containers/json?all=1&filters={"label":[...]}: the summaries.
   Result<std::vector<Json>> ListContainers(const std::vector<std::string>& label_filters);
+  // POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1 as a hijacked connection
+  // (hijacked_connection.hpp): the multiplexed output stream to read, stdin to write. Works
+  // before the container starts (Podman initializes it), so no output is lost.
+  Result<HijackedConnection> AttachContainer(std::string_view id);
   // GET /containers/{id}/logs?stdout=1&stderr=1, decoded (framed unless `tty`).
   Result<std::string> Logs(std::string_view id, bool tty);
   // GET /events?filters=...: calls `on_event` with each event object until it returns false,

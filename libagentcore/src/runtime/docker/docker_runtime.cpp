@@ -56,6 +56,8 @@ namespace {
 
 using internal::Annotate;
 using internal::DockerEngine;
+using internal::InspectExitCode;
+using internal::InspectRunning;
 using Steady = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxSystemPromptBytes = 100 * 1024;
@@ -86,14 +88,7 @@ int SuggestPort() {
 }
 
 Status ValidateEnv(const EnvList& env, std::string_view what) {
-  for (const auto& [name, value] : env) {
-    if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos ||
-        value.find('\0') != std::string::npos) {
-      return InvalidArgument(
-          fmt::format("invalid environment variable \"{}\" in {}", name.substr(0, 100), what));
-    }
-  }
-  return Status::Ok();
+  return internal::ValidateContainerEnv(env, what);
 }
 
 std::uint64_t Fnv1a64(std::string_view s) {
@@ -124,22 +119,6 @@ Status AppendFile(const std::string& path, std::string_view data) {
   }
   ::close(fd);
   return Status::Ok();
-}
-
-// The exit code in an inspect answer (State.ExitCode), or nullopt.
-std::optional<int> InspectExitCode(const Json& inspect) {
-  const Json* state = inspect.Find("State");
-  if (state == nullptr || !state->is_object()) return std::nullopt;
-  const Json* code = state->Find("ExitCode");
-  if (code == nullptr || !code->is_number()) return std::nullopt;
-  return static_cast<int>(code->as_number());
-}
-
-bool InspectRunning(const Json& inspect) {
-  const Json* state = inspect.Find("State");
-  if (state == nullptr || !state->is_object()) return false;
-  const Json* running = state->Find("Running");
-  return running != nullptr && running->is_bool() && running->as_bool();
 }
 
 bool InspectTty(const Json& inspect) {
@@ -411,13 +390,7 @@ Result<RuntimeAgentState> DockerRuntime::Activate(const ActivateRequest& req) {
     }
   } creating_guard{this, name};
   Result<std::string> created = engine_.CreateContainer(name, config);
-  // Docker answers 409 for a name in use; Podman 4.3 answers 500 "... already in use".
-  auto name_in_use = [](const Status& s) {
-    return s.code() == ErrorCode::kConflict ||
-           (s.code() == ErrorCode::kInternal &&
-            s.message().find("already in use") != std::string::npos);
-  };
-  if (!created.ok() && name_in_use(created.error())) {
+  if (!created.ok() && internal::IsNameInUse(created.error())) {
     // A container of this name is left from an earlier run (a crash, a failed removal): keep
     // its logs and replace it.
     Status removed = ArchiveAndRemove("remove stale container", name, dir, std::nullopt);

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the session tests' container image with podman, tagged
+# localhost/agentcore-session-test:latest: `FROM scratch` with Debian's static busybox
+# (busybox-static, /bin/busybox) and a symlink per applet the tests use, so a session has a shell,
+# cat, nc and httpd. No registry is needed. The image goes to podman's default storage unless
+# PODMAN_ARGS names another (scripts/podman-test-service.sh passes its private --root/--runroot).
+#
+#   bash scripts/build-session-test-image.sh
+#   IMAGE=localhost/my-session:dev  (another tag)   BUSYBOX=/path/to/busybox  (another binary)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+image="${IMAGE:-localhost/agentcore-session-test:latest}"
+busybox="${BUSYBOX:-/bin/busybox}"
+read -r -a podman_args <<<"${PODMAN_ARGS:-}"
+
+if [[ ! -x "$busybox" ]] || ! { ldd "$busybox" 2>&1 || true; } | grep -q "not a dynamic executable"; then
+  echo "build-session-test-image: no static busybox at $busybox (apt-get install busybox-static)" >&2
+  exit 1
+fi
+if ! command -v podman >/dev/null; then
+  echo "build-session-test-image: podman is not installed (scripts/install-deps.sh installs it)" >&2
+  exit 1
+fi
+
+ctx="$(mktemp -d -t agentcore-image.XXXXXX)"
+trap 'rm -rf "$ctx"' EXIT
+mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/tmp" "$ctx/rootfs/etc" "$ctx/rootfs/workspace"
+cp "$busybox" "$ctx/rootfs/bin/busybox"
+for applet in sh cat echo sleep nc httpd ls env pwd head tail yes dd true false kill id wc \
+  printf test mkdir rm touch grep sed; do
+  ln -s busybox "$ctx/rootfs/bin/$applet"
+done
+printf 'root:x:0:0:root:/tmp:/bin/sh\n' >"$ctx/rootfs/etc/passwd"
+printf 'root:x:0:\n' >"$ctx/rootfs/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$ctx/rootfs/etc/hosts"
+cat >"$ctx/Containerfile" <<'CONTAINERFILE'
+FROM scratch
+COPY rootfs/ /
+ENV PATH=/bin
+WORKDIR /workspace
+CMD ["/bin/sh"]
+CONTAINERFILE
+podman "${podman_args[@]}" build --quiet -t "$image" "$ctx" >/dev/null
+echo "$image"
