@@ -58,6 +58,7 @@
 #include <agentcore/http/client.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/json_writer.hpp>
+#include <agentcore/runtime/session_runtime.hpp>
 
 #include "bench_util.hpp"
 
@@ -310,11 +311,12 @@ double FirstByteMs(const std::vector<std::string>& argv, bool kill_after) {
 std::vector<std::string> BwrapArgv(const std::string& workspace, const std::string& script) {
   std::vector<std::string> argv = {"bwrap", "--unshare-all", "--die-with-parent",
                                    "--new-session", "--cap-drop", "ALL"};
-  for (const char* p : {"/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/opt"}) {
-    if (::access(p, F_OK) == 0) argv.insert(argv.end(), {"--ro-bind", p, p});
+  for (const std::string& p : agentcore::SandboxRuntimeOptions().read_only_paths) {
+    if (::access(p.c_str(), F_OK) == 0) argv.insert(argv.end(), {"--ro-bind", p, p});
   }
   argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind",
-                           workspace, "/workspace", "--chdir", "/workspace", "--clearenv",
+                           workspace, "/workspace", "--remount-ro", "/", "--chdir", "/workspace",
+                           "--clearenv",
                            "--setenv", "PATH", "/usr/bin:/bin", "/bin/sh", "-c", script});
   return argv;
 }

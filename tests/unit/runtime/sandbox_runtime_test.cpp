@@ -276,8 +276,12 @@ TEST_SUITE("runtime/sandbox_runtime") {
         "pwd; cat in.txt; echo from sandbox > out.txt; "
         "touch /usr/agentcore-sandbox-test 2>/dev/null && echo usr-writable || echo usr-ro; "
         "touch /etc/agentcore-sandbox-test 2>/dev/null && echo etc-writable || echo etc-ro; "
+        "touch /agentcore-sandbox-test 2>/dev/null && echo root-writable || echo root-ro; "
+        "test -e /etc/shadow && echo shadow-visible || echo shadow-hidden; "
+        "test -e /etc/passwd && echo passwd-visible || echo passwd-hidden; "
         "echo tmp > /tmp/x && cat /tmp/x");
-    CHECK(sink->out() == "/workspace\nfrom host\nusr-ro\netc-ro\ntmp\n");
+    CHECK(sink->out() ==
+          "/workspace\nfrom host\nusr-ro\netc-ro\nroot-ro\nshadow-hidden\npasswd-visible\ntmp\n");
     CHECK(ReadFile(f.workspace + "/out.txt") == "from sandbox\n");
     CHECK_FALSE(std::filesystem::exists("/usr/agentcore-sandbox-test"));
     CHECK_FALSE(std::filesystem::exists("/etc/agentcore-sandbox-test"));

@@ -21,6 +21,8 @@
 /// Two runtimes: the local sandbox (bubblewrap; the embedded default, no image) and Docker or
 /// Podman over the Engine API (sessions with an `image`).
 
+#include <agentcore/export.hpp>
+#include <agentcore/result.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -29,9 +31,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <agentcore/export.hpp>
-#include <agentcore/result.hpp>
 
 namespace agentcore {
 
@@ -165,9 +164,33 @@ struct SandboxRuntimeOptions {
   /// `bwrap`) and not one of this runtime's own running processes.
   std::string state_dir;
   /// Host paths mounted read-only at the same place (the system the command sees). Missing
-  /// paths are skipped.
-  std::vector<std::string> read_only_paths = {"/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64",
-                                              "/lib32", "/opt"};
+  /// paths are skipped. Only the parts of /etc a program needs to run, resolve names and
+  /// check certificates: the command runs as the server's user (root, often), so all of /etc
+  /// would show it /etc/shadow and the server's own configuration.
+  std::vector<std::string> read_only_paths = {"/usr",
+                                              "/bin",
+                                              "/sbin",
+                                              "/lib",
+                                              "/lib64",
+                                              "/lib32",
+                                              "/opt",
+                                              "/etc/alternatives",
+                                              "/etc/ld.so.cache",
+                                              "/etc/ld.so.conf",
+                                              "/etc/ld.so.conf.d",
+                                              "/etc/passwd",
+                                              "/etc/group",
+                                              "/etc/hosts",
+                                              "/etc/resolv.conf",
+                                              "/etc/nsswitch.conf",
+                                              "/etc/host.conf",
+                                              "/etc/ssl",
+                                              "/etc/ca-certificates",
+                                              "/etc/localtime",
+                                              "/etc/timezone",
+                                              "/etc/mime.types",
+                                              "/etc/protocols",
+                                              "/etc/services"};
   /// Longest wait for bwrap to report the command spawned.
   std::chrono::milliseconds start_timeout{10'000};
 };

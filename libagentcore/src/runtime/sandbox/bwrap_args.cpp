@@ -68,6 +68,9 @@ std::vector<std::string> BwrapArgs(std::string_view bwrap, const SessionSpec& sp
   }
   args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
   args.insert(args.end(), {"--bind", spec.workspace_dir, "/workspace"});
+  // The sandbox's root (bwrap's tmpfs, holding the mount points) read-only too: only /tmp and
+  // the workspace take writes.
+  args.insert(args.end(), {"--remount-ro", "/"});
   args.insert(args.end(), {"--chdir", spec.work_dir.empty() ? "/workspace" : spec.work_dir});
   args.emplace_back("--clearenv");
   bool has_path = false, has_home = false;
