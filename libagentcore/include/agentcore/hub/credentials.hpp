@@ -70,6 +70,8 @@ struct Principal {
   /// An administrator: may manage API keys and invite codes and read any key's usage.
   bool admin = false;
   /// Limits of this caller, from its key's record or its tier; 0: the server's defaults.
+  /// VerifyApiKey resolves an API key's fully (RateLimitTiers::Resolve: never 0 unless the
+  /// configured value is 0, "not limited"); sessions leave them 0.
   std::string tier;
   std::uint32_t requests_per_minute = 0;
   std::uint32_t max_running_sessions = 0;
