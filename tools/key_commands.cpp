@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // `agentcore api-key create|list|revoke`: API keys for programmatic clients of agentcore-server
 // (`Authorization: Bearer <key>`). Only the key's SHA-256 is stored; the key is printed once.
+// The commands are the library's ApiKeyService (hub/api_keys.hpp), as the server's /v1/keys
+// routes are; docs/api.md "Rate limits and API keys".
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include <agentcore/auth/tokens.hpp>
+#include <agentcore/hub/api_keys.hpp>
 #include <agentcore/hub/hub.hpp>
-#include <agentcore/json_writer.hpp>
 #include <agentcore/store/store.hpp>
-#include <agentcore/ulid.hpp>
 
 #include "commands.hpp"
 
@@ -27,8 +27,8 @@ std::string DefaultDatabaseUrl() {
 struct KeyArgs {
   std::string database_url = DefaultDatabaseUrl();
   std::string space_id;
-  std::string name;
   std::string id;
+  NewApiKeyRequest request;
 };
 
 Result<std::unique_ptr<Store>> Open(const KeyArgs& args) { return OpenStore(args.database_url); }
@@ -38,6 +38,9 @@ int Fail(const Status& s) {
   return 1;
 }
 
+// The CLI holds the database itself: it acts as the space's operator (an administrator) through
+// the same ApiKeyService as the server's /v1/keys routes. Tiers are the server's configuration,
+// unknown here: any valid tier name is accepted (an unconfigured one resolves to the defaults).
 int Create(const KeyArgs& args) {
   auto store = Open(args);
   if (!store.ok()) return Fail(store.status());
@@ -46,23 +49,11 @@ int Create(const KeyArgs& args) {
   space.name = args.space_id;
   if (auto existing = (*store)->GetSpace(args.space_id); existing.ok()) space = *existing;
   if (auto ensured = (*store)->EnsureSpace(space); !ensured.ok()) return Fail(ensured.status());
-  std::string key = NewApiKey();
-  ApiKey record;
-  record.id = NewUlid();
-  record.space_id = args.space_id;
-  record.name = args.name;
-  record.key_hash = ApiKeyHash(key);
-  record.prefix = ApiKeyPrefix(key);
-  auto created = (*store)->CreateApiKey(record);
+  ApiKeyService keys(**store, nullptr);
+  auto created = keys.CreateApiKey(OperatorPrincipal(args.space_id), args.request);
   if (!created.ok()) return Fail(created.status());
   std::string out;
-  JsonWriter(&out)
-      .BeginObject()
-      .Field("id", created->id)
-      .Field("spaceId", created->space_id)
-      .Field("name", created->name)
-      .Field("key", key)
-      .EndObject();
+  AppendApiKeyJson(created->record, created->key, &out);
   std::printf("%s\n", out.c_str());
   return 0;
 }
@@ -70,18 +61,12 @@ int Create(const KeyArgs& args) {
 int List(const KeyArgs& args) {
   auto store = Open(args);
   if (!store.ok()) return Fail(store.status());
-  auto keys = (*store)->ListApiKeys(args.space_id);
+  ApiKeyService service(**store, nullptr);
+  auto keys = service.ListApiKeys(OperatorPrincipal(args.space_id));
   if (!keys.ok()) return Fail(keys.status());
   for (const ApiKey& k : *keys) {
     std::string out;
-    JsonWriter(&out)
-        .BeginObject()
-        .Field("id", k.id)
-        .Field("name", k.name)
-        .Field("prefix", k.prefix)
-        .Field("createdAt", FormatIsoTimestamp(k.created_at))
-        .Field("revoked", k.revoked)
-        .EndObject();
+    AppendApiKeyJson(k, {}, &out);
     std::printf("%s\n", out.c_str());
   }
   return 0;
@@ -90,7 +75,10 @@ int List(const KeyArgs& args) {
 int Revoke(const KeyArgs& args) {
   auto store = Open(args);
   if (!store.ok()) return Fail(store.status());
-  if (Status s = (*store)->RevokeApiKey(args.id); !s.ok()) return Fail(s);
+  ApiKeyService service(**store, nullptr);
+  if (Status s = service.RevokeApiKey(OperatorPrincipal(args.space_id), args.id); !s.ok()) {
+    return Fail(s);
+  }
   return 0;
 }
 
@@ -105,12 +93,22 @@ void AddKeyCommands(CLI::App& app, int* exit_code) {
                    "env DATABASE_URL, else $XDG_DATA_HOME/agentcore/agentcore.db)");
   CLI::App* create = keys->add_subcommand("create", "Create a key; prints it once, as JSON");
   create->add_option("--space-id", args.space_id, "The space the key acts in")->required();
-  create->add_option("--name", args.name, "A label for listings")->required();
+  create->add_option("--name", args.request.name, "A label for listings")->required();
+  create->add_flag("--admin", args.request.admin,
+                   "An administrator's key: may create, list and revoke keys (POST /v1/keys...)");
+  create->add_option("--tier", args.request.tier,
+                     "A tier of the server's configuration (--tier NAME=RPM:SESSIONS)");
+  create->add_option("--requests-per-minute", args.request.requests_per_minute,
+                     "The key's own rate limit (default: its tier's, else the server's)");
+  create->add_option("--max-running-sessions", args.request.max_running_sessions,
+                     "The key's own cap on running sessions (default: its tier's, else the "
+                     "server's)");
   create->callback([exit_code] { *exit_code = Create(args); });
   CLI::App* list = keys->add_subcommand("list", "List a space's keys (never the keys themselves)");
   list->add_option("--space-id", args.space_id, "The space")->required();
   list->callback([exit_code] { *exit_code = List(args); });
   CLI::App* revoke = keys->add_subcommand("revoke", "Revoke a key by id");
+  revoke->add_option("--space-id", args.space_id, "The key's space")->required();
   revoke->add_option("ID", args.id, "The key's id")->required();
   revoke->callback([exit_code] { *exit_code = Revoke(args); });
 }

@@ -13,6 +13,7 @@
 #include <agentcore/json_writer.hpp>
 
 #include "auth_guard.hpp"
+#include "rate_limit_guard.hpp"
 #include "handlers/handlers.hpp"
 #include "handlers/stream.hpp"
 #include "handlers/tymbal.hpp"
@@ -52,6 +53,15 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   o.runs.webhook_secret = config.webhook_secret;
   o.runs.download_max_bytes = config.download_max_mb << 20;
   o.runs.agent_api_key = config.agent_api_key;
+  // Rate limit tiers (hub/rate_limits.hpp): the flags' defaults and each --tier.
+  o.rate_limit_tiers.defaults = {config.requests_per_minute, config.max_running_sessions};
+  for (const std::string& spec : config.tiers) {
+    Result<std::pair<std::string, RateLimitTier>> tier = ParseRateLimitTier(spec);
+    if (!tier.ok()) return InvalidArgument("--tier: " + tier.status().message());
+    if (!o.rate_limit_tiers.tiers.emplace(tier->first, tier->second).second) {
+      return InvalidArgument("--tier: tier \"" + tier->first + "\" is given twice");
+    }
+  }
   return o;
 }
 
@@ -109,6 +119,19 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
   RegisterHandlers(app->router_);
   RegisterTymbalRoutes(app->router_);
   RegisterStreamRoutes(app->router_);
+  // Request rate limits per API key, user and (authentication routes) client IP, inside the
+  // failed-authentication throttle, so a blocked IP's credentials are never looked up
+  // (rate_limit_guard.hpp).
+  app->caller_limiter_ = std::make_unique<RateLimiter>(RateLimiterOptions{}, clock);
+  app->address_limiter_ = std::make_unique<RateLimiter>(RateLimiterOptions{}, clock);
+  app->rate_limit_guard_.callers = app->caller_limiter_.get();
+  app->rate_limit_guard_.addresses = app->address_limiter_.get();
+  app->rate_limit_guard_.defaults = {app->config_.requests_per_minute,
+                                     app->config_.max_running_sessions};
+  app->rate_limit_guard_.ip_requests_per_minute = app->config_.ip_requests_per_minute;
+  app->router_.WrapAll([g = &app->rate_limit_guard_](Route& route) {
+    GuardWithRateLimits(route, g);
+  });
   // Per-IP throttling of failed authentication around every route (auth_guard.hpp).
   AuthThrottleOptions throttle;
   throttle.max_failures = app->config_.auth_failure_limit;

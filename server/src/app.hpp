@@ -29,6 +29,7 @@
 #include <agentcore/hub/auth_throttle.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include <agentcore/hub/hub.hpp>
+#include <agentcore/hub/rate_limits.hpp>
 #include <agentcore/result.hpp>
 #include <agentcore/store/store.hpp>
 #include <agentcore/ulid.hpp>
@@ -39,6 +40,7 @@
 #include "http/http_server.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
+#include "rate_limit_guard.hpp"
 #include "read_cache.hpp"
 
 namespace agentcore::server {
@@ -125,6 +127,9 @@ class App {
   const std::string& jwt_secret() const { return hub_->jwt_secret(); }
   /// Failed authentications per client IP (auth_guard.hpp).
   AuthThrottle& auth_throttle() { return *auth_throttle_; }
+  /// Request rate limits per API key or user, and per client IP (rate_limit_guard.hpp).
+  RateLimiter& caller_limiter() { return *caller_limiter_; }
+  RateLimiter& address_limiter() { return *address_limiter_; }
   const std::string& container_secret() const { return hub_->container_secret(); }
   std::string ContainerToken(const AgentIdentity& id) const { return hub_->ContainerToken(id); }
 
@@ -160,6 +165,10 @@ class App {
   PoolExecutor executor_{&blocking_};
   std::unique_ptr<Hub> hub_;
   std::unique_ptr<AuthThrottle> auth_throttle_;  // before http_: handlers use it
+  // Request rate limits (rate_limit_guard.hpp); before http_: the routes use them.
+  std::unique_ptr<RateLimiter> caller_limiter_;
+  std::unique_ptr<RateLimiter> address_limiter_;
+  RateLimitGuard rate_limit_guard_;
   std::unique_ptr<HttpServer> http_;
   // After http_: destroyed before the io context it runs on.
   std::unique_ptr<asio::steady_timer> sweep_timer_;

@@ -38,6 +38,14 @@ struct ServerConfig {
   /// Caps per space (HubOptions); 0: no cap.
   std::size_t max_agents_per_space = 50;
   std::size_t max_running_agents_per_space = 20;
+  /// Rate limits (docs/api.md "Rate limits and API keys"): requests per minute and running
+  /// sessions of callers whose key sets none and names no tier (and of users); the tiers,
+  /// each "NAME=RPM:SESSIONS" (--tier); requests per minute per client IP on the
+  /// authentication routes. 0 turns a limit off.
+  std::uint32_t requests_per_minute = 100;
+  std::uint32_t max_running_sessions = 10;
+  std::vector<std::string> tiers;
+  std::uint32_t ip_requests_per_minute = 60;
   /// Failed authentications per client IP in a window before 429 (AuthThrottle); 0: off.
   std::size_t auth_failure_limit = 20;
   std::chrono::milliseconds auth_failure_window{10'000};

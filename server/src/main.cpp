@@ -81,6 +81,16 @@ int main(int argc, char** argv) {
                  "Agents a space may run (starting or online) at once; 0: no cap");
   cli.add_option("--auth-failure-limit", config.auth_failure_limit,
                  "Failed authentications per client IP in a window before 429; 0: off");
+  cli.add_option("--requests-per-minute", config.requests_per_minute,
+                 "Requests per minute of an API key or user without a limit of its own or a "
+                 "tier (token bucket; 0: off)");
+  cli.add_option("--max-running-sessions", config.max_running_sessions,
+                 "Running sessions of an API key without a cap of its own or a tier");
+  cli.add_option("--tier", config.tiers,
+                 "A tier of API keys, NAME=RPM:SESSIONS (e.g. pro=600:50); repeatable");
+  cli.add_option("--ip-requests-per-minute", config.ip_requests_per_minute,
+                 "Requests per minute per client IP on the authentication routes (login, "
+                 "register, dev login); 0: off");
   cli.add_option("--auth-mode", config.auth_mode, "\"dev\" mounts /auth/dev/* (env AUTH_MODE)");
   cli.add_option("--space-id", config.space_id, "Space of API keys (env SPACE_ID)");
   cli.add_option("--public-url", config.public_url, "URL agents use to reach this server");

@@ -38,6 +38,7 @@ struct ServerFixtureOptions {
   unsigned threads = 2;
   bool compat_open_checkin = false;
   std::function<void(ServerConfig&)> tweak;  // change limits etc. before start
+  Clock* clock = nullptr;  // not owned; nullptr: the system clock
 };
 
 class ServerFixture {
@@ -69,7 +70,7 @@ class ServerFixture {
         config.container_secret = std::string(kTestContainerSecret);
       }
     }
-    auto app = App::Open(config);
+    auto app = App::Open(config, options.clock != nullptr ? options.clock : SystemClock());
     REQUIRE_MESSAGE(app.ok(), app.status().ToString());
     app_ = std::move(*app);
     Status started = app_->Start();

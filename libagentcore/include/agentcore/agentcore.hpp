@@ -9,6 +9,7 @@
 #include <agentcore/http/client.hpp>
 #include <agentcore/hub/accounts.hpp>
 #include <agentcore/hub/agent_transport.hpp>
+#include <agentcore/hub/api_keys.hpp>
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include <agentcore/hub/agents.hpp>
@@ -18,6 +19,7 @@
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
+#include <agentcore/hub/rate_limits.hpp>
 #include <agentcore/hub/runtime_registry.hpp>
 #include <agentcore/json.hpp>
 #include <agentcore/json_writer.hpp>

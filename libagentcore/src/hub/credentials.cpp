@@ -62,11 +62,12 @@ Status CheckSecrets(bool allow_development_secrets, std::string_view jwt_secret,
 }
 
 CredentialService::CredentialService(Store& store, Clock& clock, std::string jwt_secret,
-                                     std::string container_secret)
+                                     std::string container_secret, RateLimitTiers tiers)
     : store_(store),
       clock_(clock),
       jwt_secret_(std::move(jwt_secret)),
-      container_secret_(std::move(container_secret)) {}
+      container_secret_(std::move(container_secret)),
+      tiers_(std::move(tiers)) {}
 
 bool CredentialService::ReadsStore(std::string_view authorization) {
   return !BearerCredential(authorization).empty();
@@ -91,6 +92,12 @@ Result<Principal> CredentialService::VerifyApiKey(std::string_view key) {
   p.kind = Principal::Kind::kApiKey;
   p.space_id = found->space_id;
   p.api_key_id = found->id;
+  p.admin = found->admin;
+  p.tier = found->tier;
+  const RateLimitTier limits =
+      tiers_.Resolve(found->tier, found->requests_per_minute, found->max_running_sessions);
+  p.requests_per_minute = limits.requests_per_minute;
+  p.max_running_sessions = limits.max_running_sessions;
   return p;
 }
 

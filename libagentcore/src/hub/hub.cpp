@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <agentcore/hub/accounts.hpp>
+#include <agentcore/hub/api_keys.hpp>
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include "agents_internal.hpp"
@@ -102,7 +103,9 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   }
   hub->credentials_ = std::make_unique<CredentialService>(*hub->store_, *hub->clock_,
                                                           hub->jwt_secret_,
-                                                          hub->container_secret_);
+                                                          hub->container_secret_,
+                                                          o.rate_limit_tiers);
+  hub->api_keys_ = std::make_unique<ApiKeyService>(*hub->store_, &o.rate_limit_tiers);
   hub->accounts_ = std::make_unique<AccountService>(*hub);
   hub->channels_ = std::make_unique<ChannelService>(*hub, o.routing_cache_bytes);
   if (o.executor == nullptr) hub->owned_executor_ = NewThreadPoolExecutor(o.background_threads);

@@ -258,6 +258,7 @@ Status CheckApiKey(const ApiKey& in) {
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("api key space id", in.space_id));
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("api key name", in.name));
   AGENTCORE_RETURN_IF_ERROR(CheckKey("api key hash", in.key_hash));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("api key tier", in.tier));
   return CheckOptionalKey("api key prefix", in.prefix);
 }
 

@@ -12,7 +12,9 @@ namespace {
 
 asio::awaitable<Response> RunWithSession(RequestContext& ctx, std::string failure_text,
                                          SessionRoute route) {
-  Result<Principal> principal = ctx.app().Authenticate(ctx.request());
+  // The rate-limit guard may have authenticated this request already (rate_limit_guard.hpp).
+  Result<Principal> principal = ctx.principal() ? *ctx.principal()
+                                                : ctx.app().Authenticate(ctx.request());
   if (!principal.has_value()) co_return CastError(401, kAuthenticationRequired);
   Result<Response> result = co_await route(ctx, *principal);
   co_return RespondWith(std::move(result), failure_text);
@@ -59,13 +61,17 @@ Status StoreError(const Status& store_status) {
 }
 
 asio::awaitable<Result<Principal>> AuthenticateCaller(RequestContext& ctx) {
+  // Once per request: the rate-limit guard may have done it (rate_limit_guard.hpp).
+  if (ctx.principal()) co_return *ctx.principal();
   App& app = ctx.app();
   const Request& request = ctx.request();
   if (CredentialService::ReadsStore(request.Find("Authorization").value_or(""))) {
     auto authenticate = [&app, &request] { return app.Authenticate(request); };
-    co_return co_await app.Offload(std::move(authenticate));
+    ctx.principal() = co_await app.Offload(std::move(authenticate));
+  } else {
+    ctx.principal() = app.Authenticate(request);
   }
-  co_return app.Authenticate(request);
+  co_return *ctx.principal();
 }
 
 }  // namespace agentcore::server

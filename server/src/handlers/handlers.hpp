@@ -36,6 +36,10 @@ void RegisterMetricsRoutes(Router& router);
 /// /capabilities), the /v1/projects… routes, and the builder's GET /agents/task.
 void RegisterRunRoutes(Router& router);
 
+/// API key administration (docs/api.md): POST/GET /v1/keys, DELETE /v1/keys/:id, the same
+/// under /api/keys; administrators only.
+void RegisterKeyRoutes(Router& router);
+
 /// All of the above, in that order.
 void RegisterHandlers(Router& router);
 

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <optional>
+
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+
+#include <agentcore/hub/credentials.hpp>
+#include <agentcore/result.hpp>
 
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -24,12 +29,17 @@ class RequestContext {
   PathParams& params() { return params_; }
   App& app() { return *app_; }
   const asio::any_io_executor& executor() const { return executor_; }
+  /// The caller, once authenticated in this request (success or failure): the rate-limit
+  /// guard authenticates before the handler, and AuthenticateCaller answers from here, so a
+  /// request is authenticated once.
+  std::optional<Result<Principal>>& principal() { return principal_; }
 
  private:
   Request* request_;
   App* app_;
   asio::any_io_executor executor_;
   PathParams params_;
+  std::optional<Result<Principal>> principal_;
 };
 
 /// A connection taken over after a response head: WebSocket and SSE. `Run` owns the socket

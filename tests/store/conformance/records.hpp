@@ -377,6 +377,52 @@ TEST_SUITE("StoreConformance") {
     CHECK(Must(f.store().ListApiKeys("space-1")).size() == 1);
   }
 
+  AGENTCORE_STORE_CASE("stores an api key's tier, own limits and admin flag") {
+    F f;
+    ApiKey k;
+    k.space_id = "space-1";
+    k.name = "pro";
+    k.key_hash = std::string(64, 'a');
+    k.tier = "pro";
+    k.requests_per_minute = 4'000'000'000u;  // the whole uint32 range survives
+    k.max_running_sessions = 7;
+    k.admin = true;
+    ApiKey created = Must(f.store().CreateApiKey(k));
+    CHECK(created.tier == "pro");
+    CHECK(created.requests_per_minute == 4'000'000'000u);
+    CHECK(created.max_running_sessions == 7);
+    CHECK(created.admin);
+    ApiKey found = Must(f.store().FindApiKeyByHash(k.key_hash));
+    CHECK(found.tier == "pro");
+    CHECK(found.requests_per_minute == 4'000'000'000u);
+    CHECK(found.max_running_sessions == 7);
+    CHECK(found.admin);
+    ApiKey plain;
+    plain.space_id = "space-1";
+    plain.name = "plain";
+    plain.key_hash = std::string(64, 'b');
+    Must(f.store().CreateApiKey(plain));
+    ApiKey back = Must(f.store().FindApiKeyByHash(plain.key_hash));
+    CHECK(back.tier.empty());
+    CHECK(back.requests_per_minute == 0);
+    CHECK(back.max_running_sessions == 0);
+    CHECK_FALSE(back.admin);
+    auto list = Must(f.store().ListApiKeys("space-1"));
+    REQUIRE(list.size() == 2);
+    int admins = 0;
+    for (const ApiKey& x : list) admins += x.admin ? 1 : 0;
+    CHECK(admins == 1);
+    MustOk(f.store().RevokeApiKey(created.id));
+    list = Must(f.store().ListApiKeys("space-1"));
+    for (const ApiKey& x : list) {
+      if (x.id == created.id) CHECK(x.tier == "pro");  // revocation keeps the limits
+    }
+    ApiKey bad = plain;
+    bad.key_hash = std::string(64, 'c');
+    bad.tier = std::string(300, 't');
+    CHECK(CodeOf(f.store().CreateApiKey(bad)) == ErrorCode::kInvalidArgument);
+  }
+
   AGENTCORE_STORE_CASE("stores an idempotency record once per scope and key") {
     F f;
     IdempotencyRecord r;

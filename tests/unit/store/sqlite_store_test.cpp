@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/migrations/migration.hpp"
 #include "store/temp_dir.hpp"
 #include "support/manual_clock.hpp"
 
@@ -79,6 +80,9 @@ namespace {
 using namespace agentcore;               // NOLINT: test-local brevity
 using namespace agentcore::conformance;  // NOLINT
 
+// The version a store opened now is at: the newest embedded migration's.
+const int kNewestVersion = agentcore::internal::SqliteMigrations().back().version;
+
 // Runs one SQL statement on the file with a connection of our own and returns the first
 // column of the first row ("" when none).
 std::string RawQuery(const std::string& path, const std::string& sql) {
@@ -137,7 +141,35 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
     auto store = OpenFile(path);
     CHECK(Must(store->GetMessage(message_id)).content == Json("persisted"));
-    CHECK(Must(store->SchemaVersion()) == 7);
+    CHECK(Must(store->SchemaVersion()) == kNewestVersion);
+  }
+
+  TEST_CASE("migration 9: keys keep their rows down to 8 and come back with no limits") {
+    TempDir dir;
+    const std::string path = dir.File("k.db");
+    auto store = OpenFile(path);
+    REQUIRE(kNewestVersion >= 9);
+    ApiKey k;
+    k.space_id = "acme";
+    k.name = "ci";
+    k.key_hash = std::string(64, 'a');
+    k.tier = "pro";
+    k.requests_per_minute = 5;
+    k.max_running_sessions = 2;
+    k.admin = true;
+    ApiKey created = Must(store->CreateApiKey(k));
+    MustOk(store->MigrateTo(8));
+    CHECK(RawQuery(path, "SELECT count(*) FROM pragma_table_info('api_keys') WHERE name IN "
+                         "('tier', 'requests_per_minute', 'max_running_sessions', 'admin')") ==
+          "0");
+    CHECK(RawQuery(path, "SELECT name FROM api_keys WHERE id = '" + created.id + "'") == "ci");
+    MustOk(store->MigrateTo(9));
+    ApiKey back = Must(store->FindApiKeyByHash(k.key_hash));
+    CHECK(back.id == created.id);
+    CHECK(back.tier.empty());
+    CHECK(back.requests_per_minute == 0);
+    CHECK(back.max_running_sessions == 0);
+    CHECK_FALSE(back.admin);
   }
 
   TEST_CASE("migrates down and up on a database with data, keeping the tables that remain") {
@@ -254,7 +286,7 @@ TEST_SUITE("SqliteStore") {
     }
     CHECK(RawQuery(path, "SELECT max(version) FROM schema_version") == "2");
     auto store = OpenFile(path);
-    CHECK(Must(store->SchemaVersion()) == 7);
+    CHECK(Must(store->SchemaVersion()) == kNewestVersion);
     CHECK(Must(store->GetChannel(channel_id)).name == "general");
     Must(store->CreateTeam(Team{"", "space-1", "crew", Json(), 0, 0}));  // 0003's table exists
     Space old = Must(store->GetSpace("space-1"));  // 0005 added owner_id, empty for old rows
@@ -288,7 +320,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path, "SELECT count(*) FROM pragma_table_info('messages') WHERE name = "
                          "'seq'") == "0");
     auto store = OpenFile(path);  // migrates to the newest
-    CHECK(Must(store->SchemaVersion()) == 7);
+    CHECK(Must(store->SchemaVersion()) == kNewestVersion);
     auto page = Must(store->ListMessages(w.channel.id, PageRequest{}));
     REQUIRE(page.messages.size() == 3);
     CHECK(page.messages[0].id == ids[1]);

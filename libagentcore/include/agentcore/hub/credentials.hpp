@@ -30,6 +30,7 @@
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/clock.hpp>
 #include <agentcore/export.hpp>
+#include <agentcore/hub/rate_limits.hpp>
 #include <agentcore/result.hpp>
 #include <agentcore/store/store.hpp>
 
@@ -69,6 +70,8 @@ struct Principal {
   /// An administrator: may manage API keys and invite codes and read any key's usage.
   bool admin = false;
   /// Limits of this caller, from its key's record or its tier; 0: the server's defaults.
+  /// VerifyApiKey resolves an API key's fully (RateLimitTiers::Resolve: never 0 unless the
+  /// configured value is 0, "not limited"); sessions leave them 0.
   std::string tier;
   std::uint32_t requests_per_minute = 0;
   std::uint32_t max_running_sessions = 0;
@@ -84,8 +87,9 @@ class AGENTCORE_EXPORT CredentialService {
  public:
   /// `store` and `clock`: not owned; must outlive the service. Empty secrets are not replaced
   /// here: pass the hub's (which are the development secrets when none is configured).
+  /// `tiers`: what an API key's limits resolve through (VerifyApiKey).
   CredentialService(Store& store, Clock& clock, std::string jwt_secret,
-                    std::string container_secret);
+                    std::string container_secret, RateLimitTiers tiers = {});
   CredentialService(const CredentialService&) = delete;
   CredentialService& operator=(const CredentialService&) = delete;
 
@@ -110,9 +114,12 @@ class AGENTCORE_EXPORT CredentialService {
   /// Errors: kUnauthenticated "Authentication required".
   Result<Principal> VerifySession(std::string_view token);
 
-  /// An API key as a kApiKey principal of the key's space. Looks the key up by its hash (a
-  /// store read: may block). Errors: kUnauthenticated "Authentication required" when the key
-  /// is unknown, revoked, or cannot be read.
+  /// An API key as a kApiKey principal of the key's space, with the key's id, admin flag, tier
+  /// and limits (requests_per_minute, max_running_sessions: the key's own, else its tier's,
+  /// else the tiers' defaults; RateLimitTiers::Resolve). Looks the key up by its hash on every
+  /// call (a store read: may block; nothing is cached, so a revocation holds at once).
+  /// Errors: kUnauthenticated "Authentication required" when the key is unknown, revoked, or
+  /// cannot be read (the same status whichever: nothing tells whether a key exists).
   Result<Principal> VerifyApiKey(std::string_view key);
 
   /// `Authorization: Container <token>` or `Agent <token>` (spec cast §4.2) as a kContainer
@@ -153,6 +160,7 @@ class AGENTCORE_EXPORT CredentialService {
   Clock& clock_;
   const std::string jwt_secret_;
   const std::string container_secret_;
+  const RateLimitTiers tiers_;
   // Each shard has its own lock.
   std::array<SessionShard, kSessionShards> sessions_;
 };

@@ -35,6 +35,7 @@
 #include <agentcore/hub/executor.hpp>
 #include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
+#include <agentcore/hub/rate_limits.hpp>
 #include <agentcore/hub/runtime_registry.hpp>
 #include <agentcore/hub/runs.hpp>
 #include <agentcore/result.hpp>
@@ -46,6 +47,7 @@
 namespace agentcore {
 
 class AccountService;
+class ApiKeyService;
 class ChannelService;
 class CredentialService;
 namespace hub_internal {
@@ -97,6 +99,9 @@ struct HubOptions {
   IngestOptions ingest;
   /// Platform Agent's runs (hub/runs.hpp): queue, phases, limits, git, webhooks.
   RunServiceOptions runs;
+  /// API keys' tiers and the defaults (hub/rate_limits.hpp): what a key's limits resolve
+  /// through (CredentialService::VerifyApiKey) and which tiers a new key may name.
+  RateLimitTiers rate_limit_tiers;
 };
 
 /// See the top of this file. Thread-safe.
@@ -118,6 +123,8 @@ class AGENTCORE_EXPORT Hub {
   CredentialService& credentials() { return *credentials_; }
   /// Development login, session accounts, the space listing (hub/accounts.hpp).
   AccountService& accounts() { return *accounts_; }
+  /// API keys' administration: create, list, revoke (hub/api_keys.hpp).
+  ApiKeyService& api_keys() { return *api_keys_; }
 
   /// A new record id (a ULID on the hub's clock).
   std::string NewId() { return ulids_.Next(); }
@@ -171,6 +178,7 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<RuntimeRegistry> runtimes_;
   std::unique_ptr<CredentialService> credentials_;
   std::unique_ptr<AccountService> accounts_;
+  std::unique_ptr<ApiKeyService> api_keys_;
   std::unique_ptr<ChannelService> channels_;
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<hub_internal::AgentServiceImpl> agents_;  // observes the runtimes

@@ -408,6 +408,13 @@ struct ApiKey {
   UnixMillis created_at = 0;
   std::optional<UnixMillis> last_used_at;
   bool revoked = false;
+  /// Limits (migration 0009; hub/rate_limits.hpp): the key's tier (empty: none), its own
+  /// requests per minute and running-session cap (0: its tier's, else the defaults), and
+  /// whether it is an administrator's (may manage keys and invite codes).
+  std::string tier;
+  std::uint32_t requests_per_minute = 0;
+  std::uint32_t max_running_sessions = 0;
+  bool admin = false;
 };
 
 /// A response stored under an `Idempotency-Key`: a retry with the same key and the same request

@@ -215,6 +215,10 @@ ApiKey DecodeApiKey(const PgRow& row) {
   k.created_at = row.Int(5);
   k.last_used_at = row.OptInt(6);
   k.revoked = row.Bool(7);
+  k.tier = row.Str(8);
+  k.requests_per_minute = static_cast<std::uint32_t>(row.Int(9));
+  k.max_running_sessions = static_cast<std::uint32_t>(row.Int(10));
+  k.admin = row.Bool(11);
   return k;
 }
 

@@ -53,7 +53,8 @@ inline constexpr const char* kSessionColumns =
     "id, owner_id, state, generation, image, container_id, metadata, created_at, updated_at";
 inline constexpr const char* kTeamColumns = "id, space_id, name, spec, created_at, updated_at";
 inline constexpr const char* kApiKeyColumns =
-    "id, space_id, name, key_hash, prefix, created_at, last_used_at, revoked";
+    "id, space_id, name, key_hash, prefix, created_at, last_used_at, revoked, tier, "
+    "requests_per_minute, max_running_sessions, admin";
 inline constexpr const char* kIdempotencyColumns =
     "scope, key, request_hash, status_code, response_body, created_at, expires_at";
 inline constexpr const char* kArtifactColumns =

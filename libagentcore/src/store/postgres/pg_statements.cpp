@@ -368,8 +368,9 @@ struct Table {
     // --- API keys and idempotency
     Set(Stmt::kInsertApiKey, "insert_api_key",
         fmt::format("INSERT INTO api_keys (id, space_id, name, key_hash, prefix, created_at, "
-                    "last_used_at, revoked) "
-                    "VALUES ($1, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::boolean) RETURNING {}",
+                    "last_used_at, revoked, tier, requests_per_minute, max_running_sessions, "
+                    "admin) VALUES ($1, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::boolean, $9, "
+                    "$10::bigint, $11::bigint, $12::boolean) RETURNING {}",
                     kApiKeyColumns));
     Set(Stmt::kFindApiKeyByHash, "find_api_key",
         fmt::format("SELECT {} FROM api_keys WHERE key_hash = $1 AND NOT revoked",

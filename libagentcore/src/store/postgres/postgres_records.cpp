@@ -17,7 +17,9 @@ Result<ApiKey> PostgresStore::CreateApiKey(const ApiKey& key) {
   const std::string id = key.id.empty() ? ids_.Next() : key.id;
   PgParams p;
   p.Text(id).Text(key.space_id).Text(key.name).Text(key.key_hash).Text(key.prefix).Int(Now());
-  p.OptInt(key.last_used_at).Bool(key.revoked);
+  p.OptInt(key.last_used_at).Bool(key.revoked).Text(key.tier);
+  p.Int(static_cast<std::int64_t>(key.requests_per_minute));
+  p.Int(static_cast<std::int64_t>(key.max_running_sessions)).Bool(key.admin);
   AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertApiKey, p));
   if (r.ok()) return DecodeApiKey(PgRow(r.result.get(), 0));
   if (r.status.code() == ErrorCode::kAlreadyExists) {

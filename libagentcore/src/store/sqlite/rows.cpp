@@ -223,6 +223,10 @@ ApiKey ApiKeyFromRow(const Statement& row) {
   k.created_at = row.Int(5);
   k.last_used_at = row.OptInt(6);
   k.revoked = row.Int(7) != 0;
+  k.tier = row.String(8);
+  k.requests_per_minute = static_cast<std::uint32_t>(row.Int(9));
+  k.max_running_sessions = static_cast<std::uint32_t>(row.Int(10));
+  k.admin = row.Int(11) != 0;
   return k;
 }
 

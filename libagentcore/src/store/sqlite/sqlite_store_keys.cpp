@@ -50,9 +50,11 @@ Result<ApiKey> SqliteStore::CreateApiKey(const ApiKey& key) {
         if (hash_taken) return AlreadyExists("an api key with that hash already exists");
         return Execute(c,
                        "INSERT INTO api_keys (id, space_id, name, key_hash, prefix, created_at, "
-                       "last_used_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       "last_used_at, revoked, tier, requests_per_minute, max_running_sessions, "
+                       "admin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                        k.id, k.space_id, k.name, k.key_hash, k.prefix, k.created_at, k.last_used_at,
-                       k.revoked)
+                       k.revoked, k.tier, static_cast<std::int64_t>(k.requests_per_minute),
+                       static_cast<std::int64_t>(k.max_running_sessions), k.admin)
             .status();
       });
       !written.ok()) {
