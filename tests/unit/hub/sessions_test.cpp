@@ -469,7 +469,7 @@ TEST_SUITE("hub/sessions") {
           SessionState::kRunning);
   }
 
-  TEST_CASE("a creating session's endpoint is unavailable (retry)") {
+  TEST_CASE("while creating: the endpoint is unavailable (retry), an attach waits") {
     Fixture f;
     std::mutex gate;
     std::unique_lock hold(gate);
@@ -487,9 +487,14 @@ TEST_SUITE("hub/sessions") {
     CHECK(CodeOf(f.sessions().ServiceEndpoint(f.caller, page.sessions[0].id, "web")) ==
           ErrorCode::kUnavailable);
     CHECK(f.Get(page.sessions[0].id).state == SessionState::kCreating);
+    Client early(f.sessions(), f.caller, page.sessions[0].id);
+    CHECK(early.Drain().empty());
+    CHECK_FALSE(early.a->ended());
     hold.unlock();
     creator.join();
     CHECK(f.Get(page.sessions[0].id).state == SessionState::kRunning);
+    f.Process(page.sessions[0].id)->Emit(SessionStream::kStdout, "up");
+    CHECK(early.Drain() == std::vector<std::string>{Out("up")});
   }
 
   // --- List ----------------------------------------------------------------------------------
