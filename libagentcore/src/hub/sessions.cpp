@@ -655,13 +655,21 @@ Result<Session> SessionServiceImpl::Get(const Principal& caller, std::string_vie
   AGENTCORE_ASSIGN_OR_RETURN(Session s, Find(caller, id));
   if (!IsLive(s.state) || s.instance != options_.instance) return s;
   std::shared_ptr<LiveSession> live = LiveFor(s);
+  bool exited = false;
   {
     std::lock_guard lock(live->mu);
     live->last_activity = Now();
+    exited = live->phase == ProcessPhase::kExited;
   }
-  // Busy (a start or stop under way): the answer is the stored state.
-  std::unique_lock op(live->op_mu, std::try_to_lock);
-  if (!op.owns_lock()) return s;
+  // Busy with a start (it may take the runtime's start timeout): the answer is the stored
+  // state. A process that exited is being settled (one store write): wait for it, so a Get
+  // right after an exit never answers running.
+  std::unique_lock op(live->op_mu, std::defer_lock);
+  if (exited) {
+    op.lock();
+  } else if (!op.try_lock()) {
+    return s;
+  }
   AGENTCORE_ASSIGN_OR_RETURN(s, hub_.store().GetSession(s.id));
   return Reconcile(*live, std::move(s));
 }
