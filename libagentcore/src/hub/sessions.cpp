@@ -519,31 +519,28 @@ void SessionServiceImpl::StopProcess(LiveSession& live, std::chrono::millisecond
 Result<Session> SessionServiceImpl::Reconcile(LiveSession& live, Session session) {
   if (!IsLive(session.state) || session.instance != options_.instance) return session;
   bool gone = false;
-  std::optional<int> code;
-  std::string why;
   {
     std::lock_guard lock(live.mu);
-    if (live.phase == ProcessPhase::kExited) {
-      gone = true;
-      code = live.last_exit_code;
-      why = live.last_exit_reason;
-    } else if (live.phase == ProcessPhase::kNone && session.state == SessionState::kRunning) {
-      gone = true;
-      why = "the session's process is gone";
-    }
+    gone = live.phase == ProcessPhase::kExited ||
+           (live.phase == ProcessPhase::kNone && session.state == SessionState::kRunning);
   }
-  if (!gone && live.process != nullptr && !live.process->running()) {
-    gone = true;
-    why = "the session's process is gone";
-  }
+  if (!gone && live.process != nullptr && !live.process->running()) gone = true;
   if (!gone) return session;
   const bool requested = live.stop_requested;
-  std::string reason = requested && !live.stop_reason.empty() ? live.stop_reason : why;
+  // Stop returns once the process's OnExit was called: a process that is no longer running
+  // but whose exit was not delivered yet gets its exit code and reason that way.
   StopProcess(live, std::chrono::milliseconds(0));
+  std::optional<int> code;
+  std::string why = "the session's process is gone";
   {
     std::lock_guard lock(live.mu);
     live.phase = ProcessPhase::kExited;
+    if (live.exited_token == live.token && live.token != 0) {
+      code = live.last_exit_code;
+      if (!live.last_exit_reason.empty()) why = live.last_exit_reason;
+    }
   }
+  std::string reason = requested && !live.stop_reason.empty() ? live.stop_reason : why;
   return Transition(live, std::move(session), requested ? SessionEvent::kStop : SessionEvent::kFail,
                     std::move(reason), code);
 }

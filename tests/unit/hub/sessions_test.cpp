@@ -299,9 +299,13 @@ TEST_SUITE("hub/sessions") {
     f.Process(b.id)->Vanish();
     Session got = f.Get(a.id);
     CHECK(got.state == SessionState::kFailed);
-    CHECK(got.reason.find("gone") != std::string::npos);
+    // Its exit, delivered by the runtime's Stop (which waits for OnExit).
+    CHECK(got.reason == "the process vanished");
+    REQUIRE(got.exit_code.has_value());
+    CHECK(*got.exit_code == -1);
     f.sessions().Sweep(f.clock.NowMillis());
     CHECK(Must(f.hub->store().GetSession(b.id)).state == SessionState::kFailed);
+    CHECK(Must(f.hub->store().GetSession(b.id)).reason == "the process vanished");
   }
 
   // --- Stop, resume, upgrade, delete -------------------------------------------------------
