@@ -185,6 +185,7 @@ void App::ScheduleSweep() {
         const UnixMillis now = clock_->NowMillis();
         hub_->agents().Sweep(now);
         hub_->runs().Sweep(now);
+        hub_->sessions().Sweep(now);
         sweep_running_ = false;
       });
     }
