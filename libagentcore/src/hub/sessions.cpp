@@ -541,7 +541,10 @@ Result<Session> SessionServiceImpl::Reconcile(LiveSession& live, Session session
     }
   }
   std::string reason = requested && !live.stop_reason.empty() ? live.stop_reason : why;
-  return Transition(live, std::move(session), requested ? SessionEvent::kStop : SessionEvent::kFail,
+  // A command that finished on its own with status 0 did its job: the session is stopped (and
+  // may be resumed), not failed. Any other end nobody asked for is a failure.
+  const bool clean = requested || (code.has_value() && *code == 0);
+  return Transition(live, std::move(session), clean ? SessionEvent::kStop : SessionEvent::kFail,
                     std::move(reason), code);
 }
 

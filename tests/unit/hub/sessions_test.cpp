@@ -281,12 +281,12 @@ TEST_SUITE("hub/sessions") {
     CHECK(stop.status().message() == "cannot stop session in state \"failed\"");
   }
 
-  TEST_CASE("a command that ends at once answers failed with its exit, after ready") {
+  TEST_CASE("a command that ends at once with status 0 answers stopped with its exit") {
     Fixture f;
     f.sandbox->ExitAtStart(0);
     f.sandbox->OutputAtStart({{SessionStream::kStdout, "hi\n"}});
     Session s = f.Create(R"({"command":"echo hi"})");
-    CHECK(s.state == SessionState::kFailed);
+    CHECK(s.state == SessionState::kStopped);
     REQUIRE(s.exit_code.has_value());
     CHECK(*s.exit_code == 0);
     CHECK(s.reason == "exited with code 0");
@@ -983,7 +983,7 @@ TEST_SUITE("hub/sessions/bwrap") {
     CHECK(types.back() == '\x04');
     CHECK(c.got.back() == ExitFrame(0));
     Session got = f.Get(s.id);
-    CHECK(got.state == SessionState::kFailed);
+    CHECK(got.state == SessionState::kStopped);
     REQUIRE(got.exit_code.has_value());
     CHECK(*got.exit_code == 0);
     // A later attach gets the tail and the exit.
