@@ -137,7 +137,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
     auto store = OpenFile(path);
     CHECK(Must(store->GetMessage(message_id)).content == Json("persisted"));
-    CHECK(Must(store->SchemaVersion()) == 7);
+    CHECK(Must(store->SchemaVersion()) == 10);
   }
 
   TEST_CASE("migrates down and up on a database with data, keeping the tables that remain") {
