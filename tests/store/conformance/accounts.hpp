@@ -96,15 +96,17 @@ TEST_SUITE("StoreConformance") {
 
     CHECK(CodeOf(f.store().GetInviteCode("")) == ErrorCode::kInvalidArgument);
     CHECK(CodeOf(f.store().RevokeInviteCode(kBadUtf8)) == ErrorCode::kInvalidArgument);
-    CHECK(CodeOf(f.store().CreateUserWithInvite(AccountUser("b@example.com"), "")) ==
+    CHECK(CodeOf(f.store().CreateUserWithInvite(AccountUser("b@example.com"), "",
+                                                f.clock().NowMillis())) ==
           ErrorCode::kInvalidArgument);
-    CHECK(CodeOf(f.store().CreateUserWithInvite(AccountUser("b@example.com"), long_key)) ==
+    CHECK(CodeOf(f.store().CreateUserWithInvite(AccountUser("b@example.com"), long_key,
+                                                f.clock().NowMillis())) ==
           ErrorCode::kInvalidArgument);
     for (const std::string& meta : SqlMetaStrings()) {
       CAPTURE(meta);
       CHECK(CodeOf(f.store().FindUserByEmail(meta)) == ErrorCode::kNotFound);
-      CHECK(CodeOf(f.store().CreateUserWithInvite(AccountUser("c@example.com"), meta)) ==
-            ErrorCode::kNotFound);
+      CHECK(CodeOf(f.store().CreateUserWithInvite(AccountUser("c@example.com"), meta,
+                                                  f.clock().NowMillis())) == ErrorCode::kNotFound);
     }
     CHECK(CodeOf(f.store().FindUserByEmail("c@example.com")) == ErrorCode::kNotFound);
   }
@@ -166,7 +168,8 @@ TEST_SUITE("StoreConformance") {
     F f;
     InviteCode code = Invite(f.store(), "1");
     f.clock().Advance(50);
-    User u = Must(f.store().CreateUserWithInvite(AccountUser("alice@example.com"), "hash-1"));
+    User u = Must(f.store().CreateUserWithInvite(AccountUser("alice@example.com"), "hash-1",
+                                                 f.clock().NowMillis()));
     CHECK(IsUlid(u.id));
     CHECK(u.created_at == f.clock().NowMillis());
     CHECK(Must(f.store().FindUserByEmail("alice@example.com")).id == u.id);
@@ -175,7 +178,10 @@ TEST_SUITE("StoreConformance") {
     CHECK(used.used_by == u.id);
 
     // The same code again: refused, nothing created.
-    Status again = f.store().CreateUserWithInvite(AccountUser("bob@example.com"), "hash-1").status();
+    Status again =
+        f.store()
+            .CreateUserWithInvite(AccountUser("bob@example.com"), "hash-1", f.clock().NowMillis())
+            .status();
     CHECK(again.code() == ErrorCode::kConflict);
     CHECK(again.message() == "invite code already used");
     CHECK(CodeOf(f.store().FindUserByEmail("bob@example.com")) == ErrorCode::kNotFound);
@@ -184,8 +190,10 @@ TEST_SUITE("StoreConformance") {
     MustOk(f.store().RevokeInviteCode(code.id));
     CHECK(Must(f.store().GetInviteCode(code.id)).used_by == u.id);
 
-    Status unknown =
-        f.store().CreateUserWithInvite(AccountUser("bob@example.com"), "hash-nope").status();
+    Status unknown = f.store()
+                         .CreateUserWithInvite(AccountUser("bob@example.com"), "hash-nope",
+                                               f.clock().NowMillis())
+                         .status();
     CHECK(unknown.code() == ErrorCode::kNotFound);
     CHECK(unknown.message() == "invite code not found");
   }
@@ -195,36 +203,56 @@ TEST_SUITE("StoreConformance") {
     f.clock().Advance(1000);
     InviteCode revoked = Invite(f.store(), "r");
     MustOk(f.store().RevokeInviteCode(revoked.id));
-    Status s = f.store().CreateUserWithInvite(AccountUser("a@example.com"), "hash-r").status();
+    Status s =
+        f.store()
+            .CreateUserWithInvite(AccountUser("a@example.com"), "hash-r", f.clock().NowMillis())
+            .status();
     CHECK(s.code() == ErrorCode::kConflict);
     CHECK(s.message() == "invite code revoked");
 
     InviteCode expiring = Invite(f.store(), "e", f.clock().NowMillis() + 100);
     f.clock().Advance(100);  // now == expires_at of "e": expired
-    s = f.store().CreateUserWithInvite(AccountUser("a@example.com"), "hash-e").status();
+    s = f.store()
+            .CreateUserWithInvite(AccountUser("a@example.com"), "hash-e", f.clock().NowMillis())
+            .status();
     CHECK(s.code() == ErrorCode::kConflict);
     CHECK(s.message() == "invite code expired");
     CHECK(Must(f.store().GetInviteCode(expiring.id)).used_at == 0);
     CHECK(CodeOf(f.store().FindUserByEmail("a@example.com")) == ErrorCode::kNotFound);
+    // The caller's `now` decides, not the store's clock: at expires_at - 1 it is valid.
+    InviteCode judged = Invite(f.store(), "j", f.clock().NowMillis() - 10);
+    CHECK(CodeOf(f.store().CreateUserWithInvite(AccountUser("j@example.com"), "hash-j",
+                                                f.clock().NowMillis())) == ErrorCode::kConflict);
+    User j = Must(f.store().CreateUserWithInvite(AccountUser("j@example.com"), "hash-j",
+                                                 judged.expires_at - 1));
+    CHECK(Must(f.store().GetInviteCode(judged.id)).used_at == f.clock().NowMillis());
+    CHECK(j.created_at == f.clock().NowMillis());
     // One millisecond before its expires_at a code is still valid.
     Invite(f.store(), "v", f.clock().NowMillis() + 1);
-    Must(f.store().CreateUserWithInvite(AccountUser("a@example.com"), "hash-v"));
+    Must(f.store().CreateUserWithInvite(AccountUser("a@example.com"), "hash-v",
+                                        f.clock().NowMillis()));
   }
 
   AGENTCORE_STORE_CASE("a taken email refuses the registration and leaves the invite unused") {
     F f;
     Must(f.store().CreateUser(AccountUser("alice@example.com")));
     InviteCode code = Invite(f.store(), "1");
-    Status s = f.store().CreateUserWithInvite(AccountUser("alice@example.com"), "hash-1").status();
+    Status s =
+        f.store()
+            .CreateUserWithInvite(AccountUser("alice@example.com"), "hash-1", f.clock().NowMillis())
+            .status();
     CHECK(s.code() == ErrorCode::kAlreadyExists);
     InviteCode still = Must(f.store().GetInviteCode(code.id));
     CHECK(still.used_at == 0);
     CHECK(still.used_by.empty());
     // The code still works for another email.
-    User bob = Must(f.store().CreateUserWithInvite(AccountUser("bob@example.com"), "hash-1"));
+    User bob = Must(f.store().CreateUserWithInvite(AccountUser("bob@example.com"), "hash-1",
+                                                   f.clock().NowMillis()));
     CHECK(Must(f.store().GetInviteCode(code.id)).used_by == bob.id);
     // Invite errors come before the email check: a used code with a taken email says "used".
-    s = f.store().CreateUserWithInvite(AccountUser("alice@example.com"), "hash-1").status();
+    s = f.store()
+            .CreateUserWithInvite(AccountUser("alice@example.com"), "hash-1", f.clock().NowMillis())
+            .status();
     CHECK(s.code() == ErrorCode::kConflict);
   }
 
@@ -244,8 +272,8 @@ TEST_SUITE("StoreConformance") {
           results[static_cast<std::size_t>(i)] =
               f.store()
                   .CreateUserWithInvite(
-                      AccountUser("r" + n + "-" + std::to_string(i) + "@example.com"),
-                      "hash-" + n)
+                      AccountUser("r" + n + "-" + std::to_string(i) + "@example.com"), "hash-" + n,
+                      f.clock().NowMillis())
                   .status();
         });
       }
@@ -264,8 +292,8 @@ TEST_SUITE("StoreConformance") {
       }
       REQUIRE(won == 1);
       InviteCode used = Must(f.store().GetInviteCode(code.id));
-      User w = Must(f.store().FindUserByEmail("r" + n + "-" + std::to_string(winner) +
-                                              "@example.com"));
+      User w =
+          Must(f.store().FindUserByEmail("r" + n + "-" + std::to_string(winner) + "@example.com"));
       CHECK(used.used_by == w.id);
       for (int i = 0; i < kThreads; ++i) {
         if (i == winner) continue;
@@ -292,6 +320,7 @@ TEST_SUITE("StoreConformance") {
     CHECK(CodeOf(f.store().CreateUser(AccountUser("alice@example.com"))) ==
           ErrorCode::kAlreadyExists);
     Invite(f.store(), "2");
-    Must(f.store().CreateUserWithInvite(AccountUser("bob@example.com"), "hash-2"));
+    Must(f.store().CreateUserWithInvite(AccountUser("bob@example.com"), "hash-2",
+                                        f.clock().NowMillis()));
   }
 }

@@ -124,13 +124,15 @@ class AGENTCORE_EXPORT Store {
   virtual Result<User> FindUserByEmail(std::string_view email) = 0;
   /// Creates `user` as CreateUser does and uses the invite code whose hash is `code_hash`, in
   /// one transaction: both happen or neither. The code must exist, be unused, not revoked and
-  /// not expired (expires_at 0, or after the store's clock); it is then marked used_at = the
-  /// store's clock, used_by = the new user's id. Of concurrent calls with one code exactly one
+  /// not expired at `now` (expires_at 0, or after `now`: the caller's clock decides, as the
+  /// expiry was set on it); it is then marked used_at = the store's clock (the user's
+  /// created_at), used_by = the new user's id. Of concurrent calls with one code exactly one
   /// succeeds. Errors, checked in this order: kInvalidArgument (bad input, as CreateUser; an
   /// empty or malformed code_hash); kNotFound "invite code not found"; kConflict "invite code
   /// already used", "invite code revoked", "invite code expired"; then CreateUser's
   /// kAlreadyExists (id, external id or email taken; the code stays unused).
-  virtual Result<User> CreateUserWithInvite(const User& user, std::string_view code_hash) = 0;
+  virtual Result<User> CreateUserWithInvite(const User& user, std::string_view code_hash,
+                                            UnixMillis now) = 0;
 
   // --- Invite codes
   /// Stores a new, unused invite code (used_at, used_by and revoked are ignored); an empty id

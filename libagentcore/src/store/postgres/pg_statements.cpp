@@ -85,7 +85,7 @@ struct Table {
     Set(Stmt::kInsertUserWithInvite, "insert_user_with_invite",
         fmt::format("WITH inv AS (UPDATE invite_codes SET used_at = $7::bigint, used_by = $1 "
                     "WHERE code_hash = $9 AND used_at = 0 AND NOT revoked "
-                    "AND (expires_at = 0 OR expires_at > $7::bigint) RETURNING id), "
+                    "AND (expires_at = 0 OR expires_at > $10::bigint) RETURNING id), "
                     "ins AS (INSERT INTO users (id, external_id, callsign, email, avatar_url, "
                     "disclaimer_accepted_version, created_at, updated_at, password_hash) "
                     "SELECT $1, $2, $3, $4, $5, $6, $7::bigint, $7::bigint, $8 FROM inv "

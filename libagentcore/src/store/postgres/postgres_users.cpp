@@ -55,14 +55,14 @@ Result<User> PostgresStore::CreateUser(const User& user) {
   return UserInsertError(r, user, id);
 }
 
-Result<User> PostgresStore::CreateUserWithInvite(const User& user, std::string_view code_hash) {
+Result<User> PostgresStore::CreateUserWithInvite(const User& user, std::string_view code_hash,
+                                                 UnixMillis now) {
   AGENTCORE_RETURN_IF_ERROR(CheckUser(user, options_.max_content_bytes));
   AGENTCORE_RETURN_IF_ERROR(CheckKey("invite code hash", code_hash));
   const std::string id = user.id.empty() ? ids_.Next() : user.id;
-  const UnixMillis now = Now();
   PgParams p;
-  AddUserParams(p, user, id, now);
-  p.Text(code_hash);
+  AddUserParams(p, user, id, Now());
+  p.Text(code_hash).Int(now);
   AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertUserWithInvite, p));
   if (!r.ok()) return UserInsertError(r, user, id);
   if (PQntuples(r.result.get()) > 0) return DecodeUser(PgRow(r.result.get(), 0));

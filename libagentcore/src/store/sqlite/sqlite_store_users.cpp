@@ -73,7 +73,8 @@ Result<User> SqliteStore::CreateUser(const User& user) {
   return u;
 }
 
-Result<User> SqliteStore::CreateUserWithInvite(const User& user, std::string_view code_hash) {
+Result<User> SqliteStore::CreateUserWithInvite(const User& user, std::string_view code_hash,
+                                               UnixMillis now) {
   AGENTCORE_RETURN_IF_ERROR(CheckUser(user, options_.max_content_bytes));
   AGENTCORE_RETURN_IF_ERROR(CheckKey("invite code hash", code_hash));
   User u = user;
@@ -92,7 +93,7 @@ Result<User> SqliteStore::CreateUserWithInvite(const User& user, std::string_vie
                 code_hash));
         if (code.used_at != 0) return Status(ErrorCode::kConflict, "invite code already used");
         if (code.revoked) return Status(ErrorCode::kConflict, "invite code revoked");
-        if (code.expires_at != 0 && u.created_at >= code.expires_at) {
+        if (code.expires_at != 0 && now >= code.expires_at) {
           return Status(ErrorCode::kConflict, "invite code expired");
         }
         AGENTCORE_RETURN_IF_ERROR(InsertUser(c, u));
