@@ -32,6 +32,7 @@
 #include <agentcore/export.hpp>
 #include <agentcore/hub/agent_transport.hpp>
 #include <agentcore/hub/agents.hpp>
+#include <agentcore/hub/auth_throttle.hpp>
 #include <agentcore/hub/executor.hpp>
 #include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
@@ -97,6 +98,9 @@ struct HubOptions {
   IngestOptions ingest;
   /// Platform Agent's runs (hub/runs.hpp): queue, phases, limits, git, webhooks.
   RunServiceOptions runs;
+  /// Failed password logins per email (AccountService::Login): 10 in 5 minutes block the email
+  /// for 5 minutes; max_failures 0 turns it off.
+  AuthThrottleOptions login_throttle{10, std::chrono::minutes(5), 16'384};
 };
 
 /// See the top of this file. Thread-safe.
