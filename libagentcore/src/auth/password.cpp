@@ -35,8 +35,8 @@ Result<std::string> HashPassword(std::string_view password) {
                                         kSaltBytes, kHashBytes, Argon2_id),
                       '\0');
   const int rc = argon2id_hash_encoded(kPasswordPasses, kPasswordMemoryKiB, kPasswordLanes,
-                                       password.data(), password.size(), salt.data(),
-                                       salt.size(), kHashBytes, encoded.data(), encoded.size());
+                                       password.data(), password.size(), salt.data(), salt.size(),
+                                       kHashBytes, encoded.data(), encoded.size());
   if (rc != ARGON2_OK) {
     return Status(ErrorCode::kInternal,
                   fmt::format("argon2id hashing failed: {}", argon2_error_message(rc)));

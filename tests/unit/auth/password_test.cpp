@@ -38,8 +38,8 @@ TEST_SUITE("auth/password") {
 
   TEST_CASE("a wrong password does not verify, however close") {
     const std::string hash = MustHash("password-123");
-    for (std::string_view wrong : {"password-124", "Password-123", "password-123 ",
-                                   " password-123", "password-12", "password-1234"}) {
+    for (std::string_view wrong : {"password-124", "Password-123", "password-123 ", " password-123",
+                                   "password-12", "password-1234"}) {
       CAPTURE(wrong);
       CHECK_FALSE(VerifyPassword(wrong, hash));
     }
