@@ -13,6 +13,7 @@ packages=(
   podman runc curl
   busybox-static
   bubblewrap
+  libargon2-dev
 )
 if [[ "${1:-}" == "--print" ]]; then
   printf '%s\n' "${packages[@]}"

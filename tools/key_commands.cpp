@@ -15,7 +15,6 @@
 #include "commands.hpp"
 
 namespace agentcore::cli {
-namespace {
 
 // The server's default database: DATABASE_URL, else the one under DefaultDataHome().
 std::string DefaultDatabaseUrl() {
@@ -23,6 +22,8 @@ std::string DefaultDatabaseUrl() {
   if (env != nullptr && env[0] != '\0') return env;
   return "sqlite://" + DefaultDataHome() + "/agentcore.db";
 }
+
+namespace {
 
 struct KeyArgs {
   std::string database_url = DefaultDatabaseUrl();

@@ -185,7 +185,8 @@ struct StringMaker<agentcore::ErrorCode> {
 // Every case (in the parts below) is a template over the fixture types.
 #define AGENTCORE_STORE_CASE(name) TEST_CASE_TEMPLATE(name, F, AGENTCORE_STORE_FIXTURES)
 
-#include "store/conformance/async_writes.hpp"    // NOLINT: the suite's parts
+#include "store/conformance/accounts.hpp"        // NOLINT: the suite's parts
+#include "store/conformance/async_writes.hpp"    // NOLINT
 #include "store/conformance/channels.hpp"        // NOLINT
 #include "store/conformance/feed_and_input.hpp"  // NOLINT
 #include "store/conformance/messages.hpp"        // NOLINT

@@ -4,6 +4,10 @@
 #include <optional>
 #include <utility>
 
+#include <fmt/format.h>
+
+#include <agentcore/auth/crypto.hpp>
+#include <agentcore/auth/password.hpp>
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/hub.hpp>
@@ -34,13 +38,9 @@ std::string LowerAscii(std::string_view text) {
   return out;
 }
 
-// The user, the space it owns and the two seed channels Cast creates with a dev account.
-Result<Account> CreateDevAccount(Store& store, const User& user, Space space) {
-  Result<User> created_user = store.CreateUser(user);
-  if (!created_user.has_value()) return created_user.status();
-  space.owner_id = created_user->id;
-  Result<Space> created_space = store.EnsureSpace(space);
-  if (!created_space.has_value()) return created_space.status();
+// The two seed channels Cast creates with a dev account. `repair`: a channel that exists
+// already is fine (a password account's space made again after a partial registration).
+Status CreateSeedChannels(Store& store, const std::string& space_id, bool repair) {
   struct Seed {
     const char* name;
     const char* tagline;
@@ -48,18 +48,94 @@ Result<Account> CreateDevAccount(Store& store, const User& user, Space space) {
   for (Seed seed :
        {Seed{"root", "System configuration"}, Seed{"first-channel", "Your first channel"}}) {
     NewChannel channel;
-    channel.space_id = created_space->id;
+    channel.space_id = space_id;
     channel.name = seed.name;
     channel.tagline = seed.tagline;
     Result<Channel> created = store.CreateChannel(channel);
-    if (!created.has_value()) return created.status();
+    if (created.has_value()) continue;
+    if (repair && created.status().code() == ErrorCode::kAlreadyExists) continue;
+    return created.status();
   }
+  return Status();
+}
+
+// The user, the space it owns and the two seed channels Cast creates with a dev account.
+Result<Account> CreateDevAccount(Store& store, const User& user, Space space) {
+  Result<User> created_user = store.CreateUser(user);
+  if (!created_user.has_value()) return created_user.status();
+  space.owner_id = created_user->id;
+  Result<Space> created_space = store.EnsureSpace(space);
+  if (!created_space.has_value()) return created_space.status();
+  AGENTCORE_RETURN_IF_ERROR(CreateSeedChannels(store, created_space->id, /*repair=*/false));
   return Account{*std::move(created_user), *std::move(created_space), "dev"};
+}
+
+constexpr std::string_view kInviteCodePrefix = "inv_";
+constexpr std::size_t kInviteCodeRandomBytes = 16;  // 128 bits: 32 hex digits
+constexpr std::size_t kInviteCodeShownPrefix = 8;   // "inv_" and 4 hex digits
+
+Status InviteNotFound(std::string_view id) {
+  return NotFound(fmt::format("invite code \"{}\" not found", id));
 }
 
 }  // namespace
 
-AccountService::AccountService(Hub& hub) : hub_(hub) {}
+std::string NormalizeEmail(std::string_view email) { return LowerAscii(TrimAscii(email)); }
+
+Status CheckEmail(std::string_view email) {
+  static const Status kInvalid(ErrorCode::kInvalidArgument, "email is invalid");
+  if (email.size() < 3 || email.size() > kMaxEmailBytes) return kInvalid;
+  const std::size_t at = email.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == email.size()) return kInvalid;
+  if (email.find('@', at + 1) != std::string_view::npos) return kInvalid;
+  for (char c : email) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return kInvalid;  // blanks and control characters
+  }
+  return CheckKey("email", email);  // valid UTF-8
+}
+
+Result<std::vector<GeneratedInviteCode>> GenerateInviteCodes(Store& store, Clock& clock,
+                                                             std::size_t count,
+                                                             std::chrono::seconds ttl) {
+  if (count == 0 || count > kMaxInviteCodesPerCall) {
+    return InvalidArgument(fmt::format("count must be 1 to {}", kMaxInviteCodesPerCall));
+  }
+  if (ttl.count() < 0) return InvalidArgument("ttl must not be negative");
+  const UnixMillis now = clock.NowMillis();
+  const UnixMillis expires_at =
+      ttl.count() == 0 ? 0
+                       : now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
+  std::vector<GeneratedInviteCode> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    GeneratedInviteCode generated;
+    generated.code = std::string(kInviteCodePrefix) + RandomHex(kInviteCodeRandomBytes);
+    InviteCode record;
+    record.code_hash = Sha256Hex(generated.code);
+    record.prefix = generated.code.substr(0, kInviteCodeShownPrefix);
+    record.expires_at = expires_at;
+    Result<InviteCode> stored = store.CreateInviteCode(record);
+    if (!stored.has_value()) return stored.status();
+    generated.record = *std::move(stored);
+    out.push_back(std::move(generated));
+  }
+  return out;
+}
+
+Result<std::vector<InviteCode>> ListInviteCodes(Store& store) {
+  return store.ListInviteCodes(kMaxPageSize);
+}
+
+Status RevokeInviteCode(Store& store, std::string_view id) {
+  if (!IsPossibleId(id)) return InviteNotFound(id);
+  return store.RevokeInviteCode(id);
+}
+
+AccountService::AccountService(Hub& hub)
+    : hub_(hub),
+      login_throttle_(
+          std::make_unique<AuthThrottle>(hub.options().login_throttle, &hub.clock())) {}
 
 Result<DevLoginResult> AccountService::DevLogin(const Json& body,
                                                 const SessionCookiePolicy& cookie) {
@@ -173,6 +249,120 @@ Result<std::vector<SpaceListing>> AccountService::ListDevSpaces() {
 
 std::string AccountService::ClearedCookie(const SessionCookiePolicy& cookie) {
   return ClearedSessionCookie(cookie.secure, cookie.domain);
+}
+
+// --- Password accounts (issue 16)
+
+Result<std::vector<GeneratedInviteCode>> AccountService::GenerateInviteCodes(
+    std::size_t count, std::chrono::seconds ttl) {
+  return ::agentcore::GenerateInviteCodes(hub_.store(), hub_.clock(), count, ttl);
+}
+
+Result<std::vector<InviteCode>> AccountService::ListInviteCodes() {
+  return ::agentcore::ListInviteCodes(hub_.store());
+}
+
+Status AccountService::RevokeInviteCode(std::string_view id) {
+  return ::agentcore::RevokeInviteCode(hub_.store(), id);
+}
+
+Result<Space> AccountService::EnsureOwnSpace(const User& user, std::string_view space_name) {
+  Store& store = hub_.store();
+  Result<Space> existing = store.GetSpace(user.id);
+  if (existing.has_value()) return existing;
+  if (existing.status().code() != ErrorCode::kNotFound) return existing.status();
+  Space space;
+  space.id = user.id;
+  space.name = std::string(space_name);
+  space.owner_callsign = user.callsign;
+  space.owner_id = user.id;
+  Result<Space> created = store.EnsureSpace(space);
+  if (!created.has_value()) return created.status();
+  // repair: a registration that stopped half way may have made some of them.
+  AGENTCORE_RETURN_IF_ERROR(CreateSeedChannels(store, created->id, /*repair=*/true));
+  return created;
+}
+
+Result<LoginResult> AccountService::Register(const Registration& registration,
+                                             const SessionCookiePolicy& cookie) {
+  const std::string_view code = TrimAscii(registration.invite_code);
+  if (code.empty()) return InvalidArgument("inviteCode is required");
+  const std::string email = NormalizeEmail(registration.email);
+  AGENTCORE_RETURN_IF_ERROR(CheckEmail(email));
+  AGENTCORE_RETURN_IF_ERROR(CheckPassword(registration.password));
+  std::string_view name = TrimAscii(registration.name);
+  if (name.empty()) name = std::string_view(email).substr(0, email.find('@'));
+  std::string callsign = LowerAscii(name);
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("name", callsign));
+  std::string space_name = std::string(name) + "'s space";
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("name", space_name));
+
+  Result<std::string> hash = HashPassword(registration.password);
+  if (!hash.has_value()) return hash.status();
+  User user;
+  user.callsign = std::move(callsign);
+  user.email = email;
+  user.password_hash = *std::move(hash);
+  Result<User> created =
+      hub_.store().CreateUserWithInvite(user, Sha256Hex(code), hub_.clock().NowMillis());
+  if (!created.has_value()) {
+    const Status& s = created.status();
+    if (s.code() == ErrorCode::kNotFound) return InvalidArgument("invalid or expired invite code");
+    if (s.code() == ErrorCode::kConflict) {
+      if (s.message() == "invite code already used") {
+        return Status(ErrorCode::kConflict, "invite code already used");
+      }
+      return InvalidArgument("invalid or expired invite code");  // revoked or expired
+    }
+    if (s.code() == ErrorCode::kAlreadyExists) {
+      return Status(ErrorCode::kAlreadyExists, "email already registered");
+    }
+    return StoreError(s);
+  }
+  Result<Space> space = EnsureOwnSpace(*created, space_name);
+  if (!space.has_value()) return StoreError(space.status());
+  return SignIn(Account{*std::move(created), *std::move(space), "password"}, /*created=*/true,
+                cookie);
+}
+
+const std::string& AccountService::DummyHash() {
+  std::call_once(dummy_once_, [this] {
+    Result<std::string> hash = HashPassword(RandomHex(16));
+    // Out of memory: an empty hash makes an unknown email's check fast, nothing worse.
+    if (hash.has_value()) dummy_hash_ = *std::move(hash);
+  });
+  return dummy_hash_;
+}
+
+std::chrono::milliseconds AccountService::LoginRetryAfter(std::string_view email) {
+  return login_throttle_->RetryAfter(NormalizeEmail(email));
+}
+
+Result<LoginResult> AccountService::Login(std::string_view raw_email, std::string_view password,
+                                          const SessionCookiePolicy& cookie) {
+  const Status invalid(ErrorCode::kUnauthenticated, std::string(kInvalidCredentialsMessage));
+  const std::string email = NormalizeEmail(raw_email);
+  if (!CheckEmail(email).ok()) {
+    (void)VerifyPassword(password, DummyHash());  // the same time as any other failure
+    return invalid;
+  }
+  AGENTCORE_RETURN_IF_ERROR(login_throttle_->Check(email));
+  Store& store = hub_.store();
+  Result<User> user = store.FindUserByEmail(email);
+  if (!user.has_value() && user.status().code() != ErrorCode::kNotFound) {
+    return StoreError(user.status());
+  }
+  const bool known = user.has_value() && !user->password_hash.empty();
+  // An unknown email costs one Argon2id verification too, so timing does not tell it apart.
+  const bool match = VerifyPassword(password, known ? user->password_hash : DummyHash()) && known;
+  if (!match) {
+    login_throttle_->RecordFailure(email);
+    return invalid;
+  }
+  Result<Space> space = EnsureOwnSpace(*user, user->callsign + "'s space");
+  if (!space.has_value()) return StoreError(space.status());
+  return SignIn(Account{*std::move(user), *std::move(space), "password"}, /*created=*/false,
+                cookie);
 }
 
 }  // namespace agentcore

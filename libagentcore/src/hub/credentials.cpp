@@ -28,7 +28,19 @@ std::string_view BearerCredential(std::string_view header) {
   std::string_view rest = header.substr(kScheme.size());
   if (!IsBlank(rest[0])) return {};
   while (!rest.empty() && IsBlank(rest[0])) rest.remove_prefix(1);
+  while (!rest.empty() && IsBlank(rest.back())) rest.remove_suffix(1);
   return rest;
+}
+
+// Whether a Bearer credential is a JWT (a session token) rather than an API key: three
+// non-empty parts separated by dots. API keys ("ak_" and hex) have no dot.
+bool LooksLikeJwt(std::string_view credential) {
+  const std::size_t first = credential.find('.');
+  if (first == std::string_view::npos || first == 0) return false;
+  const std::size_t second = credential.find('.', first + 1);
+  if (second == std::string_view::npos || second == first + 1) return false;
+  return second + 1 < credential.size() &&
+         credential.find('.', second + 1) == std::string_view::npos;
 }
 
 // What is wrong with `secret` for a server others can reach; empty when nothing.
@@ -70,14 +82,18 @@ CredentialService::CredentialService(Store& store, Clock& clock, std::string jwt
       tiers_(std::move(tiers)) {}
 
 bool CredentialService::ReadsStore(std::string_view authorization) {
-  return !BearerCredential(authorization).empty();
+  std::string_view credential = BearerCredential(authorization);
+  return !credential.empty() && !LooksLikeJwt(credential);
 }
 
 Result<Principal> CredentialService::Authenticate(std::string_view authorization,
                                                   std::string_view cookie_header) {
-  // spec cast §4.1: an API key, when one is presented, decides alone.
-  if (std::string_view key = BearerCredential(authorization); !key.empty()) {
-    return VerifyApiKey(key);
+  // spec cast §4.1: an API key, when one is presented, decides alone. Issue 16: so does a
+  // session JWT presented as a Bearer credential (Octo's clients); neither falls back to the
+  // cookie.
+  if (std::string_view credential = BearerCredential(authorization); !credential.empty()) {
+    if (LooksLikeJwt(credential)) return VerifySession(credential);
+    return VerifyApiKey(credential);
   }
   if (cookie_header.empty()) return AuthenticationRequired();
   std::optional<std::string_view> token = FindCookie(cookie_header, kSessionCookieName);

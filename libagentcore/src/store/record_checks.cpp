@@ -136,7 +136,17 @@ Status CheckUser(const User& in, std::size_t max_bytes) {
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("user callsign", in.callsign));
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("user email", in.email));
   AGENTCORE_RETURN_IF_ERROR(CheckText("user avatar url", in.avatar_url, max_bytes));
-  return CheckOptionalKey("user disclaimer accepted version", in.disclaimer_accepted_version);
+  AGENTCORE_RETURN_IF_ERROR(
+      CheckOptionalKey("user disclaimer accepted version", in.disclaimer_accepted_version));
+  return CheckOptionalKey("user password hash", in.password_hash);
+}
+
+Status CheckInviteCode(const InviteCode& in) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("invite code id", in.id));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("invite code hash", in.code_hash));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("invite code prefix", in.prefix));
+  if (in.expires_at < 0) return InvalidArgument("invite code expires_at must not be negative");
+  return Status();
 }
 
 Status CheckSpace(const Space& in) {

@@ -39,6 +39,7 @@ Result<Json> DecodeJson(std::string_view what, std::string_view text);
 // Whole-record checks of the non-JSON fields, in field order; the first failure is returned.
 // JSON fields are checked by EncodeJson() when the backend encodes them (once, not twice).
 Status CheckUser(const User& in, std::size_t max_bytes);
+Status CheckInviteCode(const InviteCode& in);
 Status CheckSpace(const Space& in);
 Status CheckNewChannel(const NewChannel& in, std::size_t max_bytes);
 Status CheckChannelPatch(const ChannelPatch& in, std::size_t max_bytes);

@@ -131,6 +131,9 @@ void RegisterAuthRoutes(Router& router) {
   router.Post("/auth/dev/login", DevLogin);
   router.Get("/auth/me", Me);
   router.Post("/auth/logout", Logout);
+  // Octo's paths for the same routes (issue 16; register and login are in accounts.cpp).
+  router.Get("/api/auth/me", Me);
+  router.Post("/api/auth/logout", Logout);
 }
 
 }  // namespace agentcore::server

@@ -8,6 +8,7 @@ namespace agentcore::server {
 void RegisterHandlers(Router& router) {
   RegisterHealthRoutes(router);
   RegisterAuthRoutes(router);
+  RegisterAccountRoutes(router);
   RegisterChannelRoutes(router);
   RegisterRosterRoutes(router);
   RegisterAgentRoutes(router);

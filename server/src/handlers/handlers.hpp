@@ -14,6 +14,10 @@ void RegisterHealthRoutes(Router& router);
 /// config().auth_mode == "dev" (otherwise like an unknown route); GET /auth/me and POST
 /// /auth/logout always.
 void RegisterAuthRoutes(Router& router);
+/// Password accounts (issue 16): POST /api/auth/register, POST /api/auth/login (every auth
+/// mode). RegisterAuthRoutes mounts Cast's /auth/me and /auth/logout at /api/auth/me and
+/// /api/auth/logout too.
+void RegisterAccountRoutes(Router& router);
 /// GET/POST /channels, GET/PUT /channels/:channelId (§4.4).
 void RegisterChannelRoutes(Router& router);
 /// GET/POST /channels/:channelId/roster, DELETE /channels/:channelId/roster/:entryId (§4.5).

@@ -267,6 +267,55 @@ TEST_SUITE("CredentialService") {
     }
   }
 
+  TEST_CASE("a session JWT as a Bearer credential is a session, in any casing and spacing") {
+    Fixture f;
+    const std::string token = f.Session();
+    for (const std::string& header :
+         {"Bearer " + token, "bearer " + token, "BEARER " + token, "bEaReR \t  " + token,
+          "Bearer " + token + "  ", "Bearer\t" + token + "\t"}) {
+      CAPTURE(header);
+      CHECK_FALSE(CredentialService::ReadsStore(header));  // a JWT is checked without the store
+      Result<Principal> p = f.credentials().Authenticate(header, "");
+      REQUIRE(p.ok());
+      CHECK(p->kind == Principal::Kind::kSession);
+      CHECK(p->space_id == "acme");
+      CHECK(p->user_id == "u1");
+      CHECK(p->mode == "dev");
+      CHECK(p->api_key_id.empty());
+    }
+  }
+
+  TEST_CASE("refuses an expired or badly signed Bearer JWT, without falling back to the cookie") {
+    Fixture f;
+    const std::string cookie = "cast_session=" + f.Session();
+    const std::string expiring = f.Session(/*ttl=*/10);
+    REQUIRE(f.credentials().Authenticate("Bearer " + expiring, "").ok());
+    f.clock.Advance(10'000);  // exp reached: refused, also though it was verified (cached) before
+    CheckRequired(f.credentials().Authenticate("Bearer " + expiring, cookie));
+    CheckRequired(f.credentials().Authenticate("Bearer " + f.Session(60, "other-secret"), cookie));
+    std::string flipped = f.Session();
+    flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+    CheckRequired(f.credentials().Authenticate("bearer " + flipped, cookie));
+    // Three dot-separated parts make a JWT: never looked up as an API key, never the cookie.
+    CheckRequired(f.credentials().Authenticate("Bearer a.b.c", cookie));
+    CHECK_FALSE(CredentialService::ReadsStore("Bearer a.b.c"));
+    // Not three non-empty parts: an API key (unknown here), refused as one.
+    for (std::string_view other : {"a.b", "a..c", ".b.c", "a.b.", "a.b.c.d", "ak_x.y"}) {
+      CAPTURE(other);
+      const std::string header = "Bearer " + std::string(other);
+      CHECK(CredentialService::ReadsStore(header));
+      CheckRequired(f.credentials().Authenticate(header, cookie));
+    }
+  }
+
+  TEST_CASE("a Bearer API key still reads the store and still wins over the cookie") {
+    Fixture f;
+    const std::string key = f.StoredKey();
+    Result<Principal> p = f.credentials().Authenticate("BEARER   " + key + " ", "cast_session=x");
+    REQUIRE(p.ok());
+    CHECK(p->kind == Principal::Kind::kApiKey);
+  }
+
   TEST_CASE("a development server may run on the public secrets or none") {
     CHECK(CheckSecrets(true, "", "").ok());
     CHECK(CheckSecrets(true, kDevSessionSecret, kDevContainerSecret).ok());

@@ -53,14 +53,14 @@ AGENTCORE_EXPORT Status CheckSecrets(bool allow_development_secrets, std::string
 /// Who is calling, and what the credential scopes it to. Value type.
 struct Principal {
   enum class Kind {
-    kSession,    // the `cast_session` cookie
+    kSession,    // the `cast_session` cookie, or its JWT as `Authorization: Bearer`
     kApiKey,     // `Authorization: Bearer <key>`
     kContainer,  // `Authorization: Container|Agent <token>`
   };
   Kind kind = Kind::kSession;
   /// The space every channel the caller reaches must belong to.
   std::string space_id;
-  /// Sessions only: the user and the login mode ("dev" or "workos").
+  /// Sessions only: the user and the login mode ("dev", "password" or "workos").
   std::string user_id;
   std::string mode;
   /// Containers only: the agent the token was issued to; its channel is the token's scope.
@@ -95,15 +95,18 @@ class AGENTCORE_EXPORT CredentialService {
 
   /// The caller of a session-authenticated route (spec cast §4.1). `authorization` is the
   /// `Authorization` header's value and `cookie_header` the `Cookie` header's (empty when
-  /// absent). A Bearer credential is an API key (VerifyApiKey) and is decisive: a bad key is
-  /// not retried with the cookie. Otherwise the `cast_session` cookie is verified
-  /// (VerifySession); any other Authorization scheme is ignored here.
-  /// Errors: kUnauthenticated "Authentication required" for every refusal (no credential,
-  /// bad, expired, unknown or revoked). May block on a store read when `authorization` holds a
-  /// Bearer credential (ReadsStore); otherwise pure.
+  /// absent). A Bearer credential (the scheme in any casing, blanks around the credential
+  /// ignored) is decisive: a bad one is not retried with the cookie. It is a session JWT
+  /// (VerifySession) when it has three non-empty dot-separated parts (issue 16: Octo's
+  /// `Authorization: Bearer <jwt>`), otherwise an API key (VerifyApiKey). Without one the
+  /// `cast_session` cookie is verified (VerifySession); any other Authorization scheme is
+  /// ignored here. Errors: kUnauthenticated "Authentication required" for every refusal (no
+  /// credential, bad, expired, unknown or revoked). May block on a store read when
+  /// `authorization` holds a Bearer API key (ReadsStore); otherwise pure.
   Result<Principal> Authenticate(std::string_view authorization, std::string_view cookie_header);
 
-  /// Whether Authenticate(authorization, …) would read the store (an API key lookup), so that
+  /// Whether Authenticate(authorization, …) would read the store (a Bearer credential that is
+  /// not a JWT: an API key lookup), so that
   /// an embedder on an I/O thread knows to move the call to a thread that may block.
   static bool ReadsStore(std::string_view authorization);
 

@@ -32,6 +32,7 @@
 #include <agentcore/export.hpp>
 #include <agentcore/hub/agent_transport.hpp>
 #include <agentcore/hub/agents.hpp>
+#include <agentcore/hub/auth_throttle.hpp>
 #include <agentcore/hub/executor.hpp>
 #include <agentcore/hub/ingest.hpp>
 #include <agentcore/hub/publisher.hpp>
@@ -106,6 +107,9 @@ struct HubOptions {
   RateLimitTiers rate_limit_tiers;
   /// execbox's and Octo's sessions (hub/sessions.hpp): runtimes, caps, timeouts, buffers.
   SessionServiceOptions sessions;
+  /// Failed password logins per email (AccountService::Login): 10 in 5 minutes block the email
+  /// for 5 minutes; max_failures 0 turns it off.
+  AuthThrottleOptions login_throttle{10, std::chrono::minutes(5), 16'384};
 };
 
 /// See the top of this file. Thread-safe.

@@ -53,6 +53,9 @@ struct User {
   std::string disclaimer_accepted_version;  // empty: none accepted yet
   UnixMillis created_at = 0;
   UnixMillis updated_at = 0;
+  /// A password account's Argon2id hash (auth/password.hpp); empty: the user has no password.
+  /// Never shown, logged or put in a message.
+  std::string password_hash;
 };
 
 // --- Spaces, channels, roster -------------------------------------------------------------
@@ -447,6 +450,20 @@ struct ApiKey {
   std::uint32_t requests_per_minute = 0;
   std::uint32_t max_running_sessions = 0;
   bool admin = false;
+};
+
+/// An invite code (Octo's registration, issue 16): one registration may use it, once, before
+/// it expires and unless it is revoked. The code itself is shown once, when generated; the
+/// store keeps only its SHA-256 (as for API keys).
+struct InviteCode {
+  std::string id;         // empty on create: a new ULID
+  std::string code_hash;  // Sha256Hex of the code; unique
+  std::string prefix;     // the first characters of the code, to tell codes apart in listings
+  UnixMillis created_at = 0;
+  UnixMillis expires_at = 0;  // 0: never expires
+  UnixMillis used_at = 0;     // 0: not used yet
+  std::string used_by;        // the User::id that registered with it; empty while unused
+  bool revoked = false;
 };
 
 /// A response stored under an `Idempotency-Key`: a retry with the same key and the same request

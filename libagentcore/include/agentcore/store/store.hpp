@@ -118,6 +118,34 @@ class AGENTCORE_EXPORT Store {
   virtual Result<User> GetUser(std::string_view id) = 0;  // kNotFound
   /// The user with that (non-empty) external_id. kNotFound.
   virtual Result<User> FindUserByExternalId(std::string_view external_id) = 0;
+  /// The user with that (non-empty) email, compared exactly (AccountService lower-cases
+  /// emails before they reach the store). A non-empty email is unique: CreateUser and
+  /// CreateUserWithInvite refuse a taken one with kAlreadyExists. kNotFound.
+  virtual Result<User> FindUserByEmail(std::string_view email) = 0;
+  /// Creates `user` as CreateUser does and uses the invite code whose hash is `code_hash`, in
+  /// one transaction: both happen or neither. The code must exist, be unused, not revoked and
+  /// not expired at `now` (expires_at 0, or after `now`: the caller's clock decides, as the
+  /// expiry was set on it); it is then marked used_at = the store's clock (the user's
+  /// created_at), used_by = the new user's id. Of concurrent calls with one code exactly one
+  /// succeeds. Errors, checked in this order: kInvalidArgument (bad input, as CreateUser; an
+  /// empty or malformed code_hash); kNotFound "invite code not found"; kConflict "invite code
+  /// already used", "invite code revoked", "invite code expired"; then CreateUser's
+  /// kAlreadyExists (id, external id or email taken; the code stays unused).
+  virtual Result<User> CreateUserWithInvite(const User& user, std::string_view code_hash,
+                                            UnixMillis now) = 0;
+
+  // --- Invite codes
+  /// Stores a new, unused invite code (used_at, used_by and revoked are ignored); an empty id
+  /// gets a new ULID, created_at is the store's clock. kAlreadyExists: the id or the hash is
+  /// taken; kInvalidArgument: an empty or malformed code_hash, a malformed id or prefix, a
+  /// negative expires_at.
+  virtual Result<InviteCode> CreateInviteCode(const InviteCode& code) = 0;
+  virtual Result<InviteCode> GetInviteCode(std::string_view id) = 0;  // kNotFound
+  /// Every invite code, oldest first (created_at, then id), at most `limit` (0: none); used,
+  /// revoked and expired ones included.
+  virtual Result<std::vector<InviteCode>> ListInviteCodes(std::size_t limit) = 0;
+  /// Marks the code revoked (a used one too: it stays used). Idempotent. kNotFound.
+  virtual Status RevokeInviteCode(std::string_view id) = 0;
 
   // --- Spaces and channels
   /// Creates the space (with its name, owner_callsign and owner_id) or returns the existing

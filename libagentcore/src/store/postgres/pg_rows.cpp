@@ -22,7 +22,21 @@ User DecodeUser(const PgRow& row) {
   u.disclaimer_accepted_version = row.Str(5);
   u.created_at = row.Int(6);
   u.updated_at = row.Int(7);
+  u.password_hash = row.Str(8);
   return u;
+}
+
+InviteCode DecodeInviteCode(const PgRow& row) {
+  InviteCode c;
+  c.id = row.Str(0);
+  c.code_hash = row.Str(1);
+  c.prefix = row.Str(2);
+  c.created_at = row.Int(3);
+  c.expires_at = row.Int(4);
+  c.used_at = row.Int(5);
+  c.used_by = row.Str(6);
+  c.revoked = row.Bool(7);
+  return c;
 }
 
 Space DecodeSpace(const PgRow& row) {

@@ -23,7 +23,9 @@ namespace agentcore::internal {
 
 inline constexpr const char* kUserColumns =
     "id, external_id, callsign, email, avatar_url, disclaimer_accepted_version, created_at, "
-    "updated_at";
+    "updated_at, password_hash";
+inline constexpr const char* kInviteCodeColumns =
+    "id, code_hash, prefix, created_at, expires_at, used_at, used_by, revoked";
 inline constexpr const char* kSpaceColumns = "id, name, owner_callsign, created_at, owner_id";
 inline constexpr const char* kChannelColumns =
     "id, space_id, name, tagline, mission, archived, created_at, updated_at, last_active_at";
@@ -126,6 +128,7 @@ Result<std::vector<T>> DecodeAll(const PGresult* result, Decode decode) {
 }
 
 User DecodeUser(const PgRow& row);
+InviteCode DecodeInviteCode(const PgRow& row);
 Space DecodeSpace(const PgRow& row);
 Channel DecodeChannel(const PgRow& row);
 Result<RosterEntry> DecodeRoster(const PgRow& row);

@@ -68,14 +68,45 @@ struct Table {
     // --- Users
     Set(Stmt::kInsertUser, "insert_user",
         fmt::format("INSERT INTO users (id, external_id, callsign, email, avatar_url, "
-                    "disclaimer_accepted_version, created_at, updated_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $7::bigint) RETURNING {}",
+                    "disclaimer_accepted_version, created_at, updated_at, password_hash) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $7::bigint, $8) RETURNING {}",
                     kUserColumns));
     Set(Stmt::kGetUser, "get_user", fmt::format("SELECT {} FROM users WHERE id = $1", kUserColumns));
     // `<> ''` lets the partial unique index serve the lookup.
     Set(Stmt::kFindUserByExternalId, "find_user_by_external_id",
         fmt::format("SELECT {} FROM users WHERE external_id = $1 AND external_id <> ''",
                     kUserColumns));
+    Set(Stmt::kFindUserByEmail, "find_user_by_email",
+        fmt::format("SELECT {} FROM users WHERE email = $1 AND email <> ''", kUserColumns));
+    // One statement, so one transaction: the invite is taken (a row lock, so a concurrent
+    // registration with the same code waits and then finds it used) and the user inserted
+    // from its row; no row back means the code was not usable (kClassifyInvite says why), a
+    // unique violation of the insert rolls the taking of the code back.
+    Set(Stmt::kInsertUserWithInvite, "insert_user_with_invite",
+        fmt::format("WITH inv AS (UPDATE invite_codes SET used_at = $7::bigint, used_by = $1 "
+                    "WHERE code_hash = $9 AND used_at = 0 AND NOT revoked "
+                    "AND (expires_at = 0 OR expires_at > $10::bigint) RETURNING id), "
+                    "ins AS (INSERT INTO users (id, external_id, callsign, email, avatar_url, "
+                    "disclaimer_accepted_version, created_at, updated_at, password_hash) "
+                    "SELECT $1, $2, $3, $4, $5, $6, $7::bigint, $7::bigint, $8 FROM inv "
+                    "RETURNING {}) SELECT {} FROM ins",
+                    kUserColumns, kUserColumns));
+    Set(Stmt::kClassifyInvite, "classify_invite",
+        "SELECT used_at, revoked, expires_at FROM invite_codes WHERE code_hash = $1");
+
+    // --- Invite codes
+    Set(Stmt::kInsertInviteCode, "insert_invite_code",
+        fmt::format("INSERT INTO invite_codes (id, code_hash, prefix, created_at, expires_at, "
+                    "used_at, used_by, revoked) "
+                    "VALUES ($1, $2, $3, $4::bigint, $5::bigint, 0, '', false) RETURNING {}",
+                    kInviteCodeColumns));
+    Set(Stmt::kGetInviteCode, "get_invite_code",
+        fmt::format("SELECT {} FROM invite_codes WHERE id = $1", kInviteCodeColumns));
+    Set(Stmt::kListInviteCodes, "list_invite_codes",
+        fmt::format("SELECT {} FROM invite_codes ORDER BY created_at, id LIMIT $1::bigint",
+                    kInviteCodeColumns));
+    Set(Stmt::kRevokeInviteCode, "revoke_invite_code",
+        "UPDATE invite_codes SET revoked = true WHERE id = $1 RETURNING id");
 
     // --- Costs
     // The channel's row decides: no row back means no channel; otherwise `stored` says whether

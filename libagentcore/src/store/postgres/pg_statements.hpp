@@ -32,6 +32,14 @@ enum class Stmt : int {
   kInsertUser,
   kGetUser,
   kFindUserByExternalId,
+  kFindUserByEmail,
+  kInsertUserWithInvite,
+  kClassifyInvite,
+  // Invite codes.
+  kInsertInviteCode,
+  kGetInviteCode,
+  kListInviteCodes,
+  kRevokeInviteCode,
   // Costs.
   kUpsertCost,
   kListCosts,

@@ -33,7 +33,21 @@ User UserFromRow(const Statement& row) {
   u.disclaimer_accepted_version = row.String(5);
   u.created_at = row.Int(6);
   u.updated_at = row.Int(7);
+  u.password_hash = row.String(8);
   return u;
+}
+
+InviteCode InviteCodeFromRow(const Statement& row) {
+  InviteCode c;
+  c.id = row.String(0);
+  c.code_hash = row.String(1);
+  c.prefix = row.String(2);
+  c.created_at = row.Int(3);
+  c.expires_at = row.Int(4);
+  c.used_at = row.Int(5);
+  c.used_by = row.String(6);
+  c.revoked = row.Int(7) != 0;
+  return c;
 }
 
 Space SpaceFromRow(const Statement& row) {

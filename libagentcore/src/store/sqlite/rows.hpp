@@ -15,7 +15,9 @@ namespace agentcore::internal::sqlite {
 
 inline constexpr std::string_view kUserColumns =
     "id, external_id, callsign, email, avatar_url, disclaimer_accepted_version, created_at, "
-    "updated_at";
+    "updated_at, password_hash";
+inline constexpr std::string_view kInviteCodeColumns =
+    "id, code_hash, prefix, created_at, expires_at, used_at, used_by, revoked";
 inline constexpr std::string_view kSpaceColumns =
     "id, name, owner_callsign, created_at, owner_id";
 inline constexpr std::string_view kChannelColumns =
@@ -61,6 +63,7 @@ inline constexpr std::string_view kArtifactColumns =
 // Each reads the columns listed above from the current row. JSON columns are parsed back; a
 // column that does not parse (the file was edited by hand) is kInternal.
 User UserFromRow(const Statement& row);
+InviteCode InviteCodeFromRow(const Statement& row);
 Space SpaceFromRow(const Statement& row);
 Channel ChannelFromRow(const Statement& row);
 Result<RosterEntry> RosterEntryFromRow(const Statement& row);

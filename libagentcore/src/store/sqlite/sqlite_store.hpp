@@ -49,6 +49,13 @@ class SqliteStore final : public Store {
   Result<User> CreateUser(const User& user) override;
   Result<User> GetUser(std::string_view id) override;
   Result<User> FindUserByExternalId(std::string_view external_id) override;
+  Result<User> FindUserByEmail(std::string_view email) override;
+  Result<User> CreateUserWithInvite(const User& user, std::string_view code_hash,
+                                    UnixMillis now) override;
+  Result<InviteCode> CreateInviteCode(const InviteCode& code) override;
+  Result<InviteCode> GetInviteCode(std::string_view id) override;
+  Result<std::vector<InviteCode>> ListInviteCodes(std::size_t limit) override;
+  Status RevokeInviteCode(std::string_view id) override;
 
   Result<Space> EnsureSpace(const Space& space) override;
   Result<Space> GetSpace(std::string_view id) override;

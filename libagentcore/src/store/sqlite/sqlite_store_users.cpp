@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Users and cost records of the SQLite store.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "store/record_checks.hpp"
@@ -19,37 +21,159 @@ Status ChannelNotFound(std::string_view id) {
 
 // --- Users
 
+namespace {
+
+// The checks and the insert of CreateUser, inside a write: kAlreadyExists for a taken id,
+// external id or email.
+Status InsertUser(Connection& c, const User& u) {
+  AGENTCORE_ASSIGN_OR_RETURN(bool taken, Exists(c, "SELECT 1 FROM users WHERE id = ?1", u.id));
+  if (taken) return AlreadyExists(fmt::format("user \"{}\" already exists", u.id));
+  if (!u.external_id.empty()) {
+    AGENTCORE_ASSIGN_OR_RETURN(
+        bool external_taken,
+        Exists(c, "SELECT 1 FROM users WHERE external_id = ?1 AND external_id <> ''",
+               u.external_id));
+    if (external_taken) {
+      return AlreadyExists(
+          fmt::format("a user with external id \"{}\" already exists", u.external_id));
+    }
+  }
+  if (!u.email.empty()) {
+    AGENTCORE_ASSIGN_OR_RETURN(
+        bool email_taken,
+        Exists(c, "SELECT 1 FROM users WHERE email = ?1 AND email <> ''", u.email));
+    if (email_taken) {
+      return AlreadyExists(fmt::format("a user with email \"{}\" already exists", u.email));
+    }
+  }
+  return Execute(c,
+                 "INSERT INTO users (id, external_id, callsign, email, avatar_url, "
+                 "disclaimer_accepted_version, created_at, updated_at, password_hash) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+                 u.id, u.external_id, u.callsign, u.email, u.avatar_url,
+                 u.disclaimer_accepted_version, u.created_at, u.password_hash)
+      .status();
+}
+
+Status InviteCodeNotFound(std::string_view id) {
+  return NotFound(fmt::format("invite code \"{}\" not found", id));
+}
+
+}  // namespace
+
 Result<User> SqliteStore::CreateUser(const User& user) {
   AGENTCORE_RETURN_IF_ERROR(CheckUser(user, options_.max_content_bytes));
   User u = user;
   if (u.id.empty()) u.id = ids_.Next();
   u.created_at = u.updated_at = Now();
+  if (Status written = Write([&](WriteContext& ctx) { return InsertUser(ctx.conn(), u); });
+      !written.ok()) {
+    return written;
+  }
+  return u;
+}
+
+Result<User> SqliteStore::CreateUserWithInvite(const User& user, std::string_view code_hash,
+                                               UnixMillis now) {
+  AGENTCORE_RETURN_IF_ERROR(CheckUser(user, options_.max_content_bytes));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("invite code hash", code_hash));
+  User u = user;
+  if (u.id.empty()) u.id = ids_.Next();
+  u.created_at = u.updated_at = Now();
+  // One write: the single writer serializes registrations, so of two with one code the second
+  // sees the first's used_at. A failed insert rolls the write's savepoint back, code included.
   if (Status written = Write([&](WriteContext& ctx) -> Status {
         Connection& c = ctx.conn();
-        AGENTCORE_ASSIGN_OR_RETURN(bool taken, Exists(c, "SELECT 1 FROM users WHERE id = ?1", u.id));
-        if (taken) return AlreadyExists(fmt::format("user \"{}\" already exists", u.id));
-        if (!u.external_id.empty()) {
-          AGENTCORE_ASSIGN_OR_RETURN(
-              bool external_taken,
-              Exists(c, "SELECT 1 FROM users WHERE external_id = ?1 AND external_id <> ''",
-                     u.external_id));
-          if (external_taken) {
-            return AlreadyExists(
-                fmt::format("a user with external id \"{}\" already exists", u.external_id));
-          }
+        static const std::string sql =
+            SelectSql(kInviteCodeColumns, "invite_codes", "WHERE code_hash = ?1");
+        AGENTCORE_ASSIGN_OR_RETURN(
+            InviteCode code,
+            QueryOne<InviteCode>(
+                c, sql, InviteCodeFromRow, [] { return NotFound("invite code not found"); },
+                code_hash));
+        if (code.used_at != 0) return Status(ErrorCode::kConflict, "invite code already used");
+        if (code.revoked) return Status(ErrorCode::kConflict, "invite code revoked");
+        if (code.expires_at != 0 && now >= code.expires_at) {
+          return Status(ErrorCode::kConflict, "invite code expired");
         }
-        return Execute(c,
-                       "INSERT INTO users (id, external_id, callsign, email, avatar_url, "
-                       "disclaimer_accepted_version, created_at, updated_at) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                       u.id, u.external_id, u.callsign, u.email, u.avatar_url,
-                       u.disclaimer_accepted_version, u.created_at)
+        AGENTCORE_RETURN_IF_ERROR(InsertUser(c, u));
+        return Execute(c, "UPDATE invite_codes SET used_at = ?1, used_by = ?2 WHERE id = ?3",
+                       u.created_at, u.id, code.id)
             .status();
       });
       !written.ok()) {
     return written;
   }
   return u;
+}
+
+Result<User> SqliteStore::FindUserByEmail(std::string_view email) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("user email", email));
+  static const std::string sql =
+      SelectSql(kUserColumns, "users", "WHERE email = ?1 AND email <> ''");
+  return Read([&](Connection& c) {
+    return QueryOne<User>(
+        c, sql, UserFromRow,
+        [&] { return NotFound(fmt::format("user with email \"{}\" not found", email)); }, email);
+  });
+}
+
+// --- Invite codes
+
+Result<InviteCode> SqliteStore::CreateInviteCode(const InviteCode& code) {
+  AGENTCORE_RETURN_IF_ERROR(CheckInviteCode(code));
+  InviteCode k = code;
+  if (k.id.empty()) k.id = ids_.Next();
+  k.created_at = Now();
+  k.used_at = 0;
+  k.used_by.clear();
+  k.revoked = false;
+  if (Status written = Write([&](WriteContext& ctx) -> Status {
+        Connection& c = ctx.conn();
+        AGENTCORE_ASSIGN_OR_RETURN(bool taken,
+                                   Exists(c, "SELECT 1 FROM invite_codes WHERE id = ?1", k.id));
+        if (taken) return AlreadyExists(fmt::format("invite code \"{}\" already exists", k.id));
+        AGENTCORE_ASSIGN_OR_RETURN(
+            bool hash_taken,
+            Exists(c, "SELECT 1 FROM invite_codes WHERE code_hash = ?1", k.code_hash));
+        // The message leaves the hash out: it is a credential's fingerprint.
+        if (hash_taken) return AlreadyExists("an invite code with that hash already exists");
+        return Execute(c,
+                       "INSERT INTO invite_codes (id, code_hash, prefix, created_at, expires_at, "
+                       "used_at, used_by, revoked) VALUES (?1, ?2, ?3, ?4, ?5, 0, '', 0)",
+                       k.id, k.code_hash, k.prefix, k.created_at, k.expires_at)
+            .status();
+      });
+      !written.ok()) {
+    return written;
+  }
+  return k;
+}
+
+Result<InviteCode> SqliteStore::GetInviteCode(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("invite code id", id));
+  static const std::string sql = SelectSql(kInviteCodeColumns, "invite_codes", "WHERE id = ?1");
+  return Read([&](Connection& c) {
+    return QueryOne<InviteCode>(
+        c, sql, InviteCodeFromRow, [&] { return InviteCodeNotFound(id); }, id);
+  });
+}
+
+Result<std::vector<InviteCode>> SqliteStore::ListInviteCodes(std::size_t limit) {
+  static const std::string sql =
+      SelectSql(kInviteCodeColumns, "invite_codes", "ORDER BY created_at, id LIMIT ?1");
+  const std::size_t n = std::min(limit, kMaxPageSize);
+  return Read(
+      [&](Connection& c) { return QueryAll<InviteCode>(c, sql, InviteCodeFromRow, n); });
+}
+
+Status SqliteStore::RevokeInviteCode(std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("invite code id", id));
+  return Write([&](WriteContext& ctx) -> Status {
+    AGENTCORE_ASSIGN_OR_RETURN(
+        int n, Execute(ctx.conn(), "UPDATE invite_codes SET revoked = 1 WHERE id = ?1", id));
+    return n == 0 ? InviteCodeNotFound(id) : Status::Ok();
+  });
 }
 
 Result<User> SqliteStore::GetUser(std::string_view id) {

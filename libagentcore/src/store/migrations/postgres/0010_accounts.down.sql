@@ -1,0 +1,3 @@
+DROP TABLE invite_codes;
+DROP INDEX users_email;
+ALTER TABLE users DROP COLUMN password_hash;
