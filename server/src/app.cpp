@@ -162,6 +162,7 @@ void App::ScheduleSweep() {
         const UnixMillis now = clock_->NowMillis();
         hub_->agents().Sweep(now);
         hub_->runs().Sweep(now);
+        hub_->sessions().Sweep(now);
         sweep_running_ = false;
       });
     }

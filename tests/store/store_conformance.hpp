@@ -191,6 +191,7 @@ struct StringMaker<agentcore::ErrorCode> {
 #include "store/conformance/messages.hpp"        // NOLINT
 #include "store/conformance/records.hpp"         // NOLINT
 #include "store/conformance/runs_queue.hpp"      // NOLINT
+#include "store/conformance/sessions.hpp"        // NOLINT
 #include "store/conformance/users_costs.hpp"     // NOLINT
 
 #undef AGENTCORE_STORE_CASE

@@ -11,6 +11,7 @@
 #include <agentcore/hub/credentials.hpp>
 #include "agents_internal.hpp"
 #include "runs_internal.hpp"
+#include "sessions_internal.hpp"
 
 namespace agentcore {
 
@@ -36,6 +37,7 @@ class Hub::Observer final : public RuntimeObserver {
 
 AgentService& Hub::agents() { return *agents_; }
 RunService& Hub::runs() { return *runs_; }
+SessionService& Hub::sessions() { return *sessions_; }
 
 bool Hub::HasSubscribers() const {
   return (publisher_ != nullptr && publisher_->HasSubscribers()) ||
@@ -85,6 +87,7 @@ Hub::~Hub() {
   // Runs what the services queued (deliveries, blocking ingest writes) while every part they
   // use is still there.
   owned_executor_.reset();
+  sessions_.reset();  // after the executor: its posted exits have run
   runs_.reset();
   runtimes_.reset();  // joins the runtimes' watcher threads before the observer goes
   observer_.reset();
@@ -126,6 +129,28 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   // Before any request: the server answers /v1 before RunService::Start (found by
   // server/runs_e2e: a project created right after start-up was 404 "space not found").
   AGENTCORE_RETURN_IF_ERROR(hub->runs_->EnsurePlatformSpace());
+  // Sessions (docs/sessions.md): the sandbox runtime by default; when it cannot open, the hub
+  // still opens and sandbox sessions are refused with its error.
+  SessionServiceOptions sessions = std::move(o.sessions);
+  o.sessions = SessionServiceOptions{};
+  if (sessions.data_dir.empty()) {
+    sessions.data_dir = o.local_process.data_dir.empty() ? "agentcore-data"
+                                                         : o.local_process.data_dir;
+  }
+  Status sandbox_error;
+  if (sessions.sandbox == nullptr) {
+    SandboxRuntimeOptions sandbox;
+    sandbox.state_dir = sessions.data_dir + "/sessions/pids";
+    Result<std::unique_ptr<SessionRuntime>> opened = OpenSandboxRuntime(std::move(sandbox));
+    if (opened) {
+      sessions.sandbox = std::move(opened).value();
+    } else {
+      sandbox_error = opened.status();
+    }
+  }
+  hub->sessions_ = std::make_unique<hub_internal::SessionServiceImpl>(*hub, std::move(sessions),
+                                                                       std::move(sandbox_error));
+  AGENTCORE_RETURN_IF_ERROR(hub->sessions_->Start());
   return hub;
 }
 
@@ -144,6 +169,7 @@ void Hub::Publish(std::string_view channel_id, std::span<const PublishedLine> li
 
 void Hub::Close() {
   if (closed_.exchange(true)) return;
+  if (sessions_ != nullptr) sessions_->Close();
   if (runs_ != nullptr) runs_->Close();
   if (agents_ != nullptr) agents_->Shutdown(options_.stop_agents_on_close);
 }

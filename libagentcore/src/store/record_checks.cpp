@@ -244,6 +244,9 @@ Status CheckSession(const Session& in, std::size_t max_bytes) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("session id", in.id));
   AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session owner id", in.owner_id));
   AGENTCORE_RETURN_IF_ERROR(CheckText("session image", in.image, max_bytes));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session api key id", in.api_key_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session instance", in.instance));
+  AGENTCORE_RETURN_IF_ERROR(CheckText("session reason", in.reason, max_bytes));
   return CheckOptionalKey("session container id", in.container_id);
 }
 

@@ -37,6 +37,7 @@
 #include <agentcore/hub/publisher.hpp>
 #include <agentcore/hub/runtime_registry.hpp>
 #include <agentcore/hub/runs.hpp>
+#include <agentcore/hub/sessions.hpp>
 #include <agentcore/result.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 #include <agentcore/state/agent_state.hpp>
@@ -51,6 +52,7 @@ class CredentialService;
 namespace hub_internal {
 class AgentServiceImpl;
 class RunServiceImpl;
+class SessionServiceImpl;
 }  // namespace hub_internal
 
 /// Everything a hub is made of. Every field has a working default.
@@ -97,6 +99,8 @@ struct HubOptions {
   IngestOptions ingest;
   /// Platform Agent's runs (hub/runs.hpp): queue, phases, limits, git, webhooks.
   RunServiceOptions runs;
+  /// execbox's and Octo's sessions (hub/sessions.hpp): runtimes, caps, timeouts, buffers.
+  SessionServiceOptions sessions;
 };
 
 /// See the top of this file. Thread-safe.
@@ -145,6 +149,8 @@ class AGENTCORE_EXPORT Hub {
   AgentService& agents();
   /// Platform Agent's projects and runs (hub/runs.hpp).
   RunService& runs();
+  /// execbox's and Octo's sandboxed sessions (hub/sessions.hpp).
+  SessionService& sessions();
 
   /// Stops what the hub started (agents, unless HubOptions::stop_agents_on_close is false)
   /// and waits for the work it posted. Later activations fail with kUnavailable. Idempotent.
@@ -175,6 +181,7 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<Ingest> ingest_;
   std::unique_ptr<hub_internal::AgentServiceImpl> agents_;  // observes the runtimes
   std::unique_ptr<hub_internal::RunServiceImpl> runs_;      // taps published lines
+  std::unique_ptr<hub_internal::SessionServiceImpl> sessions_;
   std::atomic<bool> closed_{false};
 };
 

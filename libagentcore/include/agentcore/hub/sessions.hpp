@@ -60,7 +60,7 @@ struct SessionServiceOptions {
   /// files under data_dir); if bwrap is missing, such sessions are refused with kUnavailable
   /// and the fix in the message.
   std::shared_ptr<SessionRuntime> sandbox;
-  /// Runs sessions with an image. Null: such sessions are refused with kFailedPrecondition
+  /// Runs sessions with an image. Null: such sessions are refused with kUnavailable
   /// ("no container runtime: start the server with DOCKER_HOST / --session-runtime docker").
   std::shared_ptr<SessionRuntime> containers;
   /// Image of a session created with neither `image` nor `command` (Octo's default image).
@@ -88,7 +88,17 @@ struct SessionServiceOptions {
   std::size_t max_file_bytes = 64u << 20;
   /// Entries listed at most by one ListFiles.
   std::size_t max_listed_files = 10'000;
+  /// The runtime instance this server's sessions run under (SessionSpec::instance; what Start()
+  /// reaps and marks failed). Empty: RuntimeInstanceForDataDir(data_dir), the Docker agent
+  /// runtime's default for the same data directory.
+  std::string instance;
 };
+
+/// The wire code of a session service error (docs/sessions.md "Routes"): "invalid_argument",
+/// "unauthenticated", "permission_denied", "not_found", "conflict", "port_in_use" (a create
+/// whose exposed port another running session declared), "too_large", "rate_limited",
+/// "unavailable", "internal".
+AGENTCORE_EXPORT std::string_view SessionErrorCode(const Status& status);
 
 /// One page of sessions, newest first; `next_cursor` empty on the last page.
 struct SessionPage {
@@ -140,7 +150,7 @@ class AGENTCORE_EXPORT SessionAttachment {
   virtual bool dropped() const = 0;
   /// True once kExit (or a final kError) is queued: nothing follows it.
   virtual bool ended() const = 0;
-  /// A client's 0x01 message. kFailedPrecondition when the session is not running or stdin
+  /// A client's 0x01 message. kConflict when the session is not running or stdin
   /// was closed.
   virtual Status WriteStdin(std::string_view bytes) = 0;
   /// A client's 0x06 message.
@@ -162,7 +172,9 @@ class AGENTCORE_EXPORT SessionService {
   /// timeoutMs}`, `network` ("none" default, "outgoing", "exposed"), `ports` (array of
   /// `{"name","port"}` or of numbers). Waits until the session runs (or failed: the session is
   /// returned in `failed` with its reason). kInvalidArgument for a bad body, kRateLimited over
-  /// a cap, kUnavailable/kFailedPrecondition when no runtime can run it.
+  /// a cap (kAlreadyExists "port N is in use…" for an exposed sandbox port another running
+  /// session holds: SessionErrorCode "port_in_use"), kUnavailable when no runtime can run it
+  /// or the server is shutting down.
   virtual Result<Session> Create(const Principal& caller, const Json& body) = 0;
   /// Reconciles first: a session whose process died is `failed` in the answer.
   virtual Result<Session> Get(const Principal& caller, std::string_view id) = 0;
@@ -188,7 +200,8 @@ class AGENTCORE_EXPORT SessionService {
                                                             std::string_view id,
                                                             std::function<void()> wake) = 0;
   /// The session's current state as change 1, then every change, in order. `sink` must not
-  /// block.
+  /// block; it is called under the session's watch lock (that is what orders the calls and
+  /// ends them with the watch), so it must not call the service or destroy a watch.
   virtual Result<std::unique_ptr<SessionWatch>> Watch(
       const Principal& caller, std::string_view id,
       std::function<void(const SessionChange&)> sink) = 0;
@@ -208,7 +221,7 @@ class AGENTCORE_EXPORT SessionService {
 
   /// Where the session's service `name` (a SessionSpec port name) is reachable: "host:port".
   /// kNotFound: no such session, or no such service; kUnavailable: the session is starting
-  /// (retry); kFailedPrecondition: the session is not running (stopped, failed: Octo's 502).
+  /// (retry); kConflict: the session is not running (stopped, failed: Octo's 502).
   virtual Result<std::string> ServiceEndpoint(const Principal& caller, std::string_view id,
                                               std::string_view name) = 0;
 

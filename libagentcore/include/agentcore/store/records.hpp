@@ -386,6 +386,38 @@ struct Session {
   Json metadata;
   UnixMillis created_at = 0;
   UnixMillis updated_at = 0;
+  // Migration 0008 (docs/sessions.md "Model"): what the session service keeps.
+  std::string api_key_id;  // who counts it: the API key's id, or "user:<id>"
+  std::string instance;    // the runtime instance (server) that runs it
+  Json spec;               // the create body as checked (command, env, resources, ports...)
+  std::optional<int> exit_code;  // the last process's, once it ended
+  std::string reason;            // why the last transition happened
+  std::optional<UnixMillis> started_at;  // the current (or last) process became running
+  std::optional<UnixMillis> stopped_at;  // the last process ended
+  std::int64_t running_ms = 0;  // time spent running by ended processes (usage)
+  std::int64_t cpu_millis = 0;  // resources.cpuMillis (usage: cpuMillis x seconds)
+  std::int64_t memory_mb = 0;   // resources.memoryMB
+};
+
+/// Store::FindSessions and CountSessions: which sessions. Every empty field matches all.
+struct SessionFilter {
+  std::string owner_id;
+  std::string api_key_id;
+  std::string instance;
+  /// Empty: every state except deleted.
+  std::vector<SessionState> states;
+  /// A page: only ids below this one (FindSessions orders by id, newest first).
+  std::string before_id;
+  std::size_t limit = 0;  // FindSessions: clamped to kMaxPageSize; 0: kMaxPageSize
+};
+
+/// Store::SumSessionUsage: one key's sessions, deleted ones included.
+struct SessionUsage {
+  std::int64_t sessions = 0;
+  std::int64_t running = 0;          // creating or running
+  std::int64_t running_ms = 0;       // ended processes' running_ms + running ones up to now
+  std::int64_t cpu_milli_ms = 0;     // sum of cpu_millis x running ms
+  std::int64_t memory_mb_ms = 0;     // sum of memory_mb x running ms
 };
 
 struct Team {

@@ -287,6 +287,14 @@ class AGENTCORE_EXPORT Store {
   /// The owner's sessions, oldest first.
   virtual Result<std::vector<Session>> ListSessions(std::string_view owner_id) = 0;
   virtual Status DeleteSession(std::string_view id) = 0;  // kNotFound
+  /// Sessions matching `filter`, newest (highest id) first, at most filter.limit.
+  /// kInvalidArgument: a malformed key in the filter.
+  virtual Result<std::vector<Session>> FindSessions(const SessionFilter& filter) = 0;
+  /// How many sessions match `filter` (before_id and limit ignored).
+  virtual Result<std::size_t> CountSessions(const SessionFilter& filter) = 0;
+  /// Usage of the sessions whose api_key_id is `api_key_id`, deleted ones included: a
+  /// running session (state running, started_at set) counts up to `now`.
+  virtual Result<SessionUsage> SumSessionUsage(std::string_view api_key_id, UnixMillis now) = 0;
 
   // --- Teams
   virtual Result<Team> CreateTeam(const Team& team) = 0;  // kAlreadyExists (id or name)

@@ -191,6 +191,16 @@ Result<Session> DecodeSession(const PgRow& row) {
   AGENTCORE_ASSIGN_OR_RETURN(s.metadata, DecodeJson("session metadata", row.View(6)));
   s.created_at = row.Int(7);
   s.updated_at = row.Int(8);
+  s.api_key_id = row.Str(9);
+  s.instance = row.Str(10);
+  AGENTCORE_ASSIGN_OR_RETURN(s.spec, DecodeJson("session spec", row.View(11)));
+  if (auto code = row.OptInt(12)) s.exit_code = static_cast<int>(*code);
+  s.reason = row.Str(13);
+  s.started_at = row.OptInt(14);
+  s.stopped_at = row.OptInt(15);
+  s.running_ms = row.Int(16);
+  s.cpu_millis = row.Int(17);
+  s.memory_mb = row.Int(18);
   return s;
 }
 

@@ -338,11 +338,20 @@ struct Table {
     Set(Stmt::kPutSession, "put_session",
         fmt::format("INSERT INTO sessions (id, owner_id, state, generation, image, container_id, "
                     "metadata, created_at, updated_at) "
-                    "VALUES ($1, $2, $3, $4::bigint, $5, $6, $7::json, $8::bigint, $8::bigint) "
+                    "api_key_id, instance, spec, exit_code, reason, started_at, stopped_at, "
+                    "running_ms, cpu_millis, memory_mb) "
+                    "VALUES ($1, $2, $3, $4::bigint, $5, $6, $7::json, $8::bigint, $8::bigint, "
+                    "$9, $10, $11::json, $12::bigint, $13, $14::bigint, $15::bigint, "
+                    "$16::bigint, $17::bigint, $18::bigint) "
                     "ON CONFLICT (id) DO UPDATE SET owner_id = EXCLUDED.owner_id, "
                     "state = EXCLUDED.state, generation = EXCLUDED.generation, "
                     "image = EXCLUDED.image, container_id = EXCLUDED.container_id, "
-                    "metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at "
+                    "metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at, "
+                    "api_key_id = EXCLUDED.api_key_id, instance = EXCLUDED.instance, "
+                    "spec = EXCLUDED.spec, exit_code = EXCLUDED.exit_code, "
+                    "reason = EXCLUDED.reason, started_at = EXCLUDED.started_at, "
+                    "stopped_at = EXCLUDED.stopped_at, running_ms = EXCLUDED.running_ms, "
+                    "cpu_millis = EXCLUDED.cpu_millis, memory_mb = EXCLUDED.memory_mb "
                     "RETURNING {}",
                     kSessionColumns));
     Set(Stmt::kGetSession, "get_session",
@@ -351,6 +360,25 @@ struct Table {
         fmt::format("SELECT {} FROM sessions WHERE owner_id = $1 ORDER BY created_at, id",
                     kSessionColumns));
     Set(Stmt::kDeleteSession, "delete_session", "DELETE FROM sessions WHERE id = $1 RETURNING id");
+    // $1..$4: owner, api key, instance, comma-separated states ('' = all but deleted).
+    static constexpr const char* kSessionFilterWhere =
+        "WHERE ($1 = '' OR owner_id = $1) AND ($2 = '' OR api_key_id = $2) AND "
+        "($3 = '' OR instance = $3) AND (($4 = '' AND state <> 'deleted') OR "
+        "state = ANY (string_to_array($4, ',')))";
+    Set(Stmt::kFindSessions, "find_sessions",
+        fmt::format("SELECT {} FROM sessions {} AND ($5 = '' OR id < $5) ORDER BY id DESC "
+                    "LIMIT $6::bigint",
+                    kSessionColumns, kSessionFilterWhere));
+    Set(Stmt::kCountSessions, "count_sessions",
+        fmt::format("SELECT count(*) FROM sessions {}", kSessionFilterWhere));
+    Set(Stmt::kSumSessionUsage, "sum_session_usage",
+        "SELECT count(*), "
+        "coalesce(sum(CASE WHEN state IN ('creating', 'running') THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(t), 0), coalesce(sum(t * cpu_millis), 0), "
+        "coalesce(sum(t * memory_mb), 0) "
+        "FROM (SELECT state, cpu_millis, memory_mb, running_ms + CASE WHEN state = 'running' "
+        "AND started_at IS NOT NULL AND started_at < $2::bigint THEN $2::bigint - started_at "
+        "ELSE 0 END AS t FROM sessions WHERE api_key_id = $1) AS s");
     Set(Stmt::kInsertTeam, "insert_team",
         fmt::format("INSERT INTO teams (id, space_id, name, spec, created_at, updated_at) "
                     "VALUES ($1, $2, $3, $4::json, $5::bigint, $5::bigint) RETURNING {}",

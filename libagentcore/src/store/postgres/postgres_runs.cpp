@@ -174,6 +174,16 @@ Result<Session> PostgresStore::PutSession(const Session& session) {
   p.Text(session.id).Text(session.owner_id).Text(SessionStateName(session.state));
   p.Int(session.generation).Text(session.image).Text(session.container_id);
   p.JsonText(metadata).Int(Now());
+  AGENTCORE_ASSIGN_OR_RETURN(std::string spec,
+                             EncodeJson("session spec", session.spec, options_.max_content_bytes));
+  p.Text(session.api_key_id).Text(session.instance).JsonText(spec);
+  if (session.exit_code) {
+    p.Int(*session.exit_code);
+  } else {
+    p.Null();
+  }
+  p.Text(session.reason).OptInt(session.started_at).OptInt(session.stopped_at);
+  p.Int(session.running_ms).Int(session.cpu_millis).Int(session.memory_mb);
   AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kPutSession, p));
   return DecodeSession(PgRow(r.get(), 0));
 }
@@ -201,6 +211,66 @@ Status PostgresStore::DeleteSession(std::string_view id) {
   AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kDeleteSession, p));
   if (PQntuples(r.get()) == 0) return NotFound(fmt::format("session \"{}\" not found", id));
   return Status::Ok();
+}
+
+namespace {
+
+Status CheckSessionFilter(const SessionFilter& f) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session owner id", f.owner_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session api key id", f.api_key_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session instance", f.instance));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session cursor", f.before_id));
+  for (SessionState s : f.states) {
+    if (!IsSessionState(s)) return InvalidArgument("session state out of range");
+  }
+  return Status::Ok();
+}
+
+void AddSessionFilter(const SessionFilter& f, PgParams& p) {
+  std::string states;
+  for (SessionState s : f.states) {
+    if (!states.empty()) states += ',';
+    states += SessionStateName(s);
+  }
+  p.Text(f.owner_id).Text(f.api_key_id).Text(f.instance).OwnedText(std::move(states));
+}
+
+}  // namespace
+
+Result<std::vector<Session>> PostgresStore::FindSessions(const SessionFilter& filter) {
+  AGENTCORE_RETURN_IF_ERROR(CheckSessionFilter(filter));
+  PgParams p;
+  AddSessionFilter(filter, p);
+  p.Text(filter.before_id);
+  p.Int(static_cast<std::int64_t>(filter.limit == 0 ? kMaxPageSize
+                                                    : std::min(filter.limit, kMaxPageSize)));
+  return QueryAll<Session>(Stmt::kFindSessions, p, DecodeSession);
+}
+
+Result<std::size_t> PostgresStore::CountSessions(const SessionFilter& filter) {
+  AGENTCORE_RETURN_IF_ERROR(CheckSessionFilter(filter));
+  PgParams p;
+  AddSessionFilter(filter, p);
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kRead, Stmt::kCountSessions, p));
+  if (PQntuples(r.get()) != 1) return Internal("session count returned no row");
+  return static_cast<std::size_t>(PgRow(r.get(), 0).Int(0));
+}
+
+Result<SessionUsage> PostgresStore::SumSessionUsage(std::string_view api_key_id,
+                                                    UnixMillis now) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("session api key id", api_key_id));
+  PgParams p;
+  p.Text(api_key_id).Int(now);
+  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kRead, Stmt::kSumSessionUsage, p));
+  if (PQntuples(r.get()) != 1) return Internal("session usage returned no row");
+  const PgRow row(r.get(), 0);
+  SessionUsage u;
+  u.sessions = row.Int(0);
+  u.running = row.Int(1);
+  u.running_ms = row.Int(2);
+  u.cpu_milli_ms = row.Int(3);
+  u.memory_mb_ms = row.Int(4);
+  return u;
 }
 
 // --- Teams

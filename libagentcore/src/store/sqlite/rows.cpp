@@ -199,6 +199,16 @@ Result<Session> SessionFromRow(const Statement& row) {
   AGENTCORE_ASSIGN_OR_RETURN(s.metadata, JsonColumn(row, 6, "session metadata"));
   s.created_at = row.Int(7);
   s.updated_at = row.Int(8);
+  s.api_key_id = row.String(9);
+  s.instance = row.String(10);
+  AGENTCORE_ASSIGN_OR_RETURN(s.spec, JsonColumn(row, 11, "session spec"));
+  if (auto code = row.OptInt(12)) s.exit_code = static_cast<int>(*code);
+  s.reason = row.String(13);
+  s.started_at = row.OptInt(14);
+  s.stopped_at = row.OptInt(15);
+  s.running_ms = row.Int(16);
+  s.cpu_millis = row.Int(17);
+  s.memory_mb = row.Int(18);
   return s;
 }
 

@@ -41,7 +41,9 @@ inline constexpr std::string_view kWebhookColumns =
     "created_at";
 inline constexpr std::string_view kRunEventColumns = "run_id, seq, type, data, created_at";
 inline constexpr std::string_view kSessionColumns =
-    "id, owner_id, state, generation, image, container_id, metadata, created_at, updated_at";
+    "id, owner_id, state, generation, image, container_id, metadata, created_at, updated_at, "
+    "api_key_id, instance, spec, exit_code, reason, started_at, stopped_at, running_ms, cpu_millis, "
+    "memory_mb";
 inline constexpr std::string_view kTeamColumns = "id, space_id, name, spec, created_at, updated_at";
 inline constexpr std::string_view kApiKeyColumns =
     "id, space_id, name, key_hash, prefix, created_at, last_used_at, revoked";

@@ -116,6 +116,9 @@ class SqliteStore final : public Store {
   Result<Session> GetSession(std::string_view id) override;
   Result<std::vector<Session>> ListSessions(std::string_view owner_id) override;
   Status DeleteSession(std::string_view id) override;
+  Result<std::vector<Session>> FindSessions(const SessionFilter& filter) override;
+  Result<std::size_t> CountSessions(const SessionFilter& filter) override;
+  Result<SessionUsage> SumSessionUsage(std::string_view api_key_id, UnixMillis now) override;
 
   Result<Team> CreateTeam(const Team& team) override;
   Result<Team> GetTeam(std::string_view id) override;

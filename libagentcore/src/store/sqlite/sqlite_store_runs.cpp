@@ -339,24 +339,37 @@ Result<Session> SqliteStore::PutSession(const Session& session) {
   if (!IsSessionState(session.state)) return InvalidArgument("session state out of range");
   AGENTCORE_ASSIGN_OR_RETURN(auto metadata, EncodeNullableJson("session metadata", session.metadata,
                                                                options_.max_content_bytes));
+  AGENTCORE_ASSIGN_OR_RETURN(auto spec, EncodeNullableJson("session spec", session.spec,
+                                                           options_.max_content_bytes));
+  std::optional<std::int64_t> exit_code;
+  if (session.exit_code) exit_code = *session.exit_code;
   const UnixMillis now = Now();
   Session out;
   if (Status written = Write([&](WriteContext& ctx) -> Status {
         // Replacing keeps the original created_at.
         static const std::string sql = fmt::format(
             "INSERT INTO sessions (id, owner_id, state, generation, image, container_id, metadata, "
-            "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+            "created_at, updated_at, api_key_id, instance, spec, exit_code, reason, started_at, "
+            "stopped_at, running_ms, cpu_millis, memory_mb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+            "?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
             "ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, state = excluded.state, "
             "generation = excluded.generation, image = excluded.image, "
             "container_id = excluded.container_id, metadata = excluded.metadata, "
-            "updated_at = excluded.updated_at RETURNING {}",
+            "updated_at = excluded.updated_at, api_key_id = excluded.api_key_id, "
+            "instance = excluded.instance, spec = excluded.spec, exit_code = excluded.exit_code, "
+            "reason = excluded.reason, started_at = excluded.started_at, "
+            "stopped_at = excluded.stopped_at, running_ms = excluded.running_ms, "
+            "cpu_millis = excluded.cpu_millis, memory_mb = excluded.memory_mb RETURNING {}",
             kSessionColumns);
         AGENTCORE_ASSIGN_OR_RETURN(
             out, QueryOne<Session>(
                      ctx.conn(), sql, SessionFromRow,
                      [] { return Internal("session upsert returned no row"); }, session.id,
                      session.owner_id, SessionStateName(session.state), session.generation,
-                     session.image, session.container_id, metadata, now));
+                     session.image, session.container_id, metadata, now, session.api_key_id,
+                     session.instance, spec, exit_code, session.reason, session.started_at,
+                     session.stopped_at, session.running_ms, session.cpu_millis,
+                     session.memory_mb));
         return Status::Ok();
       });
       !written.ok()) {
@@ -387,6 +400,90 @@ Status SqliteStore::DeleteSession(std::string_view id) {
     AGENTCORE_ASSIGN_OR_RETURN(int n,
                                Execute(ctx.conn(), "DELETE FROM sessions WHERE id = ?1", id));
     return n == 0 ? SessionNotFound(id) : Status::Ok();
+  });
+}
+
+namespace {
+
+// The filter's WHERE clause (parameters ?1..?5); ?6 and ?7 are FindSessions' page.
+constexpr std::string_view kSessionFilterWhere =
+    "WHERE (?1 = '' OR owner_id = ?1) AND (?2 = '' OR api_key_id = ?2) AND "
+    "(?3 = '' OR instance = ?3) AND ((?4 = '' AND state <> 'deleted') OR "
+    "instr(',' || ?4 || ',', ',' || state || ',') > 0)";
+
+Status CheckSessionFilter(const SessionFilter& f) {
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session owner id", f.owner_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session api key id", f.api_key_id));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session instance", f.instance));
+  AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("session cursor", f.before_id));
+  for (SessionState s : f.states) {
+    if (!IsSessionState(s)) return InvalidArgument("session state out of range");
+  }
+  return Status::Ok();
+}
+
+std::string StateList(const SessionFilter& f) {
+  std::string out;
+  for (SessionState s : f.states) {
+    if (!out.empty()) out += ',';
+    out += SessionStateName(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Session>> SqliteStore::FindSessions(const SessionFilter& filter) {
+  AGENTCORE_RETURN_IF_ERROR(CheckSessionFilter(filter));
+  static const std::string sql =
+      SelectSql(kSessionColumns, "sessions",
+                fmt::format("{} AND (?5 = '' OR id < ?5) ORDER BY id DESC LIMIT ?6",
+                            kSessionFilterWhere));
+  const std::int64_t limit = static_cast<std::int64_t>(
+      filter.limit == 0 ? kMaxPageSize : std::min(filter.limit, kMaxPageSize));
+  const std::string states = StateList(filter);
+  return Read([&](Connection& c) {
+    return QueryAll<Session>(c, sql, SessionFromRow, filter.owner_id, filter.api_key_id,
+                             filter.instance, states, filter.before_id, limit);
+  });
+}
+
+Result<std::size_t> SqliteStore::CountSessions(const SessionFilter& filter) {
+  AGENTCORE_RETURN_IF_ERROR(CheckSessionFilter(filter));
+  static const std::string sql =
+      fmt::format("SELECT count(*) FROM sessions {}", kSessionFilterWhere);
+  const std::string states = StateList(filter);
+  return Read([&](Connection& c) -> Result<std::size_t> {
+    return QueryOne<std::size_t>(
+        c, sql, [](const Statement& row) { return static_cast<std::size_t>(row.Int(0)); },
+        [] { return Internal("session count returned no row"); }, filter.owner_id,
+        filter.api_key_id, filter.instance, states);
+  });
+}
+
+Result<SessionUsage> SqliteStore::SumSessionUsage(std::string_view api_key_id, UnixMillis now) {
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("session api key id", api_key_id));
+  // A running session's time so far: running_ms of its ended processes plus now - started_at.
+  static const std::string sql =
+      "SELECT count(*), "
+      "coalesce(sum(CASE WHEN state IN ('creating', 'running') THEN 1 ELSE 0 END), 0), "
+      "coalesce(sum(t), 0), coalesce(sum(t * cpu_millis), 0), coalesce(sum(t * memory_mb), 0) "
+      "FROM (SELECT state, cpu_millis, memory_mb, running_ms + CASE WHEN state = 'running' AND "
+      "started_at IS NOT NULL AND started_at < ?2 THEN ?2 - started_at ELSE 0 END AS t "
+      "FROM sessions WHERE api_key_id = ?1)";
+  return Read([&](Connection& c) -> Result<SessionUsage> {
+    return QueryOne<SessionUsage>(
+        c, sql,
+        [](const Statement& row) {
+          SessionUsage u;
+          u.sessions = row.Int(0);
+          u.running = row.Int(1);
+          u.running_ms = row.Int(2);
+          u.cpu_milli_ms = row.Int(3);
+          u.memory_mb_ms = row.Int(4);
+          return u;
+        },
+        [] { return Internal("session usage returned no row"); }, api_key_id, now);
   });
 }
 

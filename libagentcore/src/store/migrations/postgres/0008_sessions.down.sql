@@ -1,0 +1,14 @@
+DROP INDEX sessions_live_by_instance;
+DROP INDEX sessions_by_key;
+DROP INDEX sessions_by_owner_id;
+ALTER TABLE sessions
+  DROP COLUMN memory_mb,
+  DROP COLUMN cpu_millis,
+  DROP COLUMN running_ms,
+  DROP COLUMN stopped_at,
+  DROP COLUMN started_at,
+  DROP COLUMN reason,
+  DROP COLUMN exit_code,
+  DROP COLUMN spec,
+  DROP COLUMN instance,
+  DROP COLUMN api_key_id;

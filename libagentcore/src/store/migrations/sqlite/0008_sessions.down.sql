@@ -1,0 +1,13 @@
+DROP INDEX sessions_live_by_instance;
+DROP INDEX sessions_by_key;
+DROP INDEX sessions_by_owner_id;
+ALTER TABLE sessions DROP COLUMN memory_mb;
+ALTER TABLE sessions DROP COLUMN cpu_millis;
+ALTER TABLE sessions DROP COLUMN running_ms;
+ALTER TABLE sessions DROP COLUMN stopped_at;
+ALTER TABLE sessions DROP COLUMN started_at;
+ALTER TABLE sessions DROP COLUMN reason;
+ALTER TABLE sessions DROP COLUMN exit_code;
+ALTER TABLE sessions DROP COLUMN spec;
+ALTER TABLE sessions DROP COLUMN instance;
+ALTER TABLE sessions DROP COLUMN api_key_id;
