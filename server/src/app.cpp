@@ -17,6 +17,7 @@
 #include "handlers/stream.hpp"
 #include "handlers/tymbal.hpp"
 #include "runtime_config.hpp"
+#include "ws/attach_session.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -52,6 +53,9 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   o.runs.webhook_secret = config.webhook_secret;
   o.runs.download_max_bytes = config.download_max_mb << 20;
   o.runs.agent_api_key = config.agent_api_key;
+  // Sessions (hub/sessions.hpp): workspaces under the server's data directory.
+  o.sessions = config.sessions;
+  if (o.sessions.data_dir.empty()) o.sessions.data_dir = config.data_dir;
   return o;
 }
 
@@ -173,6 +177,9 @@ void App::ScheduleSweep() {
 void App::Stop() {
   if (stopped_ || !http_) return;
   stopped_ = true;
+  // Attached clients hear 1001 (going away) before their sessions are stopped: a session's
+  // exit must not overtake it as an exit frame and a normal close.
+  AttachSession::StopAll(std::chrono::milliseconds(1000));
   // Agents first: their uploads end (interrupted) while the server still handles them.
   hub_->Close();
   http_->Stop(config_.shutdown_grace);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <agentcore/hub/sessions.hpp>
 #include <agentcore/state/run_state.hpp>
 #include <agentcore/status.hpp>
 
@@ -138,6 +139,9 @@ struct ServerConfig {
   std::string model_pricing_file;
   /// AGENT_WORKSPACE_BACKEND / WORKSPACE_BACKEND: only "host" (workspaces on this machine).
   std::string workspace_backend = "host";
+  /// execbox's and Octo's sessions (hub/sessions.hpp, docs/sessions.md): caps, timeouts,
+  /// buffers, runtimes. An empty `data_dir` is the server's data directory.
+  SessionServiceOptions sessions;
 };
 
 /// AUTH_MODE=dev: /auth/dev/* mounted, development secrets allowed (unless production).

@@ -17,6 +17,7 @@ void RegisterHandlers(Router& router) {
   RegisterMetricsRoutes(router);
   RegisterContainerProtocolRoutes(router);
   RegisterRunRoutes(router);
+  RegisterSessionRoutes(router);
 }
 
 }  // namespace agentcore::server

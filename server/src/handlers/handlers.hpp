@@ -36,6 +36,11 @@ void RegisterMetricsRoutes(Router& router);
 /// /capabilities), the /v1/projects… routes, and the builder's GET /agents/task.
 void RegisterRunRoutes(Router& router);
 
+/// execbox's and Octo's sessions (docs/sessions.md): `/v1/sessions…` and `/api/sessions…`
+/// (lifecycle, attach, events, files), `/v1/usage` and `/api/usage`, and Octo's proxies
+/// `/sessions/:id/:service/*` and `/session/:id/term`.
+void RegisterSessionRoutes(Router& router);
+
 /// All of the above, in that order.
 void RegisterHandlers(Router& router);
 
