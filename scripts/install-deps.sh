@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev unzip python3
   clang libclang-rt-14-dev llvm
   podman runc curl
+  bubblewrap
 )
 if [[ "${1:-}" == "--print" ]]; then
   printf '%s\n' "${packages[@]}"

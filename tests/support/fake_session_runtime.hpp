@@ -29,6 +29,12 @@ class FakeSessionProcess final : public SessionProcess {
       : spec_(std::move(spec)), sink_(sink), id_(std::move(id)) {}
   ~FakeSessionProcess() override {
     // Dropping a process that still runs kills it (the interface's rule).
+    bool vanished = false;
+    {
+      std::lock_guard lock(mu_);
+      vanished = vanished_;
+    }
+    if (vanished) Exit(-1, "the process vanished");
     Exit(137, "killed by signal 9");
   }
 
@@ -60,11 +66,18 @@ class FakeSessionProcess final : public SessionProcess {
     return Status();
   }
   Status Stop(std::chrono::milliseconds grace) override {
+    bool vanished = false;
     {
       std::lock_guard lock(mu_);
       stop_graces_.push_back(grace);
+      vanished = vanished_;
     }
-    Exit(143, "killed by signal 15");
+    // Stop returns once OnExit was called (the interface's rule), for a vanished one too.
+    if (vanished) {
+      Exit(-1, "the process vanished");
+    } else {
+      Exit(143, "killed by signal 15");
+    }
     return Status();
   }
   bool running() const override {
@@ -91,7 +104,8 @@ class FakeSessionProcess final : public SessionProcess {
     }
     sink_->OnExit(code, reason);
   }
-  /// Gone without an OnExit (running() turns false); the destructor's kill still calls it.
+  /// Gone without an OnExit (running() turns false) until Stop or the destructor delivers it
+  /// (-1, "the process vanished").
   void Vanish() {
     std::lock_guard lock(mu_);
     vanished_ = true;

@@ -197,6 +197,7 @@ void LiveSession::OnExit(int exit_code, std::string_view reason) {
     }
     last_exit_code = exit_code;
     last_exit_reason = std::string(reason);
+    exited_token = token;
     last_activity = service->Now();
     current = token;
     // The exit is always queued, even past the bound: it is what the client waits for.

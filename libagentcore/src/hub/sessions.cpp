@@ -519,31 +519,28 @@ void SessionServiceImpl::StopProcess(LiveSession& live, std::chrono::millisecond
 Result<Session> SessionServiceImpl::Reconcile(LiveSession& live, Session session) {
   if (!IsLive(session.state) || session.instance != options_.instance) return session;
   bool gone = false;
-  std::optional<int> code;
-  std::string why;
   {
     std::lock_guard lock(live.mu);
-    if (live.phase == ProcessPhase::kExited) {
-      gone = true;
-      code = live.last_exit_code;
-      why = live.last_exit_reason;
-    } else if (live.phase == ProcessPhase::kNone && session.state == SessionState::kRunning) {
-      gone = true;
-      why = "the session's process is gone";
-    }
+    gone = live.phase == ProcessPhase::kExited ||
+           (live.phase == ProcessPhase::kNone && session.state == SessionState::kRunning);
   }
-  if (!gone && live.process != nullptr && !live.process->running()) {
-    gone = true;
-    why = "the session's process is gone";
-  }
+  if (!gone && live.process != nullptr && !live.process->running()) gone = true;
   if (!gone) return session;
   const bool requested = live.stop_requested;
-  std::string reason = requested && !live.stop_reason.empty() ? live.stop_reason : why;
+  // Stop returns once the process's OnExit was called: a process that is no longer running
+  // but whose exit was not delivered yet gets its exit code and reason that way.
   StopProcess(live, std::chrono::milliseconds(0));
+  std::optional<int> code;
+  std::string why = "the session's process is gone";
   {
     std::lock_guard lock(live.mu);
     live.phase = ProcessPhase::kExited;
+    if (live.exited_token == live.token && live.token != 0) {
+      code = live.last_exit_code;
+      if (!live.last_exit_reason.empty()) why = live.last_exit_reason;
+    }
   }
+  std::string reason = requested && !live.stop_reason.empty() ? live.stop_reason : why;
   return Transition(live, std::move(session), requested ? SessionEvent::kStop : SessionEvent::kFail,
                     std::move(reason), code);
 }
@@ -655,13 +652,21 @@ Result<Session> SessionServiceImpl::Get(const Principal& caller, std::string_vie
   AGENTCORE_ASSIGN_OR_RETURN(Session s, Find(caller, id));
   if (!IsLive(s.state) || s.instance != options_.instance) return s;
   std::shared_ptr<LiveSession> live = LiveFor(s);
+  bool exited = false;
   {
     std::lock_guard lock(live->mu);
     live->last_activity = Now();
+    exited = live->phase == ProcessPhase::kExited;
   }
-  // Busy (a start or stop under way): the answer is the stored state.
-  std::unique_lock op(live->op_mu, std::try_to_lock);
-  if (!op.owns_lock()) return s;
+  // Busy with a start (it may take the runtime's start timeout): the answer is the stored
+  // state. A process that exited is being settled (one store write): wait for it, so a Get
+  // right after an exit never answers running.
+  std::unique_lock op(live->op_mu, std::defer_lock);
+  if (exited) {
+    op.lock();
+  } else if (!op.try_lock()) {
+    return s;
+  }
   AGENTCORE_ASSIGN_OR_RETURN(s, hub_.store().GetSession(s.id));
   return Reconcile(*live, std::move(s));
 }

@@ -110,6 +110,7 @@ class LiveSession final : public SessionOutputSink,
   std::vector<std::shared_ptr<AttachQueue>> attachments;
   ProcessPhase phase = ProcessPhase::kNone;
   std::uint64_t token = 0;  // which process: +1 per start
+  std::uint64_t exited_token = 0;  // the process whose OnExit came last
   std::shared_ptr<SessionProcess> stdin_target;  // the running process, for WriteStdin
   std::optional<int> last_exit_code;
   std::string last_exit_reason;

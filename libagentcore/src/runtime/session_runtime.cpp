@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The session runtime interface's out-of-line parts (runtime/session_runtime.hpp).
 #include <agentcore/runtime/session_runtime.hpp>
 
 #include <fmt/format.h>
+
+#include <agentcore/status.hpp>
 
 namespace agentcore {
 
@@ -23,13 +24,14 @@ std::string_view SessionNetworkName(SessionNetwork network) {
 }
 
 Result<SessionNetwork> ParseSessionNetwork(std::string_view name) {
-  for (SessionNetwork n :
-       {SessionNetwork::kNone, SessionNetwork::kOutgoing, SessionNetwork::kExposed}) {
-    if (name == SessionNetworkName(n)) return n;
-  }
-  return Status(ErrorCode::kInvalidArgument,
-                fmt::format("unknown network \"{}\" (none, outgoing or exposed)",
-                            name.substr(0, 64)));
+  if (name == "none") return SessionNetwork::kNone;
+  if (name == "outgoing") return SessionNetwork::kOutgoing;
+  if (name == "exposed") return SessionNetwork::kExposed;
+  // Bounded: the name comes from a request body.
+  constexpr std::size_t kMaxShown = 64;
+  return InvalidArgument(fmt::format("unknown network \"{}{}\" (none, outgoing or exposed)",
+                                     name.substr(0, kMaxShown),
+                                     name.size() > kMaxShown ? "..." : ""));
 }
 
 }  // namespace agentcore

@@ -13,10 +13,12 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <signal.h>
 
 #include <agentcore/hub/hub.hpp>
 #include <agentcore/json.hpp>
 
+#include "process/spawn.hpp"
 #include "store/temp_dir.hpp"
 #include "support/fake_session_runtime.hpp"
 #include "support/manual_clock.hpp"
@@ -297,9 +299,13 @@ TEST_SUITE("hub/sessions") {
     f.Process(b.id)->Vanish();
     Session got = f.Get(a.id);
     CHECK(got.state == SessionState::kFailed);
-    CHECK(got.reason.find("gone") != std::string::npos);
+    // Its exit, delivered by the runtime's Stop (which waits for OnExit).
+    CHECK(got.reason == "the process vanished");
+    REQUIRE(got.exit_code.has_value());
+    CHECK(*got.exit_code == -1);
     f.sessions().Sweep(f.clock.NowMillis());
     CHECK(Must(f.hub->store().GetSession(b.id)).state == SessionState::kFailed);
+    CHECK(Must(f.hub->store().GetSession(b.id)).reason == "the process vanished");
   }
 
   // --- Stop, resume, upgrade, delete -------------------------------------------------------
@@ -367,7 +373,7 @@ TEST_SUITE("hub/sessions") {
     CHECK(CodeOf(f.sessions().Attach(f.caller, s.id, [] {})) == ErrorCode::kNotFound);
     CHECK(Must(f.sessions().List(f.caller, "", "", 0)).sessions.empty());
     CHECK(Must(f.hub->store().GetSession(s.id)).state == SessionState::kDeleted);  // row stays
-    CHECK(c.Drain() == std::vector<std::string>{ExitFrame(137)});  // killed
+    CHECK(c.Drain() == std::vector<std::string>{ExitFrame(143)});  // stopped by the delete
     CHECK(c.a->ended());
     // A stopped one too (no process).
     Session t = f.Create();
@@ -409,8 +415,7 @@ TEST_SUITE("hub/sessions") {
     CHECK(f.sandbox->started() == 2);
     Principal other = f.caller;
     other.api_key_id = "key-2";
-    f.Create();  // another key: its own count
-    Must(f.sessions().Create(other, J(R"({"command":"x"})")));
+    Must(f.sessions().Create(other, J(R"({"command":"x"})")));  // another key: its own count
     Must(f.sessions().Stop(f.caller, a.id));
     f.Create();  // room again
     // Resume past the cap is refused too.
@@ -470,7 +475,7 @@ TEST_SUITE("hub/sessions") {
           SessionState::kRunning);
   }
 
-  TEST_CASE("a creating session's endpoint is unavailable (retry)") {
+  TEST_CASE("while creating: the endpoint is unavailable (retry), an attach waits") {
     Fixture f;
     std::mutex gate;
     std::unique_lock hold(gate);
@@ -488,9 +493,14 @@ TEST_SUITE("hub/sessions") {
     CHECK(CodeOf(f.sessions().ServiceEndpoint(f.caller, page.sessions[0].id, "web")) ==
           ErrorCode::kUnavailable);
     CHECK(f.Get(page.sessions[0].id).state == SessionState::kCreating);
+    Client early(f.sessions(), f.caller, page.sessions[0].id);
+    CHECK(early.Drain().empty());
+    CHECK_FALSE(early.a->ended());
     hold.unlock();
     creator.join();
     CHECK(f.Get(page.sessions[0].id).state == SessionState::kRunning);
+    f.Process(page.sessions[0].id)->Emit(SessionStream::kStdout, "up");
+    CHECK(early.Drain() == std::vector<std::string>{Out("up")});
   }
 
   // --- List ----------------------------------------------------------------------------------
@@ -928,6 +938,107 @@ TEST_SUITE("hub/sessions") {
     CHECK(SessionErrorCode(Status(ErrorCode::kInternal, "x")) == "internal");
     CHECK(SessionErrorCode(Status(ErrorCode::kPermissionDenied, "x")) == "permission_denied");
     CHECK(SessionErrorCode(Status(ErrorCode::kUnauthenticated, "x")) == "unauthenticated");
+  }
+}
+
+// --- With the real bubblewrap runtime (the hub's default sandbox) -----------------------------
+
+bool HaveBwrap() {
+  static const bool have = !internal::FindProgram("bwrap").empty();
+  if (!have) MESSAGE("bwrap is not installed (apt-get install bubblewrap): case skipped");
+  return have;
+}
+
+/// The hub opens its own sandbox runtime (SessionServiceOptions::sandbox left null).
+void DefaultSandbox(SessionServiceOptions& o) { o.sandbox = nullptr; }
+
+/// Drains `c` until it ended (or 10 s); returns the stdout bytes and the frames' types.
+std::string DrainUntilEnded(Client& c, std::vector<char>* types = nullptr) {
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    const bool ended = c.a->ended();
+    for (const std::string& m : c.Drain()) {
+      if (types != nullptr) types->push_back(m.at(0));
+      if (m.at(0) == '\x02') out += m.substr(1);
+    }
+    if (ended || std::chrono::steady_clock::now() > deadline) return out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+TEST_SUITE("hub/sessions/bwrap") {
+  TEST_CASE("with bubblewrap: a command's output reaches an attach, then its exit code") {
+    if (!HaveBwrap()) return;
+    Fixture f(DefaultSandbox);
+    Session s = f.Create(R"({"command":["sh","-c","sleep 0.2; echo hi"]})");
+    CHECK(s.container_id.rfind("pid:", 0) == 0);
+    Client c(f.sessions(), f.caller, s.id);
+    std::vector<char> types;
+    CHECK(DrainUntilEnded(c, &types) == "hi\n");
+    REQUIRE_FALSE(types.empty());
+    CHECK(types.back() == '\x04');
+    CHECK(c.got.back() == ExitFrame(0));
+    Session got = f.Get(s.id);
+    CHECK(got.state == SessionState::kFailed);
+    REQUIRE(got.exit_code.has_value());
+    CHECK(*got.exit_code == 0);
+    // A later attach gets the tail and the exit.
+    Client again(f.sessions(), f.caller, s.id);
+    CHECK(DrainUntilEnded(again) == "hi\n");
+    CHECK(again.got.back() == ExitFrame(0));
+  }
+
+  TEST_CASE("with bubblewrap: stdin reaches the command and its echo comes back") {
+    if (!HaveBwrap()) return;
+    Fixture f(DefaultSandbox);
+    Session s = f.Create(R"({"command":["cat"]})");
+    REQUIRE(s.state == SessionState::kRunning);
+    Client c(f.sessions(), f.caller, s.id);
+    MustOk(c.a->WriteStdin("ping\n"));
+    MustOk(c.a->CloseStdin());  // cat ends at EOF
+    CHECK(DrainUntilEnded(c) == "ping\n");
+    CHECK(c.got.back() == ExitFrame(0));
+  }
+
+  TEST_CASE("with bubblewrap: a process killed from outside fails the session with a reason") {
+    if (!HaveBwrap()) return;
+    Fixture f(DefaultSandbox);
+    Session s = f.Create(R"({"command":["sleep","600"]})");
+    REQUIRE(s.state == SessionState::kRunning);
+    REQUIRE(s.container_id.rfind("pid:", 0) == 0);
+    const int pid = std::stoi(s.container_id.substr(4));
+    REQUIRE(pid > 1);
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    REQUIRE(WaitFor([&] { return f.Get(s.id).state == SessionState::kFailed; }));
+    Session got = f.Get(s.id);
+    CHECK_FALSE(got.reason.empty());
+    REQUIRE(got.exit_code.has_value());
+    CHECK(*got.exit_code != 0);
+    MESSAGE("killed from outside: exit ", *got.exit_code, ", reason: ", got.reason);
+  }
+
+  TEST_CASE("with bubblewrap: stop and resume keep the workspace's files") {
+    if (!HaveBwrap()) return;
+    Fixture f(DefaultSandbox);
+    Session s = f.Create(
+        R"({"command":["sh","-c","echo made-inside > /workspace/inside.txt; exec sleep 600"]})");
+    REQUIRE(s.state == SessionState::kRunning);
+    const std::string file = f.Workspace(s.id) + "/inside.txt";
+    REQUIRE(WaitFor([&] { return fs::exists(file) && fs::file_size(file) > 0; }));
+    Session stopped = Must(f.sessions().Stop(f.caller, s.id));
+    CHECK(stopped.state == SessionState::kStopped);
+    CHECK(fs::exists(file));
+    Session resumed = Must(f.sessions().Resume(f.caller, s.id));
+    CHECK(resumed.state == SessionState::kRunning);
+    std::string read;
+    MustOk(f.sessions().ReadFile(f.caller, s.id, "inside.txt", [&](std::string_view b) {
+      read.append(b);
+      return Status();
+    }));
+    CHECK(read == "made-inside\n");
+    MustOk(f.sessions().Delete(f.caller, s.id));
+    CHECK_FALSE(fs::exists(f.Workspace(s.id)));
   }
 }
 

@@ -137,7 +137,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path, "PRAGMA foreign_key_check") == "");
     auto store = OpenFile(path);
     CHECK(Must(store->GetMessage(message_id)).content == Json("persisted"));
-    CHECK(Must(store->SchemaVersion()) == 7);
+    CHECK(Must(store->SchemaVersion()) == 8);
   }
 
   TEST_CASE("migrates down and up on a database with data, keeping the tables that remain") {
@@ -254,7 +254,7 @@ TEST_SUITE("SqliteStore") {
     }
     CHECK(RawQuery(path, "SELECT max(version) FROM schema_version") == "2");
     auto store = OpenFile(path);
-    CHECK(Must(store->SchemaVersion()) == 7);
+    CHECK(Must(store->SchemaVersion()) == 8);
     CHECK(Must(store->GetChannel(channel_id)).name == "general");
     Must(store->CreateTeam(Team{"", "space-1", "crew", Json(), 0, 0}));  // 0003's table exists
     Space old = Must(store->GetSpace("space-1"));  // 0005 added owner_id, empty for old rows
@@ -288,7 +288,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path, "SELECT count(*) FROM pragma_table_info('messages') WHERE name = "
                          "'seq'") == "0");
     auto store = OpenFile(path);  // migrates to the newest
-    CHECK(Must(store->SchemaVersion()) == 7);
+    CHECK(Must(store->SchemaVersion()) == 8);
     auto page = Must(store->ListMessages(w.channel.id, PageRequest{}));
     REQUIRE(page.messages.size() == 3);
     CHECK(page.messages[0].id == ids[1]);

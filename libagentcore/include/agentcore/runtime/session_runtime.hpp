@@ -106,7 +106,9 @@ class AGENTCORE_EXPORT SessionProcess {
   /// kNotFound when the port is not declared or the network is not kExposed.
   virtual Result<std::string> Endpoint(std::uint16_t port) const = 0;
   /// Writes to the command's stdin (may block briefly while the pipe is full; at most
-  /// about a second, then kUnavailable). kFailedPrecondition after CloseStdin or exit.
+  /// about a second, then kUnavailable; some of the bytes may have been written). kConflict
+  /// after CloseStdin, after the exit, or when the command closed its stdin (ErrorCode has no
+  /// kFailedPrecondition; kConflict is its "refused in this state").
   virtual Status WriteStdin(std::string_view bytes) = 0;
   /// Closes stdin (EOF for the command). Idempotent.
   virtual Status CloseStdin() = 0;
@@ -135,11 +137,32 @@ class AGENTCORE_EXPORT SessionRuntime {
 };
 
 /// The local sandbox runtime (bubblewrap). Every field has a working default.
+///
+/// What the sandbox enforces: its own mount, pid, ipc, uts, cgroup and (network `none`)
+/// network namespaces, no capabilities, the system paths read-only, the workspace the only
+/// writable host directory. `resources.memory_mb` is RLIMIT_AS (address space, set on bwrap
+/// before exec and inherited by the command and everything it starts): a command that
+/// allocates more gets allocation failures (it usually dies; programs that reserve large
+/// virtual ranges up front, such as some JITs, need a generous limit). `resources.cpu_millis`
+/// is NOT enforced: a CPU share needs a cgroup, which the sandbox does not have (unprivileged
+/// bwrap cannot create one); it is only counted in usage. `timeout_ms` is the service's.
+///
+/// Threads: one per runtime ("agentcore-sbox"), an epoll loop that spawns every bwrap (so
+/// --die-with-parent follows it, not a caller's thread), reads all processes' output (at most
+/// 64 KiB per read, passed to the sink as it came, nothing buffered beyond it) and sees them
+/// exit (pidfd). It ends when the runtime and all its processes are gone; the runtime may be
+/// destroyed before its processes. Sinks run on it: a sink must not call Start or Stop (they
+/// return kInternal there), but may destroy the process it belongs to (it is then killed
+/// without waiting). Stop's SIGTERM goes to the sandbox's process group (the command and what
+/// it started in that group); SIGKILL to bwrap, whose sandbox dies with it.
 struct SandboxRuntimeOptions {
   /// The bwrap binary (a name is looked up in PATH).
   std::string bwrap_path = "bwrap";
-  /// Where the runtime keeps one pid file per running sandbox, for ReapOrphans. Empty: no
-  /// pid files (orphans die with the server anyway: bwrap runs with --die-with-parent).
+  /// Where the runtime keeps one pid file per running sandbox, for ReapOrphans
+  /// (`<instance>.<session id>.pid`, ids %-escaped; created if missing). Empty: no pid files
+  /// (orphans die with the server anyway: bwrap runs with --die-with-parent). ReapOrphans
+  /// kills only a pid that still is the bwrap started (same start time, same boot, argv[0]
+  /// `bwrap`) and not one of this runtime's own running processes.
   std::string state_dir;
   /// Host paths mounted read-only at the same place (the system the command sees). Missing
   /// paths are skipped.
@@ -150,6 +173,13 @@ struct SandboxRuntimeOptions {
 };
 
 /// kUnavailable (with the fix: `apt-get install bubblewrap`) when bwrap cannot be run.
+/// kInvalidArgument for a start_timeout that is not positive; kInternal when state_dir cannot
+/// be created. Start returns once bwrap reported the sandbox's child-pid on its
+/// --json-status-fd; bwrap failing before that is kInternal with bwrap's first stderr line,
+/// no report within start_timeout is kDeadlineExceeded (bwrap is killed). A failure after it
+/// (a command that does not exist, a workDir missing in the sandbox) is the process's exit
+/// (code 1, bwrap's message on stderr). OnExit's code is the command's (bwrap's "exit-code",
+/// 128 + signal for a signal), or from waitpid when bwrap itself was killed.
 AGENTCORE_EXPORT Result<std::unique_ptr<SessionRuntime>> OpenSandboxRuntime(
     SandboxRuntimeOptions options = {});
 

@@ -193,7 +193,9 @@ Result<Session> DecodeSession(const PgRow& row) {
   s.updated_at = row.Int(8);
   s.api_key_id = row.Str(9);
   s.instance = row.Str(10);
-  AGENTCORE_ASSIGN_OR_RETURN(s.spec, DecodeJson("session spec", row.View(11)));
+  if (!row.IsNull(11)) {  // null in rows older than migration 8
+    AGENTCORE_ASSIGN_OR_RETURN(s.spec, DecodeJson("session spec", row.View(11)));
+  }
   if (auto code = row.OptInt(12)) s.exit_code = static_cast<int>(*code);
   s.reason = row.Str(13);
   s.started_at = row.OptInt(14);

@@ -337,7 +337,7 @@ struct Table {
     // --- Sessions and teams
     Set(Stmt::kPutSession, "put_session",
         fmt::format("INSERT INTO sessions (id, owner_id, state, generation, image, container_id, "
-                    "metadata, created_at, updated_at) "
+                    "metadata, created_at, updated_at, "
                     "api_key_id, instance, spec, exit_code, reason, started_at, stopped_at, "
                     "running_ms, cpu_millis, memory_mb) "
                     "VALUES ($1, $2, $3, $4::bigint, $5, $6, $7::json, $8::bigint, $8::bigint, "
