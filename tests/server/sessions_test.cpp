@@ -7,9 +7,11 @@
 // small servers of this file on 127.0.0.1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -802,6 +804,116 @@ TEST_SUITE("server/sessions") {
     HttpResponse got = t.Call("GET", "/v1/sessions/" + id);
     REQUIRE(got.status == 200);
     CHECK(StatusOf(got) == "failed");
+  }
+}
+
+// --- with the real bubblewrap runtime (the hub's default sandbox) ------------------------
+
+/// A server on the hub's own sandbox runtime (bubblewrap), logged in as alice.
+struct BwrapServer {
+  BwrapServer() : server(ServerFixtureOptions{}) {
+    REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/bwrap"),
+                    "bubblewrap is not installed (scripts/install-deps.sh)");
+    server.Login("alice");
+  }
+  HttpResponse Call(const std::string& method, const std::string& path, std::string body = {}) {
+    return server.Call(method, path, std::move(body));
+  }
+  std::string CreateId(const std::string& body) {
+    HttpResponse r = Call("POST", "/v1/sessions", body);
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    Json envelope = ParseJson(r.body).value();
+    REQUIRE_MESSAGE(*envelope.FindString("status") == "running", r.body);
+    return *envelope.FindString("id");
+  }
+  std::string CookieHeader() const { return "Cookie: " + server.cookie() + "\r\n"; }
+  ServerFixture server;
+};
+
+TEST_SUITE("server/sessions/bwrap") {
+  TEST_CASE("with bubblewrap: cat echoes stdin through the attach; 0x06 ends it with exit 0") {
+    BwrapServer t;
+    std::string id = t.CreateId(R"({"command":["cat"]})");
+    TestWebSocket ws(t.server.port());
+    REQUIRE(ws.Handshake("/v1/sessions/" + id + "/attach", t.CookieHeader()).status == 101);
+    REQUIRE(ws.SendFrame(WebSocketOpcode::kBinary, Binary(0x01, "hello sandbox\n")));
+    REQUIRE(ws.SendFrame(WebSocketOpcode::kBinary, Binary(0x06)));
+    std::uint16_t code = 0;
+    std::vector<AttachMessage> got = ReadUntilClose(ws, &code, 10'000ms);
+    std::string out;
+    std::vector<int> types;
+    for (const AttachMessage& m : got) {
+      types.push_back(m.type);
+      if (m.type == 0x02) out += m.payload;
+    }
+    CHECK(out == "hello sandbox\n");
+    REQUIRE(!got.empty());
+    CHECK(got.back().type == 0x04);
+    CHECK(got.back().payload == ExitPayload(0));
+    CHECK(std::count(types.begin(), types.end(), 0x06) == 1);
+    CHECK(code == kCloseNormal);
+  }
+
+  TEST_CASE("with bubblewrap: stdout, stderr and the exit code arrive in order") {
+    BwrapServer t;
+    std::string id = t.CreateId(
+        R"({"command":["/bin/sh","-c","echo out; sleep 0.2; echo err >&2; sleep 0.2; exit 7"]})");
+    TestWebSocket ws(t.server.port());
+    REQUIRE(ws.Handshake("/api/sessions/" + id + "/attach", t.CookieHeader()).status == 101);
+    std::uint16_t code = 0;
+    std::vector<AttachMessage> got = ReadUntilClose(ws, &code, 10'000ms);
+    REQUIRE(got.size() == 3);
+    CHECK(got[0].type == 0x02);
+    CHECK(got[0].payload == "out\n");
+    CHECK(got[1].type == 0x03);
+    CHECK(got[1].payload == "err\n");
+    CHECK(got[2].type == 0x04);
+    CHECK(got[2].payload == ExitPayload(7));
+    CHECK(code == kCloseNormal);
+  }
+
+  TEST_CASE("with bubblewrap: a real HTTP server inside answers through the proxy") {
+    BwrapServer t;
+    const std::uint16_t port = FreePort();
+    // It listens only after a second: the proxy answers 503 until then.
+    std::string id = t.CreateId(
+        R"({"command":["/bin/sh","-c","sleep 1; exec /usr/bin/python3 -m http.server )" +
+        std::to_string(port) +
+        R"( --bind 127.0.0.1"],"network":"exposed","ports":[{"name":"web","port":)" +
+        std::to_string(port) + "}]}");
+    HttpResponse early = t.Call("GET", "/sessions/" + id + "/web/hello.txt");
+    CheckError(early, 503, "unavailable");
+    CHECK(early.Header("Retry-After").value_or("") == "1");
+    REQUIRE(t.Call("PUT", "/v1/sessions/" + id + "/files/hello.txt", "from the workspace\n")
+                .status == 201);
+    HttpResponse served;
+    CHECK(Eventually(
+        [&] {
+          served = t.Call("GET", "/sessions/" + id + "/web/hello.txt");
+          return served.status == 200;
+        },
+        10'000ms));
+    CHECK(served.body == "from the workspace\n");
+    REQUIRE(t.Call("POST", "/v1/sessions/" + id + "/stop").status == 200);
+    HttpResponse gone = t.Call("GET", "/sessions/" + id + "/web/hello.txt");
+    CHECK(gone.status == 502);
+    CHECK(gone.body == R"({"error":"session is not running","code":"bad_gateway"})");
+  }
+
+  TEST_CASE("with bubblewrap: the session process killed from outside is failed") {
+    BwrapServer t;
+    std::string id = t.CreateId(R"({"command":["sleep","600"]})");
+    Result<Session> row = t.server.app().store().GetSession(id);
+    REQUIRE(row.ok());
+    REQUIRE(row->container_id.rfind("pid:", 0) == 0);
+    const int pid = std::stoi(row->container_id.substr(4));
+    REQUIRE(pid > 1);
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    CHECK(Eventually([&] { return StatusOf(t.Call("GET", "/v1/sessions/" + id)) == "failed"; },
+                     10'000ms));
+    Json got = ParseJson(t.Call("GET", "/api/sessions/" + id).body).value();
+    CHECK(!got.FindString("reason")->empty());
+    CHECK(!got.Find("exitCode")->is_null());
   }
 }
 
