@@ -68,6 +68,22 @@ std::string CookiesWithoutSession(std::string_view cookies) {
   return out;
 }
 
+/// `text` with control bytes, space and DEL %-escaped: what the engine accepts in a target
+/// never has them, but the request line upstream must not break whatever comes.
+void AppendTargetPart(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) {
+      out->push_back('%');
+      out->push_back(kHex[u >> 4]);
+      out->push_back(kHex[u & 0xf]);
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
 bool NoLineBreak(std::string_view s) {
   return s.find('\r') == std::string_view::npos && s.find('\n') == std::string_view::npos;
 }
@@ -91,8 +107,13 @@ std::string ForwardedHead(const Request& request, std::string_view path, std::si
   if (auto connection = request.Find("Connection")) named = Tokens(*connection);
   std::string head;
   head.reserve(512);
-  head.append(request.method).append(" ").append(path);
-  if (!request.query.empty()) head.append("?").append(request.query);
+  AppendTargetPart(request.method, &head);
+  head.push_back(' ');
+  AppendTargetPart(path, &head);
+  if (!request.query.empty()) {
+    head.push_back('?');
+    AppendTargetPart(request.query, &head);
+  }
   head.append(" HTTP/1.1\r\n");
   std::string forwarded_for;
   for (const Header& h : request.headers) {
