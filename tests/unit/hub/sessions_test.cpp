@@ -276,6 +276,9 @@ TEST_SUITE("hub/sessions") {
     CHECK(got.reason == "exited with code 3");
     CHECK(got.stopped_at.has_value());
     CHECK(f.sessions().Envelope(got).Find("exitCode")->as_number() == 3);
+    Result<Session> stop = f.sessions().Stop(f.caller, s.id);
+    CHECK(CodeOf(stop) == ErrorCode::kConflict);
+    CHECK(stop.status().message() == "cannot stop session in state \"failed\"");
   }
 
   TEST_CASE("a command that ends at once answers failed with its exit, after ready") {
