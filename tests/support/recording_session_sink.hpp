@@ -54,8 +54,7 @@ class RecordingSessionSink final : public SessionOutputSink {
   bool WaitStdout(std::string_view text,
                   std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout,
-                        [&] { return stdout_.find(text) != std::string::npos; });
+    return cv_.wait_for(lock, timeout, [&] { return stdout_.find(text) != std::string::npos; });
   }
 
   std::string out() {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <mutex>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -105,6 +106,20 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// How many processes have `text` in their command line (a bwrap names its workspace).
+int ProcessesMentioning(const std::string& text) {
+  int count = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(text) != std::string::npos) ++count;
+  }
+  return count;
+}
+
 // Writes a pid file as the runtime does: what ReapOrphans trusts.
 void WritePidFile(const std::string& path, const std::string& session, pid_t pid) {
   agentcore::internal::PidRecord record;
@@ -114,14 +129,16 @@ void WritePidFile(const std::string& path, const std::string& session, pid_t pid
   REQUIRE(stat.has_value());
   record.start_time = stat->start_time;
   record.boot_id = agentcore::internal::ReadBootId();
-  REQUIRE(agentcore::internal::WriteFileAtomically(path, agentcore::internal::FormatPidRecord(record))
-              .ok());
+  REQUIRE(
+      agentcore::internal::WriteFileAtomically(path, agentcore::internal::FormatPidRecord(record))
+          .ok());
 }
 
 TEST_SUITE("runtime/sandbox_runtime") {
   TEST_CASE("stdout and stderr arrive in order, then the exit with its code") {
     if (!HaveBwrap()) return;
     Fixture f;
+    CHECK(f.runtime->name() == "sandbox");
     auto sink = f.Run("echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three; exit 0");
     CHECK(sink->out() == "one\nthree\n");
     CHECK(sink->err() == "two\n");
@@ -198,9 +215,10 @@ TEST_SUITE("runtime/sandbox_runtime") {
     if (!HaveBwrap()) return;
     Fixture f;
     RecordingSessionSink sink;
-    auto process = f.Start(
-        f.Spec({"sh", "-c", "trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.1; done"}),
-        &sink);
+    auto process =
+        f.Start(f.Spec({"sh", "-c",
+                        "trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.1; done"}),
+                &sink);
     REQUIRE(sink.WaitStdout("ready\n"));
     const auto start = std::chrono::steady_clock::now();
     REQUIRE(process->Stop(10s).ok());
@@ -237,14 +255,16 @@ TEST_SUITE("runtime/sandbox_runtime") {
     if (!HaveBwrap()) return;
     Fixture f;
     RecordingSessionSink sink;
-    auto process = f.Start(f.Spec({"sh", "-c", "echo ready; exec sleep 60"}), &sink);
+    auto process = f.Start(f.Spec({"sh", "-c", "echo ready; exec sleep 61.25"}), &sink);
     REQUIRE(sink.WaitStdout("ready\n"));
     const pid_t pid = PidOf(*process);
+    CHECK(ProcessesMentioning("61.25") >= 2);  // bwrap (outside and as init) and sleep
     const std::string pid_file = f.state_dir + "/test.s1.pid";
     CHECK(std::filesystem::exists(pid_file));
     process.reset();
     CHECK(sink.exits() == 1);
     CHECK_FALSE(Alive(pid));
+    CHECK(ProcessesMentioning("61.25") == 0);        // the command inside is gone too
     CHECK_FALSE(std::filesystem::exists(pid_file));  // removed with the process
   }
 
@@ -284,10 +304,14 @@ TEST_SUITE("runtime/sandbox_runtime") {
     // /proc/net/dev: two header lines, then one line per interface.
     auto none = f.Run("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
     CHECK(none->out() == "lo\n");
-    std::string host = ReadFile("/proc/net/dev");
-    const auto host_lines = std::count(host.begin(), host.end(), '\n');
-    auto outgoing = f.Run("tail -n +3 /proc/net/dev | wc -l", SessionNetwork::kOutgoing);
-    CHECK(outgoing->out() == std::to_string(host_lines - 2) + "\n");
+    // The host's network namespace: the same namespace inode as this process's.
+    std::error_code ec;
+    const std::string host_ns = std::filesystem::read_symlink("/proc/self/ns/net", ec).string();
+    REQUIRE_FALSE(ec);
+    auto outgoing = f.Run("readlink /proc/self/ns/net", SessionNetwork::kOutgoing);
+    CHECK(outgoing->out() == host_ns + "\n");
+    auto isolated = f.Run("readlink /proc/self/ns/net");
+    CHECK(isolated->out() != host_ns + "\n");
   }
 
   TEST_CASE("every capability is dropped") {
@@ -332,9 +356,9 @@ TEST_SUITE("runtime/sandbox_runtime") {
     Fixture f;
     auto run = [&](int bytes) {
       auto sink = std::make_unique<RecordingSessionSink>();
-      SessionSpec spec = f.Spec({"sh", "-c",
-                                 "x=$(head -c " + std::to_string(bytes) +
-                                     " /dev/zero | tr '\\0' a); echo done ${#x}"});
+      SessionSpec spec = f.Spec(
+          {"sh", "-c",
+           "x=$(head -c " + std::to_string(bytes) + " /dev/zero | tr '\\0' a); echo done ${#x}"});
       spec.resources.memory_mb = 64;
       auto process = f.Start(spec, sink.get());
       REQUIRE(sink->WaitExit().has_value());
@@ -442,8 +466,9 @@ TEST_SUITE("runtime/sandbox_runtime") {
     if (!HaveBwrap()) return;
     TempDir bin("sandbox-bin");
     // Stands in for a bwrap that rejects its arguments the way bwrap does.
-    REQUIRE(bin.Write("bwrap", "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\n"
-                               "echo 'second line' >&2\nexit 1\n"));
+    REQUIRE(bin.Write("bwrap",
+                      "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\n"
+                      "echo 'second line' >&2\nexit 1\n"));
     ::chmod((bin / "bwrap").c_str(), 0755);
     SandboxRuntimeOptions options;
     options.bwrap_path = bin / "bwrap";
@@ -484,10 +509,15 @@ TEST_SUITE("runtime/sandbox_runtime") {
     Fixture f;
     // The orphan: a real bwrap started outside the runtime, as a crashed runtime leaves it.
     agentcore::internal::SpawnSpec orphan_spec;
-    orphan_spec.argv = {agentcore::internal::FindProgram("bwrap"), "--unshare-all",
-                        "--die-with-parent", "--ro-bind", "/usr", "/usr"};
+    orphan_spec.argv = {agentcore::internal::FindProgram("bwrap"),
+                        "--unshare-all",
+                        "--die-with-parent",
+                        "--ro-bind",
+                        "/usr",
+                        "/usr"};
     for (const char* p : {"/bin", "/lib", "/lib64"}) {
-      if (std::filesystem::exists(p)) orphan_spec.argv.insert(orphan_spec.argv.end(), {"--ro-bind", p, p});
+      if (std::filesystem::exists(p))
+        orphan_spec.argv.insert(orphan_spec.argv.end(), {"--ro-bind", p, p});
     }
     orphan_spec.argv.insert(orphan_spec.argv.end(), {"--", "sleep", "60"});
     orphan_spec.cwd = "/";
@@ -627,6 +657,65 @@ TEST_SUITE("runtime/sandbox_runtime") {
     }  // the runtime is gone; the process is the reactor's last owner
     std::unique_lock<std::mutex> lock(sink.mu);
     CHECK(sink.cv.wait_for(lock, 20s, [&] { return sink.dropped; }));
+  }
+  TEST_CASE("a pid file that cannot be written fails the start and leaves nothing running") {
+    if (!HaveBwrap()) return;
+    Fixture f;
+    std::filesystem::remove_all(f.state_dir);
+    REQUIRE(f.dir.Write("state", "a file where the directory was"));
+    RecordingSessionSink sink;
+    auto started = f.runtime->Start(f.Spec({"sleep", "60"}), &sink);
+    REQUIRE_FALSE(started.ok());
+    CHECK(started.status().code() == ErrorCode::kInternal);
+    CHECK(started.status().message().find("pid file") != std::string::npos);
+    CHECK(sink.exits() == 0);
+    CHECK(ProcessesMentioning(f.workspace) == 0);  // the bwrap is gone
+    auto reap = f.runtime->ReapOrphans("test");
+    CHECK(reap.status().code() == ErrorCode::kInternal);  // state_dir is a file now
+  }
+  TEST_CASE("starts given up at once leave no sandbox behind") {
+    if (!HaveBwrap()) return;
+    // A start timeout so short that the start is given up around bwrap's clone: the sandbox's
+    // init may not have armed --die-with-parent yet when bwrap is killed.
+    SandboxRuntimeOptions options;
+    options.start_timeout = 1ms;
+    Fixture f(options);
+    int started = 0;
+    for (int i = 0; i < 20; ++i) {
+      RecordingSessionSink sink;
+      auto process = f.runtime->Start(f.Spec({"sleep", "61.75"}, "g" + std::to_string(i)), &sink);
+      if (process.ok()) {
+        ++started;  // it won the race; dropping it kills it
+      } else {
+        CHECK(process.status().code() == ErrorCode::kDeadlineExceeded);
+      }
+    }
+    MESSAGE(started << " of 20 starts beat the 1 ms timeout");
+    // Whatever bwrap left is killed by the time the starts returned, or a moment later.
+    for (int i = 0; i < 50 && ProcessesMentioning("61.75") > 0; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(ProcessesMentioning("61.75") == 0);
+  }
+  TEST_CASE("a process dropped or stopped right after its start leaves no sandbox behind") {
+    if (!HaveBwrap()) return;
+    // Start returns at bwrap's child-pid, before the sandbox's init armed --die-with-parent:
+    // killing only bwrap then would orphan the sandbox.
+    Fixture f;
+    for (int i = 0; i < 30; ++i) {
+      RecordingSessionSink sink;
+      auto process = f.Start(f.Spec({"sleep", "62.25"}, "d" + std::to_string(i)), &sink);
+      if (i % 2 == 0) {
+        process.reset();
+      } else {
+        CHECK(process->Stop(1ms).ok());
+      }
+      CHECK(sink.exits() == 1);
+    }
+    for (int i = 0; i < 50 && ProcessesMentioning("62.25") > 0; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(ProcessesMentioning("62.25") == 0);
   }
 }
 

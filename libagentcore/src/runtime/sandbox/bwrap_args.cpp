@@ -34,8 +34,8 @@ Status ValidateSandboxSpec(const SessionSpec& spec) {
                                        spec.workspace_dir.substr(0, kMaxShown)));
   }
   if (!spec.work_dir.empty() && (spec.work_dir[0] != '/' || HasNul(spec.work_dir))) {
-    return InvalidArgument(fmt::format("workDir \"{}\" must be an absolute path",
-                                       spec.work_dir.substr(0, kMaxShown)));
+    return InvalidArgument(
+        fmt::format("workDir \"{}\" must be an absolute path", spec.work_dir.substr(0, kMaxShown)));
   }
   for (const auto& [name, value] : spec.env) {
     if (name.empty() || name.find('=') != std::string::npos || HasNul(name) || HasNul(value)) {
@@ -55,8 +55,7 @@ Status ValidateSandboxSpec(const SessionSpec& spec) {
 }
 
 std::vector<std::string> BwrapArgs(std::string_view bwrap, const SessionSpec& spec,
-                                   const std::vector<std::string>& read_only_paths,
-                                   int status_fd) {
+                                   const std::vector<std::string>& read_only_paths, int status_fd) {
   std::vector<std::string> args = {std::string(bwrap), "--unshare-all"};
   if (spec.network != SessionNetwork::kNone) args.emplace_back("--share-net");
   for (const char* flag : {"--die-with-parent", "--new-session", "--cap-drop", "ALL"}) {

@@ -29,7 +29,6 @@ Status ValidateSandboxSpec(const SessionSpec& spec);
 // and the environment (PATH and HOME=/workspace unless the spec sets them), --json-status-fd
 // `status_fd`, then "--" and the command. REQUIRES: ValidateSandboxSpec(spec).ok().
 std::vector<std::string> BwrapArgs(std::string_view bwrap, const SessionSpec& spec,
-                                   const std::vector<std::string>& read_only_paths,
-                                   int status_fd);
+                                   const std::vector<std::string>& read_only_paths, int status_fd);
 
 }  // namespace agentcore::internal

@@ -141,11 +141,11 @@ struct Proc {
   std::condition_variable cv;
   // Guarded by mu.
   bool started = false;    // bwrap reported child-pid and Start wanted it
-  bool abandoned = false;  // Start gave up (timeout, pid file): no sink calls
+  bool abandoned = false;  // Start gave up (timeout, pid file): no more sink calls
   bool reaped = false;     // bwrap was waited for: its pid may be reused
   bool done = false;       // everything closed, OnExit called if started
   bool pid_file_written = false;
-  pid_t child_pid = 0;     // the sandbox's init (host pid); its group holds the command
+  pid_t child_pid = 0;      // the sandbox's init (host pid); its group holds the command
   std::string start_error;  // bwrap's first stderr line when it ended before starting
 
   std::atomic<bool> exited{false};
@@ -169,6 +169,8 @@ struct Proc {
   std::optional<Steady::time_point> eof_deadline;
   std::unique_ptr<internal::BwrapStatusLines> status_lines;
 };
+
+void KillLocked(Proc& proc, int sig);
 
 // Owns the epoll set and its thread. Thread-safe.
 class Reactor {
@@ -224,6 +226,7 @@ class Reactor {
     std::future<Result<pid_t>> result = job->result.get_future();
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (broken_) return Internal("the sandbox reactor thread has stopped");
       jobs_.push_back(job);
     }
     Wake();
@@ -268,9 +271,10 @@ class Reactor {
   std::thread thread_;
 
   std::mutex mu_;
-  bool stopping_ = false;                    // guarded by mu_
-  std::deque<std::shared_ptr<Job>> jobs_;    // guarded by mu_
-  std::set<pid_t> own_pids_;                 // guarded by mu_
+  bool stopping_ = false;                  // guarded by mu_
+  bool broken_ = false;                    // guarded by mu_: the loop ended on an error
+  std::deque<std::shared_ptr<Job>> jobs_;  // guarded by mu_
+  std::set<pid_t> own_pids_;               // guarded by mu_
 
   std::thread::id thread_id_;  // set before the loop's first job is queued
 
@@ -295,7 +299,20 @@ void Reactor::Loop() {
       }
     }
     const int n = ::epoll_wait(epfd_, events, 64, timeout_ms);
-    if (n < 0 && errno != EINTR) break;  // cannot happen with a valid epoll fd
+    if (n < 0 && errno != EINTR) {
+      // Cannot happen with a valid epoll fd; if it does, refuse new work instead of hanging it.
+      const int err = errno;
+      std::deque<std::shared_ptr<Job>> jobs;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        broken_ = true;
+        jobs.swap(jobs_);
+      }
+      for (auto& job : jobs) {
+        job->result.set_value(Internal(fmt::format("sandbox reactor: {}", ErrnoText(err))));
+      }
+      break;
+    }
     for (int i = 0; i < n; ++i) {
       const std::uint64_t token = events[i].data.u64;
       if (token == 0) {
@@ -391,7 +408,7 @@ void Reactor::OnReadable(std::uint64_t id, Proc& proc, int kind) {
   bool started;
   {
     std::lock_guard<std::mutex> lock(proc.mu);
-    started = proc.started;
+    started = proc.started && !proc.abandoned;
   }
   if (started) {
     proc.sink->OnOutput(stream, bytes);
@@ -416,8 +433,13 @@ void Reactor::OnStatusLine(Proc& proc, std::string_view line) {
   if (!status->child_pid) return;
   {
     std::lock_guard<std::mutex> lock(proc.mu);
-    if (proc.child_pid != 0 || proc.abandoned) return;
+    if (proc.child_pid != 0) return;
     proc.child_pid = static_cast<pid_t>(*status->child_pid);
+    if (proc.abandoned) {
+      // Start gave up and killed bwrap; the sandbox it had just cloned goes too.
+      if (!proc.reaped) KillLocked(proc, SIGKILL);
+      return;
+    }
     proc.started = true;
   }
   StartOutput(proc);
@@ -449,6 +471,11 @@ void Reactor::TryReap(Proc& proc) {
   } while (got < 0 && errno == EINTR);
   if (got == 0) return;
   // got < 0: someone else reaped it (a waitpid(-1) elsewhere in the program); it is gone.
+  if (got == proc.pid && WIFSIGNALED(status) && proc.child_pid > 0) {
+    // bwrap was killed (by us or anyone): make sure its sandbox does not outlive it (see
+    // KillLocked). The init is no longer bwrap's, but it is alive or unreaped only moments.
+    ::kill(proc.child_pid, SIGKILL);
+  }
   proc.reaped = true;
   proc.wait_status = got == proc.pid ? status : 0;
   proc.exited = true;
@@ -464,7 +491,7 @@ bool Reactor::MaybeFinish(Proc& proc) {
   {
     std::lock_guard<std::mutex> lock(proc.mu);
     if (!proc.reaped) return false;
-    started = proc.started;
+    started = proc.started && !proc.abandoned;
   }
   const bool pipes_closed =
       proc.fds[kStatus] < 0 && (!started || (proc.fds[kStdout] < 0 && proc.fds[kStderr] < 0));
@@ -530,11 +557,23 @@ bool Reactor::MaybeFinish(Proc& proc) {
   return true;
 }
 
-// Signals bwrap's group (SIGKILL) and the sandbox's group. REQUIRES: proc.mu held.
+// SIGTERM: the sandbox's process group (the command's; bwrap's init ignores it). SIGKILL: the
+// sandbox's init by pid (its pid namespace dies with it), its group, and bwrap's group. Killing
+// bwrap alone is not enough: its init arms --die-with-parent only after the sandbox's setup,
+// well after bwrap reported the child-pid, and before that it is not in its own group yet.
+// The init's pid cannot be reused while bwrap (our unreaped child) has not reaped it.
+// REQUIRES: proc.mu held.
 void KillLocked(Proc& proc, int sig) {
   if (proc.reaped) return;
-  if (proc.child_pid > 0) ::kill(-proc.child_pid, sig);
-  if (sig == SIGKILL) ::kill(-proc.pid, SIGKILL);
+  if (sig != SIGKILL) {
+    if (proc.child_pid > 0) ::kill(-proc.child_pid, sig);
+    return;
+  }
+  if (proc.child_pid > 0) {
+    ::kill(proc.child_pid, SIGKILL);
+    ::kill(-proc.child_pid, SIGKILL);
+  }
+  ::kill(-proc.pid, SIGKILL);
 }
 
 // Ends the reactor when the runtime and all its processes are gone.
@@ -638,8 +677,7 @@ class SandboxProcess final : public SessionProcess {
     std::unique_lock<std::mutex> lock(proc_->mu);
     if (proc_->done) return Status::Ok();
     KillLocked(*proc_, grace.count() > 0 ? SIGTERM : SIGKILL);
-    if (grace.count() > 0 &&
-        proc_->cv.wait_for(lock, grace, [this] { return proc_->done; })) {
+    if (grace.count() > 0 && proc_->cv.wait_for(lock, grace, [this] { return proc_->done; })) {
       return Status::Ok();
     }
     KillLocked(*proc_, SIGKILL);
@@ -661,8 +699,7 @@ class SandboxProcess final : public SessionProcess {
 
 class SandboxRuntime final : public SessionRuntime {
  public:
-  SandboxRuntime(SandboxRuntimeOptions options, std::string bwrap,
-                 std::shared_ptr<Reactor> reactor)
+  SandboxRuntime(SandboxRuntimeOptions options, std::string bwrap, std::shared_ptr<Reactor> reactor)
       : options_(std::move(options)),
         bwrap_(std::move(bwrap)),
         boot_id_(internal::ReadBootId()),
@@ -698,9 +735,10 @@ Result<std::unique_ptr<SessionProcess>> SandboxRuntime::Start(const SessionSpec&
   }
   AGENTCORE_RETURN_IF_ERROR(internal::ValidateSandboxSpec(spec));
   if (::access(bwrap_.c_str(), X_OK) != 0) {
-    return Unavailable(fmt::format("bwrap (\"{}\") cannot be run: install bubblewrap "
-                                   "(apt-get install bubblewrap)",
-                                   bwrap_));
+    return Unavailable(
+        fmt::format("bwrap (\"{}\") cannot be run: install bubblewrap "
+                    "(apt-get install bubblewrap)",
+                    bwrap_));
   }
 
   // [0] read end, [1] write end. The command's ends go to the child; ours stay non-blocking.
@@ -750,8 +788,8 @@ Result<std::unique_ptr<SessionProcess>> SandboxRuntime::Start(const SessionSpec&
   proc->stdin_fd = in[1];
   auto process = std::make_unique<SandboxProcess>(owner_, proc);
 
-  std::unique_lock<std::mutex> lock(proc->mu);
-  if (!proc->pid_file.empty() && !proc->done) {
+  if (!proc->pid_file.empty()) {
+    // Written without proc->mu: the reactor takes it for every status line, and this fsyncs.
     internal::PidRecord record;
     record.agent_id = spec.session_id;
     record.pid = proc->pid;
@@ -761,17 +799,28 @@ Result<std::unique_ptr<SessionProcess>> SandboxRuntime::Start(const SessionSpec&
                             .count();
     auto stat = internal::ReadProcStat(proc->pid);
     if (stat) record.start_time = stat->start_time;
-    Status written = internal::WriteFileAtomically(proc->pid_file, internal::FormatPidRecord(record));
+    Status written =
+        internal::WriteFileAtomically(proc->pid_file, internal::FormatPidRecord(record));
     if (!written.ok()) {
-      proc->abandoned = !proc->started;
-      lock.unlock();
+      {
+        std::lock_guard<std::mutex> lock(proc->mu);
+        proc->abandoned = true;  // the sink hears nothing more of it
+      }
       process.reset();  // kills and waits
       return Internal(fmt::format("cannot write the sandbox pid file: {}", written.message()));
     }
-    proc->pid_file_written = true;
+    bool already_done;
+    {
+      std::lock_guard<std::mutex> lock(proc->mu);
+      already_done = proc->done;
+      proc->pid_file_written = !already_done;
+    }
+    // The reactor finished it first and did not know about the file.
+    if (already_done) ::unlink(proc->pid_file.c_str());
   }
-  const bool ready = proc->cv.wait_for(lock, options_.start_timeout,
-                                       [&] { return proc->started || proc->done; });
+  std::unique_lock<std::mutex> lock(proc->mu);
+  const bool ready =
+      proc->cv.wait_for(lock, options_.start_timeout, [&] { return proc->started || proc->done; });
   if (proc->started) return std::unique_ptr<SessionProcess>(std::move(process));
   if (!ready) {
     proc->abandoned = true;
@@ -797,7 +846,8 @@ Result<std::size_t> SandboxRuntime::ReapOrphans(std::string_view instance) {
   }
   std::size_t killed = 0;
   for (; dir != std::filesystem::directory_iterator(); dir.increment(ec)) {
-    if (ec) return Internal(fmt::format("cannot list \"{}\": {}", options_.state_dir, ec.message()));
+    if (ec)
+      return Internal(fmt::format("cannot list \"{}\": {}", options_.state_dir, ec.message()));
     const std::string name = dir->path().filename().string();
     if (name.size() <= prefix.size() + 4 || name.compare(0, prefix.size(), prefix) != 0 ||
         name.compare(name.size() - 4, 4, ".pid") != 0 ||
@@ -814,8 +864,7 @@ Result<std::size_t> SandboxRuntime::ReapOrphans(std::string_view instance) {
     auto stat = internal::ReadProcStat(record->pid);
     // Only the very process that was started (same start time: not a reused pid), still a
     // bwrap, and not yet dead.
-    if (!stat || stat->dead() || stat->start_time != record->start_time ||
-        !IsBwrap(record->pid)) {
+    if (!stat || stat->dead() || stat->start_time != record->start_time || !IsBwrap(record->pid)) {
       continue;
     }
     // SIGKILL of the outer bwrap: its sandbox dies with it (--die-with-parent, pid namespace).
@@ -827,11 +876,13 @@ Result<std::size_t> SandboxRuntime::ReapOrphans(std::string_view instance) {
 }  // namespace
 
 Result<std::unique_ptr<SessionRuntime>> OpenSandboxRuntime(SandboxRuntimeOptions options) {
-  std::string bwrap = options.bwrap_path.empty() ? std::string() : internal::FindProgram(options.bwrap_path);
+  std::string bwrap =
+      options.bwrap_path.empty() ? std::string() : internal::FindProgram(options.bwrap_path);
   if (bwrap.empty()) {
-    return Unavailable(fmt::format("bwrap (\"{}\") not found: install bubblewrap "
-                                   "(apt-get install bubblewrap)",
-                                   options.bwrap_path));
+    return Unavailable(
+        fmt::format("bwrap (\"{}\") not found: install bubblewrap "
+                    "(apt-get install bubblewrap)",
+                    options.bwrap_path));
   }
   if (!options.state_dir.empty()) {
     std::error_code ec;
