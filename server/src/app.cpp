@@ -18,6 +18,7 @@
 #include "handlers/stream.hpp"
 #include "handlers/tymbal.hpp"
 #include "runtime_config.hpp"
+#include "ws/attach_session.hpp"
 
 namespace agentcore::server {
 namespace {
@@ -62,6 +63,9 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
       return InvalidArgument("--tier: tier \"" + tier->first + "\" is given twice");
     }
   }
+  // Sessions (hub/sessions.hpp): workspaces under the server's data directory.
+  o.sessions = config.sessions;
+  AGENTCORE_RETURN_IF_ERROR(ConfigureSessions(config, &o.sessions));
   return o;
 }
 
@@ -196,6 +200,9 @@ void App::ScheduleSweep() {
 void App::Stop() {
   if (stopped_ || !http_) return;
   stopped_ = true;
+  // Attached clients hear 1001 (going away) before their sessions are stopped: a session's
+  // exit must not overtake it as an exit frame and a normal close.
+  AttachSession::StopAll(std::chrono::milliseconds(1000));
   // Agents first: their uploads end (interrupted) while the server still handles them.
   hub_->Close();
   http_->Stop(config_.shutdown_grace);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <agentcore/hub/sessions.hpp>
 #include <agentcore/state/run_state.hpp>
 #include <agentcore/status.hpp>
 
@@ -146,6 +147,13 @@ struct ServerConfig {
   std::string model_pricing_file;
   /// AGENT_WORKSPACE_BACKEND / WORKSPACE_BACKEND: only "host" (workspaces on this machine).
   std::string workspace_backend = "host";
+  /// execbox's and Octo's sessions (hub/sessions.hpp, docs/sessions.md): caps, timeouts,
+  /// buffers, runtimes. An empty `data_dir` is the server's data directory.
+  SessionServiceOptions sessions;
+  /// --session-runtime: "sandbox" (only sessions without an image, on bubblewrap) or "docker"
+  /// (also sessions with an image, on the engine at DOCKER_HOST). runtime_config.hpp
+  /// ConfigureSessions.
+  std::string session_runtime = "sandbox";
 };
 
 /// AUTH_MODE=dev: /auth/dev/* mounted, development secrets allowed (unless production).

@@ -88,6 +88,20 @@ int main(int argc, char** argv) {
                  "Running sessions of an API key without a cap of its own or a tier");
   cli.add_option("--tier", config.tiers,
                  "A tier of API keys, NAME=RPM:SESSIONS (e.g. pro=600:50); repeatable");
+  // Sessions (docs/sessions.md).
+  config.session_runtime = Env("SESSION_RUNTIME", config.session_runtime);
+  cli.add_option("--session-runtime", config.session_runtime,
+                 "sandbox: sessions run on bubblewrap; docker: sessions with an image run on the "
+                 "engine at DOCKER_HOST too (env SESSION_RUNTIME)");
+  config.sessions.default_image = Env("SESSION_IMAGE");
+  cli.add_option("--session-image", config.sessions.default_image,
+                 "Image of a session created with neither image nor command (env SESSION_IMAGE)");
+  cli.add_option("--max-sessions-per-space", config.sessions.max_sessions_per_space,
+                 "Sessions (not deleted) a space may have; 0: no cap");
+  std::int64_t session_idle_ms = config.sessions.idle_timeout.count();
+  cli.add_option("--session-idle-timeout-ms", session_idle_ms,
+                 "A running session with no client, output or call for this long is stopped; 0: "
+                 "never");
   cli.add_option("--ip-requests-per-minute", config.ip_requests_per_minute,
                  "Requests per minute per client IP on the authentication routes (login, "
                  "register, dev login); 0: off");
@@ -235,6 +249,7 @@ int main(int argc, char** argv) {
   config.workspace_backend = Env("AGENT_WORKSPACE_BACKEND", Env("WORKSPACE_BACKEND", "host"));
   CLI11_PARSE(cli, argc, argv);
   config.run_plan_timeout = std::chrono::milliseconds(run_plan_timeout_ms);
+  config.sessions.idle_timeout = std::chrono::milliseconds(session_idle_ms);
   config.run_build_timeout = std::chrono::milliseconds(run_build_timeout_ms);
   config.access_log = !no_access_log;
   // Descriptors: the soft limit goes up to the hard one, and the connection limit, unless

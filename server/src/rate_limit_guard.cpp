@@ -119,16 +119,10 @@ void AddRateLimitHeaders(const RateLimitDecision& d, Response* response) {
 }
 
 Response RateLimitedResponse(const RateLimitDecision& d) {
-  Response r = ErrorWithCode(429, "rate_limited", RateLimitStatus(d).message());
+  Response r = ErrorWithCode(429, RateLimitStatus(d).message(), "rate_limited");
   AddRateLimitHeaders(d, &r);
   r.headers.push_back({"Retry-After", std::to_string(d.retry_after_seconds)});
   return r;
-}
-
-Response ErrorWithCode(int status, std::string_view code, std::string_view message) {
-  std::string body;
-  JsonWriter(&body).BeginObject().Field("error", message).Field("code", code).EndObject();
-  return JsonResponse(status, std::move(body));
 }
 
 void GuardWithRateLimits(Route& route, const RateLimitGuard* guard) {

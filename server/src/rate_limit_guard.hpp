@@ -47,9 +47,6 @@ void AddRateLimitHeaders(const RateLimitDecision& decision, Response* response);
 /// The 429 of a refused `decision`, with its headers and Retry-After.
 Response RateLimitedResponse(const RateLimitDecision& decision);
 
-/// The execbox/Octo error form `{"error":"<message>","code":"<code>"}`.
-Response ErrorWithCode(int status, std::string_view code, std::string_view message);
-
 /// Wraps the handler (buffered or streaming) of `route` as described at the top of this file.
 /// `guard`: not owned; must outlive the route.
 void GuardWithRateLimits(Route& route, const RateLimitGuard* guard);

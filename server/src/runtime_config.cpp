@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime_config.hpp"
 
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -13,6 +14,7 @@
 #include <agentcore/runtime/fly.hpp>
 #include <agentcore/runtime/kubernetes.hpp>
 #include <agentcore/runtime/runtimes.hpp>
+#include <agentcore/runtime/session_runtime.hpp>
 
 namespace agentcore::server {
 namespace {
@@ -220,6 +222,27 @@ std::map<std::string, std::string> EffectiveImages(const ServerConfig& config) {
   std::map<std::string, std::string> images = config.agent_images;
   if (images.count("*") == 0) images["*"] = kDefaultAgentImage;
   return images;
+}
+
+Status ConfigureSessions(const ServerConfig& config, SessionServiceOptions* sessions) {
+  if (sessions->data_dir.empty()) sessions->data_dir = DataDir(config);
+  if (sessions->instance.empty()) sessions->instance = RuntimeInstance(config);
+  sessions->max_running_sessions_per_key = config.max_running_sessions;
+  if (config.session_runtime.empty() || config.session_runtime == "sandbox") return Status::Ok();
+  if (config.session_runtime != "docker") {
+    return InvalidArgument("--session-runtime: unknown runtime \"" + config.session_runtime +
+                           "\" (sandbox or docker)");
+  }
+  DockerSessionRuntimeOptions docker;
+  if (!config.docker_host.empty()) docker.docker_host = config.docker_host;
+  Result<std::unique_ptr<SessionRuntime>> runtime = OpenDockerSessionRuntime(docker);
+  if (!runtime.ok()) {
+    return Status(runtime.status().code(),
+                  "--session-runtime docker: " + runtime.status().message() +
+                      " (start the engine, or set DOCKER_HOST to its socket)");
+  }
+  sessions->containers = std::shared_ptr<SessionRuntime>(std::move(*runtime));
+  return Status::Ok();
 }
 
 std::string RuntimeInstance(const ServerConfig& config) {

@@ -34,6 +34,13 @@ std::map<std::string, std::string> EffectiveImages(const ServerConfig& config);
 /// their own data directories never touch each other's containers.
 std::string RuntimeInstance(const ServerConfig& config);
 
+/// The session runtimes (hub/sessions.hpp) `config` asks for, into `sessions`: the sandbox
+/// stays the hub's default (bubblewrap); --session-runtime docker adds the Docker/Podman
+/// engine at DOCKER_HOST for sessions with an image, checked now (kUnavailable naming the
+/// engine and the flag when it does not answer). Also the session service's instance (the
+/// containers' label, RuntimeInstance) and the running-session cap (--max-running-sessions).
+Status ConfigureSessions(const ServerConfig& config, SessionServiceOptions* sessions);
+
 /// One line for the start-up log: which runtime runs which agent types, e.g.
 /// `local (*)` or `docker (*: localhost/agentcore-echo-agent:latest), local (dev)`.
 std::string DescribeRuntimes(const ServerConfig& config);

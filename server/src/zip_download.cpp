@@ -136,12 +136,25 @@ class ZipPipe : public std::enable_shared_from_this<ZipPipe> {
   Status status_;
 };
 
+ZipDownloadSession::ZipDownloadSession(App* app, DownloadSource source)
+    : StreamSession(app, kQueueBytes), source_(std::move(source)) {}
+
 ZipDownloadSession::ZipDownloadSession(App* app, Principal caller, std::string project_id,
                                        std::string run_id)
-    : StreamSession(app, kQueueBytes),
-      caller_(std::move(caller)),
-      project_id_(std::move(project_id)),
-      run_id_(std::move(run_id)) {}
+    : ZipDownloadSession(app, [&] {
+        DownloadSource source;
+        source.filename = SafeName(project_id) + "-" + SafeName(run_id) + ".zip";
+        source.content_type = "application/zip";
+        source.produce = [&runs = app->hub().runs(), caller = std::move(caller),
+                          project = std::move(project_id), run = std::move(run_id)](
+                             const std::function<bool(std::string_view)>& sink) {
+          return runs.DownloadWorkspace(caller, project, run, sink);
+        };
+        source.refusal = [](const Status& status) {
+          return RunErrorResponse("download", status);
+        };
+        return source;
+      }()) {}
 
 ZipDownloadSession::~ZipDownloadSession() {
   if (pipe_) pipe_->Cancel();
@@ -179,21 +192,19 @@ asio::awaitable<void> ZipDownloadSession::Pump() {
   pipe_ = std::make_shared<ZipPipe>(
       context_->get_executor(), write_timeout_,
       std::static_pointer_cast<ZipDownloadSession>(shared_from_this()));
-  // The producer: a pool thread, blocked in the sink while the pipe is full.
-  asio::post(app.blocking_pool(), [&runs = app.hub().runs(), pipe = pipe_, caller = caller_,
-                                   project = project_id_, run = run_id_] {
-    Status s = runs.DownloadWorkspace(caller, project, run, [&pipe](std::string_view chunk) {
-      return pipe->Put(chunk);
-    });
+  // The producer: a pool thread, blocked in the sink while the pipe is full. It holds its
+  // own copy of the producer, never the session (destroyed on its io thread only).
+  asio::post(app.blocking_pool(), [produce = source_.produce, pipe = pipe_] {
+    Status s = produce([&pipe](std::string_view chunk) { return pipe->Put(chunk); });
     pipe->Finish(std::move(s));
   });
 
   std::string head =
       "HTTP/1.1 200 OK\r\n"
-      "Content-Type: application/zip\r\n"
+      "Content-Type: " + source_.content_type + "\r\n"
       "Content-Disposition: attachment; filename=\"" +
-      SafeName(project_id_) + "-" + SafeName(run_id_) +
-      ".zip\"\r\n"
+      SafeName(source_.filename) +
+      "\"\r\n"
       "Cache-Control: no-store\r\n"
       "Transfer-Encoding: chunked\r\n"
       "Connection: close\r\n"
@@ -219,7 +230,7 @@ asio::awaitable<void> ZipDownloadSession::Pump() {
       } else if (!head_sent) {
         // Refused before the first byte (too large, not found, a store error): a JSON error.
         std::string out;
-        AppendResponse(RunErrorResponse("download", taken.status), /*keep_alive=*/false, &out);
+        AppendResponse(source_.refusal(taken.status), /*keep_alive=*/false, &out);
         EnqueueOwned(std::move(out));
         complete = true;
       } else {

@@ -16,11 +16,17 @@
 /// after the first byte ends the connection without the last chunk, so the client sees a
 /// truncated body, never a complete-looking bad zip.
 ///
+/// The same machinery streams any other download (a session's file, docs/sessions.md): a
+/// `DownloadSource` names the producer, the content type, the file name and the answer to a
+/// refusal before the first byte.
+///
 /// Owned by the HTTP engine (shared_ptr) and by its own pending handlers; lives on the
 /// connection's io thread.
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -34,10 +40,22 @@ namespace agentcore::server {
 
 class ZipPipe;
 
+/// What a download streams. `produce` runs on the blocking pool and hands chunks to `sink`
+/// (false: the client is gone, stop); its status says how it ended. `refusal` answers a
+/// failure before the first byte.
+struct DownloadSource {
+  std::function<Status(const std::function<bool(std::string_view)>& sink)> produce;
+  std::string content_type;
+  std::string filename;  // Content-Disposition's; characters outside [A-Za-z0-9._-] become _
+  std::function<Response(const Status&)> refusal;
+};
+
 class ZipDownloadSession final : public StreamSession {
  public:
   /// `caller` may read the run (the handler checked it).
   ZipDownloadSession(App* app, Principal caller, std::string project_id, std::string run_id);
+  /// Any other download.
+  ZipDownloadSession(App* app, DownloadSource source);
   ~ZipDownloadSession() override;
 
   asio::awaitable<void> Run(asio::ip::tcp::socket& socket, std::string leftover) override;
@@ -53,9 +71,7 @@ class ZipDownloadSession final : public StreamSession {
   asio::awaitable<void> Pump();
   void End();
 
-  const Principal caller_;
-  const std::string project_id_;
-  const std::string run_id_;
+  const DownloadSource source_;
   std::shared_ptr<ZipPipe> pipe_;
   std::unique_ptr<asio::steady_timer> wake_;
 };

@@ -26,21 +26,6 @@ namespace {
 // Bodies are a few short strings; the password is at most kMaxPasswordBytes.
 constexpr std::size_t kMaxAccountBodyBytes = 16 * 1024;
 
-// `{"error":"<message>","code":"<code>"}` with the status of `status`'s code; 5xx logged with
-// their cause and answered with a fixed text.
-Response ApiError(std::string_view what, const Status& status) {
-  const int http = HttpStatusFor(status.code());
-  auto body = [](std::string_view message, std::string_view code) {
-    std::string out;
-    JsonWriter(&out).BeginObject().Field("error", message).Field("code", code).EndObject();
-    return out;
-  };
-  if (http >= 500) {
-    return ServerError(what, status, JsonResponse(http, body("internal error", "internal")));
-  }
-  return JsonResponse(http, body(status.message(), ErrorCodeName(status.code())));
-}
-
 // The session cookie's attributes, as the Cast routes set them (auth.cpp): Secure in
 // production, no Domain.
 SessionCookiePolicy CookiePolicy(App& app) { return {app.config().production, ""}; }
@@ -72,13 +57,13 @@ asio::awaitable<Response> Register(RequestContext& ctx) {
   App& app = ctx.app();
   constexpr std::string_view kWhat = "Registration failed";
   Result<Json> body = ParseJsonBody(ctx.request());
-  if (!body.has_value()) co_return ApiError(kWhat, body.status());
+  if (!body.has_value()) co_return StatusErrorWithCode(kWhat, body.status());
   Registration registration;
   for (auto [key, field] :
        {std::pair{"inviteCode", &registration.invite_code}, std::pair{"email", &registration.email},
         std::pair{"password", &registration.password}, std::pair{"name", &registration.name}}) {
     Result<std::string> value = StringField(*body, key);
-    if (!value.has_value()) co_return ApiError(kWhat, value.status());
+    if (!value.has_value()) co_return StatusErrorWithCode(kWhat, value.status());
     *field = *std::move(value);
   }
   const SessionCookiePolicy cookie = CookiePolicy(app);
@@ -86,7 +71,7 @@ asio::awaitable<Response> Register(RequestContext& ctx) {
     return accounts.Register(registration, cookie);
   };
   Result<LoginResult> result = co_await app.Offload(std::move(work));
-  if (!result.has_value()) co_return ApiError(kWhat, result.status());
+  if (!result.has_value()) co_return StatusErrorWithCode(kWhat, result.status());
   co_return LoginResponse(201, *std::move(result));
 }
 
@@ -94,11 +79,11 @@ asio::awaitable<Response> Login(RequestContext& ctx) {
   App& app = ctx.app();
   constexpr std::string_view kWhat = "Login failed";
   Result<Json> body = ParseJsonBody(ctx.request());
-  if (!body.has_value()) co_return ApiError(kWhat, body.status());
+  if (!body.has_value()) co_return StatusErrorWithCode(kWhat, body.status());
   Result<std::string> email = StringField(*body, "email");
-  if (!email.has_value()) co_return ApiError(kWhat, email.status());
+  if (!email.has_value()) co_return StatusErrorWithCode(kWhat, email.status());
   Result<std::string> password = StringField(*body, "password");
-  if (!password.has_value()) co_return ApiError(kWhat, password.status());
+  if (!password.has_value()) co_return StatusErrorWithCode(kWhat, password.status());
   const SessionCookiePolicy cookie = CookiePolicy(app);
   AccountService& accounts = app.hub().accounts();
   auto work = [&accounts, &email, &password, &cookie] {
@@ -106,7 +91,7 @@ asio::awaitable<Response> Login(RequestContext& ctx) {
   };
   Result<LoginResult> result = co_await app.Offload(std::move(work));
   if (!result.has_value()) {
-    Response response = ApiError(kWhat, result.status());
+    Response response = StatusErrorWithCode(kWhat, result.status());
     if (result.status().code() == ErrorCode::kRateLimited) {
       // Whole seconds, rounded up (never 0 while blocked).
       const auto wait = accounts.LoginRetryAfter(*email);

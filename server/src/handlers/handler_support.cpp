@@ -44,6 +44,15 @@ Response ServerError(std::string_view what, const Status& cause, Response answer
   return answer;
 }
 
+Response StatusErrorWithCode(std::string_view what, const Status& status,
+                             std::string_view code) {
+  const int http = HttpStatusFor(status.code());
+  if (http == 500) return ServerError(what, status, ErrorWithCode(500, "internal error", "internal"));
+  if (http > 500) LogError(what, status);
+  return ErrorWithCode(http, status.message(),
+                       code.empty() ? ErrorCodeName(status.code()) : code);
+}
+
 Response RunErrorResponse(std::string_view what, const Status& status) {
   const int http = HttpStatusFor(status.code());
   const std::string_view code = RunErrorCode(status);

@@ -70,6 +70,14 @@ Response RespondWith(Result<Response> result, std::string_view failure_text);
 /// message.
 Response RunErrorResponse(std::string_view what, const Status& status);
 
+/// The execbox/Octo answer (`{"error":"<message>","code":"<code>"}`, http/message.hpp
+/// ErrorWithCode) to a library error: the status's HTTP code, its message, and `code` (empty:
+/// ErrorCodeName of the status). A 500 is logged with its cause (`what`) and says only
+/// "internal error"; other 5xx keep their message (what is missing is the client's to know)
+/// and are logged too.
+Response StatusErrorWithCode(std::string_view what, const Status& status,
+                             std::string_view code = {});
+
 /// A store error a route did not expect, as kInternal (keeps the store's message for the log).
 Status StoreError(const Status& store_status);
 

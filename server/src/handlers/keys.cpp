@@ -25,29 +25,21 @@ namespace {
 // Bodies are a few small members.
 constexpr std::size_t kMaxKeyBodyBytes = 16 * 1024;
 
-Response KeyError(std::string_view what, const Status& status) {
-  const int http = HttpStatusFor(status.code());
-  if (http >= 500) {
-    return ServerError(what, status, ErrorWithCode(http, "internal", "internal error"));
-  }
-  return ErrorWithCode(http, ErrorCodeName(status.code()), status.message());
-}
-
 Response Unauthenticated() {
-  return ErrorWithCode(401, "unauthenticated", kAuthenticationRequired);
+  return ErrorWithCode(401, kAuthenticationRequired, "unauthenticated");
 }
 
 asio::awaitable<Response> CreateKey(RequestContext& ctx) {
   Result<Principal> caller = co_await AuthenticateCaller(ctx);
   if (!caller.ok()) co_return Unauthenticated();
   Result<NewApiKeyRequest> request = ParseNewApiKeyRequest(ctx.request().body);
-  if (!request.ok()) co_return KeyError("create api key", request.status());
+  if (!request.ok()) co_return StatusErrorWithCode("create api key", request.status());
   App& app = ctx.app();
   auto work = [&app, principal = *caller, in = *std::move(request)] {
     return app.hub().api_keys().CreateApiKey(principal, in);
   };
   Result<CreatedApiKey> created = co_await app.Offload(std::move(work));
-  if (!created.ok()) co_return KeyError("create api key", created.status());
+  if (!created.ok()) co_return StatusErrorWithCode("create api key", created.status());
   std::string body;
   AppendApiKeyJson(created->record, created->key, &body);
   Response r = JsonResponse(201, std::move(body));
@@ -61,7 +53,7 @@ asio::awaitable<Response> ListKeys(RequestContext& ctx) {
   App& app = ctx.app();
   auto work = [&app, principal = *caller] { return app.hub().api_keys().ListApiKeys(principal); };
   Result<std::vector<ApiKey>> keys = co_await app.Offload(std::move(work));
-  if (!keys.ok()) co_return KeyError("list api keys", keys.status());
+  if (!keys.ok()) co_return StatusErrorWithCode("list api keys", keys.status());
   std::string body = "{\"keys\":[";
   for (std::size_t i = 0; i < keys->size(); ++i) {
     if (i != 0) body.push_back(',');
@@ -79,7 +71,7 @@ asio::awaitable<Response> RevokeKey(RequestContext& ctx) {
     return app.hub().api_keys().RevokeApiKey(principal, id);
   };
   Status revoked = co_await app.Offload(std::move(work));
-  if (!revoked.ok()) co_return KeyError("revoke api key", revoked);
+  if (!revoked.ok()) co_return StatusErrorWithCode("revoke api key", revoked);
   Response r;
   r.status = 204;
   r.content_type.clear();

@@ -152,6 +152,31 @@ asio::awaitable<Response> ChannelEvents(RequestContext& ctx) {
 
 }  // namespace
 
+std::optional<Response> CheckWebSocketUpgrade(const Request& request, std::string* accept,
+                                              Response (*error)(int, std::string_view)) {
+  auto upgrade = request.Find("Upgrade");
+  if (!upgrade || !EqualsIgnoreCase(Trim(*upgrade), "websocket")) {
+    Response r = error(426, "WebSocket upgrade required");
+    r.headers.push_back({"Upgrade", "websocket"});
+    return r;
+  }
+  auto connection = request.Find("Connection");
+  if (!connection || !HasToken(*connection, "upgrade")) {
+    return error(400, "Connection header must include Upgrade");
+  }
+  auto version = request.Find("Sec-WebSocket-Version");
+  if (!version || Trim(*version) != "13") {
+    Response r = error(426, "Unsupported WebSocket version");
+    r.headers.push_back({"Sec-WebSocket-Version", "13"});
+    return r;
+  }
+  auto key = request.Find("Sec-WebSocket-Key");
+  std::string_view trimmed = key ? Trim(*key) : std::string_view();
+  if (!IsValidWebSocketKey(trimmed)) return error(400, "Invalid Sec-WebSocket-Key");
+  *accept = WebSocketAccept(trimmed);
+  return std::nullopt;
+}
+
 void RegisterStreamRoutes(Router& router) {
   router.Get("/stream", WebSocketHandshake);
   router.Get("/channels/:channelId/events", ChannelEvents);

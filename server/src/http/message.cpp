@@ -165,6 +165,12 @@ Response CodedError(int status, std::string_view code, std::string_view message)
   return JsonResponse(status, std::move(body));
 }
 
+Response ErrorWithCode(int status, std::string_view message, std::string_view code) {
+  std::string body;
+  JsonWriter(&body).BeginObject().Field("error", message).Field("code", code).EndObject();
+  return JsonResponse(status, std::move(body));
+}
+
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kOk: return 200;

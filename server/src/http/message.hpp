@@ -69,6 +69,8 @@ Response JsonResponse(int status, std::string body);
 Response CastError(int status, std::string_view text);
 /// Our own routes' form `{"error":"<code>","message":"<text>"}` (also Cast's on a few routes).
 Response CodedError(int status, std::string_view code, std::string_view message);
+/// execbox's and Octo's form (docs/sessions.md) `{"error":"<text>","code":"<code>"}`.
+Response ErrorWithCode(int status, std::string_view message, std::string_view code);
 
 /// ErrorCode -> HTTP status (STYLE.md §2.3): the only mapping in the server.
 int HttpStatusFor(ErrorCode code);

@@ -3,6 +3,10 @@
 
 /// (method, path pattern) -> handler. Patterns are literal segments and `:name` parameters
 /// ("/channels/:channelId/messages"); a parameter matches one non-empty segment, URL-decoded.
+/// A last segment `*name` ("/sessions/:id/:service/*rest") matches the rest of the path, zero
+/// or more segments, and its value is that rest as sent (not decoded, without the leading
+/// '/', a trailing '/' kept): a proxy forwards it as it came, a file route decodes it itself.
+/// At equal literal segments, a route without a wildcard wins over one with.
 
 #include <cstddef>
 #include <functional>
@@ -98,7 +102,8 @@ class Router {
  private:
   struct Compiled {
     Route route;
-    std::vector<std::string> segments;  // ":x" = parameter
+    std::vector<std::string> segments;  // ":x" = parameter; "*x" (last only) = the rest
+    bool wildcard = false;              // the last segment is "*x"
   };
   std::vector<Compiled> routes_;
 };
