@@ -390,7 +390,7 @@ TEST_SUITE("server/sessions") {
   }
 
   TEST_CASE("over the running cap: 429 rate_limited with Retry-After; a stop makes room") {
-    SessionsServer t([](ServerConfig& c) { c.sessions.max_running_sessions_per_key = 2; });
+    SessionsServer t([](ServerConfig& c) { c.max_running_sessions = 2; });
     std::string a = t.CreateId();
     t.CreateId();
     HttpResponse refused = t.Call("POST", "/v1/sessions", R"({"command":["cat"]})");
