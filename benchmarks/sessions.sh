@@ -69,7 +69,7 @@ if ((podman)); then
 fi
 
 db="sqlite://$dir/agentcore.db"
-key="$("$cli" api-key create --database-url "$db" --space-id bench --name bench \
+key="$("$cli" api-key --database-url "$db" create --space-id bench --name bench \
   --requests-per-minute 1000000 --max-running-sessions 1000 |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
 

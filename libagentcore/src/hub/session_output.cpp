@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // A session's output side (docs/sessions.md "Attach protocol"): the runtime's sink copies
 // output into the bounded ring (the tail a later attach sees) and into each attached client's
-// bounded queue under one short lock, then wakes the clients outside it. A client whose queue
-// would pass attach_buffer_bytes is dropped (its queue freed, nothing more queued); the others
-// are not slowed. The process's exit queues one kExit for every client and ends them.
+// bounded queue under one short lock, then wakes the clients outside it. Flow control: while
+// a client's queue is over half attach_buffer_bytes, the runtime stops reading the process's
+// output (WantsOutput; the command blocks on its pipe), and reads again once every client is
+// below a quarter (ResumeIfRoom, from Drain and detach), so a fast client gets every byte at
+// the speed it reads. A client that stays over the mark for attach_stall_timeout is dropped
+// (DropStalled, from the sweep), as is one whose queue would pass attach_buffer_bytes (a
+// runtime that cannot pause): its queue is freed, nothing more is queued, the others go on.
+// The process's exit queues one kExit for every client and ends them.
 
 #include <algorithm>
 #include <utility>
@@ -61,22 +66,32 @@ class AttachmentImpl final : public SessionAttachment {
       std::lock_guard lock(q_->wake_mu);
       q_->wake = nullptr;  // no wake-up after this returns
     }
-    std::lock_guard lock(live_->mu);
-    auto& list = live_->attachments;
-    list.erase(std::remove(list.begin(), list.end(), q_), list.end());
-    live_->last_activity = live_->service->Now();
+    {
+      std::lock_guard lock(live_->mu);
+      auto& list = live_->attachments;
+      list.erase(std::remove(list.begin(), list.end(), q_), list.end());
+      live_->last_activity = live_->service->Now();
+    }
+    live_->ResumeIfRoom();
   }
 
   void Drain(std::size_t max_bytes, std::vector<std::string>* out) override {
-    std::lock_guard lock(live_->mu);
-    std::size_t taken = 0;
-    while (!q_->messages.empty() &&
-           (taken == 0 || taken + q_->messages.front().size() <= max_bytes)) {
-      taken += q_->messages.front().size();
-      q_->bytes -= q_->messages.front().size();
-      out->push_back(std::move(q_->messages.front()));
-      q_->messages.pop_front();
+    bool paused = false;
+    {
+      std::lock_guard lock(live_->mu);
+      std::size_t taken = 0;
+      while (!q_->messages.empty() &&
+             (taken == 0 || taken + q_->messages.front().size() <= max_bytes)) {
+        taken += q_->messages.front().size();
+        q_->bytes -= q_->messages.front().size();
+        out->push_back(std::move(q_->messages.front()));
+        q_->messages.pop_front();
+      }
+      // Caught up: this client no longer holds the output (whatever the others do).
+      if (q_->bytes <= live_->service->options().attach_buffer_bytes / 4) q_->full_since = 0;
+      paused = live_->output_paused;
     }
+    if (paused) live_->ResumeIfRoom();
   }
 
   bool dropped() const override {
@@ -185,6 +200,53 @@ void LiveSession::OnOutput(SessionStream stream, std::string_view bytes) {
     }
   }
   WakeAll(wake);
+}
+
+bool LiveSession::WantsOutput() {
+  const std::size_t high = service->options().attach_buffer_bytes / 2;
+  std::lock_guard lock(mu);
+  bool wants = true;
+  for (const auto& q : attachments) {
+    if (q->dropped || q->ended || q->bytes <= high) continue;
+    if (q->full_since == 0) q->full_since = service->Now();
+    wants = false;
+  }
+  if (!wants) output_paused = true;
+  return wants;
+}
+
+void LiveSession::ResumeIfRoom() {
+  const std::size_t low = service->options().attach_buffer_bytes / 4;
+  std::shared_ptr<SessionProcess> target;
+  {
+    std::lock_guard lock(mu);
+    if (!output_paused) return;
+    for (const auto& q : attachments) {
+      if (q->dropped || q->ended) continue;
+      if (q->bytes > low) return;
+      q->full_since = 0;
+    }
+    output_paused = false;
+    target = stdin_target;
+  }
+  if (target != nullptr) target->ResumeOutput();
+}
+
+void LiveSession::DropStalled(UnixMillis now) {
+  const auto stall = service->options().attach_stall_timeout.count();
+  std::vector<std::shared_ptr<AttachQueue>> wake;
+  {
+    std::lock_guard lock(mu);
+    for (const auto& q : attachments) {
+      if (q->dropped || q->ended || q->full_since == 0 || now - q->full_since <= stall) continue;
+      q->dropped = true;
+      q->messages.clear();
+      q->bytes = 0;
+      wake.push_back(q);
+    }
+  }
+  WakeAll(wake);
+  if (!wake.empty()) ResumeIfRoom();
 }
 
 void LiveSession::OnExit(int exit_code, std::string_view reason) {

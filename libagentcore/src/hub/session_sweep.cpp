@@ -51,6 +51,7 @@ void SessionServiceImpl::Sweep(UnixMillis now) {
     for (const auto& [id, live] : live_) lives.push_back(live);
   }
   for (const std::shared_ptr<LiveSession>& live : lives) {
+    live->DropStalled(now);
     SessionState state;
     UnixMillis since = 0;
     UnixMillis activity = 0;

@@ -61,6 +61,8 @@ struct AttachQueue {
   bool dropped = false;
   bool ended = false;
   bool stdin_closed = false;
+  // When its queue went over the high-water mark (flow control); 0 while below.
+  UnixMillis full_since = 0;
   // Guarded by wake_mu: the wake-up, cleared when the attachment goes (no call after).
   std::mutex wake_mu;
   std::function<void()> wake;
@@ -84,6 +86,12 @@ class LiveSession final : public SessionOutputSink,
 
   void OnOutput(SessionStream stream, std::string_view bytes) override;
   void OnExit(int exit_code, std::string_view reason) override;
+  /// Flow control (docs/sessions.md "Attach protocol"): no more output while a client's queue
+  /// is over half attach_buffer_bytes; ResumeIfRoom reads again once every client is below a
+  /// quarter; DropStalled drops a client over the mark for attach_stall_timeout.
+  bool WantsOutput() override;
+  void ResumeIfRoom();
+  void DropStalled(UnixMillis now);
   /// Ends every attachment still waiting with a kError of `why` (the session was deleted).
   void EndAttachments(std::string_view why);
 
@@ -112,6 +120,7 @@ class LiveSession final : public SessionOutputSink,
   std::uint64_t token = 0;  // which process: +1 per start
   std::uint64_t exited_token = 0;  // the process whose OnExit came last
   std::shared_ptr<SessionProcess> stdin_target;  // the running process, for WriteStdin
+  bool output_paused = false;  // WantsOutput said false; ResumeOutput not yet called
   std::optional<int> last_exit_code;
   std::string last_exit_reason;
   UnixMillis last_activity = 0;

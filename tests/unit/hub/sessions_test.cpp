@@ -1043,6 +1043,72 @@ TEST_SUITE("hub/sessions/bwrap") {
     MustOk(f.sessions().Delete(f.caller, s.id));
     CHECK_FALSE(fs::exists(f.Workspace(s.id)));
   }
+
+  // Flow control (docs/sessions.md "Attach protocol"): with a real pipe behind it.
+  TEST_CASE("with bubblewrap: a client that reads slowly gets every byte, none dropped") {
+    if (!HaveBwrap()) return;
+    Fixture f([](SessionServiceOptions& o) {
+      o.sandbox = nullptr;
+      o.attach_buffer_bytes = 256 * 1024;
+    });
+    const std::size_t total = 4'000'000;  // 15 times the bound
+    Session s = f.Create(R"({"command":["sh","-c","read x; head -c 4000000 /dev/zero"]})");
+    Client c(f.sessions(), f.caller, s.id);
+    MustOk(c.a->WriteStdin("go\n"));
+    std::size_t got = 0;
+    bool ended = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!ended && std::chrono::steady_clock::now() < deadline) {
+      std::vector<std::string> out;
+      c.a->Drain(16 * 1024, &out);  // slower than the command writes
+      for (const std::string& m : out) {
+        if (m.at(0) == '\x02') got += m.size() - 1;
+        if (m.at(0) == '\x04') ended = true;  // the last message
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    CHECK_FALSE(c.a->dropped());
+    CHECK(ended);
+    CHECK(got == total);
+  }
+
+  TEST_CASE("with bubblewrap: a stalled client is dropped after the stall timeout; "
+            "another gets every byte") {
+    if (!HaveBwrap()) return;
+    Fixture f([](SessionServiceOptions& o) {
+      o.sandbox = nullptr;
+      o.attach_buffer_bytes = 256 * 1024;
+      o.attach_stall_timeout = std::chrono::milliseconds(5'000);
+    });
+    Session s = f.Create(R"({"command":["sh","-c","read x; head -c 2000000 /dev/zero"]})");
+    Client stalled(f.sessions(), f.caller, s.id);
+    Client reader(f.sessions(), f.caller, s.id);
+    MustOk(reader.a->WriteStdin("go\n"));
+    // The stalled client holds the output: the reader gets at most a bound's worth.
+    std::size_t got = 0;
+    auto drain = [&] {
+      std::vector<std::string> out;
+      reader.a->Drain(1 << 20, &out);
+      for (const std::string& m : out) {
+        if (m.at(0) == '\x02') got += m.size() - 1;
+      }
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    drain();
+    CHECK(got < 2'000'000);
+    f.sessions().Sweep(f.clock.NowMillis());  // not stalled long enough yet
+    CHECK_FALSE(stalled.a->dropped());
+    f.clock.Advance(5'001);
+    f.sessions().Sweep(f.clock.NowMillis());
+    CHECK(stalled.a->dropped());
+    CHECK(WaitFor([&] {
+      drain();
+      return reader.a->ended();
+    }));
+    drain();  // what was queued before the exit message
+    CHECK_FALSE(reader.a->dropped());
+    CHECK(got == 2'000'000);
+  }
 }
 
 }  // namespace

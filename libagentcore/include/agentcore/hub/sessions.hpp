@@ -80,8 +80,14 @@ struct SessionServiceOptions {
   std::chrono::milliseconds stop_grace{5'000};
   /// Output kept per session for a later attach (the tail).
   std::size_t output_ring_bytes = 256 * 1024;
-  /// Output queued for one attached client at most; past it the client is dropped.
+  /// Output queued for one attached client at most. Past half of it the process's output is
+  /// paused (flow control: the command blocks on its pipe) until every client is below a
+  /// quarter; past all of it (a runtime that cannot pause) the client is dropped. A runtime
+  /// reads up to 64 KiB past the mark before it pauses: keep this at least 256 KiB.
   std::size_t attach_buffer_bytes = 1024 * 1024;
+  /// A client that keeps the output paused this long is dropped (so one stalled client cannot
+  /// hold up the others or the command for longer), checked by Sweep.
+  std::chrono::milliseconds attach_stall_timeout{10'000};
   /// Attached clients per session at most (more: kRateLimited).
   std::size_t max_attachments_per_session = 16;
   /// Largest file uploaded or downloaded.

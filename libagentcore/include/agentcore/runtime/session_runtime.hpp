@@ -92,6 +92,10 @@ class AGENTCORE_EXPORT SessionOutputSink {
   /// when a signal ended it, -1 when unknown (the container vanished). `reason`: one line for
   /// people, e.g. "exited with code 3", "killed by signal 9", "container removed".
   virtual void OnExit(int exit_code, std::string_view reason) = 0;
+  /// Flow control, asked after each OnOutput on the same thread: false stops the runtime
+  /// reading the process's output (its pipe fills and the command blocks on its writes) until
+  /// SessionProcess::ResumeOutput. Nothing is lost. Runtimes that cannot pause ignore it.
+  virtual bool WantsOutput() { return true; }
 };
 
 /// One running session process. Thread-safe. Destroying it kills the process if it still runs
@@ -116,6 +120,9 @@ class AGENTCORE_EXPORT SessionProcess {
   virtual Status Stop(std::chrono::milliseconds grace) = 0;
   /// False once the process exited.
   virtual bool running() const = 0;
+  /// Reads the output again after the sink's WantsOutput said false (any thread; cheap and
+  /// harmless when not paused). Default: nothing (a runtime that never pauses).
+  virtual void ResumeOutput() {}
 };
 
 /// Starts session processes. Thread-safe.

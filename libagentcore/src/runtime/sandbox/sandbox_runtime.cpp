@@ -149,6 +149,8 @@ struct Proc {
   std::string start_error;  // bwrap's first stderr line when it ended before starting
 
   std::atomic<bool> exited{false};
+  // Set by ResumeOutput (any thread); the reactor reads the pipes again if flow_paused.
+  std::atomic<bool> resume_requested{false};
 
   std::mutex stdin_mu;
   int stdin_fd = -1;  // guarded by stdin_mu
@@ -158,6 +160,7 @@ struct Proc {
   int pidfd = -1;
   std::uint64_t id = 0;  // the reactor's key
   bool paused[2] = {false, false};
+  bool flow_paused = false;  // the sink wanted no more output (WantsOutput): pipes not watched
   struct Held {
     SessionStream stream;
     std::string bytes;
@@ -238,6 +241,9 @@ class Reactor {
     return own_pids_.count(pid) != 0;
   }
 
+  // Makes the loop run an iteration (a ResumeOutput to act on).
+  void Nudge() { Wake(); }
+
  private:
   struct Job {
     std::shared_ptr<Proc> proc;
@@ -261,6 +267,7 @@ class Reactor {
   void OnReadable(std::uint64_t id, Proc& proc, int kind);
   void OnStatusLine(Proc& proc, std::string_view line);
   void StartOutput(Proc& proc);
+  void SetFlowPaused(Proc& proc, bool paused);
   void TryReap(Proc& proc);
   void Unwatch(Proc& proc, int kind);
   bool MaybeFinish(Proc& proc);
@@ -292,7 +299,7 @@ void Reactor::Loop() {
     const auto now = Steady::now();
     for (auto& [id, proc] : procs_) {
       if (proc->pidfd < 0 && !proc->eof_deadline) timeout_ms = kReapPollMs;
-      if (proc->eof_deadline) {
+      if (proc->eof_deadline && !proc->flow_paused) {
         auto left = std::chrono::ceil<std::chrono::milliseconds>(*proc->eof_deadline - now);
         int ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
         timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
@@ -327,6 +334,9 @@ void Reactor::Loop() {
     }
     for (auto& [id, proc] : procs_) {
       if (proc->pidfd < 0 && !proc->eof_deadline) TryReap(*proc);
+      if (proc->resume_requested.exchange(false) && proc->flow_paused) {
+        SetFlowPaused(*proc, false);
+      }
     }
     for (auto it = procs_.begin(); it != procs_.end();) {
       std::shared_ptr<Proc> proc = it->second;
@@ -389,6 +399,9 @@ void Reactor::OnReadable(std::uint64_t id, Proc& proc, int kind) {
   }
   const int fd = proc.fds[kind];
   if (fd < 0) return;
+  // Paused by the other stream's read in this same batch of events: at most one chunk past
+  // the sink's mark.
+  if (proc.flow_paused) return;
   ssize_t got;
   do {
     got = ::read(fd, buf_, sizeof buf_);
@@ -412,6 +425,8 @@ void Reactor::OnReadable(std::uint64_t id, Proc& proc, int kind) {
   }
   if (started) {
     proc.sink->OnOutput(stream, bytes);
+    // Flow control: the pipe fills and the command blocks on its writes until ResumeOutput.
+    if (!proc.sink->WantsOutput()) SetFlowPaused(proc, true);
     return;
   }
   // Before the child-pid line: hold back (bounded; then let the pipe fill).
@@ -461,6 +476,20 @@ void Reactor::StartOutput(Proc& proc) {
   }
 }
 
+void Reactor::SetFlowPaused(Proc& proc, bool paused) {
+  if (proc.flow_paused == paused) return;
+  proc.flow_paused = paused;
+  for (int kind : {kStdout, kStderr}) {
+    if (proc.fds[kind] < 0 || proc.paused[kind]) continue;
+    epoll_event ev{};
+    ev.events = paused ? 0 : EPOLLIN;
+    ev.data.u64 = Token(proc.id, kind);
+    ::epoll_ctl(epfd_, EPOLL_CTL_MOD, proc.fds[kind], &ev);
+  }
+  // A command that exited while paused gets its full wait for EOF from now.
+  if (!paused && proc.eof_deadline) proc.eof_deadline = Steady::now() + kEofWaitAfterExit;
+}
+
 void Reactor::TryReap(Proc& proc) {
   std::lock_guard<std::mutex> lock(proc.mu);
   if (proc.reaped) return;
@@ -495,7 +524,7 @@ bool Reactor::MaybeFinish(Proc& proc) {
   }
   const bool pipes_closed =
       proc.fds[kStatus] < 0 && (!started || (proc.fds[kStdout] < 0 && proc.fds[kStderr] < 0));
-  if (!pipes_closed && Steady::now() < *proc.eof_deadline) return false;
+  if (!pipes_closed && (proc.flow_paused || Steady::now() < *proc.eof_deadline)) return false;
   // Output still buffered in the pipes after the deadline goes with them.
   if (started) {
     // Paused streams (only before the start) were resumed by StartOutput; drain what is left
@@ -607,6 +636,11 @@ class SandboxProcess final : public SessionProcess {
   }
 
   const std::string& id() const override { return id_; }
+
+  void ResumeOutput() override {
+    proc_->resume_requested = true;
+    reactor_->Nudge();
+  }
 
   Result<std::string> Endpoint(std::uint16_t port) const override {
     if (proc_->network == SessionNetwork::kExposed) {
