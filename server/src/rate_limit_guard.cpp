@@ -21,7 +21,7 @@ using Started = std::variant<Response, std::unique_ptr<BodyConsumer>>;
 // A credential this guard limits by: a Bearer value (API key or JWT) or the session cookie.
 // Container tokens and Platform Agent's X-Agent-Api-Key are not limited here.
 bool PresentsUserCredential(const Request& request) {
-  if (CredentialService::ReadsStore(request.Find("Authorization").value_or(""))) return true;
+  if (CredentialService::PresentsBearer(request.Find("Authorization").value_or(""))) return true;
   auto cookie = request.Find("Cookie");
   return cookie && FindCookie(*cookie, kSessionCookieName).has_value();
 }

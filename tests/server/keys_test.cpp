@@ -292,6 +292,24 @@ TEST_SUITE("server/keys") {
     CHECK(HeaderOf(r, "RateLimit-Limit") == "(none)");
   }
 
+  TEST_CASE("a user presenting its session JWT as a Bearer credential shares its bucket") {
+    KeysServer t;
+    SessionClaims c;
+    c.user_id = "u1";
+    c.space_id = "acme";
+    c.mode = "password";
+    c.iat = t.clock.NowMillis() / 1000;
+    c.exp = c.iat + 3600;
+    const std::string jwt = SignSessionToken(kTestJwtSecret, c);
+    HttpResponse r =
+        t.server.Call("GET", "/channels", {}, false, {{"Authorization", "bearer  " + jwt}});
+    CHECK(r.status == 200);
+    CHECK(HeaderOf(r, "RateLimit-Limit") == "100");
+    CHECK(HeaderOf(r, "RateLimit-Remaining") == "99");
+    r = t.server.Call("GET", "/channels", {}, false, {{"Cookie", "cast_session=" + jwt}});
+    CHECK(HeaderOf(r, "RateLimit-Remaining") == "98");
+  }
+
   TEST_CASE("the authentication routes are limited per client IP") {
     ManualClock clock;
     ServerFixtureOptions o;  // dev mode: POST /auth/dev/login exists

@@ -81,6 +81,10 @@ CredentialService::CredentialService(Store& store, Clock& clock, std::string jwt
       container_secret_(std::move(container_secret)),
       tiers_(std::move(tiers)) {}
 
+bool CredentialService::PresentsBearer(std::string_view authorization) {
+  return !BearerCredential(authorization).empty();
+}
+
 bool CredentialService::ReadsStore(std::string_view authorization) {
   std::string_view credential = BearerCredential(authorization);
   return !credential.empty() && !LooksLikeJwt(credential);

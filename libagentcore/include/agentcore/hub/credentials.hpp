@@ -110,6 +110,10 @@ class AGENTCORE_EXPORT CredentialService {
   /// an embedder on an I/O thread knows to move the call to a thread that may block.
   static bool ReadsStore(std::string_view authorization);
 
+  /// Whether `authorization` holds a Bearer credential (an API key or a session JWT), which
+  /// Authenticate decides by alone. Pure.
+  static bool PresentsBearer(std::string_view authorization);
+
   /// A session JWT (the cookie's value) as a kSession principal. Pure except for the cache: a
   /// token verified before is answered from memory only while the clock reads at least its
   /// verification time (its nbf held then and still holds) and before its exp, so a hit
