@@ -218,6 +218,24 @@ Result<SessionSpecFields> ParseSessionBody(const Json& body, const std::string& 
   return spec;
 }
 
+// `resources`, `network` and `ports`, as the stored spec and the envelope both write them.
+void SetResourcesNetworkPorts(const SessionSpecFields& spec, Json* out) {
+  Json resources = Json::Object();
+  resources.Set("cpuMillis", spec.resources.cpu_millis);
+  resources.Set("memoryMB", spec.resources.memory_mb);
+  resources.Set("timeoutMs", spec.resources.timeout_ms);
+  out->Set("resources", std::move(resources));
+  out->Set("network", SessionNetworkName(spec.network));
+  Json ports = Json::Array();
+  for (const SessionPort& p : spec.ports) {
+    Json port = Json::Object();
+    port.Set("name", p.name);
+    port.Set("port", p.port);
+    ports.as_array().push_back(std::move(port));
+  }
+  out->Set("ports", std::move(ports));
+}
+
 Json SpecToJson(const SessionSpecFields& spec) {
   Json out = Json::Object();
   if (!spec.image.empty()) out.Set("image", spec.image);
@@ -230,20 +248,7 @@ Json SpecToJson(const SessionSpecFields& spec) {
   for (const auto& [name, value] : spec.env) env.Set(name, value);
   out.Set("env", std::move(env));
   if (!spec.work_dir.empty()) out.Set("workDir", spec.work_dir);
-  Json resources = Json::Object();
-  resources.Set("cpuMillis", spec.resources.cpu_millis);
-  resources.Set("memoryMB", spec.resources.memory_mb);
-  resources.Set("timeoutMs", spec.resources.timeout_ms);
-  out.Set("resources", std::move(resources));
-  out.Set("network", SessionNetworkName(spec.network));
-  Json ports = Json::Array();
-  for (const SessionPort& p : spec.ports) {
-    Json port = Json::Object();
-    port.Set("name", p.name);
-    port.Set("port", p.port);
-    ports.as_array().push_back(std::move(port));
-  }
-  out.Set("ports", std::move(ports));
+  SetResourcesNetworkPorts(spec, &out);
   return out;
 }
 
@@ -796,20 +801,7 @@ Json SessionServiceImpl::Envelope(const Session& session) {
   Json names = Json::Array();
   for (const auto& [name, value] : spec.env) names.as_array().emplace_back(name);
   out.Set("envNames", std::move(names));
-  Json resources = Json::Object();
-  resources.Set("cpuMillis", spec.resources.cpu_millis);
-  resources.Set("memoryMB", spec.resources.memory_mb);
-  resources.Set("timeoutMs", spec.resources.timeout_ms);
-  out.Set("resources", std::move(resources));
-  out.Set("network", SessionNetworkName(spec.network));
-  Json ports = Json::Array();
-  for (const SessionPort& p : spec.ports) {
-    Json port = Json::Object();
-    port.Set("name", p.name);
-    port.Set("port", p.port);
-    ports.as_array().push_back(std::move(port));
-  }
-  out.Set("ports", std::move(ports));
+  SetResourcesNetworkPorts(spec, &out);
   out.Set("generation", session.generation);
   out.Set("exitCode", session.exit_code ? Json(*session.exit_code) : Json());
   out.Set("reason", session.reason);

@@ -310,24 +310,7 @@ asio::awaitable<void> AttachSession::FinishClose(SteadyClock::duration linger) {
       server_stop_ ? SteadyClock::now() + linger : SteadyClock::now() + std::chrono::hours(24);
   if (!co_await WaitQueueBelow(0, drain_until) || socket_ == nullptr) co_return;
   const auto deadline = SteadyClock::now() + linger;
-  std::error_code ec;
-  socket_->shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  if (close_received_) co_return;
-  // Wait for the client's close frame (or its FIN), discarding what comes, until the deadline.
-  asio::steady_timer timer(*context_);
-  timer.expires_at(deadline);
-  timer.async_wait([self = std::static_pointer_cast<AttachSession>(shared_from_this())](
-                       const std::error_code& e) {
-    if (!e && self->socket_ != nullptr) {
-      std::error_code ignored;
-      self->socket_->cancel(ignored);
-    }
-  });
-  for (;;) {
-    ReadResult read = co_await ReadAvailable();
-    if (read.error) break;
-  }
-  timer.cancel();
+  co_await HalfCloseAndLinger(deadline, close_received_);
 }
 
 }  // namespace agentcore::server

@@ -583,4 +583,25 @@ asio::awaitable<bool> StreamSession::ReplayAfter(std::string after, std::uint64_
   co_return true;
 }
 
+asio::awaitable<void> StreamSession::HalfCloseAndLinger(SteadyClock::time_point deadline,
+                                                       bool peer_closed) {
+  if (socket_ == nullptr) co_return;
+  std::error_code ec;
+  socket_->shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (peer_closed) co_return;
+  asio::steady_timer timer(*context_);
+  timer.expires_at(deadline);
+  timer.async_wait([self = shared_from_this()](const std::error_code& e) {
+    if (!e && self->socket_ != nullptr) {
+      std::error_code ignored;
+      self->socket_->cancel(ignored);
+    }
+  });
+  for (;;) {
+    ReadResult read = co_await ReadAvailable();
+    if (read.error) break;
+  }
+  timer.cancel();
+}
+
 }  // namespace agentcore::server

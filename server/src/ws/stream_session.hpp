@@ -134,6 +134,11 @@ class StreamSession : public Upgrade,
   };
   /// Waits for the socket to be readable, then reads into this thread's buffer.
   asio::awaitable<ReadResult> ReadAvailable();
+  /// The end of a close handshake (RFC 6455 §7.1.1) once our close frame is written:
+  /// half-closes, then, unless the peer's close already came (`peer_closed`), reads and
+  /// discards until the peer closes or `deadline` (closing with unread input would reset the
+  /// connection and could destroy our close frame).
+  asio::awaitable<void> HalfCloseAndLinger(SteadyClock::time_point deadline, bool peer_closed);
 
   /// Switches the subscription (one channel at a time); empty unsubscribes. Forgets what the
   /// live state knew of the previous channel.
