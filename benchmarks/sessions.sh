@@ -52,7 +52,7 @@ cleanup() {
     kill -KILL "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
-  ((podman_started)) && scripts/podman-test-service.sh stop >/dev/null 2>&1 || true
+  ((podman_started)) && scripts/podman-test-service.sh stop "$dir/podman" >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -60,11 +60,15 @@ trap 'exit 130' INT TERM
 
 server_args=()
 image=""
+podman_args=""
 if ((podman)); then
-  scripts/podman-test-service.sh start >&2
+  mkdir -p "$dir/podman"
+  DOCKER_HOST="$(BUILD_DIR="$build" scripts/podman-test-service.sh start "$dir/podman")"
+  export DOCKER_HOST
   podman_started=1
-  eval "$(scripts/podman-test-service.sh env)"
-  image="${AGENTCORE_SESSION_TEST_IMAGE:-localhost/agentcore-session-test:latest}"
+  export CONTAINERS_CONF="$dir/podman/containers.conf"
+  podman_args="$(scripts/podman-test-service.sh env "$dir/podman")"
+  image="localhost/agentcore-session-test:latest"
   server_args+=(--session-runtime docker)
 fi
 
@@ -100,7 +104,7 @@ for _ in $(seq "$passes"); do
         run --case bare_bwrap --n "$n_first"
         if ((podman)); then
           run --case first_byte "${api[@]}" --n "$n_first" --image "$image"
-          run --case bare_podman --n "$n_first" --image "$image" --podman-url "$CONTAINER_HOST"
+          run --case bare_podman --n "$n_first" --image "$image" --podman-args "$podman_args"
         fi
         ;;
       throughput)

@@ -5,7 +5,7 @@
 //
 //   --case first_byte  --port P --key K [--n 50] [--image IMG]   agentcore: create -> 1st byte
 //   --case bare_bwrap  [--n 50]                                   the limit: bwrap alone
-//   --case bare_podman --podman-url URL --image IMG [--n 50]      the limit: podman run alone
+//   --case bare_podman --podman-args ARGS --image IMG [--n 50]    the limit: podman run alone
 //   --case throughput  --port P --key K [--mib 256]               attach stdout MiB/s
 //   --case bare_pipe   [--mib 256]                                the limit: the same via a pipe
 //   --case concurrent  --port P --key K --server-pid PID [--n 200] [--clients 32]
@@ -18,8 +18,9 @@
 // * bare_bwrap: the same command under `bwrap` with the sandbox runtime's flags (a private
 //   namespace of each kind, no network, read-only system, a tmpfs /tmp, a bound workspace,
 //   caps dropped), spawned with posix_spawn and a stdout pipe; timed from the spawn to the
-//   first byte read, the sandbox then killed (untimed). bare_podman: `podman --url URL run
-//   --rm IMG /bin/sh -c 'echo ready'`, from the spawn to its first stdout byte.
+//   first byte read, the sandbox then killed (untimed). bare_podman: `podman ARGS run --rm
+//   --network none IMG /bin/sh -c 'echo ready'` (ARGS: the engine's storage), from the spawn
+//   to its first stdout byte.
 // * throughput: a session running `head -c 1 >/dev/null; head -c N /dev/zero` (it waits for a
 //   stdin byte, so no output is produced before the client attached); attach, send 0x01 "g",
 //   count stdout payload bytes until the 0x04 exit message. MiB/s over that span. bare_pipe:
@@ -352,13 +353,19 @@ int RunBareBwrap(int n) {
   return 0;
 }
 
-int RunBarePodman(int n, const std::string& url, const std::string& image) {
-  if (url.empty() || image.empty()) Die("bare_podman needs --podman-url and --image");
-  std::vector<double> ms;
-  for (int i = 0; i < n; ++i) {
-    ms.push_back(FirstByteMs(
-        {"podman", "--url", url, "run", "--rm", image, "/bin/sh", "-c", "echo ready"}, false));
+int RunBarePodman(int n, const std::string& podman_args, const std::string& image) {
+  if (image.empty()) Die("bare_podman needs --image");
+  std::vector<std::string> argv = {"podman"};
+  // The engine's storage (--root/--runroot/--tmpdir), so the image is the one the server uses.
+  for (std::size_t at = 0; at < podman_args.size();) {
+    const std::size_t end = std::min(podman_args.find(' ', at), podman_args.size());
+    if (end > at) argv.push_back(podman_args.substr(at, end - at));
+    at = end + 1;
   }
+  argv.insert(argv.end(), {"run", "--rm", "--network", "none", image, "/bin/sh", "-c",
+                           "echo ready"});
+  std::vector<double> ms;
+  for (int i = 0; i < n; ++i) ms.push_back(FirstByteMs(argv, false));
   PrintLatencies("bare_first_byte", "podman", ms);
   return 0;
 }
@@ -472,7 +479,7 @@ int main(int argc, char** argv) {
       std::strtoull(Arg(argc, argv, "--mib", "256").c_str(), nullptr, 10) * 1024 * 1024;
   const std::string image = Arg(argc, argv, "--image", "");
   if (which == "bare_bwrap") return RunBareBwrap(n);
-  if (which == "bare_podman") return RunBarePodman(n, Arg(argc, argv, "--podman-url", ""), image);
+  if (which == "bare_podman") return RunBarePodman(n, Arg(argc, argv, "--podman-args", ""), image);
   if (which == "bare_pipe") return RunBarePipe(bytes);
   if (api.port <= 0 || api.key.empty()) Die("--port and --key are required for " + which);
   if (which == "first_byte") return RunFirstByte(api, n, image);
