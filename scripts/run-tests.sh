@@ -9,13 +9,13 @@
 #      tests against it;
 #   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them (and the
 #      embedding example) again;
-#   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 30),
+#   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 20),
 #      one per core at a time.
 # Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 JOBS="$(nproc)"
 passed=0
 failed=0
