@@ -41,6 +41,7 @@
 #include <agentcore/hub/runs.hpp>
 #include <agentcore/hub/sessions.hpp>
 #include <agentcore/result.hpp>
+#include <agentcore/status.hpp>
 #include <agentcore/runtime/runtimes.hpp>
 #include <agentcore/state/agent_state.hpp>
 #include <agentcore/store/store.hpp>
@@ -57,6 +58,22 @@ class AgentServiceImpl;
 class RunServiceImpl;
 class SessionServiceImpl;
 }  // namespace hub_internal
+
+/// Many hubs (processes, "nodes") on one PostgreSQL database (docs/cluster.md). Ignored on
+/// SQLite, which serves one hub per file.
+struct ClusterOptions {
+  /// On PostgreSQL: publish lines to the other nodes, drive agents and sessions through
+  /// leases. false: behave as the only node (tests, one-server deployments on PostgreSQL).
+  bool enabled = true;
+  /// This node's id in leases and published facts; empty: "<hostname>-<pid>-<random>".
+  std::string node_id;
+  /// How long a lease lasts; renewed every third of it by Sweep.
+  std::chrono::milliseconds lease{10'000};
+  /// The change log is read at every wake-up and at least this often without one.
+  std::chrono::milliseconds poll_interval{250};
+  /// Change-log rows older than this are deleted (by the node holding the "janitor" lease).
+  std::chrono::milliseconds retention{600'000};
+};
 
 /// Everything a hub is made of. Every field has a working default.
 struct HubOptions {
@@ -110,6 +127,8 @@ struct HubOptions {
   /// Failed password logins per email (AccountService::Login): 10 in 5 minutes block the email
   /// for 5 minutes; max_failures 0 turns it off.
   AuthThrottleOptions login_throttle{10, std::chrono::minutes(5), 16'384};
+  /// Many nodes on one PostgreSQL (docs/cluster.md).
+  ClusterOptions cluster;
 };
 
 /// See the top of this file. Thread-safe.
@@ -163,6 +182,19 @@ class AGENTCORE_EXPORT Hub {
   /// execbox's and Octo's sandboxed sessions (hub/sessions.hpp).
   SessionService& sessions();
 
+  /// This node's id (ClusterOptions::node_id, or the one made up at open).
+  const std::string& node_id() const { return node_id_; }
+  /// Whether other nodes may share the database: PostgreSQL with ClusterOptions::enabled.
+  bool clustered() const { return clustered_; }
+  /// Readiness (docs/cluster.md "Readiness and drain"): OK when the store answers within
+  /// `timeout`, the node's leases were renewed within one lease period and it is not
+  /// draining; kUnavailable with the reason otherwise.
+  Status Ready(std::chrono::milliseconds timeout);
+  /// Stops taking new work (claims, activations of agents it does not hold) and hands every
+  /// lease back so that other nodes take over at once. Close() is still to be called.
+  /// Idempotent.
+  void Drain();
+
   /// Stops what the hub started (agents, unless HubOptions::stop_agents_on_close is false)
   /// and waits for the work it posted. Later activations fail with kUnavailable. Idempotent.
   void Close();
@@ -179,6 +211,8 @@ class AGENTCORE_EXPORT Hub {
   UlidGenerator ulids_;
   std::string container_secret_;
   std::string jwt_secret_;
+  std::string node_id_;
+  bool clustered_ = false;
   std::unique_ptr<Executor> owned_executor_;
   Executor* executor_ = nullptr;
   std::unique_ptr<AgentTransport> owned_transport_;

@@ -499,6 +499,20 @@ struct Artifact {
 // --- Change feed ---------------------------------------------------------------------------
 
 /// What changed, so that every server instance on one database can refresh and broadcast.
+/// A fact one hub tells the hubs of other processes on the same database
+/// (Store::AppendClusterEvents, docs/cluster.md "Cluster events").
+struct ClusterEvent {
+  enum class Kind : std::uint8_t {
+    kLines,      // a channel's published Tymbal lines; payload encodes them (hub-defined)
+    kAgentWake,  // the owner of agent (channel_id, key = callsign) should drain its queue
+  };
+  Kind kind = Kind::kLines;
+  std::string origin;      // the publishing node (Hub::node_id())
+  std::string channel_id;
+  std::string key;         // kAgentWake: the callsign
+  std::string payload;     // opaque to the store, at most max_content_bytes
+};
+
 struct StoreChange {
   enum class Kind : std::uint8_t {
     kMessageCreated,
@@ -506,11 +520,21 @@ struct StoreChange {
     kMessageDeleted,
     kRosterChanged,
     kRunEvent,
+    kCluster,  // a ClusterEvent (`cluster`), from this process or another
   };
   Kind kind = Kind::kMessageCreated;
   std::string channel_id;  // messages and roster; for run events the run id
   std::string id;          // message id, callsign, or run id
   std::uint64_t seq = 0;   // run events: the event's seq
+  ClusterEvent cluster;    // kCluster only
+};
+
+/// A lease on a named thing (docs/cluster.md "Leases"): who drives it, until when. Keys are
+/// "agent:<channel>/<callsign>", "session:<id>", "janitor".
+struct Lease {
+  std::string key;
+  std::string owner;         // a node id
+  UnixMillis expires_at = 0; // the owner's clock
 };
 
 }  // namespace agentcore

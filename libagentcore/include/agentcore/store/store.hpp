@@ -436,6 +436,46 @@ class AGENTCORE_EXPORT Store {
   /// has its own statistics). Thread-safe.
   virtual std::optional<StoreWriterStats> GetWriterStats() const { return std::nullopt; }
 
+  // --- Clusters (docs/cluster.md)
+  /// Appends `events` to the change feed of every process on the database, in order (one
+  /// transaction on PostgreSQL; SQLite publishes them to its in-process feed). Listeners get
+  /// them as StoreChange::Kind::kCluster. kInvalidArgument: a payload over max_content_bytes,
+  /// an origin, channel id or key that is not a valid key (empty allowed for key).
+  virtual Status AppendClusterEvents(std::span<const ClusterEvent> events) {
+    (void)events;
+    return Status(ErrorCode::kNotSupported, "cluster events are not supported by this store");
+  }
+  /// Takes the lease `key` for `owner` until `until` when it is free, expired at `now`
+  /// (expires_at <= now) or already `owner`'s (then extends it), and returns it; otherwise
+  /// changes nothing and returns the current holder's lease (compare `owner`). Concurrent
+  /// calls on one key from any processes: exactly one wins. kInvalidArgument: malformed key or
+  /// owner, until <= now.
+  virtual Result<Lease> AcquireLease(std::string_view key, std::string_view owner,
+                                     UnixMillis now, UnixMillis until) {
+    (void)key, (void)owner, (void)now, (void)until;
+    return Status(ErrorCode::kNotSupported, "leases are not supported by this store");
+  }
+  /// Extends to `until` every lease `owner` still holds (expired ones too, unless another
+  /// owner took them) and returns their keys, in key order.
+  virtual Result<std::vector<std::string>> RenewLeases(std::string_view owner, UnixMillis until) {
+    (void)owner, (void)until;
+    return Status(ErrorCode::kNotSupported, "leases are not supported by this store");
+  }
+  /// Deletes the leases `keys` held by `owner` (others' and unknown keys are ignored); empty
+  /// `keys`: every lease `owner` holds.
+  virtual Status ReleaseLeases(std::string_view owner, std::span<const std::string> keys) {
+    (void)owner, (void)keys;
+    return Status(ErrorCode::kNotSupported, "leases are not supported by this store");
+  }
+  /// Leases whose key starts with `prefix`, by key, at most `limit` (0: none); when
+  /// `expired_at` is set, only those with expires_at <= *expired_at.
+  virtual Result<std::vector<Lease>> ListLeases(std::string_view prefix,
+                                                std::optional<UnixMillis> expired_at,
+                                                std::size_t limit) {
+    (void)prefix, (void)expired_at, (void)limit;
+    return Status(ErrorCode::kNotSupported, "leases are not supported by this store");
+  }
+
   // --- Change feed
   /// Calls `listener` for every change committed from now on, by this process or (PostgreSQL)
   /// any process on the same database. `listener` is not owned and must outlive the returned
