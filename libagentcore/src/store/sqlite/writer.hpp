@@ -48,7 +48,7 @@ class WriteContext {
   void Changed(StoreChange::Kind kind, std::string_view channel_id, std::string_view id,
                std::uint64_t seq = 0) {
     if (!feed_active_) return;
-    changes_.push_back({kind, std::string(channel_id), std::string(id), seq});
+    changes_.push_back({kind, std::string(channel_id), std::string(id), seq, {}});
   }
   // Raises the channel's last_active_at to `at` before the commit. The writer merges these per
   // batch, so a burst of appends to one channel updates its row once per commit, not per
