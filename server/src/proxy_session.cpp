@@ -93,7 +93,9 @@ bool NoLineBreak(std::string_view s) {
 bool IsUpgradeRequest(const Request& request) {
   auto upgrade = request.Find("Upgrade");
   auto connection = request.Find("Connection");
-  if (!upgrade || Trim(*upgrade).empty() || !connection) return false;
+  // An Upgrade value with a line break in it is no upgrade: ForwardedHead repeats the value
+  // upstream, where it would end the header line early (found by proxy_head_fuzz).
+  if (!upgrade || Trim(*upgrade).empty() || !NoLineBreak(*upgrade) || !connection) return false;
   for (std::string_view token : Tokens(*connection)) {
     if (EqualsIgnoreCase(token, "upgrade")) return true;
   }

@@ -91,8 +91,12 @@ TEST_SUITE("server/proxy_session") {
     CHECK(head.find("Content-Length") == std::string::npos);
   }
 
-  TEST_CASE("what is not an upgrade: no Upgrade, an empty one, or Connection not naming it") {
+  TEST_CASE("not an upgrade: no Upgrade, an empty or broken one, or Connection not naming it") {
     CHECK_FALSE(IsUpgradeRequest(MakeRequest("GET", {{"Connection", "Upgrade"}})));
+    // A line break in the value would end the forwarded Upgrade line early (proxy_head_fuzz).
+    Request broken = MakeRequest("GET", {{"Upgrade", "x\r"}, {"Connection", "upgrade"}});
+    CHECK_FALSE(IsUpgradeRequest(broken));
+    CHECK(ForwardedHead(broken, "/", 0).find("x\r") == std::string::npos);
     CHECK_FALSE(IsUpgradeRequest(MakeRequest("GET", {{"Upgrade", " "}, {"Connection", "upgrade"}})));
     CHECK_FALSE(IsUpgradeRequest(MakeRequest("GET", {{"Upgrade", "websocket"},
                                                      {"Connection", "keep-alive"}})));
