@@ -207,8 +207,9 @@ TEST_CASE("replaces connections the server closed while idle, without an unknown
   const Channel ch = MakeChannel(*store, "acme", "general");
   Must(store->AppendMessage(Text(ch, "warm up the writer")));
   Must(store->GetChannel(ch.id));
-  // Pool, writer, notifier and listener connections: at least four.
-  CHECK(db.TerminateAll() >= 4);
+  // Pool, writer and listener connections: at least three (and the notifier's, once its
+  // thread has connected for the append's wake-up: not awaited here).
+  CHECK(db.TerminateAll() >= 3);
 
   // The first call on each replaced connection is a write: none may be reported as unknown.
   const Message m = Must(store->AppendMessage(Text(ch, "after the kill")));
