@@ -11,8 +11,10 @@
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include "agents_internal.hpp"
+#include "hub_file_lock.hpp"
 #include "runs_internal.hpp"
 #include "sessions_internal.hpp"
+#include "store/store_url.hpp"
 
 namespace agentcore {
 
@@ -94,6 +96,7 @@ Hub::~Hub() {
   observer_.reset();
   agents_.reset();
   store_.reset();
+  file_lock_.reset();  // last: the next hub may open the file once this store has closed it
 }
 
 Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
@@ -101,7 +104,18 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   HubOptions& o = hub->options_;
   if (o.store) {
     hub->store_ = std::move(o.store);
+    if (const std::string file = hub->store_->DatabaseFile(); !file.empty()) {
+      AGENTCORE_ASSIGN_OR_RETURN(hub->file_lock_, hub_internal::HubFileLock::Take(file));
+    }
   } else {
+    // Locked before the store opens, so that a second server never migrates a database
+    // another one serves.
+    if (!internal::IsPostgresStoreUrl(o.store_url)) {
+      Result<SqliteStoreOptions> sqlite = internal::SqliteStoreOptionsFromUrl(o.store_url);
+      if (sqlite.ok() && sqlite->path != ":memory:") {
+        AGENTCORE_ASSIGN_OR_RETURN(hub->file_lock_, hub_internal::HubFileLock::Take(sqlite->path));
+      }  // a bad URL: OpenStore says what is wrong with it
+    }
     AGENTCORE_ASSIGN_OR_RETURN(hub->store_, OpenStore(o.store_url));
   }
   hub->credentials_ = std::make_unique<CredentialService>(*hub->store_, *hub->clock_,

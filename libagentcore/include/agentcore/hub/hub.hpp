@@ -55,6 +55,7 @@ class ChannelService;
 class CredentialService;
 namespace hub_internal {
 class AgentServiceImpl;
+class HubFileLock;
 class RunServiceImpl;
 class SessionServiceImpl;
 }  // namespace hub_internal
@@ -217,6 +218,7 @@ class AGENTCORE_EXPORT Hub {
   Executor* executor_ = nullptr;
   std::unique_ptr<AgentTransport> owned_transport_;
   AgentTransport* transport_ = nullptr;
+  std::unique_ptr<hub_internal::HubFileLock> file_lock_;  // SQLite: one hub per file
   std::unique_ptr<Store> store_;
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<RuntimeRegistry> runtimes_;
@@ -239,7 +241,12 @@ class AGENTCORE_EXPORT Hub {
 AGENTCORE_EXPORT std::string DefaultDataHome();
 
 /// Opens the store (migrating it), then the runtimes, then the services. Errors: the store's
-/// (OpenStore), the runtimes' (RuntimeRegistry::Open).
+/// (OpenStore), the runtimes' (RuntimeRegistry::Open). On a SQLite file the hub first takes an
+/// exclusive lock on "<file>.hub.lock", held until the hub is destroyed (or its process dies):
+/// a second hub on the same file, in this process or another, gets kUnavailable "another
+/// agentcore server uses <file>: SQLite serves one server; use PostgreSQL (--database-url
+/// postgres://…) for several" and opens nothing. ":memory:" and PostgreSQL take no lock; a
+/// store opened without a hub (OpenStore: the CLI's commands) does not either.
 AGENTCORE_EXPORT Result<std::unique_ptr<Hub>> OpenHub(HubOptions options);
 
 }  // namespace agentcore
