@@ -21,11 +21,13 @@
 #include <agentcore/version.hpp>
 
 #include "app.hpp"
+#include "environment.hpp"
 
 namespace {
 
-std::string Env(const char* name, std::string fallback = {}) {
-  const char* value = std::getenv(name);
+/// A variable of kServerEnvironment (environment.hpp), or `fallback` when unset or empty.
+std::string Env(agentcore::server::EnvName name, std::string fallback = {}) {
+  const char* value = std::getenv(name.c_str());
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
 }
 
@@ -64,6 +66,13 @@ int main(int argc, char** argv) {
   config.metrics_token = Env("METRICS_TOKEN");
 
   CLI::App cli{"agentcore-server: Cast-compatible agent backend"};
+  {
+    std::string footer = "Environment (flags win over it):";
+    for (const agentcore::server::EnvironmentVariable& v : agentcore::server::kServerEnvironment) {
+      footer += "\n  " + std::string(v.name) + ": " + std::string(v.meaning);
+    }
+    cli.footer(footer);
+  }
   cli.set_version_flag("--version", std::string(AGENTCORE_VERSION_STRING));
   cli.add_option("--host", config.host,
                  "Listen address (env HOST; default 127.0.0.1 in dev mode, else 0.0.0.0)");
