@@ -3,6 +3,7 @@
 
 #include "cluster_internal.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -20,8 +21,9 @@ namespace {
 constexpr std::size_t kEventPayloadBytes = 1u << 20;
 /// One append writes at most this many events (one INSERT).
 constexpr std::size_t kBatchEvents = 256;
-/// Listing expired leases at the janitor's round: at most this many.
-constexpr std::size_t kJanitorEvery = 60'000;
+/// How often (hub clock, ms) the node holding the janitor lease purges the change log: a
+/// minute's rows at a time stay well below the default ten minutes of retention.
+constexpr UnixMillis kJanitorEvery = 60'000;
 
 std::size_t SizeOf(const StoreChange& c) {
   return sizeof(StoreChange) + c.channel_id.size() + c.id.size() + c.cluster.payload.size() +
@@ -194,6 +196,7 @@ void ClusterLink::DropForSpaceLocked() {
 }
 
 void ClusterLink::Run() {
+  ::pthread_setname_np(::pthread_self(), "agentcore-clap");
   const auto renew_every = std::max(options_.lease / 3, std::chrono::milliseconds(1));
   auto next_renew = std::chrono::steady_clock::now();
   std::unique_lock lock(mu_);
@@ -283,6 +286,7 @@ void ClusterLink::OnChange(const StoreChange& change) {
 }
 
 void ClusterLink::Receive() {
+  ::pthread_setname_np(::pthread_self(), "agentcore-clrx");
   std::unique_lock lock(mu_);
   for (;;) {
     in_cv_.wait(lock, [&] { return stopping_ || !inbox_.empty(); });
@@ -370,6 +374,16 @@ void ClusterLink::Release(std::string_view key) {
   if (Status s = store_.ReleaseLeases(node_id_, keys); !s.ok()) LogAgentError("release lease", s);
 }
 
+std::optional<Lease> ClusterLink::Holder(std::string_view key) {
+  Result<std::vector<Lease>> leases = store_.ListLeases(key, std::nullopt, 1);
+  if (!leases.ok()) {
+    LogAgentError("read lease", leases.status());
+    return std::nullopt;
+  }
+  if (leases->empty() || leases->front().key != key) return std::nullopt;
+  return std::move(leases->front());
+}
+
 std::vector<Lease> ClusterLink::ListExpired(std::string_view prefix, std::size_t limit) {
   Result<std::vector<Lease>> leases = store_.ListLeases(prefix, clock_.NowMillis(), limit);
   if (!leases.ok()) {
@@ -402,14 +416,14 @@ void ClusterLink::RenewNow() {
 void ClusterLink::Janitor(UnixMillis now) {
   {
     std::lock_guard lock(mu_);
-    if (last_janitor_ != 0 && now - last_janitor_ < static_cast<UnixMillis>(kJanitorEvery)) {
+    if (last_janitor_ != 0 && now - last_janitor_ < kJanitorEvery) {
       return;
     }
     last_janitor_ = now;
   }
-  if (!HoldOrTake(kJanitorLeaseKey)) return;
-  // The change log's purge is the store's (docs/cluster.md "Retention").
-  (void)now;
+  if (!HoldOrTake(kJanitorLeaseKey)) return;  // another node keeps the log short
+  Result<std::uint64_t> purged = store_.PurgeChangeLog(now - options_.retention.count());
+  if (!purged.ok()) LogAgentError("purge change log", purged.status());
 }
 
 // --- Cluster events -------------------------------------------------------------------------

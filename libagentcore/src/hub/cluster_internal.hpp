@@ -104,6 +104,8 @@ class ClusterLink final : public StoreListener {
   bool HoldOrTake(std::string_view key, std::string* owner = nullptr);
   /// Gives `key` back (ReleaseLeases) if held.
   void Release(std::string_view key);
+  /// The lease `key` as the store has it now (std::nullopt: none, or a store error).
+  std::optional<Lease> Holder(std::string_view key);
   /// Expired leases under `prefix` (ListLeases), at most `limit`.
   std::vector<Lease> ListExpired(std::string_view prefix, std::size_t limit);
   /// Renews every lease of the node now (the thread does it every lease/3).

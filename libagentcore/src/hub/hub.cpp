@@ -103,8 +103,15 @@ Hub::~Hub() {
 Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   std::unique_ptr<Hub> hub(new Hub(std::move(options)));
   HubOptions& o = hub->options_;
+  const std::string_view url = o.store_url;
   if (o.store) {
     hub->store_ = std::move(o.store);
+  } else if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    // The change log's polling is the cluster's (ClusterOptions::poll_interval).
+    PostgresStoreOptions pg;
+    pg.url = o.store_url;
+    pg.poll_interval = o.cluster.poll_interval;
+    AGENTCORE_ASSIGN_OR_RETURN(hub->store_, OpenPostgresStore(pg));
   } else {
     AGENTCORE_ASSIGN_OR_RETURN(hub->store_, OpenStore(o.store_url));
   }

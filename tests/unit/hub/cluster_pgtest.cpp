@@ -15,11 +15,13 @@
 #include <doctest/doctest.h>
 
 #include <agentcore/hub/agents.hpp>
+#include <agentcore/hub/sessions.hpp>
 
 #include "store/pg_test_schema.hpp"
 #include "store/temp_dir.hpp"
 #include "support/fake_agent_transport.hpp"
 #include "support/fake_runtime.hpp"
+#include "support/fake_session_runtime.hpp"
 #include "support/recording_publisher.hpp"
 
 namespace agentcore::testing {
@@ -261,6 +263,77 @@ TEST_SUITE("HubCluster") {
     CHECK(Eventually([&] { return PushesTo(b, "http://bot") == 1; }));
     CHECK(a.transport.Accepted().empty());
     CHECK(LeaseOwner(*a.hub, kBotLease) == "node-b");
+  }
+
+  TEST_CASE("a session another live node runs: attach answers session_elsewhere; expired: failed") {
+    PgTestSchema schema;
+    Node b(schema.url(), "node-b", 300ms);
+    Principal caller;
+    caller.kind = Principal::Kind::kApiKey;
+    caller.space_id = "s1";
+    caller.api_key_id = "key-1";
+    // A session that node-x started (its record and its lease), as node-x left them.
+    const UnixMillis now = b.hub->clock().NowMillis();
+    Session s;
+    s.id = "01HSESSIONONX";
+    s.owner_id = "s1";
+    s.state = SessionState::kRunning;
+    s.api_key_id = "key-1";
+    s.instance = "instance-of-x";
+    s.spec = Json::Object();
+    s.started_at = now;
+    REQUIRE(b.hub->store().PutSession(s).ok());
+    Result<Lease> lease =
+        b.hub->store().AcquireLease("session:01HSESSIONONX", "node-x", now, now + 400);
+    REQUIRE(lease.ok());
+    REQUIRE(lease->owner == "node-x");
+    Result<std::unique_ptr<SessionAttachment>> attach =
+        b.hub->sessions().Attach(caller, s.id, [] {});
+    REQUIRE_FALSE(attach.ok());
+    CHECK(attach.status().code() == ErrorCode::kConflict);
+    CHECK(SessionErrorCode(attach.status()) == "session_elsewhere");
+    CHECK(attach.status().message().find("node-x") != std::string::npos);
+    // What works through the store works anywhere.
+    Result<Session> got = b.hub->sessions().Get(caller, s.id);
+    REQUIRE(got.ok());
+    CHECK(got->state == SessionState::kRunning);
+    // A sweep before the lease expired leaves it alone...
+    b.hub->sessions().Sweep(b.hub->clock().NowMillis());
+    CHECK(b.hub->store().GetSession(s.id)->state == SessionState::kRunning);
+    // ... and after it, fails it: node-x is gone, and its process with it.
+    std::this_thread::sleep_for(450ms);
+    b.hub->sessions().Sweep(b.hub->clock().NowMillis());
+    Result<Session> after = b.hub->store().GetSession(s.id);
+    REQUIRE(after.ok());
+    CHECK(after->state == SessionState::kFailed);
+    CHECK(after->reason == "its server stopped");
+    CHECK(LeaseOwner(*b.hub, "session:01HSESSIONONX").empty());  // handed back
+  }
+
+  TEST_CASE("a session created on a node holds its lease until it stops") {
+    PgTestSchema schema;
+    auto sandbox = std::make_shared<FakeSessionRuntime>("sandbox");
+    TempDir dir;
+    HubOptions o;
+    o.store_url = schema.url();
+    o.local_process.data_dir = dir.path();
+    o.sessions.sandbox = sandbox;
+    o.cluster.node_id = "node-s";
+    Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
+    REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+    Hub& hub = **opened;
+    Principal caller;
+    caller.kind = Principal::Kind::kApiKey;
+    caller.space_id = "s1";
+    caller.api_key_id = "key-1";
+    Result<Session> created =
+        hub.sessions().Create(caller, ParseJson(R"({"command":["sleep","1000"]})").value());
+    REQUIRE_MESSAGE(created.ok(), created.status().ToString());
+    CHECK(LeaseOwner(hub, "session:" + created->id) == "node-s");
+    // Its own node attaches.
+    CHECK(hub.sessions().Attach(caller, created->id, [] {}).ok());
+    REQUIRE(hub.sessions().Stop(caller, created->id).ok());
+    CHECK(LeaseOwner(hub, "session:" + created->id).empty());
   }
 
   TEST_CASE("without ClusterOptions::enabled a PostgreSQL hub is alone: no lease, no fan-out") {
