@@ -3,7 +3,7 @@
 # Podman engine (the private one of scripts/podman-test-service.sh: PODMAN_ARGS and
 # CONTAINERS_CONF name it). Builds the image, then:
 #   1. runs it with AUTH_MODE=dev on a fresh volume at /data, port 3234 published on 127.0.0.1:
-#      GET /health answers 200 within 30 s;
+#      GET /health answers 200 within 30 s, then GET /ready 200 (a node ready for traffic);
 #   2. the server process runs as uid 65532, not root, and listens on 0.0.0.0:3234;
 #   3. a second container on the same volume exits 1 with the SQLite refusal (one server per
 #      SQLite file, docs/cluster.md), while the first still answers;
@@ -44,6 +44,8 @@ for _ in $(seq 300); do
 done
 [[ "$health" == *'"status":"ok"'* ]] || fail "GET /health did not answer 200 ok: $health"
 echo "check-server-image: GET /health on $address: $health"
+ready="$(curl -fsS --max-time 3 "http://$address/ready")" || fail "GET /ready did not answer 200"
+echo "check-server-image: GET /ready: $ready"
 
 # The process as the host sees it (the image has no ps for `podman top`); no user namespace
 # here, so the host's uid is the container's.

@@ -21,6 +21,8 @@ inline constexpr std::array kServerEnvironment = {
     EnvironmentVariable{"HOST", "listen address (--host)"},
     EnvironmentVariable{"DATABASE_URL", "sqlite:///path or postgres://… (--database-url)"},
     EnvironmentVariable{"AGENTCORE_DATA_DIR", "agent logs, pid files, blobs (--data-dir)"},
+    EnvironmentVariable{"AGENTCORE_NODE_ID", "this node's id in a cluster (--node-id)"},
+    EnvironmentVariable{"AGENTCORE_LEASE_MS", "lease length in a cluster (--lease-ms)"},
     EnvironmentVariable{"AUTH_MODE", "\"dev\" mounts /auth/dev/* (--auth-mode)"},
     EnvironmentVariable{"SPACE_ID", "space of API keys (--space-id)"},
     EnvironmentVariable{"JWT_SECRET", "signs session cookies (secret)"},

@@ -7,6 +7,7 @@
 // server's grace. Each check is also shown to catch a broken copy.
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +50,25 @@ const std::string& ServerHelp() {
     return out;
   }();
   return help;
+}
+
+/// The flags `--help` lists ("--name" tokens), so that a prefix of a flag is not one.
+const std::set<std::string>& ServerFlags() {
+  static const std::set<std::string> flags = [] {
+    std::set<std::string> out;
+    const std::string& help = ServerHelp();
+    for (std::size_t at = help.find("--"); at != std::string::npos; at = help.find("--", at)) {
+      std::size_t end = at + 2;
+      while (end < help.size() && (std::isalnum(static_cast<unsigned char>(help[end])) ||
+                                   help[end] == '-')) {
+        ++end;
+      }
+      out.insert(help.substr(at, end - at));
+      at = end;
+    }
+    return out;
+  }();
+  return flags;
 }
 
 /// A member path of a parsed manifest ("spec.template.spec"); nullptr when absent.
@@ -173,7 +193,7 @@ std::vector<std::string> ManifestProblems(const std::map<std::string, std::strin
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (!args[i].is_string() || !args[i].as_string().starts_with("--")) continue;
     const std::string& flag = args[i].as_string();
-    if (ServerHelp().find(flag.substr(0, flag.find('='))) == std::string::npos) {
+    if (ServerFlags().count(flag.substr(0, flag.find('='))) == 0) {
       problems.push_back("agentcore-server has no flag " + flag);
     }
     if (flag == "--shutdown-grace-ms" && i + 1 < args.size()) {
