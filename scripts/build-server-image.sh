@@ -41,8 +41,8 @@ ctx="$(mktemp -d -t agentcore-image.XXXXXX)"
 trap 'rm -rf "$ctx"' EXIT
 image_rootfs_add_binary "$ctx/rootfs" "$server" /usr/local/bin/agentcore-server
 image_rootfs_add_binary "$ctx/rootfs" "$agent" /usr/local/bin/echo-agent
-image_rootfs_etc "$ctx/rootfs" "agentcore:x:$uid:$uid:agentcore:/data:/usr/local/bin/agentcore-server" \
-  "agentcore:x:$uid:"
+image_rootfs_etc "$ctx/rootfs" \
+  "agentcore:x:$uid:$uid:agentcore:/data:/usr/local/bin/agentcore-server" "agentcore:x:$uid:"
 mkdir -p "$ctx/data"
 cat >"$ctx/Containerfile" <<CONTAINERFILE
 FROM scratch

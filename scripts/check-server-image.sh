@@ -62,9 +62,11 @@ second="$(timeout 60 podman "${podman_args[@]}" run --name "$name-second" -e AUT
   -v "$volume:/data" "$image" 2>&1)"
 status=$?
 set -e
-[[ $status == 1 && "$second" == *"another agentcore server uses /data/agentcore.db: SQLite serves one server"* ]] ||
+refusal="another agentcore server uses /data/agentcore.db: SQLite serves one server"
+[[ $status == 1 && "$second" == *"$refusal"* ]] ||
   fail "a second server on the volume was not refused (exit $status): $second"
-curl -fsS --max-time 2 "http://$address/health" >/dev/null || fail "the first server stopped answering"
+curl -fsS --max-time 2 "http://$address/health" >/dev/null ||
+  fail "the first server stopped answering"
 echo "check-server-image: a second server on the same SQLite file exits 1, the first serves on"
 
 pm stop -t 30 "$name" >/dev/null

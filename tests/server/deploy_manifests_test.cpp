@@ -255,7 +255,8 @@ std::vector<std::string> ManifestProblems(const std::map<std::string, std::strin
   }
 
   // Service: selects the pods, targets the named port.
-  if (!LabelsWithin(At(service, "spec.selector"), At(deployment, "spec.template.metadata.labels"))) {
+  if (!LabelsWithin(At(service, "spec.selector"),
+                    At(deployment, "spec.template.metadata.labels"))) {
     problems.push_back("the Service does not select the Deployment's pods");
   }
   for (const Json& port : ArrayAt(service, "spec.ports")) {
