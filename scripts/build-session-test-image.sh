@@ -9,10 +9,11 @@
 #   IMAGE=localhost/my-session:dev  (another tag)   BUSYBOX=/path/to/busybox  (another binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/image-rootfs.sh
+source scripts/image-rootfs.sh
 
 image="${IMAGE:-localhost/agentcore-session-test:latest}"
 busybox="${BUSYBOX:-/bin/busybox}"
-read -r -a podman_args <<<"${PODMAN_ARGS:-}"
 
 if [[ ! -x "$busybox" ]] || ! { ldd "$busybox" 2>&1 || true; } | grep -q "not a dynamic executable"; then
   echo "build-session-test-image: no static busybox at $busybox (apt-get install busybox-static)" >&2
@@ -25,15 +26,13 @@ fi
 
 ctx="$(mktemp -d -t agentcore-image.XXXXXX)"
 trap 'rm -rf "$ctx"' EXIT
-mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/tmp" "$ctx/rootfs/etc" "$ctx/rootfs/workspace"
+mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/workspace"
 cp "$busybox" "$ctx/rootfs/bin/busybox"
 for applet in sh cat echo sleep nc httpd ls env pwd head tail yes dd true false kill id wc \
   printf test mkdir rm touch grep sed; do
   ln -s busybox "$ctx/rootfs/bin/$applet"
 done
-printf 'root:x:0:0:root:/tmp:/bin/sh\n' >"$ctx/rootfs/etc/passwd"
-printf 'root:x:0:\n' >"$ctx/rootfs/etc/group"
-printf '127.0.0.1 localhost\n::1 localhost\n' >"$ctx/rootfs/etc/hosts"
+image_rootfs_etc "$ctx/rootfs" 'root:x:0:0:root:/tmp:/bin/sh' 'root:x:0:'
 cat >"$ctx/Containerfile" <<'CONTAINERFILE'
 FROM scratch
 COPY rootfs/ /
@@ -41,5 +40,5 @@ ENV PATH=/bin
 WORKDIR /workspace
 CMD ["/bin/sh"]
 CONTAINERFILE
-podman "${podman_args[@]}" build --quiet -t "$image" "$ctx" >/dev/null
+image_build "$ctx" "$image"
 echo "$image"

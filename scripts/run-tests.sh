@@ -6,7 +6,7 @@
 #      installs the library and builds two consumers against it (tests/package/run.sh), and
 #      runs the embedding example (examples/embed-hub/check.sh); then starts a private Podman
 #      engine (scripts/podman-test-service.sh; stopped again on exit) and runs the container
-#      tests against it;
+#      tests and the server image's check (scripts/check-server-image.sh) against it;
 #   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them (and the
 #      embedding example) again;
 #   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 20),
@@ -137,6 +137,16 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
     run_doctest "engine tests (release)" build/release/tests/agentcore_engine_tests
     run_doctest "container tests (release)" build/release/tests/agentcore_container_tests
     unset AGENTCORE_TEST_DOCKER_HOST
+    # The server's own image (scripts/build-server-image.sh) on the same engine: /health
+    # answers, non-root, one server per SQLite volume, SIGTERM exits 0.
+    note "server image on the private Podman engine (release)"
+    if PODMAN_ARGS="$(scripts/podman-test-service.sh env "$podman_dir")" \
+        CONTAINERS_CONF="$podman_dir/containers.conf" BUILD_DIR=build/release \
+        scripts/check-server-image.sh; then
+      passed=$((passed + 1))
+    else
+      fail "server image (release)"
+    fi
   else
     echo "ERROR: the private Podman engine did not start (see above); the container tests" \
       "cannot run" >&2

@@ -295,6 +295,7 @@ void LiveSession::EndAttachments(std::string_view why) {
 Result<std::unique_ptr<SessionAttachment>> SessionServiceImpl::Attach(
     const Principal& caller, std::string_view id, std::function<void()> wake) {
   AGENTCORE_ASSIGN_OR_RETURN(Session s, Find(caller, id));
+  if (std::string owner = RunsElsewhere(s); !owner.empty()) return SessionElsewhere(owner);
   std::shared_ptr<LiveSession> live = LiveFor(s);
   auto q = std::make_shared<AttachQueue>();
   q->wake = std::move(wake);

@@ -30,8 +30,14 @@ Status SessionServiceImpl::Start() {
   SessionFilter filter;
   filter.instance = options_.instance;
   filter.states = {SessionState::kCreating, SessionState::kRunning};
+  ClusterLink* link = hub_.cluster_link();
   for (;;) {
     AGENTCORE_ASSIGN_OR_RETURN(std::vector<Session> left, hub_.store().FindSessions(filter));
+    // Clustered: nodes may share an instance label (one data directory path in every
+    // container); a session another live node holds is that node's.
+    if (link != nullptr) {
+      std::erase_if(left, [&](const Session& s) { return !RunsElsewhere(s).empty(); });
+    }
     if (left.empty()) return Status();
     for (Session& s : left) {
       std::shared_ptr<LiveSession> live = LiveFor(s);
@@ -42,11 +48,46 @@ Status SessionServiceImpl::Start() {
   }
 }
 
+std::string SessionServiceImpl::RunsElsewhere(const Session& session) {
+  ClusterLink* link = hub_.cluster_link();
+  if (link == nullptr || !IsLive(session.state)) return {};
+  const std::string key = SessionLeaseKey(session.id);
+  if (link->Holds(key)) return {};
+  std::optional<Lease> lease = link->Holder(key);
+  if (!lease || lease->owner == link->node_id() || lease->expires_at <= Now()) return {};
+  return lease->owner;
+}
+
+void SessionServiceImpl::TakeOverExpired() {
+  ClusterLink* link = hub_.cluster_link();
+  if (link == nullptr || link->draining()) return;
+  for (const Lease& lease : link->ListExpired("session:", 100)) {
+    if (!link->HoldOrTake(lease.key)) continue;  // another node was faster
+    const std::string id = lease.key.substr(8);
+    Result<Session> s = hub_.store().GetSession(id);
+    if (s && IsLive(s->state)) {
+      std::shared_ptr<LiveSession> live = LiveFor(*s);
+      std::lock_guard op(live->op_mu);
+      if (live->process != nullptr) continue;  // ours after all (a renewal was late): kept
+      // Its node is gone, and with it a sandbox child; a container of the shared engine
+      // is not adopted yet (docs/cluster.md): failed, and a resume starts it here.
+      (void)Transition(*live, *std::move(s), SessionEvent::kFail, "its server stopped");
+    }
+    link->Release(lease.key);
+  }
+}
+
 void SessionServiceImpl::Sweep(UnixMillis now) {
   std::vector<std::shared_ptr<LiveSession>> lives;
+  bool take_over = false;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
+    if (ClusterLink* link = hub_.cluster_link();
+        link != nullptr && now - last_takeover_ >= link->options().lease.count() / 3) {
+      last_takeover_ = now;
+      take_over = true;
+    }
     lives.reserve(live_.size());
     for (const auto& [id, live] : live_) lives.push_back(live);
   }
@@ -101,6 +142,7 @@ void SessionServiceImpl::Sweep(UnixMillis now) {
     }
     (void)Transition(*live, std::move(cur), SessionEvent::kStop, std::move(reason), code);
   }
+  if (take_over) TakeOverExpired();
 }
 
 void SessionServiceImpl::Close() {

@@ -25,11 +25,14 @@ std::string_view SessionErrorCode(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kOk:
       return "ok";
+    case ErrorCode::kConflict:
+      // The one kConflict made by RunsElsewhere (hub_internal::SessionElsewhere).
+      return status.message().starts_with(hub_internal::kSessionElsewherePrefix)
+                 ? "session_elsewhere"
+                 : "conflict";
     case ErrorCode::kAlreadyExists:
       // The service's only kAlreadyExists is a taken port (ReservePorts).
       return status.message().starts_with("port ") ? "port_in_use" : "conflict";
-    case ErrorCode::kConflict:
-      return "conflict";
     case ErrorCode::kNotSupported:
     case ErrorCode::kDeadlineExceeded:
       return "unavailable";
@@ -388,6 +391,12 @@ Result<Session> SessionServiceImpl::Transition(LiveSession& live, Session sessio
                                                std::optional<int> exit_code) {
   AGENTCORE_ASSIGN_OR_RETURN(SessionState next, NextSessionState(session.state, event));
   const UnixMillis now = Now();
+  if (next != SessionState::kCreating && next != SessionState::kRunning) {
+    // Nothing of it runs here any more (no store call when the lease is not held).
+    if (ClusterLink* link = hub_.cluster_link(); link != nullptr) {
+      link->Release(SessionLeaseKey(session.id));
+    }
+  }
   const SessionState from = session.state;
   if (from == SessionState::kRunning && next != SessionState::kRunning) {
     if (session.started_at && now > *session.started_at) {
@@ -429,6 +438,10 @@ Result<Session> SessionServiceImpl::Transition(LiveSession& live, Session sessio
 }
 
 Result<Session> SessionServiceImpl::StartProcess(LiveSession& live, Session session) {
+  // Clustered: this node runs it from now on (renewed with the node's other leases).
+  if (ClusterLink* link = hub_.cluster_link(); link != nullptr) {
+    (void)link->HoldOrTake(SessionLeaseKey(session.id));
+  }
   Result<SessionSpecFields> parsed = SpecFromJson(session.spec);
   Status why;
   SessionRuntime* runtime = parsed ? RuntimeFor(*parsed, &why) : nullptr;
@@ -829,6 +842,7 @@ Result<std::string> SessionServiceImpl::ServiceEndpoint(const Principal& caller,
   if (s.state != SessionState::kRunning) {
     return Status(ErrorCode::kConflict, "session is not running");
   }
+  if (std::string owner = RunsElsewhere(s); !owner.empty()) return SessionElsewhere(owner);
   std::shared_ptr<LiveSession> live = LiveFor(s);
   std::shared_ptr<SessionProcess> process;
   {

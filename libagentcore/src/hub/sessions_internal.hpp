@@ -32,7 +32,17 @@
 
 #include <agentcore/hub/hub.hpp>
 
+#include "cluster_internal.hpp"
+
 namespace agentcore::hub_internal {
+
+/// How a kConflict "the session's process runs on another node" starts: SessionErrorCode
+/// answers "session_elsewhere" for it (docs/cluster.md "Sessions").
+inline constexpr std::string_view kSessionElsewherePrefix = "the session runs on node ";
+inline Status SessionElsewhere(std::string_view owner) {
+  return Status(ErrorCode::kConflict, std::string(kSessionElsewherePrefix) + std::string(owner) +
+                                          ": attach and services are served there");
+}
 
 class SessionServiceImpl;
 
@@ -200,6 +210,13 @@ class SessionServiceImpl final : public SessionService {
   /// A session in running/creating whose process is gone: failed with its exit.
   /// REQUIRES: live->op_mu held. Returns the (possibly new) session.
   Result<Session> Reconcile(LiveSession& live, Session session);
+  /// Clustered (docs/cluster.md "Sessions"): the node whose process runs `session` when it is
+  /// another live node (attach and proxies need it); empty when here, or on one node.
+  std::string RunsElsewhere(const Session& session);
+  /// Clustered sweep: sessions whose `session:<id>` lease expired (their node died) are
+  /// reconciled: failed "its server stopped" (their process was a child, or a container of a
+  /// node that is gone).
+  void TakeOverExpired();
   /// Caps and ports of a create or resume. REQUIRES: create_mu_ held.
   Status CheckRunningCap(const Principal& caller, const std::string& key);
   Status ReservePorts(LiveSession& live, const SessionSpecFields& spec);
@@ -222,6 +239,7 @@ class SessionServiceImpl final : public SessionService {
   std::map<std::uint16_t, std::string> ports_;  // exposed sandbox ports -> session id
   bool closed_ = false;
   std::size_t posted_ = 0;  // PostExit tasks not yet run
+  UnixMillis last_takeover_ = 0;  // guarded by mu_
   std::condition_variable posted_cv_;
 };
 

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // OpenStore(url): picks the backend from the URL's scheme.
+#include "store/store_url.hpp"
+
 #include <fmt/format.h>
 
 #include <agentcore/store/store.hpp>
 
 namespace agentcore {
+
+namespace internal {
 
 namespace {
 
@@ -14,13 +18,12 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
+bool IsPostgresStoreUrl(std::string_view url) {
+  return StartsWith(url, "postgres://") || StartsWith(url, "postgresql://");
+}
+
+Result<SqliteStoreOptions> SqliteStoreOptionsFromUrl(std::string_view url) {
   if (url.empty()) return InvalidArgument("store url is empty");
-  if (StartsWith(url, "postgres://") || StartsWith(url, "postgresql://")) {
-    PostgresStoreOptions options;
-    options.url = std::string(url);
-    return OpenPostgresStore(options);
-  }
   SqliteStoreOptions options;
   if (url == "sqlite::memory:") {
     options.path = ":memory:";
@@ -56,6 +59,19 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
   } else {
     options.path = std::string(url);  // a plain path, or ":memory:"
   }
+  return options;
+}
+
+}  // namespace internal
+
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
+  if (url.empty()) return InvalidArgument("store url is empty");
+  if (internal::IsPostgresStoreUrl(url)) {
+    PostgresStoreOptions options;
+    options.url = std::string(url);
+    return OpenPostgresStore(options);
+  }
+  AGENTCORE_ASSIGN_OR_RETURN(SqliteStoreOptions options, internal::SqliteStoreOptionsFromUrl(url));
   return OpenSqliteStore(options);
 }
 

@@ -105,6 +105,10 @@ class AGENTCORE_EXPORT Store {
 
   /// "sqlite" or "postgres".
   virtual std::string_view Backend() const = 0;
+  /// The database file when the store is a file that only one hub may serve (SQLite, not
+  /// ":memory:"), as it was named; empty otherwise. OpenHub locks "<file>.hub.lock" beside it
+  /// (docs/cluster.md "One server on SQLite").
+  virtual std::string DatabaseFile() const { return {}; }
   /// The schema version the database is at (see migrations in docs/storage.md).
   virtual Result<int> SchemaVersion() = 0;
   /// Migrates up or down to `version` (0 = empty), each step in its own transaction, running

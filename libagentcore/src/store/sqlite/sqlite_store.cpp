@@ -103,6 +103,10 @@ SqliteStore::~SqliteStore() {
   }
 }
 
+std::string SqliteStore::DatabaseFile() const {
+  return options_.path == kMemoryPath ? std::string() : options_.path;
+}
+
 std::optional<StoreWriterStats> SqliteStore::GetWriterStats() const {
   StoreWriterStats stats;
   stats.commits = writer_->commits();

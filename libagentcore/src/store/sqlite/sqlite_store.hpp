@@ -43,6 +43,7 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   std::string_view Backend() const override { return "sqlite"; }
+  std::string DatabaseFile() const override;
   Result<int> SchemaVersion() override;
   Status MigrateTo(int version) override;
 
