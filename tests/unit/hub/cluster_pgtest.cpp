@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 #include <doctest/doctest.h>
 
 #include <agentcore/hub/agents.hpp>
+#include <agentcore/hub/runs.hpp>
 #include <agentcore/hub/sessions.hpp>
 
 #include "store/pg_test_schema.hpp"
@@ -133,7 +135,7 @@ TEST_SUITE("HubCluster") {
     a.hub->Drain();
     CHECK(a.hub->Ready(1s).code() == ErrorCode::kUnavailable);
     CHECK(a.hub->Ready(1s).message() == "draining");
-    CHECK(b.hub->Ready(1s).ok());
+    CHECK(Eventually([&] { return b.hub->Ready(1s).ok(); }));
   }
 
   TEST_CASE("a hub's lines reach the other hub's publisher in order, and its own once") {
@@ -334,6 +336,55 @@ TEST_SUITE("HubCluster") {
     CHECK(hub.sessions().Attach(caller, created->id, [] {}).ok());
     REQUIRE(hub.sessions().Stop(caller, created->id).ok());
     CHECK(LeaseOwner(hub, "session:" + created->id).empty());
+  }
+
+  TEST_CASE("a run watched on one node receives the events another node appends") {
+    PgTestSchema schema;
+    Node a(schema.url(), "node-a");
+    Node b(schema.url(), "node-b");
+    Space space;
+    space.id = "s1";
+    space.name = "Space";
+    REQUIRE(b.hub->store().EnsureSpace(space).ok());
+    Principal caller;
+    caller.kind = Principal::Kind::kApiKey;
+    caller.space_id = "s1";
+    caller.user_id = "u1";
+    Json project = Json::Object();
+    project.Set("id", "p");
+    REQUIRE(b.hub->runs().CreateProject(caller, project).ok());
+    Json body = Json::Object();
+    body.Set("prompt", "build it");
+    Result<RunCreated> run = b.hub->runs().CreateRun(caller, "p", "k1", body);
+    REQUIRE(run.ok());
+    std::mutex mu;
+    std::vector<RunEventRecord> seen;
+    Result<std::unique_ptr<RunWatch>> watch =
+        b.hub->runs().Watch(caller, "p", run->run.id, 0, [&](const RunEventRecord& e) {
+          std::lock_guard lock(mu);
+          seen.push_back(e);
+        });
+    REQUIRE(watch.ok());
+    std::size_t history = 0;
+    {
+      std::lock_guard lock(mu);
+      history = seen.size();
+    }
+    // Node A drives the run (its worker appends the events; its store is another process's).
+    for (int i = 0; i < 5; ++i) {
+      Json data = Json::Object();
+      data.Set("i", i);
+      REQUIRE(a.hub->store().AppendRunEvent(run->run.id, "log", data).ok());
+    }
+    REQUIRE(Eventually([&] {
+      std::lock_guard lock(mu);
+      return seen.size() == history + 5;
+    }));
+    std::this_thread::sleep_for(100ms);
+    std::lock_guard lock(mu);
+    REQUIRE(seen.size() == history + 5);  // none twice
+    for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].seq == seen[i - 1].seq + 1);
+    CHECK(seen.back().type == "log");
   }
 
   TEST_CASE("without ClusterOptions::enabled a PostgreSQL hub is alone: no lease, no fan-out") {
