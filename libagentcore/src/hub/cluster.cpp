@@ -39,11 +39,25 @@ std::string MakeNodeId() {
   char tail[32];
   std::snprintf(tail, sizeof(tail), "-%ld-%06x", static_cast<long>(getpid()),
                 static_cast<unsigned>(rd() & 0xffffffu));
+  // A node id goes into keys (leases, run worker ids): a long host name is cut, the pid and
+  // random part kept; characters outside IsValidNodeId's set become '-'.
   std::string id(host);
-  // Keys are at most kMaxKeyBytes: a very long host name is cut, the pid and random part kept.
-  const std::size_t room = kMaxKeyBytes - std::string_view(tail).size();
+  const std::size_t room = kMaxNodeIdBytes - std::string_view(tail).size();
   if (id.size() > room) id.resize(room);
+  for (char& c : id) {
+    if (!IsValidNodeId(std::string_view(&c, 1))) c = '-';
+  }
   return id + tail;
+}
+
+bool IsValidNodeId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxNodeIdBytes) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 std::string EncodeLines(std::span<const PublishedLine> lines) {

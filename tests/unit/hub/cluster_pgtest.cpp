@@ -22,6 +22,7 @@
 #include "store/pg_test_schema.hpp"
 #include "store/temp_dir.hpp"
 #include "support/fake_agent_transport.hpp"
+#include "support/fake_builder.hpp"
 #include "support/fake_runtime.hpp"
 #include "support/fake_session_runtime.hpp"
 #include "support/recording_publisher.hpp"
@@ -385,6 +386,89 @@ TEST_SUITE("HubCluster") {
     REQUIRE(seen.size() == history + 5);  // none twice
     for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].seq == seen[i - 1].seq + 1);
     CHECK(seen.back().type == "log");
+  }
+
+  TEST_CASE("a run a dead node held is requeued and finished by another; a watcher elsewhere follows") {
+    PgTestSchema schema;
+    FakeBuilder builder;
+    FakeAgentTransport unused;
+    TempDir dir_a, dir_b;
+    auto open = [&](const std::string& id, TempDir& dir, AgentTransport* transport,
+                    std::size_t max_runs) {
+      HubOptions o;
+      o.store_url = schema.url();
+      o.transport = transport;
+      o.local_process.data_dir = dir.path();
+      o.runs.auto_git_commit = false;
+      o.runs.retry_base_delay = 10ms;
+      o.runs.max_concurrent_runs = max_runs;
+      o.runs.instance = "same-path";  // both nodes' data directories look alike
+      o.cluster.node_id = id;
+      o.cluster.poll_interval = 20ms;
+      Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
+      REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+      return *std::move(opened);
+    };
+    std::unique_ptr<Hub> a = open("node-a", dir_a, &unused, 0);  // serves the API only
+    std::unique_ptr<Hub> b = open("node-b", dir_b, &builder, 8);
+    builder.Attach(b.get());
+    CHECK(a->runs().worker_id() != b->runs().worker_id());
+    CHECK(b->runs().worker_id().find("same-path@node-b/") == 0);
+    Space space;
+    space.id = "s1";
+    space.name = "Space";
+    REQUIRE(a->store().EnsureSpace(space).ok());
+    Principal caller;
+    caller.kind = Principal::Kind::kApiKey;
+    caller.space_id = "s1";
+    caller.user_id = "u1";
+    Json pbody = Json::Object();
+    pbody.Set("id", "p");
+    Result<ProjectResult> project = a->runs().CreateProject(caller, pbody);
+    REQUIRE(project.ok());
+    Json body = Json::Object();
+    body.Set("prompt", "build it");
+    Result<RunCreated> run = a->runs().CreateRun(caller, "p", "k1", body);
+    REQUIRE(run.ok());
+    // A third node claimed it and died (its lease runs out in 300 ms).
+    const UnixMillis now = a->clock().NowMillis();
+    Result<std::optional<Run>> held =
+        a->store().ClaimRun(RunClaim{"same-path@node-dead/abc", now, now + 300});
+    REQUIRE(held.ok());
+    REQUIRE(held->has_value());
+    std::mutex mu;
+    std::vector<RunEventRecord> seen;
+    Result<std::unique_ptr<RunWatch>> watch =
+        a->runs().Watch(caller, "p", run->run.id, 0, [&](const RunEventRecord& e) {
+          std::lock_guard lock(mu);
+          seen.push_back(e);
+        });
+    REQUIRE(watch.ok());
+    // B starts: the dead node's run is no orphan of B's (another node), so it waits for expiry.
+    REQUIRE(b->agents()
+                .Checkin(AgentIdentity{"s1", project->project.channel_id, "builder"},
+                         "http://fake-builder", nullptr)
+                .ok());
+    REQUIRE(b->runs().Start().ok());
+    CHECK(a->store().GetRun(run->run.id)->worker_id == "same-path@node-dead/abc");
+    const bool finished = Eventually([&] {
+      b->runs().Sweep(b->clock().NowMillis());
+      Result<Run> r = a->store().GetRun(run->run.id);
+      return r.ok() && IsFinalRunState(r->state);
+    });
+    REQUIRE(finished);
+    Result<Run> done = a->store().GetRun(run->run.id);
+    CHECK(done->state == RunState::kSucceeded);
+    CHECK(done->attempts == 2);  // the dead node's claim cost one
+    // A's watcher saw every event B appended, in order, ending with done.
+    REQUIRE(Eventually([&] {
+      std::lock_guard lock(mu);
+      return !seen.empty() && seen.back().type == "done";
+    }));
+    std::lock_guard lock(mu);
+    for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i].seq == i + 1);
+    b->Close();
+    a->Close();
   }
 
   TEST_CASE("without ClusterOptions::enabled a PostgreSQL hub is alone: no lease, no fan-out") {

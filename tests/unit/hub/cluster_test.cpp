@@ -65,6 +65,30 @@ TEST_SUITE("ClusterNames") {
     CHECK(a.find("-" + std::to_string(getpid()) + "-") != std::string::npos);
   }
 
+  TEST_CASE("node ids are short names: letters, digits, dot, dash, underscore") {
+    CHECK(IsValidNodeId("agentcore-0"));
+    CHECK(IsValidNodeId("node_1.eu-west"));
+    CHECK(IsValidNodeId(std::string(kMaxNodeIdBytes, 'n')));
+    CHECK_FALSE(IsValidNodeId(""));
+    CHECK_FALSE(IsValidNodeId(std::string(kMaxNodeIdBytes + 1, 'n')));
+    for (const char* bad : {"a b", "a/b", "a:b", "a@b", "n\n", "\xc3\xa9t\xc3\xa9"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(IsValidNodeId(bad));
+    }
+    CHECK(IsValidNodeId(MakeNodeId()));
+  }
+
+  TEST_CASE("OpenHub refuses a malformed node id, and nothing is opened") {
+    testing::ManualClock clock;
+    testing::TempDir dir;
+    HubOptions o = testing::TestHubOptions(&clock, nullptr, dir);
+    o.cluster.node_id = "no spaces/please";
+    Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
+    REQUIRE_FALSE(opened.ok());
+    CHECK(opened.status().code() == ErrorCode::kInvalidArgument);
+    CHECK(opened.status().message().find("node id") != std::string::npos);
+  }
+
   TEST_CASE("lease keys are the documented ones") {
     CHECK(AgentLeaseKey("C1", "bot") == "agent:C1/bot");
     CHECK(SessionLeaseKey("S1") == "session:S1");
