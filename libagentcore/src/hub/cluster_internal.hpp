@@ -139,6 +139,7 @@ class ClusterLink final : public StoreListener {
     std::string channel_id;
     std::vector<OwnedLine> lines;
     std::size_t bytes = 0;
+    std::size_t live_only = 0;  // lines without an event id (droppable first)
   };
   void Run();
   void Receive();
