@@ -158,7 +158,9 @@ TEST_SUITE("ClusterLink") {
       std::size_t n = 0;
       for (const ClusterEvent& e : recorder.events()) {
         if (e.kind != ClusterEvent::Kind::kLines) continue;
-        for (const OwnedLine& l : *DecodeLines(e.payload)) n += l.event_id.empty() ? 0 : 1;
+        std::optional<std::vector<OwnedLine>> decoded = DecodeLines(e.payload);
+        REQUIRE(decoded.has_value());
+        for (const OwnedLine& l : *decoded) n += l.event_id.empty() ? 0 : 1;
       }
       return n;
     };
