@@ -10,8 +10,15 @@
 //
 //  * rawLimitPerSec: into a copy of the messages table (same columns and indexes, no change-feed
 //    trigger), i.e. what the server commits when every message is its own transaction;
-//  * rawWithFeedPerSec: into the store's own messages table, whose trigger sends the NOTIFY;
-//    NOTIFY serializes commits, which is why the store batches.
+//  * rawWithFeedPerSec: into the store's own messages table, whose trigger feeds the change
+//    feed: until migration 0011 a NOTIFY, which serializes commits (why the store batches);
+//    since, a change_log row per message (docs/storage-postgres.md, "Change feed"). The
+//    wake-up NOTIFY the store sends afterwards is not in this figure (the raw connections are
+//    not the store). Every connection writes to the one channel, so the trigger's update of
+//    that channel's last_active_at also serializes them (its row lock is held to commit);
+//  * rawSpreadWithFeedPerSec: the same, each connection into a channel of its own: no row lock
+//    shared, so what is left serialized is the change feed's doing (the NOTIFY lock before
+//    migration 0011). --schema-version 10 runs a pass at 0004's NOTIFY triggers.
 //
 // clientCpuUsPerMsg is this process's CPU time per acknowledged append (the 64 callers, the
 // writer and listener threads; the server's CPU is not in it). After the pass the store is
@@ -70,6 +77,10 @@ template <typename T>
 T Must(agentcore::Result<T> r, const char* what) {
   if (!r.ok()) Die(std::string(what) + ": " + r.status().ToString());
   return std::move(r).value();
+}
+
+void MustOk(const agentcore::Status& s, const char* what) {
+  if (!s.ok()) Die(std::string(what) + ": " + s.ToString());
 }
 
 double Percentile(std::vector<double> v, double q) {
@@ -258,9 +269,9 @@ std::int64_t CountLost(agentcore::Store& store, const std::string& channel_id,
 // --- The pgbench-style reference
 
 // `connections` connections insert single rows into `table`, each its own transaction, for
-// `seconds`; rows committed per second.
+// `seconds`; rows committed per second. Connection i writes to channels[i % size].
 double SingleRowInserts(const std::string& url, const std::string& table,
-                        const std::string& space_id, const std::string& channel_id,
+                        const std::string& space_id, const std::vector<std::string>& channels,
                         int connections, int seconds) {
   std::string content;
   agentcore::AppendJsonString(Text(0), &content);
@@ -289,6 +300,7 @@ double SingleRowInserts(const std::string& url, const std::string& table,
       PGconn* c = conns[static_cast<std::size_t>(i)].get();
       agentcore::UlidGenerator ids;
       const std::string sender = "writer-" + std::to_string(i);
+      const std::string& channel_id = channels[static_cast<std::size_t>(i) % channels.size()];
       std::int64_t n = 0;
       ++ready;
       while (!go.load()) std::this_thread::yield();
@@ -336,8 +348,11 @@ int RunPostgresStoreBench(int argc, char** argv) {
   const int messages = IntArg(argc, argv, "--messages", 100000);
   const int repeat = IntArg(argc, argv, "--repeat", 3);
   const int raw_seconds = IntArg(argc, argv, "--raw-seconds", 5);
+  // The schema version every pass runs at (0: the newest): 10 puts migration 0004's NOTIFY
+  // triggers back, for a before/after of migration 0011 with one binary.
+  const int schema_version = IntArg(argc, argv, "--schema-version", 0);
 
-  std::vector<double> acked_per_s, p50s, p99s, raw_per_s, feed_per_s;
+  std::vector<double> acked_per_s, p50s, p99s, raw_per_s, feed_per_s, spread_per_s;
   std::int64_t lost_total = 0;
   int failed_total = 0;
   for (int pass = 1; pass <= repeat; ++pass) {
@@ -348,8 +363,10 @@ int RunPostgresStoreBench(int argc, char** argv) {
     std::int64_t lost = 0;
     std::string space_id = "bench";
     std::string channel_id;
+    std::vector<std::string> spread;  // one channel per reference connection
     {
       auto store = Must(agentcore::OpenPostgresStore(o), "open");
+      if (schema_version > 0) MustOk(store->MigrateTo(schema_version), "migrate");
       agentcore::Space s;
       s.id = space_id;
       Must(store->EnsureSpace(s), "ensure space");
@@ -357,20 +374,29 @@ int RunPostgresStoreBench(int argc, char** argv) {
       c.space_id = space_id;
       c.name = "bench";
       channel_id = Must(store->CreateChannel(c), "create channel").id;
+      for (int i = 0; i < writers; ++i) {
+        c.name = "spread-" + std::to_string(i);
+        spread.push_back(Must(store->CreateChannel(c), "create channel").id);
+      }
       run = AppendFromThreads(*store, channel_id, writers, messages);
       store.reset();  // close, then reopen: acknowledged means committed, whatever the process
       auto reopened = Must(agentcore::OpenPostgresStore(o), "reopen");
       lost = CountLost(*reopened, channel_id, run.acked);
+      // Reopening migrated up again.
+      if (schema_version > 0) MustOk(reopened->MigrateTo(schema_version), "migrate");
     }
     double raw = 0;
     double with_feed = 0;
+    double spread_feed = 0;
     {
       Conn c = Connect(schema.url());
       Exec(c.get(), "CREATE TABLE raw_messages (LIKE messages INCLUDING ALL)");
-      raw = SingleRowInserts(schema.url(), "raw_messages", space_id, channel_id, writers,
+      raw = SingleRowInserts(schema.url(), "raw_messages", space_id, {channel_id}, writers,
                              raw_seconds);
-      with_feed = SingleRowInserts(schema.url(), "messages", space_id, channel_id, writers,
+      with_feed = SingleRowInserts(schema.url(), "messages", space_id, {channel_id}, writers,
                                    raw_seconds);
+      spread_feed = SingleRowInserts(schema.url(), "messages", space_id, spread, writers,
+                                     raw_seconds);
     }
     const double per_s = static_cast<double>(run.acked.size()) / run.seconds;
     const double p50 = Percentile(run.latency_ms, 0.50);
@@ -380,6 +406,7 @@ int RunPostgresStoreBench(int argc, char** argv) {
     p99s.push_back(p99);
     raw_per_s.push_back(raw);
     feed_per_s.push_back(with_feed);
+    spread_per_s.push_back(spread_feed);
     lost_total += lost;
     failed_total += run.failures;
     std::string out;
@@ -402,6 +429,8 @@ int RunPostgresStoreBench(int argc, char** argv) {
         .Number(raw)
         .Key("rawWithFeedPerSec")
         .Number(with_feed)
+        .Key("rawSpreadWithFeedPerSec")
+        .Number(spread_feed)
         .Key("ratio")
         .Number(per_s / raw)
         .Key("clientCpuUsPerMsg")
@@ -427,6 +456,8 @@ int RunPostgresStoreBench(int argc, char** argv) {
       .Number(Median(raw_per_s))
       .Key("rawWithFeedPerSec")
       .Number(Median(feed_per_s))
+      .Key("rawSpreadWithFeedPerSec")
+      .Number(Median(spread_per_s))
       .Key("ratio")
       .Number(Median(acked_per_s) / Median(raw_per_s))
       .Field("failed", failed_total)

@@ -174,6 +174,7 @@ PgListener::ReadOutcome PgListener::ReadLog(bool* waiting) {
       }
     }
     if (!changes.empty()) feed_->Publish(std::move(changes));
+    if (read == 0 && *waiting) return ReadOutcome::kBlocked;
     if (read < kPageRows) return ReadOutcome::kRead;
   }
 }
@@ -211,12 +212,12 @@ void PgListener::Run() {
       conn_.reset();
       continue;
     }
+    // Progress resets the backoff; only reads that found nothing but waiting rows stretch it.
+    if (read != ReadOutcome::kBlocked) retry_ms = 1;
     int timeout = poll_ms;
     if (waiting) {
       timeout = std::min(retry_ms, poll_ms);
       retry_ms = std::min(retry_ms * 2, poll_ms);
-    } else {
-      retry_ms = 1;
     }
     pollfd fds[2] = {{PQsocket(conn_.get()), POLLIN, 0}, {wake_read_, POLLIN, 0}};
     if (poll(fds, 2, timeout) < 0 && errno != EINTR) break;

@@ -71,7 +71,12 @@ class PgListener {
   PgListener(std::string conninfo, ChangeFeed* feed, std::chrono::milliseconds poll_interval,
              PgConnPtr conn);
   void Run();
-  enum class ReadOutcome { kRead, kQueryFailed, kConnectionLost };
+  enum class ReadOutcome {
+    kRead,            // read up to the horizon (maybe nothing)
+    kBlocked,         // read nothing, but rows wait behind the horizon
+    kQueryFailed,     // a SQL error on a live connection
+    kConnectionLost,  // the connection is gone
+  };
   /// Reads and publishes every readable row after the cursor; *waiting is set when rows beyond
   /// the horizon exist (their transactions still run).
   ReadOutcome ReadLog(bool* waiting);

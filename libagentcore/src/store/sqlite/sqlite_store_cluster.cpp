@@ -20,7 +20,9 @@ Lease LeaseFromRow(const Statement& st) { return Lease{st.String(0), st.String(1
 
 Status SqliteStore::AppendClusterEvents(std::span<const ClusterEvent> events) {
   AGENTCORE_RETURN_IF_ERROR(CheckClusterEvents(events, options_.max_content_bytes));
-  if (events.empty()) return Status::Ok();
+  // Nobody to tell: nothing to do (Subscribe waits for the writes under way, so a subscriber
+  // arriving now cannot have been owed these).
+  if (events.empty() || !feed_.HasSubscribers()) return Status::Ok();
   // Through the writer, although nothing is stored: the events then reach the feed after
   // every write this thread queued before (async writes included), as on PostgreSQL.
   return Write([&](WriteContext& ctx) -> Status {
