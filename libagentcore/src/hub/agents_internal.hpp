@@ -94,6 +94,9 @@ class AgentServiceImpl final : public AgentService {
   /// Clustered sweep: takes the expired leases of agents with queued messages or a live
   /// checkin (their node died) and drives them as after a restart of its own.
   void TakeOverExpired(UnixMillis now);
+  /// Clustered sweep: agents this node drives that would go stale take the heartbeat another
+  /// node stored, when it is fresh (heartbeats reach any node).
+  void RefreshHeartbeats(UnixMillis now);
   /// Clustered sweep: whether this node's sweep may time `agent_id` out (it holds the lease).
   bool HoldsLease(const AgentIdentity& agent) const;
   void ScheduleDrain(const std::string& agent_id);

@@ -45,8 +45,9 @@ bool Eventually(const std::function<bool()>& done) {
 /// One node: a hub on the shared schema with its own publisher, transport and fake runtime.
 struct Node {
   Node(const std::string& url, std::string id, std::chrono::milliseconds lease = 10s,
-       bool stop_agents_on_close = true) {
+       bool stop_agents_on_close = true, std::chrono::milliseconds staleness = {}) {
     HubOptions o;
+    if (staleness.count() > 0) o.policy.heartbeat_staleness = staleness;
     o.store_url = url;
     o.publisher = &publisher;
     o.executor = &executor;
@@ -231,6 +232,25 @@ TEST_SUITE("HubCluster") {
     REQUIRE(in.ok());
     CHECK(in->delivered == 1);
     CHECK(LeaseOwner(*a.hub, kBotLease) == "node-b");
+  }
+
+  TEST_CASE("heartbeats stored by another node keep the owner's agent online") {
+    PgTestSchema schema;
+    Node a(schema.url(), "node-a", 10s, true, 400ms);
+    Node b(schema.url(), "node-b", 10s, true, 400ms);
+    Seed(*a.hub);
+    REQUIRE(a.agents().Checkin(kBot, "http://bot", Json()).ok());
+    const std::string offline = R"("state":"offline")";
+    // Its heartbeats reach B only; A's sweep past the staleness finds them in the store.
+    std::this_thread::sleep_for(250ms);
+    REQUIRE(b.agents().Heartbeat(kBot).ok());
+    std::this_thread::sleep_for(250ms);
+    a.agents().Sweep(a.hub->clock().NowMillis());
+    CHECK(a.publisher.Matching(offline).empty());
+    // No heartbeat anywhere: stale, as on one node.
+    std::this_thread::sleep_for(450ms);
+    a.agents().Sweep(a.hub->clock().NowMillis());
+    CHECK(a.publisher.Matching(offline).size() == 1);
   }
 
   TEST_CASE("a dead node's agent is taken over by another node once its lease expired") {
