@@ -89,6 +89,9 @@ class AgentServiceImpl final : public AgentService {
   /// Whether this node drives `agent`: always on one node; clustered, when it holds (or now
   /// takes) the agent's lease. `owner`: the lease's holder (empty on a store error).
   bool Drives(const AgentIdentity& agent, std::string* owner = nullptr);
+  /// Clustered and Hub::Drain()ed: this node takes no lease; what it does not drive goes to
+  /// the other nodes by wake-ups.
+  bool Draining() const;
   /// Clustered: tells the node that drives `agent` (`owner`, not this one) to act.
   void Wake(const AgentIdentity& agent, std::string_view payload = {});
   /// Clustered sweep: takes the expired leases of agents with queued messages or a live

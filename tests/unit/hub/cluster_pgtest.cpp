@@ -281,11 +281,20 @@ TEST_SUITE("HubCluster") {
     REQUIRE(LeaseOwner(*a.hub, kBotLease) == "node-a");
     a.hub->Drain();
     CHECK(LeaseOwner(*a.hub, kBotLease).empty());
+    // A request still in flight on the draining node: queued there, pushed by another node.
+    const Message late = Store(*a.hub, "delivered on the draining node");
+    a.agents().Deliver(late, {"bot"});
+    CHECK(Eventually([&] { return PushesTo(b, "http://bot") == 1; }));
+    CHECK(LeaseOwner(*a.hub, kBotLease) == "node-b");
     const Message m = Store(*b.hub, "after the drain");
     b.agents().Deliver(m, {"bot"});
-    CHECK(Eventually([&] { return PushesTo(b, "http://bot") == 1; }));
+    CHECK(Eventually([&] { return PushesTo(b, "http://bot") == 2; }));
     CHECK(a.transport.Accepted().empty());
     CHECK(LeaseOwner(*a.hub, kBotLease) == "node-b");
+    // A checkin landing on the draining node is stored and handed on: delivered 0 there.
+    Result<CheckinOutcome> in = a.agents().Checkin(kBot, "http://bot", Json());
+    REQUIRE(in.ok());
+    CHECK(in->delivered == 0);
   }
 
   TEST_CASE("a session another live node runs: attach answers session_elsewhere; expired: failed") {
