@@ -187,8 +187,10 @@ Status AgentServiceImpl::Activate(const AgentIdentity& agent) {
   }
   if (std::string owner; !Drives(agent, &owner)) {
     // Another node drives it: that node activates it (docs/cluster.md "Leases").
-    if (owner.empty()) return Unavailable("cannot reach the agent's lease in the store");
-    Wake(agent, "activate");
+    if (owner.empty() && !Draining()) {
+      return Unavailable("cannot reach the agent's lease in the store");
+    }
+    Wake(agent, "activate");  // draining: whichever node takes the free lease activates it
     return Status();
   }
   bool start = false;
@@ -291,7 +293,7 @@ Status AgentServiceImpl::StartRuntime(const AgentIdentity& agent, const std::str
 
 Status AgentServiceImpl::Suspend(const AgentIdentity& agent, std::string_view reason) {
   const std::string id = FormatAgentId(agent);
-  if (std::string owner; !Drives(agent, &owner) && !owner.empty()) {
+  if (std::string owner; !Drives(agent, &owner) && (!owner.empty() || Draining())) {
     Wake(agent, "suspend:" + std::string(reason));  // its process runs on the owner's machine
     return Status();
   }
@@ -351,7 +353,8 @@ void AgentServiceImpl::Deliver(const Message& message, const std::vector<std::st
     AgentIdentity agent{message.space_id, message.channel_id, callsign};
     if (std::string owner; !Drives(agent, &owner)) {
       // Queued above; the node that drives the agent pushes it (one drain cluster-wide).
-      if (!owner.empty()) Wake(agent);
+      // Draining, the lease is free: every node hears the wake, the first to take it drains.
+      if (!owner.empty() || Draining()) Wake(agent);
       continue;
     }
     bool online = false;
@@ -601,7 +604,9 @@ Result<CheckinOutcome> AgentServiceImpl::Checkin(const AgentIdentity& agent,
   const std::string id = FormatAgentId(agent);
   if (std::string owner; !Drives(agent, &owner)) {
     // Stored above; a live owner reads it from the store and pushes the queue right after.
-    if (owner.empty()) return Unavailable("cannot reach the agent's lease in the store");
+    if (owner.empty() && !Draining()) {
+      return Unavailable("cannot reach the agent's lease in the store");
+    }
     LogAgentEvent("agent_checkin_elsewhere", id, owner);
     Wake(agent);
     return CheckinOutcome{};
@@ -706,6 +711,11 @@ bool AgentServiceImpl::Drives(const AgentIdentity& agent, std::string* owner) {
   ClusterLink* link = hub_.cluster_link();
   if (link == nullptr) return true;  // one node: no store call, as before issue 17
   return link->HoldOrTake(AgentLeaseKey(agent.channel_id, agent.callsign), owner);
+}
+
+bool AgentServiceImpl::Draining() const {
+  ClusterLink* link = hub_.cluster_link();
+  return link != nullptr && link->draining();
 }
 
 bool AgentServiceImpl::HoldsLease(const AgentIdentity& agent) const {

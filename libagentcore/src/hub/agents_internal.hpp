@@ -89,11 +89,17 @@ class AgentServiceImpl final : public AgentService {
   /// Whether this node drives `agent`: always on one node; clustered, when it holds (or now
   /// takes) the agent's lease. `owner`: the lease's holder (empty on a store error).
   bool Drives(const AgentIdentity& agent, std::string* owner = nullptr);
+  /// Clustered and Hub::Drain()ed: this node takes no lease; what it does not drive goes to
+  /// the other nodes by wake-ups.
+  bool Draining() const;
   /// Clustered: tells the node that drives `agent` (`owner`, not this one) to act.
   void Wake(const AgentIdentity& agent, std::string_view payload = {});
   /// Clustered sweep: takes the expired leases of agents with queued messages or a live
   /// checkin (their node died) and drives them as after a restart of its own.
   void TakeOverExpired(UnixMillis now);
+  /// Clustered sweep: agents this node drives that would go stale take the heartbeat another
+  /// node stored, when it is fresh (heartbeats reach any node).
+  void RefreshHeartbeats(UnixMillis now);
   /// Clustered sweep: whether this node's sweep may time `agent_id` out (it holds the lease).
   bool HoldsLease(const AgentIdentity& agent) const;
   void ScheduleDrain(const std::string& agent_id);

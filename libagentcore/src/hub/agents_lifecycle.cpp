@@ -304,6 +304,7 @@ void AgentServiceImpl::Sweep(UnixMillis now) {
   bool check_removed = false;
   bool take_over = false;
   ClusterLink* link = hub_.cluster_link();
+  if (link != nullptr) RefreshHeartbeats(now);
   {
     std::lock_guard lock(mu_);
     if (shutting_down_) return;
@@ -360,6 +361,31 @@ void AgentServiceImpl::Sweep(UnixMillis now) {
     }
   }
   if (check_removed) CheckRemoved();
+}
+
+void AgentServiceImpl::RefreshHeartbeats(UnixMillis now) {
+  // Heartbeats land on whichever node the load balancer picks: before this node calls an
+  // agent it drives stale, the heartbeat stored by any node counts.
+  std::vector<AgentIdentity> due;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, slot] : slots_) {
+      if (slot->lifecycle.state() != ActivationState::kActive || !HoldsLease(slot->agent)) {
+        continue;
+      }
+      AgentLifecycle probe = slot->lifecycle;  // a copy: only asks whether it would go stale
+      if (probe.Sweep(now) == AgentTimeout::kHeartbeatStale) due.push_back(slot->agent);
+    }
+  }
+  for (const AgentIdentity& agent : due) {
+    Result<RosterEntry> entry = hub_.store().GetRosterEntry(agent.channel_id, agent.callsign);
+    if (!entry.ok() || !IsHeartbeatFresh(entry->last_heartbeat, now, policy_.heartbeat_staleness)) {
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    auto it = slots_.find(FormatAgentId(agent));
+    if (it != slots_.end()) (void)it->second->lifecycle.Heartbeat(*entry->last_heartbeat);
+  }
 }
 
 void AgentServiceImpl::TakeOverExpired(UnixMillis now) {

@@ -39,11 +39,25 @@ std::string MakeNodeId() {
   char tail[32];
   std::snprintf(tail, sizeof(tail), "-%ld-%06x", static_cast<long>(getpid()),
                 static_cast<unsigned>(rd() & 0xffffffu));
+  // A node id goes into keys (leases, run worker ids): a long host name is cut, the pid and
+  // random part kept; characters outside IsValidNodeId's set become '-'.
   std::string id(host);
-  // Keys are at most kMaxKeyBytes: a very long host name is cut, the pid and random part kept.
-  const std::size_t room = kMaxKeyBytes - std::string_view(tail).size();
+  const std::size_t room = kMaxNodeIdBytes - std::string_view(tail).size();
   if (id.size() > room) id.resize(room);
+  for (char& c : id) {
+    if (!IsValidNodeId(std::string_view(&c, 1))) c = '-';
+  }
   return id + tail;
+}
+
+bool IsValidNodeId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxNodeIdBytes) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 std::string EncodeLines(std::span<const PublishedLine> lines) {
@@ -160,6 +174,7 @@ void ClusterLink::Enqueue(std::string_view channel_id, std::span<const Published
   for (const PublishedLine& l : lines) {
     p.lines.push_back(OwnedLine{std::string(l.line), std::string(l.event_id), l.seq});
     p.bytes += l.line.size() + l.event_id.size() + sizeof(OwnedLine);
+    if (l.event_id.empty()) ++p.live_only;
   }
   p.bytes += channel_id.size();
   {
@@ -178,11 +193,13 @@ void ClusterLink::DropForSpaceLocked() {
   // stored message it could not replay.
   for (Pending& p : queue_) {
     if (queue_bytes_ <= options_.line_queue_bytes) return;
+    if (p.live_only == 0) continue;  // nothing to drop here (cheap under a long overload)
     std::erase_if(p.lines, [&](const OwnedLine& l) {
       if (!l.event_id.empty() || queue_bytes_ <= options_.line_queue_bytes) return false;
       const std::size_t b = l.line.size() + sizeof(OwnedLine);
       p.bytes -= b;
       queue_bytes_ -= b;
+      --p.live_only;
       ++stats_.lines_dropped;
       return true;
     });
@@ -202,6 +219,15 @@ void ClusterLink::Run() {
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait_until(lock, next_renew, [&] { return closed_ || !queue_.empty(); });
+    // Renewals first when due, even under a steady stream of lines: a node busy publishing
+    // must not lose its leases (they wait at most one append).
+    if (!closed_ && std::chrono::steady_clock::now() >= next_renew) {
+      lock.unlock();
+      RenewNow();
+      Janitor(clock_.NowMillis());
+      lock.lock();
+      next_renew = std::chrono::steady_clock::now() + renew_every;
+    }
     if (!queue_.empty()) {
       std::deque<Pending> batch;
       batch.swap(queue_);
@@ -209,16 +235,9 @@ void ClusterLink::Run() {
       lock.unlock();
       AppendBatch(std::move(batch));
       lock.lock();
-      continue;  // what queued meanwhile goes first; renewals wait at most one append
+      continue;
     }
     if (closed_) return;
-    if (std::chrono::steady_clock::now() >= next_renew) {
-      lock.unlock();
-      RenewNow();
-      Janitor(clock_.NowMillis());
-      lock.lock();
-      next_renew = std::chrono::steady_clock::now() + renew_every;
-    }
   }
 }
 

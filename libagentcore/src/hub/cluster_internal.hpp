@@ -33,8 +33,12 @@
 
 namespace agentcore::hub_internal {
 
-/// "<hostname>-<pid>-<6 random hex digits>", cut to a valid store key.
+/// Longest node id: it is part of lease owners and run worker ids.
+inline constexpr std::size_t kMaxNodeIdBytes = 128;
+/// "<hostname>-<pid>-<6 random hex digits>", valid (IsValidNodeId).
 std::string MakeNodeId();
+/// 1..kMaxNodeIdBytes of [A-Za-z0-9._-] (a host name, a pod name).
+bool IsValidNodeId(std::string_view id);
 
 /// A line as the link keeps it: owned copies of PublishedLine's views.
 struct OwnedLine {
@@ -135,6 +139,7 @@ class ClusterLink final : public StoreListener {
     std::string channel_id;
     std::vector<OwnedLine> lines;
     std::size_t bytes = 0;
+    std::size_t live_only = 0;  // lines without an event id (droppable first)
   };
   void Run();
   void Receive();

@@ -126,6 +126,13 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
     }  // a bad URL: OpenStore says what is wrong with it
     AGENTCORE_ASSIGN_OR_RETURN(hub->store_, OpenStore(o.store_url));
   }
+  // Before the services: the run service's worker ids name the node when clustered.
+  if (!o.cluster.node_id.empty() && !hub_internal::IsValidNodeId(o.cluster.node_id)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cluster node id must be 1 to 128 characters of A-Z a-z 0-9 . _ -");
+  }
+  hub->node_id_ = o.cluster.node_id.empty() ? hub_internal::MakeNodeId() : o.cluster.node_id;
+  hub->clustered_ = o.cluster.enabled && hub->store_->Backend() == "postgres";
   hub->credentials_ = std::make_unique<CredentialService>(*hub->store_, *hub->clock_,
                                                           hub->jwt_secret_,
                                                           hub->container_secret_,
@@ -181,9 +188,6 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
 }
 
 Status Hub::StartCluster() {
-  node_id_ = options_.cluster.node_id.empty() ? hub_internal::MakeNodeId()
-                                              : options_.cluster.node_id;
-  clustered_ = options_.cluster.enabled && store_->Backend() == "postgres";
   if (!clustered_) return Status();
   if (options_.cluster.lease.count() < 3) {
     return Status(ErrorCode::kInvalidArgument, "cluster lease must be at least 3 ms");

@@ -145,8 +145,11 @@ RunServiceImpl::RunServiceImpl(Hub& hub)
     : hub_(hub),
       options_(hub.options().runs),
       data_dir_(DataDirOf(hub)),
-      instance_(options_.instance.empty() ? RuntimeInstanceForDataDir(data_dir_)
-                                          : options_.instance),
+      // Clustered, the node joins the label: nodes may share a data directory path, and a
+      // run another live node holds is no orphan of ours (docs/cluster.md "Runs").
+      instance_((options_.instance.empty() ? RuntimeInstanceForDataDir(data_dir_)
+                                           : options_.instance) +
+                (hub.clustered() ? "@" + hub.node_id() : std::string())),
       worker_id_(instance_ + "/" + RandomHex(6)),
       webhook_secret_(options_.webhook_secret.empty() ? hub.container_secret()
                                                       : options_.webhook_secret) {}

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,11 +16,13 @@
 #include <doctest/doctest.h>
 
 #include <agentcore/hub/agents.hpp>
+#include <agentcore/hub/runs.hpp>
 #include <agentcore/hub/sessions.hpp>
 
 #include "store/pg_test_schema.hpp"
 #include "store/temp_dir.hpp"
 #include "support/fake_agent_transport.hpp"
+#include "support/fake_builder.hpp"
 #include "support/fake_runtime.hpp"
 #include "support/fake_session_runtime.hpp"
 #include "support/recording_publisher.hpp"
@@ -42,8 +45,9 @@ bool Eventually(const std::function<bool()>& done) {
 /// One node: a hub on the shared schema with its own publisher, transport and fake runtime.
 struct Node {
   Node(const std::string& url, std::string id, std::chrono::milliseconds lease = 10s,
-       bool stop_agents_on_close = true) {
+       bool stop_agents_on_close = true, std::chrono::milliseconds staleness = {}) {
     HubOptions o;
+    if (staleness.count() > 0) o.policy.heartbeat_staleness = staleness;
     o.store_url = url;
     o.publisher = &publisher;
     o.executor = &executor;
@@ -133,7 +137,7 @@ TEST_SUITE("HubCluster") {
     a.hub->Drain();
     CHECK(a.hub->Ready(1s).code() == ErrorCode::kUnavailable);
     CHECK(a.hub->Ready(1s).message() == "draining");
-    CHECK(b.hub->Ready(1s).ok());
+    CHECK(Eventually([&] { return b.hub->Ready(1s).ok(); }));
   }
 
   TEST_CASE("a hub's lines reach the other hub's publisher in order, and its own once") {
@@ -230,6 +234,25 @@ TEST_SUITE("HubCluster") {
     CHECK(LeaseOwner(*a.hub, kBotLease) == "node-b");
   }
 
+  TEST_CASE("heartbeats stored by another node keep the owner's agent online") {
+    PgTestSchema schema;
+    Node a(schema.url(), "node-a", 10s, true, 400ms);
+    Node b(schema.url(), "node-b", 10s, true, 400ms);
+    Seed(*a.hub);
+    REQUIRE(a.agents().Checkin(kBot, "http://bot", Json()).ok());
+    const std::string offline = R"("state":"offline")";
+    // Its heartbeats reach B only; A's sweep past the staleness finds them in the store.
+    std::this_thread::sleep_for(250ms);
+    REQUIRE(b.agents().Heartbeat(kBot).ok());
+    std::this_thread::sleep_for(250ms);
+    a.agents().Sweep(a.hub->clock().NowMillis());
+    CHECK(a.publisher.Matching(offline).empty());
+    // No heartbeat anywhere: stale, as on one node.
+    std::this_thread::sleep_for(450ms);
+    a.agents().Sweep(a.hub->clock().NowMillis());
+    CHECK(a.publisher.Matching(offline).size() == 1);
+  }
+
   TEST_CASE("a dead node's agent is taken over by another node once its lease expired") {
     PgTestSchema schema;
     auto a = std::make_unique<Node>(schema.url(), "node-a", 300ms,
@@ -258,11 +281,20 @@ TEST_SUITE("HubCluster") {
     REQUIRE(LeaseOwner(*a.hub, kBotLease) == "node-a");
     a.hub->Drain();
     CHECK(LeaseOwner(*a.hub, kBotLease).empty());
+    // A request still in flight on the draining node: queued there, pushed by another node.
+    const Message late = Store(*a.hub, "delivered on the draining node");
+    a.agents().Deliver(late, {"bot"});
+    CHECK(Eventually([&] { return PushesTo(b, "http://bot") == 1; }));
+    CHECK(LeaseOwner(*a.hub, kBotLease) == "node-b");
     const Message m = Store(*b.hub, "after the drain");
     b.agents().Deliver(m, {"bot"});
-    CHECK(Eventually([&] { return PushesTo(b, "http://bot") == 1; }));
+    CHECK(Eventually([&] { return PushesTo(b, "http://bot") == 2; }));
     CHECK(a.transport.Accepted().empty());
     CHECK(LeaseOwner(*a.hub, kBotLease) == "node-b");
+    // A checkin landing on the draining node is stored and handed on: delivered 0 there.
+    Result<CheckinOutcome> in = a.agents().Checkin(kBot, "http://bot", Json());
+    REQUIRE(in.ok());
+    CHECK(in->delivered == 0);
   }
 
   TEST_CASE("a session another live node runs: attach answers session_elsewhere; expired: failed") {
@@ -334,6 +366,138 @@ TEST_SUITE("HubCluster") {
     CHECK(hub.sessions().Attach(caller, created->id, [] {}).ok());
     REQUIRE(hub.sessions().Stop(caller, created->id).ok());
     CHECK(LeaseOwner(hub, "session:" + created->id).empty());
+  }
+
+  TEST_CASE("a run watched on one node receives the events another node appends") {
+    PgTestSchema schema;
+    Node a(schema.url(), "node-a");
+    Node b(schema.url(), "node-b");
+    Space space;
+    space.id = "s1";
+    space.name = "Space";
+    REQUIRE(b.hub->store().EnsureSpace(space).ok());
+    Principal caller;
+    caller.kind = Principal::Kind::kApiKey;
+    caller.space_id = "s1";
+    caller.user_id = "u1";
+    Json project = Json::Object();
+    project.Set("id", "p");
+    REQUIRE(b.hub->runs().CreateProject(caller, project).ok());
+    Json body = Json::Object();
+    body.Set("prompt", "build it");
+    Result<RunCreated> run = b.hub->runs().CreateRun(caller, "p", "k1", body);
+    REQUIRE(run.ok());
+    std::mutex mu;
+    std::vector<RunEventRecord> seen;
+    Result<std::unique_ptr<RunWatch>> watch =
+        b.hub->runs().Watch(caller, "p", run->run.id, 0, [&](const RunEventRecord& e) {
+          std::lock_guard lock(mu);
+          seen.push_back(e);
+        });
+    REQUIRE(watch.ok());
+    std::size_t history = 0;
+    {
+      std::lock_guard lock(mu);
+      history = seen.size();
+    }
+    // Node A drives the run (its worker appends the events; its store is another process's).
+    for (int i = 0; i < 5; ++i) {
+      Json data = Json::Object();
+      data.Set("i", i);
+      REQUIRE(a.hub->store().AppendRunEvent(run->run.id, "log", data).ok());
+    }
+    REQUIRE(Eventually([&] {
+      std::lock_guard lock(mu);
+      return seen.size() == history + 5;
+    }));
+    std::this_thread::sleep_for(100ms);
+    std::lock_guard lock(mu);
+    REQUIRE(seen.size() == history + 5);  // none twice
+    for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].seq == seen[i - 1].seq + 1);
+    CHECK(seen.back().type == "log");
+  }
+
+  TEST_CASE("a run a dead node held is requeued and finished by another; a watcher elsewhere follows") {
+    PgTestSchema schema;
+    FakeBuilder builder;
+    FakeAgentTransport unused;
+    TempDir dir_a, dir_b;
+    auto open = [&](const std::string& id, TempDir& dir, AgentTransport* transport,
+                    std::size_t max_runs) {
+      HubOptions o;
+      o.store_url = schema.url();
+      o.transport = transport;
+      o.local_process.data_dir = dir.path();
+      o.runs.auto_git_commit = false;
+      o.runs.retry_base_delay = 10ms;
+      o.runs.max_concurrent_runs = max_runs;
+      o.runs.instance = "same-path";  // both nodes' data directories look alike
+      o.cluster.node_id = id;
+      o.cluster.poll_interval = 20ms;
+      Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
+      REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+      return *std::move(opened);
+    };
+    std::unique_ptr<Hub> a = open("node-a", dir_a, &unused, 0);  // serves the API only
+    std::unique_ptr<Hub> b = open("node-b", dir_b, &builder, 8);
+    builder.Attach(b.get());
+    CHECK(a->runs().worker_id() != b->runs().worker_id());
+    CHECK(b->runs().worker_id().find("same-path@node-b/") == 0);
+    Space space;
+    space.id = "s1";
+    space.name = "Space";
+    REQUIRE(a->store().EnsureSpace(space).ok());
+    Principal caller;
+    caller.kind = Principal::Kind::kApiKey;
+    caller.space_id = "s1";
+    caller.user_id = "u1";
+    Json pbody = Json::Object();
+    pbody.Set("id", "p");
+    Result<ProjectResult> project = a->runs().CreateProject(caller, pbody);
+    REQUIRE(project.ok());
+    Json body = Json::Object();
+    body.Set("prompt", "build it");
+    Result<RunCreated> run = a->runs().CreateRun(caller, "p", "k1", body);
+    REQUIRE(run.ok());
+    // A third node claimed it and died (its lease runs out in 300 ms).
+    const UnixMillis now = a->clock().NowMillis();
+    Result<std::optional<Run>> held =
+        a->store().ClaimRun(RunClaim{"same-path@node-dead/abc", now, now + 300});
+    REQUIRE(held.ok());
+    REQUIRE(held->has_value());
+    std::mutex mu;
+    std::vector<RunEventRecord> seen;
+    Result<std::unique_ptr<RunWatch>> watch =
+        a->runs().Watch(caller, "p", run->run.id, 0, [&](const RunEventRecord& e) {
+          std::lock_guard lock(mu);
+          seen.push_back(e);
+        });
+    REQUIRE(watch.ok());
+    // B starts: the dead node's run is no orphan of B's (another node), so it waits for expiry.
+    REQUIRE(b->agents()
+                .Checkin(AgentIdentity{"s1", project->project.channel_id, "builder"},
+                         "http://fake-builder", nullptr)
+                .ok());
+    REQUIRE(b->runs().Start().ok());
+    CHECK(a->store().GetRun(run->run.id)->worker_id == "same-path@node-dead/abc");
+    const bool finished = Eventually([&] {
+      b->runs().Sweep(b->clock().NowMillis());
+      Result<Run> r = a->store().GetRun(run->run.id);
+      return r.ok() && IsFinalRunState(r->state);
+    });
+    REQUIRE(finished);
+    Result<Run> done = a->store().GetRun(run->run.id);
+    CHECK(done->state == RunState::kSucceeded);
+    CHECK(done->attempts == 2);  // the dead node's claim cost one
+    // A's watcher saw every event B appended, in order, ending with done.
+    REQUIRE(Eventually([&] {
+      std::lock_guard lock(mu);
+      return !seen.empty() && seen.back().type == "done";
+    }));
+    std::lock_guard lock(mu);
+    for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i].seq == i + 1);
+    b->Close();
+    a->Close();
   }
 
   TEST_CASE("without ClusterOptions::enabled a PostgreSQL hub is alone: no lease, no fan-out") {

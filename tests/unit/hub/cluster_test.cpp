@@ -2,12 +2,16 @@
 // The hub's cluster parts that need no PostgreSQL (docs/cluster.md): the kLines payload codec,
 // node ids, lease keys, and a SQLite hub, which is never clustered and keeps its single-node
 // behaviour (Ready, Drain). The multi-node cases are in cluster_pgtest.cpp.
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
 #include <doctest/doctest.h>
+
+#include <functional>
+#include <thread>
 
 #include <agentcore/hub/hub.hpp>
 
@@ -56,6 +60,156 @@ TEST_SUITE("ClusterLines") {
   }
 }
 
+/// Records the cluster events of a store's feed.
+class EventRecorder final : public StoreListener {
+ public:
+  void OnChange(const StoreChange& c) override {
+    if (c.kind != StoreChange::Kind::kCluster) return;
+    std::lock_guard lock(mu_);
+    events_.push_back(c.cluster);
+  }
+  std::vector<ClusterEvent> events() const {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<ClusterEvent> events_;
+};
+
+/// A link on a SQLite store (which keeps leases and an in-process feed): the appender's and
+/// the leases' rules without PostgreSQL.
+struct LinkFixture {
+  explicit LinkFixture(std::size_t queue_bytes = 8u << 20) {
+    Result<std::unique_ptr<Store>> opened = OpenStore("sqlite::memory:");
+    REQUIRE(opened.ok());
+    store = *std::move(opened);
+    clock.Set(1'000'000);
+    options.lease = 3'000ms;
+    options.line_queue_bytes = queue_bytes;
+  }
+  std::unique_ptr<ClusterLink> Link(const std::string& node) {
+    return std::make_unique<ClusterLink>(*store, clock, node, options, ClusterLink::Sinks{});
+  }
+  testing::ManualClock clock;
+  ClusterOptions options;
+  std::unique_ptr<Store> store;
+};
+
+bool Eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(5ms);
+  return done();
+}
+
+TEST_SUITE("ClusterLink") {
+  TEST_CASE("queued lines are appended in order as kLines events of the node") {
+    LinkFixture f;
+    EventRecorder recorder;
+    Result<std::unique_ptr<StoreSubscription>> sub = f.store->Subscribe(&recorder);
+    REQUIRE(sub.ok());
+    std::unique_ptr<ClusterLink> link = f.Link("node-1");
+    for (int i = 0; i < 50; ++i) {
+      const std::string line = R"({"i":)" + std::to_string(i) + "}";
+      const PublishedLine one{line, "", 0};
+      link->Enqueue(i % 2 == 0 ? "c1" : "c2", std::span<const PublishedLine>(&one, 1));
+    }
+    REQUIRE(link->Start().ok());
+    REQUIRE(Eventually([&] { return recorder.events().size() >= 50; }));
+    link->Close(true);
+    std::vector<ClusterEvent> got = recorder.events();
+    std::vector<ClusterEvent> lines;
+    for (ClusterEvent& e : got) {
+      if (e.kind == ClusterEvent::Kind::kLines) lines.push_back(std::move(e));
+    }
+    REQUIRE(lines.size() == 50);
+    for (int i = 0; i < 50; ++i) {
+      CHECK(lines[i].origin == "node-1");
+      CHECK(lines[i].channel_id == (i % 2 == 0 ? "c1" : "c2"));
+      std::optional<std::vector<OwnedLine>> decoded = DecodeLines(lines[i].payload);
+      REQUIRE(decoded.has_value());
+      REQUIRE(decoded->size() == 1);
+      CHECK(decoded->front().line == R"({"i":)" + std::to_string(i) + "}");
+    }
+    CHECK(link->stats().lines_dropped == 0);
+    CHECK(link->stats().events_appended == 50);
+  }
+
+  TEST_CASE("a full queue drops the oldest live-only lines first, never blocking, counted") {
+    LinkFixture f(/*queue_bytes=*/20'000);
+    std::unique_ptr<ClusterLink> link = f.Link("node-1");  // not started: nothing drains
+    const std::string big(1'000, 'x');
+    for (int i = 0; i < 40; ++i) {
+      const std::string id = "EV" + std::to_string(i);
+      const PublishedLine stored{big, id, static_cast<std::uint64_t>(i + 1)};
+      const PublishedLine live{big, "", 0};
+      link->Enqueue("c1", std::span<const PublishedLine>(i % 4 == 0 ? &stored : &live, 1));
+    }
+    const ClusterStats stats = link->stats();
+    CHECK(stats.lines_queued == 40);
+    CHECK(stats.lines_dropped >= 20);  // ~20 KB of 40 KB
+    CHECK(stats.lines_dropped <= 30);  // the 10 stored lines were not needed to make room
+    EventRecorder recorder;
+    Result<std::unique_ptr<StoreSubscription>> sub = f.store->Subscribe(&recorder);
+    REQUIRE(sub.ok());
+    REQUIRE(link->Start().ok());
+    link->Close(true);  // appends what is left
+    auto stored_lines = [&] {
+      std::size_t n = 0;
+      for (const ClusterEvent& e : recorder.events()) {
+        if (e.kind != ClusterEvent::Kind::kLines) continue;
+        std::optional<std::vector<OwnedLine>> decoded = DecodeLines(e.payload);
+        REQUIRE(decoded.has_value());
+        for (const OwnedLine& l : *decoded) n += l.event_id.empty() ? 0 : 1;
+      }
+      return n;
+    };
+    CHECK(Eventually([&] { return stored_lines() == 10; }));  // every stored line went out
+  }
+
+  TEST_CASE("one lease holder at a time; renewals keep it, Drain hands everything back") {
+    LinkFixture f;
+    std::unique_ptr<ClusterLink> a = f.Link("node-a");
+    std::unique_ptr<ClusterLink> b = f.Link("node-b");
+    std::string owner;
+    CHECK(a->HoldOrTake("agent:c1/bot", &owner));
+    CHECK(owner == "node-a");
+    CHECK(a->Holds("agent:c1/bot"));
+    CHECK_FALSE(b->HoldOrTake("agent:c1/bot", &owner));
+    CHECK(owner == "node-a");
+    CHECK_FALSE(b->Holds("agent:c1/bot"));
+    // Renewed by A: still A's after more than a lease.
+    f.clock.Advance(2'000);
+    a->RenewNow();
+    CHECK(a->last_renewed() == f.clock.NowMillis());
+    f.clock.Advance(2'000);
+    CHECK(a->Holds("agent:c1/bot"));
+    CHECK_FALSE(b->HoldOrTake("agent:c1/bot"));
+    CHECK(b->ListExpired("agent:", 10).empty());
+    // Not renewed: expired, listed, and B takes it; A learns it at its next renewal.
+    f.clock.Advance(3'000);
+    CHECK_FALSE(a->Holds("agent:c1/bot"));
+    REQUIRE(b->ListExpired("agent:", 10).size() == 1);
+    CHECK(b->HoldOrTake("agent:c1/bot"));
+    a->RenewNow();
+    CHECK_FALSE(a->Holds("agent:c1/bot"));
+    CHECK_FALSE(a->HoldOrTake("agent:c1/bot", &owner));
+    CHECK(owner == "node-b");
+    // Drain: B's leases go back at once, and B takes none any more.
+    CHECK(b->HoldOrTake("session:S1"));
+    b->Drain();
+    CHECK(b->draining());
+    CHECK_FALSE(b->Holds("session:S1"));
+    CHECK_FALSE(b->HoldOrTake("janitor"));
+    CHECK(a->HoldOrTake("agent:c1/bot"));
+    CHECK(a->HoldOrTake("session:S1"));
+    CHECK_FALSE(a->Holder("nothing:here").has_value());
+    CHECK(a->Holder("session:S1")->owner == "node-a");
+    a->Release("session:S1");
+    CHECK_FALSE(a->Holder("session:S1").has_value());
+  }
+}
+
 TEST_SUITE("ClusterNames") {
   TEST_CASE("node ids name the host and the process, and differ at every start") {
     const std::string a = MakeNodeId();
@@ -63,6 +217,30 @@ TEST_SUITE("ClusterNames") {
     CHECK(a != b);
     CHECK(a.size() <= kMaxKeyBytes);
     CHECK(a.find("-" + std::to_string(getpid()) + "-") != std::string::npos);
+  }
+
+  TEST_CASE("node ids are short names: letters, digits, dot, dash, underscore") {
+    CHECK(IsValidNodeId("agentcore-0"));
+    CHECK(IsValidNodeId("node_1.eu-west"));
+    CHECK(IsValidNodeId(std::string(kMaxNodeIdBytes, 'n')));
+    CHECK_FALSE(IsValidNodeId(""));
+    CHECK_FALSE(IsValidNodeId(std::string(kMaxNodeIdBytes + 1, 'n')));
+    for (const char* bad : {"a b", "a/b", "a:b", "a@b", "n\n", "\xc3\xa9t\xc3\xa9"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(IsValidNodeId(bad));
+    }
+    CHECK(IsValidNodeId(MakeNodeId()));
+  }
+
+  TEST_CASE("OpenHub refuses a malformed node id, and nothing is opened") {
+    testing::ManualClock clock;
+    testing::TempDir dir;
+    HubOptions o = testing::TestHubOptions(&clock, nullptr, dir);
+    o.cluster.node_id = "no spaces/please";
+    Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
+    REQUIRE_FALSE(opened.ok());
+    CHECK(opened.status().code() == ErrorCode::kInvalidArgument);
+    CHECK(opened.status().message().find("node id") != std::string::npos);
   }
 
   TEST_CASE("lease keys are the documented ones") {

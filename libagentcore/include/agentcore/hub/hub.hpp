@@ -69,6 +69,7 @@ struct ClusterOptions {
   /// leases. false: behave as the only node (tests, one-server deployments on PostgreSQL).
   bool enabled = true;
   /// This node's id in leases and published facts; empty: "<hostname>-<pid>-<random>".
+  /// 1 to 128 characters of A-Z a-z 0-9 . _ - (OpenHub: kInvalidArgument otherwise).
   std::string node_id;
   /// How long a lease lasts; renewed every third of it by Sweep.
   std::chrono::milliseconds lease{10'000};
@@ -214,7 +215,7 @@ class AGENTCORE_EXPORT Hub {
   friend Result<std::unique_ptr<Hub>> OpenHub(HubOptions options);
   class Observer;
   explicit Hub(HubOptions options);
-  /// Node id, mode and (clustered) the link to the other nodes; last step of OpenHub.
+  /// Clustered: the link to the other nodes; last step of OpenHub.
   Status StartCluster();
   /// To this process's run tap and publisher only (lines of this node, or from another).
   void PublishHere(std::string_view channel_id, std::span<const PublishedLine> lines);
