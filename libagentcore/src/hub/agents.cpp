@@ -9,6 +9,7 @@
 #include <agentcore/json_writer.hpp>
 
 #include "agents_internal.hpp"
+#include "cluster_internal.hpp"
 
 namespace agentcore {
 
@@ -184,6 +185,12 @@ Status AgentServiceImpl::Activate(const AgentIdentity& agent) {
     }
     return StoreFailure(entry.status());
   }
+  if (std::string owner; !Drives(agent, &owner)) {
+    // Another node drives it: that node activates it (docs/cluster.md "Leases").
+    if (owner.empty()) return Unavailable("cannot reach the agent's lease in the store");
+    Wake(agent, "activate");
+    return Status();
+  }
   bool start = false;
   bool restart = false;
   {
@@ -284,6 +291,10 @@ Status AgentServiceImpl::StartRuntime(const AgentIdentity& agent, const std::str
 
 Status AgentServiceImpl::Suspend(const AgentIdentity& agent, std::string_view reason) {
   const std::string id = FormatAgentId(agent);
+  if (std::string owner; !Drives(agent, &owner) && !owner.empty()) {
+    Wake(agent, "suspend:" + std::string(reason));  // its process runs on the owner's machine
+    return Status();
+  }
   Runtime* runtime = nullptr;
   {
     std::lock_guard lock(mu_);
@@ -306,6 +317,10 @@ Status AgentServiceImpl::Suspend(const AgentIdentity& agent, std::string_view re
     }
   }
   ClearCallback(agent);
+  // Nothing of it runs here any more: the next node to need it may take it at once.
+  if (ClusterLink* link = hub_.cluster_link(); link != nullptr) {
+    link->Release(AgentLeaseKey(agent.channel_id, agent.callsign));
+  }
   return s;
 }
 
@@ -334,6 +349,11 @@ void AgentServiceImpl::Deliver(const Message& message, const std::vector<std::st
     // Paused agents keep their messages for their next checkin but are never started (§5.9).
     if (entry->status == RosterStatus::kPaused) continue;
     AgentIdentity agent{message.space_id, message.channel_id, callsign};
+    if (std::string owner; !Drives(agent, &owner)) {
+      // Queued above; the node that drives the agent pushes it (one drain cluster-wide).
+      if (!owner.empty()) Wake(agent);
+      continue;
+    }
     bool online = false;
     bool start = false;
     bool restart = false;
@@ -405,6 +425,7 @@ int AgentServiceImpl::Drain(const std::string& agent_id, DrainMode mode) {
     agent_type = slot->agent_type;
   }
   if (endpoint.empty()) return 0;
+  if (!Drives(agent)) return 0;  // another node took it over: it drains
   // The runtime's hints (§5.3: the Fly machine id) join those stored at checkin and win: the
   // runtime knows which instance it started.
   if (Runtime* runtime = RuntimeOf(agent_id, agent_type); runtime != nullptr) {
@@ -578,6 +599,13 @@ Result<CheckinOutcome> AgentServiceImpl::Checkin(const AgentIdentity& agent,
   }
   Broadcast(agent, "online", "lastHeartbeat", FormatIsoTimestamp(now));
   const std::string id = FormatAgentId(agent);
+  if (std::string owner; !Drives(agent, &owner)) {
+    // Stored above; a live owner reads it from the store and pushes the queue right after.
+    if (owner.empty()) return Unavailable("cannot reach the agent's lease in the store");
+    LogAgentEvent("agent_checkin_elsewhere", id, owner);
+    Wake(agent);
+    return CheckinOutcome{};
+  }
   // kConflict for an agent this runtime did not start (started by hand, or by an earlier
   // process): it is welcome all the same.
   if (Runtime* runtime = RuntimeOf(id, updated->agent_type); runtime != nullptr) {
@@ -670,6 +698,66 @@ void AgentServiceImpl::OnAgentEvent(const AgentEvent& event) {
     ClearCallback(agent);
     Broadcast(agent, "offline");
   });
+}
+
+// --- Clusters ------------------------------------------------------------------------------
+
+bool AgentServiceImpl::Drives(const AgentIdentity& agent, std::string* owner) {
+  ClusterLink* link = hub_.cluster_link();
+  if (link == nullptr) return true;  // one node: no store call, as before issue 17
+  return link->HoldOrTake(AgentLeaseKey(agent.channel_id, agent.callsign), owner);
+}
+
+bool AgentServiceImpl::HoldsLease(const AgentIdentity& agent) const {
+  ClusterLink* link = hub_.cluster_link();
+  return link == nullptr || link->Holds(AgentLeaseKey(agent.channel_id, agent.callsign));
+}
+
+void AgentServiceImpl::Wake(const AgentIdentity& agent, std::string_view payload) {
+  if (ClusterLink* link = hub_.cluster_link(); link != nullptr) {
+    link->SendAgentWake(agent.channel_id, agent.callsign, payload);
+  }
+}
+
+void AgentServiceImpl::OnWake(std::string_view channel_id, std::string_view callsign,
+                              std::string_view payload) {
+  Store& store = hub_.store();
+  Result<Channel> channel = store.GetChannel(channel_id);
+  if (!channel.ok()) return;
+  const AgentIdentity agent{channel->space_id, std::string(channel_id), std::string(callsign)};
+  if (!Drives(agent)) return;  // another node (the one the sender saw, or a newer one) acts
+  if (payload.starts_with("suspend:")) {
+    payload.remove_prefix(8);
+    (void)Suspend(agent, payload);
+    return;
+  }
+  if (payload == "activate") {
+    if (Status s = Activate(agent); !s.ok()) LogAgentError("activate agent (woken)", s);
+    return;
+  }
+  Result<RosterEntry> entry = store.GetRosterEntry(channel_id, callsign);
+  if (!entry.ok() || entry->status == RosterStatus::kArchived) return;
+  const UnixMillis now = hub_.clock().NowMillis();
+  bool online = false;
+  {
+    std::lock_guard lock(mu_);
+    if (shutting_down_) return;
+    Slot& slot = SlotLocked(agent, *entry);
+    // The agent may have checked in on another node since: its endpoint is in the store.
+    if (entry->callback_url &&
+        IsHeartbeatFresh(entry->last_heartbeat, now, policy_.heartbeat_staleness)) {
+      if (!slot.lifecycle.IsOnline(now)) (void)slot.lifecycle.Checkin(now);
+      slot.endpoint = *entry->callback_url;
+      slot.route_hints = entry->route_hints;
+    }
+    online = slot.lifecycle.IsOnline(now) && !slot.endpoint.empty();
+  }
+  if (online) {
+    ScheduleDrain(FormatAgentId(agent));
+  } else if (entry->status != RosterStatus::kPaused) {
+    // Not online anywhere: start it here, as Deliver would; its checkin takes the queue.
+    if (Status s = Activate(agent); !s.ok()) LogAgentError("activate agent (woken)", s);
+  }
 }
 
 // --- Small helpers -------------------------------------------------------------------------

@@ -63,6 +63,11 @@ class AgentServiceImpl final : public AgentService {
   /// A runtime's event (the hub's RuntimeObserver forwards it). Runs on the runtime's thread;
   /// the follow-up is posted to the executor.
   void OnAgentEvent(const AgentEvent& event);
+  /// Another node's kAgentWake for (channel, callsign) (docs/cluster.md "Leases"): when this
+  /// node drives the agent, it re-reads the agent's checkin from the store and drains its
+  /// queue (activating it when it is not online); `payload` "activate" activates,
+  /// "suspend:<reason>" suspends. Runs on the cluster link's receiver thread.
+  void OnWake(std::string_view channel_id, std::string_view callsign, std::string_view payload);
   /// Hub::Close(): later activations fail with kUnavailable; stops every agent the runtimes
   /// started when `stop_agents` (clearing their callback URLs); waits for the work posted to
   /// the executor. Idempotent.
@@ -81,6 +86,16 @@ class AgentServiceImpl final : public AgentService {
   /// Whether activating `agent` now would be refused by the running cap (CheckRunningCapLocked
   /// when an activation would start it), checked before anything is stored.
   Status CheckCanStart(const AgentIdentity& agent);
+  /// Whether this node drives `agent`: always on one node; clustered, when it holds (or now
+  /// takes) the agent's lease. `owner`: the lease's holder (empty on a store error).
+  bool Drives(const AgentIdentity& agent, std::string* owner = nullptr);
+  /// Clustered: tells the node that drives `agent` (`owner`, not this one) to act.
+  void Wake(const AgentIdentity& agent, std::string_view payload = {});
+  /// Clustered sweep: takes the expired leases of agents with queued messages or a live
+  /// checkin (their node died) and drives them as after a restart of its own.
+  void TakeOverExpired(UnixMillis now);
+  /// Clustered sweep: whether this node's sweep may time `agent_id` out (it holds the lease).
+  bool HoldsLease(const AgentIdentity& agent) const;
   void ScheduleDrain(const std::string& agent_id);
   int Drain(const std::string& agent_id, DrainMode mode);
   Status Push(const std::string& agent_id, const std::string& endpoint, const Json& route_hints,
@@ -105,6 +120,7 @@ class AgentServiceImpl final : public AgentService {
   bool shutting_down_ = false;                                    // guarded by mu_
   std::string api_url_;                                           // guarded by mu_
   UnixMillis last_removal_check_ = 0;                             // guarded by mu_
+  UnixMillis last_takeover_ = 0;                                  // guarded by mu_
 
   std::atomic<bool> removal_check_running_{false};
   std::mutex flight_mu_;

@@ -10,6 +10,7 @@
 #include <agentcore/hub/hub.hpp>
 
 #include "agents_internal.hpp"
+#include "cluster_internal.hpp"
 
 namespace agentcore::hub_internal {
 namespace {
@@ -18,6 +19,8 @@ constexpr std::string_view kAgentNotFound = "Agent not found in roster";
 constexpr std::string_view kAgentAlreadyInRoster = "Agent already in roster";
 /// How often (in hub clock time) a sweep also looks for agents removed from their roster.
 constexpr UnixMillis kRemovalCheckIntervalMs = 500;
+/// Expired agent leases one takeover round looks at (the rest wait for the next round).
+constexpr std::size_t kTakeOverBatch = 100;
 
 Status StoreFailure(const Status& s) { return Status(ErrorCode::kInternal, s.ToString()); }
 
@@ -299,10 +302,14 @@ Result<LogChunk> AgentServiceImpl::ReadLog(const AgentIdentity& agent, std::uint
 void AgentServiceImpl::Sweep(UnixMillis now) {
   std::vector<std::pair<AgentIdentity, AgentTimeout>> fired;
   bool check_removed = false;
+  bool take_over = false;
+  ClusterLink* link = hub_.cluster_link();
   {
     std::lock_guard lock(mu_);
     if (shutting_down_) return;
     for (auto& [id, slot] : slots_) {
+      // Clustered: only the node holding the agent's lease times it out.
+      if (link != nullptr && !HoldsLease(slot->agent)) continue;
       AgentTimeout t = slot->lifecycle.Sweep(now);
       if (t == AgentTimeout::kNone) continue;
       if (t == AgentTimeout::kActivationTimeout) {
@@ -315,7 +322,12 @@ void AgentServiceImpl::Sweep(UnixMillis now) {
       last_removal_check_ = now;
       check_removed = true;
     }
+    if (link != nullptr && now - last_takeover_ >= link->options().lease.count() / 3) {
+      last_takeover_ = now;
+      take_over = true;
+    }
   }
+  if (take_over) TakeOverExpired(now);
   for (const auto& item : fired) {
     const AgentIdentity& agent =
         item.first;  // not a structured binding: clang 14 cannot capture one
@@ -348,6 +360,45 @@ void AgentServiceImpl::Sweep(UnixMillis now) {
     }
   }
   if (check_removed) CheckRemoved();
+}
+
+void AgentServiceImpl::TakeOverExpired(UnixMillis now) {
+  ClusterLink* link = hub_.cluster_link();
+  if (link == nullptr || link->draining()) return;
+  Store& store = hub_.store();
+  for (const Lease& lease : link->ListExpired("agent:", kTakeOverBatch)) {
+    // "agent:<channel>/<callsign>": channel ids hold no '/', callsigns may not be empty.
+    const std::string_view rest = std::string_view(lease.key).substr(6);
+    const std::size_t slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == rest.size()) continue;
+    const std::string channel_id(rest.substr(0, slash));
+    const std::string callsign(rest.substr(slash + 1));
+    Result<Channel> channel = store.GetChannel(channel_id);
+    Result<RosterEntry> entry = store.GetRosterEntry(channel_id, callsign);
+    const AgentIdentity agent{channel.ok() ? channel->space_id : std::string(), channel_id,
+                              callsign};
+    if (!Drives(agent)) continue;  // another node was faster
+    const bool live = entry.ok() && entry->status != RosterStatus::kArchived;
+    const bool online = live && entry->callback_url &&
+                        IsHeartbeatFresh(entry->last_heartbeat, now, policy_.heartbeat_staleness);
+    Result<std::vector<PendingDelivery>> queued =
+        live ? store.TakePending(channel_id, callsign, 1)
+             : Result<std::vector<PendingDelivery>>(std::vector<PendingDelivery>{});
+    const bool waiting = queued.ok() && !queued->empty();
+    if (!channel.ok() || (!online && !waiting)) {
+      // Nothing to drive: handed back, so the expired lease does not stay listed.
+      link->Release(lease.key);
+      continue;
+    }
+    LogAgentEvent("agent_taken_over", FormatAgentId(agent), lease.owner);
+    // As after a restart of our own: adopt an agent still heartbeating and push its queue,
+    // else start it when messages wait (a paused agent keeps them for its checkin).
+    if (online) {
+      OnWake(channel_id, callsign, {});
+    } else if (entry->status != RosterStatus::kPaused) {
+      if (Status s = Activate(agent); !s.ok()) LogAgentError("activate taken-over agent", s);
+    }
+  }
 }
 
 void AgentServiceImpl::CheckRemoved() {

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include <condition_variable>
 #include <mutex>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/credentials.hpp>
 #include "agents_internal.hpp"
+#include "cluster_internal.hpp"
 #include "runs_internal.hpp"
 #include "sessions_internal.hpp"
 
@@ -41,7 +43,8 @@ RunService& Hub::runs() { return *runs_; }
 SessionService& Hub::sessions() { return *sessions_; }
 
 bool Hub::HasSubscribers() const {
-  return (publisher_ != nullptr && publisher_->HasSubscribers()) ||
+  // Clustered: other nodes' subscribers get every line through the change log.
+  return clustered_ || (publisher_ != nullptr && publisher_->HasSubscribers()) ||
          (runs_ != nullptr && runs_->Active());
 }
 
@@ -85,6 +88,7 @@ Hub::Hub(HubOptions options)
 
 Hub::~Hub() {
   Close();  // agents stopped; the agent service posts nothing more
+  cluster_.reset();  // stopped by Close; its sinks reach the services
   // Runs what the services queued (deliveries, blocking ingest writes) while every part they
   // use is still there.
   owned_executor_.reset();
@@ -154,7 +158,32 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
   hub->sessions_ = std::make_unique<hub_internal::SessionServiceImpl>(*hub, std::move(sessions),
                                                                        std::move(sandbox_error));
   AGENTCORE_RETURN_IF_ERROR(hub->sessions_->Start());
+  AGENTCORE_RETURN_IF_ERROR(hub->StartCluster());
   return hub;
+}
+
+Status Hub::StartCluster() {
+  node_id_ = options_.cluster.node_id.empty() ? hub_internal::MakeNodeId()
+                                              : options_.cluster.node_id;
+  clustered_ = options_.cluster.enabled && store_->Backend() == "postgres";
+  if (!clustered_) return Status();
+  if (options_.cluster.lease.count() < 3) {
+    return Status(ErrorCode::kInvalidArgument, "cluster lease must be at least 3 ms");
+  }
+  hub_internal::ClusterLink::Sinks sinks;
+  sinks.lines = [this](std::string_view channel_id, std::span<const PublishedLine> lines) {
+    PublishHere(channel_id, lines);
+  };
+  sinks.agent_wake = [this](std::string_view channel_id, std::string_view callsign,
+                            std::string_view payload) {
+    agents_->OnWake(channel_id, callsign, payload);
+  };
+  sinks.run_event = [this](std::string_view run_id, std::uint64_t seq) {
+    runs_->OnStoredRunEvent(run_id, seq);
+  };
+  cluster_ = std::make_unique<hub_internal::ClusterLink>(*store_, *clock_, node_id_,
+                                                         options_.cluster, std::move(sinks));
+  return cluster_->Start();
 }
 
 void Hub::Publish(std::string_view channel_id, std::string_view line, std::string_view event_id,
@@ -165,16 +194,92 @@ void Hub::Publish(std::string_view channel_id, std::string_view line, std::strin
 
 void Hub::Publish(std::string_view channel_id, std::span<const PublishedLine> lines) {
   if (lines.empty()) return;
+  PublishHere(channel_id, lines);
+  // After the local publisher: local subscribers never wait for the database.
+  if (cluster_ != nullptr) cluster_->Enqueue(channel_id, lines);
+}
+
+void Hub::PublishHere(std::string_view channel_id, std::span<const PublishedLine> lines) {
   if (runs_ != nullptr && runs_->Active()) runs_->OnLines(channel_id, lines);
   if (publisher_ == nullptr) return;
   publisher_->Publish(channel_id, lines);
 }
 
+namespace {
+
+/// One store probe of Hub::Ready, shared with the executor task that runs it: a probe that
+/// outlives its caller's timeout finishes harmlessly, and callers meanwhile wait on it instead
+/// of posting another.
+struct StoreProbe {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+};
+
+}  // namespace
+
+Status Hub::Ready(std::chrono::milliseconds timeout) {
+  if (closed_.load()) return Status(ErrorCode::kUnavailable, "closed");
+  if (draining_.load()) return Status(ErrorCode::kUnavailable, "draining");
+  if (cluster_ != nullptr) {
+    const UnixMillis renewed = cluster_->last_renewed();
+    const UnixMillis age = clock_->NowMillis() - renewed;
+    if (renewed == 0 || age > options_.cluster.lease.count()) {
+      return Status(ErrorCode::kUnavailable,
+                    renewed == 0 ? std::string("leases not renewed yet")
+                                 : "leases not renewed for " + std::to_string(age) + " ms");
+    }
+  }
+  std::shared_ptr<StoreProbe> probe;
+  {
+    std::lock_guard lock(probe_mu_);
+    probe = std::static_pointer_cast<StoreProbe>(probe_);
+    if (probe == nullptr) {
+      probe = std::make_shared<StoreProbe>();
+      probe_ = probe;
+      Post([this, probe] {
+        Status s = store_->SchemaVersion().status();
+        {
+          std::lock_guard done(probe->mu);
+          probe->done = true;
+          probe->status = std::move(s);
+        }
+        probe->cv.notify_all();
+        std::lock_guard lock(probe_mu_);
+        if (probe_ == probe) probe_.reset();
+      });
+    }
+  }
+  std::unique_lock lock(probe->mu);
+  if (!probe->cv.wait_for(lock, timeout, [&] { return probe->done; })) {
+    return Status(ErrorCode::kUnavailable,
+                  "the store did not answer within " + std::to_string(timeout.count()) + " ms");
+  }
+  if (!probe->status.ok()) {
+    return Status(ErrorCode::kUnavailable, "the store failed: " + probe->status.message());
+  }
+  return Status();
+}
+
+void Hub::Drain() {
+  if (draining_.exchange(true)) return;
+  if (runs_ != nullptr) runs_->Close();  // no new claims; runs in flight go back to the queue
+  if (cluster_ != nullptr) cluster_->Drain();
+}
+
+bool Hub::draining() const { return draining_.load(); }
+
 void Hub::Close() {
   if (closed_.exchange(true)) return;
+  // Other nodes' facts stop first: nothing reaches the services while they close.
+  if (cluster_ != nullptr) cluster_->StopFeed();
   if (sessions_ != nullptr) sessions_->Close();
   if (runs_ != nullptr) runs_->Close();
   if (agents_ != nullptr) agents_->Shutdown(options_.stop_agents_on_close);
+  // The lines of the shutdown (agents offline) still reach the other nodes; the leases go
+  // back unless this close plays a crash (stop_agents_on_close false: they expire).
+  if (cluster_ != nullptr) cluster_->Close(options_.stop_agents_on_close);
 }
 
 }  // namespace agentcore

@@ -543,6 +543,8 @@ class RunServiceImpl::Watcher final : public RunWatch {
     auto& w = feed_->watchers;
     w.erase(std::remove(w.begin(), w.end(), this), w.end());
   }
+  /// Under feed->mu: the last seq offered.
+  std::uint64_t last() const { return last_; }
   /// Under feed->mu.
   void Offer(const RunEventRecord& event) {
     if (event.seq <= last_) return;
@@ -592,6 +594,35 @@ void RunServiceImpl::EmitAll(const std::string& run_id,
   if (!appended.ok()) return;  // the run is gone; its stream ends with it
   for (const RunEventRecord& event : *appended) {
     for (Watcher* w : feed->watchers) w->Offer(event);
+  }
+}
+
+void RunServiceImpl::OnStoredRunEvent(std::string_view run_id, std::uint64_t seq) {
+  std::shared_ptr<Feed> feed;
+  {
+    std::lock_guard lock(mu_);
+    if (active_.count(std::string(run_id)) != 0) return;  // ours: Emit told the watchers
+    auto it = feeds_.find(std::string(run_id));
+    if (it == feeds_.end()) return;
+    feed = it->second.lock();
+  }
+  if (feed == nullptr) return;
+  std::lock_guard lock(feed->mu);
+  if (feed->watchers.empty()) return;
+  std::uint64_t after = seq;
+  for (const Watcher* w : feed->watchers) after = std::min(after, w->last());
+  if (after >= seq) return;  // every watcher has it
+  // From the store, in order: Offer skips what a watcher saw, so nothing comes twice.
+  for (;;) {
+    Result<std::vector<RunEventRecord>> page =
+        hub_.store().ListRunEvents(std::string(run_id), after, 1000);
+    if (!page.ok()) return;
+    for (const RunEventRecord& e : *page) {
+      if (IsFinalRunEvent(e.type)) feed->ended = true;
+      for (Watcher* w : feed->watchers) w->Offer(e);
+    }
+    if (page->size() < 1000) return;
+    after = page->back().seq;
   }
 }
 

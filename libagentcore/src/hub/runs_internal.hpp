@@ -106,6 +106,10 @@ class RunServiceImpl final : public RunService {
   // The hub's tap (run_worker.cpp): lines published to a channel that runs a run.
   bool Active() const { return active_count_.load(std::memory_order_relaxed) > 0; }
   void OnLines(std::string_view channel_id, std::span<const PublishedLine> lines);
+  /// The change log says event `seq` of run `run_id` was stored (by any node): watchers here
+  /// of a run another node drives read what they have not seen from the store (this node's
+  /// own runs tell their watchers as they append). Clustered only; on the link's receiver.
+  void OnStoredRunEvent(std::string_view run_id, std::uint64_t seq);
   /// Stops claiming and hands the runs in flight back to the queue (an attempt each), so the
   /// next process or another server goes on at once. Hub::Close stops their builders.
   void Close();

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string_view>
 #include <string>
@@ -55,6 +56,7 @@ class ChannelService;
 class CredentialService;
 namespace hub_internal {
 class AgentServiceImpl;
+class ClusterLink;
 class RunServiceImpl;
 class SessionServiceImpl;
 }  // namespace hub_internal
@@ -73,6 +75,10 @@ struct ClusterOptions {
   std::chrono::milliseconds poll_interval{250};
   /// Change-log rows older than this are deleted (by the node holding the "janitor" lease).
   std::chrono::milliseconds retention{600'000};
+  /// Bound of the lines waiting to be appended for the other nodes (and of the other nodes'
+  /// facts waiting to be handed to this hub). Past it the oldest live-only lines are dropped
+  /// (counted): stored messages replay from the store, live-only lines are best effort.
+  std::size_t line_queue_bytes = 8u << 20;
 };
 
 /// Everything a hub is made of. Every field has a working default.
@@ -194,6 +200,10 @@ class AGENTCORE_EXPORT Hub {
   /// lease back so that other nodes take over at once. Close() is still to be called.
   /// Idempotent.
   void Drain();
+  /// Whether Drain() was called.
+  bool draining() const;
+  /// The link to the other nodes; null when not clustered. Library-internal.
+  hub_internal::ClusterLink* cluster_link() { return cluster_.get(); }
 
   /// Stops what the hub started (agents, unless HubOptions::stop_agents_on_close is false)
   /// and waits for the work it posted. Later activations fail with kUnavailable. Idempotent.
@@ -203,6 +213,10 @@ class AGENTCORE_EXPORT Hub {
   friend Result<std::unique_ptr<Hub>> OpenHub(HubOptions options);
   class Observer;
   explicit Hub(HubOptions options);
+  /// Node id, mode and (clustered) the link to the other nodes; last step of OpenHub.
+  Status StartCluster();
+  /// To this process's run tap and publisher only (lines of this node, or from another).
+  void PublishHere(std::string_view channel_id, std::span<const PublishedLine> lines);
 
   // Constant after OpenHub.
   HubOptions options_;
@@ -228,7 +242,11 @@ class AGENTCORE_EXPORT Hub {
   std::unique_ptr<hub_internal::AgentServiceImpl> agents_;  // observes the runtimes
   std::unique_ptr<hub_internal::RunServiceImpl> runs_;      // taps published lines
   std::unique_ptr<hub_internal::SessionServiceImpl> sessions_;
+  std::unique_ptr<hub_internal::ClusterLink> cluster_;  // clustered only; reaches the services
   std::atomic<bool> closed_{false};
+  std::atomic<bool> draining_{false};
+  std::mutex probe_mu_;
+  std::shared_ptr<void> probe_;  // Ready's store probe in flight; guarded by probe_mu_
 };
 
 /// Where a program keeps a hub's files when told nothing (the server's and the CLI's default

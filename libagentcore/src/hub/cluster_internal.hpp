@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// The hub's link to the other nodes on one PostgreSQL database (docs/cluster.md): the line
+/// appender (Hub::Publish → ClusterEvent kLines), the feed reader (other nodes' kLines, wakes
+/// and run events → this hub's services), the node's leases (take, renew every lease/3, hand
+/// back) and the janitor. Two threads of its own: the appender (which also renews) and the
+/// receiver (the store's feed thread must not call back into the store, and the run tap
+/// does; the receiver keeps log order). Private to libagentcore.
+///
+/// Not clustered (SQLite, or ClusterOptions::enabled false) nothing of this is made: the hub
+/// keeps a null link, and every "do I hold it?" answers yes without a store call.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <agentcore/hub/hub.hpp>
+#include <agentcore/hub/publisher.hpp>
+#include <agentcore/store/records.hpp>
+#include <agentcore/store/store.hpp>
+
+namespace agentcore::hub_internal {
+
+/// "<hostname>-<pid>-<6 random hex digits>", cut to a valid store key.
+std::string MakeNodeId();
+
+/// A line as the link keeps it: owned copies of PublishedLine's views.
+struct OwnedLine {
+  std::string line;
+  std::string event_id;
+  std::uint64_t seq = 0;
+};
+
+/// The kLines payload: per line "<seq>:<event id>:<byte length>:<line>" back to back (event
+/// ids are ULIDs, without ':'; the length makes any byte of the line safe).
+std::string EncodeLines(std::span<const PublishedLine> lines);
+/// The inverse; std::nullopt for a malformed payload (nothing is published from it).
+std::optional<std::vector<OwnedLine>> DecodeLines(std::string_view payload);
+
+/// The lease keys of docs/cluster.md.
+std::string AgentLeaseKey(std::string_view channel_id, std::string_view callsign);
+std::string SessionLeaseKey(std::string_view session_id);
+inline constexpr std::string_view kJanitorLeaseKey = "janitor";
+
+/// What the link counts, for tests and the server's status.
+struct ClusterStats {
+  std::uint64_t lines_queued = 0;     // lines handed to the appender
+  std::uint64_t lines_dropped = 0;    // dropped because the queue was full
+  std::uint64_t events_appended = 0;  // kLines events written
+  std::uint64_t append_failures = 0;  // AppendClusterEvents calls that failed (lines lost)
+  std::uint64_t lines_received = 0;   // other nodes' lines handed to this hub
+  std::uint64_t inbox_dropped = 0;    // other nodes' facts dropped: the receiver fell behind
+  std::uint64_t renewals = 0;         // RenewLeases calls that succeeded
+};
+
+class ClusterLink final : public StoreListener {
+ public:
+  /// Where the link delivers what other nodes say. Called on the receiver thread, in log
+  /// order; each may call the store but should not block for long.
+  struct Sinks {
+    std::function<void(std::string_view channel_id, std::span<const PublishedLine>)> lines;
+    std::function<void(std::string_view channel_id, std::string_view callsign,
+                       std::string_view payload)> agent_wake;
+    std::function<void(std::string_view run_id, std::uint64_t seq)> run_event;
+  };
+
+  ClusterLink(Store& store, Clock& clock, std::string node_id, ClusterOptions options,
+              Sinks sinks);
+  ~ClusterLink() override;  // Close(false)
+
+  /// Subscribes to the store's feed and starts the thread.
+  Status Start();
+  /// Unsubscribes from the feed (waits for a running callback): nothing more reaches the
+  /// sinks. Idempotent.
+  void StopFeed();
+  /// StopFeed, appends what is queued, stops the thread; hands every lease back when
+  /// `release` (a clean shutdown; a simulated crash keeps them to expire). Idempotent.
+  void Close(bool release);
+
+  // --- Lines
+  /// Queues `lines` of `channel_id` for the other nodes. Never blocks on the store: when the
+  /// queue holds more than ClusterOptions::line_queue_bytes, the oldest live-only lines go
+  /// first (then the oldest of any kind: stored messages replay from the store), counted.
+  void Enqueue(std::string_view channel_id, std::span<const PublishedLine> lines);
+
+  // --- Leases
+  /// Whether this node holds `key` (cached, not expired). No store call.
+  bool Holds(std::string_view key) const;
+  /// Holds(key) with at least a third of a lease left, else AcquireLease: true when this node
+  /// holds `key` afterwards. `owner` (when not null) gets the holder (this node or another;
+  /// empty on a store error). Draining: only leases still held count, none is taken.
+  bool HoldOrTake(std::string_view key, std::string* owner = nullptr);
+  /// Gives `key` back (ReleaseLeases) if held.
+  void Release(std::string_view key);
+  /// Expired leases under `prefix` (ListLeases), at most `limit`.
+  std::vector<Lease> ListExpired(std::string_view prefix, std::size_t limit);
+  /// Renews every lease of the node now (the thread does it every lease/3).
+  void RenewNow();
+
+  // --- Cluster events
+  /// Sends kAgentWake for (channel, callsign); `payload` says why ("" drain, "suspend:<why>").
+  void SendAgentWake(std::string_view channel_id, std::string_view callsign,
+                     std::string_view payload = {});
+
+  // --- Readiness and drain
+  /// The hub clock's time of the last successful renewal (0 before the first).
+  UnixMillis last_renewed() const;
+  bool draining() const;
+  /// No new leases; every held one handed back. Idempotent.
+  void Drain();
+
+  ClusterStats stats() const;
+  const std::string& node_id() const { return node_id_; }
+  const ClusterOptions& options() const { return options_; }
+
+  // StoreListener
+  void OnChange(const StoreChange& change) override;
+
+ private:
+  struct Pending {
+    std::string channel_id;
+    std::vector<OwnedLine> lines;
+    std::size_t bytes = 0;
+  };
+  void Run();
+  void Receive();
+  void AppendBatch(std::deque<Pending> batch);
+  void DropForSpaceLocked();
+  void Janitor(UnixMillis now);
+  UnixMillis Until(UnixMillis now) const { return now + options_.lease.count(); }
+
+  Store& store_;
+  Clock& clock_;
+  const std::string node_id_;
+  const ClusterOptions options_;
+  const Sinks sinks_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;                 // to append; guarded by mu_
+  std::size_t queue_bytes_ = 0;               // guarded by mu_
+  std::condition_variable in_cv_;
+  std::deque<StoreChange> inbox_;             // to hand to the sinks; guarded by mu_
+  std::size_t inbox_bytes_ = 0;               // guarded by mu_
+  std::map<std::string, UnixMillis, std::less<>> held_;  // key → expires_at; guarded by mu_
+  UnixMillis last_renewed_ = 0;               // guarded by mu_
+  UnixMillis last_janitor_ = 0;               // guarded by mu_ (the thread's)
+  bool draining_ = false;                     // guarded by mu_
+  bool stopping_ = false;                     // guarded by mu_
+  bool closed_ = false;                       // guarded by mu_
+  ClusterStats stats_;                        // guarded by mu_
+  std::unique_ptr<StoreSubscription> subscription_;  // guarded by sub_mu_
+  std::mutex sub_mu_;
+  std::thread thread_;
+  std::thread receiver_;
+};
+
+}  // namespace agentcore::hub_internal
