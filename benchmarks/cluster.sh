@@ -40,7 +40,7 @@ takeovers="${TAKEOVERS:-5}"
 
 build="${BUILD_DIR:-build/release}"
 server_bin="$build/server/agentcore-server"
-echo_bin="$(find "$build/examples" -name echo-agent -type f -perm -u+x 2>/dev/null | head -n 1)"
+echo_bin="$build/server/echo-agent"
 load_bin="$build/benchmarks/agentcore-http-load"
 for b in "$server_bin" "$echo_bin" "$load_bin"; do
   [[ -n $b && -x $b ]] || {
@@ -68,7 +68,7 @@ fi
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 tmp="$(mktemp -d -t agentcore-cluster-bench.XXXXXX)"
-pg_dir="$tmp/pg"
+pg_dir="$(mktemp -d -t agentcore-cluster-pg.XXXXXX)"  # not in $tmp: its owner may be `postgres`
 pids=()
 all_ports=()
 cleanup() {
@@ -90,8 +90,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$pg_dir"
-dsn="$(scripts/pg-test-server.sh start "$pg_dir" 2>/dev/null)"
+dsn="$(scripts/pg-test-server.sh start "$pg_dir" 2>"$tmp/pg-start.log")" ||
+  { cat "$tmp/pg-start.log" >&2; exit 1; }
+export PGOPTIONS="-c client_min_messages=warning"  # no NOTICE of DROP … IF EXISTS
 results="$tmp/results.jsonl"
 : >"$results"
 
@@ -115,6 +116,10 @@ new_database() {
   psql "$dsn" -XAtqc "CREATE DATABASE $1" >/dev/null
   db_url="${dsn%/*}/$1"
 }
+# A server without the cluster flags (before issue 17) still runs the posts case: the nodes
+# then share the database without knowing of each other.
+cluster_flags=0
+"$server_bin" --help 2>/dev/null | grep -q -- '--node-id' && cluster_flags=1
 # start_nodes DATABASE_URL COUNT [server flags...]: COUNT servers on it, started one after the
 # other (the first migrates); sets node_ports, node_pids, node_ids.
 start_nodes() {
@@ -126,10 +131,11 @@ start_nodes() {
     node_ids+=("node-$i-$RANDOM")
     dir="$tmp/${node_ids[$i]}"
     mkdir -p "$dir"
+    local flags=(--agent-command "*=$echo_bin" "$@")
+    ((cluster_flags)) && flags+=(--node-id "${node_ids[$i]}")
     (
       exec env AUTH_MODE=dev "$server_bin" --host 127.0.0.1 --port "$port" --database-url "$url" \
-        --data-dir "$dir/data" --no-access-log --idle-timeout-ms 600000 \
-        --node-id "${node_ids[$i]}" --agent-command "*=$echo_bin" "$@"
+        --data-dir "$dir/data" --no-access-log --idle-timeout-ms 600000 "${flags[@]}"
     ) >"$dir/server.log" 2>&1 &
     node_pids+=("$!")
     pids+=("$!")
@@ -144,7 +150,7 @@ stop_nodes() {
   for p in "${node_pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 
-echo "{\"event\":\"start\",\"date\":\"$(date -u +%FT%TZ)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"cores\":$(nproc),\"postgres\":\"$(psql "$dsn" -XAtqc 'SHOW server_version')\"}"
+echo "{\"event\":\"start\",\"date\":\"$(date -u +%FT%TZ)\",\"commit\":\"$(git rev-parse --short HEAD)\",\"clusterFlags\":$cluster_flags,\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"cores\":$(nproc),\"postgres\":\"$(psql "$dsn" -XAtqc 'SHOW server_version')\"}"
 
 # --- 1. frame -> subscriber latency, same server and across servers ------------------------------
 if want latency; then
@@ -234,7 +240,9 @@ PY
 fi
 
 # --- 3. takeover time after kill -9 of an agent's owner -------------------------------------------
-if want takeover; then
+if want takeover && ((cluster_flags == 0)); then
+  echo '{"bench":"takeover","skipped":"the server has no --node-id (no cluster mode)"}'
+elif want takeover; then
   new_database cluster_takeover
   for run in $(seq "$takeovers"); do
     start_nodes "$db_url" 3 --lease-ms "$lease_ms"
