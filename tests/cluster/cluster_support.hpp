@@ -64,6 +64,8 @@ inline constexpr std::chrono::milliseconds kLease{1500};
 /// What one node is started with beyond the common flags.
 struct NodeSpec {
   std::vector<std::string> extra;
+  /// "NAME=value" over the test's environment.
+  std::vector<std::string> env;
   /// The node gives its agents another node's URL as their API URL (a load balancer's, in a
   /// real deployment): -1 its own.
   int public_url_of = -1;
@@ -71,7 +73,7 @@ struct NodeSpec {
 
 /// N nodes on one fresh PostgreSQL schema, started one after the other; node i is "node-<a+i>".
 /// client(i) talks to node i; all clients share the session of the user logged in on node 0.
-/// The destructor kills the nodes and the echo agents they started (orphans included).
+/// The destructor kills the nodes and the agents they started (orphans included).
 class Cluster {
  public:
   explicit Cluster(std::vector<NodeSpec> specs = std::vector<NodeSpec>(3))
@@ -81,7 +83,8 @@ class Cluster {
     for (std::size_t i = 0; i < specs_.size(); ++i) {
       const std::string node_dir = dir_ / node_id(i);
       REQUIRE(std::filesystem::create_directories(node_dir));
-      nodes_.push_back(std::make_unique<ChildServer>(Args(i), ports_[i], node_dir));
+      nodes_.push_back(
+          std::make_unique<ChildServer>(Args(i), ports_[i], node_dir, specs_[i].env));
       clients_.push_back(
           std::make_unique<ServerClient>("http://127.0.0.1:" + std::to_string(ports_[i])));
     }
@@ -96,9 +99,13 @@ class Cluster {
   }
   ~Cluster() {
     for (auto& node : nodes_) node->Stop(SIGKILL);
-    for (int port : ports_) {
-      for (pid_t pid : agentcore::testing::AgentPids(AGENTCORE_ECHO_AGENT, port)) {
-        ::kill(pid, SIGKILL);
+    std::vector<std::string> agents = {AGENTCORE_ECHO_AGENT};
+#ifdef AGENTCORE_BUILDER_AGENT
+    agents.emplace_back(AGENTCORE_BUILDER_AGENT);
+#endif
+    for (const std::string& agent : agents) {
+      for (int port : ports_) {
+        for (pid_t pid : agentcore::testing::AgentPids(agent, port)) ::kill(pid, SIGKILL);
       }
     }
   }

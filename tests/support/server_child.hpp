@@ -23,6 +23,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -68,13 +69,15 @@ inline std::string ReadWholeFile(const std::string& path) {
 }
 
 /// One agentcore-server process: `args` are its whole argument vector (args[0] the binary),
-/// and must make it listen on 127.0.0.1:`port`. Output of the n-th start goes to
-/// `log_dir`/stdout.n and stderr.n. The destructor SIGKILLs a process still running.
+/// and must make it listen on 127.0.0.1:`port`; it gets this process's environment with
+/// `env` ("NAME=value") put over it. Output of the n-th start goes to `log_dir`/stdout.n and
+/// stderr.n. The destructor SIGKILLs a process still running.
 class ChildServer {
  public:
-  ChildServer(std::vector<std::string> args, int port, std::string log_dir)
+  ChildServer(std::vector<std::string> args, int port, std::string log_dir,
+              std::vector<std::string> env = {})
       : args_(std::move(args)), port_(port), log_dir_(std::move(log_dir)),
-        client_(NewHttpClient()) {}
+        env_(std::move(env)), client_(NewHttpClient()) {}
   ~ChildServer() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
@@ -98,7 +101,19 @@ class ChildServer {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view var(*e);
+      const std::string_view name = var.substr(0, var.find('=') + 1);  // "NAME="
+      bool replaced = false;
+      for (const std::string& mine : env_) replaced = replaced || mine.starts_with(name);
+      if (!replaced) env_strings.emplace_back(var);
+    }
+    env_strings.insert(env_strings.end(), env_.begin(), env_.end());
+    std::vector<char*> envp;
+    for (std::string& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     REQUIRE_MESSAGE(rc == 0, "posix_spawn " << args_[0] << " failed");
     stdout_ = out;
@@ -171,6 +186,7 @@ class ChildServer {
   std::vector<std::string> args_;
   int port_;
   std::string log_dir_;
+  std::vector<std::string> env_;
   std::unique_ptr<HttpClient> client_;
   pid_t pid_ = -1;
   int exit_code_ = -1;
