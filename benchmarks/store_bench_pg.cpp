@@ -10,8 +10,11 @@
 //
 //  * rawLimitPerSec: into a copy of the messages table (same columns and indexes, no change-feed
 //    trigger), i.e. what the server commits when every message is its own transaction;
-//  * rawWithFeedPerSec: into the store's own messages table, whose trigger sends the NOTIFY;
-//    NOTIFY serializes commits, which is why the store batches.
+//  * rawWithFeedPerSec: into the store's own messages table, whose trigger feeds the change
+//    feed: until migration 0011 a NOTIFY, which serializes commits (why the store batches);
+//    since, a change_log row per message (docs/storage-postgres.md, "Change feed"). The
+//    wake-up NOTIFY the store sends afterwards is not in this figure (the raw connections are
+//    not the store).
 //
 // clientCpuUsPerMsg is this process's CPU time per acknowledged append (the 64 callers, the
 // writer and listener threads; the server's CPU is not in it). After the pass the store is

@@ -29,6 +29,8 @@ Result<HubOptions> HubOptionsFrom(const ServerConfig& config) {
   HubOptions o;
   AGENTCORE_ASSIGN_OR_RETURN(o.runtimes, RuntimeSpecsFrom(config));
   o.store_url = config.database_url;
+  o.cluster.node_id = config.node_id;
+  o.cluster.lease = config.lease;
   o.policy.heartbeat_staleness = config.heartbeat_staleness;
   o.policy.activation_timeout = config.activation_timeout;
   o.push_timeout = config.agent_push_timeout;
@@ -116,6 +118,8 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
   hub_options.publisher = &app->publisher_;
   hub_options.executor = &app->executor_;
   AGENTCORE_ASSIGN_OR_RETURN(app->hub_, OpenHub(std::move(hub_options)));
+  app->config_.node_id = app->hub_->node_id();
+  app->config_.clustered = app->hub_->clustered();
   if (!app->config_.model_pricing_file.empty()) {
     AGENTCORE_RETURN_IF_ERROR(LoadModelPricing(app->config_.model_pricing_file, app->store()));
   }

@@ -66,6 +66,13 @@ struct ServerConfig {
   /// so readers and reconnecting clients see progress (live subscribers get every frame).
   std::chrono::milliseconds stream_save_interval{1'000};
   std::chrono::milliseconds shutdown_grace{10'000};
+  // --- cluster (docs/cluster.md)
+  /// This node's id (--node-id, env AGENTCORE_NODE_ID); empty: "<hostname>-<pid>-<random>".
+  /// After App::Open: the hub's, and whether it is clustered (PostgreSQL).
+  std::string node_id;
+  bool clustered = false;
+  /// Lease length (--lease-ms, env AGENTCORE_LEASE_MS), renewed every third of it.
+  std::chrono::milliseconds lease{10'000};
   bool compat_open_checkin = false;  // Cast leaves checkin/heartbeat unauthenticated
   // --- agents (libagentcore hub/agents.hpp)
   /// The runtime that starts agents (--runtime): "local" (processes on this machine),

@@ -203,6 +203,22 @@ int main(int argc, char** argv) {
   cli.add_option("--body-timeout-ms", body_timeout_ms, "Deadline between body pieces (408)");
   cli.add_option("--idle-timeout-ms", idle_timeout_ms, "Keep-alive idle deadline");
   cli.add_option("--shutdown-grace-ms", grace_ms, "In-flight requests get this long at stop");
+  // Clusters (docs/cluster.md).
+  config.node_id = Env("AGENTCORE_NODE_ID");
+  cli.add_option("--node-id", config.node_id,
+                 "This node's id in leases and published facts (env AGENTCORE_NODE_ID; default "
+                 "<hostname>-<pid>-<random>, new at every start)");
+  long long lease_ms = config.lease.count();
+  if (std::string n = Env("AGENTCORE_LEASE_MS"); !n.empty()) {
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), lease_ms);
+    if (ec != std::errc() || end != n.data() + n.size()) {
+      std::fprintf(stderr, "AGENTCORE_LEASE_MS wants an integer, got \"%s\"\n", n.c_str());
+      return 1;
+    }
+  }
+  cli.add_option("--lease-ms", lease_ms,
+                 "Lease of what this node drives (agents, sessions), renewed every third of it "
+                 "(env AGENTCORE_LEASE_MS; PostgreSQL clusters)");
   long long request_timeout_ms = config.limits.request_timeout.count();
   long long stream_rate_window_ms = config.limits.stream_rate_window.count();
   cli.add_option("--request-timeout-ms", request_timeout_ms,
@@ -262,6 +278,11 @@ int main(int argc, char** argv) {
   config.limits.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   config.limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.shutdown_grace = std::chrono::milliseconds(grace_ms);
+  if (lease_ms < 30 || lease_ms > 3'600'000) {
+    std::fprintf(stderr, "--lease-ms must be between 30 and 3600000, got %lld\n", lease_ms);
+    return 1;
+  }
+  config.lease = std::chrono::milliseconds(lease_ms);
   config.auth_failure_window = std::chrono::milliseconds(auth_window_ms);
   config.limits.request_timeout = std::chrono::milliseconds(request_timeout_ms);
   config.limits.stream_rate_window = std::chrono::milliseconds(stream_rate_window_ms);
@@ -358,6 +379,8 @@ int main(int argc, char** argv) {
   sigwait(&signals, &received);
   std::printf("{\"event\":\"stopping\",\"signal\":%d}\n", received);
   std::fflush(stdout);
+  // /ready turns 503 and the node's leases go back first: other nodes take over at once.
+  (*app)->hub().Drain();
   (*app)->Stop();
   {
     std::lock_guard lock(flush_mu);

@@ -27,7 +27,7 @@ bool PresentsUserCredential(const Request& request) {
 }
 
 bool IsUnlimitedRoute(std::string_view pattern) {
-  return pattern == "/health" || pattern == "/v1/health" || pattern == "/";
+  return pattern == "/health" || pattern == "/ready" || pattern == "/v1/health" || pattern == "/";
 }
 
 // The caller's decision, authenticating once (the principal stays in ctx for the handler). An

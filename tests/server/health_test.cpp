@@ -38,6 +38,37 @@ TEST_SUITE("HealthRoutes") {
     CHECK(At(At(backends.json.as_array()[2], "capabilities"), "supportsVision") == Json(false));
   }
 
+  TEST_CASE("GET /ready answers 200 with the node, then 503 draining once the hub drains") {
+    RestServer server([](server::ServerConfig& c) { c.node_id = "node-under-test"; });
+    RestClient client = server.Anonymous();  // no authentication: the load balancer asks
+    RestReply r = client.Get("/ready");
+    CHECK(r.status == 200);
+    CHECK(At(r.json, "ready") == Json(true));
+    CHECK(Str(r.json, "node") == "node-under-test");
+    CHECK(r.json.Find("reason") == nullptr);
+    // SQLite: one node, never clustered, whatever the options say.
+    CHECK_FALSE(server.app().hub().clustered());
+    server.app().hub().Drain();
+    server.app().hub().Drain();  // idempotent
+    RestReply draining = client.Get("/ready");
+    CHECK(draining.status == 503);
+    CHECK(At(draining.json, "ready") == Json(false));
+    CHECK(Str(draining.json, "reason") == "draining");
+    CHECK(Str(draining.json, "node") == "node-under-test");
+    // Draining is no outage: the process still answers /health.
+    CHECK(client.Get("/health").status == 200);
+  }
+
+  TEST_CASE("GET /ready without a node id names the generated one") {
+    RestServer server;
+    RestReply r = server.Anonymous().Get("/ready");
+    CHECK(r.status == 200);
+    const std::string node = Str(r.json, "node");
+    CHECK(node == server.app().hub().node_id());
+    CHECK(node.find('-') != std::string::npos);  // <hostname>-<pid>-<random>
+    CHECK(server.Anonymous().Post("/ready", "{}").status >= 400);
+  }
+
   TEST_CASE("a wrong method on a stub is not routed") {
     RestServer server;
     CHECK(server.Anonymous().Post("/health", "{}").status >= 400);

@@ -98,7 +98,7 @@ NewMessage Text(const Channel& ch, std::string text, std::string id = "") {
 void WaitForListener(const PgTestSchema& db) {
   for (int i = 0; i < 500; ++i) {
     if (db.Value("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                 "AND query LIKE 'LISTEN%'") != "0") {
+                 "AND application_name = 'agentcore-listener'") != "0") {
       return;
     }
     std::this_thread::sleep_for(10ms);
@@ -110,7 +110,7 @@ void WaitForListener(const PgTestSchema& db) {
 
 TEST_SUITE("PostgresStore") {
 
-TEST_CASE("two stores on one database see each other's changes through NOTIFY") {
+TEST_CASE("two stores on one database see each other's changes through the change log") {
   PgTestSchema db;
   auto a = db.Open();
   auto b = db.Open();
@@ -118,7 +118,7 @@ TEST_CASE("two stores on one database see each other's changes through NOTIFY") 
   Recorder seen_by_b;
   auto sub_a = Must(a->Subscribe(&seen_by_a));
   auto sub_b = Must(b->Subscribe(&seen_by_b));
-  // Ids holding the payload's separator arrive intact (the payload is length-prefixed).
+  // Ids holding what was migration 0004's payload separator arrive intact.
   const Channel ch = MakeChannel(*a, "acme", "general", "chan|1|x");
 
   const Message m = Must(b->AppendMessage(Text(ch, "hello", "msg|2")));
@@ -177,13 +177,13 @@ TEST_CASE("notifies a change written by any session, and only once it commits") 
   CHECK(Must(store->GetMessage(m.id)).is_complete);
 }
 
-TEST_CASE("splits the changes of one big statement over several notifications, losing none") {
+TEST_CASE("delivers every row of one big statement, over several pages of the log") {
   PgTestSchema db;
   auto store = db.Open();
   Recorder seen;
   auto sub = Must(store->Subscribe(&seen));
-  // A channel id and message ids near the 255-byte limit: about 520 bytes per entry, so 300
-  // entries need about 20 payloads of at most 8000 bytes each.
+  // A channel id and message ids near the 255-byte limit; 300 rows are more than one page
+  // (PgListener::kPageRows).
   const Channel ch = MakeChannel(*store, "acme", "general", std::string(250, 'c'));
   db.Query("INSERT INTO messages (id, space_id, channel_id, sender, sender_type, type, content, "
            "\"timestamp\", is_complete, metadata) SELECT lpad(g::text, 250, 'm'), 'acme', '" +
@@ -202,11 +202,13 @@ TEST_CASE("replaces connections the server closed while idle, without an unknown
   PgTestSchema db;
   ManualClock clock;
   auto store = db.Open(&clock);
+  Recorder seen;
+  auto sub = Must(store->Subscribe(&seen));
   const Channel ch = MakeChannel(*store, "acme", "general");
   Must(store->AppendMessage(Text(ch, "warm up the writer")));
   Must(store->GetChannel(ch.id));
-  // Pool, writer and listener connections: at least three.
-  CHECK(db.TerminateAll() >= 3);
+  // Pool, writer, notifier and listener connections: at least four.
+  CHECK(db.TerminateAll() >= 4);
 
   // The first call on each replaced connection is a write: none may be reported as unknown.
   const Message m = Must(store->AppendMessage(Text(ch, "after the kill")));
@@ -218,10 +220,10 @@ TEST_CASE("replaces connections the server closed while idle, without an unknown
   }()));
   CHECK(Must(store->GetMessage(m.id)).content == Json("after the kill"));
 
-  // The listener reconnects by itself and delivers again.
+  // The listener reconnects by itself, delivers what was written while it was away (the log
+  // keeps it), and delivers again.
   WaitForListener(db);
-  Recorder seen;
-  auto sub = Must(store->Subscribe(&seen));
+  CHECK(seen.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, m.id)));
   const Message later = Must(store->AppendMessage(Text(ch, "heard")));
   CHECK(seen.WaitFor(Is(StoreChange::Kind::kMessageCreated, ch.id, later.id)));
 }

@@ -188,6 +188,7 @@ struct StringMaker<agentcore::ErrorCode> {
 #include "store/conformance/accounts.hpp"        // NOLINT: the suite's parts
 #include "store/conformance/async_writes.hpp"    // NOLINT
 #include "store/conformance/channels.hpp"        // NOLINT
+#include "store/conformance/cluster.hpp"         // NOLINT
 #include "store/conformance/feed_and_input.hpp"  // NOLINT
 #include "store/conformance/messages.hpp"        // NOLINT
 #include "store/conformance/records.hpp"         // NOLINT

@@ -232,24 +232,30 @@ Status Hub::Ready(std::chrono::milliseconds timeout) {
     }
   }
   std::shared_ptr<StoreProbe> probe;
+  bool post = false;
   {
     std::lock_guard lock(probe_mu_);
     probe = std::static_pointer_cast<StoreProbe>(probe_);
     if (probe == nullptr) {
       probe = std::make_shared<StoreProbe>();
       probe_ = probe;
-      Post([this, probe] {
-        Status s = store_->SchemaVersion().status();
-        {
-          std::lock_guard done(probe->mu);
-          probe->done = true;
-          probe->status = std::move(s);
-        }
-        probe->cv.notify_all();
+      post = true;
+    }
+  }
+  if (post) {  // outside probe_mu_: an executor may run the task inline
+    Post([this, probe] {
+      Status s = store_->SchemaVersion().status();
+      {
         std::lock_guard lock(probe_mu_);
         if (probe_ == probe) probe_.reset();
-      });
-    }
+      }
+      {
+        std::lock_guard done(probe->mu);
+        probe->done = true;
+        probe->status = std::move(s);
+      }
+      probe->cv.notify_all();
+    });
   }
   std::unique_lock lock(probe->mu);
   if (!probe->cv.wait_for(lock, timeout, [&] { return probe->done; })) {

@@ -105,6 +105,36 @@ Status CheckText(std::string_view what, std::string_view value, std::size_t max_
   return CheckString(what, value);
 }
 
+Status CheckClusterEvents(std::span<const ClusterEvent> events, std::size_t max_bytes) {
+  for (const ClusterEvent& e : events) {
+    if (e.kind != ClusterEvent::Kind::kLines && e.kind != ClusterEvent::Kind::kAgentWake) {
+      return InvalidArgument(fmt::format("cluster event kind {} is not one of the enumerators",
+                                         static_cast<int>(e.kind)));
+    }
+    AGENTCORE_RETURN_IF_ERROR(CheckKey("cluster event origin", e.origin));
+    AGENTCORE_RETURN_IF_ERROR(CheckKey("cluster event channel id", e.channel_id));
+    AGENTCORE_RETURN_IF_ERROR(CheckOptionalKey("cluster event key", e.key));
+    AGENTCORE_RETURN_IF_ERROR(CheckText("cluster event payload", e.payload, max_bytes));
+  }
+  return Status::Ok();
+}
+
+Status CheckLeaseKey(std::string_view key) {
+  if (key.empty()) return InvalidArgument("lease key is empty");
+  return CheckText("lease key", key, kMaxLeaseKeyBytes);
+}
+
+Status CheckLeaseRequest(std::string_view key, std::string_view owner, UnixMillis now,
+                         UnixMillis until) {
+  AGENTCORE_RETURN_IF_ERROR(CheckLeaseKey(key));
+  AGENTCORE_RETURN_IF_ERROR(CheckKey("lease owner", owner));
+  if (until <= now) {
+    return InvalidArgument(
+        fmt::format("lease of \"{}\" would end at {}, not after now ({})", key, until, now));
+  }
+  return Status::Ok();
+}
+
 Result<std::string> EncodeJson(std::string_view what, const Json& value, std::size_t max_bytes) {
   AGENTCORE_RETURN_IF_ERROR(CheckJsonValue(what, value, 0));
   std::string text = ToJson(value);

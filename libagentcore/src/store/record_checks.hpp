@@ -17,6 +17,7 @@
 #include <agentcore/store/records.hpp>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -64,6 +65,14 @@ Status CheckProject(const Project& in);
 Status CheckModelPrice(const ModelPrice& in);
 Status CheckWebhookDelivery(const WebhookDelivery& in, std::size_t max_bytes);
 Status CheckWebhookUpdate(const WebhookUpdate& in, std::size_t max_bytes);
+// Store::AppendClusterEvents' input: a known kind, an origin and a channel id that are keys, a
+// key that is empty or a key, a payload of at most `max_bytes`.
+Status CheckClusterEvents(std::span<const ClusterEvent> events, std::size_t max_bytes);
+// A lease key: 1..kMaxLeaseKeyBytes bytes of UTF-8 without NUL.
+Status CheckLeaseKey(std::string_view key);
+// Store::AcquireLease's input: a lease key, an owner that is a key, until > now.
+Status CheckLeaseRequest(std::string_view key, std::string_view owner, UnixMillis now,
+                         UnixMillis until);
 // Store::RenewRunLease's kConflict for `run`, which `worker_id` could not renew: the run is
 // not in planning or building, or another worker holds it.
 Status RunLeaseConflict(const Run& run, std::string_view worker_id);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // spec cast §4.3: health and static info, no authentication. The three stubs answer what
 // Cast's frontend expects; their bodies are Cast's fixed ones.
+#include <chrono>
 #include <string>
 
 #include <agentcore/clock.hpp>
@@ -25,6 +26,20 @@ asio::awaitable<Response> Health(RequestContext& ctx) {
       .Field("timestamp", FormatIsoTimestamp(ctx.app().clock().NowMillis()))
       .EndObject();
   co_return JsonResponse(200, std::move(body));
+}
+
+// docs/cluster.md "Readiness and drain": for the load balancer; no authentication.
+asio::awaitable<Response> Ready(RequestContext& ctx) {
+  App& app = ctx.app();
+  Hub& hub = app.hub();
+  // Hub::Ready waits for the store (at most 1 s): off the I/O thread.
+  Status ready = co_await app.Offload([&hub] { return hub.Ready(std::chrono::seconds(1)); });
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Field("ready", ready.ok()).Field("node", hub.node_id());
+  if (!ready.ok()) w.Field("reason", ready.message());
+  w.EndObject();
+  co_return JsonResponse(ready.ok() ? 200 : 503, std::move(body));
 }
 
 asio::awaitable<Response> Root(RequestContext&) {
@@ -58,6 +73,7 @@ asio::awaitable<Response> Backends(RequestContext&) {
 
 void RegisterHealthRoutes(Router& router) {
   router.Get("/health", Health);
+  router.Get("/ready", Ready);
   router.Get("/", Root);
   router.Get("/focus-types", FocusTypes);
   router.Get("/agents", AgentTypes);

@@ -256,8 +256,8 @@ TEST_SUITE("SqliteStore") {
     CHECK_FALSE(store->GetRun(run.id).ok());  // its table is gone
     CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kInternal);
 
-    MustOk(store->MigrateTo(10));  // the newest: the store's queries need every column
-    CHECK(Must(store->SchemaVersion()) == 10);
+    MustOk(store->MigrateTo(kNewestVersion));  // the store's queries need every column
+    CHECK(Must(store->SchemaVersion()) == kNewestVersion);
     CHECK(Must(store->GetMessage(m.id)).content == Json("survives"));
     CHECK(CodeOf(store->GetRun(run.id)) == ErrorCode::kNotFound);  // back, empty
     CHECK(CodeOf(store->GetUser(u.id)) == ErrorCode::kNotFound);
@@ -271,7 +271,7 @@ TEST_SUITE("SqliteStore") {
     CHECK(RawQuery(path,
                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name <> "
                    "'schema_version'") == "0");
-    MustOk(store->MigrateTo(10));
+    MustOk(store->MigrateTo(kNewestVersion));
     CHECK(CodeOf(store->GetMessage(m.id)) == ErrorCode::kNotFound);
   }
 

@@ -529,8 +529,13 @@ struct StoreChange {
   ClusterEvent cluster;    // kCluster only
 };
 
+/// Longest lease key accepted, in bytes: a key names a thing by up to two ids
+/// ("agent:<channel>/<callsign>"), so it may be longer than kMaxKeyBytes.
+inline constexpr std::size_t kMaxLeaseKeyBytes = 1024;
+
 /// A lease on a named thing (docs/cluster.md "Leases"): who drives it, until when. Keys are
-/// "agent:<channel>/<callsign>", "session:<id>", "janitor".
+/// "agent:<channel>/<callsign>", "session:<id>", "janitor": 1..kMaxLeaseKeyBytes bytes of
+/// UTF-8 without NUL; owners are keys (1..kMaxKeyBytes).
 struct Lease {
   std::string key;
   std::string owner;         // a node id

@@ -26,6 +26,7 @@
 /// kNotFound, except ListSessions, ListTeams, ListApiKeys and ListProjects, whose owner or
 /// space is only a label. `limit` arguments above kMaxPageSize are clamped to it.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -439,8 +440,11 @@ class AGENTCORE_EXPORT Store {
   // --- Clusters (docs/cluster.md)
   /// Appends `events` to the change feed of every process on the database, in order (one
   /// transaction on PostgreSQL; SQLite publishes them to its in-process feed). Listeners get
-  /// them as StoreChange::Kind::kCluster. kInvalidArgument: a payload over max_content_bytes,
-  /// an origin, channel id or key that is not a valid key (empty allowed for key).
+  /// them as StoreChange::Kind::kCluster, with `cluster` filled, this process's own events
+  /// included (a hub skips its own origin). No events: nothing happens. kInvalidArgument (and
+  /// nothing appended): a kind outside the enumerators, a payload over max_content_bytes or not
+  /// UTF-8 without NUL (it is text; encode binary), an origin, channel id or key that is not a
+  /// valid key (empty allowed for key).
   virtual Status AppendClusterEvents(std::span<const ClusterEvent> events) {
     (void)events;
     return Status(ErrorCode::kNotSupported, "cluster events are not supported by this store");
@@ -449,31 +453,41 @@ class AGENTCORE_EXPORT Store {
   /// (expires_at <= now) or already `owner`'s (then extends it), and returns it; otherwise
   /// changes nothing and returns the current holder's lease (compare `owner`). Concurrent
   /// calls on one key from any processes: exactly one wins. kInvalidArgument: malformed key or
-  /// owner, until <= now.
+  /// owner (records.hpp, Lease), until <= now.
   virtual Result<Lease> AcquireLease(std::string_view key, std::string_view owner,
                                      UnixMillis now, UnixMillis until) {
     (void)key, (void)owner, (void)now, (void)until;
     return Status(ErrorCode::kNotSupported, "leases are not supported by this store");
   }
   /// Extends to `until` every lease `owner` still holds (expired ones too, unless another
-  /// owner took them) and returns their keys, in key order.
+  /// owner took them) and returns their keys, in key order. kInvalidArgument: malformed owner.
   virtual Result<std::vector<std::string>> RenewLeases(std::string_view owner, UnixMillis until) {
     (void)owner, (void)until;
     return Status(ErrorCode::kNotSupported, "leases are not supported by this store");
   }
   /// Deletes the leases `keys` held by `owner` (others' and unknown keys are ignored); empty
-  /// `keys`: every lease `owner` holds.
+  /// `keys`: every lease `owner` holds. kInvalidArgument (nothing released): malformed owner or
+  /// key.
   virtual Status ReleaseLeases(std::string_view owner, std::span<const std::string> keys) {
     (void)owner, (void)keys;
     return Status(ErrorCode::kNotSupported, "leases are not supported by this store");
   }
   /// Leases whose key starts with `prefix`, by key, at most `limit` (0: none); when
-  /// `expired_at` is set, only those with expires_at <= *expired_at.
+  /// `expired_at` is set, only those with expires_at <= *expired_at. Keys compare bytewise.
+  /// kInvalidArgument: a prefix over kMaxLeaseKeyBytes or not UTF-8 without NUL.
   virtual Result<std::vector<Lease>> ListLeases(std::string_view prefix,
                                                 std::optional<UnixMillis> expired_at,
                                                 std::size_t limit) {
     (void)prefix, (void)expired_at, (void)limit;
     return Status(ErrorCode::kNotSupported, "leases are not supported by this store");
+  }
+
+  /// Deletes the change log's rows stamped (by the database's clock) before `before` and
+  /// returns how many: the retention of docs/cluster.md, run by the node holding the
+  /// `janitor` lease. A store without a log (SQLite: its feed is in memory) returns 0.
+  virtual Result<std::uint64_t> PurgeChangeLog(UnixMillis before) {
+    (void)before;
+    return std::uint64_t{0};
   }
 
   // --- Change feed
@@ -515,6 +529,10 @@ struct PostgresStoreOptions {
   std::string url;
   /// Connections in the pool.
   int pool_size = 8;
+  /// Once subscribed to, how often the store reads the change log without a wake-up (a lost
+  /// NOTIFY, a write by psql); wake-ups make it read at once (docs/storage-postgres.md). Must
+  /// be positive.
+  std::chrono::milliseconds poll_interval{250};
   std::size_t max_content_bytes = 16u << 20;
   Clock* clock = nullptr;  // not owned; nullptr: SystemClock()
 };

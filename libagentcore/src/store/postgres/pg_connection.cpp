@@ -58,14 +58,15 @@ PgConnection::PgConnection(PgConnPtr conn, std::span<const PgStatement> statemen
 
 PgConnection::~PgConnection() = default;
 
-Result<PgConnPtr> PgConnection::OpenRaw(const std::string& conninfo) {
+Result<PgConnPtr> PgConnection::OpenRaw(const std::string& conninfo,
+                                        const char* application_name) {
   // Defaults first: with expand_dbname, settings in the URL given as dbname override them.
   // Keepalives make a vanished server (no RST) show up as a broken connection within about
   // 25 s instead of a read that never returns.
   const char* keywords[] = {"application_name", "connect_timeout", "keepalives_idle",
                             "keepalives_interval", "keepalives_count", "dbname",
                             "client_encoding", nullptr};
-  const char* values[] = {"agentcore", "10", "10", "5", "3", conninfo.c_str(), "UTF8", nullptr};
+  const char* values[] = {application_name, "10", "10", "5", "3", conninfo.c_str(), "UTF8", nullptr};
   PgConnPtr conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
   if (conn == nullptr) return Unavailable("cannot connect to postgresql: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {

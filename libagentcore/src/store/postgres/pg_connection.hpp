@@ -65,9 +65,11 @@ ErrorCode ErrorCodeForSqlState(std::string_view sqlstate);
 
 class PgConnection {
  public:
-  /// A plain blocking connection with the library's connection defaults (application_name,
-  /// keepalives, UTF8), for the LISTEN loop. kUnavailable.
-  static Result<PgConnPtr> OpenRaw(const std::string& conninfo);
+  /// A plain blocking connection with the library's connection defaults (keepalives, UTF8),
+  /// for the change feed's listener and notifier. `application_name` tells them apart in
+  /// pg_stat_activity (an operator or a test terminating the listener). kUnavailable.
+  static Result<PgConnPtr> OpenRaw(const std::string& conninfo,
+                                   const char* application_name = "agentcore");
   /// Connects with `conninfo` (a libpq URL or key=value string) and enters nonblocking pipeline
   /// mode. `statements` is not owned and must outlive the connection. kUnavailable.
   static Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo,

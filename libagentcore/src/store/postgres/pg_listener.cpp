@@ -14,23 +14,29 @@
 #include <fmt/format.h>
 
 #include "store/postgres/pg_connection.hpp"
+#include "store/postgres/pg_notifier.hpp"
 
 namespace agentcore::internal {
 namespace {
 
-bool ParseNumber(std::string_view* s, std::uint64_t* out) {
-  const std::size_t bar = s->find('|');
-  if (bar == std::string_view::npos) return false;
-  auto [end, ec] = std::from_chars(s->data(), s->data() + bar, *out);
-  if (ec != std::errc() || end != s->data() + bar) return false;
-  s->remove_prefix(bar + 1);
-  return true;
-}
+// The page query. The horizon (the oldest running transaction) is taken once, in the CTE; the
+// first branch reads the rows before it, the second tells whether rows wait behind it (one
+// row of NULLs). Positions: xid, id, kind, channel_id, ref_id, seq, origin, payload.
+constexpr const char* kReadSql =
+    "WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x) "
+    "(SELECT c.xid::text, c.id, c.kind::text, c.channel_id, c.ref_id, c.seq, c.origin, c.payload "
+    " FROM change_log c, h WHERE (c.xid, c.id) > ($1::xid8, $2::bigint) AND c.xid < h.x "
+    " ORDER BY c.xid, c.id LIMIT $3::bigint) "
+    "UNION ALL "
+    "(SELECT NULL::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::bigint, "
+    " NULL::text, NULL::text FROM change_log c, h "
+    " WHERE (c.xid, c.id) > ($1::xid8, $2::bigint) AND c.xid >= h.x LIMIT 1)";
 
 // LISTEN on a fresh connection; the connection (or why not).
 Result<PgConnPtr> Listen(const std::string& conninfo) {
-  AGENTCORE_ASSIGN_OR_RETURN(PgConnPtr conn, PgConnection::OpenRaw(conninfo));
-  PgResultPtr r(PQexec(conn.get(), fmt::format("LISTEN {}", kChangeChannel).c_str()));
+  AGENTCORE_ASSIGN_OR_RETURN(PgConnPtr conn,
+                             PgConnection::OpenRaw(conninfo, kListenerApplicationName));
+  PgResultPtr r(PQexec(conn.get(), fmt::format("LISTEN {}", kWakeChannel).c_str()));
   if (r == nullptr || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
     return Unavailable(fmt::format("cannot LISTEN on postgresql: {}",
                                    PQerrorMessage(conn.get())));
@@ -38,45 +44,72 @@ Result<PgConnPtr> Listen(const std::string& conninfo) {
   return conn;
 }
 
+// The head of the log: every transaction older than the horizon has ended, so starting at
+// (horizon, 0) skips only what committed before now.
+Result<std::string> ReadHead(PGconn* conn) {
+  PgResultPtr r(PQexec(conn, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"));
+  if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) {
+    return Unavailable(fmt::format("cannot read the change log's head: {}",
+                                   PQerrorMessage(conn)));
+  }
+  return std::string(PQgetvalue(r.get(), 0, 0));
+}
+
+std::int64_t ToInt(const char* s) {
+  std::int64_t v = 0;
+  std::from_chars(s, s + std::char_traits<char>::length(s), v);
+  return v;
+}
+
 }  // namespace
 
-bool ParseChangePayload(std::string_view payload, std::vector<StoreChange>* out) {
-  while (!payload.empty()) {
-    if (payload.size() < 2 || payload[1] != '|') return false;
-    StoreChange c;
-    switch (payload[0]) {
-      case 'c': c.kind = StoreChange::Kind::kMessageCreated; break;
-      case 'u': c.kind = StoreChange::Kind::kMessageUpdated; break;
-      case 'd': c.kind = StoreChange::Kind::kMessageDeleted; break;
-      case 'r': c.kind = StoreChange::Kind::kRosterChanged; break;
-      case 'e': c.kind = StoreChange::Kind::kRunEvent; break;
-      default: return false;
-    }
-    payload.remove_prefix(2);
-    std::uint64_t seq = 0;
-    std::uint64_t channel_len = 0;
-    std::uint64_t id_len = 0;
-    if (!ParseNumber(&payload, &seq) || !ParseNumber(&payload, &channel_len) ||
-        !ParseNumber(&payload, &id_len) || channel_len > payload.size() ||
-        id_len > payload.size() - channel_len) {
+char LogKindOf(ClusterEvent::Kind kind) {
+  return kind == ClusterEvent::Kind::kAgentWake ? 'w' : 'l';
+}
+
+bool ChangeFromLogRow(char kind, std::string_view channel_id, std::string_view ref_id,
+                      std::int64_t seq, std::string_view origin, std::string_view payload,
+                      StoreChange* out) {
+  StoreChange c;
+  switch (kind) {
+    case 'c': c.kind = StoreChange::Kind::kMessageCreated; break;
+    case 'u': c.kind = StoreChange::Kind::kMessageUpdated; break;
+    case 'd': c.kind = StoreChange::Kind::kMessageDeleted; break;
+    case 'r': c.kind = StoreChange::Kind::kRosterChanged; break;
+    case 'e': c.kind = StoreChange::Kind::kRunEvent; break;
+    case 'l':
+    case 'w':
+      c.kind = StoreChange::Kind::kCluster;
+      c.cluster.kind = kind == 'w' ? ClusterEvent::Kind::kAgentWake : ClusterEvent::Kind::kLines;
+      c.cluster.origin = std::string(origin);
+      c.cluster.channel_id = std::string(channel_id);
+      c.cluster.key = std::string(ref_id);
+      c.cluster.payload = std::string(payload);
+      break;
+    default:
       return false;
-    }
-    c.seq = seq;
-    c.channel_id = std::string(payload.substr(0, channel_len));
-    c.id = std::string(payload.substr(channel_len, id_len));
-    payload.remove_prefix(channel_len + id_len);
-    out->push_back(std::move(c));
   }
+  c.channel_id = std::string(channel_id);
+  c.id = std::string(ref_id);
+  c.seq = seq > 0 ? static_cast<std::uint64_t>(seq) : 0;
+  *out = std::move(c);
   return true;
 }
 
-PgListener::PgListener(std::string conninfo, ChangeFeed* feed, PgConnPtr conn)
-    : conninfo_(std::move(conninfo)), feed_(feed), conn_(std::move(conn)) {}
+PgListener::PgListener(std::string conninfo, ChangeFeed* feed,
+                       std::chrono::milliseconds poll_interval, PgConnPtr conn)
+    : conninfo_(std::move(conninfo)),
+      feed_(feed),
+      poll_interval_(poll_interval),
+      conn_(std::move(conn)) {}
 
 Result<std::unique_ptr<PgListener>> PgListener::Start(const std::string& conninfo,
-                                                       ChangeFeed* feed) {
+                                                       ChangeFeed* feed,
+                                                       std::chrono::milliseconds poll_interval) {
   AGENTCORE_ASSIGN_OR_RETURN(PgConnPtr conn, Listen(conninfo));
-  std::unique_ptr<PgListener> l(new PgListener(conninfo, feed, std::move(conn)));
+  AGENTCORE_ASSIGN_OR_RETURN(std::string head, ReadHead(conn.get()));
+  std::unique_ptr<PgListener> l(new PgListener(conninfo, feed, poll_interval, std::move(conn)));
+  l->cursor_xid_ = std::move(head);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
     return Internal("cannot create the change feed listener's wake pipe");
@@ -104,10 +137,62 @@ bool PgListener::Sleep(int ms) {
   return !stop_;
 }
 
+PgListener::ReadOutcome PgListener::ReadLog(bool* waiting) {
+  *waiting = false;
+  const std::string limit = std::to_string(kPageRows);
+  std::vector<StoreChange> changes;
+  for (;;) {
+    const std::string id = std::to_string(cursor_id_);
+    const char* values[] = {cursor_xid_.c_str(), id.c_str(), limit.c_str()};
+    PgResultPtr r(PQexecParams(conn_.get(), kReadSql, 3, nullptr, values, nullptr, nullptr, 0));
+    if (r == nullptr || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+      // A query error on a live connection (no change_log: the schema was migrated down) is
+      // retried at the poll interval; a lost connection is replaced.
+      return PQstatus(conn_.get()) == CONNECTION_OK ? ReadOutcome::kQueryFailed
+                                                     : ReadOutcome::kConnectionLost;
+    }
+    const int n = PQntuples(r.get());
+    int read = 0;
+    changes.clear();
+    for (int i = 0; i < n; ++i) {
+      if (PQgetisnull(r.get(), i, 0) != 0) {
+        *waiting = true;  // the second branch: rows behind the horizon
+        continue;
+      }
+      ++read;
+      cursor_xid_ = PQgetvalue(r.get(), i, 0);
+      cursor_id_ = ToInt(PQgetvalue(r.get(), i, 1));
+      auto text = [&](int col) {
+        return std::string_view(PQgetvalue(r.get(), i, col),
+                                static_cast<std::size_t>(PQgetlength(r.get(), i, col)));
+      };
+      StoreChange c;
+      // A kind this version does not know (a newer server's) is skipped, cursor advanced.
+      if (ChangeFromLogRow(text(2).empty() ? '\0' : text(2)[0], text(3), text(4),
+                           ToInt(PQgetvalue(r.get(), i, 5)), text(6), text(7), &c)) {
+        changes.push_back(std::move(c));
+      }
+    }
+    if (!changes.empty()) feed_->Publish(std::move(changes));
+    if (read < kPageRows) return ReadOutcome::kRead;
+  }
+}
+
+bool PgListener::DrainNotifications() {
+  if (PQconsumeInput(conn_.get()) == 0 || PQstatus(conn_.get()) != CONNECTION_OK) return false;
+  // The payload is empty: a wake-up says only "read the log".
+  while (PGnotify* n = PQnotifies(conn_.get())) PQfreemem(n);
+  return true;
+}
+
 void PgListener::Run() {
   pthread_setname_np(pthread_self(), "agentcore-pglisn");
   int backoff_ms = 10;
-  std::vector<StoreChange> changes;
+  // While rows wait behind the horizon, re-read soon (their transactions are about to end, and
+  // the one holding the horizon may not be a logging one that would wake us), backing off to
+  // the poll interval.
+  const int poll_ms = static_cast<int>(poll_interval_.count());
+  int retry_ms = 1;
   while (!stop_) {
     if (conn_ == nullptr) {
       Result<PgConnPtr> conn = Listen(conninfo_);
@@ -119,25 +204,25 @@ void PgListener::Run() {
       conn_ = std::move(conn).value();
       backoff_ms = 10;
     }
-    pollfd fds[2] = {{PQsocket(conn_.get()), POLLIN, 0}, {wake_read_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if ((fds[1].revents & POLLIN) != 0) break;
-    if (PQconsumeInput(conn_.get()) == 0 || PQstatus(conn_.get()) != CONNECTION_OK) {
+    bool waiting = false;
+    // Read first: after a (re)connect, wake-ups sent meanwhile are lost, the rows are not.
+    const ReadOutcome read = ReadLog(&waiting);
+    if (read == ReadOutcome::kConnectionLost) {
       conn_.reset();
       continue;
     }
-    while (PGnotify* n = PQnotifies(conn_.get())) {
-      // A malformed payload (not from our triggers) is skipped: the feed is a hint, and one bad
-      // NOTIFY must not stop the others.
-      (void)ParseChangePayload(n->extra, &changes);
-      PQfreemem(n);
+    int timeout = poll_ms;
+    if (waiting) {
+      timeout = std::min(retry_ms, poll_ms);
+      retry_ms = std::min(retry_ms * 2, poll_ms);
+    } else {
+      retry_ms = 1;
     }
-    if (!changes.empty()) {
-      feed_->Publish(std::move(changes));
-      changes.clear();
+    pollfd fds[2] = {{PQsocket(conn_.get()), POLLIN, 0}, {wake_read_, POLLIN, 0}};
+    if (poll(fds, 2, timeout) < 0 && errno != EINTR) break;
+    if ((fds[1].revents & POLLIN) != 0) break;
+    if ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0 && !DrainNotifications()) {
+      conn_.reset();
     }
   }
   conn_.reset();

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "store/postgres/pg_statements.hpp"
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <string>
 
 #include <fmt/format.h>
@@ -487,6 +489,34 @@ struct Table {
     Set(Stmt::kDeleteArtifact, "delete_artifact",
         "DELETE FROM artifacts WHERE channel_id = $1 AND slug = $2 RETURNING id");
 
+    // --- Clusters
+    // One row per event, in the events' order (ids are drawn as the sorted rows arrive).
+    Set(Stmt::kAppendClusterEvents, "append_cluster_events",
+        "INSERT INTO change_log (kind, channel_id, ref_id, origin, payload) "
+        "SELECT e.kind::\"char\", e.channel_id, e.ref_id, e.origin, e.payload "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) "
+        "WITH ORDINALITY AS e(kind, channel_id, ref_id, origin, payload, ord) ORDER BY e.ord");
+    // ON CONFLICT DO UPDATE locks the existing row and evaluates WHERE on its newest version, so
+    // of concurrent acquirers exactly one updates it; the others get no row and read the holder.
+    Set(Stmt::kAcquireLease, "acquire_lease",
+        "INSERT INTO leases AS l (key, owner, expires_at) VALUES ($1, $2, $4::bigint) "
+        "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
+        "WHERE l.expires_at <= $3::bigint OR l.owner = excluded.owner "
+        "RETURNING key, owner, expires_at");
+    Set(Stmt::kGetLease, "get_lease", "SELECT key, owner, expires_at FROM leases WHERE key = $1");
+    Set(Stmt::kRenewLeases, "renew_leases",
+        "WITH r AS (UPDATE leases SET expires_at = $2::bigint WHERE owner = $1 RETURNING key) "
+        "SELECT key FROM r ORDER BY key");
+    Set(Stmt::kReleaseLeases, "release_leases",
+        "DELETE FROM leases WHERE owner = $1 "
+        "AND (cardinality($2::text[]) = 0 OR key = ANY($2::text[]))");
+    // key >= prefix starts the index range; starts_with ends it (no LIKE: a prefix may hold %).
+    Set(Stmt::kListLeases, "list_leases",
+        "SELECT key, owner, expires_at FROM leases WHERE key >= $1 AND starts_with(key, $1) "
+        "AND ($2::bigint IS NULL OR expires_at <= $2::bigint) ORDER BY key LIMIT $3::bigint");
+    Set(Stmt::kPurgeChangeLog, "purge_change_log",
+        "DELETE FROM change_log WHERE created_at < $1::bigint");
+
     for (std::size_t i = 0; i < statements.size(); ++i) {
       statements[i] = PgStatement{names[i].c_str(), sql[i].c_str()};
     }
@@ -494,6 +524,15 @@ struct Table {
 };
 
 }  // namespace
+
+bool WritesChangeLog(Stmt s) {
+  static constexpr Stmt kLogging[] = {
+      Stmt::kInsertMessages, Stmt::kUpdateMessage, Stmt::kDeleteMessage,
+      Stmt::kInsertRoster,   Stmt::kUpdateRoster,  Stmt::kDeleteRoster,
+      Stmt::kAppendRunEvent, Stmt::kAppendClusterEvents,
+  };
+  return std::find(std::begin(kLogging), std::end(kLogging), s) != std::end(kLogging);
+}
 
 std::span<const PgStatement> PostgresStatements() {
   static const Table table;

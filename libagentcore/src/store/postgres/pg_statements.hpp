@@ -114,6 +114,14 @@ enum class Stmt : int {
   kReadArtifactBlob,
   kListArtifacts,
   kDeleteArtifact,
+  // Clusters: cluster events, leases, change log retention (docs/cluster.md).
+  kAppendClusterEvents,
+  kAcquireLease,
+  kGetLease,
+  kRenewLeases,
+  kReleaseLeases,
+  kListLeases,
+  kPurgeChangeLog,
   kCount,  // not a statement
 };
 
@@ -121,5 +129,9 @@ enum class Stmt : int {
 std::span<const PgStatement> PostgresStatements();
 
 inline int Index(Stmt s) { return static_cast<int>(s); }
+
+/// Whether `s` writes rows of change_log (itself or through migration 0011's triggers): the
+/// store then wakes the other listeners after it ran (pg_notifier.hpp).
+bool WritesChangeLog(Stmt s);
 
 }  // namespace agentcore::internal

@@ -49,7 +49,12 @@ Result<Message> PostgresStore::AppendMessage(const NewMessage& in) {
   m.addressed_agents = in.addressed_agents;
   m.metadata = in.metadata;
   m.state = in.state;
-  return writer_->Append(&a);
+  Result<Message> appended = writer_->Append(&a);
+  // Its trigger logged the message (kUnknownOutcome: maybe): wake the listeners.
+  if (appended.ok() || appended.status().code() == ErrorCode::kUnknownOutcome) {
+    notifier_->Poke();
+  }
+  return appended;
 }
 
 Result<Message> PostgresStore::GetMessage(std::string_view id) {

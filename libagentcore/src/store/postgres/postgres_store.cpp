@@ -45,6 +45,7 @@ PostgresStore::~PostgresStore() {
   // feed_ (destroyed last, as a member).
   writer_.reset();
   listener_.reset();
+  notifier_.reset();
 }
 
 Result<std::unique_ptr<Store>> PostgresStore::Open(const PostgresStoreOptions& options) {
@@ -53,12 +54,16 @@ Result<std::unique_ptr<Store>> PostgresStore::Open(const PostgresStoreOptions& o
     return InvalidArgument(
         fmt::format("postgresql pool size {} is not positive", options.pool_size));
   }
+  if (options.poll_interval.count() <= 0) {
+    return InvalidArgument(fmt::format("postgresql poll interval {} ms is not positive",
+                                       options.poll_interval.count()));
+  }
   std::unique_ptr<PostgresStore> store(new PostgresStore(options));
   {
     AGENTCORE_ASSIGN_OR_RETURN(ConnectionPool::Lease conn, store->pool_.Acquire());
     AGENTCORE_RETURN_IF_ERROR(MigratePostgres(*conn, LatestPostgresSchemaVersion()));
   }
-  AGENTCORE_ASSIGN_OR_RETURN(store->listener_, PgListener::Start(options.url, &store->feed_));
+  store->notifier_ = std::make_unique<PgNotifier>(options.url);
   store->writer_ = std::make_unique<MessageWriter>(options.url, PostgresStatements(),
                                                    kWriterConnections, kMaxAppendBatch);
   return std::unique_ptr<Store>(std::move(store));
@@ -71,6 +76,9 @@ Status PostgresStore::Pipeline(Access access, std::span<const PgCall> calls,
   for (int attempt = 0;; ++attempt) {
     AGENTCORE_ASSIGN_OR_RETURN(ConnectionPool::Lease conn, pool_.Acquire());
     Status s = conn->Run(calls, replies);
+    // Sent (committed, failed or unknown): a statement that logs changes may have committed, so
+    // wake the listeners. A needless wake-up costs them one empty read.
+    if (s.code() != ErrorCode::kUnavailable) WakeListenersAfter(calls);
     if (s.ok()) {
       // A deadlock or serialization failure rolled everything back: safe to send again.
       bool again = false;
@@ -86,6 +94,15 @@ Status PostgresStore::Pipeline(Access access, std::span<const PgCall> calls,
       return Unavailable(s.message());  // a read has no outcome to be unsure about
     }
     return s;
+  }
+}
+
+void PostgresStore::WakeListenersAfter(std::span<const PgCall> calls) {
+  for (const PgCall& call : calls) {
+    if (WritesChangeLog(static_cast<Stmt>(call.statement))) {
+      notifier_->Poke();
+      return;
+    }
   }
 }
 
@@ -337,7 +354,15 @@ Status PostgresStore::RemoveRosterEntry(std::string_view channel_id, std::string
 
 Result<std::unique_ptr<StoreSubscription>> PostgresStore::Subscribe(StoreListener* listener) {
   if (listener == nullptr) return InvalidArgument("store listener is null");
-  return feed_.Subscribe(listener);
+  std::unique_ptr<StoreSubscription> sub = feed_.Subscribe(listener);
+  std::lock_guard lock(listener_mu_);
+  // The first subscriber starts the reader at the log's head: a store nobody subscribes to (a
+  // CLI command) neither reads nor polls the log.
+  if (listener_ == nullptr) {
+    AGENTCORE_ASSIGN_OR_RETURN(listener_,
+                               PgListener::Start(options_.url, &feed_, options_.poll_interval));
+  }
+  return sub;
 }
 
 }  // namespace internal

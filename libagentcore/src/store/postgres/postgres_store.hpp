@@ -6,9 +6,12 @@
 //  * AppendMessage goes through MessageWriter: group commit on its own writer connections;
 //  * every other call runs as one pipeline (usually one statement, its own transaction) on a
 //    connection from a bounded ConnectionPool of options.pool_size;
-//  * the change feed comes from PgListener's LISTEN connection and thread, through ChangeFeed.
+//  * the change feed: PgNotifier's connection and thread send a NOTIFY after the store's commits
+//    that wrote change_log rows (every pipeline holding a statement for which WritesChangeLog()
+//    holds, and every AppendMessage); once subscribed to, PgListener's connection and thread
+//    read the log and publish it through ChangeFeed.
 //
-// So one store holds up to pool_size + kWriterConnections + 1 connections.
+// So one store holds up to pool_size + kWriterConnections + 2 connections.
 //
 // Retries: a read whose connection broke is retried once on a fresh connection (reads are
 // idempotent). A write is retried only when nothing of it was sent; once sent, a lost connection
@@ -22,6 +25,7 @@
 // prices, webhook outbox). Thread-safe.
 
 #include <memory>
+#include <mutex>
 #include <span>
 #include <type_traits>
 #include <string>
@@ -34,6 +38,7 @@
 #include "store/postgres/connection_pool.hpp"
 #include "store/postgres/message_writer.hpp"
 #include "store/postgres/pg_listener.hpp"
+#include "store/postgres/pg_notifier.hpp"
 #include "store/postgres/pg_rows.hpp"
 #include "store/postgres/pg_statements.hpp"
 
@@ -153,6 +158,16 @@ class PostgresStore final : public Store {
   Result<std::vector<Artifact>> ListArtifacts(std::string_view channel_id) override;
   Status DeleteArtifact(std::string_view channel_id, std::string_view slug) override;
 
+  Status AppendClusterEvents(std::span<const ClusterEvent> events) override;
+  Result<Lease> AcquireLease(std::string_view key, std::string_view owner, UnixMillis now,
+                             UnixMillis until) override;
+  Result<std::vector<std::string>> RenewLeases(std::string_view owner, UnixMillis until) override;
+  Status ReleaseLeases(std::string_view owner, std::span<const std::string> keys) override;
+  Result<std::vector<Lease>> ListLeases(std::string_view prefix,
+                                        std::optional<UnixMillis> expired_at,
+                                        std::size_t limit) override;
+  Result<std::uint64_t> PurgeChangeLog(UnixMillis before) override;
+
   Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
 
  private:
@@ -165,6 +180,8 @@ class PostgresStore final : public Store {
   Status Pipeline(Access access, std::span<const PgCall> calls, std::vector<PgReply>* replies);
   /// One statement; its reply, which may hold a SQL error. Transport failures as Status.
   Result<PgReply> Exec(Access access, Stmt stmt, const PgParams& params);
+  /// Pokes the notifier when one of `calls` writes change_log rows.
+  void WakeListenersAfter(std::span<const PgCall> calls);
   /// One statement that must succeed: its result, or its error as a Status.
   Result<PgResultPtr> Query(Access access, Stmt stmt, const PgParams& params);
   /// Rows of a query decoded by `decode` (returning T or Result<T>).
@@ -183,8 +200,10 @@ class PostgresStore final : public Store {
   UlidGenerator ids_;
   ConnectionPool pool_;
 
+  std::unique_ptr<PgNotifier> notifier_;  // wakes every listener after log-writing commits
   ChangeFeed feed_;  // before listener_: the listener publishes into it until destroyed
-  std::unique_ptr<PgListener> listener_;
+  std::mutex listener_mu_;
+  std::unique_ptr<PgListener> listener_;  // guarded by listener_mu_; started by Subscribe
   std::unique_ptr<MessageWriter> writer_;
 };
 

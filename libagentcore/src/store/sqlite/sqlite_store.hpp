@@ -149,6 +149,15 @@ class SqliteStore final : public Store {
   Result<std::vector<Artifact>> ListArtifacts(std::string_view channel_id) override;
   Status DeleteArtifact(std::string_view channel_id, std::string_view slug) override;
 
+  Status AppendClusterEvents(std::span<const ClusterEvent> events) override;
+  Result<Lease> AcquireLease(std::string_view key, std::string_view owner, UnixMillis now,
+                             UnixMillis until) override;
+  Result<std::vector<std::string>> RenewLeases(std::string_view owner, UnixMillis until) override;
+  Status ReleaseLeases(std::string_view owner, std::span<const std::string> keys) override;
+  Result<std::vector<Lease>> ListLeases(std::string_view prefix,
+                                        std::optional<UnixMillis> expired_at,
+                                        std::size_t limit) override;
+
   Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
   // Every write goes through writer_, which raises the counters after each commit.
   std::optional<ChannelVersions> CurrentChannelVersions(std::string_view channel_id) override {

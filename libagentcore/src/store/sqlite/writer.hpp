@@ -50,6 +50,11 @@ class WriteContext {
     if (!feed_active_) return;
     changes_.push_back({kind, std::string(channel_id), std::string(id), seq, {}});
   }
+  // Publishes a cluster event (Store::AppendClusterEvents) after the commit, as Changed().
+  void ChangedCluster(const ClusterEvent& event) {
+    if (!feed_active_) return;
+    changes_.push_back({StoreChange::Kind::kCluster, event.channel_id, event.key, 0, event});
+  }
   // Raises the channel's last_active_at to `at` before the commit. The writer merges these per
   // batch, so a burst of appends to one channel updates its row once per commit, not per
   // message. `channel_id` must stay valid until the write returns (it is the caller's).
