@@ -53,6 +53,11 @@ std::string RunField(int port, const std::string& project, const std::string& ru
   return {};
 }
 
+/// The last 3,000 bytes of a log.
+std::string Tail(const std::string& log) {
+  return log.size() > 3000 ? log.substr(log.size() - 3000) : log;
+}
+
 }  // namespace
 
 TEST_SUITE("ClusterTakeover") {
@@ -92,7 +97,11 @@ TEST_SUITE("ClusterTakeover") {
                            "succeeded";
                   }, 60s),
                   "the run is " << RunField(cluster.port(survivor), "killed", run, "status")
-                                << " on " << Cluster::node_id(survivor));
+                                << " on " << Cluster::node_id(survivor) << "; its log ends: "
+                                << Tail(cluster.node(survivor).Stderr()) << "\n"
+                                << Cluster::node_id((survivor + 1) % cluster.size())
+                                << "'s: "
+                                << Tail(cluster.node((survivor + 1) % cluster.size()).Stderr()));
     CHECK(RunField(cluster.port(survivor), "killed", run, "attempts") == "2");
 
     // Its stream from the start on a surviving node: ids 1, 2, … without gap or repeat, done.
