@@ -63,7 +63,7 @@ corpus=/tmp/agentcore-bench/data/timbal.ndjson
 if want latency && [[ ! -f $corpus ]]; then
   mkdir -p "$(dirname "$corpus")"
   node "${AGENTCORE_SHARED_DIR:-../shared}/bench/gen/gen_timbal.js" --out "$corpus" --mb 100 \
-    --seed 1 2>/dev/null
+    --seed 1 >/dev/null || { echo "cluster.sh: cannot generate $corpus (AGENTCORE_SHARED_DIR?)" >&2; exit 2; }
 fi
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
