@@ -9,6 +9,7 @@
 //                                                [--rate FRAMES_PER_SEC: paced, else closed loop]
 //   agentcore-http-load --case stream_ingest  --port P --server-pid PID [--uploads 1000] [--frames 1000]
 //   agentcore-http-load --case fanout         --port P --server-pid PID [--subscribers 10000]
+//                                                [--subscribe-port P2: subscribers on another server]
 //   agentcore-http-load --case memory         --port P --server-pid PID [--subscribers 10000] [--idle-agents 1000]
 // common: [--passes 3] [--threads 2] [--corpus /tmp/agentcore-bench/data/timbal.ndjson]
 //
@@ -1326,7 +1327,14 @@ int RunFanout(const Options& o, int argc, char** argv) {
   double rss_before = RssMiB(o.server.pid);
   auto subs = MakeSubscribers(pool, n);
   auto t_open = std::chrono::steady_clock::now();
-  std::size_t failed_subs = OpenSubscribers(pool, o.server, session, subs, [&](std::size_t) { return channel; });
+  // --subscribe-port: the subscribers on another server of the same database (a cluster,
+  // docs/cluster.md), the publisher staying on --port: the frames cross servers.
+  Server sub_server = o.server;
+  if (const std::string sub_port = Arg(argc, argv, "--subscribe-port", ""); !sub_port.empty()) {
+    sub_server.ep = tcp::endpoint(o.server.ep.address(), static_cast<unsigned short>(std::stoi(sub_port)));
+    sub_server.host_header = o.server.ep.address().to_string() + ":" + sub_port;
+  }
+  std::size_t failed_subs = OpenSubscribers(pool, sub_server, session, subs, [&](std::size_t) { return channel; });
   double open_s = SecondsSince(t_open);
   std::printf("{\"case\":\"fanout\",\"subscribersOpen\":%zu,\"failed\":%zu,\"openSeconds\":%s,"
               "\"rssBeforeMiB\":%s,\"rssMiB\":%s}\n",
@@ -1399,7 +1407,8 @@ int RunFanout(const Options& o, int argc, char** argv) {
   }
   PrintSummary("fanout", results,
                ",\"subscribers\":" + std::to_string(n - failed_subs) +
-                   ",\"periodMs\":" + std::to_string(period_ms));
+                   ",\"periodMs\":" + std::to_string(period_ms) + ",\"crossServer\":" +
+                   (sub_server.ep == o.server.ep ? "false" : "true"));
   Finish(0);
 }
 

@@ -2,7 +2,8 @@
 # The README's second command, and all that CI runs: installs what is missing, then
 #   0. starts a private PostgreSQL server (scripts/pg-test-server.sh; stopped again on exit)
 #      for the PostgreSQL tests, and fails loudly if it cannot;
-#   1. builds everything in Release with -Werror and runs the unit and PostgreSQL tests, then
+#   1. builds everything in Release with -Werror and runs the unit, PostgreSQL and cluster
+#      tests (three servers on the private PostgreSQL), then
 #      installs the library and builds two consumers against it (tests/package/run.sh), and
 #      runs the embedding example (examples/embed-hub/check.sh); then starts a private Podman
 #      engine (scripts/podman-test-service.sh; stopped again on exit) and runs the container
@@ -111,6 +112,10 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
   run_doctest "unit tests (release)" build/release/tests/agentcore_unit_tests
   note "PostgreSQL tests (release)"
   run_pg_tests "pg tests (release)" build/release/tests/agentcore_pg_tests
+  # Three agentcore-server processes on one PostgreSQL (issue 17); after the PostgreSQL tests,
+  # never beside another phase on the same server.
+  note "cluster tests (release)"
+  run_pg_tests "cluster tests (release)" build/release/tests/agentcore_cluster_tests
   note "server tests (release)"
   run_doctest "server tests (release)" build/release/tests/agentcore_server_tests
   if ((pg_up)); then
@@ -166,6 +171,8 @@ if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERR
   run_doctest "unit tests (asan)" build/asan/tests/agentcore_unit_tests
   note "PostgreSQL tests (address, undefined)"
   run_pg_tests "pg tests (asan)" build/asan/tests/agentcore_pg_tests
+  note "cluster tests (address, undefined)"
+  run_pg_tests "cluster tests (asan)" build/asan/tests/agentcore_cluster_tests
   note "server tests (address, undefined)"
   run_doctest "server tests (asan)" build/asan/tests/agentcore_server_tests
   run_embed_hub "asan" build/asan

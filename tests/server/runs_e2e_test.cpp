@@ -11,7 +11,6 @@
 // create a run with an Idempotency-Key, stream it, continue with a message, cancel, download.
 // Builder processes are found in the process table by the CAST_API_URL of their server.
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -41,6 +40,7 @@
 #include "server/raw_client.hpp"
 #include "server/server_fixture.hpp"
 #include "server/server_process.hpp"
+#include "support/process_table.hpp"
 
 namespace agentcore::server::testing {
 namespace {
@@ -101,46 +101,9 @@ class Storage {
 /// The pids of the live builder-agent processes whose CAST_API_URL names `port` (the agents
 /// of the servers on that port, orphans of a killed one included; zombies are not counted).
 std::set<pid_t> BuilderPids(int port) {
-  std::set<pid_t> out;
-  const std::string exe = std::filesystem::path(AGENTCORE_BUILDER_AGENT).filename().string();
-  const std::string url = "CAST_API_URL=http://127.0.0.1:" + std::to_string(port);
-  DIR* proc = ::opendir("/proc");
-  REQUIRE(proc != nullptr);
-  while (dirent* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    const long pid = std::strtol(entry->d_name, &end, 10);
-    if (pid <= 0 || *end != '\0') continue;
-    const std::string base = "/proc/" + std::string(entry->d_name);
-    std::ifstream cmd_in(base + "/cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(cmd_in)), {});
-    const std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
-    if (std::filesystem::path(argv0).filename().string() != exe) continue;
-    std::ifstream env_in(base + "/environ", std::ios::binary);
-    std::string env((std::istreambuf_iterator<char>(env_in)), {});
-    std::size_t at = 0;
-    while (at < env.size()) {
-      std::size_t nul = env.find('\0', at);
-      if (nul == std::string::npos) nul = env.size();
-      std::string_view var(env.data() + at, nul - at);
-      // The url, then the end of the port: "/…" or nothing.
-      if (var.starts_with(url) && (var.size() == url.size() || var[url.size()] == '/')) {
-        out.insert(static_cast<pid_t>(pid));
-      }
-      at = nul + 1;
-    }
-  }
-  ::closedir(proc);
-  return out;
+  return agentcore::testing::AgentPids(AGENTCORE_BUILDER_AGENT, port);
 }
-
-/// Whether `pid` is still a process that is not a zombie.
-bool Alive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  const std::size_t paren = line.rfind(')');
-  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
-}
+using agentcore::testing::Alive;
 
 /// Polls `done` every 20 ms until it holds or `timeout` passes; whether it held.
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {

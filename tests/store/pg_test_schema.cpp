@@ -38,7 +38,7 @@ std::vector<std::vector<std::string>> Run(PGconn* c, const std::string& sql) {
   Res r(PQexec(c, sql.c_str()));
   const ExecStatusType st = PQresultStatus(r.get());
   REQUIRE_MESSAGE((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK),
-                  sql << ": " << PQresultErrorMessage(r.get()));
+                  sql << ": " << std::string(PQresultErrorMessage(r.get())));
   std::vector<std::vector<std::string>> rows;
   for (int i = 0; i < PQntuples(r.get()); ++i) {
     std::vector<std::string> row;
