@@ -33,6 +33,7 @@
 #include "store/change_feed.hpp"
 #include "store/postgres/connection_pool.hpp"
 #include "store/postgres/message_writer.hpp"
+#include "store/postgres/pg_channel_versions.hpp"
 #include "store/postgres/pg_listener.hpp"
 #include "store/postgres/pg_rows.hpp"
 #include "store/postgres/pg_statements.hpp"
@@ -155,6 +156,12 @@ class PostgresStore final : public Store {
 
   Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
 
+  /// Exact for this store's own writes, other processes' within the feed's delay, everything
+  /// within PgChannelVersions::kDefaultResync (pg_channel_versions.hpp).
+  std::optional<ChannelVersions> CurrentChannelVersions(std::string_view channel_id) override {
+    return versions_.Get(channel_id);
+  }
+
  private:
   enum class Access { kRead, kWrite };
 
@@ -167,6 +174,9 @@ class PostgresStore final : public Store {
   Result<PgReply> Exec(Access access, Stmt stmt, const PgParams& params);
   /// One statement that must succeed: its result, or its error as a Status.
   Result<PgResultPtr> Query(Access access, Stmt stmt, const PgParams& params);
+  /// After a write of `channel_id` returned: raises its counters (`parts`) when it may have
+  /// been applied (done, or its outcome lost with the connection), before the caller hears.
+  void ChannelWritten(const Status& outcome, std::string_view channel_id, unsigned parts);
   /// Rows of a query decoded by `decode` (returning T or Result<T>).
   template <typename T, typename Decode>
   Result<std::vector<T>> QueryAll(Stmt stmt, const PgParams& params, Decode decode);
@@ -183,8 +193,10 @@ class PostgresStore final : public Store {
   UlidGenerator ids_;
   ConnectionPool pool_;
 
+  PgChannelVersions versions_;  // before feed_: subscribed to it (versions_sub_)
   ChangeFeed feed_;  // before listener_: the listener publishes into it until destroyed
   std::unique_ptr<PgListener> listener_;
+  std::unique_ptr<StoreSubscription> versions_sub_;
   std::unique_ptr<MessageWriter> writer_;
 };
 
