@@ -45,6 +45,7 @@ PostgresStore::~PostgresStore() {
   // feed_ (destroyed last, as a member).
   writer_.reset();
   listener_.reset();
+  std::lock_guard lock(versions_mu_);
   versions_sub_.reset();
 }
 
@@ -59,8 +60,6 @@ Result<std::unique_ptr<Store>> PostgresStore::Open(const PostgresStoreOptions& o
     AGENTCORE_ASSIGN_OR_RETURN(ConnectionPool::Lease conn, store->pool_.Acquire());
     AGENTCORE_RETURN_IF_ERROR(MigratePostgres(*conn, LatestPostgresSchemaVersion()));
   }
-  // Subscribed before the listener starts, so no change it publishes misses the counters.
-  store->versions_sub_ = store->feed_.Subscribe(&store->versions_);
   AGENTCORE_ASSIGN_OR_RETURN(store->listener_, PgListener::Start(options.url, &store->feed_));
   store->writer_ = std::make_unique<MessageWriter>(options.url, PostgresStatements(),
                                                    kWriterConnections, kMaxAppendBatch);
@@ -359,6 +358,24 @@ Status PostgresStore::RemoveRosterEntry(std::string_view channel_id, std::string
 }
 
 // --- Change feed and channel versions
+
+std::optional<ChannelVersions> PostgresStore::CurrentChannelVersions(
+    std::string_view channel_id) {
+  // Subscribed on first use, through Subscribe (which starts the feed's reader if need be):
+  // a caller caches only what it read after the versions, so changes committed before this
+  // subscription are in whatever it reads next. A store nobody asks (a CLI command) never
+  // follows the feed for this.
+  if (!versions_live_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(versions_mu_);
+    if (versions_sub_ == nullptr) {
+      Result<std::unique_ptr<StoreSubscription>> sub = Subscribe(&versions_);
+      if (!sub.has_value()) return std::nullopt;  // no feed, no caching; retried next call
+      versions_sub_ = *std::move(sub);
+      versions_live_.store(true, std::memory_order_release);
+    }
+  }
+  return versions_.Get(channel_id);
+}
 
 void PostgresStore::ChannelWritten(const Status& outcome, std::string_view channel_id,
                                    unsigned parts) {

@@ -21,7 +21,9 @@
 // artifacts), postgres_users.cpp (users, cost records), postgres_projects.cpp (projects, model
 // prices, webhook outbox). Thread-safe.
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <type_traits>
 #include <string>
@@ -157,10 +159,10 @@ class PostgresStore final : public Store {
   Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
 
   /// Exact for this store's own writes, other processes' within the feed's delay, everything
-  /// within PgChannelVersions::kDefaultResync (pg_channel_versions.hpp).
-  std::optional<ChannelVersions> CurrentChannelVersions(std::string_view channel_id) override {
-    return versions_.Get(channel_id);
-  }
+  /// within PgChannelVersions::kDefaultResync (pg_channel_versions.hpp). The first call
+  /// subscribes the counters to the change feed (nothing can be cached before it); nullopt
+  /// ("do not cache") while that fails.
+  std::optional<ChannelVersions> CurrentChannelVersions(std::string_view channel_id) override;
 
  private:
   enum class Access { kRead, kWrite };
@@ -196,7 +198,9 @@ class PostgresStore final : public Store {
   PgChannelVersions versions_;  // before feed_: subscribed to it (versions_sub_)
   ChangeFeed feed_;  // before listener_: the listener publishes into it until destroyed
   std::unique_ptr<PgListener> listener_;
-  std::unique_ptr<StoreSubscription> versions_sub_;
+  std::atomic<bool> versions_live_{false};  // versions_sub_ is set
+  std::mutex versions_mu_;
+  std::unique_ptr<StoreSubscription> versions_sub_;  // guarded by versions_mu_
   std::unique_ptr<MessageWriter> writer_;
 };
 
