@@ -30,46 +30,25 @@ corpus=/tmp/agentcore-bench/data/timbal.ndjson
 [[ -f $corpus ]] || { echo "ab_servers: no corpus; run benchmarks/http_bench.sh once" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-# run_wrk_case CASE PORT DIR: seeds the server (http_bench.sh's setup: a session cookie, a
-# channel of 1,000 messages to read, one to post to), then runs wrk with the load arguments on
-# the case's route and prints wrk's JSON line.
+# shellcheck source=benchmarks/wrk_cases.sh
+source benchmarks/wrk_cases.sh
+
+# run_wrk_case CASE PORT DIR: seeds the server (http_bench.sh's setup) and prints wrk's JSON line
+# for the case, run with the load arguments.
 run_wrk_case() {
-  local setup cookie url script=$3/case.lua
-  setup=$("$load_bin" --case setup --port "$2" --seed-messages 1000)
-  field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$setup" "$1"; }
-  cookie=$(field cookie)
-  if [[ $1 == post_message ]]; then
-    url="http://127.0.0.1:$2/channels/$(field writeChannel)/messages"
-    { echo 'wrk.method = "POST"'
-      echo "wrk.body = $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$(field postBody)")"
-      echo 'wrk.headers["Content-Type"] = "application/json"'; } >"$script"
-  else
-    url="http://127.0.0.1:$2/channels/$(field readChannel)/messages?limit=50"
-    : >"$script"
-  fi
-  echo "wrk.headers[\"Cookie\"] = \"cast_session=$cookie\"" >>"$script"
-  cat >>"$script" <<'EOF'
-done = function(summary, latency, requests)
-  local seconds = summary.duration / 1e6
-  io.write(string.format('{"case":"wrk","rps":%.1f,"p50Ms":%.3f,"p99Ms":%.3f,"non2xx":%d}\n',
-    summary.requests / seconds, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status))
-end
-EOF
+  bench_wrk_setup "$load_bin" "$2" "$3"
+  local url=$get_url
+  [[ $1 == post_message ]] && url=$post_url
   # shellcheck disable=SC2086  # the load arguments are words
-  wrk ${load_args:--t2 -c64 -d10s} -s "$script" "$url" | tail -n 1
+  echo "{\"case\":\"wrk\",$(bench_wrk "$1" "$3" "$url" ${load_args:--t2 -c64 -d10s} | cut -c2-)"
 }
 
 for _ in $(seq "$rounds"); do
   for bin in "$@"; do
     dir=$(mktemp -d -t agentcore-ab.XXXXXX)
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    server_bin=$(realpath "$bin")
-    (cd "$dir" && exec env AUTH_MODE=dev PORT="$port" DATABASE_URL="sqlite://$dir/bench.db" \
-       "$server_bin" --no-access-log --data-dir "$dir/data" --host 127.0.0.1 \
-       --idle-timeout-ms 600000) >"$dir/server.log" 2>&1 &
-    server=$!
-    for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.1; done
+    bench_start_server "$bin" "$dir" "sqlite://$dir/bench.db"
+    port=$server_port
+    server=$server_pid
     perf_pid=""
     if [[ -n ${PERF_EVENTS:-} ]]; then
       perf stat -e "$PERF_EVENTS" -p "$server" -o "$dir/perf.txt" &

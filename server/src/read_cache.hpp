@@ -11,8 +11,10 @@
 /// the data it holds, and a handler serves an entry only while the store still reports the same
 /// version. The store raises a version after a write commits and before it acknowledges it, so
 /// a hit is never older than a write acknowledged before the request (read-your-writes holds
-/// across clients and io threads). A store without versions (PostgreSQL, where other servers
-/// write) returns none, and the handlers then bypass the cache.
+/// across clients and io threads). On PostgreSQL the versions are exact for this process's
+/// writes and follow other servers' through the change feed, with a 1 s bound on what the feed
+/// loses (docs/storage-postgres.md); a store without versions returns none, and the handlers
+/// then bypass the cache.
 ///
 /// Per io thread: each thread that uses the cache gets its own part (`max_bytes / threads`),
 /// so the io threads never share a cache line on a hit (a shared cache measured 10-25 % fewer

@@ -332,15 +332,6 @@ TEST_CASE("keeps every acknowledged write while the server terminates connection
   Must(store->AppendMessage(Text(a, "still here")));
 }
 
-TEST_CASE("provides no channel versions: other servers write the same database") {
-  PgTestSchema db;
-  auto store = db.Open();
-  Channel ch = MakeChannel(*store, "acme", "general");
-  CHECK_FALSE(store->CurrentChannelVersions(ch.id).has_value());
-  Must(store->AppendMessage(Text(ch, "hello")));
-  CHECK_FALSE(store->CurrentChannelVersions(ch.id).has_value());
-}
-
 TEST_CASE("commits concurrent appends together: fewer transactions than messages") {
   PgTestSchema db;
   auto store = db.Open();

@@ -110,26 +110,40 @@ asio::awaitable<Result<Response>> ListMessages(RequestContext& ctx, const Princi
     cache.CountMiss();
   }
 
-  Result<Channel> channel = app.hub().channels().Find(principal, channel_id);
-  if (!channel.has_value()) co_return channel.status();
-  if (!query.has_value()) co_return query.status();
-  if (query->limit == 0) co_return MessagesResponse({});  // Cast: LIMIT 0
+  // A miss reads the store twice (the channel, the page). On PostgreSQL each is a network
+  // round trip, so it runs on the blocking pool, as posting does, rather than holding an io
+  // thread (and every connection on it) for two round trips. The page is cached back here on
+  // the io thread: the cache is per io thread (read_cache.hpp).
+  std::string space_id;  // the channel's, once read
+  auto read = [&app, &principal, &channel_id, &query, &space_id]() -> Result<Response> {
+    Result<Channel> channel = app.hub().channels().Find(principal, channel_id);
+    if (!channel.has_value()) return channel.status();
+    if (!query.has_value()) return query.status();
+    if (query->limit == 0) return MessagesResponse({});  // Cast: LIMIT 0
 
-  PageRequest page;
-  page.limit = query->limit;
-  page.after = std::move(query->since);
-  page.before = std::move(query->before);
-  page.for_agent = std::move(query->for_agent);
-  // Without cursors this is the newest `limit` messages, oldest first; Cast returns the
-  // oldest ones (§8 #2), which hides a long channel's recent history.
-  Result<MessagePage> result = app.store().ListMessages(channel->id, page);
-  if (!result.has_value()) co_return StoreError(result.status());
-  Response response = MessagesResponse(result->messages);
-  if (versions) {
+    PageRequest page;
+    page.limit = query->limit;
+    page.after = std::move(query->since);
+    page.before = std::move(query->before);
+    page.for_agent = std::move(query->for_agent);
+    // Without cursors this is the newest `limit` messages, oldest first; Cast returns the
+    // oldest ones (§8 #2), which hides a long channel's recent history.
+    Result<MessagePage> result = app.store().ListMessages(channel->id, page);
+    if (!result.has_value()) return StoreError(result.status());
+    space_id = channel->space_id;
+    return MessagesResponse(result->messages);
+  };
+  Result<Response> response = Status(ErrorCode::kInternal, "not read");
+  if (app.store().HasNativeAsyncWrites()) {
+    response = read();  // a local store: its reads are short
+  } else {
+    response = co_await app.Offload(std::move(read));
+  }
+  if (versions && response.has_value() && !space_id.empty()) {
     auto entry = std::make_shared<ReadCache::Page>();
     entry->messages_version = versions->messages;
-    entry->space_id = channel->space_id;
-    entry->body = response.body;
+    entry->space_id = std::move(space_id);
+    entry->body = response->body;
     cache.PutPage(std::move(key), std::move(entry));
   }
   co_return response;

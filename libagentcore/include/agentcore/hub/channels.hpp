@@ -21,7 +21,9 @@
 /// The routing roster of a channel (what posting reads besides the channel) is cached: an
 /// entry is served only while the store's ChannelVersions::channel of the channel is the one
 /// read before the entry's data (Store::CurrentChannelVersions), so a roster or channel change
-/// acknowledged before a post is always seen. Stores without versions (PostgreSQL) bypass it.
+/// acknowledged before a post is always seen (on PostgreSQL: one acknowledged by this process;
+/// another server's within the store's feed delay, at most ~1 s, docs/storage-postgres.md).
+/// Stores without versions bypass it.
 
 #include <cstddef>
 #include <cstdint>

@@ -415,8 +415,10 @@ class AGENTCORE_EXPORT Store {
 
   // --- Exact caching
   /// The channel's change counters (ChannelVersions), kept in memory by the store, or nullopt
-  /// when the store cannot know every write (PostgreSQL: other processes write the same
-  /// database), which means "do not cache".
+  /// when the store keeps none, which means "do not cache". PostgreSQL, where other processes
+  /// write the same database, keeps them exact for this store's writes and raises them for
+  /// other processes' writes when its change feed delivers them, and every channel at least
+  /// once a second (docs/storage-postgres.md, "Channel versions and the caches").
   ///
   /// Protocol for a caller that caches data of a channel: read the versions first, then the
   /// data, and keep (versions, data); a cached entry may be served only while this call still

@@ -188,7 +188,7 @@ struct Table {
                     "metadata = COALESCE($4::json, metadata), state = COALESCE($5, state), "
                     "type = COALESCE($6, type) WHERE id = $1 RETURNING {}",
                     kMessageColumns));
-    Set(Stmt::kDeleteMessage, "delete_message", "DELETE FROM messages WHERE id = $1 RETURNING id");
+    Set(Stmt::kDeleteMessage, "delete_message", "DELETE FROM messages WHERE id = $1 RETURNING channel_id");
     // One statement per cursor shape, so that each is a range scan of (channel_id, seq) even
     // under a generic plan; the filters ($n IS NULL OR ...) are row filters either way. A
     // cursor id is resolved to a seq once (PageRequest): the message with the greatest id at

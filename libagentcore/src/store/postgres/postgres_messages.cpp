@@ -54,6 +54,7 @@ Result<Message> PostgresStore::AppendMessage(const NewMessage& in) {
   if (appended.ok() || appended.status().code() == ErrorCode::kUnknownOutcome) {
     notifier_->Poke();
   }
+  ChannelWritten(appended.status(), in.channel_id, ChannelVersionTable::kMessages);
   return appended;
 }
 
@@ -80,17 +81,30 @@ Result<Message> PostgresStore::UpdateMessage(std::string_view id, const MessageP
   PgParams p;
   p.Text(id).OptText(content).OptBool(patch.is_complete).OptText(metadata);
   p.OptText(patch.state).OptText(patch.type);
-  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kUpdateMessage, p));
-  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("message \"{}\" not found", id));
-  return DecodeMessage(PgRow(r.get(), 0));
+  Result<PgResultPtr> r = Query(Access::kWrite, Stmt::kUpdateMessage, p);
+  if (!r.has_value()) {
+    // The channel is in the lost reply: any channel may have changed.
+    if (r.status().code() == ErrorCode::kUnknownOutcome) versions_.RaiseAll();
+    return r.status();
+  }
+  if (PQntuples(r->get()) == 0) return NotFound(fmt::format("message \"{}\" not found", id));
+  Result<Message> out = DecodeMessage(PgRow(r->get(), 0));
+  if (out.has_value()) versions_.Raise(out->channel_id, ChannelVersionTable::kMessages);
+  return out;
 }
 
 Status PostgresStore::DeleteMessage(std::string_view id) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("message id", id));
   PgParams p;
   p.Text(id);
-  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kDeleteMessage, p));
-  if (PQntuples(r.get()) == 0) return NotFound(fmt::format("message \"{}\" not found", id));
+  Result<PgResultPtr> r = Query(Access::kWrite, Stmt::kDeleteMessage, p);
+  if (!r.has_value()) {
+    if (r.status().code() == ErrorCode::kUnknownOutcome) versions_.RaiseAll();
+    return r.status();
+  }
+  if (PQntuples(r->get()) == 0) return NotFound(fmt::format("message \"{}\" not found", id));
+  // The statement returns the deleted message's channel.
+  versions_.Raise(PgRow(r->get(), 0).View(0), ChannelVersionTable::kMessages);
   return Status::Ok();
 }
 

@@ -45,6 +45,10 @@ PostgresStore::~PostgresStore() {
   // feed_ (destroyed last, as a member).
   writer_.reset();
   listener_.reset();
+  {
+    std::lock_guard lock(versions_mu_);
+    versions_sub_.reset();
+  }
   notifier_.reset();
 }
 
@@ -145,7 +149,9 @@ Result<int> PostgresStore::SchemaVersion() {
 
 Status PostgresStore::MigrateTo(int version) {
   AGENTCORE_ASSIGN_OR_RETURN(ConnectionPool::Lease conn, pool_.Acquire());
-  return MigratePostgres(*conn, version);
+  Status out = MigratePostgres(*conn, version);
+  versions_.RaiseAll();  // rows may have changed under every cache
+  return out;
 }
 
 // --- Spaces and channels
@@ -181,24 +187,28 @@ Result<std::vector<Space>> PostgresStore::ListSpaces(std::size_t limit) {
 Result<Channel> PostgresStore::CreateChannel(const NewChannel& in) {
   AGENTCORE_RETURN_IF_ERROR(CheckNewChannel(in, options_.max_content_bytes));
   const std::string id = in.id.empty() ? ids_.Next() : in.id;
-  PgParams p;
-  p.Text(id).Text(in.space_id).Text(in.name).Text(in.tagline).Text(in.mission).Int(Now());
-  AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertChannel, p));
-  if (r.ok()) {
-    // INSERT ... SELECT FROM spaces: no row when the space is missing.
-    if (PQntuples(r.result.get()) == 0) return SpaceNotFound(in.space_id);
-    return DecodeChannel(PgRow(r.result.get(), 0));
-  }
-  if (r.status.code() == ErrorCode::kAlreadyExists) {
-    if (r.constraint == "channels_space_name") {
-      return AlreadyExists(fmt::format("channel named \"{}\" already exists in space \"{}\"",
-                                       in.name, in.space_id));
+  Result<Channel> out = [&]() -> Result<Channel> {
+    PgParams p;
+    p.Text(id).Text(in.space_id).Text(in.name).Text(in.tagline).Text(in.mission).Int(Now());
+    AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertChannel, p));
+    if (r.ok()) {
+      // INSERT ... SELECT FROM spaces: no row when the space is missing.
+      if (PQntuples(r.result.get()) == 0) return SpaceNotFound(in.space_id);
+      return DecodeChannel(PgRow(r.result.get(), 0));
     }
-    return AlreadyExists(fmt::format("channel \"{}\" already exists", id));
-  }
-  // A space deleted by hand between the SELECT and the insert's foreign key check.
-  if (r.status.code() == ErrorCode::kNotFound) return SpaceNotFound(in.space_id);
-  return r.status;
+    if (r.status.code() == ErrorCode::kAlreadyExists) {
+      if (r.constraint == "channels_space_name") {
+        return AlreadyExists(fmt::format("channel named \"{}\" already exists in space \"{}\"",
+                                         in.name, in.space_id));
+      }
+      return AlreadyExists(fmt::format("channel \"{}\" already exists", id));
+    }
+    // A space deleted by hand between the SELECT and the insert's foreign key check.
+    if (r.status.code() == ErrorCode::kNotFound) return SpaceNotFound(in.space_id);
+    return r.status;
+  }();
+  ChannelWritten(out.status(), id, ChannelVersionTable::kChannel);
+  return out;
 }
 
 Result<Channel> PostgresStore::GetChannel(std::string_view id) {
@@ -240,20 +250,24 @@ Result<std::vector<Channel>> PostgresStore::ListChannels(std::string_view space_
 Result<Channel> PostgresStore::UpdateChannel(std::string_view id, const ChannelPatch& patch) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("channel id", id));
   AGENTCORE_RETURN_IF_ERROR(CheckChannelPatch(patch, options_.max_content_bytes));
-  PgParams p;
-  p.Text(id).OptText(patch.name).OptText(patch.tagline).OptText(patch.mission);
-  p.OptBool(patch.archived).Int(Now());
-  AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kUpdateChannel, p));
-  if (!r.ok()) {
-    if (r.status.code() == ErrorCode::kAlreadyExists) {
-      // Only a rename can collide; the space is the channel's own, which the error names.
-      return AlreadyExists(fmt::format("channel named \"{}\" already exists in its space",
-                                       patch.name.value_or("")));
+  Result<Channel> out = [&]() -> Result<Channel> {
+    PgParams p;
+    p.Text(id).OptText(patch.name).OptText(patch.tagline).OptText(patch.mission);
+    p.OptBool(patch.archived).Int(Now());
+    AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kUpdateChannel, p));
+    if (!r.ok()) {
+      if (r.status.code() == ErrorCode::kAlreadyExists) {
+        // Only a rename can collide; the space is the channel's own, which the error names.
+        return AlreadyExists(fmt::format("channel named \"{}\" already exists in its space",
+                                         patch.name.value_or("")));
+      }
+      return r.status;
     }
-    return r.status;
-  }
-  if (PQntuples(r.result.get()) == 0) return ChannelNotFound(id);
-  return DecodeChannel(PgRow(r.result.get(), 0));
+    if (PQntuples(r.result.get()) == 0) return ChannelNotFound(id);
+    return DecodeChannel(PgRow(r.result.get(), 0));
+  }();
+  ChannelWritten(out.status(), id, ChannelVersionTable::kChannel);
+  return out;
 }
 
 // --- Roster
@@ -263,24 +277,28 @@ Result<RosterEntry> PostgresStore::AddRosterEntry(const NewRosterEntry& in) {
   AGENTCORE_ASSIGN_OR_RETURN(std::string props,
                              EncodeJson("roster props", in.props, options_.max_content_bytes));
   const std::string id = in.id.empty() ? ids_.Next() : in.id;
-  PgParams p;
-  p.Text(id).Text(in.channel_id).Text(in.callsign).Text(in.agent_type);
-  p.Text(RosterStatusName(in.status));  // static storage
-  p.Int(Now()).JsonText(props).Text(in.runtime_id);
-  AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertRoster, p));
-  if (r.ok()) {
-    if (PQntuples(r.result.get()) == 0) return ChannelNotFound(in.channel_id);
-    return DecodeRoster(PgRow(r.result.get(), 0));
-  }
-  if (r.status.code() == ErrorCode::kAlreadyExists) {
-    if (r.constraint == "roster_channel_callsign") {
-      return AlreadyExists(fmt::format("callsign \"{}\" is already on the roster of channel \"{}\"",
-                                       in.callsign, in.channel_id));
+  Result<RosterEntry> out = [&]() -> Result<RosterEntry> {
+    PgParams p;
+    p.Text(id).Text(in.channel_id).Text(in.callsign).Text(in.agent_type);
+    p.Text(RosterStatusName(in.status));  // static storage
+    p.Int(Now()).JsonText(props).Text(in.runtime_id);
+    AGENTCORE_ASSIGN_OR_RETURN(PgReply r, Exec(Access::kWrite, Stmt::kInsertRoster, p));
+    if (r.ok()) {
+      if (PQntuples(r.result.get()) == 0) return ChannelNotFound(in.channel_id);
+      return DecodeRoster(PgRow(r.result.get(), 0));
     }
-    return AlreadyExists(fmt::format("roster entry \"{}\" already exists", id));
-  }
-  if (r.status.code() == ErrorCode::kNotFound) return ChannelNotFound(in.channel_id);
-  return r.status;
+    if (r.status.code() == ErrorCode::kAlreadyExists) {
+      if (r.constraint == "roster_channel_callsign") {
+        return AlreadyExists(fmt::format("callsign \"{}\" is already on the roster of channel \"{}\"",
+                                         in.callsign, in.channel_id));
+      }
+      return AlreadyExists(fmt::format("roster entry \"{}\" already exists", id));
+    }
+    if (r.status.code() == ErrorCode::kNotFound) return ChannelNotFound(in.channel_id);
+    return r.status;
+  }();
+  ChannelWritten(out.status(), in.channel_id, ChannelVersionTable::kChannel);
+  return out;
 }
 
 Result<RosterEntry> PostgresStore::GetRosterEntry(std::string_view channel_id,
@@ -310,47 +328,81 @@ Result<RosterEntry> PostgresStore::UpdateRosterEntry(std::string_view channel_id
   AGENTCORE_RETURN_IF_ERROR(CheckKey("roster channel id", channel_id));
   AGENTCORE_RETURN_IF_ERROR(CheckKey("roster callsign", callsign));
   AGENTCORE_RETURN_IF_ERROR(CheckRosterPatch(patch, options_.max_content_bytes));
-  const std::size_t max = options_.max_content_bytes;
-  // Unset leaves a JSON column alone; a value (Json null included) replaces it.
-  std::optional<std::string> route_hints, current, props;
-  if (patch.route_hints) {
-    AGENTCORE_ASSIGN_OR_RETURN(route_hints,
-                               EncodeJson("roster route hints", *patch.route_hints, max));
-  }
-  if (patch.current) {
-    AGENTCORE_ASSIGN_OR_RETURN(current, EncodeJson("roster current", *patch.current, max));
-  }
-  if (patch.props) {
-    AGENTCORE_ASSIGN_OR_RETURN(props, EncodeJson("roster props", *patch.props, max));
-  }
-  PgParams p;
-  p.Text(channel_id).Text(callsign);
-  if (patch.status) {
-    p.Text(RosterStatusName(*patch.status));  // static storage
-  } else {
-    p.Null();
-  }
-  p.OptText(patch.agent_type);
-  p.Bool(patch.clear_callback_url).OptText(patch.callback_url).OptText(patch.readmark);
-  p.OptInt(patch.last_heartbeat).OptInt(patch.last_message_routed_at);
-  p.OptText(route_hints).OptText(current).OptText(props).OptText(patch.container_token_hash);
-  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kUpdateRoster, p));
-  if (PQntuples(r.get()) == 0) return RosterNotFound(channel_id, callsign);
-  return DecodeRoster(PgRow(r.get(), 0));
+  Result<RosterEntry> out = [&]() -> Result<RosterEntry> {
+    const std::size_t max = options_.max_content_bytes;
+    // Unset leaves a JSON column alone; a value (Json null included) replaces it.
+    std::optional<std::string> route_hints, current, props;
+    if (patch.route_hints) {
+      AGENTCORE_ASSIGN_OR_RETURN(route_hints,
+                                 EncodeJson("roster route hints", *patch.route_hints, max));
+    }
+    if (patch.current) {
+      AGENTCORE_ASSIGN_OR_RETURN(current, EncodeJson("roster current", *patch.current, max));
+    }
+    if (patch.props) {
+      AGENTCORE_ASSIGN_OR_RETURN(props, EncodeJson("roster props", *patch.props, max));
+    }
+    PgParams p;
+    p.Text(channel_id).Text(callsign);
+    if (patch.status) {
+      p.Text(RosterStatusName(*patch.status));  // static storage
+    } else {
+      p.Null();
+    }
+    p.OptText(patch.agent_type);
+    p.Bool(patch.clear_callback_url).OptText(patch.callback_url).OptText(patch.readmark);
+    p.OptInt(patch.last_heartbeat).OptInt(patch.last_message_routed_at);
+    p.OptText(route_hints).OptText(current).OptText(props).OptText(patch.container_token_hash);
+    AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kUpdateRoster, p));
+    if (PQntuples(r.get()) == 0) return RosterNotFound(channel_id, callsign);
+    return DecodeRoster(PgRow(r.get(), 0));
+  }();
+  ChannelWritten(out.status(), channel_id, ChannelVersionTable::kChannel);
+  return out;
 }
 
 Status PostgresStore::RemoveRosterEntry(std::string_view channel_id, std::string_view callsign) {
   AGENTCORE_RETURN_IF_ERROR(CheckKey("roster channel id", channel_id));
   AGENTCORE_RETURN_IF_ERROR(CheckKey("roster callsign", callsign));
-  PgParams p;
-  p.Text(channel_id).Text(callsign);
-  // Pending deliveries go with the entry (ON DELETE CASCADE).
-  AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kDeleteRoster, p));
-  if (PQntuples(r.get()) == 0) return RosterNotFound(channel_id, callsign);
-  return Status::Ok();
+  Status out = [&]() -> Status {
+    PgParams p;
+    p.Text(channel_id).Text(callsign);
+    // Pending deliveries go with the entry (ON DELETE CASCADE).
+    AGENTCORE_ASSIGN_OR_RETURN(PgResultPtr r, Query(Access::kWrite, Stmt::kDeleteRoster, p));
+    if (PQntuples(r.get()) == 0) return RosterNotFound(channel_id, callsign);
+    return Status::Ok();
+  }();
+  ChannelWritten(out, channel_id, ChannelVersionTable::kChannel);
+  return out;
 }
 
-// --- Change feed
+// --- Change feed and channel versions
+
+std::optional<ChannelVersions> PostgresStore::CurrentChannelVersions(
+    std::string_view channel_id) {
+  // Subscribed on first use, through Subscribe (which starts the feed's reader if need be):
+  // a caller caches only what it read after the versions, so changes committed before this
+  // subscription are in whatever it reads next. A store nobody asks (a CLI command) never
+  // follows the feed for this.
+  if (!versions_live_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(versions_mu_);
+    if (versions_sub_ == nullptr) {
+      Result<std::unique_ptr<StoreSubscription>> sub = Subscribe(&versions_);
+      if (!sub.has_value()) return std::nullopt;  // no feed, no caching; retried next call
+      versions_sub_ = *std::move(sub);
+      versions_live_.store(true, std::memory_order_release);
+    }
+  }
+  return versions_.Get(channel_id);
+}
+
+void PostgresStore::ChannelWritten(const Status& outcome, std::string_view channel_id,
+                                   unsigned parts) {
+  // kUnknownOutcome: the commit may have happened; raising too often only costs a cache miss.
+  if (outcome.ok() || outcome.code() == ErrorCode::kUnknownOutcome) {
+    versions_.Raise(channel_id, parts);
+  }
+}
 
 Result<std::unique_ptr<StoreSubscription>> PostgresStore::Subscribe(StoreListener* listener) {
   if (listener == nullptr) return InvalidArgument("store listener is null");

@@ -24,6 +24,7 @@
 // artifacts), postgres_users.cpp (users, cost records), postgres_projects.cpp (projects, model
 // prices, webhook outbox). Thread-safe.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -37,6 +38,7 @@
 #include "store/change_feed.hpp"
 #include "store/postgres/connection_pool.hpp"
 #include "store/postgres/message_writer.hpp"
+#include "store/postgres/pg_channel_versions.hpp"
 #include "store/postgres/pg_listener.hpp"
 #include "store/postgres/pg_notifier.hpp"
 #include "store/postgres/pg_rows.hpp"
@@ -170,6 +172,12 @@ class PostgresStore final : public Store {
 
   Result<std::unique_ptr<StoreSubscription>> Subscribe(StoreListener* listener) override;
 
+  /// Exact for this store's own writes, other processes' within the feed's delay, everything
+  /// within PgChannelVersions::kDefaultResync (pg_channel_versions.hpp). The first call
+  /// subscribes the counters to the change feed (nothing can be cached before it); nullopt
+  /// ("do not cache") while that fails.
+  std::optional<ChannelVersions> CurrentChannelVersions(std::string_view channel_id) override;
+
  private:
   enum class Access { kRead, kWrite };
 
@@ -184,6 +192,9 @@ class PostgresStore final : public Store {
   void WakeListenersAfter(std::span<const PgCall> calls);
   /// One statement that must succeed: its result, or its error as a Status.
   Result<PgResultPtr> Query(Access access, Stmt stmt, const PgParams& params);
+  /// After a write of `channel_id` returned: raises its counters (`parts`) when it may have
+  /// been applied (done, or its outcome lost with the connection), before the caller hears.
+  void ChannelWritten(const Status& outcome, std::string_view channel_id, unsigned parts);
   /// Rows of a query decoded by `decode` (returning T or Result<T>).
   template <typename T, typename Decode>
   Result<std::vector<T>> QueryAll(Stmt stmt, const PgParams& params, Decode decode);
@@ -201,9 +212,13 @@ class PostgresStore final : public Store {
   ConnectionPool pool_;
 
   std::unique_ptr<PgNotifier> notifier_;  // wakes every listener after log-writing commits
+  PgChannelVersions versions_;  // before feed_: subscribed to it (versions_sub_)
   ChangeFeed feed_;  // before listener_: the listener publishes into it until destroyed
   std::mutex listener_mu_;
   std::unique_ptr<PgListener> listener_;  // guarded by listener_mu_; started by Subscribe
+  std::atomic<bool> versions_live_{false};  // versions_sub_ is set
+  std::mutex versions_mu_;
+  std::unique_ptr<StoreSubscription> versions_sub_;  // guarded by versions_mu_
   std::unique_ptr<MessageWriter> writer_;
 };
 
