@@ -132,6 +132,11 @@ class RunServer {
                                      "--no-access-log",
                                      "--threads", "2",
                                      "--shutdown-grace-ms", "2000",
+                                     // One node restarted, as systemd restarts it: on
+                                     // PostgreSQL (clustered) a stable node id is what lets
+                                     // the next server requeue its previous life's runs at
+                                     // once (docs/cluster.md "Runs").
+                                     "--node-id", "runs-e2e",
                                      "--agent-command",
                                      std::string("builder=") + AGENTCORE_BUILDER_AGENT};
     args.insert(args.end(), extra.begin(), extra.end());

@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 
 #include "store/pg_test_schema.hpp"
+#include "support/recording_store_listener.hpp"
 
 namespace agentcore::testing {
 namespace {
@@ -33,29 +34,7 @@ T Must(Result<T> r) {
 
 void MustOk(const Status& s) { REQUIRE_MESSAGE(s.ok(), s.ToString()); }
 
-// Records every change; waits until a predicate over all of them holds.
-class Recorder final : public StoreListener {
- public:
-  void OnChange(const StoreChange& change) override {
-    std::lock_guard lock(mu_);
-    changes_.push_back(change);
-    cv_.notify_all();
-  }
-  template <typename Pred>
-  bool WaitUntil(Pred pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return pred(changes_); });
-  }
-  std::vector<StoreChange> changes() {
-    std::lock_guard lock(mu_);
-    return changes_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<StoreChange> changes_;
-};
+using Recorder = RecordingStoreListener;
 
 // The payloads of the cluster events among `changes`, in order.
 std::vector<std::string> Payloads(const std::vector<StoreChange>& changes) {

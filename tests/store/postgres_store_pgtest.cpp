@@ -19,6 +19,7 @@
 #include <agentcore/ulid.hpp>
 
 #include "store/pg_test_schema.hpp"
+#include "support/recording_store_listener.hpp"
 #include "support/manual_clock.hpp"
 
 namespace agentcore::testing {
@@ -39,30 +40,7 @@ ErrorCode CodeOf(const Result<T>& r) {
   return r.ok() ? ErrorCode::kOk : r.status().code();
 }
 
-// Records every change and waits for one that matches.
-class Recorder final : public StoreListener {
- public:
-  void OnChange(const StoreChange& change) override {
-    std::lock_guard lock(mu_);
-    changes_.push_back(change);
-    cv_.notify_all();
-  }
-  template <typename Pred>
-  bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout,
-                        [&] { return std::any_of(changes_.begin(), changes_.end(), pred); });
-  }
-  std::vector<StoreChange> changes() {
-    std::lock_guard lock(mu_);
-    return changes_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<StoreChange> changes_;
-};
+using Recorder = RecordingStoreListener;
 
 auto Is(StoreChange::Kind kind, std::string channel_id, std::string id) {
   return [=](const StoreChange& c) {

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "support/manual_clock.hpp"
+#include "support/recording_store_listener.hpp"
 
 #ifndef AGENTCORE_STORE_FIXTURES
 #error "define AGENTCORE_STORE_FIXTURES (a list of fixture types) before including this header"
@@ -141,31 +142,7 @@ inline std::size_t MessageCount(Store& store, const std::string& channel_id) {
   }
 }
 
-// Records every change; waits for a condition with a deadline.
-class RecordingListener final : public StoreListener {
- public:
-  void OnChange(const StoreChange& change) override {
-    std::lock_guard lock(mu_);
-    changes_.push_back(change);
-    cv_.notify_all();
-  }
-  // True once a change matching `pred` arrived (within kFeedWait).
-  template <typename Pred>
-  bool WaitFor(Pred pred) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, kFeedWait,
-                        [&] { return std::any_of(changes_.begin(), changes_.end(), pred); });
-  }
-  std::vector<StoreChange> changes() {
-    std::lock_guard lock(mu_);
-    return changes_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<StoreChange> changes_;
-};
+using RecordingListener = testing::RecordingStoreListener;
 
 inline auto Is(StoreChange::Kind kind, std::string id) {
   return [kind, id = std::move(id)](const StoreChange& c) { return c.kind == kind && c.id == id; };

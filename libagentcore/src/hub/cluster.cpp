@@ -131,6 +131,9 @@ Status ClusterLink::Start() {
     std::lock_guard lock(sub_mu_);
     subscription_ = std::move(sub).value();
   }
+  // One renewal before the hub is handed out, so that a node is ready (Hub::Ready) as soon as
+  // it serves rather than after its appender's first turn. A failure is logged; Ready says so.
+  RenewNow();
   thread_ = std::thread([this] { Run(); });
   receiver_ = std::thread([this] { Receive(); });
   return Status();
@@ -215,7 +218,7 @@ void ClusterLink::DropForSpaceLocked() {
 void ClusterLink::Run() {
   ::pthread_setname_np(::pthread_self(), "agentcore-clap");
   const auto renew_every = std::max(options_.lease / 3, std::chrono::milliseconds(1));
-  auto next_renew = std::chrono::steady_clock::now();
+  auto next_renew = std::chrono::steady_clock::now() + renew_every;  // Start() renewed once
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait_until(lock, next_renew, [&] { return closed_ || !queue_.empty(); });
