@@ -134,8 +134,11 @@ void AgentServiceImpl::Post(std::function<void()> task) {
 }
 
 void AgentServiceImpl::SetApiUrl(std::string url) {
-  std::lock_guard lock(mu_);
-  api_url_ = std::move(url);
+  {
+    std::lock_guard lock(mu_);
+    api_url_ = std::move(url);
+  }
+  AdvertiseApiUrl();  // before any agent is told the URL (docs/cluster.md, adopt or restart)
 }
 
 std::string AgentServiceImpl::api_url() const {

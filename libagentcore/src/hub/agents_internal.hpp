@@ -56,6 +56,9 @@ class AgentServiceImpl final : public AgentService {
                            std::size_t max_bytes) override;
   void Sweep(UnixMillis now) override;
   Status Reconcile() override;
+  /// Clustered (OpenHub, SetApiUrl, every takeover round): holds this node's "api-url:"
+  /// lease for the API URL its agents get, from before it starts any agent.
+  void AdvertiseApiUrl();
   void SetApiUrl(std::string url) override;
   std::string api_url() const override;
   const AgentPolicy& policy() const override { return policy_; }
@@ -100,6 +103,9 @@ class AgentServiceImpl final : public AgentService {
   /// Clustered sweep: agents this node drives that would go stale take the heartbeat another
   /// node stored, when it is fresh (heartbeats reach any node).
   void RefreshHeartbeats(UnixMillis now);
+  /// Whether an agent `dead_owner` started can still reach the cluster: the URL that node gave
+  /// its agents is advertised by a live node (one load balancer for all). Unknown: true.
+  bool ApiUrlStillServed(const std::string& dead_owner, UnixMillis now);
   /// Clustered sweep: whether this node's sweep may time `agent_id` out (it holds the lease).
   bool HoldsLease(const AgentIdentity& agent) const;
   void ScheduleDrain(const std::string& agent_id);
@@ -127,6 +133,8 @@ class AgentServiceImpl final : public AgentService {
   std::string api_url_;                                           // guarded by mu_
   UnixMillis last_removal_check_ = 0;                             // guarded by mu_
   UnixMillis last_takeover_ = 0;                                  // guarded by mu_
+  std::mutex advertise_mu_;         // AdvertiseApiUrl's callers: OpenHub, SetApiUrl, sweep
+  std::string advertised_url_key_;  // guarded by advertise_mu_
 
   std::atomic<bool> removal_check_running_{false};
   std::mutex flight_mu_;

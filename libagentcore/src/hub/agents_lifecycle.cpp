@@ -328,7 +328,10 @@ void AgentServiceImpl::Sweep(UnixMillis now) {
       take_over = true;
     }
   }
-  if (take_over) TakeOverExpired(now);
+  if (take_over) {
+    AdvertiseApiUrl();
+    TakeOverExpired(now);
+  }
   for (const auto& item : fired) {
     const AgentIdentity& agent =
         item.first;  // not a structured binding: clang 14 cannot capture one
@@ -416,15 +419,66 @@ void AgentServiceImpl::TakeOverExpired(UnixMillis now) {
       link->Release(lease.key);
       continue;
     }
-    LogAgentEvent("agent_taken_over", FormatAgentId(agent), lease.owner);
+    // An agent still heartbeating is adopted only when the API URL its node gave it still
+    // leads to a live node (a load balancer's): one told the dead node's own URL reaches no
+    // node any more (its heartbeats, checkins and task requests all fail), so it is started
+    // again here, with this node's URL. The old process, on the dead node's machine, is out
+    // of reach: it keeps failing there until that machine stops it.
+    const bool adopt = online && ApiUrlStillServed(lease.owner, now);
+    LogAgentEvent("agent_taken_over", FormatAgentId(agent),
+                  lease.owner + (online && !adopt ? " (unreachable: restarted)" : ""));
     // As after a restart of our own: adopt an agent still heartbeating and push its queue,
     // else start it when messages wait (a paused agent keeps them for its checkin).
-    if (online) {
+    if (adopt) {
       OnWake(channel_id, callsign, {});
-    } else if (entry->status != RosterStatus::kPaused) {
+    } else if (online && entry->status != RosterStatus::kPaused) {
+      ClearCallback(agent);  // nothing is pushed to the unreachable process meanwhile
+      {
+        // A slot this node kept from earlier forgets the old process: Activate starts anew.
+        std::lock_guard lock(mu_);
+        auto it = slots_.find(FormatAgentId(agent));
+        if (it != slots_.end()) {
+          it->second->lifecycle = AgentLifecycle(now, policy_);
+          it->second->endpoint.clear();
+        }
+      }
+      if (Status s = Activate(agent); !s.ok()) LogAgentError("restart taken-over agent", s);
+    } else if (!online && entry->status != RosterStatus::kPaused) {
       if (Status s = Activate(agent); !s.ok()) LogAgentError("activate taken-over agent", s);
     }
   }
+}
+
+void AgentServiceImpl::AdvertiseApiUrl() {
+  ClusterLink* link = hub_.cluster_link();
+  if (link == nullptr) return;
+  const std::string url = api_url();
+  const std::string key = url.empty() ? std::string() : ApiUrlLeaseKey(link->node_id(), url);
+  std::lock_guard lock(advertise_mu_);
+  if (key != advertised_url_key_ && !advertised_url_key_.empty()) {
+    link->Release(advertised_url_key_);  // the URL changed (SetApiUrl)
+  }
+  advertised_url_key_ = key;
+  // Renewed with the node's other leases; taken again after a store outage.
+  if (!key.empty()) (void)link->HoldOrTake(key);
+}
+
+bool AgentServiceImpl::ApiUrlStillServed(const std::string& dead_owner, UnixMillis now) {
+  Store& store = hub_.store();
+  const std::string own_prefix = ApiUrlLeaseKey(dead_owner, "");
+  Result<std::vector<Lease>> own = store.ListLeases(own_prefix, std::nullopt, 1);
+  if (!own.ok() || own->empty()) return true;  // a node that advertises nothing: as before
+  const std::string url = own->front().key.substr(own_prefix.size());
+  // Every node's advertisement (one per node): is the same URL served by a live one?
+  Result<std::vector<Lease>> all = store.ListLeases(kApiUrlLeasePrefix, std::nullopt, 10'000);
+  if (!all.ok()) return true;
+  for (const Lease& lease : *all) {
+    if (lease.owner == dead_owner || lease.expires_at <= now) continue;
+    const std::string_view rest = std::string_view(lease.key).substr(kApiUrlLeasePrefix.size());
+    const std::size_t slash = rest.find('/');
+    if (slash != std::string_view::npos && rest.substr(slash + 1) == url) return true;
+  }
+  return false;
 }
 
 void AgentServiceImpl::CheckRemoved() {

@@ -102,6 +102,14 @@ std::optional<std::vector<OwnedLine>> DecodeLines(std::string_view payload) {
   return out;
 }
 
+std::string ApiUrlLeaseKey(std::string_view node_id, std::string_view url) {
+  std::string key(kApiUrlLeasePrefix);
+  key += node_id;
+  key += '/';
+  key += url;
+  return key;
+}
+
 std::string AgentLeaseKey(std::string_view channel_id, std::string_view callsign) {
   std::string key = "agent:";
   key += channel_id;

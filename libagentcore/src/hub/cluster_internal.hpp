@@ -57,6 +57,11 @@ std::optional<std::vector<OwnedLine>> DecodeLines(std::string_view payload);
 std::string AgentLeaseKey(std::string_view channel_id, std::string_view callsign);
 std::string SessionLeaseKey(std::string_view session_id);
 inline constexpr std::string_view kJanitorLeaseKey = "janitor";
+/// "api-url:<node id>/<url>": held by each node for the API URL it gives its agents, so that a
+/// node taking over an agent knows whether the URL that agent was given still reaches a live
+/// node (node ids hold no '/').
+inline constexpr std::string_view kApiUrlLeasePrefix = "api-url:";
+std::string ApiUrlLeaseKey(std::string_view node_id, std::string_view url);
 
 /// What the link counts, for tests and the server's status.
 struct ClusterStats {

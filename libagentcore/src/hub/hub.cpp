@@ -184,6 +184,7 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
                                                                        std::move(sandbox_error));
   AGENTCORE_RETURN_IF_ERROR(hub->sessions_->Start());
   AGENTCORE_RETURN_IF_ERROR(hub->StartCluster());
+  hub->agents_->AdvertiseApiUrl();  // HubOptions::api_url (a server sets its own later)
   return hub;
 }
 

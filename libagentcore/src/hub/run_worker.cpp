@@ -145,7 +145,7 @@ Json RunServiceImpl::Conversation(const Run& run) {
   return turns;
 }
 
-void RunServiceImpl::Begin(Run run) {
+std::shared_ptr<RunServiceImpl::ActiveRun> RunServiceImpl::NewActiveRun(const Run& run) {
   auto a = std::make_shared<ActiveRun>();
   a->id = run.id;
   a->channel_id = run.project_id;
@@ -164,6 +164,11 @@ void RunServiceImpl::Begin(Run run) {
   a->attempt = run.attempts;
   a->phase_started_at = hub_.clock().NowMillis();
   a->deadline = a->phase_started_at + options_.plan_timeout.count();
+  return a;
+}
+
+void RunServiceImpl::Begin(Run run) {
+  std::shared_ptr<ActiveRun> a = NewActiveRun(run);
   std::error_code ec;
   std::filesystem::create_directories(a->workspace, ec);
   {
@@ -221,7 +226,7 @@ Result<std::optional<Json>> RunServiceImpl::TaskFor(const AgentIdentity& agent) 
                                                                              : nullptr;
   };
   std::shared_ptr<ActiveRun> run = current();
-  if (run == nullptr) return std::optional<Json>();
+  if (run == nullptr) return StoredTaskFor(agent);
   {
     // A builder asks right after its phase's frames were answered: their events may still be
     // draining, and the phase's end with them. Waiting for that (briefly) hands out the next
@@ -235,6 +240,42 @@ Result<std::optional<Json>> RunServiceImpl::TaskFor(const AgentIdentity& agent) 
   run = current();  // the run may have ended, and the next one begun
   if (run == nullptr) return std::optional<Json>();
   return std::optional<Json>(TaskOf(*run));
+}
+
+Result<std::optional<Json>> RunServiceImpl::StoredTaskFor(const AgentIdentity& agent) {
+  // The run's worker may be another node: the builder's requests land wherever its API URL
+  // leads (a load balancer, or the node that started it while another node's worker claimed
+  // the run). Its frames reach the worker through the cluster's fan-out; the task is read
+  // from the store here. One node: the worker is this process, and no run means no task.
+  if (!hub_.clustered()) return std::optional<Json>();
+  RunFilter filter;
+  filter.project_id = agent.channel_id;
+  filter.states = {RunState::kPlanning, RunState::kBuilding};
+  filter.limit = 1;
+  Result<std::vector<Run>> runs = hub_.store().ListRuns(filter);
+  if (!runs.ok()) return runs.status();
+  if (runs->empty()) return std::optional<Json>();
+  const Run& stored = runs->front();
+  const std::string* space = stored.input.FindString("spaceId");
+  if (space == nullptr || *space != agent.space_id) return std::optional<Json>();
+  std::shared_ptr<ActiveRun> view = NewActiveRun(stored);
+  // The phase began when the run entered its state (updated_at); the plan of a building run
+  // is in its result (EndPhase stores it with the transition).
+  view->state = stored.state;
+  view->phase_started_at = stored.updated_at;
+  if (stored.state == RunState::kBuilding) {
+    view->deadline = stored.updated_at + options_.build_timeout.count();
+    if (const Json* plan = stored.result.is_object() ? stored.result.Find("plan") : nullptr) {
+      view->plan = *plan;
+    }
+  } else {
+    view->deadline = stored.updated_at + options_.plan_timeout.count();
+  }
+  // The workspace is this node's (runs.cpp): the builder answering here writes on this
+  // node's machine.
+  std::error_code ec;
+  std::filesystem::create_directories(view->workspace, ec);
+  return std::optional<Json>(TaskOf(*view));
 }
 
 Json RunServiceImpl::TaskOf(ActiveRun& run) {

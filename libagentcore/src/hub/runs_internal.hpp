@@ -142,6 +142,11 @@ class RunServiceImpl final : public RunService {
   void Pump();
   void PumpLoop();
   void Begin(Run run);
+  /// The in-memory view of a claimed run (its phase planning, its plan phase's deadline).
+  std::shared_ptr<ActiveRun> NewActiveRun(const Run& run);
+  /// The task of the project's current run as the store has it, for a builder whose requests
+  /// land on a node other than the run's worker (docs/cluster.md, runs).
+  Result<std::optional<Json>> StoredTaskFor(const AgentIdentity& agent);
   Status PostTask(ActiveRun& run);
   void Drain(const std::shared_ptr<ActiveRun>& run);
   /// Takes one frame of the run: its event goes to `events`; a phase's end is returned.

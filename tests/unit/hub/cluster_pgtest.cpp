@@ -45,14 +45,15 @@ bool Eventually(const std::function<bool()>& done) {
 /// One node: a hub on the shared schema with its own publisher, transport and fake runtime.
 struct Node {
   Node(const std::string& url, std::string id, std::chrono::milliseconds lease = 10s,
-       bool stop_agents_on_close = true, std::chrono::milliseconds staleness = {}) {
+       bool stop_agents_on_close = true, std::chrono::milliseconds staleness = {},
+       std::string api_url = "http://127.0.0.1:3234") {
     HubOptions o;
     if (staleness.count() > 0) o.policy.heartbeat_staleness = staleness;
     o.store_url = url;
     o.publisher = &publisher;
     o.executor = &executor;
     o.transport = &transport;
-    o.api_url = "http://127.0.0.1:3234";
+    o.api_url = std::move(api_url);
     o.stop_agents_on_close = stop_agents_on_close;
     o.local_process.data_dir = dir.path();
     o.runtimes.push_back(FakeRuntimeSpec(&runtime));
@@ -270,6 +271,39 @@ TEST_SUITE("HubCluster") {
     b.agents().Sweep(b.hub->clock().NowMillis());
     REQUIRE(Eventually([&] { return PushesTo(b, "http://bot") == 1; }));
     CHECK(LeaseOwner(*b.hub, kBotLease) == "node-b");
+  }
+
+  TEST_CASE("a dead node's live agent is adopted when its URL is shared, restarted when not") {
+    // The URL the dead node gave its agents: one both nodes advertise (a load balancer's), or
+    // the dead node's own, which no live node serves (the agent reaches nobody any more).
+    for (const bool shared : {true, false}) {
+      CAPTURE(shared);
+      PgTestSchema schema;
+      auto a = std::make_unique<Node>(schema.url(), "node-a", 300ms,
+                                      /*stop_agents_on_close=*/false, 0ms,
+                                      shared ? "http://lb" : "http://node-a");
+      Node b(schema.url(), "node-b", 300ms, true, 0ms, shared ? "http://lb" : "http://node-b");
+      Seed(*a->hub);
+      REQUIRE(a->agents().Checkin(kBot, "http://bot", Json()).ok());
+      CHECK(LeaseOwner(*b.hub, "api-url:node-a/" + std::string(shared ? "http://lb"
+                                                                       : "http://node-a")) ==
+            "node-a");
+      a->hub->Close();  // as a crash: the leases are not handed back
+      a.reset();
+      std::this_thread::sleep_for(400ms);  // the leases expire; the agent's heartbeat is fresh
+      b.agents().Sweep(b.hub->clock().NowMillis());
+      REQUIRE(Eventually([&] { return LeaseOwner(*b.hub, kBotLease) == "node-b"; }));
+      Result<RosterEntry> entry = b.hub->store().GetRosterEntry("c1", "bot");
+      REQUIRE(entry.ok());
+      if (shared) {
+        CHECK(b.runtime->activations().empty());  // adopted: still reachable
+        CHECK(entry->callback_url == std::optional<std::string>("http://bot"));
+      } else {
+        REQUIRE(b.runtime->activations().size() == 1);  // started again, told B's URL
+        CHECK(b.runtime->activations()[0].api_url == "http://node-b");
+        CHECK(!entry->callback_url.has_value());  // nothing pushed to the unreachable one
+      }
+    }
   }
 
   TEST_CASE("Drain hands the node's leases back: another node takes over at once") {

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+// Runs across nodes (docs/cluster.md, "Runs"; docs/runs.md). First: every node gives its
+// builders another node's URL, so the builder's checkin, task requests and frames land on a
+// node other than the run's worker; the run still succeeds. Then:
 // kill -9 of the node whose builder runs a run (docs/cluster.md, "Leases", runs; docs/runs.md):
 // three nodes with the real builder-agent; a run "sleep 3000; create a.txt with x" is created on
 // node-a and claimed by whichever node's worker takes it; once its builder runs, that node is
@@ -59,6 +62,30 @@ std::string Tail(const std::string& log) {
 }
 
 }  // namespace
+
+TEST_SUITE("ClusterRuns") {
+  TEST_CASE("a builder that talks to a node other than the run's worker gets its tasks") {
+    std::vector<NodeSpec> specs(3);
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      specs[i].env = {std::string("AGENT_API_KEY=") + kApiKey};
+      specs[i].extra = {"--agent-command", std::string("builder=") + AGENTCORE_BUILDER_AGENT};
+      specs[i].public_url_of = static_cast<int>((i + 1) % specs.size());
+    }
+    Cluster cluster(specs);
+    HttpResponse created = V1(cluster.port(0), "POST", "/v1/projects", R"({"id":"elsewhere"})");
+    REQUIRE_MESSAGE(created.status == 201, created.body);
+    HttpResponse run_created = V1(cluster.port(0), "POST", "/v1/projects/elsewhere/runs",
+                                  R"({"prompt":"create a.txt with x"})", "k-1");
+    REQUIRE_MESSAGE(run_created.status == 202, run_created.body);
+    const std::string run = *ParseJson(run_created.body)->FindString("id");
+    CHECK_MESSAGE(WaitFor([&] {
+                    return RunField(cluster.port(1), "elsewhere", run, "status") == "succeeded";
+                  }, 30s),
+                  "the run is " << RunField(cluster.port(1), "elsewhere", run, "status")
+                                << "; node-a's log ends: " << Tail(cluster.node(0).Stderr()));
+    CHECK(RunField(cluster.port(2), "elsewhere", run, "attempts") == "1");
+  }
+}
 
 TEST_SUITE("ClusterTakeover") {
   TEST_CASE("kill -9 of the node running a run's builder: another node finishes the run") {
