@@ -48,7 +48,7 @@ TEST_SUITE("HealthRoutes") {
     CHECK(r.json.Find("reason") == nullptr);
     // SQLite: one node, never clustered; PostgreSQL: clustered (the default), and ready at
     // once (the node renewed its leases before it served).
-    CHECK(server.app().hub().clustered() == ServerFixture::UsePostgres());
+    CHECK(server.app().hub().clustered() == server::testing::ServerFixture::UsePostgres());
     server.app().hub().Drain();
     server.app().hub().Drain();  // idempotent
     RestReply draining = client.Get("/ready");
