@@ -159,7 +159,7 @@ Status ClusterLink::Start() {
   RefreshPeers(clock_.NowMillis());
   {
     std::lock_guard lock(mu_);
-    for (const auto& [peer, until] : peers_) unanswered_.push_back(peer);
+    for (const auto& [peer, hello] : peers_) unanswered_.push_back(peer);
   }
   SendHello({});
   {
@@ -550,25 +550,30 @@ ClusterStats ClusterLink::stats() const {
 std::vector<std::string> ClusterLink::peers() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [peer, until] : peers_) out.push_back(peer);
+  for (const auto& [peer, hello] : peers_) out.push_back(peer);
   return out;
 }
 
 void ClusterLink::RefreshPeers(UnixMillis now) {
+  std::uint64_t listed_after = 0;  // hellos numbered above this arrived after the list was read
+  {
+    std::lock_guard lock(mu_);
+    listed_after = hellos_;
+  }
   Result<std::vector<Lease>> leases = store_.ListLeases(kNodeLeasePrefix, std::nullopt, kMaxPeers);
   if (!leases.ok()) {
     LogAgentError("list the nodes", leases.status());
     return;  // the peers stay as they were: publishing for a dead node costs, missing one loses
   }
-  std::map<std::string, UnixMillis, std::less<>> peers;
+  std::map<std::string, std::uint64_t, std::less<>> peers;
   for (Lease& l : *leases) {
     if (l.key == node_lease_key_ || l.expires_at <= now) continue;
-    peers.emplace(l.key.substr(kNodeLeasePrefix.size()), l.expires_at);
+    peers.emplace(l.key.substr(kNodeLeasePrefix.size()), 0);
   }
   std::lock_guard lock(mu_);
-  // A node whose hello arrived after the list was read is kept (its lease may be newer).
-  for (const auto& [peer, until] : peers_) {
-    if (until > now) peers.emplace(peer, until);
+  // A node whose hello arrived while the list was read is kept (its lease may be newer).
+  for (const auto& [peer, hello] : peers_) {
+    if (hello > listed_after) peers.insert_or_assign(peer, hello);
   }
   peers_ = std::move(peers);
   has_peers_.store(!peers_.empty(), std::memory_order_release);
@@ -577,7 +582,7 @@ void ClusterLink::RefreshPeers(UnixMillis now) {
 void ClusterLink::OnHello(std::string_view origin, std::string_view joiner) {
   {
     std::lock_guard lock(mu_);
-    peers_.insert_or_assign(std::string(origin), Until(clock_.NowMillis()));
+    peers_.insert_or_assign(std::string(origin), ++hellos_);
     has_peers_.store(true, std::memory_order_release);  // before the answer below is sent
     if (joiner == node_id_) {
       std::erase(unanswered_, origin);

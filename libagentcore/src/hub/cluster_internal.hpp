@@ -126,6 +126,9 @@ class ClusterLink final : public StoreListener {
   std::vector<Lease> ListExpired(std::string_view prefix, std::size_t limit);
   /// Renews every lease of the node now (the thread does it every lease/3).
   void RenewNow();
+  /// The live node leases of the other nodes become the peer set (the thread does it every
+  /// lease/3; a node that said hello since the list was read is kept).
+  void RefreshPeers(UnixMillis now);
 
   // --- Cluster events
   /// Sends kAgentWake for (channel, callsign); `payload` says why ("" drain, "suspend:<why>").
@@ -160,8 +163,6 @@ class ClusterLink final : public StoreListener {
   void AppendBatch(std::deque<Pending> batch);
   void DropForSpaceLocked();
   void Janitor(UnixMillis now);
-  /// The live node leases of the other nodes (ListLeases "node:") become the peer set.
-  void RefreshPeers(UnixMillis now);
   /// A hello from `origin`: a peer from now on; a join (`joiner` empty) is answered.
   void OnHello(std::string_view origin, std::string_view joiner);
   void SendHello(std::string_view joiner);
@@ -186,7 +187,9 @@ class ClusterLink final : public StoreListener {
   std::map<std::string, UnixMillis, std::less<>> held_;  // key → expires_at; guarded by mu_
   UnixMillis last_renewed_ = 0;               // guarded by mu_
   UnixMillis last_janitor_ = 0;               // guarded by mu_ (the thread's)
-  std::map<std::string, UnixMillis, std::less<>> peers_;  // node → lease end; guarded by mu_
+  /// The other nodes → the number of their last hello (0: known from the node leases).
+  std::map<std::string, std::uint64_t, std::less<>> peers_;  // guarded by mu_
+  std::uint64_t hellos_ = 0;                  // hellos received; guarded by mu_
   std::vector<std::string> unanswered_;       // nodes whose answer Start() waits for; mu_
   std::condition_variable answered_cv_;
   /// !peers_.empty(), read without the lock on every Enqueue.

@@ -199,6 +199,8 @@ TEST_SUITE("HubCluster") {
     Node b(schema.url(), "node-b");
     a.hub->Publish("c1", R"({"t":"together"})");
     CHECK(Eventually([&] { return !b.publisher.Matching("together").empty(); }));
+    CHECK(Eventually([&] { return LinesEventsWith(feed, "together") > 0; }));
+    std::this_thread::sleep_for(100ms);
     CHECK(LinesEventsWith(feed, "together") == 1);
     CHECK(b.publisher.Matching("alone").empty());
   }
