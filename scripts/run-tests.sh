@@ -8,10 +8,12 @@
 #      runs the embedding example (examples/embed-hub/check.sh); then starts a private Podman
 #      engine (scripts/podman-test-service.sh; stopped again on exit) and runs the container
 #      tests and the server image's check (scripts/check-server-image.sh) against it;
-#   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them (and the
-#      embedding example) again, all but the cluster tests;
-#   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 20),
-#      one per core at a time.
+#   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer (clang, the library also
+#      instrumented for libFuzzer, so the same tree builds the fuzz targets) and runs them (and
+#      the embedding example) again, all but the cluster tests;
+#   3. runs the server tests under ThreadSanitizer;
+#   4. runs every libFuzzer target of the sanitizer tree for FUZZ_SECONDS (default 20), one
+#      per core at a time.
 # Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -161,12 +163,17 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
   podman_dir=""
 fi
 
-note "sanitizer build (address, undefined)"
+note "sanitizer build (address, undefined; with the fuzz targets)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# One tree for the sanitized tests and the fuzzers: the fuzzers need the same sanitizers and
+# clang, and a second build of the library and the server for them cost ~6 minutes of CI.
+asan_built=0
 if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERROR=ON \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DAGENTCORE_FUZZ=ON \
     "-DAGENTCORE_SANITIZE=address;undefined" -DAGENTCORE_BUILD_BENCHMARKS=OFF \
     -DAGENTCORE_BUILD_TOOLS=OFF; then
+  asan_built=1
   note "unit tests (address, undefined)"
   run_doctest "unit tests (asan)" build/asan/tests/agentcore_unit_tests
   note "PostgreSQL tests (address, undefined)"
@@ -192,9 +199,7 @@ if BUILD_TARGETS="agentcore_server_tests" build_tree tsan build/tsan -DCMAKE_BUI
 fi
 
 note "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
-if BUILD_TARGETS=agentcore_fuzzers build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_CXX_COMPILER=clang++ -DAGENTCORE_FUZZ=ON "-DAGENTCORE_SANITIZE=address;undefined" \
-    -DAGENTCORE_BUILD_BENCHMARKS=OFF -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
+if ((asan_built)); then
   # One fuzzer per core at a time: they are independent, and the time is their sum otherwise.
   run_fuzzer() {  # NAME BINARY -> build/fuzz-NAME.log, build/fuzz-NAME.status
     local corpus
@@ -206,7 +211,7 @@ if BUILD_TARGETS=agentcore_fuzzers build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE
     rm -rf "$corpus"
   }
   fuzzers=()
-  for fuzzer in build/fuzz/tests/fuzz/*_fuzz; do
+  for fuzzer in build/asan/tests/fuzz/*_fuzz; do
     [[ -x "$fuzzer" ]] || continue
     name="$(basename "$fuzzer" _fuzz)"
     fuzzers+=("$name")
