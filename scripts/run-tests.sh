@@ -5,7 +5,8 @@
 #   1. builds everything in Release with -Werror and runs the unit, PostgreSQL and cluster
 #      tests (three servers on the private PostgreSQL), then
 #      installs the library and builds two consumers against it (tests/package/run.sh), and
-#      runs the embedding example (examples/embed-hub/check.sh); then starts a private Podman
+#      runs the embedding example (examples/embed-hub/check.sh) and the Python module's tests,
+#      example and installs (bindings/python); then starts a private Podman
 #      engine (scripts/podman-test-service.sh; stopped again on exit) and runs the container
 #      tests and the server image's check (scripts/check-server-image.sh) against it;
 #   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them (and the
@@ -102,6 +103,35 @@ run_embed_hub() {
     fail "example embed-hub ($1)"
   fi
 }
+# The Python module (issue 18, bindings/python): its pytest suite (each test counted), the
+# "From Python" example of docs/embedding.md, and its two installs (cmake --install, pip).
+run_python() {
+  local name="$1" build="$2" log line p f
+  note "Python module ($name)"
+  log="$(mktemp)"
+  PYTHONPATH="$build/python" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    bindings/python/tests >"$log" 2>&1
+  local status=$?
+  tail -n "$( ((status == 0)) && echo 2 || echo 60)" "$log"
+  line="$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$log" | tail -n 1)"
+  p="$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)"
+  f=0
+  for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | grep -oE '[0-9]+'); do f=$((f + n)); done
+  rm -f "$log"
+  passed=$((passed + p))
+  if ((status != 0)); then fail "python tests ($name): $f failed" "$((f > 0 ? f : 1))"; fi
+  if PYTHONPATH="$build/python" /usr/bin/python3 bindings/python/examples/quickstart.py |
+      tail -n 1 | grep -qx 'quickstart ok'; then
+    passed=$((passed + 1))
+  else
+    fail "python example ($name)"
+  fi
+  if bindings/python/tests/package.sh "$build"; then
+    passed=$((passed + 1))
+  else
+    fail "python package ($name)"
+  fi
+}
 run_pg_tests() {
   if ((pg_up)); then run_doctest "$1" "$2"; fi
 }
@@ -132,6 +162,7 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
     fail "package consumers (release)"
   fi
   run_embed_hub "release" build/release
+  run_python "release" build/release
   # Agents in real containers (issue 14): a private Podman engine serving the Docker API, the
   # echo agent's image built into it; the engine tests (the library's Docker runtime) and the
   # end-to-end tests (agentcore-server --runtime docker). Release binaries only.
@@ -166,7 +197,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERROR=ON \
     "-DAGENTCORE_SANITIZE=address;undefined" -DAGENTCORE_BUILD_BENCHMARKS=OFF \
-    -DAGENTCORE_BUILD_TOOLS=OFF; then
+    -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_PYTHON=OFF; then
   note "unit tests (address, undefined)"
   run_doctest "unit tests (asan)" build/asan/tests/agentcore_unit_tests
   note "PostgreSQL tests (address, undefined)"
