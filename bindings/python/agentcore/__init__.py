@@ -22,7 +22,7 @@ from agentcore._agentcore import FrameParser, _close_all_hubs, __version__  # no
 _atexit.register(_close_all_hubs)
 
 
-def iter_frames(source, *, errors="raise", chunk_size=1 << 20, max_line_bytes=16 << 20):
+def iter_frames(source, *, errors="raise", chunk_size=64 << 10, max_line_bytes=16 << 20):
     """Yields the Frames of a Tymbal stream: a binary file (read in chunk_size pieces) or any
     iterable of bytes chunks. errors as for parse_frames."""
     parser = FrameParser(errors=errors, max_line_bytes=max_line_bytes)

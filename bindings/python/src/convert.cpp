@@ -2,6 +2,7 @@
 #include "convert.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
 namespace agentcore::python {
@@ -193,13 +194,11 @@ py::object FrameToPython(const TymbalFrame& f, py::object* id_cache) {
   SetSlot(tuple, 0, NewRef(t.kind_names[static_cast<int>(f.kind)]));
   if (IsMessageFrame(f.kind)) {
     PyObject* id = nullptr;
-    if (id_cache != nullptr && id_cache->ptr() != nullptr) {
-      Py_ssize_t size = 0;
-      const char* cached = PyUnicode_AsUTF8AndSize(id_cache->ptr(), &size);
-      if (cached != nullptr && static_cast<std::size_t>(size) == f.id.size() &&
-          std::string_view(cached, f.id.size()) == f.id) {
-        id = NewRef(id_cache->ptr());
-      }
+    PyObject* cached = id_cache != nullptr ? id_cache->ptr() : nullptr;
+    if (cached != nullptr && PyUnicode_IS_COMPACT_ASCII(cached) &&
+        static_cast<std::size_t>(PyUnicode_GET_LENGTH(cached)) == f.id.size() &&
+        std::memcmp(PyUnicode_DATA(cached), f.id.data(), f.id.size()) == 0) {
+      id = NewRef(cached);
     }
     if (id == nullptr) {
       id = StrOrThrow(f.id);
@@ -216,6 +215,12 @@ py::object FrameToPython(const TymbalFrame& f, py::object* id_cache) {
                          f.kind == FrameKind::kError || f.kind == FrameKind::kArtifact;
   SetSlot(tuple, 4, has_value ? ToPython(f.value).release().ptr() : NewRef(Py_None));
   SetSlot(tuple, 5, f.extra.empty() ? NewRef(Py_None) : ToPython(Json(f.extra)).release().ptr());
+  // A frame of strings and None cannot be part of a cycle: out of the collector's sight (as
+  // CPython does with such tuples when it first examines them), a stream's frames cost it no
+  // traversal.
+  if (f.extra.empty() && (!has_value || f.value.type() <= JsonType::kString)) {
+    PyObject_GC_UnTrack(tuple);
+  }
   return out;
 }
 

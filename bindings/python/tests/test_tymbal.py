@@ -61,11 +61,7 @@ def test_parse_frames_can_skip_or_return_bad_lines_in_order():
 
 
 def test_frame_parser_joins_lines_split_across_chunks():
-    parser = agentcore.FrameParser()
-    got = []
-    for i in range(0, len(STREAM), 3):
-        got += parser.feed(STREAM[i:i + 3]) if b'5}' not in STREAM[i:i + 3] else []
-    # Feeding byte by byte works the same as one call (errors skipped here).
+    # Feeding byte by byte gives what one call gives (errors skipped here).
     parser = agentcore.FrameParser(errors="skip")
     got = []
     for i in range(len(STREAM)):
@@ -73,6 +69,12 @@ def test_frame_parser_joins_lines_split_across_chunks():
     got += parser.finish()
     assert got == agentcore.parse_frames(STREAM, errors="skip")
     assert parser.lines == 0  # finish() restarts the count
+    # With errors="raise" the chunk that completes the bad line raises, with its number.
+    parser = agentcore.FrameParser()
+    assert len(parser.feed(STREAM[:40])) == 1
+    with pytest.raises(agentcore.ParseError) as e:
+        parser.feed(STREAM[40:])
+    assert e.value.line == 5
 
 
 def test_frame_parser_bounds_line_length():
