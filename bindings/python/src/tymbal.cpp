@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <agentcore/tymbal/assembler.hpp>
 #include <agentcore/tymbal/parser.hpp>
@@ -125,6 +126,12 @@ py::object MessageToPython(const AssembledMessage& m) {
                          py::arg("current_value") = ToPython(m.CurrentValue()));
 }
 
+py::list MessagesToPython(const std::vector<AssembledMessage>& messages) {
+  py::list out;
+  for (const AssembledMessage& m : messages) out.append(MessageToPython(m));
+  return out;
+}
+
 AssemblerOptions MakeAssemblerOptions(std::size_t max_open_messages,
                                       std::size_t max_message_bytes) {
   AssemblerOptions o;
@@ -146,11 +153,7 @@ class PyAssembler {
     return Types().assembly(Str(AssemblyEventName(event)), message);
   }
 
-  py::list OpenMessages() const {
-    py::list out;
-    for (const AssembledMessage& m : assembler_.OpenMessages()) out.append(MessageToPython(m));
-    return out;
-  }
+  py::list OpenMessages() const { return MessagesToPython(assembler_.OpenMessages()); }
 
   std::size_t open_count() const { return assembler_.open_messages(); }
   bool Abandon(std::string_view id) { return assembler_.Abandon(id); }
@@ -169,11 +172,7 @@ class PyTranscript {
     return Str(AssemblyEventName(Unwrap(transcript_.Apply(f))));
   }
 
-  py::list Messages() const {
-    py::list out;
-    for (const AssembledMessage& m : transcript_.Messages()) out.append(MessageToPython(m));
-    return out;
-  }
+  py::list Messages() const { return MessagesToPython(transcript_.Messages()); }
 
  private:
   Transcript transcript_;

@@ -157,3 +157,38 @@ def test_the_corpus_shape_parses_like_json_loads():
     for line in lines:
         f = agentcore.parse_frame(line)
         assert f.text == json.loads(line)["a"]
+
+
+def test_json_values_convert_both_ways_with_javascript_semantics():
+    value = {"big": 2 ** 53, "neg": -3, "f": 1.5, "e": 1e300, "s": "é", "l": [None, True, {}]}
+    line = agentcore.serialize_frame(agentcore.set_frame("a", "T", value))
+    back = agentcore.parse_frame(line).value
+    assert back == value and isinstance(back["big"], int) and isinstance(back["f"], float)
+    assert agentcore.parse_frame('{"i":"a","t":"T","v":{"x":1e400}}').value["x"] == float("inf")
+    nan = agentcore.serialize_frame(agentcore.set_frame("a", "T", {"x": float("nan")}))
+    assert nan.endswith('"v":{"x":null}}')  # JSON.stringify(NaN)
+    with pytest.raises(OverflowError):
+        agentcore.set_frame("a", "T", {"x": 10 ** 400})
+    with pytest.raises(TypeError, match="cannot convert"):
+        agentcore.set_frame("a", "T", {"x": object()})
+    with pytest.raises(TypeError):
+        agentcore.set_frame("a", "T", {"x": b"bytes"})
+    with pytest.raises(agentcore.InvalidArgument):
+        agentcore.set_frame("a", "T", {"x": "\udc80"})
+    deep = "[" * 600 + "]" * 600
+    with pytest.raises(agentcore.InvalidArgument):
+        agentcore.parse_frame('{"i":"a","t":"T","v":{"x":%s}}' % deep)
+
+
+def test_frames_from_python_are_checked_like_the_parsers():
+    with pytest.raises(agentcore.InvalidArgument, match="id must be a str"):
+        agentcore.serialize_frame(agentcore.Frame("append", None, "x"))
+    with pytest.raises(agentcore.InvalidArgument, match="text must be a str"):
+        agentcore.serialize_frame(agentcore.Frame("append", "a", 5))
+    with pytest.raises(agentcore.InvalidArgument, match="extra"):
+        agentcore.serialize_frame(agentcore.Frame("reset", "a", extra=[1]))
+    with pytest.raises(TypeError):
+        agentcore.serialize_frame(("append", "a"))
+    # extra keys after the kind's own, never repeating them
+    f = agentcore.Frame("append", "a", "x", extra={"c": "ch", "a": "dup"})
+    assert agentcore.serialize_frame(f) == '{"i":"a","a":"x","c":"ch"}'
