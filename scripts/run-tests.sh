@@ -221,7 +221,7 @@ note "thread sanitizer build (server)"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 if BUILD_TARGETS="agentcore_server_tests" build_tree tsan build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DAGENTCORE_WERROR=ON -DAGENTCORE_SANITIZE=thread -DAGENTCORE_BUILD_BENCHMARKS=OFF \
-    -DAGENTCORE_BUILD_TOOLS=OFF; then
+    -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_PYTHON=OFF; then
   note "server tests (thread)"
   run_doctest "server tests (tsan)" build/tsan/tests/agentcore_server_tests
 fi
@@ -229,7 +229,8 @@ fi
 note "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
 if BUILD_TARGETS=agentcore_fuzzers build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ -DAGENTCORE_FUZZ=ON "-DAGENTCORE_SANITIZE=address;undefined" \
-    -DAGENTCORE_BUILD_BENCHMARKS=OFF -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
+    -DAGENTCORE_BUILD_BENCHMARKS=OFF -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF \
+    -DAGENTCORE_BUILD_PYTHON=OFF; then
   # One fuzzer per core at a time: they are independent, and the time is their sum otherwise.
   run_fuzzer() {  # NAME BINARY -> build/fuzz-NAME.log, build/fuzz-NAME.status
     local corpus
