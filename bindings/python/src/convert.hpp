@@ -7,6 +7,7 @@
 
 #include <Python.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>  // in every part: casters must be the same in each translation unit
 
 #include <cstddef>
 #include <exception>

@@ -1,32 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hub in Python (agentcore/hub/hub.hpp): open on a store URL, channels, posting, agents'
-// checkin and heartbeat, and the lines the hub publishes as events, through an iterator or a
-// callback. Every hub call releases the GIL (they block on the store, the runtimes and the
-// network). The hub's Publisher here is a fan-out into bounded queues, one per subscription:
-// publishing never waits for Python.
+// checkin and heartbeat, and subscriptions to the lines it publishes (events.hpp). Every hub
+// call releases the GIL (they block on the store, the runtimes and the network).
 
-#include <pybind11/stl.h>
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <agentcore/hub/agents.hpp>
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/hub.hpp>
-#include <agentcore/tymbal/parser.hpp>
 
 #include "convert.hpp"
+#include "events.hpp"
 #include "modules.hpp"
 
 namespace agentcore::python {
@@ -34,202 +26,6 @@ namespace agentcore::python {
 namespace {
 
 using std::chrono::milliseconds;
-
-struct QueuedEvent {
-  std::string channel_id;
-  std::string line;
-  std::string event_id;
-  std::uint64_t seq = 0;
-};
-
-// The lines of one subscription, bounded: past `max` the oldest is dropped and counted.
-class EventQueue {
- public:
-  EventQueue(std::optional<std::string> channel_id, std::size_t max)
-      : channel_id_(std::move(channel_id)), max_(max) {}
-
-  bool Matches(std::string_view channel_id) const {
-    return !channel_id_ || *channel_id_ == channel_id;
-  }
-
-  void Push(std::string_view channel_id, const PublishedLine& line) {
-    {
-      std::lock_guard lock(mu_);
-      if (closed_) return;
-      if (events_.size() >= max_) {
-        events_.pop_front();
-        ++dropped_;
-      }
-      events_.push_back(QueuedEvent{std::string(channel_id), std::string(line.line),
-                                    std::string(line.event_id), line.seq});
-    }
-    cv_.notify_one();
-  }
-
-  // The next event; nullopt after `timeout` or once closed and drained.
-  std::optional<QueuedEvent> Pop(milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return !events_.empty() || closed_; });
-    if (events_.empty()) return std::nullopt;
-    QueuedEvent e = std::move(events_.front());
-    events_.pop_front();
-    return e;
-  }
-
-  void Close() {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-    }
-    cv_.notify_all();
-  }
-
-  bool finished() const {
-    std::lock_guard lock(mu_);
-    return closed_ && events_.empty();
-  }
-
-  std::uint64_t dropped() const {
-    std::lock_guard lock(mu_);
-    return dropped_;
-  }
-
- private:
-  const std::optional<std::string> channel_id_;
-  const std::size_t max_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<QueuedEvent> events_;
-  bool closed_ = false;
-  std::uint64_t dropped_ = 0;
-};
-
-// The hub's publisher: copies each line into the queues that want its channel.
-class Fanout final : public Publisher {
- public:
-  bool HasSubscribers() const override { return count_.load(std::memory_order_relaxed) > 0; }
-
-  void Publish(std::string_view channel_id, std::span<const PublishedLine> lines) override {
-    std::lock_guard lock(mu_);
-    for (const auto& q : queues_) {
-      if (!q->Matches(channel_id)) continue;
-      for (const PublishedLine& line : lines) q->Push(channel_id, line);
-    }
-  }
-
-  void Add(std::shared_ptr<EventQueue> q) {
-    std::lock_guard lock(mu_);
-    queues_.push_back(std::move(q));
-    count_.store(queues_.size());
-  }
-
-  void Remove(const EventQueue* q) {
-    std::lock_guard lock(mu_);
-    std::erase_if(queues_, [&](const auto& p) { return p.get() == q; });
-    count_.store(queues_.size());
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<std::shared_ptr<EventQueue>> queues_;
-  std::atomic<std::size_t> count_{0};
-};
-
-py::object EventToPython(const QueuedEvent& e) {
-  Result<TymbalFrame> frame = ParseFrame(e.line);
-  py::object f = frame.ok() ? FrameToPython(*frame, nullptr) : py::none();
-  py::object event_id = e.event_id.empty() ? py::none() : py::object(Str(e.event_id));
-  return Types().event(Str(e.channel_id), f, Str(e.line), event_id, e.seq);
-}
-
-// One subscription: its queue and, with a callback, the thread that calls it. Owned by its
-// Python object; the hub keeps a weak reference to close it. Methods run with the GIL held.
-class Subscription {
- public:
-  Subscription(std::shared_ptr<Fanout> fanout, std::shared_ptr<EventQueue> queue,
-               py::object callback)
-      : fanout_(std::move(fanout)), queue_(std::move(queue)), callback_(std::move(callback)) {
-    fanout_->Add(queue_);
-    if (!callback_.is_none()) thread_ = std::thread([this] { Dispatch(); });
-  }
-  ~Subscription() { Close(); }
-  Subscription(const Subscription&) = delete;
-  Subscription& operator=(const Subscription&) = delete;
-
-  // The next event, waiting at most `timeout` seconds (None: until one comes or the
-  // subscription closes). None on timeout; StopIteration-worthy `closed` via finished().
-  py::object Get(std::optional<double> timeout) {
-    if (!callback_.is_none()) {
-      throw StatusError(InvalidArgument("a subscription with a callback cannot be read"));
-    }
-    const auto deadline =
-        timeout ? std::chrono::steady_clock::now() +
-                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                          std::chrono::duration<double>(std::max(0.0, *timeout)))
-                : std::chrono::steady_clock::time_point::max();
-    for (;;) {
-      // Short waits, so that Ctrl-C (a signal handled by the main thread) is noticed.
-      milliseconds slice(100);
-      if (timeout) {
-        const auto left = std::chrono::duration_cast<milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        slice = std::clamp(left, milliseconds(0), slice);
-      }
-      std::optional<QueuedEvent> e;
-      {
-        py::gil_scoped_release release;
-        e = queue_->Pop(slice);
-      }
-      if (e) return EventToPython(*e);
-      if (queue_->finished()) return py::none();
-      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-      if (timeout && std::chrono::steady_clock::now() >= deadline) return py::none();
-    }
-  }
-
-  py::object Next() {
-    py::object e = Get(std::nullopt);
-    if (e.is_none()) throw py::stop_iteration();
-    return e;
-  }
-
-  void Close() {
-    queue_->Close();
-    fanout_->Remove(queue_.get());
-    if (!thread_.joinable()) return;
-    if (thread_.get_id() == std::this_thread::get_id()) {
-      thread_.detach();  // closed from its own callback: the loop ends after it returns
-      return;
-    }
-    py::gil_scoped_release release;
-    thread_.join();
-  }
-
-  bool closed() const { return queue_->finished(); }
-  std::uint64_t dropped() const { return queue_->dropped(); }
-
- private:
-  void Dispatch() {
-    for (;;) {
-      std::optional<QueuedEvent> e = queue_->Pop(milliseconds(250));
-      if (!e) {
-        if (queue_->finished()) return;
-        continue;
-      }
-      py::gil_scoped_acquire gil;
-      try {
-        callback_(EventToPython(*e));
-      } catch (py::error_already_set& err) {
-        err.discard_as_unraisable(callback_);  // printed, as an exception in a thread is
-      }
-    }
-  }
-
-  std::shared_ptr<Fanout> fanout_;
-  std::shared_ptr<EventQueue> queue_;
-  py::object callback_;
-  std::thread thread_;
-};
 
 py::object ChannelToPython(const Channel& c) {
   return Types().channel(Str(c.id), Str(c.space_id), Str(c.name), Str(c.tagline), Str(c.mission),
@@ -307,13 +103,19 @@ class PyHub {
     auto sub = std::make_shared<Subscription>(
         fanout_, std::make_shared<EventQueue>(std::move(channel_id), max_queued),
         std::move(callback));
-    subscriptions_.push_back(sub);
+    std::erase_if(subscriptions_, [](const Held& h) {
+      const auto s = h.weak.lock();
+      return s == nullptr || s->closed();
+    });
+    // A callback subscription lives until closed, even if its Python object is dropped; an
+    // iterator ends with its object.
+    subscriptions_.push_back(Held{sub, sub->has_callback() ? sub : nullptr});
     return sub;
   }
 
   void Close() {
-    for (auto& weak : subscriptions_) {
-      if (auto sub = weak.lock()) sub->Close();
+    for (Held& h : subscriptions_) {
+      if (auto sub = h.weak.lock()) sub->Close();
     }
     subscriptions_.clear();
     if (!hub_) return;
@@ -328,7 +130,11 @@ class PyHub {
  private:
   std::shared_ptr<Fanout> fanout_;
   std::shared_ptr<Hub> hub_;
-  std::vector<std::weak_ptr<Subscription>> subscriptions_;
+  struct Held {
+    std::weak_ptr<Subscription> weak;
+    std::shared_ptr<Subscription> kept;  // callback subscriptions only
+  };
+  std::vector<Held> subscriptions_;
 };
 
 // Runs `fn(hub)` without the GIL and returns its value.
@@ -383,19 +189,7 @@ AgentIdentity Agent(std::string space, std::string channel, std::string callsign
 }  // namespace
 
 void RegisterHub(py::module_& m) {
-  py::class_<Subscription, std::shared_ptr<Subscription>>(
-      m, "Subscription",
-      "Lines the hub publishes (Event), read as an iterator or get(timeout), or handed to a "
-      "callback on a thread of its own. Bounded: past max_queued the oldest is dropped.")
-      .def("__iter__", [](py::object self) { return self; })
-      .def("__next__", &Subscription::Next)
-      .def("get", &Subscription::Get, py::arg("timeout") = py::none(),
-           "The next Event, or None after `timeout` seconds or once closed.")
-      .def("close", &Subscription::Close)
-      .def_property_readonly("closed", &Subscription::closed)
-      .def_property_readonly("dropped", &Subscription::dropped)
-      .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](Subscription& s, py::args) { s.Close(); });
+  RegisterSubscription(m);
 
   py::class_<PyHub>(m, "Hub",
                     "The application (agentcore/hub/hub.hpp): open it with open_hub(); close "

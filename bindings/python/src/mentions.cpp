@@ -2,7 +2,6 @@
 // @mentions and routing in Python (agentcore/mention/mention.hpp, router.hpp). Content may be
 // str or bytes (any bytes: a name is ASCII, everything else is never part of one).
 
-#include <pybind11/stl.h>
 
 #include <optional>
 #include <string>

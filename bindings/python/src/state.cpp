@@ -4,7 +4,6 @@
 // name is InvalidArgument and a refused transition Conflict, with the library's message.
 // The lifecycles take time as Unix milliseconds.
 
-#include <pybind11/stl.h>
 
 #include <optional>
 #include <string>

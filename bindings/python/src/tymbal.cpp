@@ -3,7 +3,6 @@
 // into Python objects, from the caller's bytes without a copy), serializing, frame builders,
 // the assembler and the transcript.
 
-#include <pybind11/stl.h>
 
 #include <exception>
 #include <optional>

@@ -89,6 +89,11 @@ def test_subscription_callback_runs_on_its_own_thread(hub):
     sub.close()
     with pytest.raises(TypeError):
         hub.subscribe(callback=42)
+    # A callback subscription outlives its dropped Python object, until the hub closes.
+    again = threading.Event()
+    hub.subscribe(ch.id, callback=lambda e: again.set())
+    hub.post("demo", ch.id, "pong", sender="alice")
+    assert again.wait(5)
 
 
 class _Agent(http.server.BaseHTTPRequestHandler):
