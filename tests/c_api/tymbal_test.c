@@ -24,6 +24,11 @@ static void a_set_line_parses_with_its_fields(void) {
   CHECK_STR(value, "{\"content\":\"hi\"}");
   CHECK(len == strlen("{\"content\":\"hi\"}"));
   ac_free(value);
+  CHECK_STR(ac_frame_value_string(f, "content", &len), "hi");
+  CHECK(len == 2);
+  CHECK(ac_frame_value_string(f, "missing", NULL) == NULL);
+  CHECK(ac_frame_value_string(f, NULL, NULL) == NULL);
+  CHECK(ac_frame_value_string(NULL, "content", NULL) == NULL);
   char* extra = ac_frame_extra_json(f, NULL, &err);
   CHECK_STR(extra, "{\"c\":\"ch\"}");
   ac_free(extra);
@@ -234,6 +239,7 @@ static void the_assembler_turns_frames_into_messages(void) {
   CHECK_STR(ac_message_id(m, NULL), "m1");
   CHECK_STR(ac_message_text(m, NULL), "Hello");
   CHECK(!ac_message_is_complete(m));
+  CHECK(ac_message_value_string(m, "sender", NULL) == NULL); /* still streaming */
   char* value = ac_message_value_json(m, NULL, &err);
   CHECK_STR(value, "{\"sender\":\"echo\",\"content\":\"Hello\"}");
   ac_free(value);
@@ -243,6 +249,8 @@ static void the_assembler_turns_frames_into_messages(void) {
   m = ac_assembler_message(a);
   CHECK(ac_message_is_complete(m));
   CHECK_STR(ac_message_timestamp(m, NULL), "T1");
+  CHECK_STR(ac_message_value_string(m, "content", NULL), "Hello!");
+  CHECK(ac_message_value_string(m, "sender", NULL) == NULL); /* the set frame's value wins */
   CHECK(ac_assembler_open_messages(a) == 0);
   CHECK_STR(ac_message_text(copy, NULL), "Hello");
   CHECK(!ac_message_is_complete(copy));

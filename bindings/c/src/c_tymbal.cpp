@@ -109,6 +109,13 @@ class CSink final : public FrameSink {
 
 const std::string kEmpty;
 
+// The string member `key` of `value`, or nullptr.
+const char* StringMember(const Json& value, const char* key, size_t* len) {
+  if (key == nullptr) return nullptr;
+  const std::string* member = value.FindString(key);
+  return member == nullptr ? nullptr : Borrow(*member, len);
+}
+
 }  // namespace
 
 extern "C" {
@@ -210,6 +217,10 @@ char* ac_frame_extra_json(const ac_frame_t* frame, size_t* len, char** errptr) {
     if (frame == nullptr) return NullArgument(errptr, "frame"), nullptr;
     return CopyOut(ToJson(Json(frame->frame->extra)), len, errptr);
   });
+}
+
+const char* ac_frame_value_string(const ac_frame_t* frame, const char* key, size_t* len) {
+  return frame == nullptr ? nullptr : StringMember(frame->frame->value, key, len);
 }
 
 char* ac_frame_serialize(const ac_frame_t* frame, size_t* len, char** errptr) {
@@ -322,6 +333,11 @@ const char* ac_message_timestamp(const ac_message_t* message, size_t* len) {
 }
 int ac_message_is_complete(const ac_message_t* message) {
   return message != nullptr && message->message->complete ? 1 : 0;
+}
+
+const char* ac_message_value_string(const ac_message_t* message, const char* key, size_t* len) {
+  if (message == nullptr || !message->message->complete) return nullptr;
+  return StringMember(message->message->value, key, len);
 }
 
 char* ac_message_value_json(const ac_message_t* message, size_t* len, char** errptr) {

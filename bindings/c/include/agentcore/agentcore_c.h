@@ -136,6 +136,11 @@ AC_EXPORT const char* ac_frame_timestamp(const ac_frame_t* frame, size_t* len);
 AC_EXPORT char* ac_frame_value_json(const ac_frame_t* frame, size_t* len, char** errptr);
 AC_EXPORT char* ac_frame_extra_json(const ac_frame_t* frame, size_t* len, char** errptr);
 
+/* The string member `key` of the frame's value (e.g. "content" of a set frame's `v`), borrowed
+ * from the frame; NULL when the value is not an object or has no such string member. */
+AC_EXPORT const char* ac_frame_value_string(const ac_frame_t* frame, const char* key,
+                                            size_t* len);
+
 /* The frame as Cast serializes it: compact JSON, no newline; malloc'ed. */
 AC_EXPORT char* ac_frame_serialize(const ac_frame_t* frame, size_t* len, char** errptr);
 
@@ -203,6 +208,10 @@ AC_EXPORT const char* ac_message_text(const ac_message_t* message, size_t* len);
 /* The set frame's `t`; "" while streaming. */
 AC_EXPORT const char* ac_message_timestamp(const ac_message_t* message, size_t* len);
 AC_EXPORT int ac_message_is_complete(const ac_message_t* message);
+/* The string member `key` of a complete message's value, borrowed from the message; NULL while
+ * it streams or when there is no such string member. */
+AC_EXPORT const char* ac_message_value_string(const ac_message_t* message, const char* key,
+                                              size_t* len);
 /* The value a reader sees now (complete: the set frame's value; streaming in text mode:
  * {...metadata, content: text}; else null) as JSON; malloc'ed. */
 AC_EXPORT char* ac_message_value_json(const ac_message_t* message, size_t* len, char** errptr);
