@@ -18,6 +18,8 @@ typedef struct scratch {
   char dir[64];
   char url[128];
   ac_hub_t* hub;
+  char* channel;     /* "ops" in space "demo" */
+  char agent_id[128]; /* "demo:<channel>:bot", not on the roster yet */
 } scratch;
 
 static int remove_entry(const char* path, const struct stat* st, int flag, struct FTW* ftw) {
@@ -27,7 +29,7 @@ static int remove_entry(const char* path, const struct stat* st, int flag, struc
   return remove(path);
 }
 
-/* Opens a hub on <dir>/hub.db with space "demo" (owner alice). */
+/* Opens a hub on <dir>/hub.db with space "demo" (owner alice) and its channel "ops". */
 static int open_scratch(scratch* s) {
   snprintf(s->dir, sizeof s->dir, "/tmp/ac-c-api.XXXXXX");
   if (mkdtemp(s->dir) == NULL) return 0;
@@ -40,15 +42,18 @@ static int open_scratch(scratch* s) {
   ac_hub_options_set_data_dir(options, data, &err);
   s->hub = ac_hub_open(options, &err);
   ac_hub_options_destroy(options);
-  if (s->hub == NULL || ac_hub_ensure_space(s->hub, "demo", "Demo", "alice", &err) != AC_OK) {
+  if (s->hub == NULL || ac_hub_ensure_space(s->hub, "demo", "Demo", "alice", &err) != AC_OK ||
+      (s->channel = ac_hub_create_channel(s->hub, "demo", "ops", &err)) == NULL) {
     fprintf(stderr, "open_scratch: %s\n", err != NULL ? err : "?");
     ac_free(err);
     return 0;
   }
+  snprintf(s->agent_id, sizeof s->agent_id, "demo:%s:bot", s->channel);
   return 1;
 }
 
 static void close_scratch(scratch* s) {
+  ac_free(s->channel);
   ac_hub_close(s->hub);
   nftw(s->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
@@ -151,8 +156,9 @@ static void channels_are_created_once_per_name(void) {
   scratch s;
   REQUIRE(open_scratch(&s));
   char* err = NULL;
-  char* id = ac_hub_create_channel(s.hub, "demo", "ops", &err);
-  CHECK(id != NULL && strlen(id) == 26); /* a ULID */
+  CHECK(strlen(s.channel) == 26); /* a ULID */
+  char* id = ac_hub_create_channel(s.hub, "demo", "ops-2", &err);
+  CHECK(id != NULL && strcmp(id, s.channel) != 0);
   CHECK(ac_hub_create_channel(s.hub, "demo", "ops", &err) == NULL);
   CHECK_ERROR(err, AC_ALREADY_EXISTS);
   CHECK(ac_hub_create_channel(s.hub, "demo", "", &err) == NULL);
@@ -173,10 +179,8 @@ static void a_posted_message_reaches_its_subscribers_with_its_event_id(void) {
   scratch s;
   REQUIRE(open_scratch(&s));
   char* err = NULL;
-  char* channel = ac_hub_create_channel(s.hub, "demo", "ops", &err);
-  REQUIRE(channel != NULL);
-  char agent_id[128];
-  snprintf(agent_id, sizeof agent_id, "demo:%s:bot", channel);
+  const char* channel = s.channel;
+  const char* agent_id = s.agent_id;
   /* No command for "bot": the agent starts elsewhere and only checks in. */
   CHECK(ac_hub_add_agent(s.hub, agent_id, "bot", &err) == AC_OK);
 
@@ -215,7 +219,6 @@ static void a_posted_message_reaches_its_subscribers_with_its_event_id(void) {
   CHECK(matching(&every) == 2); /* still subscribed */
   CHECK(once.lines == 1);       /* ended itself */
   ac_hub_unsubscribe(s.hub, all);
-  ac_free(channel);
   close_scratch(&s);
   pthread_mutex_destroy(&one.mu);
   pthread_mutex_destroy(&every.mu);
@@ -226,8 +229,7 @@ static void posting_and_subscribing_refuse_bad_input(void) {
   scratch s;
   REQUIRE(open_scratch(&s));
   char* err = NULL;
-  char* channel = ac_hub_create_channel(s.hub, "demo", "ops", &err);
-  REQUIRE(channel != NULL);
+  const char* channel = s.channel;
   recorder r;
   recorder_init(&r, NULL);
   CHECK(ac_hub_subscribe(s.hub, "01JGZ5V7A1B2C3D4E5F6G7H8J9", record, &r, &err) == NULL);
@@ -255,7 +257,6 @@ static void posting_and_subscribing_refuse_bad_input(void) {
   CHECK(r.lines == 0);
   CHECK_STR(ac_posted_id(NULL), "");
   CHECK(ac_posted_target_count(NULL) == 0);
-  ac_free(channel);
   close_scratch(&s);
   pthread_mutex_destroy(&r.mu);
 }
@@ -264,10 +265,7 @@ static void an_agent_checks_in_heartbeats_and_is_online(void) {
   scratch s;
   REQUIRE(open_scratch(&s));
   char* err = NULL;
-  char* channel = ac_hub_create_channel(s.hub, "demo", "ops", &err);
-  REQUIRE(channel != NULL);
-  char agent_id[128];
-  snprintf(agent_id, sizeof agent_id, "demo:%s:bot", channel);
+  const char* agent_id = s.agent_id;
   CHECK(ac_hub_agent_is_online(s.hub, agent_id, &err) == 0); /* not even on the roster */
   CHECK(ac_hub_agent_checkin(s.hub, agent_id, "http://127.0.0.1:9", &err) == -1);
   CHECK_ERROR(err, AC_NOT_FOUND);
@@ -288,7 +286,6 @@ static void an_agent_checks_in_heartbeats_and_is_online(void) {
   ac_hub_sweep(s.hub); /* the heartbeat is fresh: still online */
   CHECK(ac_hub_agent_is_online(s.hub, agent_id, &err) == 1);
   CHECK(err == NULL);
-  ac_free(channel);
   close_scratch(&s);
 }
 

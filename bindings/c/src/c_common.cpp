@@ -55,18 +55,8 @@ char* CopyOut(std::string_view s, std::size_t* len, char** errptr) {
 }
 
 Status CheckUtf8(std::string_view what, std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    if (*p < 0x80) {
-      ++p;
-      continue;
-    }
-    const std::size_t n = internal::Utf8SequenceLength(p, end);
-    if (n == 0) return InvalidArgument(std::string(what) + " must be valid UTF-8");
-    p += n;
-  }
-  return Status::Ok();
+  if (internal::IsValidUtf8(s)) return Status::Ok();
+  return InvalidArgument(std::string(what) + " must be valid UTF-8");
 }
 
 Result<Json> ParseCallerJson(std::string_view what, const char* json) {
