@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -69,6 +70,7 @@ typedef struct recorder {
   uint64_t last_seq;
   ac_hub_t* hub;               /* for the subscription that ends itself */
   ac_subscription_t* self;     /* ditto */
+  int in_callback;             /* record_slowly's calls running now */
 } recorder;
 
 static void recorder_init(recorder* r, const char* needle) {
@@ -96,6 +98,22 @@ static void record_once_then_unsubscribe(void* user, const char* channel_id, con
   recorder* r = user;
   record(user, channel_id, line, line_len, event_id, seq);
   ac_hub_unsubscribe(r->hub, r->self); /* inside its own callback: returns at once */
+}
+
+/* Marks the callback as running for a millisecond, so that an unsubscribe on another thread
+ * has something to wait for (a real callback must not block). */
+static void record_slowly(void* user, const char* channel_id, const char* line, size_t line_len,
+                          const char* event_id, uint64_t seq) {
+  recorder* r = user;
+  pthread_mutex_lock(&r->mu);
+  ++r->in_callback;
+  pthread_mutex_unlock(&r->mu);
+  struct timespec pause = {0, 1000000};
+  nanosleep(&pause, NULL);
+  record(user, channel_id, line, line_len, event_id, seq);
+  pthread_mutex_lock(&r->mu);
+  --r->in_callback;
+  pthread_mutex_unlock(&r->mu);
 }
 
 static int matching(recorder* r) {
@@ -225,6 +243,42 @@ static void a_posted_message_reaches_its_subscribers_with_its_event_id(void) {
   pthread_mutex_destroy(&once.mu);
 }
 
+/* Posts 40 messages to the scratch channel from another thread. */
+static void* post_many(void* arg) {
+  scratch* s = arg;
+  for (int i = 0; i < 40; ++i) {
+    ac_posted_t* posted = ac_hub_post_message(s->hub, "demo", s->channel, "alice", "tick", NULL, NULL);
+    ac_posted_destroy(posted);
+  }
+  return NULL;
+}
+
+static void unsubscribe_waits_for_a_callback_running_on_another_thread(void) {
+  scratch s;
+  REQUIRE(open_scratch(&s));
+  recorder r;
+  recorder_init(&r, "tick");
+  ac_subscription_t* sub = ac_hub_subscribe(s.hub, s.channel, record_slowly, &r, NULL);
+  REQUIRE(sub != NULL);
+  pthread_t poster;
+  REQUIRE(pthread_create(&poster, NULL, post_many, &s) == 0);
+  while (matching(&r) < 3) {
+    struct timespec pause = {0, 200000};
+    nanosleep(&pause, NULL);
+  }
+  ac_hub_unsubscribe(s.hub, sub);
+  pthread_mutex_lock(&r.mu);
+  const int running = r.in_callback;
+  const int seen = r.matching;
+  pthread_mutex_unlock(&r.mu);
+  CHECK(running == 0);     /* no call in flight once unsubscribe returned */
+  pthread_join(poster, NULL);
+  CHECK(matching(&r) == seen); /* and none after it */
+  CHECK(seen < 40);
+  close_scratch(&s);
+  pthread_mutex_destroy(&r.mu);
+}
+
 static void posting_and_subscribing_refuse_bad_input(void) {
   scratch s;
   REQUIRE(open_scratch(&s));
@@ -323,6 +377,8 @@ const ac_test_case ac_hub_tests[] = {
     {"channels are created once per name", channels_are_created_once_per_name},
     {"a posted message reaches its subscribers with its event id",
      a_posted_message_reaches_its_subscribers_with_its_event_id},
+    {"unsubscribe waits for a callback running on another thread",
+     unsubscribe_waits_for_a_callback_running_on_another_thread},
     {"posting and subscribing refuse bad input", posting_and_subscribing_refuse_bad_input},
     {"an agent checks in, heartbeats and is online", an_agent_checks_in_heartbeats_and_is_online},
     {"agent calls refuse malformed ids and unknown agents",

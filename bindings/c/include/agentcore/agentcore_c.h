@@ -415,7 +415,8 @@ AC_EXPORT int ac_hub_options_set_api_url(ac_hub_options_t* options, const char* 
  * runtimes' (AC_UNAVAILABLE when another hub uses the SQLite file). */
 AC_EXPORT ac_hub_t* ac_hub_open(const ac_hub_options_t* options, char** errptr);
 /* Stops the agents the hub started, waits for its background work, ends every subscription
- * (their handles become invalid) and frees the hub. NULL is a no-op. */
+ * (their handles become invalid) and frees the hub. No other call on the hub may be running or
+ * follow (not from a subscription's callback either). NULL is a no-op. */
 AC_EXPORT void ac_hub_close(ac_hub_t* hub);
 
 /* Creates the space `space_id` unless it exists. `owner_callsign` (NULL or "": none) is the
