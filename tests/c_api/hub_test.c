@@ -4,8 +4,10 @@
 
 #define _XOPEN_SOURCE 700
 
+#include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -30,8 +32,9 @@ static int remove_entry(const char* path, const struct stat* st, int flag, struc
   return remove(path);
 }
 
-/* Opens a hub on <dir>/hub.db with space "demo" (owner alice) and its channel "ops". */
-static int open_scratch(scratch* s) {
+/* Opens a hub on <dir>/hub.db with space "demo" (owner alice) and its channel "ops"; when
+ * `agent_argv` is not NULL, the local process runtime runs it for agents of type "worker". */
+static int open_scratch_with(scratch* s, const char* const* agent_argv, size_t agent_argc) {
   snprintf(s->dir, sizeof s->dir, "/tmp/ac-c-api.XXXXXX");
   if (mkdtemp(s->dir) == NULL) return 0;
   snprintf(s->url, sizeof s->url, "sqlite://%s/hub.db", s->dir);
@@ -41,6 +44,9 @@ static int open_scratch(scratch* s) {
   ac_hub_options_t* options = ac_hub_options_create();
   ac_hub_options_set_store_url(options, s->url, &err);
   ac_hub_options_set_data_dir(options, data, &err);
+  if (agent_argv != NULL) {
+    ac_hub_options_set_agent_command(options, "worker", agent_argv, agent_argc, &err);
+  }
   s->hub = ac_hub_open(options, &err);
   ac_hub_options_destroy(options);
   if (s->hub == NULL || ac_hub_ensure_space(s->hub, "demo", "Demo", "alice", &err) != AC_OK ||
@@ -52,6 +58,8 @@ static int open_scratch(scratch* s) {
   snprintf(s->agent_id, sizeof s->agent_id, "demo:%s:bot", s->channel);
   return 1;
 }
+
+static int open_scratch(scratch* s) { return open_scratch_with(s, NULL, 0); }
 
 static void close_scratch(scratch* s) {
   ac_free(s->channel);
@@ -343,6 +351,44 @@ static void an_agent_checks_in_heartbeats_and_is_online(void) {
   close_scratch(&s);
 }
 
+/* Waits up to 10 s for `path` to hold a pid; 0 when it does not. */
+static long wait_for_pid_file(const char* path) {
+  for (int i = 0; i < 1000; ++i) {
+    FILE* f = fopen(path, "r");
+    long pid = 0;
+    if (f != NULL) {
+      const int got = fscanf(f, "%ld", &pid);
+      fclose(f);
+      if (got == 1 && pid > 1) return pid;
+    }
+    struct timespec pause = {0, 10000000};
+    nanosleep(&pause, NULL);
+  }
+  return 0;
+}
+
+static void the_local_process_runtime_starts_an_agent_and_close_stops_it(void) {
+  char marker[160];
+  snprintf(marker, sizeof marker, "/tmp/ac-c-api-worker.%ld", (long)getpid());
+  char script[256];
+  snprintf(script, sizeof script, "echo $$ > %s.tmp && mv %s.tmp %s && exec sleep 30", marker,
+           marker, marker);
+  const char* argv[] = {"/bin/sh", "-c", script};
+  scratch s;
+  REQUIRE(open_scratch_with(&s, argv, 3));
+  char agent_id[160];
+  snprintf(agent_id, sizeof agent_id, "demo:%s:builder", s.channel);
+  char* err = NULL;
+  CHECK(ac_hub_add_agent(s.hub, agent_id, "worker", &err) == AC_OK); /* starts the process */
+  CHECK(err == NULL);
+  const long pid = wait_for_pid_file(marker);
+  CHECK(pid > 1);
+  CHECK(ac_hub_agent_is_online(s.hub, agent_id, &err) == 0); /* it never checks in */
+  close_scratch(&s); /* stops it */
+  if (pid > 1) CHECK(kill((pid_t)pid, 0) == -1 && errno == ESRCH);
+  remove(marker);
+}
+
 static void agent_calls_refuse_malformed_ids_and_unknown_agents(void) {
   scratch s;
   REQUIRE(open_scratch(&s));
@@ -381,6 +427,8 @@ const ac_test_case ac_hub_tests[] = {
      unsubscribe_waits_for_a_callback_running_on_another_thread},
     {"posting and subscribing refuse bad input", posting_and_subscribing_refuse_bad_input},
     {"an agent checks in, heartbeats and is online", an_agent_checks_in_heartbeats_and_is_online},
+    {"the local process runtime starts an agent and close stops it",
+     the_local_process_runtime_starts_an_agent_and_close_stops_it},
     {"agent calls refuse malformed ids and unknown agents",
      agent_calls_refuse_malformed_ids_and_unknown_agents},
     {NULL, NULL}};
