@@ -14,6 +14,7 @@ packages=(
   busybox-static
   bubblewrap
   libargon2-dev
+  python3-dev python3-pytest python3-setuptools python3-wheel python3-pip  # bindings/python
 )
 if [[ "${1:-}" == "--print" ]]; then
   printf '%s\n' "${packages[@]}"
