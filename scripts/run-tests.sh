@@ -5,13 +5,14 @@
 #   1. builds everything in Release with -Werror and runs the unit, PostgreSQL and cluster
 #      tests (three servers on the private PostgreSQL), then
 #      installs the library and builds two consumers against it (tests/package/run.sh), and
-#      runs the embedding example (examples/embed-hub/check.sh) and the Python module's tests,
+#      runs the embedding example (examples/embed-hub/check.sh), the C API's tests and C
+#      example (tests/c_api, examples/c-embed/check.sh) and the Python module's tests,
 #      example and installs (bindings/python); then starts a private Podman
 #      engine (scripts/podman-test-service.sh; stopped again on exit) and runs the container
 #      tests and the server image's check (scripts/check-server-image.sh) against it;
 #   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer (clang, the library also
 #      instrumented for libFuzzer, so the same tree builds the fuzz targets) and runs them (and
-#      the embedding example) again, all but the cluster tests;
+#      the embedding example, the C API's tests and C example) again, all but the cluster tests;
 #   3. runs the server tests under ThreadSanitizer;
 #   4. runs every libFuzzer target of the sanitizer tree for FUZZ_SECONDS (default 20), one
 #      per core at a time.
@@ -105,6 +106,35 @@ run_embed_hub() {
     fail "example embed-hub ($1)"
   fi
 }
+# c-api (begin): the C API's C11 test program (its "N passed, N failed" added to the totals)
+# and the C example (examples/c-embed/check.sh, counted as one), in the release and sanitizer
+# phases (issue 18).
+run_c_api() {  # PHASE BUILD_DIR
+  note "C API tests ($1)"
+  local log status line p f
+  log="$(mktemp)"
+  "$2/tests/c_api/agentcore_c_api_tests" >"$log" 2>&1
+  status=$?
+  grep -v '^{"event"' "$log" | tail -n 40  # failures, sanitizer reports, the summary
+  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)"
+  rm -f "$log"
+  if [[ -z "$line" ]]; then
+    fail "C API tests ($1): no summary (crashed?)"
+  else
+    p="${line%% passed*}"
+    f="${line#*, }"
+    f="${f%% failed}"
+    passed=$((passed + p))
+    if ((status != 0 || f > 0)); then fail "C API tests ($1): $f failed, exit $status" "$((f > 0 ? f : 1))"; fi
+  fi
+  note "example c-embed ($1)"
+  if examples/c-embed/check.sh "$2"; then
+    passed=$((passed + 1))
+  else
+    fail "example c-embed ($1)"
+  fi
+}
+# c-api (end)
 # The Python module (issue 18, bindings/python): its pytest suite (each test counted), the
 # "From Python" example of docs/embedding.md, and its two installs (cmake --install, pip).
 # The suite runs on Python's debug allocator in development mode (freed memory poisoned, buffer
@@ -168,6 +198,7 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
     fail "package consumers (release)"
   fi
   run_embed_hub "release" build/release
+  run_c_api "release" build/release  # c-api
   run_python "release" build/release
   # Agents in real containers (issue 14): a private Podman engine serving the Docker API, the
   # echo agent's image built into it; the engine tests (the library's Docker runtime) and the
@@ -220,6 +251,7 @@ if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERR
   note "server tests (address, undefined)"
   run_doctest "server tests (asan)" build/asan/tests/agentcore_server_tests
   run_embed_hub "asan" build/asan
+  run_c_api "asan" build/asan  # c-api
 fi
 
 # The server is the multi-threaded part (io threads, blocking pool, broadcaster): its tests run

@@ -2,7 +2,9 @@
 # Proves the installed library is usable on its own: installs the component `library` of a
 # built tree into a scratch prefix, then builds tests/package/consumer.cpp against that prefix
 # twice, through find_package(agentcore) (cmake-consumer/) and through pkg-config
-# (pkgconfig-consumer/), runs both and checks the line they print.
+# (pkgconfig-consumer/), runs both and checks the line they print; when the tree built the C API,
+# also installs the component `c` and builds and runs tests/package/c-consumer (C11, through the
+# same CMake package).
 #
 #   tests/package/run.sh BUILD_DIR     (a configured and built tree, e.g. build/release)
 #
@@ -33,6 +35,13 @@ step() {
 }
 
 step "install" cmake --install "$build" --prefix "$prefix" --component library
+# c-api (begin): the C API's header and library (component `c`), when the tree built them.
+with_c_api=0
+if grep -q '^AGENTCORE_BUILD_C_API:BOOL=ON' "$build/CMakeCache.txt"; then
+  with_c_api=1
+  step "install (c)" cmake --install "$build" --prefix "$prefix" --component c
+fi
+# c-api (end)
 
 # The tree's own compiler (CMakeLists.txt may have chosen clang without caching it), unless
 # CONSUMER_CXX names another: a consumer built by a different compiler than the library is a
@@ -93,3 +102,19 @@ mkdir -p "$work/pkgconfig-build"
 step "pkg-config consumer: build" env PKG_CONFIG_PATH="$(dirname "$pc_file")" \
   make -C "$here/pkgconfig-consumer" "CXX=${launcher[*]} $cxx" "OUT=$work/pkgconfig-build"
 check pkg-config "$work/pkgconfig-build/agentcore-consumer"
+
+# c-api (begin): 3. C: the C API through the same CMake package (agentcore::agentcore_c), built
+# with the tree's C compiler.
+if ((with_c_api)); then
+  cc="$(sed -n 's/^set(CMAKE_C_COMPILER "\(.*\)")$/\1/p' "$build"/CMakeFiles/*/CMakeCCompiler.cmake |
+    head -n 1)"
+  [[ -n "$cc" ]] || cc=cc
+  c_flags=("${cmake_flags[@]}" "-DCMAKE_C_COMPILER=$cc")
+  ((${#launcher[@]})) && c_flags+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  step "C consumer: configure" cmake -S "$here/c-consumer" -B "$work/c-build" \
+    "${generator[@]}" "${c_flags[@]}"
+  step "C consumer: build" cmake --build "$work/c-build"
+  expected="agentcore-c $version: tymbal m1, routed to bob,carol, hub with 1 channel"
+  check c "$work/c-build/agentcore-c-consumer"
+fi
+# c-api (end)

@@ -51,21 +51,6 @@ bool IsControl(char c) {
   return u < 0x20 || u == 0x7F;
 }
 
-bool IsUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    if (*p < 0x80) {
-      ++p;
-      continue;
-    }
-    const std::size_t n = internal::Utf8SequenceLength(p, end);
-    if (n == 0) return false;
-    p += n;
-  }
-  return true;
-}
-
 // The channel `channel_id` of any space; kNotFound `not_found_text` when it does not exist or
 // the id could not name one (IsPossibleId: such an id never reaches the store).
 Result<Channel> LookUpChannel(Store& store, std::string_view channel_id,
@@ -624,12 +609,14 @@ Status CheckKey(std::string_view field, std::string_view value) {
   }
   AGENTCORE_RETURN_IF_ERROR(CheckText(field, value));
   // A key is short: checking it costs nothing, and the store would refuse it as a store error.
-  if (!IsUtf8(value)) return InvalidArgument(fmt::format("{} must be valid UTF-8", field));
+  if (!internal::IsValidUtf8(value)) {
+    return InvalidArgument(fmt::format("{} must be valid UTF-8", field));
+  }
   return Status();
 }
 
 bool IsPossibleId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxKeyBytes || !IsUtf8(id)) return false;
+  if (id.empty() || id.size() > kMaxKeyBytes || !internal::IsValidUtf8(id)) return false;
   return std::none_of(id.begin(), id.end(), IsControl);
 }
 

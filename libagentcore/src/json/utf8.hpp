@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// UTF-8 helpers shared by the JSON writer and the Tymbal blank-line check.
+// UTF-8 helpers shared by the JSON writer, the Tymbal blank-line check, the hub's input rules and
+// the C API's.
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace agentcore::internal {
 
@@ -28,6 +30,22 @@ inline std::size_t Utf8SequenceLength(const unsigned char* p, const unsigned cha
     return 4;
   }
   return 0;
+}
+
+// True when `s` is valid UTF-8 (NUL bytes included).
+inline bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    const std::size_t n = Utf8SequenceLength(p, end);
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
 }
 
 // Decodes the valid sequence of length n (from Utf8SequenceLength) at p.
