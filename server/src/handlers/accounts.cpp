@@ -114,7 +114,7 @@ void RegisterAccountRoutes(Router& router) {
   router.Post("/api/auth/login",
               {.summary = "Password login (sets the cookie; 429 after repeated failures)",
                .tag = "auth", .body = BodyKind::kJson, .request = "LoginRequest",
-               .response = "AccountSession"},
+               .response = "AccountSession", .statuses = {401}},
               Login, kMaxAccountBodyBytes);
 }
 
