@@ -6,7 +6,8 @@
 #      (dev mode, a fresh SQLite file, a free port) and runs validate.mjs against both: the
 #      served document is the printed one, @apidevtools/swagger-parser validates it as OpenAPI
 #      3.1, and real answers of a sample of routes (successes and errors) validate against
-#      the schemas the document gives for their status (ajv, JSON Schema 2020-12).
+#      the schemas the document gives for their status (ajv, JSON Schema 2020-12);
+#   3. runs docs/embedding.md's HTTP example (examples/http/quickstart.sh) against that server.
 # Usage: tests/openapi/check.sh BUILD_DIR. Last line "N passed, N failed"; exit status 1 on
 # any failure.
 set -euo pipefail
@@ -50,4 +51,28 @@ if [[ -z "$port" ]]; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-node "$work/validate.mjs" "$work/openapi.json" "http://127.0.0.1:$port"
+base="http://127.0.0.1:$port"
+# validate.mjs's checks, then docs/embedding.md's HTTP example against the same server; one
+# summary line for both.
+set +e
+node "$work/validate.mjs" "$work/openapi.json" "$base" >"$tmp/validate.log" 2>&1
+set -e
+summary="$(tail -n 1 "$tmp/validate.log")"
+head -n -1 "$tmp/validate.log"
+if [[ ! "$summary" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  echo "FAIL validate.mjs ended without a summary: $summary"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+passed="${BASH_REMATCH[1]}"
+failed="${BASH_REMATCH[2]}"
+expected=$'"openapi":"3.1.0"\n"content":"hello over HTTP"'
+if example="$("$here/../../examples/http/quickstart.sh" "$base" 2>&1)" && [[ "$example" == "$expected" ]]; then
+  echo "ok   examples/http/quickstart.sh"
+  passed=$((passed + 1))
+else
+  echo "FAIL examples/http/quickstart.sh printed: $example"
+  failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
