@@ -155,6 +155,7 @@ await sample('GET', `/v1/projects/${project?.json?.id ?? 'missing'}`, '/v1/proje
   { expect: 200 });
 await sample('GET', '/v1/projects/nope', '/v1/projects/{projectId}', { expect: 404 });
 await sample('GET', '/v1/sessions', '/v1/sessions', { expect: 200 });
+await sample('GET', '/stream', '/stream', { expect: 426 });  // a WebSocket route, not upgraded
 await sample('GET', '/api/sessions/nope', '/api/sessions/{id}', { expect: 404 });
 await sample('POST', '/api/auth/login', '/api/auth/login',
   { body: { email: 'nobody@example.com', password: 'wrong-password' }, auth: false, expect: 401 });

@@ -165,6 +165,7 @@ TEST_SUITE("OpenApi") {
               .Find("text/event-stream"));
     CHECK(content_of("/v1/sessions/{id}/events", "200").Find("text/event-stream"));
     CHECK(At(At(At(paths, "/stream"), "get"), "responses").Find("101"));
+    CHECK(At(At(At(paths, "/stream"), "get"), "responses").Find("426"));  // not an upgrade
     CHECK(At(At(At(paths, "/api/sessions/{id}/attach"), "get"), "responses").Find("101"));
     CHECK(content_of("/v1/projects/{projectId}/runs/{runId}/download.zip", "200")
               .Find("application/zip"));

@@ -6,10 +6,11 @@
 /// a summary, or naming a schema that openapi/schemas.cpp does not define, makes that build
 /// fail, and with it App::Open: an undocumented route cannot be served.
 ///
-/// Errors are documented partly by rule, partly per route: the builder adds 400 (a body or a
-/// path parameter), 401 (any credential), 404 (a path parameter), 413 (a body), 429 (any
-/// credential, an authentication route) and 500 to every route where they apply; `statuses`
-/// lists the others (403, 409, 503…; a second success such as 200 beside 201).
+/// Errors are documented partly by rule, partly per route: the builder adds 400 (a body, a
+/// path parameter, a WebSocket handshake), 401 (any credential), 404 (a path parameter), 413 (a
+/// body), 426 (a WebSocket route), 429 (any credential, an authentication route) and 500 to
+/// every route where they apply; `statuses` lists the others (403, 409, 503…; a second success
+/// such as 200 beside 201).
 
 #include <array>
 #include <string_view>

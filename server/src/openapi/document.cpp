@@ -264,7 +264,9 @@ Json Operation(const Route& route, const std::set<std::string, std::less<>>& sch
     if (s != 0) statuses.insert(s);
   }
   const bool params = HasPathParameters(route.pattern);
-  if (has_body || params) statuses.insert(400);
+  const bool websocket = doc.reply == ReplyKind::kWebSocket;
+  if (has_body || params || websocket) statuses.insert(400);
+  if (websocket) statuses.insert(426);  // not an upgrade, or not WebSocket version 13
   if (doc.auth != kAuthNone) statuses.insert(401);
   if (params) statuses.insert(404);
   if (has_body) statuses.insert(413);
