@@ -2,6 +2,7 @@
 #include "openapi/document.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <utility>
 #include <vector>
