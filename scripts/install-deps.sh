@@ -16,6 +16,10 @@ packages=(
   libargon2-dev
   python3-dev python3-pytest python3-setuptools python3-wheel python3-pip  # bindings/python
 )
+# The OpenAPI check's validator comes from npm (tests/openapi/check.sh): Debian's nodejs and
+# npm, unless a node that ships its own npm (NodeSource's, which conflicts with Debian's npm
+# package) is there already.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [[ "${1:-}" == "--print" ]]; then
   printf '%s\n' "${packages[@]}"
   exit 0

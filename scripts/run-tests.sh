@@ -190,6 +190,23 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
     run_doctest "server tests on PostgreSQL (release)" build/release/tests/agentcore_server_tests
     unset AGENTCORE_SERVER_TEST_BACKEND
   fi
+  # The OpenAPI document (docs/api.md, "OpenAPI"): an npm validator (installed once into
+  # build/release/openapi-check) and real answers of a running server checked against it; each
+  # of its checks counts in the totals.
+  note "OpenAPI document (release)"
+  openapi_log="$(mktemp)"
+  tests/openapi/check.sh build/release >"$openapi_log" 2>&1
+  openapi_status=$?
+  grep -v '^ok ' "$openapi_log"
+  if [[ "$(tail -n 1 "$openapi_log")" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    if ((openapi_status != 0 || BASH_REMATCH[2] > 0)); then
+      fail "OpenAPI document: ${BASH_REMATCH[2]} failed" "$((BASH_REMATCH[2] > 0 ? BASH_REMATCH[2] : 1))"
+    fi
+  else
+    fail "OpenAPI document: no summary (npm ci or the server failed?)"
+  fi
+  rm -f "$openapi_log"
   # The installed library alone: a find_package() and a pkg-config consumer build and run.
   note "package consumers (release)"
   if tests/package/run.sh build/release; then

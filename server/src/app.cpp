@@ -15,8 +15,7 @@
 #include "auth_guard.hpp"
 #include "rate_limit_guard.hpp"
 #include "handlers/handlers.hpp"
-#include "handlers/stream.hpp"
-#include "handlers/tymbal.hpp"
+#include "openapi/document.hpp"
 #include "runtime_config.hpp"
 #include "ws/attach_session.hpp"
 
@@ -125,8 +124,9 @@ Result<std::unique_ptr<App>> App::Open(ServerConfig config, Clock* clock) {
   }
 
   RegisterHandlers(app->router_);
-  RegisterTymbalRoutes(app->router_);
-  RegisterStreamRoutes(app->router_);
+  // Built before the guards wrap the handlers (they change no documentation); a route without
+  // its documentation fails here, so the server cannot serve an undocumented route.
+  AGENTCORE_ASSIGN_OR_RETURN(app->openapi_document_, BuildOpenApiDocument(app->router_));
   // Request rate limits per API key, user and (authentication routes) client IP, inside the
   // failed-authentication throttle, so a blocked IP's credentials are never looked up
   // (rate_limit_guard.hpp).

@@ -73,6 +73,8 @@ class App {
   /// Exact cache of the message routes' reads (read_cache.hpp); check enabled() and the
   /// store's versions before use.
   ReadCache& read_cache() { return read_cache_; }
+  /// The OpenAPI document of the route table (openapi/document.hpp), built by Open.
+  const std::string& openapi_document() const { return openapi_document_; }
   /// The pool for blocking calls (store, runtime, pushes to agents).
   asio::thread_pool& blocking_pool() { return blocking_; }
 
@@ -159,6 +161,7 @@ class App {
   ReadCache read_cache_;
   Broadcaster broadcaster_;
   Router router_;
+  std::string openapi_document_;
   asio::thread_pool blocking_;
   // The hub's seams over the broadcaster and the pool; the hub is destroyed before them.
   BroadcastPublisher publisher_{&broadcaster_};

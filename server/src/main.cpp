@@ -22,6 +22,8 @@
 
 #include "app.hpp"
 #include "environment.hpp"
+#include "handlers/handlers.hpp"
+#include "openapi/document.hpp"
 
 namespace {
 
@@ -272,7 +274,22 @@ int main(int argc, char** argv) {
                  "JSON array of model prices ({provider, model, inputUsdPerMTok, "
                  "outputUsdPerMTok, active?}) stored at start");
   config.workspace_backend = Env("AGENT_WORKSPACE_BACKEND", Env("WORKSPACE_BACKEND", "host"));
+  bool print_openapi = false;
+  cli.add_flag("--print-openapi", print_openapi,
+               "Print the OpenAPI 3.1 document (what GET /openapi.json answers) and exit");
   CLI11_PARSE(cli, argc, argv);
+  if (print_openapi) {
+    // The route table alone: no store, no port (the document depends on nothing else).
+    agentcore::server::Router router;
+    agentcore::server::RegisterHandlers(router);
+    agentcore::Result<std::string> document = agentcore::server::BuildOpenApiDocument(router);
+    if (!document.ok()) {
+      std::fprintf(stderr, "%s\n", document.status().ToString().c_str());
+      return 1;
+    }
+    std::printf("%s\n", document->c_str());
+    return 0;
+  }
   config.run_plan_timeout = std::chrono::milliseconds(run_plan_timeout_ms);
   config.sessions.idle_timeout = std::chrono::milliseconds(session_idle_ms);
   config.run_build_timeout = std::chrono::milliseconds(run_build_timeout_ms);

@@ -9,8 +9,6 @@
 #include <string_view>
 
 #include "handlers/handlers.hpp"
-#include "handlers/stream.hpp"
-#include "handlers/tymbal.hpp"
 #include "http/http_server.hpp"
 #include "http/router.hpp"
 #include "http/strict_request.hpp"
@@ -26,8 +24,6 @@ HttpServer& Server() {
   static Router* router = [] {
     auto* r = new Router();
     agentcore::server::RegisterHandlers(*r);
-    agentcore::server::RegisterTymbalRoutes(*r);
-    agentcore::server::RegisterStreamRoutes(*r);
     return r;
   }();
   static HttpServer* server = [] {

@@ -29,10 +29,10 @@ asio::awaitable<Response> Nothing(RequestContext&) { co_return Response(); }
 const Router& Routes() {
   static Router* router = [] {
     auto* r = new Router();
-    r->Get("/sessions/:id/:service/*rest", Nothing);
-    r->Get("/sessions/:id/terminal", Nothing);
-    r->Get("/v1/sessions/:id/files", Nothing);
-    r->Get("/v1/sessions/:id/files/*path", Nothing);
+    r->Get("/sessions/:id/:service/*rest", {}, Nothing);
+    r->Get("/sessions/:id/terminal", {}, Nothing);
+    r->Get("/v1/sessions/:id/files", {}, Nothing);
+    r->Get("/v1/sessions/:id/files/*path", {}, Nothing);
     return r;
   }();
   return *router;

@@ -15,13 +15,13 @@ asio::awaitable<Response> Named(RequestContext&) { co_return JsonResponse(200, "
 /// A router whose routes are told apart by their pattern: Find's route->pattern says which.
 Router Routes() {
   Router router;
-  router.Get("/sessions/:id", Named);
-  router.Get("/sessions/:id/terminal", Named);
-  router.Get("/sessions/:id/:service/*rest", Named);
-  router.Post("/sessions/:id/:service/*rest", Named);
-  router.Get("/v1/sessions/:id/files", Named);
-  router.Get("/v1/sessions/:id/files/*path", Named);
-  router.Get("/channels/:channelId/messages", Named);
+  router.Get("/sessions/:id", {}, Named);
+  router.Get("/sessions/:id/terminal", {}, Named);
+  router.Get("/sessions/:id/:service/*rest", {}, Named);
+  router.Post("/sessions/:id/:service/*rest", {}, Named);
+  router.Get("/v1/sessions/:id/files", {}, Named);
+  router.Get("/v1/sessions/:id/files/*path", {}, Named);
+  router.Get("/channels/:channelId/messages", {}, Named);
   return router;
 }
 

@@ -106,8 +106,16 @@ asio::awaitable<Response> Login(RequestContext& ctx) {
 }  // namespace
 
 void RegisterAccountRoutes(Router& router) {
-  router.Post("/api/auth/register", Register, kMaxAccountBodyBytes);
-  router.Post("/api/auth/login", Login, kMaxAccountBodyBytes);
+  router.Post("/api/auth/register",
+              {.summary = "Registers an account with an invite code (sets the cookie)",
+               .tag = "auth", .body = BodyKind::kJson, .request = "RegisterRequest",
+               .status = 201, .response = "AccountSession", .statuses = {409}},
+              Register, kMaxAccountBodyBytes);
+  router.Post("/api/auth/login",
+              {.summary = "Password login (sets the cookie; 429 after repeated failures)",
+               .tag = "auth", .body = BodyKind::kJson, .request = "LoginRequest",
+               .response = "AccountSession", .statuses = {401}},
+              Login, kMaxAccountBodyBytes);
 }
 
 }  // namespace agentcore::server

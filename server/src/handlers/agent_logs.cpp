@@ -98,7 +98,12 @@ asio::awaitable<Response> AgentLogs(RequestContext& ctx) {
 }  // namespace
 
 void RegisterAgentLogRoutes(Router& router) {
-  router.Get("/channels/:channelId/agents/:callsign/logs", AgentLogs);
+  router.Get("/channels/:channelId/agents/:callsign/logs",
+             {.summary = "The agent's stdout and stderr, once or followed (?follow=1)",
+              .tag = "agents", .auth = kAuthUser, .reply = ReplyKind::kText, .statuses = {501},
+              .description = "Query offset, limit (at most 1 MiB), follow. Headers "
+                             "X-Log-Next-Offset and X-Log-Size without follow."},
+             AgentLogs);
 }
 
 }  // namespace agentcore::server

@@ -117,18 +117,31 @@ asio::awaitable<Result<Response>> Unarchive(RequestContext& ctx, const Principal
 }  // namespace
 
 void RegisterAgentRoutes(Router& router) {
-  router.Post("/channels/:channelId/agents", WithSession("Failed to add agent", AddAgent));
+  // 429: a space's agent caps (Cast's error shape).
+  router.Post("/channels/:channelId/agents",
+              {.summary = "Summons an agent: roster entry, system message, activation",
+               .tag = "agents", .auth = kAuthUser, .body = BodyKind::kJson,
+               .request = "AgentAdd", .status = 201, .response = "AgentAdded", .statuses = {409}},
+              WithSession("Failed to add agent", AddAgent));
   router.Get("/channels/:channelId/agents/archived",
+             {.summary = "The channel's dismissed agents", .tag = "agents", .auth = kAuthUser,
+              .response = "ArchivedAgents"},
              WithSession("Failed to list archived agents", ListArchived));
-  router.Post("/channels/:channelId/agents/:callsign/pause",
+  constexpr auto kAction = [](std::string_view summary) {
+    return RouteDoc{.summary = summary, .tag = "agents", .auth = kAuthUser,
+                    .response = "AgentAction"};
+  };
+  router.Post("/channels/:channelId/agents/:callsign/pause", kAction("Pauses an agent"),
               WithSession("Failed to pause agent", Pause));
-  router.Post("/channels/:channelId/agents/:callsign/resume",
+  router.Post("/channels/:channelId/agents/:callsign/resume", kAction("Resumes a paused agent"),
               WithSession("Failed to resume agent", Resume));
   router.Post("/channels/:channelId/agents/:callsign/activate",
+              kAction("Activates an agent (starts its container)"),
               WithSession("Failed to activate agent", Activate));
-  router.Delete("/channels/:channelId/agents/:callsign",
+  router.Delete("/channels/:channelId/agents/:callsign", kAction("Dismisses an agent"),
                 WithSession("Failed to dismiss agent", Dismiss));
   router.Post("/channels/:channelId/agents/:callsign/unarchive",
+              kAction("Brings a dismissed agent back"),
               WithSession("Failed to unarchive agent", Unarchive));
 }
 

@@ -127,13 +127,25 @@ asio::awaitable<Response> Logout(RequestContext& ctx) {
 }  // namespace
 
 void RegisterAuthRoutes(Router& router) {
-  router.Get("/auth/dev/spaces", DevSpaces);
-  router.Post("/auth/dev/login", DevLogin);
-  router.Get("/auth/me", Me);
-  router.Post("/auth/logout", Logout);
+  constexpr std::string_view kDevOnly = "Only with AUTH_MODE=dev; otherwise 404 like an unknown route.";
+  router.Get("/auth/dev/spaces", {.summary = "Development login: the spaces to log in to",
+                                  .tag = "auth", .response = "DevSpaces", .statuses = {404},
+                                  .description = kDevOnly},
+             DevSpaces);
+  router.Post("/auth/dev/login",
+              {.summary = "Development login: as a space's owner or a new user (sets the cookie)",
+               .tag = "auth", .body = BodyKind::kJson, .request = "DevLoginRequest",
+               .response = "DevLogin", .statuses = {201, 404}, .description = kDevOnly},
+              DevLogin);
+  constexpr RouteDoc kMe = {.summary = "The session's user and space", .tag = "auth",
+                            .auth = kAuthUser, .response = "Me"};
+  constexpr RouteDoc kLogout = {.summary = "Clears the session cookie", .tag = "auth",
+                                .response = "Ok"};
+  router.Get("/auth/me", kMe, Me);
+  router.Post("/auth/logout", kLogout, Logout);
   // Octo's paths for the same routes (issue 16; register and login are in accounts.cpp).
-  router.Get("/api/auth/me", Me);
-  router.Post("/api/auth/logout", Logout);
+  router.Get("/api/auth/me", kMe, Me);
+  router.Post("/api/auth/logout", kLogout, Logout);
 }
 
 }  // namespace agentcore::server

@@ -86,10 +86,24 @@ asio::awaitable<Result<Response>> UpdateChannel(RequestContext& ctx, const Princ
 }  // namespace
 
 void RegisterChannelRoutes(Router& router) {
-  router.Get("/channels", WithSession("Failed to list channels", ListChannels));
-  router.Post("/channels", WithSession("Failed to create channel", CreateChannel));
-  router.Get("/channels/:channelId", WithSession("Failed to get channel", GetChannel));
-  router.Put("/channels/:channelId", WithSession("Failed to update channel", UpdateChannel));
+  router.Get("/channels",
+             {.summary = "The space's channels, most recently active first", .tag = "channels",
+              .auth = kAuthUser, .response = "ChannelList"},
+             WithSession("Failed to list channels", ListChannels));
+  router.Post("/channels",
+              {.summary = "Creates a channel", .tag = "channels", .auth = kAuthUser,
+               .body = BodyKind::kJson, .request = "ChannelCreate", .status = 201,
+               .response = "ChannelEnvelope", .statuses = {409}},
+              WithSession("Failed to create channel", CreateChannel));
+  router.Get("/channels/:channelId",
+             {.summary = "A channel and its roster", .tag = "channels", .auth = kAuthUser,
+              .response = "ChannelWithRoster"},
+             WithSession("Failed to get channel", GetChannel));
+  router.Put("/channels/:channelId",
+             {.summary = "Updates a channel ({\"channel\":null} for an unknown id, as Cast)",
+              .tag = "channels", .auth = kAuthUser, .body = BodyKind::kJson,
+              .request = "ChannelUpdate", .response = "ChannelEnvelope", .statuses = {409}},
+             WithSession("Failed to update channel", UpdateChannel));
 }
 
 }  // namespace agentcore::server

@@ -145,9 +145,20 @@ asio::awaitable<Response> AgentStatus(RequestContext& ctx) {
 }  // namespace
 
 void RegisterContainerProtocolRoutes(Router& router) {
-  router.Post("/agents/checkin", Checkin);
-  router.Post("/agents/heartbeat", Heartbeat);
-  router.Get("/agents/status/:agentId", AgentStatus);
+  router.Post("/agents/checkin",
+              {.summary = "An agent's container announces its endpoint (spec §5.4)",
+               .tag = "container", .auth = kAuthContainer, .body = BodyKind::kJson,
+               .request = "Checkin", .response = "CheckinResult", .statuses = {403}},
+              Checkin);
+  router.Post("/agents/heartbeat",
+              {.summary = "An agent's container is alive (spec §5.5)", .tag = "container",
+               .auth = kAuthContainer, .body = BodyKind::kJson, .request = "Heartbeat",
+               .response = "HeartbeatResult", .statuses = {403}},
+              Heartbeat);
+  router.Get("/agents/status/:agentId",
+             {.summary = "An agent's presence (spec §5.6)", .tag = "container",
+              .response = "AgentStatus"},
+             AgentStatus);
 }
 
 }  // namespace agentcore::server

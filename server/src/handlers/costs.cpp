@@ -31,7 +31,10 @@ asio::awaitable<Result<Response>> ListCosts(RequestContext& ctx, const Principal
 }  // namespace
 
 void RegisterCostRoutes(Router& router) {
-  router.Get("/channels/:channelId/costs", WithSession("Failed to get costs", ListCosts));
+  router.Get("/channels/:channelId/costs",
+             {.summary = "The channel's cost tally per agent", .tag = "channels",
+              .auth = kAuthUser, .response = "CostTally"},
+             WithSession("Failed to get costs", ListCosts));
 }
 
 }  // namespace agentcore::server

@@ -2,6 +2,8 @@
 #include "handlers/handlers.hpp"
 
 #include "handlers/container_protocol.hpp"
+#include "handlers/stream.hpp"
+#include "handlers/tymbal.hpp"
 
 namespace agentcore::server {
 
@@ -20,6 +22,9 @@ void RegisterHandlers(Router& router) {
   RegisterRunRoutes(router);
   RegisterKeyRoutes(router);
   RegisterSessionRoutes(router);
+  RegisterTymbalRoutes(router);
+  RegisterStreamRoutes(router);
+  RegisterOpenApiRoutes(router);
 }
 
 }  // namespace agentcore::server

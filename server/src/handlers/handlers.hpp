@@ -48,7 +48,11 @@ void RegisterKeyRoutes(Router& router);
 /// `/sessions/:id/:service/*` and `/session/:id/term`.
 void RegisterSessionRoutes(Router& router);
 
-/// All of the above, in that order.
+/// GET /openapi.json: the document App::Open built from the route table (openapi/document.hpp).
+void RegisterOpenApiRoutes(Router& router);
+
+/// All of the above, in that order, then the Tymbal ingest routes (tymbal.hpp) and the live
+/// routes (stream.hpp): every route of the server.
 void RegisterHandlers(Router& router);
 
 }  // namespace agentcore::server

@@ -72,12 +72,25 @@ asio::awaitable<Response> Backends(RequestContext&) {
 }  // namespace
 
 void RegisterHealthRoutes(Router& router) {
-  router.Get("/health", Health);
-  router.Get("/ready", Ready);
-  router.Get("/", Root);
-  router.Get("/focus-types", FocusTypes);
-  router.Get("/agents", AgentTypes);
-  router.Get("/api/backends", Backends);
+  router.Get("/health", {.summary = "Liveness: the server answers", .tag = "health",
+                         .response = "Health"},
+             Health);
+  router.Get("/ready",
+             {.summary = "Readiness for load balancers (503 while draining or the store is down)",
+              .tag = "health", .response = "Ready", .statuses = {503}},
+             Ready);
+  router.Get("/", {.summary = "The server's name and version", .tag = "health",
+                   .response = "Root"},
+             Root);
+  router.Get("/focus-types", {.summary = "Cast's focus types (static)", .tag = "health",
+                              .response = "FocusTypes"},
+             FocusTypes);
+  router.Get("/agents", {.summary = "Cast's agent types (static)", .tag = "health",
+                         .response = "AgentTypes"},
+             AgentTypes);
+  router.Get("/api/backends", {.summary = "The model backends (static)", .tag = "health",
+                               .response = "Backends"},
+             Backends);
 }
 
 }  // namespace agentcore::server

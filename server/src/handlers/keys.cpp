@@ -82,9 +82,20 @@ asio::awaitable<Response> RevokeKey(RequestContext& ctx) {
 
 void RegisterKeyRoutes(Router& router) {
   for (std::string_view prefix : {"/v1/keys", "/api/keys"}) {
-    router.Post(std::string(prefix), CreateKey, kMaxKeyBodyBytes);
-    router.Get(std::string(prefix), ListKeys);
-    router.Delete(std::string(prefix) + "/:id", RevokeKey);
+    router.Post(std::string(prefix),
+                {.summary = "Creates an API key (its secret is shown once)", .tag = "keys",
+                 .auth = kAuthApiKey, .body = BodyKind::kJson, .request = "ApiKeyCreate",
+                 .status = 201, .response = "ApiKeyCreated", .statuses = {403}},
+                CreateKey, kMaxKeyBodyBytes);
+    router.Get(std::string(prefix), {.summary = "The space's API keys (never their secrets)",
+                                     .tag = "keys", .auth = kAuthApiKey,
+                                     .response = "ApiKeyList", .statuses = {403}},
+               ListKeys);
+    router.Delete(std::string(prefix) + "/:id",
+                  {.summary = "Revokes an API key (204 again when revoked already)",
+                   .tag = "keys", .auth = kAuthApiKey, .status = 204,
+                   .reply = ReplyKind::kEmpty, .statuses = {403}},
+                  RevokeKey);
   }
 }
 

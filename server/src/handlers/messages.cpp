@@ -191,8 +191,16 @@ asio::awaitable<Result<Response>> PostMessage(RequestContext& ctx, const Princip
 }  // namespace
 
 void RegisterMessageRoutes(Router& router) {
-  router.Get("/channels/:channelId/messages", WithSession("Failed to get messages", ListMessages));
+  router.Get("/channels/:channelId/messages",
+             {.summary = "A window of the channel's messages, oldest first", .tag = "messages",
+              .auth = kAuthUser, .response = "MessageList",
+              .description = "Query since, before (message ids, exclusive), limit (default 50, "
+                             "at most 1000), forAgent (callsign)."},
+             WithSession("Failed to get messages", ListMessages));
   router.Post("/channels/:channelId/messages",
+              {.summary = "Posts a message: routed by mentions, stored, broadcast",
+               .tag = "messages", .auth = kAuthUser, .body = BodyKind::kJson,
+               .request = "MessagePost", .status = 201, .response = "MessagePosted"},
               WithSession("Failed to send message", PostMessage));
 }
 

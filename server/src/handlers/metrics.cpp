@@ -107,6 +107,13 @@ asio::awaitable<Response> Metrics(RequestContext& ctx) {
 
 }  // namespace
 
-void RegisterMetricsRoutes(Router& router) { router.Get("/metrics", Metrics); }
+void RegisterMetricsRoutes(Router& router) {
+  router.Get("/metrics",
+             {.summary = "Prometheus text: engine, subscribers, read cache, store counters",
+              .tag = "health", .auth = kAuthUser, .reply = ReplyKind::kText,
+              .description = "Open without credentials in dev mode on a loopback address; "
+                             "--metrics-token as a Bearer token works too."},
+             Metrics);
+}
 
 }  // namespace agentcore::server

@@ -58,9 +58,18 @@ asio::awaitable<Result<Response>> RemoveFromRoster(RequestContext& ctx,
 }  // namespace
 
 void RegisterRosterRoutes(Router& router) {
-  router.Get("/channels/:channelId/roster", WithSession("Failed to list roster", ListRoster));
-  router.Post("/channels/:channelId/roster", WithSession("Failed to add to roster", AddToRoster));
+  router.Get("/channels/:channelId/roster",
+             {.summary = "The channel's roster (non-archived entries)", .tag = "roster",
+              .auth = kAuthUser, .response = "RosterList"},
+             WithSession("Failed to list roster", ListRoster));
+  router.Post("/channels/:channelId/roster",
+              {.summary = "Adds a roster entry (no side effects)", .tag = "roster",
+               .auth = kAuthUser, .body = BodyKind::kJson, .request = "RosterAdd",
+               .status = 201, .response = "RosterEntryEnvelope", .statuses = {409}},
+              WithSession("Failed to add to roster", AddToRoster));
   router.Delete("/channels/:channelId/roster/:entryId",
+                {.summary = "Removes a roster entry (200 also when none matched)",
+                 .tag = "roster", .auth = kAuthUser, .response = "Ok"},
                 WithSession("Failed to remove from roster", RemoveFromRoster));
 }
 

@@ -440,22 +440,73 @@ asio::awaitable<Response> AgentTask(RequestContext& ctx) {
 }  // namespace
 
 void RegisterRunRoutes(Router& router) {
-  router.Get("/v1", V1Root);
-  router.Get("/v1/health", V1Health);
-  router.Get("/v1/capabilities", Capabilities);
-  router.Get("/capabilities", Capabilities);  // Cast has no /capabilities; /health is Cast's
-  router.Post("/v1/projects", V1(CreateProject));
-  router.Get("/v1/projects", V1(ListProjects));
-  router.Get("/v1/projects/:projectId", V1(GetProject));
-  router.Post("/v1/projects/:projectId/runs", V1(CreateRun));
-  router.Get("/v1/projects/:projectId/runs", V1(ListRuns));
-  router.Post("/v1/projects/:projectId/messages", V1(PostMessage));
-  router.Get("/v1/projects/:projectId/runs/:runId", V1(GetRun));
-  router.Get("/v1/projects/:projectId/runs/:runId/messages", V1(RunMessages));
-  router.Get("/v1/projects/:projectId/runs/:runId/stream", V1(StreamRun));
-  router.Post("/v1/projects/:projectId/runs/:runId/cancel", V1(CancelRun));
-  router.Get("/v1/projects/:projectId/runs/:runId/download.zip", V1(Download));
-  router.Get("/agents/task", AgentTask);
+  constexpr unsigned kCaller = kAuthAgentApiKey | kAuthUser;  // V1's callers
+  router.Get("/v1", {.summary = "Platform Agent's root: name, version, links", .tag = "runs",
+                     .response = "V1Root"},
+             V1Root);
+  router.Get("/v1/health", {.summary = "Liveness (Platform Agent's path)", .tag = "runs",
+                            .response = "Health"},
+             V1Health);
+  constexpr RouteDoc kCapabilities = {.summary = "What the run service offers and its limits",
+                                      .tag = "runs", .response = "Capabilities"};
+  router.Get("/v1/capabilities", kCapabilities, Capabilities);
+  router.Get("/capabilities", kCapabilities, Capabilities);  // Cast has no /capabilities
+  router.Post("/v1/projects",
+              {.summary = "Creates a project (200 and unchanged when the id exists)",
+               .tag = "runs", .auth = kCaller, .body = BodyKind::kJson,
+               .request = "ProjectCreate", .status = 201, .response = "Project",
+               .statuses = {200}},
+              V1(CreateProject));
+  router.Get("/v1/projects", {.summary = "The caller's projects, by id (cursor, limit)",
+                              .tag = "runs", .auth = kCaller, .response = "ProjectList"},
+             V1(ListProjects));
+  router.Get("/v1/projects/:projectId", {.summary = "A project", .tag = "runs",
+                                         .auth = kCaller, .response = "Project"},
+             V1(GetProject));
+  constexpr std::string_view kIdempotent =
+      "Header Idempotency-Key (required): the same key and body answer 200 with the same run, "
+      "another body 409 idempotency_conflict. With \"stream\":true the answer is the run's "
+      "event stream (text/event-stream).";
+  router.Post("/v1/projects/:projectId/runs",
+              {.summary = "Starts a run of the project's builder (plan, then build)",
+               .tag = "runs", .auth = kCaller, .body = BodyKind::kJson, .request = "RunCreate",
+               .status = 202, .response = "Run", .statuses = {200, 409, 503},
+               .description = kIdempotent},
+              V1(CreateRun));
+  router.Get("/v1/projects/:projectId/runs",
+             {.summary = "The project's runs, newest first (cursor, limit)", .tag = "runs",
+              .auth = kCaller, .response = "RunList"},
+             V1(ListRuns));
+  router.Post("/v1/projects/:projectId/messages",
+              {.summary = "The project's next run, with the earlier turns as its conversation",
+               .tag = "runs", .auth = kCaller, .body = BodyKind::kJson,
+               .request = "ProjectMessage", .status = 202, .response = "Run",
+               .statuses = {200, 409, 503}, .description = kIdempotent},
+              V1(PostMessage));
+  router.Get("/v1/projects/:projectId/runs/:runId",
+             {.summary = "A run's envelope", .tag = "runs", .auth = kCaller, .response = "Run"},
+             V1(GetRun));
+  router.Get("/v1/projects/:projectId/runs/:runId/messages",
+             {.summary = "A run's conversation", .tag = "runs", .auth = kCaller,
+              .response = "RunMessages"},
+             V1(RunMessages));
+  router.Get("/v1/projects/:projectId/runs/:runId/stream",
+             {.summary = "A run's events (status, token, tool, done, error), history then live",
+              .tag = "runs", .auth = kCaller, .reply = ReplyKind::kEventStream,
+              .description = "Resumes after Last-Event-ID (or ?lastEventId=), a sequence number."},
+             V1(StreamRun));
+  router.Post("/v1/projects/:projectId/runs/:runId/cancel",
+              {.summary = "Cancels a run (409 once it has finished)", .tag = "runs",
+               .auth = kCaller, .response = "Run", .statuses = {409}},
+              V1(CancelRun));
+  router.Get("/v1/projects/:projectId/runs/:runId/download.zip",
+             {.summary = "The run's workspace as a zip (secret files left out)", .tag = "runs",
+              .auth = kCaller, .reply = ReplyKind::kZip, .statuses = {413}},
+             V1(Download));
+  router.Get("/agents/task",
+             {.summary = "The builder's task (204: none)", .tag = "container",
+              .auth = kAuthContainer, .response = "AgentTask", .statuses = {204}},
+             AgentTask);
 }
 
 }  // namespace agentcore::server

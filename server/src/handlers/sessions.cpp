@@ -472,21 +472,50 @@ struct SessionRouteSpec {
   std::string_view method;
   std::string_view path;  // after the family's prefix
   SessionsRoute route;
+  RouteDoc doc;
 };
 
+// Every session route takes a user credential; 409 covers conflict and port_in_use, 503 an
+// unavailable runtime (Retry-After: 1).
+constexpr RouteDoc SessionDoc(std::string_view summary, std::string_view response,
+                              RouteDoc doc = {}) {
+  doc.summary = summary;
+  doc.tag = "sessions";
+  doc.auth = kAuthUser;
+  doc.response = response;
+  if (doc.statuses == std::array<int, 4>{}) doc.statuses = {403, 409, 503};
+  return doc;
+}
+
 constexpr SessionRouteSpec kRoutes[] = {
-    {"POST", "/sessions", Create},
-    {"GET", "/sessions", List},
-    {"GET", "/sessions/:id", Get},
-    {"POST", "/sessions/:id/stop", StopSession},
-    {"POST", "/sessions/:id/resume", Resume},
-    {"POST", "/sessions/:id/upgrade", UpgradeSession},
-    {"DELETE", "/sessions/:id", Delete},
-    {"GET", "/sessions/:id/attach", Attach},
-    {"GET", "/sessions/:id/events", Events},
-    {"GET", "/sessions/:id/files", ListFiles},
-    {"GET", "/sessions/:id/files/*path", Download},
-    {"GET", "/usage", Usage},
+    {"POST", "/sessions", Create,
+     SessionDoc("Starts a session (a command in a sandbox or a container)", "Session",
+                {.body = BodyKind::kJson, .request = "SessionCreate", .status = 201})},
+    {"GET", "/sessions", List,
+     SessionDoc("The caller's sessions, newest first (status, cursor, limit)", "SessionList")},
+    {"GET", "/sessions/:id", Get, SessionDoc("A session's envelope", "Session")},
+    {"POST", "/sessions/:id/stop", StopSession, SessionDoc("Stops a session", "Session")},
+    {"POST", "/sessions/:id/resume", Resume,
+     SessionDoc("Starts a stopped session again", "Session")},
+    {"POST", "/sessions/:id/upgrade", UpgradeSession,
+     SessionDoc("Restarts a session on its image's current version", "Session")},
+    {"DELETE", "/sessions/:id", Delete,
+     SessionDoc("Kills the session and removes its workspace", "",
+                {.status = 204, .reply = ReplyKind::kEmpty})},
+    {"GET", "/sessions/:id/attach", Attach,
+     SessionDoc("The session's stdio over a binary WebSocket", "",
+                {.status = 101, .reply = ReplyKind::kWebSocket,
+                 .description = "Messages are a type byte and a payload: 0x01 stdin, 0x02 "
+                                "stdout, 0x03 stderr, 0x04 exit (int32 BE), 0x05 error, 0x06 "
+                                "stdin closed."})},
+    {"GET", "/sessions/:id/events", Events,
+     SessionDoc("The session's state changes as Server-Sent Events", "",
+                {.reply = ReplyKind::kEventStream})},
+    {"GET", "/sessions/:id/files", ListFiles,
+     SessionDoc("Lists a workspace directory (?path=)", "FileList")},
+    {"GET", "/sessions/:id/files/*path", Download,
+     SessionDoc("Downloads a workspace file", "", {.reply = ReplyKind::kBytes})},
+    {"GET", "/usage", Usage, SessionDoc("Session usage of the caller's key (?key=)", "Usage")},
 };
 
 constexpr std::string_view kFamilies[] = {"/v1", "/api"};
@@ -499,19 +528,29 @@ void RegisterSessionRoutes(Router& router) {
   for (std::string_view family : kFamilies) {
     for (const SessionRouteSpec& spec : kRoutes) {
       router.Add({std::string(spec.method), std::string(family) + std::string(spec.path),
-                  Authenticated(spec.route), {}, 0});
+                  Authenticated(spec.route), {}, 0, spec.doc});
     }
     Route upload;
+    upload.doc = SessionDoc("Uploads a workspace file (the body is the bytes)", "FileUploaded",
+                            {.body = BodyKind::kBytes, .status = 201});
     upload.method = "PUT";
     upload.pattern = std::string(family) + "/sessions/:id/files/*path";
     upload.streaming = Upload;
     upload.max_body_bytes = kUploadRouteLimit;
     router.Add(std::move(upload));
   }
+  // Octo's proxies: any method, upgrades included; 502 once the session is not running.
+  constexpr RouteDoc kProxy = {
+      .summary = "Forwards to the session's port named by the path (Octo's proxy)",
+      .tag = "proxy", .auth = kAuthUser, .body = BodyKind::kBytes, .reply = ReplyKind::kProxy,
+      .statuses = {502, 503}};
+  RouteDoc terminal = kProxy;
+  terminal.summary = "Forwards to the session's terminal port (Octo's proxy)";
   for (std::string_view method : kProxyMethods) {
     router.Add({std::string(method), "/sessions/:id/:service/*rest", ProxyNamed, {},
-                kProxyMaxBody});
-    router.Add({std::string(method), "/session/:id/term/*rest", ProxyTerminal, {}, kProxyMaxBody});
+                kProxyMaxBody, kProxy});
+    router.Add({std::string(method), "/session/:id/term/*rest", ProxyTerminal, {}, kProxyMaxBody,
+                terminal});
   }
 }
 

@@ -178,8 +178,14 @@ std::optional<Response> CheckWebSocketUpgrade(const Request& request, std::strin
 }
 
 void RegisterStreamRoutes(Router& router) {
-  router.Get("/stream", WebSocketHandshake);
-  router.Get("/channels/:channelId/events", ChannelEvents);
+  router.Get("/stream",
+             {.summary = "Live Tymbal frames over a WebSocket (send {\"request\":\"sync\",…})",
+              .tag = "live", .auth = kAuthUser, .status = 101, .reply = ReplyKind::kWebSocket},
+             WebSocketHandshake);
+  router.Get("/channels/:channelId/events",
+             {.summary = "Live Tymbal frames as Server-Sent Events (resumes from Last-Event-ID)",
+              .tag = "live", .auth = kAuthUser, .reply = ReplyKind::kEventStream},
+             ChannelEvents);
 }
 
 }  // namespace agentcore::server

@@ -342,11 +342,28 @@ asio::awaitable<std::variant<Response, std::unique_ptr<BodyConsumer>>> StartStre
 }  // namespace
 
 void RegisterTymbalRoutes(Router& router) {
-  router.Post("/tymbal/:channelId", PostFrame);
+  router.Post("/tymbal/:channelId",
+              {.summary = "Ingests one Tymbal frame from the channel's agent", .tag = "tymbal",
+               .auth = kAuthContainer, .body = BodyKind::kJson, .request = "TymbalFrame",
+               .response = "Ok", .statuses = {403}},
+              PostFrame);
   // A batch body is bounded by the configured tymbal limit at the engine (see App::Open).
-  router.Post("/tymbal/:channelId/batch", PostBatch, 8 * 1024 * 1024);
-  router.Post("/thread/:threadId/tymbal", PostLegacy);
+  router.Post("/tymbal/:channelId/batch",
+              {.summary = "Ingests NDJSON Tymbal frames; a result per line", .tag = "tymbal",
+               .auth = kAuthContainer, .body = BodyKind::kNdjson, .response = "TymbalBatch",
+               .statuses = {403}},
+              PostBatch, 8 * 1024 * 1024);
+  router.Post("/thread/:threadId/tymbal",
+              {.summary = "Ingests one frame (legacy; threadId = space:channel[:callsign])",
+               .tag = "tymbal", .auth = kAuthContainer, .body = BodyKind::kJson,
+               .request = "TymbalFrame", .response = "Ok", .statuses = {403}},
+              PostLegacy);
   Route stream;
+  stream.doc = {.summary = "Ingests a chunked NDJSON upload as long as the turn lasts",
+                .tag = "tymbal", .auth = kAuthContainer, .body = BodyKind::kNdjson,
+                .response = "TymbalStream", .statuses = {403},
+                .description = "Authentication and the channel are checked before the body is "
+                               "read (401/403/404, then the connection closes)."};
   stream.method = "POST";
   stream.pattern = "/tymbal/:channelId/stream";
   stream.streaming = StartStream;

@@ -47,6 +47,13 @@ void Router::Add(Route route) {
   routes_.push_back(std::move(c));
 }
 
+std::vector<const Route*> Router::routes() const {
+  std::vector<const Route*> out;
+  out.reserve(routes_.size());
+  for (const Compiled& c : routes_) out.push_back(&c.route);
+  return out;
+}
+
 Router::Match Router::Find(std::string_view method, std::string_view path,
                            PathParams* params) const {
   std::vector<std::string_view> parts = SplitPath(path);

@@ -20,6 +20,7 @@
 #include <asio/awaitable.hpp>
 
 #include "http/message.hpp"
+#include "http/route_doc.hpp"
 
 namespace agentcore::server {
 
@@ -52,6 +53,7 @@ struct Route {
   Handler handler;            // buffered body (the default)
   StreamingHandler streaming;  // set instead of `handler` for streaming bodies
   std::size_t max_body_bytes = 0;  // 0: the server's default limit
+  RouteDoc doc;                    // the OpenAPI document's source (route_doc.hpp)
 };
 
 class PathParams {
@@ -70,17 +72,25 @@ class PathParams {
 class Router {
  public:
   void Add(Route route);
-  void Get(std::string pattern, Handler h) { Add({"GET", std::move(pattern), std::move(h), {}, 0}); }
-  void Post(std::string pattern, Handler h, std::size_t max_body = 0) {
-    Add({"POST", std::move(pattern), std::move(h), {}, max_body});
+  // Every route of the server is documented where it is registered (route_doc.hpp).
+  void Get(std::string pattern, RouteDoc doc, Handler h) {
+    Add({"GET", std::move(pattern), std::move(h), {}, 0, doc});
   }
-  void Put(std::string pattern, Handler h) { Add({"PUT", std::move(pattern), std::move(h), {}, 0}); }
-  void Patch(std::string pattern, Handler h) {
-    Add({"PATCH", std::move(pattern), std::move(h), {}, 0});
+  void Post(std::string pattern, RouteDoc doc, Handler h, std::size_t max_body = 0) {
+    Add({"POST", std::move(pattern), std::move(h), {}, max_body, doc});
   }
-  void Delete(std::string pattern, Handler h) {
-    Add({"DELETE", std::move(pattern), std::move(h), {}, 0});
+  void Put(std::string pattern, RouteDoc doc, Handler h) {
+    Add({"PUT", std::move(pattern), std::move(h), {}, 0, doc});
   }
+  void Patch(std::string pattern, RouteDoc doc, Handler h) {
+    Add({"PATCH", std::move(pattern), std::move(h), {}, 0, doc});
+  }
+  void Delete(std::string pattern, RouteDoc doc, Handler h) {
+    Add({"DELETE", std::move(pattern), std::move(h), {}, 0, doc});
+  }
+
+  /// Every route, in registration order (the OpenAPI document's source).
+  std::vector<const Route*> routes() const;
 
   /// Applies `wrap` to every route added so far (App: the failed-authentication throttle
   /// around each handler). Call once all routes are added.

@@ -271,8 +271,8 @@ TEST_SUITE("hostile/http_strict") {
 
   TEST_CASE("a byte stream parses and routes without a socket, as a connection would") {
     Router router;
-    router.Get("/health", [](RequestContext&) -> asio::awaitable<Response> { co_return Response(); });
-    router.Post("/items/:id", [](RequestContext&) -> asio::awaitable<Response> { co_return Response(); },
+    router.Get("/health", {}, [](RequestContext&) -> asio::awaitable<Response> { co_return Response(); });
+    router.Post("/items/:id", {}, [](RequestContext&) -> asio::awaitable<Response> { co_return Response(); },
                 10);
     HttpServer engine(HttpServerOptions{}, &router, nullptr);
     bool ambiguous = true;

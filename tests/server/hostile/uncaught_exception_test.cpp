@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 TEST_SUITE("hostile/uncaught_exception") {
   TEST_CASE("a handler that throws answers a JSON 500 without the exception text and logs it") {
     Router router;
-    router.Get("/boom", [](RequestContext&) -> asio::awaitable<Response> {
+    router.Get("/boom", {}, [](RequestContext&) -> asio::awaitable<Response> {
       throw std::runtime_error("db password is hunter2");
       co_return Response{};
     });
