@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <utility>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -57,6 +58,7 @@ struct Transfer {
   std::size_t max_body = 0;
   const HttpChunkSource* source = nullptr;  // SendStreaming only
   const HttpBodySink* sink = nullptr;       // SendWithBodyCallback only
+  const std::function<bool(const HttpResponse&)>* on_head = nullptr;  // called before the body
   std::string chunk;                        // the producer's current chunk
   std::size_t chunk_sent = 0;               // bytes of `chunk` already handed to curl
   bool stopped = false;                     // the sink returned false
@@ -120,6 +122,13 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t nmemb, void* userda
   const std::size_t n = size * nmemb;
   try {
     if (t->sink != nullptr) {
+      if (t->on_head != nullptr) {
+        const auto* on_head = std::exchange(t->on_head, nullptr);  // once
+        if (!(*on_head)(t->response)) {
+          t->stopped = true;
+          return 0;
+        }
+      }
       if (!(*t->sink)(std::string_view(data, n))) {
         t->stopped = true;
         return 0;  // CURLE_WRITE_ERROR, which Finish() turns back into OK
@@ -273,6 +282,7 @@ class CurlHttpClient final : public HttpClient {
     t.max_body = req.max_response_bytes;
     t.source = source;
     t.sink = sink;
+    if (sink != nullptr && req.on_response_head) t.on_head = &req.on_response_head;
     const CURLcode rc = Configure(h, req, headers.get(), &t);
     const CURLcode result = rc == CURLE_OK ? curl_easy_perform(h) : rc;
     Release(h);
