@@ -14,6 +14,7 @@ packages=(
   busybox-static
   bubblewrap
   libargon2-dev
+  zsh
 )
 if [[ "${1:-}" == "--print" ]]; then
   printf '%s\n' "${packages[@]}"

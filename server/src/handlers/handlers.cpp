@@ -19,6 +19,7 @@ void RegisterHandlers(Router& router) {
   RegisterContainerProtocolRoutes(router);
   RegisterRunRoutes(router);
   RegisterKeyRoutes(router);
+  RegisterInviteCodeRoutes(router);
   RegisterSessionRoutes(router);
 }
 
