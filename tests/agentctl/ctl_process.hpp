@@ -59,7 +59,12 @@ class CtlProcess {
       }
       env_strings.emplace_back(var);
     }
-    env_strings.insert(env_strings.end(), env_.begin(), env_.end());
+    // A later "NAME=" replaces an earlier one (getenv would return the first).
+    for (const std::string& mine : env_) {
+      const std::string name = mine.substr(0, mine.find('=') + 1);
+      std::erase_if(env_strings, [&](const std::string& e) { return e.starts_with(name); });
+      env_strings.push_back(mine);
+    }
     std::vector<char*> envp;
     for (std::string& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);

@@ -47,7 +47,7 @@ void AddKeys(CLI::App& app, Ctl& ctl) {
     w.EndObject();
     HttpResponse r = ctl.api().Call("POST", "/v1/keys", body);
     if (PrintedJson(ctl, r.body)) return;
-    Json key = *ParseJson(r.body);
+    Json key = Body(r);
     ctl.out().Line("created key " + Text(key, "id") + " (" + Cell(Text(key, "name")) + ")");
     ctl.out().Line(Text(key, "key"));
     std::fprintf(stderr, "agentctl: the key is shown only now; keep it\n");
@@ -62,7 +62,8 @@ void AddKeys(CLI::App& app, Ctl& ctl) {
     HttpResponse r = ctl.api().Call("GET", "/v1/keys");
     if (PrintedJson(ctl, r.body)) return;
     Table t({"ID", "NAME", "PREFIX", "ADMIN", "TIER", "LAST USED", "STATE"});
-    for (const Json& k : Items(*ParseJson(r.body), "keys")) {
+    const Json body = Body(r);  // outlives the loop
+    for (const Json& k : Items(body, "keys")) {
       const bool revoked = Text(k, "revoked", "") == "yes";
       t.Row({Text(k, "id"), Cell(Text(k, "name"), 40), Cell(Text(k, "prefix")), Text(k, "admin"),
              Cell(Text(k, "tier")), Text(k, "lastUsedAt"),
@@ -83,13 +84,14 @@ void AddInviteCodes(CLI::App& app, Ctl& ctl) {
   CLI::App* g = Group(app, "invite-codes", "Invite codes for password accounts (administrator key)");
   auto a = std::make_shared<KeyArgs>();
   CLI::App* generate = Command(g, ctl, "generate", "Make codes; each is shown once", [&ctl, a] {
-    std::string body;
-    JsonWriter(&body).BeginObject().Field("count", a->count).Field("ttlHours", a->ttl_hours)
+    std::string request;
+    JsonWriter(&request).BeginObject().Field("count", a->count).Field("ttlHours", a->ttl_hours)
         .EndObject();
-    HttpResponse r = ctl.api().Call("POST", "/v1/invite-codes", body);
+    HttpResponse r = ctl.api().Call("POST", "/v1/invite-codes", request);
     if (PrintedJson(ctl, r.body)) return;
     Table t({"ID", "CODE", "EXPIRES"});
-    for (const Json& c : Items(*ParseJson(r.body), "inviteCodes")) {
+    const Json body = Body(r);  // outlives the loop
+    for (const Json& c : Items(body, "inviteCodes")) {
       t.Row({Text(c, "id"), Cell(Text(c, "code")), Text(c, "expiresAt", "never")});
     }
     t.Print(ctl.out());
@@ -102,7 +104,8 @@ void AddInviteCodes(CLI::App& app, Ctl& ctl) {
     HttpResponse r = ctl.api().Call("GET", "/v1/invite-codes");
     if (PrintedJson(ctl, r.body)) return;
     Table t({"ID", "PREFIX", "CREATED", "EXPIRES", "USED", "STATE"});
-    for (const Json& c : Items(*ParseJson(r.body), "inviteCodes")) {
+    const Json body = Body(r);  // outlives the loop
+    for (const Json& c : Items(body, "inviteCodes")) {
       const std::string state = Text(c, "revoked", "") == "yes" ? "revoked"
                                 : Text(c, "usedAt", "").empty() ? "active"
                                                                 : "used";

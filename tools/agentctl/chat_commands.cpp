@@ -111,7 +111,7 @@ void AddChannels(CLI::App& app, Ctl& ctl) {
   Command(g, ctl, "list", "Channels, most recently active first", [&ctl] {
     HttpResponse r = ctl.api().Call("GET", "/channels");
     if (PrintedJson(ctl, r.body)) return;
-    Json body = *ParseJson(r.body);
+    Json body = Body(r);
     Table t({"ID", "NAME", "TAGLINE", "LAST ACTIVE"});
     for (const Json& c : Items(body, "channels")) {
       t.Row({Text(c, "id"), Cell(Text(c, "name"), 40), Cell(Text(c, "tagline"), 50),
@@ -131,7 +131,7 @@ void AddChannels(CLI::App& app, Ctl& ctl) {
     w.EndObject();
     HttpResponse r = ctl.api().Call("POST", "/channels", body);
     if (PrintedJson(ctl, r.body)) return;
-    Json channel = *ParseJson(r.body)->Find("channel");
+    Json channel = Member(Body(r), "channel");
     ctl.out().Line("created channel " + Cell(Text(channel, "name")) + " " + Text(channel, "id"));
   });
   c->add_option("name", std::get<0>(*create), "Channel name")->required();
@@ -142,8 +142,8 @@ void AddChannels(CLI::App& app, Ctl& ctl) {
   CLI::App* show = Command(g, ctl, "show", "A channel and its roster", [&ctl, channel] {
     HttpResponse r = ctl.api().Call("GET", "/channels/" + Seg(ChannelId(ctl, *channel)));
     if (PrintedJson(ctl, r.body)) return;
-    Json body = *ParseJson(r.body);
-    PrintFields(ctl.out(), *body.Find("channel"));
+    Json body = Body(r);
+    PrintFields(ctl.out(), Member(body, "channel"));
     ctl.out().Line("");
     Table t({"CALLSIGN", "TYPE", "STATUS", "SINCE"});
     for (const Json& e : Items(body, "roster")) {
@@ -176,7 +176,7 @@ void AddMessages(CLI::App& app, Ctl& ctl) {
     if (!a->before.empty()) path += "&before=" + Seg(a->before);
     HttpResponse r = ctl.api().Call("GET", path);
     if (PrintedJson(ctl, r.body)) return;
-    PrintMessages(ctl, *ParseJson(r.body));
+    PrintMessages(ctl, Body(r));
   });
   list->add_option("channel", a->channel, "Channel name or id")->required();
   list->add_option("--limit", a->limit, "At most this many (the newest; 0-1000)")
@@ -197,7 +197,7 @@ void AddMessages(CLI::App& app, Ctl& ctl) {
     HttpResponse r =
         ctl.api().Call("POST", "/channels/" + Seg(ChannelId(ctl, a->channel)) + "/messages", body);
     if (PrintedJson(ctl, r.body)) return;
-    Json m = *ParseJson(r.body)->Find("message");
+    Json m = Member(Body(r), "message");
     std::string to;
     for (const Json& agent : Items(m, "addressedAgents")) {
       to += (to.empty() ? " to @" : ", @") + Cell(agent.is_string() ? agent.as_string() : "?");
@@ -214,7 +214,7 @@ void AddMessages(CLI::App& app, Ctl& ctl) {
     const std::string id = Seg(ChannelId(ctl, a->channel));
     HttpResponse r = ctl.api().Call(
         "GET", "/channels/" + id + "/messages?limit=" + std::to_string(a->limit));
-    Json history = *ParseJson(r.body);
+    Json history = Body(r);
     std::string last_id;
     for (const Json& m : Items(history, "messages")) {
       last_id = Text(m, "id", "");
@@ -292,7 +292,8 @@ void AddAgents(CLI::App& app, Ctl& ctl) {
     HttpResponse r = ctl.api().Call("GET", "/channels/" + Seg(ChannelId(ctl, a->channel)) + "/roster");
     if (PrintedJson(ctl, r.body)) return;
     Table t({"CALLSIGN", "TYPE", "STATUS", "LAST HEARTBEAT", "ID"});
-    for (const Json& e : Items(*ParseJson(r.body), "roster")) {
+    const Json body = Body(r);  // outlives the loop
+    for (const Json& e : Items(body, "roster")) {
       t.Row({Cell(Text(e, "callsign"), 40), Cell(Text(e, "agentType"), 30),
              ctl.out().State(Cell(Text(e, "status"))), Text(e, "lastHeartbeat"), Text(e, "id")});
     }
@@ -331,7 +332,7 @@ void AddAgents(CLI::App& app, Ctl& ctl) {
       HttpResponse r = ctl.api().Call(l.method, "/channels/" + Seg(ChannelId(ctl, a->channel)) +
                                                     "/agents/" + Seg(a->callsign) + l.suffix);
       if (PrintedJson(ctl, r.body)) return;
-      Json body = *ParseJson(r.body);
+      Json body = Body(r);
       ctl.out().Line("@" + Cell(a->callsign) + " " +
                      ctl.out().State(Text(body, "status", std::string(l.name) == "dismiss"
                                                               ? "archived"

@@ -45,6 +45,22 @@ inline bool PrintedJson(Ctl& ctl, const std::string& body) {
   return true;
 }
 
+/// A response body parsed as JSON; kExitServerError when the server's answer is not JSON.
+inline Json Body(const HttpResponse& r) {
+  auto parsed = ParseJson(r.body);
+  if (!parsed.ok()) {
+    throw CtlError(kExitServerError, "the server's answer is not JSON: " + parsed.status().message());
+  }
+  return *std::move(parsed);
+}
+
+/// A member of `v` that must be there (an object's "channel"...): kExitServerError otherwise.
+inline const Json& Member(const Json& v, std::string_view key) {
+  const Json* m = v.is_object() ? v.Find(key) : nullptr;
+  if (m == nullptr) throw CtlError(kExitServerError, "the server's answer has no \"" + std::string(key) + "\"");
+  return *m;
+}
+
 /// A member that must be an array in the server's answer (empty when absent).
 inline const JsonArray& Items(const Json& body, std::string_view key) {
   static const JsonArray kEmpty;

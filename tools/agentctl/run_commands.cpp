@@ -54,6 +54,7 @@ bool FollowRun(Ctl& ctl, const RunArgs& a) {
         progress.Clear();
         auto data = ParseJson(e.data);
         const Json event = data.ok() ? *data : Json(e.data);
+        if (e.type == "done") succeeded = Text(event, "status", "") == "succeeded";
         if (out.json) {
           std::string text;
           JsonWriter(&text).BeginObject().Field("id", e.seq).Field("event", e.type)
@@ -70,7 +71,6 @@ bool FollowRun(Ctl& ctl, const RunArgs& a) {
         } else if (e.type == "tool") {
           if (Text(event, "phase", "") == "start") line(out.Paint("⚙ " + Cell(Text(event, "name")), Colour::kDim));
         } else if (e.type == "done") {
-          succeeded = Text(event, "status", "") == "succeeded";
           line("run " + out.State(Cell(Text(event, "status"))));
         } else if (e.type == "error") {
           line("run " + out.State("failed") + ": " + Cell(Text(event, "error")) + ": " +
@@ -185,7 +185,7 @@ void AddRunCommands(CLI::App& app, Ctl& ctl) {
     const std::string key = a->idempotency_key.empty() ? NewUlid() : a->idempotency_key;
     HttpResponse r = ctl.api().Call("POST", "/v1/projects/" + Seg(a->project) + "/runs", body,
                                     {{"Idempotency-Key", key}});
-    Json run = *ParseJson(r.body);
+    Json run = Body(r);
     a->run = Text(run, "id", "");
     if (!a->wait) {
       if (!PrintedJson(ctl, r.body)) PrintRunLine(ctl, run);
@@ -207,7 +207,7 @@ void AddRunCommands(CLI::App& app, Ctl& ctl) {
     if (!a->cursor.empty()) path += "&cursor=" + Seg(a->cursor);
     HttpResponse r = ctl.api().Call("GET", path);
     if (PrintedJson(ctl, r.body)) return;
-    Json body = *ParseJson(r.body);
+    Json body = Body(r);
     Table t({"ID", "STATUS", "ATTEMPTS", "CREATED", "PROMPT"});
     for (const Json& run : Items(body, "runs")) {
       t.Row({Text(run, "id"), ctl.out().State(Cell(Text(run, "status"))), Text(run, "attempts"),
@@ -225,7 +225,7 @@ void AddRunCommands(CLI::App& app, Ctl& ctl) {
   a = std::make_shared<RunArgs>();
   CLI::App* show = Command(g, ctl, "show", "A run's envelope", [&ctl, a] {
     HttpResponse r = ctl.api().Call("GET", RunPath(*a));
-    if (!PrintedJson(ctl, r.body)) PrintFields(ctl.out(), *ParseJson(r.body));
+    if (!PrintedJson(ctl, r.body)) PrintFields(ctl.out(), Body(r));
   });
   project_and_run(show, a);
 
@@ -239,7 +239,7 @@ void AddRunCommands(CLI::App& app, Ctl& ctl) {
   a = std::make_shared<RunArgs>();
   CLI::App* cancel = Command(g, ctl, "cancel", "Cancel a run", [&ctl, a] {
     HttpResponse r = ctl.api().Call("POST", RunPath(*a) + "/cancel");
-    if (!PrintedJson(ctl, r.body)) PrintRunLine(ctl, *ParseJson(r.body));
+    if (!PrintedJson(ctl, r.body)) PrintRunLine(ctl, Body(r));
   });
   project_and_run(cancel, a);
 

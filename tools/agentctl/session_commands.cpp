@@ -89,7 +89,7 @@ void AddSessionCommands(CLI::App& app, Ctl& ctl) {
   auto a = std::make_shared<SessionArgs>();
   CLI::App* create = Command(g, ctl, "create", "Start a session: [options] [-- command args...]", [&ctl, a] {
     HttpResponse r = ctl.api().Call("POST", "/v1/sessions", CreateBody(*a));
-    if (!PrintedJson(ctl, r.body)) PrintSessionLine(ctl, *ParseJson(r.body));
+    if (!PrintedJson(ctl, r.body)) PrintSessionLine(ctl, Body(r));
   });
   create->add_option("command", a->command, "The command and its arguments (after --)");
   create->add_option("--image", a->image, "Container image (default: the sandbox runs the command)");
@@ -108,7 +108,7 @@ void AddSessionCommands(CLI::App& app, Ctl& ctl) {
     if (!a->cursor.empty()) path += "&cursor=" + Seg(a->cursor);
     HttpResponse r = ctl.api().Call("GET", path);
     if (PrintedJson(ctl, r.body)) return;
-    Json body = *ParseJson(r.body);
+    Json body = Body(r);
     Table t({"ID", "STATUS", "IMAGE", "COMMAND", "CREATED"});
     for (const Json& s : Items(body, "sessions")) {
       std::string command;
@@ -130,7 +130,7 @@ void AddSessionCommands(CLI::App& app, Ctl& ctl) {
   a = std::make_shared<SessionArgs>();
   CLI::App* show = Command(g, ctl, "show", "A session's envelope", [&ctl, a] {
     HttpResponse r = ctl.api().Call("GET", "/v1/sessions/" + Seg(a->id));
-    if (!PrintedJson(ctl, r.body)) PrintFields(ctl.out(), *ParseJson(r.body));
+    if (!PrintedJson(ctl, r.body)) PrintFields(ctl.out(), Body(r));
   });
   show->add_option("id", a->id, "Session id")->required();
 
@@ -141,7 +141,7 @@ void AddSessionCommands(CLI::App& app, Ctl& ctl) {
                                                              : "Restart a session on its image's newest version";
     CLI::App* c = Command(g, ctl, verb, help, [&ctl, a, verb] {
       HttpResponse r = ctl.api().Call("POST", "/v1/sessions/" + Seg(a->id) + "/" + verb);
-      if (!PrintedJson(ctl, r.body)) PrintSessionLine(ctl, *ParseJson(r.body));
+      if (!PrintedJson(ctl, r.body)) PrintSessionLine(ctl, Body(r));
     });
     c->add_option("id", a->id, "Session id")->required();
   }
