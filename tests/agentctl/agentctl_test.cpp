@@ -5,6 +5,7 @@
 // administrator API key made by `agentcore api-key create` on the server's database. Every
 // command runs at least once with --json and its output is parsed; errors are checked by
 // their exit codes (docs/agentctl.md "Exit codes").
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -289,8 +290,17 @@ TEST_SUITE("agentctl") {
     CHECK(again.code == 1);
     CHECK(again.err.find("already paused") != std::string::npos);
     CHECK(Str(CtlJson({"agents", "resume", "ctl-agents", "echo1"}), "status") == "active");
+    // The echo agent logs its check-in: the log has it, and -f prints it and keeps following.
     CtlResult logs = Ctl({"agents", "logs", "ctl-agents", "echo1"});
-    CHECK_MESSAGE((logs.code == 0 || logs.code == 5), logs.err);  // 404 no_log: nothing written yet
+    CHECK_MESSAGE(logs.code == 0, logs.err);
+    CHECK(logs.out.find("checked in") != std::string::npos);
+    World& w = Shared();
+    CtlProcess follow({AGENTCTL_BIN, "agents", "logs", "ctl-agents", "echo1", "-f"},
+                      {"AGENTCORE_URL=" + w.url(), "AGENTCORE_API_KEY=" + w.admin_key});
+    REQUIRE(follow.Start());
+    CHECK_MESSAGE(follow.ReadUntil("checked in", 10s), follow.out());
+    CtlResult followed = follow.Stop(SIGTERM);
+    CHECK(followed.code == 128 + SIGTERM);  // still following when stopped
     CHECK(Ctl({"agents", "dismiss", "ctl-agents", "echo1"}).code == 0);
     CHECK(Ctl({"agents", "pause", "ctl-agents", "nobody"}).code == 5);
     CHECK(Ctl({"agents", "logs", "ctl-agents", "nobody"}).code == 5);
@@ -351,6 +361,8 @@ TEST_SUITE("agentctl") {
     // Resume runs the command again; stop stops it; delete removes it.
     Json resumed = CtlJson({"sessions", "resume", id});
     CHECK(Str(resumed, "status") == "running");
+    Json upgraded = CtlJson({"sessions", "upgrade", id});  // restarted: a new generation
+    CHECK(upgraded.Find("generation")->as_number() > resumed.Find("generation")->as_number());
     CHECK(Str(CtlJson({"sessions", "stop", id}), "status") == "stopped");
     CHECK(Ctl({"sessions", "delete", id}).code == 0);
     CHECK(Ctl({"sessions", "show", id}).code == 5);
@@ -429,6 +441,64 @@ TEST_SUITE("agentctl") {
     HttpResponse ok = call("");
     CHECK(ok.status == 201);
     CHECK(ok.Header("Cache-Control").value_or("") == "no-store");
+  }
+
+  TEST_CASE("messages tail -f reconnects with Last-Event-ID after the server restarts") {
+    TempDir dir;
+    const int port = FreePort();
+    ChildServer server({AGENTCORE_SERVER_BIN, "--host", "127.0.0.1", "--port", std::to_string(port),
+                        "--database-url", "sqlite://" + dir.path() + "/db", "--data-dir",
+                        dir.path() + "/data", "--auth-mode", "dev", "--no-access-log", "--threads",
+                        "1"},
+                       port, dir.path());
+    REQUIRE_MESSAGE(server.Start(), server.Stderr());
+    ServerClient client(server.Url(""));
+    client.Login("restart");
+    const std::string channel = client.CreateChannel("restarts");
+    client.PostMessage(channel, "before");
+    // The session JWT works as a Bearer credential as an API key does.
+    const std::string jwt = client.cookie().substr(client.cookie().find('=') + 1);
+    CtlProcess follow({AGENTCTL_BIN, "messages", "tail", "restarts", "-f"},
+                      {"AGENTCORE_URL=" + server.Url(""), "AGENTCORE_API_KEY=" + jwt});
+    REQUIRE(follow.Start());
+    REQUIRE_MESSAGE(follow.ReadUntil("before", 10s), follow.out());
+    server.Stop(SIGKILL);
+    // Stored while agentctl had no connection: it must come with the replay after the restart.
+    REQUIRE_MESSAGE(server.Start(), server.Stderr());
+    ServerClient again(server.Url(""));
+    again.ShareSession(client);
+    again.PostMessage(channel, "while away");
+    CHECK_MESSAGE(follow.ReadUntil("while away", 20s), follow.out());
+    again.PostMessage(channel, "after");
+    CHECK_MESSAGE(follow.ReadUntil("after", 10s), follow.out());
+    CtlResult r = follow.Stop(SIGTERM);
+    CHECK_MESSAGE(r.err.find("reconnecting") != std::string::npos, "exit " << r.code << ": " << r.err);
+    CHECK(r.out.find("before") == r.out.rfind("before"));  // the replay starts after the last seen
+  }
+
+  TEST_CASE("on a terminal: colours and a live progress line; NO_COLOR and --no-color turn colours off") {
+    // `script` runs agentctl on a pseudo-terminal (util-linux, always installed on Debian).
+    World& w = Shared();
+    auto on_tty = [&](const std::string& command, const std::string& extra_env = "") {
+      std::string out;
+      const int rc = RunCommand({"env", "AGENTCORE_URL=" + w.url(), "AGENTCORE_API_KEY=" + w.admin_key,
+                                 "XDG_CONFIG_HOME=" + w.config_home(), "TERM=xterm", "NO_COLOR=" + extra_env,
+                                 "script", "-qec", std::string(AGENTCTL_BIN) + " " + command, "/dev/null"},
+                                &out);
+      CHECK_MESSAGE(rc == 0, out);
+      return out;
+    };
+    CHECK(on_tty("status").find("\033[32mok\033[0m") != std::string::npos);
+    CHECK(on_tty("status", "1").find("\033[") == std::string::npos);
+    CHECK(on_tty("status --no-color").find("\033[") == std::string::npos);
+    // A run followed on a terminal draws its phase on a line it rewrites (\r, erase line).
+    const std::string run = on_tty("runs create ctl-tty 'two words' --wait");
+    CHECK(run.find("\r\033[Krun ") != std::string::npos);
+    CHECK(run.find("succeeded") != std::string::npos);
+    // Not on a pipe.
+    CtlResult piped = Ctl({"runs", "list", "ctl-tty"});
+    CHECK(piped.out.find("\033[") == std::string::npos);
+    CHECK(piped.err.find("\033[") == std::string::npos);
   }
 
   TEST_CASE("completions: bash and zsh scripts from the command tree; both parse, bash completes") {

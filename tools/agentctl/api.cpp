@@ -91,7 +91,8 @@ Json Api::CallJson(const std::string& method, const std::string& path, const std
 
 HttpResponse Api::Stream(
     const std::string& path, HttpHeaders headers,
-    const std::function<bool(const HttpResponse& head, std::string_view)>& sink) {
+    const std::function<bool(const HttpResponse& head, std::string_view)>& sink,
+    const std::function<void()>& on_connected) {
   HttpRequest req = Request("GET", path);
   for (auto& h : headers) req.headers.push_back(std::move(h));
   req.timeout = 0ms;  // streams stay open
@@ -101,6 +102,7 @@ HttpResponse Api::Stream(
   req.on_response_head = [&](const HttpResponse& h) {
     head = h;
     ok_status = h.status >= 200 && h.status <= 299;
+    if (ok_status && on_connected) on_connected();
     return true;
   };
   Result<HttpResponse> r = client_->SendWithBodyCallback(req, [&](std::string_view data) {
@@ -115,8 +117,8 @@ HttpResponse Api::Stream(
 
 void Api::FollowEvents(const std::string& path, std::string last_event_id,
                        const std::function<bool(const SseEvent&)>& on_event,
-                       const std::function<void(const std::string&)>& notice, bool reconnect) {
-  bool connected_once = false;
+                       const std::function<void(const std::string&)>& notice, bool reached) {
+  bool connected_once = reached;
   auto backoff = 1s;
   for (;;) {
     bool stop = false;
@@ -124,22 +126,25 @@ void Api::FollowEvents(const std::string& path, std::string last_event_id,
     HttpHeaders headers = {{"Accept", "text/event-stream"}};
     if (!last_event_id.empty()) headers.emplace_back("Last-Event-ID", last_event_id);
     try {
-      Stream(path, headers, [&](const HttpResponse&, std::string_view data) {
-        connected_once = true;
-        backoff = 1s;
-        parser.Feed(data, [&](const SseEvent& e) {
-          if (stop) return;
-          if (!e.id.empty()) last_event_id = e.id;
-          if (!on_event(e)) stop = true;
-        });
-        return !stop;
-      });
+      Stream(
+          path, headers,
+          [&](const HttpResponse&, std::string_view data) {
+            parser.Feed(data, [&](const SseEvent& e) {
+              if (stop) return;
+              if (!e.id.empty()) last_event_id = e.id;
+              if (!on_event(e)) stop = true;
+            });
+            return !stop;
+          },
+          [&] {  // a 2xx head: connected, even if no event comes for a while
+            connected_once = true;
+            backoff = 1s;
+          });
     } catch (const CtlError& e) {
       // Only a lost connection is retried: an answer (401, 404...) will not change.
-      if (e.code() != kExitUnreachable || !connected_once || !reconnect) throw;
+      if (e.code() != kExitUnreachable || !connected_once) throw;
     }
     if (stop) return;
-    if (!reconnect) return;
     connected_once = true;  // a stream that ended cleanly was connected
     notice("connection lost; reconnecting in " + std::to_string(backoff.count()) + " s" +
            (last_event_id.empty() ? std::string() : " after " + last_event_id));

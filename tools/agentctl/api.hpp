@@ -41,19 +41,21 @@ class Api {
 
   /// GET `path` with the body handed to `sink` as it arrives, no overall timeout; ends when
   /// the server ends the body or `sink` returns false. A non-2xx answer throws as Call() does
-  /// (its body, at most 64 KiB, never reaches `sink`). Returns the response head.
+  /// (its body, at most 64 KiB, never reaches `sink`). `on_connected`, when given, runs once a
+  /// 2xx head has arrived. Returns the response head.
   HttpResponse Stream(const std::string& path, HttpHeaders headers,
-                      const std::function<bool(const HttpResponse& head, std::string_view)>& sink);
+                      const std::function<bool(const HttpResponse& head, std::string_view)>& sink,
+                      const std::function<void()>& on_connected = {});
 
   /// Follows the SSE stream at `path` from after `last_event_id` (empty: live only), handing
   /// each event to `on_event` until it returns false. When the connection drops (the server
   /// restarted, a network blip) it reconnects with `Last-Event-ID` = the last id seen, waiting
-  /// 1 s, 2 s, 4 s... (at most 10 s) between attempts, and says so on `notice`; it gives up
-  /// (CtlError kExitUnreachable) only when the first connection fails, and when
-  /// `reconnect` is false.
+  /// 1 s, 2 s, 4 s... (at most 10 s) between attempts, and says so on `notice`. It gives up
+  /// (CtlError kExitUnreachable) only when the server was never reached: the first connection
+  /// failed and `reached` (the caller's earlier requests were answered) is false.
   void FollowEvents(const std::string& path, std::string last_event_id,
                     const std::function<bool(const SseEvent&)>& on_event,
-                    const std::function<void(const std::string&)>& notice, bool reconnect = true);
+                    const std::function<void(const std::string&)>& notice, bool reached = false);
 
  private:
   HttpRequest Request(const std::string& method, const std::string& path) const;

@@ -161,7 +161,8 @@ std::string Handshake(Socket& socket, const Settings& settings, const Target& t,
                       const std::string& id) {
   const std::string key = Base64Encode(RandomBytes(16));
   std::string request = "GET " + t.path_prefix + "/v1/sessions/" + UrlEncodeComponent(id) +
-                        "/attach HTTP/1.1\r\nHost: " + t.host + ":" + t.port +
+                        "/attach HTTP/1.1\r\nHost: " +
+                        (t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host) + ":" + t.port +
                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n";
   if (!settings.api_key.empty()) request += "Authorization: Bearer " + settings.api_key + "\r\n";

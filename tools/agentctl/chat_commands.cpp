@@ -100,6 +100,7 @@ void AddStatus(CLI::App& app, Ctl& ctl) {
       if (ready.status != 200 && r.ok()) o.Line("not ready: " + Cell(Text(*r, "reason")));
     }
     if (health.status != 200) throw CtlError(kExitServerError, "the server is not healthy");
+    if (ready.status != 200) throw CtlError(kExitServerError, "the server is not ready");
     if (auth_status != 0 && auth_status != 200) {
       throw CtlError(ExitCodeOfStatus(auth_status), "the credential was refused");
     }
@@ -240,7 +241,8 @@ void AddMessages(CLI::App& app, Ctl& ctl) {
           }
           return true;
         },
-        [&](const std::string& notice) { std::fprintf(stderr, "agentctl: %s\n", notice.c_str()); });
+        [&](const std::string& notice) { std::fprintf(stderr, "agentctl: %s\n", notice.c_str()); },
+        /*reached=*/true);  // the history came from this server: a failed connect is retried
   });
   tail->add_option("channel", a->channel, "Channel name or id")->required();
   tail->add_option("-n,--lines", a->limit, "How many stored messages first (default 10)")

@@ -289,6 +289,36 @@ TEST_SUITE("HttpClient") {
     CHECK(body == "{}{}");
   }
 
+  TEST_CASE("on_response_head is called once the head is in, before a body that is slow to come") {
+    std::promise<void> head_seen;
+    auto head_future = head_seen.get_future();
+    TestHttpServer server([&](TestHttpConnection& c, const TestHttpRequest&) {
+      if (!c.Write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")) {
+        return false;
+      }
+      // The body only once the client has reported the head: it must not wait for the body.
+      if (!Ready(head_future)) return false;
+      return c.Write("ok");
+    });
+    auto client = NewHttpClient();
+    HttpRequest req = Get(server.Url("/"));
+    int calls = 0;
+    req.on_response_head = [&](const HttpResponse& head) {
+      ++calls;
+      CHECK(head.status == 200);  // never the interim 100
+      head_seen.set_value();
+      return true;
+    };
+    std::string body;
+    auto res = client->SendWithBodyCallback(req, [&](std::string_view d) {
+      body += d;
+      return true;
+    });
+    REQUIRE(res.ok());
+    CHECK(calls == 1);
+    CHECK(body == "ok");
+  }
+
   TEST_CASE("on_response_head returning false stops the transfer before the sink sees a byte") {
     TestHttpServer server([](TestHttpConnection& c, const TestHttpRequest&) {
       return c.Write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");

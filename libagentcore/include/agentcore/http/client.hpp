@@ -88,9 +88,10 @@ struct HttpRequest {
   /// calling thread.
   std::function<bool()> cancelled;
   /// `SendWithBodyCallback` only: when set, called once with the final response's status and
-  /// headers just before its first body byte goes to the sink (never for an empty body);
-  /// returning false stops the transfer there, as the sink returning false does. Lets a
-  /// streaming caller keep an error answer (a JSON body) apart from the stream it asked for.
+  /// headers as soon as they are complete, before any body byte goes to the sink (an empty
+  /// body included; never for an interim 1xx); returning false stops the transfer there, as
+  /// the sink returning false does. Lets a streaming caller keep an error answer (a JSON body)
+  /// apart from the stream it asked for, and know it is connected before the first event.
   /// Called on the calling thread.
   std::function<bool(const HttpResponse& head)> on_response_head;
 };
