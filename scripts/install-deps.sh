@@ -15,6 +15,7 @@ packages=(
   bubblewrap
   libargon2-dev
   zsh
+  python3-dev python3-pytest python3-setuptools python3-wheel python3-pip  # bindings/python
 )
 if [[ "${1:-}" == "--print" ]]; then
   printf '%s\n' "${packages[@]}"

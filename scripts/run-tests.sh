@@ -5,13 +5,16 @@
 #   1. builds everything in Release with -Werror and runs the unit, PostgreSQL and cluster
 #      tests (three servers on the private PostgreSQL), then
 #      installs the library and builds two consumers against it (tests/package/run.sh), and
-#      runs the embedding example (examples/embed-hub/check.sh); then starts a private Podman
+#      runs the embedding example (examples/embed-hub/check.sh) and the Python module's tests,
+#      example and installs (bindings/python); then starts a private Podman
 #      engine (scripts/podman-test-service.sh; stopped again on exit) and runs the container
 #      tests and the server image's check (scripts/check-server-image.sh) against it;
-#   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs them (and the
-#      embedding example) again, all but the cluster tests;
-#   3. builds every libFuzzer target with clang and runs each for FUZZ_SECONDS (default 20),
-#      one per core at a time.
+#   2. builds with AddressSanitizer + UndefinedBehaviorSanitizer (clang, the library also
+#      instrumented for libFuzzer, so the same tree builds the fuzz targets) and runs them (and
+#      the embedding example) again, all but the cluster tests;
+#   3. runs the server tests under ThreadSanitizer;
+#   4. runs every libFuzzer target of the sanitizer tree for FUZZ_SECONDS (default 20), one
+#      per core at a time.
 # Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -102,6 +105,39 @@ run_embed_hub() {
     fail "example embed-hub ($1)"
   fi
 }
+# The Python module (issue 18, bindings/python): its pytest suite (each test counted), the
+# "From Python" example of docs/embedding.md, and its two installs (cmake --install, pip).
+# The suite runs on Python's debug allocator in development mode (freed memory poisoned, buffer
+# ends guarded, unraisable errors shown), which catches the reference-count mistakes of the C++
+# side that ASan cannot see through pymalloc; the module is not run under ASan (an ASan module
+# needs an ASan-built library with -fPIC and its runtime preloaded into the interpreter).
+run_python() {
+  local name="$1" build="$2" log line p f
+  note "Python module ($name)"
+  log="$(mktemp)"
+  PYTHONMALLOC=debug PYTHONPATH="$build/python" /usr/bin/python3 -X dev -m pytest -q \
+    -p no:cacheprovider bindings/python/tests >"$log" 2>&1
+  local status=$?
+  tail -n "$( ((status == 0)) && echo 2 || echo 60)" "$log"
+  line="$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$log" | tail -n 1)"
+  p="$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)"
+  f=0
+  for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | grep -oE '[0-9]+'); do f=$((f + n)); done
+  rm -f "$log"
+  passed=$((passed + p))
+  if ((status != 0)); then fail "python tests ($name): $f failed" "$((f > 0 ? f : 1))"; fi
+  if PYTHONPATH="$build/python" /usr/bin/python3 bindings/python/examples/quickstart.py |
+      tail -n 1 | grep -qx 'quickstart ok'; then
+    passed=$((passed + 1))
+  else
+    fail "python example ($name)"
+  fi
+  if bindings/python/tests/package.sh "$build"; then
+    passed=$((passed + 1))
+  else
+    fail "python package ($name)"
+  fi
+}
 run_pg_tests() {
   if ((pg_up)); then run_doctest "$1" "$2"; fi
 }
@@ -135,6 +171,7 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
     fail "package consumers (release)"
   fi
   run_embed_hub "release" build/release
+  run_python "release" build/release
   # Agents in real containers (issue 14): a private Podman engine serving the Docker API, the
   # echo agent's image built into it; the engine tests (the library's Docker runtime) and the
   # end-to-end tests (agentcore-server --runtime docker). Release binaries only.
@@ -164,12 +201,17 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
   podman_dir=""
 fi
 
-note "sanitizer build (address, undefined)"
+note "sanitizer build (address, undefined; with the fuzz targets)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# One tree for the sanitized tests and the fuzzers: the fuzzers need the same sanitizers and
+# clang, and a second build of the library and the server for them cost ~6 minutes of CI.
+asan_built=0
 if build_tree asan build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTCORE_WERROR=ON \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DAGENTCORE_FUZZ=ON \
     "-DAGENTCORE_SANITIZE=address;undefined" -DAGENTCORE_BUILD_BENCHMARKS=OFF \
-    -DAGENTCORE_BUILD_TOOLS=OFF; then
+    -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_PYTHON=OFF; then
+  asan_built=1
   note "unit tests (address, undefined)"
   run_doctest "unit tests (asan)" build/asan/tests/agentcore_unit_tests
   note "PostgreSQL tests (address, undefined)"
@@ -189,15 +231,13 @@ note "thread sanitizer build (server)"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 if BUILD_TARGETS="agentcore_server_tests" build_tree tsan build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DAGENTCORE_WERROR=ON -DAGENTCORE_SANITIZE=thread -DAGENTCORE_BUILD_BENCHMARKS=OFF \
-    -DAGENTCORE_BUILD_TOOLS=OFF; then
+    -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_PYTHON=OFF; then
   note "server tests (thread)"
   run_doctest "server tests (tsan)" build/tsan/tests/agentcore_server_tests
 fi
 
 note "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
-if BUILD_TARGETS=agentcore_fuzzers build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_CXX_COMPILER=clang++ -DAGENTCORE_FUZZ=ON "-DAGENTCORE_SANITIZE=address;undefined" \
-    -DAGENTCORE_BUILD_BENCHMARKS=OFF -DAGENTCORE_BUILD_TOOLS=OFF -DAGENTCORE_BUILD_EXAMPLES=OFF; then
+if ((asan_built)); then
   # One fuzzer per core at a time: they are independent, and the time is their sum otherwise.
   run_fuzzer() {  # NAME BINARY -> build/fuzz-NAME.log, build/fuzz-NAME.status
     local corpus
@@ -209,7 +249,7 @@ if BUILD_TARGETS=agentcore_fuzzers build_tree fuzz build/fuzz -DCMAKE_BUILD_TYPE
     rm -rf "$corpus"
   }
   fuzzers=()
-  for fuzzer in build/fuzz/tests/fuzz/*_fuzz; do
+  for fuzzer in build/asan/tests/fuzz/*_fuzz; do
     [[ -x "$fuzzer" ]] || continue
     name="$(basename "$fuzzer" _fuzz)"
     fuzzers+=("$name")

@@ -124,7 +124,10 @@ TEST_SUITE("ClusterTakeover") {
     std::this_thread::sleep_for(2s);  // load after the takeover
     stop = true;
     load.join();
-    REQUIRE(acked.size() > 40);
+    MESSAGE(acked.size() << " posts acknowledged");
+    // Dozens: the load ran on every node before and after the kill (the count depends on the
+    // machine's speed: ~90 quiet, under 50 beside a parallel build).
+    REQUIRE(acked.size() > 20);
 
     // Every acknowledged message and frame is stored.
     std::set<std::string> stored;

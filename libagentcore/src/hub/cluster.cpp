@@ -24,6 +24,11 @@ constexpr std::size_t kBatchEvents = 256;
 /// How often (hub clock, ms) the node holding the janitor lease purges the change log: a
 /// minute's rows at a time stay well below the default ten minutes of retention.
 constexpr UnixMillis kJanitorEvery = 60'000;
+/// How long Start() waits for the other nodes to answer its hello (a node that died a moment
+/// ago still holds its node lease and never answers: the wait must stay short).
+constexpr std::chrono::milliseconds kJoinWaitMax{2'000};
+/// Most node leases read when refreshing the peers (far above any real cluster).
+constexpr std::size_t kMaxPeers = 4096;
 
 std::size_t SizeOf(const StoreChange& c) {
   return sizeof(StoreChange) + c.channel_id.size() + c.id.size() + c.cluster.payload.size() +
@@ -127,6 +132,7 @@ ClusterLink::ClusterLink(Store& store, Clock& clock, std::string node_id, Cluste
     : store_(store),
       clock_(clock),
       node_id_(std::move(node_id)),
+      node_lease_key_(std::string(kNodeLeasePrefix) + node_id_),
       options_(std::move(options)),
       sinks_(std::move(sinks)) {}
 
@@ -139,11 +145,39 @@ Status ClusterLink::Start() {
     std::lock_guard lock(sub_mu_);
     subscription_ = std::move(sub).value();
   }
+  receiver_ = std::thread([this] { Receive(); });  // the answers to the hello arrive there
   // One renewal before the hub is handed out, so that a node is ready (Hub::Ready) as soon as
   // it serves rather than after its appender's first turn. A failure is logged; Ready says so.
   RenewNow();
+  // Join (docs/cluster.md "Peers"): the node lease first, then the list of the others, then
+  // the hello. Another node starting at the same time either is in the list or reads the
+  // hello (its feed began before its lease, its list after it), so each learns of the other.
+  if (!HoldOrTake(node_lease_key_)) {
+    return Status(ErrorCode::kUnavailable,
+                  "cannot take the node lease \"" + node_lease_key_ + "\" (see the log)");
+  }
+  RefreshPeers(clock_.NowMillis());
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [peer, hello] : peers_) unanswered_.push_back(peer);
+  }
+  SendHello({});
+  {
+    // Until every node has answered, its lines might not reach this node's subscribers; the
+    // hub is not handed out (and the server does not listen) before.
+    std::unique_lock lock(mu_);
+    answered_cv_.wait_for(lock, std::min(options_.lease, kJoinWaitMax),
+                          [&] { return unanswered_.empty() || stopping_; });
+    if (!unanswered_.empty()) {
+      LogAgentError("join the cluster",
+                    Status(ErrorCode::kUnavailable,
+                           std::to_string(unanswered_.size()) +
+                               " node(s) holding a node lease did not answer the hello, among "
+                               "them " + unanswered_.front() + " (stopped a moment ago?)"));
+      unanswered_.clear();
+    }
+  }
   thread_ = std::thread([this] { Run(); });
-  receiver_ = std::thread([this] { Receive(); });
   return Status();
 }
 
@@ -179,6 +213,12 @@ void ClusterLink::Close(bool release) {
 // --- Lines ----------------------------------------------------------------------------------
 
 void ClusterLink::Enqueue(std::string_view channel_id, std::span<const PublishedLine> lines) {
+  // Alone on the database: nobody reads lines, so none is written (a joining node makes the
+  // others publish before it serves: Start()).
+  if (!has_peers_.load(std::memory_order_acquire)) {
+    lines_unshared_.fetch_add(lines.size(), std::memory_order_relaxed);
+    return;
+  }
   Pending p;
   p.channel_id = channel_id;
   p.lines.reserve(lines.size());
@@ -235,6 +275,8 @@ void ClusterLink::Run() {
     if (!closed_ && std::chrono::steady_clock::now() >= next_renew) {
       lock.unlock();
       RenewNow();
+      KeepNodeLease();
+      RefreshPeers(clock_.NowMillis());
       Janitor(clock_.NowMillis());
       lock.lock();
       next_renew = std::chrono::steady_clock::now() + renew_every;
@@ -327,6 +369,8 @@ void ClusterLink::Receive() {
     lock.unlock();
     if (c.kind == StoreChange::Kind::kRunEvent) {
       if (sinks_.run_event) sinks_.run_event(c.id, c.seq);
+    } else if (c.cluster.kind == ClusterEvent::Kind::kNodeHello) {
+      OnHello(c.cluster.origin, c.cluster.key);
     } else if (c.cluster.kind == ClusterEvent::Kind::kAgentWake) {
       if (sinks_.agent_wake) sinks_.agent_wake(c.cluster.channel_id, c.cluster.key,
                                                c.cluster.payload);
@@ -496,7 +540,74 @@ void ClusterLink::Drain() {
 
 ClusterStats ClusterLink::stats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  ClusterStats out = stats_;
+  out.lines_unshared = lines_unshared_.load(std::memory_order_relaxed);
+  return out;
+}
+
+// --- Peers ----------------------------------------------------------------------------------
+
+std::vector<std::string> ClusterLink::peers() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [peer, hello] : peers_) out.push_back(peer);
+  return out;
+}
+
+void ClusterLink::RefreshPeers(UnixMillis now) {
+  std::uint64_t listed_after = 0;  // hellos numbered above this arrived after the list was read
+  {
+    std::lock_guard lock(mu_);
+    listed_after = hellos_;
+  }
+  Result<std::vector<Lease>> leases = store_.ListLeases(kNodeLeasePrefix, std::nullopt, kMaxPeers);
+  if (!leases.ok()) {
+    LogAgentError("list the nodes", leases.status());
+    return;  // the peers stay as they were: publishing for a dead node costs, missing one loses
+  }
+  std::map<std::string, std::uint64_t, std::less<>> peers;
+  for (Lease& l : *leases) {
+    if (l.key == node_lease_key_ || l.expires_at <= now) continue;
+    peers.emplace(l.key.substr(kNodeLeasePrefix.size()), 0);
+  }
+  std::lock_guard lock(mu_);
+  // A node whose hello arrived while the list was read is kept (its lease may be newer).
+  for (const auto& [peer, hello] : peers_) {
+    if (hello > listed_after) peers.insert_or_assign(peer, hello);
+  }
+  peers_ = std::move(peers);
+  has_peers_.store(!peers_.empty(), std::memory_order_release);
+}
+
+void ClusterLink::OnHello(std::string_view origin, std::string_view joiner) {
+  {
+    std::lock_guard lock(mu_);
+    peers_.insert_or_assign(std::string(origin), ++hellos_);
+    has_peers_.store(true, std::memory_order_release);  // before the answer below is sent
+    if (joiner == node_id_) {
+      std::erase(unanswered_, origin);
+      if (unanswered_.empty()) answered_cv_.notify_all();
+    }
+  }
+  if (joiner.empty()) SendHello(origin);
+}
+
+void ClusterLink::SendHello(std::string_view joiner) {
+  ClusterEvent e;
+  e.kind = ClusterEvent::Kind::kNodeHello;
+  e.origin = node_id_;
+  e.channel_id = node_id_;
+  e.key = joiner;
+  if (Status s = store_.AppendClusterEvents(std::span<const ClusterEvent>(&e, 1)); !s.ok()) {
+    LogAgentError("say hello to the other nodes", s);
+  }
+}
+
+void ClusterLink::KeepNodeLease() {
+  if (Holds(node_lease_key_) || draining()) return;
+  // Lost (the node stalled past its lease, or the database was away): the others may have
+  // stopped publishing for this node; take it again and say hello so that they start again.
+  if (HoldOrTake(node_lease_key_)) SendHello({});
 }
 
 }  // namespace agentcore::hub_internal

@@ -11,6 +11,7 @@
 /// Not clustered (SQLite, or ClusterOptions::enabled false) nothing of this is made: the hub
 /// keeps a null link, and every "do I hold it?" answers yes without a store call.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -57,6 +58,9 @@ std::optional<std::vector<OwnedLine>> DecodeLines(std::string_view payload);
 std::string AgentLeaseKey(std::string_view channel_id, std::string_view callsign);
 std::string SessionLeaseKey(std::string_view session_id);
 inline constexpr std::string_view kJanitorLeaseKey = "janitor";
+/// "node:<node id>": held by every node while it runs; the nodes holding one are the peers a
+/// node publishes its lines for (none: it publishes none, docs/cluster.md "Peers").
+inline constexpr std::string_view kNodeLeasePrefix = "node:";
 /// "api-url:<node id>/<url>": held by each node for the API URL it gives its agents, so that a
 /// node taking over an agent knows whether the URL that agent was given still reaches a live
 /// node (node ids hold no '/').
@@ -66,6 +70,7 @@ std::string ApiUrlLeaseKey(std::string_view node_id, std::string_view url);
 /// What the link counts, for tests and the server's status.
 struct ClusterStats {
   std::uint64_t lines_queued = 0;     // lines handed to the appender
+  std::uint64_t lines_unshared = 0;   // not appended: no other node was there to read them
   std::uint64_t lines_dropped = 0;    // dropped because the queue was full
   std::uint64_t events_appended = 0;  // kLines events written
   std::uint64_t append_failures = 0;  // AppendClusterEvents calls that failed (lines lost)
@@ -89,7 +94,9 @@ class ClusterLink final : public StoreListener {
               Sinks sinks);
   ~ClusterLink() override;  // Close(false)
 
-  /// Subscribes to the store's feed and starts the thread.
+  /// Subscribes to the store's feed, takes the node's lease, says hello and waits (at most
+  /// two seconds or a lease) until every node holding a node lease has answered (from then
+  /// on they publish their lines for this one), then starts the appender.
   Status Start();
   /// Unsubscribes from the feed (waits for a running callback): nothing more reaches the
   /// sinks. Idempotent.
@@ -119,6 +126,9 @@ class ClusterLink final : public StoreListener {
   std::vector<Lease> ListExpired(std::string_view prefix, std::size_t limit);
   /// Renews every lease of the node now (the thread does it every lease/3).
   void RenewNow();
+  /// The live node leases of the other nodes become the peer set (the thread does it every
+  /// lease/3; a node that said hello since the list was read is kept).
+  void RefreshPeers(UnixMillis now);
 
   // --- Cluster events
   /// Sends kAgentWake for (channel, callsign); `payload` says why ("" drain, "suspend:<why>").
@@ -133,6 +143,8 @@ class ClusterLink final : public StoreListener {
   void Drain();
 
   ClusterStats stats() const;
+  /// The other nodes this one publishes its lines for (tests, status).
+  std::vector<std::string> peers() const;
   const std::string& node_id() const { return node_id_; }
   const ClusterOptions& options() const { return options_; }
 
@@ -151,11 +163,17 @@ class ClusterLink final : public StoreListener {
   void AppendBatch(std::deque<Pending> batch);
   void DropForSpaceLocked();
   void Janitor(UnixMillis now);
+  /// A hello from `origin`: a peer from now on; a join (`joiner` empty) is answered.
+  void OnHello(std::string_view origin, std::string_view joiner);
+  void SendHello(std::string_view joiner);
+  /// Takes the node lease again if it was lost (and says hello again).
+  void KeepNodeLease();
   UnixMillis Until(UnixMillis now) const { return now + options_.lease.count(); }
 
   Store& store_;
   Clock& clock_;
   const std::string node_id_;
+  const std::string node_lease_key_;  // "node:<node id>"
   const ClusterOptions options_;
   const Sinks sinks_;
 
@@ -169,6 +187,14 @@ class ClusterLink final : public StoreListener {
   std::map<std::string, UnixMillis, std::less<>> held_;  // key → expires_at; guarded by mu_
   UnixMillis last_renewed_ = 0;               // guarded by mu_
   UnixMillis last_janitor_ = 0;               // guarded by mu_ (the thread's)
+  /// The other nodes → the number of their last hello (0: known from the node leases).
+  std::map<std::string, std::uint64_t, std::less<>> peers_;  // guarded by mu_
+  std::uint64_t hellos_ = 0;                  // hellos received; guarded by mu_
+  std::vector<std::string> unanswered_;       // nodes whose answer Start() waits for; mu_
+  std::condition_variable answered_cv_;
+  /// !peers_.empty(), read without the lock on every Enqueue.
+  std::atomic<bool> has_peers_{false};
+  std::atomic<std::uint64_t> lines_unshared_{0};
   bool draining_ = false;                     // guarded by mu_
   bool stopping_ = false;                     // guarded by mu_
   bool closed_ = false;                       // guarded by mu_

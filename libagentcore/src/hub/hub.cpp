@@ -131,6 +131,13 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
     return Status(ErrorCode::kInvalidArgument,
                   "cluster node id must be 1 to 128 characters of A-Z a-z 0-9 . _ -");
   }
+  if (o.cluster.lease < ClusterOptions::kMinLease || o.cluster.lease > ClusterOptions::kMaxLease) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "cluster lease must be between " +
+                      std::to_string(ClusterOptions::kMinLease.count()) + " and " +
+                      std::to_string(ClusterOptions::kMaxLease.count()) + " ms, got " +
+                      std::to_string(o.cluster.lease.count()) + " ms");
+  }
   hub->node_id_ = o.cluster.node_id.empty() ? hub_internal::MakeNodeId() : o.cluster.node_id;
   hub->clustered_ = o.cluster.enabled && hub->store_->Backend() == "postgres";
   hub->credentials_ = std::make_unique<CredentialService>(*hub->store_, *hub->clock_,
@@ -190,9 +197,6 @@ Result<std::unique_ptr<Hub>> OpenHub(HubOptions options) {
 
 Status Hub::StartCluster() {
   if (!clustered_) return Status();
-  if (options_.cluster.lease.count() < 3) {
-    return Status(ErrorCode::kInvalidArgument, "cluster lease must be at least 3 ms");
-  }
   hub_internal::ClusterLink::Sinks sinks;
   sinks.lines = [this](std::string_view channel_id, std::span<const PublishedLine> lines) {
     PublishHere(channel_id, lines);

@@ -107,7 +107,8 @@ Status CheckText(std::string_view what, std::string_view value, std::size_t max_
 
 Status CheckClusterEvents(std::span<const ClusterEvent> events, std::size_t max_bytes) {
   for (const ClusterEvent& e : events) {
-    if (e.kind != ClusterEvent::Kind::kLines && e.kind != ClusterEvent::Kind::kAgentWake) {
+    if (e.kind != ClusterEvent::Kind::kLines && e.kind != ClusterEvent::Kind::kAgentWake &&
+        e.kind != ClusterEvent::Kind::kNodeHello) {
       return InvalidArgument(fmt::format("cluster event kind {} is not one of the enumerators",
                                          static_cast<int>(e.kind)));
     }

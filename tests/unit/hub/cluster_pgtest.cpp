@@ -26,6 +26,7 @@
 #include "support/fake_runtime.hpp"
 #include "support/fake_session_runtime.hpp"
 #include "support/recording_publisher.hpp"
+#include "support/recording_store_listener.hpp"
 
 namespace agentcore::testing {
 namespace {
@@ -125,6 +126,16 @@ std::size_t PushesTo(const Node& node, std::string_view endpoint) {
 
 const std::string kBotLease = "agent:c1/bot";
 
+/// How many kLines events carrying `text` the store's feed has shown `listener`.
+std::size_t LinesEventsWith(RecordingStoreListener& listener, std::string_view text) {
+  std::size_t n = 0;
+  for (const StoreChange& c : listener.changes()) {
+    n += c.kind == StoreChange::Kind::kCluster && c.cluster.kind == ClusterEvent::Kind::kLines &&
+         c.cluster.payload.find(text) != std::string::npos;
+  }
+  return n;
+}
+
 TEST_SUITE("HubCluster") {
   TEST_CASE("two hubs on PostgreSQL are clustered under their node ids") {
     PgTestSchema schema;
@@ -170,6 +181,64 @@ TEST_SUITE("HubCluster") {
     std::this_thread::sleep_for(100ms);
     CHECK(a.publisher.Lines().size() == kLines + 1);
     CHECK(b.publisher.Lines().size() == kLines + 1);
+  }
+
+  TEST_CASE("a node alone writes no lines; a node that joins hears every line from its open on") {
+    PgTestSchema schema;
+    Node a(schema.url(), "node-a");
+    RecordingStoreListener feed;
+    Result<std::unique_ptr<StoreSubscription>> sub = a.hub->store().Subscribe(&feed);
+    REQUIRE(sub.ok());
+    for (int i = 0; i < 20; ++i) a.hub->Publish("c1", R"({"t":"alone"})");
+    // A wake arrives within the 20 ms poll: a kLines event would be in the feed by now.
+    a.hub->Publish("c1", R"({"t":"marker"})", "01HMARKER", 7);
+    std::this_thread::sleep_for(300ms);
+    CHECK(LinesEventsWith(feed, "alone") == 0);
+    CHECK(LinesEventsWith(feed, "marker") == 0);
+    // b's OpenHub returns once a answered its hello: a's very next line reaches b.
+    Node b(schema.url(), "node-b");
+    a.hub->Publish("c1", R"({"t":"together"})");
+    CHECK(Eventually([&] { return !b.publisher.Matching("together").empty(); }));
+    CHECK(Eventually([&] { return LinesEventsWith(feed, "together") > 0; }));
+    std::this_thread::sleep_for(100ms);
+    CHECK(LinesEventsWith(feed, "together") == 1);
+    CHECK(b.publisher.Matching("alone").empty());
+  }
+
+  TEST_CASE("nodes that open together each hear the other's lines from their open on") {
+    PgTestSchema schema;
+    std::unique_ptr<Node> a;
+    std::unique_ptr<Node> b;
+    std::thread open_a([&] { a = std::make_unique<Node>(schema.url(), "node-a"); });
+    std::thread open_b([&] { b = std::make_unique<Node>(schema.url(), "node-b"); });
+    open_a.join();
+    open_b.join();
+    REQUIRE(a);
+    REQUIRE(b);
+    a->hub->Publish("c1", R"({"t":"from-a"})");
+    b->hub->Publish("c1", R"({"t":"from-b"})");
+    CHECK(Eventually([&] { return !b->publisher.Matching("from-a").empty(); }));
+    CHECK(Eventually([&] { return !a->publisher.Matching("from-b").empty(); }));
+  }
+
+  TEST_CASE("a node stops writing lines once the last other node has left") {
+    PgTestSchema schema;
+    Node a(schema.url(), "node-a", 600ms);  // peers refreshed every 200 ms
+    RecordingStoreListener feed;
+    Result<std::unique_ptr<StoreSubscription>> sub = a.hub->store().Subscribe(&feed);
+    REQUIRE(sub.ok());
+    auto b = std::make_unique<Node>(schema.url(), "node-b", 600ms);
+    a.hub->Publish("c1", R"({"t":"while-b"})");
+    CHECK(Eventually([&] { return LinesEventsWith(feed, "while-b") == 1; }));
+    b->hub->Close();  // hands its node lease back
+    b.reset();
+    int n = 0;
+    CHECK(Eventually([&] {
+      const std::string text = "after-b-" + std::to_string(n++);
+      a.hub->Publish("c1", R"({"t":")" + text + R"("})");
+      std::this_thread::sleep_for(100ms);
+      return LinesEventsWith(feed, text) == 0;
+    }));
   }
 
   TEST_CASE("hubs build lines without local subscribers when clustered") {

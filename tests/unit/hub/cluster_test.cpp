@@ -2,6 +2,7 @@
 // The hub's cluster parts that need no PostgreSQL (docs/cluster.md): the kLines payload codec,
 // node ids, lease keys, and a SQLite hub, which is never clustered and keeps its single-node
 // behaviour (Ready, Drain). The multi-node cases are in cluster_pgtest.cpp.
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -92,6 +93,13 @@ struct LinkFixture {
   std::unique_ptr<ClusterLink> Link(const std::string& node) {
     return std::make_unique<ClusterLink>(*store, clock, node, options, ClusterLink::Sinks{});
   }
+  /// Another node, running: a link publishes lines only while one is there (and it answers
+  /// the hello of a link that starts).
+  std::unique_ptr<ClusterLink> Peer() {
+    std::unique_ptr<ClusterLink> peer = Link("node-peer");
+    REQUIRE(peer->Start().ok());
+    return peer;
+  }
   testing::ManualClock clock;
   ClusterOptions options;
   std::unique_ptr<Store> store;
@@ -108,19 +116,23 @@ TEST_SUITE("ClusterLink") {
     EventRecorder recorder;
     Result<std::unique_ptr<StoreSubscription>> sub = f.store->Subscribe(&recorder);
     REQUIRE(sub.ok());
+    std::unique_ptr<ClusterLink> peer = f.Peer();
     std::unique_ptr<ClusterLink> link = f.Link("node-1");
+    link->RefreshPeers(f.clock.NowMillis());
     for (int i = 0; i < 50; ++i) {
       const std::string line = R"({"i":)" + std::to_string(i) + "}";
       const PublishedLine one{line, "", 0};
       link->Enqueue(i % 2 == 0 ? "c1" : "c2", std::span<const PublishedLine>(&one, 1));
     }
     REQUIRE(link->Start().ok());
-    REQUIRE(Eventually([&] { return recorder.events().size() >= 50; }));
+    REQUIRE(Eventually([&] { return link->stats().events_appended >= 50; }));
     link->Close(true);
     std::vector<ClusterEvent> got = recorder.events();
     std::vector<ClusterEvent> lines;
     for (ClusterEvent& e : got) {
-      if (e.kind == ClusterEvent::Kind::kLines) lines.push_back(std::move(e));
+      if (e.kind == ClusterEvent::Kind::kLines && e.origin == "node-1") {
+        lines.push_back(std::move(e));
+      }
     }
     REQUIRE(lines.size() == 50);
     for (int i = 0; i < 50; ++i) {
@@ -137,7 +149,9 @@ TEST_SUITE("ClusterLink") {
 
   TEST_CASE("a full queue drops the oldest live-only lines first, never blocking, counted") {
     LinkFixture f(/*queue_bytes=*/20'000);
+    std::unique_ptr<ClusterLink> peer = f.Peer();
     std::unique_ptr<ClusterLink> link = f.Link("node-1");  // not started: nothing drains
+    link->RefreshPeers(f.clock.NowMillis());
     const std::string big(1'000, 'x');
     for (int i = 0; i < 40; ++i) {
       const std::string id = "EV" + std::to_string(i);
@@ -165,6 +179,44 @@ TEST_SUITE("ClusterLink") {
       return n;
     };
     CHECK(Eventually([&] { return stored_lines() == 10; }));  // every stored line went out
+  }
+
+  TEST_CASE("a node alone appends no lines, counts them, and publishes once another joins") {
+    LinkFixture f;
+    EventRecorder recorder;
+    Result<std::unique_ptr<StoreSubscription>> sub = f.store->Subscribe(&recorder);
+    REQUIRE(sub.ok());
+    std::unique_ptr<ClusterLink> link = f.Link("node-1");
+    REQUIRE(link->Start().ok());
+    CHECK(link->peers().empty());
+    const PublishedLine one{R"({"t":"alone"})", "", 0};
+    for (int i = 0; i < 5; ++i) link->Enqueue("c1", std::span<const PublishedLine>(&one, 1));
+    CHECK(link->stats().lines_unshared == 5);
+    CHECK(link->stats().lines_queued == 0);
+    // The peer's Start returns once node-1 answered its hello: node-1 publishes from then on.
+    std::unique_ptr<ClusterLink> peer = f.Peer();
+    CHECK(link->peers() == std::vector<std::string>{"node-peer"});
+    CHECK(peer->peers() == std::vector<std::string>{"node-1"});
+    const PublishedLine two{R"({"t":"together"})", "", 0};
+    link->Enqueue("c1", std::span<const PublishedLine>(&two, 1));
+    CHECK(Eventually([&] { return link->stats().events_appended == 1; }));
+    // The peer gone (its node lease handed back), node-1 drops it at its next refresh.
+    peer->Close(true);
+    link->RefreshPeers(f.clock.NowMillis());
+    CHECK(link->peers().empty());
+    link->Enqueue("c1", std::span<const PublishedLine>(&one, 1));
+    CHECK(link->stats().lines_unshared == 6);
+    std::vector<std::string> hellos;  // "origin>key"
+    for (const ClusterEvent& e : recorder.events()) {
+      if (e.kind == ClusterEvent::Kind::kNodeHello) hellos.push_back(e.origin + ">" + e.key);
+    }
+    // Each joined with an empty key; node-1 answered node-peer's join (node-peer may also
+    // have answered node-1's, if that reached its feed: answering twice is harmless).
+    for (const char* expected : {"node-1>", "node-peer>", "node-1>node-peer"}) {
+      CAPTURE(expected);
+      CHECK(std::count(hellos.begin(), hellos.end(), expected) == 1);
+    }
+    link->Close(true);
   }
 
   TEST_CASE("one lease holder at a time; renewals keep it, Drain hands everything back") {
@@ -243,10 +295,35 @@ TEST_SUITE("ClusterNames") {
     CHECK(opened.status().message().find("node id") != std::string::npos);
   }
 
+  TEST_CASE("OpenHub refuses a lease outside 30 ms to an hour, and takes both bounds") {
+    using std::chrono::milliseconds;
+    for (milliseconds lease : {milliseconds(0), milliseconds(29), milliseconds(-5),
+                               milliseconds(3'600'001), milliseconds(1LL << 60)}) {
+      CAPTURE(lease.count());
+      testing::ManualClock clock;
+      testing::TempDir dir;
+      HubOptions o = testing::TestHubOptions(&clock, nullptr, dir);
+      o.cluster.lease = lease;
+      Result<std::unique_ptr<Hub>> opened = OpenHub(std::move(o));
+      REQUIRE_FALSE(opened.ok());
+      CHECK(opened.status().code() == ErrorCode::kInvalidArgument);
+      CHECK(opened.status().message().find("cluster lease must be between 30 and 3600000 ms") !=
+            std::string::npos);
+    }
+    for (milliseconds lease : {ClusterOptions::kMinLease, ClusterOptions::kMaxLease}) {
+      testing::ManualClock clock;
+      testing::TempDir dir;
+      HubOptions o = testing::TestHubOptions(&clock, nullptr, dir);
+      o.cluster.lease = lease;
+      CHECK(OpenHub(std::move(o)).ok());
+    }
+  }
+
   TEST_CASE("lease keys are the documented ones") {
     CHECK(AgentLeaseKey("C1", "bot") == "agent:C1/bot");
     CHECK(SessionLeaseKey("S1") == "session:S1");
     CHECK(kJanitorLeaseKey == "janitor");
+    CHECK(kNodeLeasePrefix == "node:");
   }
 }
 

@@ -71,8 +71,11 @@ struct ClusterOptions {
   /// This node's id in leases and published facts; empty: "<hostname>-<pid>-<random>".
   /// 1 to 128 characters of A-Z a-z 0-9 . _ - (OpenHub: kInvalidArgument otherwise).
   std::string node_id;
-  /// How long a lease lasts; renewed every third of it by Sweep.
+  /// How long a lease lasts; renewed every third of it by Sweep. kMinLease to kMaxLease
+  /// (OpenHub: kInvalidArgument otherwise).
   std::chrono::milliseconds lease{10'000};
+  static constexpr std::chrono::milliseconds kMinLease{30};
+  static constexpr std::chrono::milliseconds kMaxLease{3'600'000};
   /// The change log is read at every wake-up and at least this often without one.
   std::chrono::milliseconds poll_interval{250};
   /// Change-log rows older than this are deleted (by the node holding the "janitor" lease).

@@ -505,11 +505,13 @@ struct ClusterEvent {
   enum class Kind : std::uint8_t {
     kLines,      // a channel's published Tymbal lines; payload encodes them (hub-defined)
     kAgentWake,  // the owner of agent (channel_id, key = callsign) should drain its queue
+    kNodeHello,  // a node is here: key "" when it joins (every node answers), else the joining
+                 // node's id (the answer); channel_id is the origin's id
   };
   Kind kind = Kind::kLines;
   std::string origin;      // the publishing node (Hub::node_id())
   std::string channel_id;
-  std::string key;         // kAgentWake: the callsign
+  std::string key;         // kAgentWake: the callsign; kNodeHello: "" or the joiner
   std::string payload;     // opaque to the store, at most max_content_bytes
 };
 

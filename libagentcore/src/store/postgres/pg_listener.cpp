@@ -64,7 +64,12 @@ std::int64_t ToInt(const char* s) {
 }  // namespace
 
 char LogKindOf(ClusterEvent::Kind kind) {
-  return kind == ClusterEvent::Kind::kAgentWake ? 'w' : 'l';
+  switch (kind) {
+    case ClusterEvent::Kind::kAgentWake: return 'w';
+    case ClusterEvent::Kind::kNodeHello: return 'h';
+    case ClusterEvent::Kind::kLines: break;
+  }
+  return 'l';
 }
 
 bool ChangeFromLogRow(char kind, std::string_view channel_id, std::string_view ref_id,
@@ -79,8 +84,11 @@ bool ChangeFromLogRow(char kind, std::string_view channel_id, std::string_view r
     case 'e': c.kind = StoreChange::Kind::kRunEvent; break;
     case 'l':
     case 'w':
+    case 'h':
       c.kind = StoreChange::Kind::kCluster;
-      c.cluster.kind = kind == 'w' ? ClusterEvent::Kind::kAgentWake : ClusterEvent::Kind::kLines;
+      c.cluster.kind = kind == 'w'   ? ClusterEvent::Kind::kAgentWake
+                       : kind == 'h' ? ClusterEvent::Kind::kNodeHello
+                                     : ClusterEvent::Kind::kLines;
       c.cluster.origin = std::string(origin);
       c.cluster.channel_id = std::string(channel_id);
       c.cluster.key = std::string(ref_id);
