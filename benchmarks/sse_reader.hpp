@@ -6,6 +6,7 @@
 // comments such as `: ping` skipped). Both take their input in pieces split anywhere. Input
 // comes from a local server, but a malformed body is reported (ChunkedDecoder::failed) rather
 // than guessed at. Header-only, std only (tests/unit/bench, tests/fuzz/sse_reader_fuzz.cpp).
+// agentctl reads channel and run streams with SseParser too (tools/agentctl/api.cpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,7 @@
 namespace agentcore::bench {
 
 struct SseEvent {
+  std::string id;    // `id:` as sent (a message id on channel streams; agentctl)
   long seq = -1;     // `id:`, -1 when absent or not a number
   std::string type;  // `event:`
   std::string data;  // `data:` lines joined with '\n'
@@ -40,6 +42,7 @@ class SseParser {
       } else if (line.front() == ':') {
         continue;
       } else if (line.starts_with("id: ")) {
+        cur_.id = std::string(line.substr(4));
         cur_.seq = ParseSeq(line.substr(4));
       } else if (line.starts_with("event: ")) {
         cur_.type = std::string(line.substr(7));

@@ -14,6 +14,7 @@ packages=(
   busybox-static
   bubblewrap
   libargon2-dev
+  zsh
   python3-dev python3-pytest python3-setuptools python3-wheel python3-pip  # bindings/python
 )
 # The OpenAPI check's validator comes from npm (tests/openapi/check.sh): Debian's nodejs and

@@ -207,6 +207,9 @@ if build_tree release build/release -DCMAKE_BUILD_TYPE=Release -DAGENTCORE_WERRO
     fail "OpenAPI document: no summary (npm ci or the server failed?)"
   fi
   rm -f "$openapi_log"
+  # agentctl (issue 18): the built CLI against a real server (tests/agentctl/); release only.
+  note "agentctl tests (release)"
+  run_doctest "agentctl tests (release)" build/release/tests/agentcore_agentctl_tests
   # The installed library alone: a find_package() and a pkg-config consumer build and run.
   note "package consumers (release)"
   if tests/package/run.sh build/release; then

@@ -68,12 +68,7 @@ int List(const InviteArgs& args) {
   if (!codes.ok()) return Fail(codes.status());
   for (const InviteCode& c : *codes) {
     std::string out;
-    JsonWriter w(&out);
-    w.BeginObject().Field("id", c.id).Field("prefix", c.prefix);
-    TimeField(w, "createdAt", c.created_at);
-    TimeField(w, "expiresAt", c.expires_at);
-    TimeField(w, "usedAt", c.used_at);
-    w.Field("usedBy", c.used_by).Field("revoked", c.revoked).EndObject();
+    AppendInviteCodeJson(c, {}, &out);
     std::printf("%s\n", out.c_str());
   }
   return 0;

@@ -30,7 +30,7 @@ Out Run(std::string_view wire, std::size_t piece) {
     chunks.Feed(wire.substr(i, piece), [&](std::string_view data) {
       out.body.append(data);
       sse.Feed(data, [&](const agentcore::bench::SseEvent& e) {
-        out.events += std::to_string(e.seq) + "|" + e.type + "|" + e.data + "\n";
+        out.events += e.id + "|" + std::to_string(e.seq) + "|" + e.type + "|" + e.data + "\n";
       });
     });
     if (ended && out.body.size() != before) std::abort();

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <utility>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -57,6 +58,7 @@ struct Transfer {
   std::size_t max_body = 0;
   const HttpChunkSource* source = nullptr;  // SendStreaming only
   const HttpBodySink* sink = nullptr;       // SendWithBodyCallback only
+  const std::function<bool(const HttpResponse&)>* on_head = nullptr;  // once the head is in
   std::string chunk;                        // the producer's current chunk
   std::size_t chunk_sent = 0;               // bytes of `chunk` already handed to curl
   bool stopped = false;                     // the sink returned false
@@ -105,7 +107,17 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t nitems, void* use
       return n;
     }
     const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) return n;  // the blank line ending the header
+    if (colon == std::string_view::npos) {  // the blank line ending the header
+      // The final response's head is complete (an interim 1xx is not): before any body byte.
+      if (t->on_head != nullptr && t->response.status >= 200) {
+        const auto* on_head = std::exchange(t->on_head, nullptr);  // once
+        if (!(*on_head)(t->response)) {
+          t->stopped = true;
+          return 0;
+        }
+      }
+      return n;
+    }
     t->response.headers.emplace_back(std::string(Trim(line.substr(0, colon))),
                                      std::string(Trim(line.substr(colon + 1))));
     return n;
@@ -273,6 +285,7 @@ class CurlHttpClient final : public HttpClient {
     t.max_body = req.max_response_bytes;
     t.source = source;
     t.sink = sink;
+    if (sink != nullptr && req.on_response_head) t.on_head = &req.on_response_head;
     const CURLcode rc = Configure(h, req, headers.get(), &t);
     const CURLcode result = rc == CURLE_OK ? curl_easy_perform(h) : rc;
     Release(h);

@@ -11,6 +11,8 @@
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/hub/channels.hpp>
 #include <agentcore/hub/hub.hpp>
+#include <agentcore/clock.hpp>
+#include <agentcore/json_writer.hpp>
 
 namespace agentcore {
 namespace {
@@ -125,6 +127,25 @@ Result<std::vector<GeneratedInviteCode>> GenerateInviteCodes(Store& store, Clock
 
 Result<std::vector<InviteCode>> ListInviteCodes(Store& store) {
   return store.ListInviteCodes(kMaxPageSize);
+}
+
+void AppendInviteCodeJson(const InviteCode& record, std::string_view code, std::string* out) {
+  JsonWriter w(out);
+  auto time = [&w](std::string_view key, UnixMillis t) {
+    w.Key(key);
+    if (t == 0) {
+      w.Null();
+    } else {
+      w.String(FormatIsoTimestamp(t));
+    }
+  };
+  w.BeginObject().Field("id", record.id);
+  if (!code.empty()) w.Field("code", code);
+  w.Field("prefix", record.prefix);
+  time("createdAt", record.created_at);
+  time("expiresAt", record.expires_at);
+  time("usedAt", record.used_at);
+  w.Field("usedBy", record.used_by).Field("revoked", record.revoked).EndObject();
 }
 
 Status RevokeInviteCode(Store& store, std::string_view id) {

@@ -21,6 +21,7 @@ void RegisterHandlers(Router& router) {
   RegisterContainerProtocolRoutes(router);
   RegisterRunRoutes(router);
   RegisterKeyRoutes(router);
+  RegisterInviteCodeRoutes(router);
   RegisterSessionRoutes(router);
   RegisterTymbalRoutes(router);
   RegisterStreamRoutes(router);

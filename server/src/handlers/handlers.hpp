@@ -43,6 +43,9 @@ void RegisterRunRoutes(Router& router);
 /// API key administration (docs/api.md): POST/GET /v1/keys, DELETE /v1/keys/:id, the same
 /// under /api/keys; administrators only.
 void RegisterKeyRoutes(Router& router);
+/// Invite codes for administrators (agentctl invite-codes): POST/GET /v1/invite-codes,
+/// DELETE /v1/invite-codes/:id, the same under /api/invite-codes.
+void RegisterInviteCodeRoutes(Router& router);
 /// execbox's and Octo's sessions (docs/sessions.md): `/v1/sessions…` and `/api/sessions…`
 /// (lifecycle, attach, events, files), `/v1/usage` and `/api/usage`, and Octo's proxies
 /// `/sessions/:id/:service/*` and `/session/:id/term`.

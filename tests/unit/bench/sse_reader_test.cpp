@@ -71,6 +71,16 @@ TEST_SUITE("bench/sse_reader") {
     CHECK(e[1].seq == -1);
   }
 
+  TEST_CASE("a non-numeric id (a channel stream's message id) is kept as sent") {
+    std::vector<SseEvent> e =
+        ParseInPieces("id: 01JABCDEFGHJKMNPQRSTVWXYZ0\ndata: {\"i\":1}\n\ndata: {}\n\n", 5);
+    REQUIRE(e.size() == 2);
+    CHECK(e[0].id == "01JABCDEFGHJKMNPQRSTVWXYZ0");
+    CHECK(e[0].seq == -1);
+    CHECK(e[0].data == "{\"i\":1}");
+    CHECK(e[1].id.empty());  // each event carries its own id only
+  }
+
   TEST_CASE("a chunked body split anywhere decodes to its data and ends at the zero chunk") {
     const std::string wire = "5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n0\r\n\r\n";
     for (std::size_t piece : {1u, 3u, 1000u}) {

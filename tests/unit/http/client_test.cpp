@@ -264,6 +264,78 @@ TEST_SUITE("HttpClient") {
     CHECK(seen == "0123456789");
   }
 
+  TEST_CASE("on_response_head sees the status and headers before the first body byte") {
+    TestHttpServer server([](TestHttpConnection& c, const TestHttpRequest&) {
+      return c.Write("HTTP/1.1 404 Not Found\r\nX-Kind: error\r\nContent-Length: 4\r\n\r\n") &&
+             c.Write("{}{}");
+    });
+    auto client = NewHttpClient();
+    HttpRequest req = Get(server.Url("/"));
+    std::vector<std::string> calls;
+    req.on_response_head = [&](const HttpResponse& head) {
+      calls.push_back("head " + std::to_string(head.status) + " " +
+                      std::string(head.Header("x-kind").value_or("")));
+      return true;
+    };
+    auto res = client->SendWithBodyCallback(req, [&](std::string_view d) {
+      calls.push_back("body " + std::string(d));
+      return true;
+    });
+    REQUIRE(res.ok());
+    REQUIRE(calls.size() >= 2);
+    CHECK(calls[0] == "head 404 error");  // once, first
+    std::string body;
+    for (std::size_t i = 1; i < calls.size(); ++i) body += calls[i].substr(5);
+    CHECK(body == "{}{}");
+  }
+
+  TEST_CASE("on_response_head is called once the head is in, before a body that is slow to come") {
+    std::promise<void> head_seen;
+    auto head_future = head_seen.get_future();
+    TestHttpServer server([&](TestHttpConnection& c, const TestHttpRequest&) {
+      if (!c.Write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")) {
+        return false;
+      }
+      // The body only once the client has reported the head: it must not wait for the body.
+      if (!Ready(head_future)) return false;
+      return c.Write("ok");
+    });
+    auto client = NewHttpClient();
+    HttpRequest req = Get(server.Url("/"));
+    int calls = 0;
+    req.on_response_head = [&](const HttpResponse& head) {
+      ++calls;
+      CHECK(head.status == 200);  // never the interim 100
+      head_seen.set_value();
+      return true;
+    };
+    std::string body;
+    auto res = client->SendWithBodyCallback(req, [&](std::string_view d) {
+      body += d;
+      return true;
+    });
+    REQUIRE(res.ok());
+    CHECK(calls == 1);
+    CHECK(body == "ok");
+  }
+
+  TEST_CASE("on_response_head returning false stops the transfer before the sink sees a byte") {
+    TestHttpServer server([](TestHttpConnection& c, const TestHttpRequest&) {
+      return c.Write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    });
+    auto client = NewHttpClient();
+    HttpRequest req = Get(server.Url("/"));
+    req.on_response_head = [](const HttpResponse&) { return false; };
+    bool sink_called = false;
+    auto res = client->SendWithBodyCallback(req, [&](std::string_view) {
+      sink_called = true;
+      return true;
+    });
+    REQUIRE(res.ok());
+    CHECK(res->status == 200);
+    CHECK_FALSE(sink_called);
+  }
+
   TEST_CASE("the headers of a 100 Continue are dropped") {
     TestHttpServer server([](TestHttpConnection& c, const TestHttpRequest&) {
       return c.Write("HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n") &&

@@ -41,6 +41,8 @@ namespace agentcore {
 /// Header fields in the order sent or received. Names keep the case they were written in.
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+struct HttpResponse;
+
 /// One request. Plain data; copy freely.
 struct HttpRequest {
   /// Any token: GET, HEAD, POST, PUT, PATCH, DELETE...
@@ -85,6 +87,13 @@ struct HttpRequest {
   /// a thread stop a long-lived stream that may be silent (a Kubernetes watch). Called on the
   /// calling thread.
   std::function<bool()> cancelled;
+  /// `SendWithBodyCallback` only: when set, called once with the final response's status and
+  /// headers as soon as they are complete, before any body byte goes to the sink (an empty
+  /// body included; never for an interim 1xx); returning false stops the transfer there, as
+  /// the sink returning false does. Lets a streaming caller keep an error answer (a JSON body)
+  /// apart from the stream it asked for, and know it is connected before the first event.
+  /// Called on the calling thread.
+  std::function<bool(const HttpResponse& head)> on_response_head;
 };
 
 /// One response. Plain data; copy freely.

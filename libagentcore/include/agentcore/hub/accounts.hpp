@@ -121,6 +121,13 @@ AGENTCORE_EXPORT Result<std::vector<InviteCode>> ListInviteCodes(Store& store);
 /// \"<id>\" not found" (also for an id that could not name one), the store's errors.
 AGENTCORE_EXPORT Status RevokeInviteCode(Store& store, std::string_view id);
 
+/// An invite code as JSON (the wire form of `agentcore invite-codes list` and of
+/// /v1/invite-codes): `id`, `prefix`, `createdAt`, `expiresAt` and `usedAt` (ISO times; null
+/// for never / not yet), `usedBy`, `revoked`, and `code` only when `code` is not empty (a new
+/// code, shown once). Never the hash. Appends to `out`.
+AGENTCORE_EXPORT void AppendInviteCodeJson(const InviteCode& record, std::string_view code,
+                                           std::string* out);
+
 /// A space one can log in to, with the user who owns it.
 struct SpaceListing {
   Space space;

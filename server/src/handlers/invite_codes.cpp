@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// Invite codes over HTTP for administrators (issue 18: `agentctl invite-codes`): POST, GET
+// /v1/invite-codes and DELETE /v1/invite-codes/:id, the same under /api/invite-codes. The
+// rules are the library's (hub/accounts.hpp), as for `agentcore invite-codes` on the database;
+// only an administrator API key may call them (codes admit new accounts to the server, not to
+// one space). Errors are `{"error":"<message>","code":"<code>"}` as for /v1/keys.
+
+#include <chrono>
+#include <utility>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <agentcore/hub/accounts.hpp>
+#include <agentcore/hub/hub.hpp>
+#include <agentcore/json.hpp>
+
+#include "app.hpp"
+#include "handlers/handler_support.hpp"
+#include "handlers/handlers.hpp"
+#include "handlers/json_views.hpp"
+#include "http/request_context.hpp"
+
+namespace agentcore::server {
+namespace {
+
+constexpr std::size_t kMaxInviteBodyBytes = 16 * 1024;
+constexpr std::int64_t kMaxTtlHours = 24 * 365 * 100;
+
+// The administrator calling, or the answer refusing the request.
+asio::awaitable<Result<Principal>> Administrator(RequestContext& ctx) {
+  Result<Principal> caller = co_await AuthenticateCaller(ctx);
+  if (!caller.ok()) {
+    co_return Status(ErrorCode::kUnauthenticated, std::string(kAuthenticationRequired));
+  }
+  if (!caller->admin) {
+    co_return Status(ErrorCode::kPermissionDenied, "administrator API key required");
+  }
+  co_return caller;
+}
+
+Response Refused(const Status& s) { return StatusErrorWithCode("invite codes", s); }
+
+// `count` (1..100, default 1) and `ttlHours` (0: never expires, default 168) of a body that
+// may be empty.
+Result<std::pair<std::size_t, std::int64_t>> ParseGenerate(const Request& request) {
+  std::size_t count = 1;
+  std::int64_t ttl_hours = 24 * 7;
+  if (request.body.empty()) return std::pair{count, ttl_hours};
+  AGENTCORE_ASSIGN_OR_RETURN(Json body, ParseJsonBody(request));
+  for (const JsonMember& m : body.as_object()) {
+    const bool whole = m.value.is_number() && m.value.as_number() >= 0 &&
+                       m.value.as_number() == static_cast<double>(static_cast<std::int64_t>(m.value.as_number()));
+    if (m.key == "count") {
+      if (!whole || m.value.as_number() < 1 || m.value.as_number() > kMaxInviteCodesPerCall) {
+        return InvalidArgument("count must be an integer from 1 to 100");
+      }
+      count = static_cast<std::size_t>(m.value.as_number());
+    } else if (m.key == "ttlHours") {
+      if (!whole || m.value.as_number() > static_cast<double>(kMaxTtlHours)) {
+        return InvalidArgument("ttlHours must be an integer from 0 to 876000");
+      }
+      ttl_hours = static_cast<std::int64_t>(m.value.as_number());
+    } else {
+      return InvalidArgument("unknown member \"" + m.key.substr(0, 64) + "\"");
+    }
+  }
+  return std::pair{count, ttl_hours};
+}
+
+asio::awaitable<Response> Generate(RequestContext& ctx) {
+  Result<Principal> admin = co_await Administrator(ctx);
+  if (!admin.ok()) co_return Refused(admin.status());
+  auto parsed = ParseGenerate(ctx.request());
+  if (!parsed.ok()) co_return Refused(parsed.status());
+  App& app = ctx.app();
+  auto work = [&app, in = *parsed] {
+    return app.hub().accounts().GenerateInviteCodes(in.first, std::chrono::hours(in.second));
+  };
+  Result<std::vector<GeneratedInviteCode>> codes = co_await app.Offload(std::move(work));
+  if (!codes.ok()) co_return Refused(codes.status());
+  std::string body = "{\"inviteCodes\":[";
+  for (std::size_t i = 0; i < codes->size(); ++i) {
+    if (i != 0) body.push_back(',');
+    AppendInviteCodeJson((*codes)[i].record, (*codes)[i].code, &body);
+  }
+  body.append("]}");
+  Response r = JsonResponse(201, std::move(body));
+  r.headers.push_back({"Cache-Control", "no-store"});  // the codes are in it
+  co_return r;
+}
+
+asio::awaitable<Response> List(RequestContext& ctx) {
+  Result<Principal> admin = co_await Administrator(ctx);
+  if (!admin.ok()) co_return Refused(admin.status());
+  App& app = ctx.app();
+  auto work = [&app] { return app.hub().accounts().ListInviteCodes(); };
+  Result<std::vector<InviteCode>> codes = co_await app.Offload(std::move(work));
+  if (!codes.ok()) co_return Refused(codes.status());
+  std::string body = "{\"inviteCodes\":[";
+  for (std::size_t i = 0; i < codes->size(); ++i) {
+    if (i != 0) body.push_back(',');
+    AppendInviteCodeJson((*codes)[i], {}, &body);
+  }
+  body.append("]}");
+  co_return JsonResponse(200, std::move(body));
+}
+
+asio::awaitable<Response> Revoke(RequestContext& ctx) {
+  Result<Principal> admin = co_await Administrator(ctx);
+  if (!admin.ok()) co_return Refused(admin.status());
+  App& app = ctx.app();
+  auto work = [&app, id = ctx.Param("id")] { return app.hub().accounts().RevokeInviteCode(id); };
+  Status revoked = co_await app.Offload(std::move(work));
+  if (!revoked.ok()) co_return Refused(revoked);
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  co_return r;
+}
+
+}  // namespace
+
+void RegisterInviteCodeRoutes(Router& router) {
+  for (std::string_view prefix : {"/v1/invite-codes", "/api/invite-codes"}) {
+    router.Post(std::string(prefix), Generate, kMaxInviteBodyBytes);
+    router.Get(std::string(prefix), List);
+    router.Delete(std::string(prefix) + "/:id", Revoke);
+  }
+}
+
+}  // namespace agentcore::server
