@@ -14,6 +14,7 @@
 
 #include <agentcore/auth/tokens.hpp>
 #include <agentcore/hub/accounts.hpp>
+#include <agentcore/hub/api_keys.hpp>
 #include <agentcore/json_writer.hpp>
 
 #include "server/server_fixture.hpp"
@@ -33,7 +34,7 @@ ServerFixtureOptions KeysMode(bool production = false) {
 
 std::string NewInvite(ServerFixture& s, std::chrono::seconds ttl = std::chrono::hours(1)) {
   Result<std::vector<GeneratedInviteCode>> codes =
-      s.app().hub().accounts().GenerateInviteCodes(1, ttl);
+      s.app().hub().accounts().GenerateInviteCodes(OperatorPrincipal("s1"), 1, ttl);
   REQUIRE(codes.ok());
   return codes->front().code;
 }

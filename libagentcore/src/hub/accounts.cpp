@@ -274,16 +274,28 @@ std::string AccountService::ClearedCookie(const SessionCookiePolicy& cookie) {
 
 // --- Password accounts (issue 16)
 
+namespace {
+
+Status RequireAdministrator(const Principal& caller) {
+  if (caller.admin) return Status::Ok();
+  return Status(ErrorCode::kPermissionDenied, "administrator API key required");
+}
+
+}  // namespace
+
 Result<std::vector<GeneratedInviteCode>> AccountService::GenerateInviteCodes(
-    std::size_t count, std::chrono::seconds ttl) {
+    const Principal& caller, std::size_t count, std::chrono::seconds ttl) {
+  AGENTCORE_RETURN_IF_ERROR(RequireAdministrator(caller));
   return ::agentcore::GenerateInviteCodes(hub_.store(), hub_.clock(), count, ttl);
 }
 
-Result<std::vector<InviteCode>> AccountService::ListInviteCodes() {
+Result<std::vector<InviteCode>> AccountService::ListInviteCodes(const Principal& caller) {
+  AGENTCORE_RETURN_IF_ERROR(RequireAdministrator(caller));
   return ::agentcore::ListInviteCodes(hub_.store());
 }
 
-Status AccountService::RevokeInviteCode(std::string_view id) {
+Status AccountService::RevokeInviteCode(const Principal& caller, std::string_view id) {
+  AGENTCORE_RETURN_IF_ERROR(RequireAdministrator(caller));
   return ::agentcore::RevokeInviteCode(hub_.store(), id);
 }
 

@@ -28,14 +28,12 @@ namespace {
 constexpr std::size_t kMaxInviteBodyBytes = 16 * 1024;
 constexpr std::int64_t kMaxTtlHours = 24 * 365 * 100;
 
-// The administrator calling, or the answer refusing the request.
-asio::awaitable<Result<Principal>> Administrator(RequestContext& ctx) {
+// The caller (the library decides whether it may: AccountService), or the answer refusing an
+// unauthenticated request.
+asio::awaitable<Result<Principal>> Caller(RequestContext& ctx) {
   Result<Principal> caller = co_await AuthenticateCaller(ctx);
   if (!caller.ok()) {
     co_return Status(ErrorCode::kUnauthenticated, std::string(kAuthenticationRequired));
-  }
-  if (!caller->admin) {
-    co_return Status(ErrorCode::kPermissionDenied, "administrator API key required");
   }
   co_return caller;
 }
@@ -70,13 +68,13 @@ Result<std::pair<std::size_t, std::int64_t>> ParseGenerate(const Request& reques
 }
 
 asio::awaitable<Response> Generate(RequestContext& ctx) {
-  Result<Principal> admin = co_await Administrator(ctx);
-  if (!admin.ok()) co_return Refused(admin.status());
+  Result<Principal> caller = co_await Caller(ctx);
+  if (!caller.ok()) co_return Refused(caller.status());
   auto parsed = ParseGenerate(ctx.request());
   if (!parsed.ok()) co_return Refused(parsed.status());
   App& app = ctx.app();
-  auto work = [&app, in = *parsed] {
-    return app.hub().accounts().GenerateInviteCodes(in.first, std::chrono::hours(in.second));
+  auto work = [&app, who = *caller, in = *parsed] {
+    return app.hub().accounts().GenerateInviteCodes(who, in.first, std::chrono::hours(in.second));
   };
   Result<std::vector<GeneratedInviteCode>> codes = co_await app.Offload(std::move(work));
   if (!codes.ok()) co_return Refused(codes.status());
@@ -92,10 +90,10 @@ asio::awaitable<Response> Generate(RequestContext& ctx) {
 }
 
 asio::awaitable<Response> List(RequestContext& ctx) {
-  Result<Principal> admin = co_await Administrator(ctx);
-  if (!admin.ok()) co_return Refused(admin.status());
+  Result<Principal> caller = co_await Caller(ctx);
+  if (!caller.ok()) co_return Refused(caller.status());
   App& app = ctx.app();
-  auto work = [&app] { return app.hub().accounts().ListInviteCodes(); };
+  auto work = [&app, who = *caller] { return app.hub().accounts().ListInviteCodes(who); };
   Result<std::vector<InviteCode>> codes = co_await app.Offload(std::move(work));
   if (!codes.ok()) co_return Refused(codes.status());
   std::string body = "{\"inviteCodes\":[";
@@ -108,10 +106,12 @@ asio::awaitable<Response> List(RequestContext& ctx) {
 }
 
 asio::awaitable<Response> Revoke(RequestContext& ctx) {
-  Result<Principal> admin = co_await Administrator(ctx);
-  if (!admin.ok()) co_return Refused(admin.status());
+  Result<Principal> caller = co_await Caller(ctx);
+  if (!caller.ok()) co_return Refused(caller.status());
   App& app = ctx.app();
-  auto work = [&app, id = ctx.Param("id")] { return app.hub().accounts().RevokeInviteCode(id); };
+  auto work = [&app, who = *caller, id = ctx.Param("id")] {
+    return app.hub().accounts().RevokeInviteCode(who, id);
+  };
   Status revoked = co_await app.Offload(std::move(work));
   if (!revoked.ok()) co_return Refused(revoked);
   Response r;
@@ -124,9 +124,20 @@ asio::awaitable<Response> Revoke(RequestContext& ctx) {
 
 void RegisterInviteCodeRoutes(Router& router) {
   for (std::string_view prefix : {"/v1/invite-codes", "/api/invite-codes"}) {
-    router.Post(std::string(prefix), Generate, kMaxInviteBodyBytes);
-    router.Get(std::string(prefix), List);
-    router.Delete(std::string(prefix) + "/:id", Revoke);
+    router.Post(std::string(prefix),
+                {.summary = "Generates invite codes (each shown once, in `code`)",
+                 .tag = "accounts", .auth = kAuthApiKey, .body = BodyKind::kJson,
+                 .request = "InviteCodeCreate", .status = 201, .response = "InviteCodeList",
+                 .statuses = {403}, .description = "Administrator API keys only; the body may be empty."},
+                Generate, kMaxInviteBodyBytes);
+    router.Get(std::string(prefix),
+               {.summary = "Every invite code (never the codes themselves)", .tag = "accounts",
+                .auth = kAuthApiKey, .response = "InviteCodeList", .statuses = {403}},
+               List);
+    router.Delete(std::string(prefix) + "/:id",
+                  {.summary = "Revokes an invite code", .tag = "accounts", .auth = kAuthApiKey,
+                   .status = 204, .reply = ReplyKind::kEmpty, .statuses = {403}},
+                  Revoke);
   }
 }
 

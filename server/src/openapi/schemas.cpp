@@ -206,6 +206,16 @@ constexpr SchemaComponent kSchemas[] = {
                       R"(shown once"}}}]})"},
     {"ApiKeyList", R"({"type":"object","required":["keys"],"properties":{"keys":)"
                    R"({"type":"array","items":)" REF("ApiKey") R"(}}})"},
+    // Invite codes (administrators; hub/accounts.hpp AppendInviteCodeJson).
+    {"InviteCodeCreate", R"({"type":"object","properties":{"count":{"type":"integer","minimum":1,"maximum":100},)"
+                         R"("ttlHours":{"type":"integer","minimum":0,"maximum":876000}},"additionalProperties":false})"},
+    {"InviteCode", R"({"type":"object","required":["id","prefix","createdAt","expiresAt","usedAt","usedBy","revoked"],)"
+                   R"("properties":{"id":)" STR R"(,"code":)" STR R"(,"prefix":)" STR
+                   R"(,"createdAt":)" TIME R"(,"expiresAt":{"type":["string","null"],"format":"date-time"})"
+                   R"(,"usedAt":{"type":["string","null"],"format":"date-time"},"usedBy":)" STR
+                   R"(,"revoked":)" BOOL R"(}})"},
+    {"InviteCodeList", R"({"type":"object","required":["inviteCodes"],"properties":{"inviteCodes":)"
+                       R"({"type":"array","items":)" REF("InviteCode") R"(}}})"},
     // Sessions (execbox /v1, Octo /api).
     {"SessionCreate", R"({"type":"object","properties":{"image":)" STR R"(,"command":)"
                       R"({"type":"array","items":)" STR R"(},"env":{"type":"object",)"

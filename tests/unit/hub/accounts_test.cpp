@@ -2,6 +2,7 @@
 // The hub's accounts without HTTP (hub/accounts.hpp): spec cast §4.2's development login, the
 // session account behind /auth/me and the development space listing.
 #include <agentcore/hub/accounts.hpp>
+#include <agentcore/hub/api_keys.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +32,8 @@ using testing::ManualClock;
 using testing::TempDir;
 
 constexpr std::string_view kJwtSecret = "test-jwt-secret";
+/// An administrator of the test space (invite codes are for administrators only).
+const Principal kAdmin = OperatorPrincipal("s1");
 
 Json Body(std::string_view text) {
   Result<Json> json = ParseJson(text);
@@ -273,9 +276,23 @@ TEST_SUITE("AccountService") {
 
 // --- Password accounts (issue 16) ---------------------------------------------------------------
 
+TEST_CASE("invite codes are for administrators: anyone else is refused and nothing changes") {
+  Fixture f;
+  Principal user = kAdmin;
+  user.admin = false;
+  for (const Status& s :
+       {f.accounts().GenerateInviteCodes(user, 1, std::chrono::hours(1)).status(),
+        f.accounts().ListInviteCodes(user).status(), f.accounts().RevokeInviteCode(user, "x")}) {
+    CHECK(s.code() == ErrorCode::kPermissionDenied);
+    CHECK(s.message() == "administrator API key required");
+  }
+  CHECK(f.accounts().ListInviteCodes(kAdmin)->empty());
+}
+
 // One invite code made through the service, valid for `ttl`.
 std::string NewInvite(Fixture& f, std::chrono::seconds ttl = std::chrono::hours(1)) {
-  Result<std::vector<GeneratedInviteCode>> codes = f.accounts().GenerateInviteCodes(1, ttl);
+  Result<std::vector<GeneratedInviteCode>> codes =
+      f.accounts().GenerateInviteCodes(kAdmin, 1, ttl);
   REQUIRE(codes.ok());
   REQUIRE(codes->size() == 1);
   return codes->front().code;
@@ -296,7 +313,7 @@ TEST_SUITE("AccountService/password") {
   TEST_CASE("invite codes are shown once, stored hashed, listed and revoked") {
     Fixture f;
     Result<std::vector<GeneratedInviteCode>> codes =
-        f.accounts().GenerateInviteCodes(3, std::chrono::hours(2));
+        f.accounts().GenerateInviteCodes(kAdmin, 3, std::chrono::hours(2));
     REQUIRE(codes.ok());
     REQUIRE(codes->size() == 3);
     for (const GeneratedInviteCode& c : *codes) {
@@ -307,20 +324,20 @@ TEST_SUITE("AccountService/password") {
       CHECK(c.record.expires_at == f.clock.NowMillis() + 2 * 3600 * 1000);
     }
     CHECK((*codes)[0].code != (*codes)[1].code);
-    Result<std::vector<InviteCode>> listed = f.accounts().ListInviteCodes();
+    Result<std::vector<InviteCode>> listed = f.accounts().ListInviteCodes(kAdmin);
     REQUIRE(listed.ok());
     REQUIRE(listed->size() == 3);
     for (const InviteCode& c : *listed) {
       for (const GeneratedInviteCode& g : *codes) CHECK(c.prefix != g.code);  // never the code
     }
-    CHECK(f.accounts().RevokeInviteCode((*codes)[1].record.id).ok());
+    CHECK(f.accounts().RevokeInviteCode(kAdmin, (*codes)[1].record.id).ok());
     CHECK(f.hub->store().GetInviteCode((*codes)[1].record.id)->revoked);
-    CHECK(f.accounts().RevokeInviteCode("missing").code() == ErrorCode::kNotFound);
-    CHECK(f.accounts().RevokeInviteCode("").code() == ErrorCode::kNotFound);
-    CHECK(f.accounts().RevokeInviteCode("bad\xff").code() == ErrorCode::kNotFound);
+    CHECK(f.accounts().RevokeInviteCode(kAdmin, "missing").code() == ErrorCode::kNotFound);
+    CHECK(f.accounts().RevokeInviteCode(kAdmin, "").code() == ErrorCode::kNotFound);
+    CHECK(f.accounts().RevokeInviteCode(kAdmin, "bad\xff").code() == ErrorCode::kNotFound);
     // ttl 0: never expires.
     Result<std::vector<GeneratedInviteCode>> forever =
-        f.accounts().GenerateInviteCodes(1, std::chrono::seconds(0));
+        f.accounts().GenerateInviteCodes(kAdmin, 1, std::chrono::seconds(0));
     REQUIRE(forever.ok());
     CHECK(forever->front().record.expires_at == 0);
   }
@@ -329,13 +346,13 @@ TEST_SUITE("AccountService/password") {
     Fixture f;
     for (std::size_t n : {std::size_t{0}, kMaxInviteCodesPerCall + 1}) {
       Result<std::vector<GeneratedInviteCode>> r =
-          f.accounts().GenerateInviteCodes(n, std::chrono::hours(1));
+          f.accounts().GenerateInviteCodes(kAdmin, n, std::chrono::hours(1));
       CheckError(r.status(), ErrorCode::kInvalidArgument, "count must be 1 to 100");
     }
-    CheckError(f.accounts().GenerateInviteCodes(1, std::chrono::seconds(-1)).status(),
+    CheckError(f.accounts().GenerateInviteCodes(kAdmin, 1, std::chrono::seconds(-1)).status(),
                ErrorCode::kInvalidArgument, "ttl must not be negative");
-    CHECK(f.accounts().ListInviteCodes()->empty());
-    CHECK(f.accounts().GenerateInviteCodes(kMaxInviteCodesPerCall, std::chrono::hours(1))
+    CHECK(f.accounts().ListInviteCodes(kAdmin)->empty());
+    CHECK(f.accounts().GenerateInviteCodes(kAdmin, kMaxInviteCodesPerCall, std::chrono::hours(1))
               ->size() == kMaxInviteCodesPerCall);
   }
 
@@ -381,7 +398,7 @@ TEST_SUITE("AccountService/password") {
       CHECK(me->mode == "password");
     }
     // The invite is used by this user.
-    Result<std::vector<InviteCode>> listed = f.accounts().ListInviteCodes();
+    Result<std::vector<InviteCode>> listed = f.accounts().ListInviteCodes(kAdmin);
     REQUIRE(listed.ok());
     CHECK(listed->front().used_by == reg.account.user.id);
   }
@@ -408,9 +425,9 @@ TEST_SUITE("AccountService/password") {
     CheckError(f.accounts().Register(Reg("inv_nope", "a@example.com"), {}).status(),
                ErrorCode::kInvalidArgument, "invalid or expired invite code");
     Result<std::vector<GeneratedInviteCode>> revoked =
-        f.accounts().GenerateInviteCodes(1, std::chrono::hours(1));
+        f.accounts().GenerateInviteCodes(kAdmin, 1, std::chrono::hours(1));
     REQUIRE(revoked.ok());
-    REQUIRE(f.accounts().RevokeInviteCode(revoked->front().record.id).ok());
+    REQUIRE(f.accounts().RevokeInviteCode(kAdmin, revoked->front().record.id).ok());
     CheckError(f.accounts().Register(Reg(revoked->front().code, "a@example.com"), {}).status(),
                ErrorCode::kInvalidArgument, "invalid or expired invite code");
     const std::string expiring = NewInvite(f, std::chrono::seconds(60));
@@ -464,7 +481,7 @@ TEST_SUITE("AccountService/password") {
       CheckError(r.status(), ErrorCode::kInvalidArgument, c.message);
       CHECK(r.status().message().find("good-password") == std::string::npos);
     }
-    CHECK(f.accounts().ListInviteCodes()->front().used_at == 0);
+    CHECK(f.accounts().ListInviteCodes(kAdmin)->front().used_at == 0);
     MustRegister(f, Reg(code, "a@example.com"));  // still usable
   }
 
@@ -548,7 +565,7 @@ TEST_SUITE("AccountService/password") {
     Fixture f;
     // A user registered by the store alone (as if the server stopped before the space).
     Result<std::vector<GeneratedInviteCode>> codes =
-        f.accounts().GenerateInviteCodes(1, std::chrono::hours(1));
+        f.accounts().GenerateInviteCodes(kAdmin, 1, std::chrono::hours(1));
     REQUIRE(codes.ok());
     Result<std::string> hash = HashPassword("right-password");
     REQUIRE(hash.ok());

@@ -176,11 +176,15 @@ class AGENTCORE_EXPORT AccountService {
 
   // --- Password accounts (issue 16)
 
-  /// The free functions above on the hub's store and clock.
-  Result<std::vector<GeneratedInviteCode>> GenerateInviteCodes(std::size_t count,
+  /// The free functions above on the hub's store and clock, for an administrator: invite
+  /// codes admit new accounts to the server, not to one space. kPermissionDenied
+  /// "administrator API key required" when `caller` is not an administrator (the CLI, acting
+  /// on the database as its operator, calls the free functions).
+  Result<std::vector<GeneratedInviteCode>> GenerateInviteCodes(const Principal& caller,
+                                                               std::size_t count,
                                                                std::chrono::seconds ttl);
-  Result<std::vector<InviteCode>> ListInviteCodes();
-  Status RevokeInviteCode(std::string_view id);
+  Result<std::vector<InviteCode>> ListInviteCodes(const Principal& caller);
+  Status RevokeInviteCode(const Principal& caller, std::string_view id);
 
   /// POST /api/auth/register: checks, in this order, kInvalidArgument "inviteCode is
   /// required", CheckEmail's text, CheckPassword's texts (auth/password.hpp), CheckKey's for
