@@ -23,11 +23,27 @@ struct SseEvent {
 };
 
 /// Incremental text/event-stream parser: lines end at LF (a CR before it is dropped); a blank
-/// line dispatches the event being built when it has a type or data.
+/// line dispatches the event being built when it has a type or data. An event (its unfinished
+/// line plus the data gathered so far) longer than `max_event_bytes` fails the parser: nothing
+/// more is parsed or kept, so a stream that never ends its line cannot grow the reader's memory
+/// (agentctl reads servers it does not trust).
 class SseParser {
  public:
+  static constexpr std::size_t kDefaultMaxEventBytes = 16u << 20;
+  explicit SseParser(std::size_t max_event_bytes = kDefaultMaxEventBytes)
+      : max_event_bytes_(max_event_bytes) {}
+
+  /// True once an event went over the limit (Feed then ignores its input).
+  bool failed() const { return failed_; }
+
   template <typename F>
   void Feed(std::string_view chunk, F&& on_event) {
+    if (failed_) return;
+    if (buf_.size() + chunk.size() + cur_.data.size() > max_event_bytes_ &&
+        chunk.find('\n') == std::string_view::npos) {
+      Fail();  // no line ends in this piece: the unfinished one only grows
+      return;
+    }
     buf_.append(chunk);
     std::size_t start = 0;
     for (;;) {
@@ -50,11 +66,22 @@ class SseParser {
         if (!cur_.data.empty()) cur_.data += '\n';
         cur_.data += line.substr(6);
       }
+      if (cur_.data.size() + cur_.id.size() + cur_.type.size() > max_event_bytes_) {
+        Fail();
+        return;
+      }
     }
     buf_.erase(0, start);
+    if (buf_.size() + cur_.data.size() > max_event_bytes_) Fail();
   }
 
  private:
+  void Fail() {
+    failed_ = true;
+    std::string().swap(buf_);
+    cur_ = SseEvent{};
+  }
+
   static long ParseSeq(std::string_view s) {
     if (s.empty() || s.size() > 18) return -1;
     long v = 0;
@@ -65,6 +92,8 @@ class SseParser {
     return v;
   }
 
+  std::size_t max_event_bytes_;
+  bool failed_ = false;
   std::string buf_;
   SseEvent cur_;
 };

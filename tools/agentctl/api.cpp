@@ -134,6 +134,12 @@ void Api::FollowEvents(const std::string& path, std::string last_event_id,
               if (!e.id.empty()) last_event_id = e.id;
               if (!on_event(e)) stop = true;
             });
+            if (parser.failed()) {
+              throw CtlError(kExitServerError,
+                             "the server sent an event longer than " +
+                                 std::to_string(bench::SseParser::kDefaultMaxEventBytes >> 20) +
+                                 " MiB on " + path);
+            }
             return !stop;
           },
           [&] {  // a 2xx head: connected, even if no event comes for a while

@@ -81,6 +81,37 @@ TEST_SUITE("bench/sse_reader") {
     CHECK(e[1].id.empty());  // each event carries its own id only
   }
 
+  TEST_CASE("an event longer than the limit fails the parser and frees what it held") {
+    // A line that never ends, fed in small pieces: the parser stops at the limit.
+    SseParser endless(1024);
+    std::size_t events = 0;
+    const std::string piece(100, 'x');
+    endless.Feed("data: ", [&](const SseEvent&) { ++events; });
+    for (int i = 0; i < 100 && !endless.failed(); ++i) {
+      endless.Feed(piece, [&](const SseEvent&) { ++events; });
+    }
+    CHECK(endless.failed());
+    endless.Feed("\n\n", [&](const SseEvent&) { ++events; });  // ignored once failed
+    CHECK(events == 0);
+    // Many data lines of one event add up the same way.
+    SseParser many(1024);
+    for (int i = 0; i < 20; ++i) {
+      many.Feed("data: " + piece + "\n", [&](const SseEvent&) { ++events; });
+    }
+    CHECK(many.failed());
+    CHECK(events == 0);
+    // At the limit's side: events under it go through, one after another.
+    SseParser fine(1024);
+    for (int i = 0; i < 50; ++i) {
+      fine.Feed("event: e\ndata: " + piece + "\n\n", [&](const SseEvent& e) {
+        CHECK(e.data == piece);
+        ++events;
+      });
+    }
+    CHECK_FALSE(fine.failed());
+    CHECK(events == 50);
+  }
+
   TEST_CASE("a chunked body split anywhere decodes to its data and ends at the zero chunk") {
     const std::string wire = "5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n0\r\n\r\n";
     for (std::size_t piece : {1u, 3u, 1000u}) {
