@@ -14,13 +14,13 @@
 #      instrumented for libFuzzer, so the same tree builds the fuzz targets) and runs them (and
 #      the embedding example, the C API's tests and C example) again, all but the cluster tests;
 #   3. runs the server tests under ThreadSanitizer;
-#   4. runs every libFuzzer target of the sanitizer tree for FUZZ_SECONDS (default 20), one
+#   4. runs every libFuzzer target of the sanitizer tree for FUZZ_SECONDS (default 15), one
 #      per core at a time.
 # Exits non-zero on any failure; the last line is "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 JOBS="$(nproc)"
 passed=0
 failed=0
