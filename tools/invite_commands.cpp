@@ -23,7 +23,7 @@ namespace {
 struct InviteArgs {
   std::string database_url = DefaultDatabaseUrl();
   std::size_t count = 1;
-  std::int64_t ttl_hours = 24 * 7;
+  std::int64_t ttl_hours = kDefaultInviteCodeTtlHours;
   std::string id;
 };
 
@@ -43,12 +43,11 @@ void TimeField(JsonWriter& w, std::string_view key, UnixMillis t) {
 }
 
 int Generate(const InviteArgs& args) {
-  if (args.ttl_hours < 0) return Fail(InvalidArgument("--ttl-hours must not be negative"));
-  if (args.ttl_hours > 24 * 365 * 100) return Fail(InvalidArgument("--ttl-hours is too large"));
+  Result<std::chrono::seconds> ttl = InviteCodeTtl(args.ttl_hours);
+  if (!ttl.ok()) return Fail(ttl.status());
   auto store = OpenStore(args.database_url);
   if (!store.ok()) return Fail(store.status());
-  auto codes =
-      GenerateInviteCodes(**store, *SystemClock(), args.count, std::chrono::hours(args.ttl_hours));
+  auto codes = GenerateInviteCodes(**store, *SystemClock(), args.count, *ttl);
   if (!codes.ok()) return Fail(codes.status());
   for (const GeneratedInviteCode& c : *codes) {
     std::string out;

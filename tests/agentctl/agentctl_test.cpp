@@ -435,6 +435,10 @@ TEST_SUITE("agentctl") {
     CHECK(call("{\"count\":101}").status == 400);
     CHECK(call("{\"count\":1.5}").status == 400);
     CHECK(call("{\"ttlHours\":-1}").status == 400);
+    CHECK(call("{\"ttlHours\":876001}").status == 400);
+    CHECK(call("{\"ttlHours\":1e300}").status == 400);
+    CHECK(call("{\"count\":1e300}").status == 400);
+    CHECK(call("{\"ttlHours\":876000,\"count\":1}").status == 201);
     CHECK(call("{\"bogus\":1}").status == 400);
     CHECK(call("[1]").status == 400);
     CHECK(call("not json").status == 400);

@@ -97,6 +97,16 @@ Status CheckEmail(std::string_view email) {
   return CheckKey("email", email);  // valid UTF-8
 }
 
+namespace {
+constexpr const char* kTtlRangeMessage = "invite code ttl must be 0 to 876000 hours";
+static_assert(kMaxInviteCodeTtlHours == 876000);
+}  // namespace
+
+Result<std::chrono::seconds> InviteCodeTtl(std::int64_t hours) {
+  if (hours < 0 || hours > kMaxInviteCodeTtlHours) return InvalidArgument(kTtlRangeMessage);
+  return std::chrono::seconds(std::chrono::hours(hours));
+}
+
 Result<std::vector<GeneratedInviteCode>> GenerateInviteCodes(Store& store, Clock& clock,
                                                              std::size_t count,
                                                              std::chrono::seconds ttl) {
@@ -104,6 +114,7 @@ Result<std::vector<GeneratedInviteCode>> GenerateInviteCodes(Store& store, Clock
     return InvalidArgument(fmt::format("count must be 1 to {}", kMaxInviteCodesPerCall));
   }
   if (ttl.count() < 0) return InvalidArgument("ttl must not be negative");
+  if (ttl > std::chrono::hours(kMaxInviteCodeTtlHours)) return InvalidArgument(kTtlRangeMessage);
   const UnixMillis now = clock.NowMillis();
   const UnixMillis expires_at =
       ttl.count() == 0 ? 0

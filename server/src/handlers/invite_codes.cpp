@@ -5,7 +5,10 @@
 // only an administrator API key may call them (codes admit new accounts to the server, not to
 // one space). Errors are `{"error":"<message>","code":"<code>"}` as for /v1/keys.
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <optional>
 #include <utility>
 #include <cstdint>
 #include <string>
@@ -26,7 +29,6 @@ namespace agentcore::server {
 namespace {
 
 constexpr std::size_t kMaxInviteBodyBytes = 16 * 1024;
-constexpr std::int64_t kMaxTtlHours = 24 * 365 * 100;
 
 // The caller (the library decides whether it may: AccountService), or the answer refusing an
 // unauthenticated request.
@@ -40,31 +42,37 @@ asio::awaitable<Result<Principal>> Caller(RequestContext& ctx) {
 
 Response Refused(const Status& s) { return StatusErrorWithCode("invite codes", s); }
 
-// `count` (1..100, default 1) and `ttlHours` (0: never expires, default 168) of a body that
-// may be empty.
-Result<std::pair<std::size_t, std::int64_t>> ParseGenerate(const Request& request) {
+// A whole, non-negative number of a JSON body, or std::nullopt (a double past 2^53 is not
+// taken for an integer, and nothing is cast out of range).
+std::optional<std::int64_t> WholeNumber(const Json& value) {
+  if (!value.is_number()) return std::nullopt;
+  const double d = value.as_number();
+  if (!(d >= 0 && d <= 9'007'199'254'740'992.0) || d != std::floor(d)) return std::nullopt;
+  return static_cast<std::int64_t>(d);
+}
+
+// `count` and `ttlHours` (0: never expires) of a body that may be empty; their defaults and
+// ranges are the library's (hub/accounts.hpp), which GenerateInviteCodes checks.
+Result<std::pair<std::size_t, std::chrono::seconds>> ParseGenerate(const Request& request) {
   std::size_t count = 1;
-  std::int64_t ttl_hours = 24 * 7;
-  if (request.body.empty()) return std::pair{count, ttl_hours};
-  AGENTCORE_ASSIGN_OR_RETURN(Json body, ParseJsonBody(request));
-  for (const JsonMember& m : body.as_object()) {
-    const bool whole = m.value.is_number() && m.value.as_number() >= 0 &&
-                       m.value.as_number() == static_cast<double>(static_cast<std::int64_t>(m.value.as_number()));
-    if (m.key == "count") {
-      if (!whole || m.value.as_number() < 1 || m.value.as_number() > kMaxInviteCodesPerCall) {
-        return InvalidArgument("count must be an integer from 1 to 100");
+  std::int64_t ttl_hours = kDefaultInviteCodeTtlHours;
+  if (!request.body.empty()) {
+    AGENTCORE_ASSIGN_OR_RETURN(Json body, ParseJsonBody(request));
+    for (const JsonMember& m : body.as_object()) {
+      const std::optional<std::int64_t> n = WholeNumber(m.value);
+      if (m.key == "count") {
+        if (!n) return InvalidArgument("count must be a whole number");
+        count = static_cast<std::size_t>(std::min<std::int64_t>(*n, 1'000'000));
+      } else if (m.key == "ttlHours") {
+        if (!n) return InvalidArgument("ttlHours must be a whole number");
+        ttl_hours = std::min<std::int64_t>(*n, kMaxInviteCodeTtlHours + 1);
+      } else {
+        return InvalidArgument("unknown member \"" + m.key.substr(0, 64) + "\"");
       }
-      count = static_cast<std::size_t>(m.value.as_number());
-    } else if (m.key == "ttlHours") {
-      if (!whole || m.value.as_number() > static_cast<double>(kMaxTtlHours)) {
-        return InvalidArgument("ttlHours must be an integer from 0 to 876000");
-      }
-      ttl_hours = static_cast<std::int64_t>(m.value.as_number());
-    } else {
-      return InvalidArgument("unknown member \"" + m.key.substr(0, 64) + "\"");
     }
   }
-  return std::pair{count, ttl_hours};
+  AGENTCORE_ASSIGN_OR_RETURN(std::chrono::seconds ttl, InviteCodeTtl(ttl_hours));
+  return std::pair{count, ttl};
 }
 
 asio::awaitable<Response> Generate(RequestContext& ctx) {
@@ -74,7 +82,7 @@ asio::awaitable<Response> Generate(RequestContext& ctx) {
   if (!parsed.ok()) co_return Refused(parsed.status());
   App& app = ctx.app();
   auto work = [&app, who = *caller, in = *parsed] {
-    return app.hub().accounts().GenerateInviteCodes(who, in.first, std::chrono::hours(in.second));
+    return app.hub().accounts().GenerateInviteCodes(who, in.first, in.second);
   };
   Result<std::vector<GeneratedInviteCode>> codes = co_await app.Offload(std::move(work));
   if (!codes.ok()) co_return Refused(codes.status());

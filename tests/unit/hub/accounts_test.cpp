@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -351,9 +352,26 @@ TEST_SUITE("AccountService/password") {
     }
     CheckError(f.accounts().GenerateInviteCodes(kAdmin, 1, std::chrono::seconds(-1)).status(),
                ErrorCode::kInvalidArgument, "ttl must not be negative");
+    CheckError(f.accounts()
+                   .GenerateInviteCodes(kAdmin, 1, std::chrono::hours(kMaxInviteCodeTtlHours + 1))
+                   .status(),
+               ErrorCode::kInvalidArgument, "invite code ttl must be 0 to 876000 hours");
     CHECK(f.accounts().ListInviteCodes(kAdmin)->empty());
     CHECK(f.accounts().GenerateInviteCodes(kAdmin, kMaxInviteCodesPerCall, std::chrono::hours(1))
               ->size() == kMaxInviteCodesPerCall);
+  }
+
+  TEST_CASE("an invite ttl in hours is 0 to a hundred years, whatever integer is asked") {
+    CHECK(*InviteCodeTtl(0) == std::chrono::seconds(0));
+    CHECK(*InviteCodeTtl(kDefaultInviteCodeTtlHours) == std::chrono::hours(24 * 7));
+    CHECK(*InviteCodeTtl(kMaxInviteCodeTtlHours) == std::chrono::hours(876000));
+    for (std::int64_t bad : {std::int64_t{-1}, kMaxInviteCodeTtlHours + 1,
+                             std::numeric_limits<std::int64_t>::max(),
+                             std::numeric_limits<std::int64_t>::min()}) {
+      CAPTURE(bad);
+      CheckError(InviteCodeTtl(bad).status(), ErrorCode::kInvalidArgument,
+                 "invite code ttl must be 0 to 876000 hours");
+    }
   }
 
   TEST_CASE("invite, register, login: the user, its own space, a password session") {

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -90,6 +91,10 @@ struct GeneratedInviteCode {
 
 /// The most codes one GenerateInviteCodes call makes.
 inline constexpr std::size_t kMaxInviteCodesPerCall = 100;
+/// How long an invite code stays valid unless asked otherwise (a week), and the longest
+/// allowed (a hundred years; 0 means never expiring).
+inline constexpr std::int64_t kDefaultInviteCodeTtlHours = 24 * 7;
+inline constexpr std::int64_t kMaxInviteCodeTtlHours = 24 * 365 * 100;
 /// Longest email accepted, in bytes (RFC 5321's path limit).
 inline constexpr std::size_t kMaxEmailBytes = 254;
 /// The one answer to a failed password login, whatever failed (unknown email, wrong password,
@@ -108,10 +113,15 @@ AGENTCORE_EXPORT Status CheckEmail(std::string_view email);
 /// Makes `count` invite codes valid for `ttl` (0: never expiring) from now on `clock`, each a
 /// new random "inv_" + 32 hex digits, stored by its SHA-256 (Store::CreateInviteCode). For
 /// tools without a hub (the CLI); AccountService::GenerateInviteCodes calls it. Errors:
-/// kInvalidArgument "count must be 1 to 100", "ttl must not be negative"; the store's errors
+/// kInvalidArgument "count must be 1 to 100", "ttl must not be negative", "invite code ttl must
+/// be 0 to 876000 hours" (over kMaxInviteCodeTtlHours); the store's errors
 /// (codes made before a failure stay stored).
 AGENTCORE_EXPORT Result<std::vector<GeneratedInviteCode>> GenerateInviteCodes(
     Store& store, Clock& clock, std::size_t count, std::chrono::seconds ttl);
+
+/// `hours` as the ttl of GenerateInviteCodes (0: never expiring): kInvalidArgument "invite
+/// code ttl must be 0 to 876000 hours" outside 0..kMaxInviteCodeTtlHours. Pure.
+AGENTCORE_EXPORT Result<std::chrono::seconds> InviteCodeTtl(std::int64_t hours);
 
 /// Every invite code, oldest first, at most kMaxPageSize (Store::ListInviteCodes). The codes
 /// themselves are not stored: a listing shows ids, prefixes and states.
